@@ -1,0 +1,29 @@
+/* Command-line options of spin-controller. Parsing is pure: it reads argv and
+ * fills a struct whose strings are borrowed from argv (argv outlives them). */
+#ifndef SPINKUBE_CONTROLLER_OPTIONS_H
+#define SPINKUBE_CONTROLLER_OPTIONS_H
+
+#include <stdio.h>
+
+#include "err.h"
+
+enum controller_action {
+	CONTROLLER_RUN,
+	CONTROLLER_HELP,
+	CONTROLLER_VERSION,
+};
+
+struct controller_options {
+	const char *kubeconfig; /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config, in-cluster */
+};
+
+/* Parse argv[1..argc-1]. On success fills *opts and *action and returns 0; on a
+ * bad argument returns -EINVAL with a message naming the argument and the fix.
+ * --help and --version win over everything after them. */
+int controller_options_parse(int argc, const char *const argv[], struct controller_options *opts,
+			     enum controller_action *action, struct sk_error *err);
+
+/* Print the --help text. */
+void controller_usage(FILE *out);
+
+#endif

@@ -1,0 +1,91 @@
+# Shared helpers for the hack/ scripts. Source it; do not run it.
+# Progress and errors go to stderr so that stdout stays free for what a script
+# promises to print (cluster-up prints only export lines).
+
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$HACK_DIR/.." && pwd)
+# shellcheck source=hack/versions
+. "$HACK_DIR/versions"
+
+# Everything heavy lives outside the clone, keyed by the pinned versions, so a
+# fresh clone on the same machine reuses it.
+SPINKUBE_CACHE=${SPINKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spinkube-c}
+K8S_DIR=$SPINKUBE_CACHE/k8s-$K8S_VERSION
+ETCD_DIR=$SPINKUBE_CACHE/etcd-$ETCD_VERSION
+KWOK_DIR=$SPINKUBE_CACHE/kwok-$KWOK_VERSION
+KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
+# Go's module and build caches are shared by every Go component.
+export GOMODCACHE=$SPINKUBE_CACHE/go/mod
+export GOCACHE=$SPINKUBE_CACHE/go/build
+export GOFLAGS=-buildvcs=false
+export GOTOOLCHAIN=local
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# die_with_log COMPONENT LOGFILE: say which component failed and show the end of
+# its log, then exit non-zero.
+die_with_log() {
+	printf 'error: %s failed; last lines of %s:\n' "$1" "$2" >&2
+	tail -n 40 "$2" 2>/dev/null | sed 's/^/  | /' >&2
+	exit 1
+}
+
+# Binaries that bootstrap produces, by component.
+k8s_bin() { printf '%s/bin/%s' "$K8S_DIR" "$1"; }
+etcd_bin() { printf '%s/bin/%s' "$ETCD_DIR" "$1"; }
+kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
+tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
+
+# Local clusters made by hack/cluster-up keep their state, certificates and
+# logs here, one folder per --name.
+SPINKUBE_STATE=${SPINKUBE_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/spinkube-c}
+cluster_dir() { printf '%s/clusters/%s' "$SPINKUBE_STATE" "$1"; }
+
+valid_cluster_name() { [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$ ]]; }
+
+# Processes of a cluster: the pid files it wrote, and anything else whose
+# command line names the cluster's folder (every component gets paths in it).
+cluster_pids() {
+	local dir=$1 f pid
+	for f in "$dir"/pids/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null) || continue
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	done
+	pgrep -f -- "$dir/" 2>/dev/null || true
+}
+
+# stop_cluster_processes DIR: TERM every process of the cluster, KILL what is
+# still there after a grace period, and return non-zero if anything survives.
+stop_cluster_processes() {
+	local dir=$1 pids deadline
+	pids=$(cluster_pids "$dir" | sort -u | grep -vx "$$" || true)
+	[ -z "$pids" ] && return 0
+	# Stop the clients before the apiserver and etcd, so that nothing logs a
+	# storm of connection errors while going down.
+	local f
+	for f in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+		[ -f "$dir/pids/$f.pid" ] && kill -TERM "$(cat "$dir/pids/$f.pid")" 2>/dev/null
+	done
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	deadline=$((SECONDS + 20))
+	while [ $SECONDS -lt $deadline ]; do
+		pids=$(cluster_pids "$dir" | sort -u | grep -vx "$$" || true)
+		[ -z "$pids" ] && break
+		sleep 0.2
+	done
+	# shellcheck disable=SC2086
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	sleep 0.2
+	rm -f "$dir"/pids/*.pid
+	[ -z "$(cluster_pids "$dir")" ]
+}
+
+# unmount_under DIR: unmount anything mounted below DIR, deepest first.
+unmount_under() {
+	local m
+	findmnt -rn -o TARGET 2>/dev/null | awk -v d="$1/" 'index($0, d) == 1' | sort -r |
+		while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+}

@@ -1,0 +1,74 @@
+/* spin-controller's command line: what it accepts, what it refuses and how it
+ * says so. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "options.h"
+#include "tap.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+int main(void)
+{
+	struct controller_options o;
+	enum controller_action act;
+	struct sk_error err = { 0 };
+
+	{
+		const char *argv[] = { "spin-controller" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "no arguments parse");
+		is_int(act, CONTROLLER_RUN, "no arguments means run");
+		ok(o.kubeconfig == NULL, "no --kubeconfig leaves the default precedence");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfig", "/tmp/k" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--kubeconfig PATH parses");
+		is_str(o.kubeconfig, "/tmp/k", "--kubeconfig PATH is taken");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfig=/etc/k.yaml" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--kubeconfig=PATH parses");
+		is_str(o.kubeconfig, "/etc/k.yaml", "--kubeconfig=PATH is taken");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfig" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL,
+		       "--kubeconfig without a value is refused");
+		ok(strstr(err.message, "--kubeconfig needs a value") != NULL, "the message names the flag: %s",
+		   err.message);
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfig=" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL,
+		       "an empty --kubeconfig= is refused");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfigx" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL,
+		       "a flag that only starts like --kubeconfig is refused");
+		ok(strstr(err.message, "'--kubeconfigx'") != NULL, "the message quotes the argument: %s",
+		   err.message);
+	}
+	{
+		const char *argv[] = { "spin-controller", "--kubeconfig", "k", "--help", "--bogus" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--help parses");
+		is_int(act, CONTROLLER_HELP, "--help wins over what follows");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--version" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--version parses");
+		is_int(act, CONTROLLER_VERSION, "--version asks for the version");
+	}
+	{
+		char buf[4096] = { 0 };
+		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+		controller_usage(f);
+		fclose(f);
+		ok(strstr(buf, "--kubeconfig PATH") != NULL, "--help documents --kubeconfig");
+		ok(strstr(buf, "--version") != NULL, "--help documents --version");
+		ok(strstr(buf, "KUBECONFIG") != NULL, "--help documents KUBECONFIG");
+	}
+	return tap_done();
+}
