@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
+#include "spinkube-version.h"
 #include "err.h"
 #include "options.h"
 

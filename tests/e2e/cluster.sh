@@ -42,7 +42,10 @@ is "$(cat "$dir_a/pids/kube-apiserver.pid")" "$apiserver_pid" "running cluster-u
 
 is "$(kubectl get nodes -l type=kwok -o name | wc -l | tr -d ' ')" 2 "--nodes 2 made two kwok nodes"
 is "$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.taints}{end}')" "" "the kwok nodes carry no taints"
-is "$(kubectl get node kwok-node-0 -o jsonpath='{.status.capacity.pods}')" 1000 "node pod capacity is raised"
+# Quantities come back normalized ("1k" for 1000).
+pods=$(kubectl get node kwok-node-0 -o jsonpath='{.status.capacity.pods}')
+case $pods in *k) pods=$(( ${pods%k} * 1000 )) ;; esac
+is "$pods" 1000 "node pod capacity is raised to 1000"
 
 kubectl create deployment web --image=registry.invalid/web:1 --replicas=3 >/dev/null
 ok "a Deployment of 3 replicas reaches readyReplicas 3" \
