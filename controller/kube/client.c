@@ -1,0 +1,893 @@
+/* The REST client and its event loop (see client.h). */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "json.h"
+#include "spinkube-version.h"
+
+/* Bytes a stream may hold between two turns of the loop before curl is asked
+ * to pause it; keeps a fast watch from filling memory. */
+#define STREAM_PENDING_MAX (1u << 20)
+/* Body of an error response to a stream, kept to decode the Status. */
+#define STREAM_ERROR_BODY_MAX (1u << 20)
+
+struct kube_req {
+	int64_t id;
+	struct kube_client *c;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *url;
+	char *method;
+	char *body;
+	size_t body_len;
+	char *content_type;
+	bool stream;
+	long stall_ms;
+	kube_chunk_fn chunk;
+	kube_done_fn done;
+	void *ud;
+	struct kube_response resp;
+	struct sk_buf pending; /* stream bytes not yet handed to chunk */
+	bool paused;
+	int write_error;       /* set when the write callback aborted */
+	bool retried_auth;
+	char errbuf[CURL_ERROR_SIZE];
+	struct kube_req *prev, *next;
+};
+
+struct kube_timer {
+	int64_t id;
+	int64_t due_ms;
+	kube_timer_fn fire;
+	void *ud;
+	struct kube_timer *next;
+};
+
+struct kube_client {
+	const struct kube_config *cfg;
+	struct kube_client_opts opts;
+	CURLM *multi;
+	char *base_url;            /* scheme://host:port[/prefix], host maybe tls-server-name */
+	struct curl_slist *connect_to;
+	char user_agent[128];
+
+	/* Credentials that change: token file contents, exec plugin output. */
+	char *token;
+	struct timespec token_mtime;
+	ino_t token_ino;
+	off_t token_size;
+	struct kube_exec_result exec;
+	bool exec_valid;
+
+	double tokens; /* rate limiter bucket */
+	int64_t refill_ms;
+
+	struct kube_req *pending_head, *pending_tail; /* waiting for the rate limiter */
+	struct kube_req *active;                      /* started */
+	size_t n_pending, n_active;
+	struct kube_timer *timers;                    /* sorted by due_ms */
+	int64_t next_id;
+	long connects;
+};
+
+int64_t kube_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kube_response_clear(struct kube_response *r)
+{
+	if (!r)
+		return;
+	sk_buf_free(&r->body);
+	if (r->json)
+		json_object_put(r->json);
+	r->json = NULL;
+	r->status = 0;
+}
+
+/* --- status decoding ---------------------------------------------------------- */
+
+int kube_status_error(long status, const char *body, size_t len, struct sk_error *err)
+{
+	_cleanup_json_ json_object *st = NULL;
+	const char *reason = NULL, *message = NULL;
+	int code;
+
+	if (status >= 200 && status < 300)
+		return 0;
+	if (body && len && kj_parse(body, len, &st, NULL) == 0 && json_object_is_type(st, json_type_object)) {
+		reason = kj_str(st, "reason");
+		message = kj_str(st, "message");
+	}
+	switch (status) {
+	case 400: code = -EINVAL; break;
+	case 401: code = -EKEYREJECTED; break;
+	case 403: code = -EACCES; break;
+	case 404: code = -ENOENT; break;
+	case 409: code = (reason && strcmp(reason, "AlreadyExists") == 0) ? -EEXIST : -ESTALE; break;
+	case 410: code = -EIDRM; break;
+	case 422: code = -EINVAL; break;
+	case 429: case 503: case 504: code = -EAGAIN; break;
+	default: code = -EPROTO; break;
+	}
+	sk_err(err, code, "HTTP %ld %s: %s", status, reason ? reason : "(no Status reason)",
+	       message ? message : (len ? "(response is not a Status object)" : "(empty response)"));
+	if (err) {
+		err->http_status = status;
+		if (reason)
+			(void)snprintf(err->reason, sizeof(err->reason), "%s", reason);
+	}
+	return code;
+}
+
+/* Map a failed transfer to an errno and a message that names the server. */
+static int transport_error(struct kube_client *c, struct kube_req *q, CURLcode cc, struct sk_error *err)
+{
+	const char *detail = q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc);
+	const char *hint = "";
+	int code;
+
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+		code = -ECONNREFUSED;
+		hint = " (is the apiserver running and the server address right?)";
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		code = -EHOSTUNREACH;
+		hint = " (check the server or proxy-url host name)";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		code = -ETIMEDOUT;
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		code = -EPROTO;
+		hint = " (check certificate-authority and tls-server-name in the kubeconfig)";
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (q->write_error == -E2BIG)
+			return sk_err(err, -E2BIG, "%s %s: response body larger than %zu bytes", q->method, q->url,
+				      c->opts.max_body);
+		code = q->write_error ? q->write_error : -EIO;
+		break;
+	default:
+		code = -ECONNRESET;
+		break;
+	}
+	return sk_err(err, code, "%s %s: %s%s", q->method, q->url, detail, hint);
+}
+
+/* --- credentials ------------------------------------------------------------- */
+
+/* Re-read the token file when it changed (service-account tokens rotate). */
+static int refresh_token_file(struct kube_client *c, struct sk_error *err)
+{
+	struct stat st;
+	char *tok = NULL;
+	int r;
+
+	if (stat(c->cfg->token_file, &st) < 0)
+		return sk_err(err, -errno, "token file %s: %s", c->cfg->token_file, strerror(errno));
+	if (c->token && st.st_ino == c->token_ino && st.st_size == c->token_size &&
+	    st.st_mtim.tv_sec == c->token_mtime.tv_sec && st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+		return 0;
+	r = kube_read_token_file(c->cfg->token_file, &tok, err);
+	if (r < 0)
+		return r;
+	free(c->token);
+	c->token = tok;
+	c->token_ino = st.st_ino;
+	c->token_size = st.st_size;
+	c->token_mtime = st.st_mtim;
+	return 0;
+}
+
+/* Run the exec plugin when there is no credential or it expires within 10s. */
+static int refresh_exec(struct kube_client *c, struct sk_error *err)
+{
+	time_t now = time(NULL);
+	int r;
+
+	if (c->exec_valid && (c->exec.expiry == 0 || c->exec.expiry - 10 > now))
+		return 0;
+	kube_exec_result_clear(&c->exec);
+	c->exec_valid = false;
+	r = kube_exec_run(c->cfg, 30000, &c->exec, err);
+	if (r < 0)
+		return r;
+	c->exec_valid = true;
+	return 0;
+}
+
+/* Drop cached credentials after a 401 so the next request fetches new ones.
+ * Returns true when there is something that could change. */
+static bool invalidate_credentials(struct kube_client *c)
+{
+	if (c->cfg->exec) {
+		kube_exec_result_clear(&c->exec);
+		c->exec_valid = false;
+		return true;
+	}
+	if (c->cfg->token_file) {
+		free(c->token);
+		c->token = NULL;
+		return true;
+	}
+	return false;
+}
+
+/* Set the credential options of one transfer. */
+static int apply_credentials(struct kube_client *c, struct kube_req *q, struct sk_error *err)
+{
+	const char *bearer = NULL;
+	const char *cert = c->cfg->client_cert_pem, *key = c->cfg->client_key_pem;
+	size_t cert_len = c->cfg->client_cert_pem_len, key_len = c->cfg->client_key_pem_len;
+	int r;
+
+	if (c->cfg->exec) {
+		r = refresh_exec(c, err);
+		if (r < 0)
+			return r;
+		if (c->exec.token)
+			bearer = c->exec.token;
+		if (c->exec.client_cert_pem && c->exec.client_key_pem) {
+			cert = c->exec.client_cert_pem;
+			cert_len = strlen(cert);
+			key = c->exec.client_key_pem;
+			key_len = strlen(key);
+		}
+	}
+	if (!bearer && c->cfg->token_file) {
+		r = refresh_token_file(c, err);
+		if (r < 0)
+			return r;
+		bearer = c->token;
+	}
+	if (!bearer)
+		bearer = c->cfg->token;
+	if (bearer) {
+		_cleanup_free_ char *h = NULL;
+		if (asprintf(&h, "Authorization: Bearer %s", bearer) < 0)
+			return -ENOMEM;
+		struct curl_slist *l = curl_slist_append(q->headers, h);
+		if (!l)
+			return -ENOMEM;
+		q->headers = l;
+	}
+	if (cert && key) {
+		struct curl_blob cb = { .data = (void *)(uintptr_t)cert, .len = cert_len, .flags = CURL_BLOB_COPY };
+		struct curl_blob kb = { .data = (void *)(uintptr_t)key, .len = key_len, .flags = CURL_BLOB_COPY };
+		curl_easy_setopt(q->easy, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(q->easy, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(q->easy, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(q->easy, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	return 0;
+}
+
+/* --- client ---------------------------------------------------------------------- */
+
+/* Split "https://host:port/prefix" to build the URL curl uses. With
+ * tls-server-name, the URL carries that name (so SNI and certificate checks use
+ * it) and CONNECT_TO sends the connection to the real host. */
+static int setup_server(struct kube_client *c, struct sk_error *err)
+{
+	const char *server = c->cfg->server;
+	const char *tls = c->cfg->tls_server_name;
+	_cleanup_free_ char *host = NULL, *port = NULL, *scheme = NULL, *path = NULL;
+	CURLU *u = curl_url();
+	int r = 0;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK) {
+		r = sk_err(err, -EINVAL, "%s: server \"%s\" is not a valid URL", c->cfg->origin, server);
+		goto out;
+	}
+	if (!tls || !*tls) {
+		c->base_url = strdup(server);
+		r = c->base_url ? 0 : -ENOMEM;
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		r = sk_err(err, -EINVAL, "%s: server \"%s\" is not a valid URL", c->cfg->origin, server);
+		goto out;
+	}
+	{
+		_cleanup_free_ char *ct = NULL;
+		size_t pl = strlen(path);
+		while (pl > 0 && path[pl - 1] == '/')
+			path[--pl] = '\0';
+		if (asprintf(&c->base_url, "%s://%s:%s%s", scheme, tls, port, path) < 0 ||
+		    asprintf(&ct, "%s:%s:%s:%s", tls, port, host, port) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		c->connect_to = curl_slist_append(NULL, ct);
+		if (!c->connect_to)
+			r = -ENOMEM;
+	}
+out:
+	curl_url_cleanup(u);
+	return r;
+}
+
+int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *opts,
+		    struct kube_client **out, struct sk_error *err)
+{
+	struct kube_client *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return sk_err(err, -ENOMEM, "out of memory");
+	c->cfg = cfg;
+	if (opts)
+		c->opts = *opts;
+	if (c->opts.qps <= 0)
+		c->opts.qps = 50;
+	if (c->opts.burst <= 0)
+		c->opts.burst = 100;
+	if (c->opts.timeout_ms <= 0)
+		c->opts.timeout_ms = 30000;
+	if (c->opts.connect_timeout_ms <= 0)
+		c->opts.connect_timeout_ms = 10000;
+	if (c->opts.max_body == 0)
+		c->opts.max_body = 256u << 20;
+	(void)snprintf(c->user_agent, sizeof(c->user_agent), "%s",
+		       c->opts.user_agent ? c->opts.user_agent : "spinkube-c/" SPINKUBE_VERSION);
+	c->opts.user_agent = NULL;
+	c->tokens = c->opts.burst;
+	c->refill_ms = kube_now_ms();
+	c->next_id = 1;
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		free(c);
+		return sk_err(err, -ENOMEM, "curl_multi_init failed");
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	r = setup_server(c, err);
+	if (r < 0) {
+		kube_client_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+static void req_free(struct kube_req *q)
+{
+	if (!q)
+		return;
+	if (q->easy) {
+		if (q->c && q->c->multi)
+			curl_multi_remove_handle(q->c->multi, q->easy);
+		curl_easy_cleanup(q->easy);
+	}
+	curl_slist_free_all(q->headers);
+	free(q->url);
+	free(q->method);
+	free(q->body);
+	free(q->content_type);
+	kube_response_clear(&q->resp);
+	sk_buf_free(&q->pending);
+	free(q);
+}
+
+static void list_unlink(struct kube_req **head, struct kube_req **tail, struct kube_req *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		*head = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	else if (tail)
+		*tail = q->prev;
+	q->prev = q->next = NULL;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+	struct kube_timer *t;
+
+	if (!c)
+		return;
+	while (c->active) {
+		struct kube_req *q = c->active;
+		list_unlink(&c->active, NULL, q);
+		req_free(q);
+	}
+	while (c->pending_head) {
+		struct kube_req *q = c->pending_head;
+		list_unlink(&c->pending_head, &c->pending_tail, q);
+		req_free(q);
+	}
+	while ((t = c->timers)) {
+		c->timers = t->next;
+		free(t);
+	}
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	curl_slist_free_all(c->connect_to);
+	free(c->base_url);
+	free(c->token);
+	kube_exec_result_clear(&c->exec);
+	free(c);
+}
+
+/* --- transfers ------------------------------------------------------------------ */
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct kube_req *q = userdata;
+	size_t n = size * nmemb;
+	long status = 0;
+	int r;
+
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (q->stream && status >= 200 && status < 300) {
+		if (q->pending.len > 0 && q->pending.len + n > STREAM_PENDING_MAX) {
+			q->paused = true;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		r = sk_buf_append(&q->pending, data, n);
+	} else {
+		r = sk_buf_append(&q->resp.body, data, n);
+	}
+	if (r < 0) {
+		q->write_error = r;
+		return 0;
+	}
+	return n;
+}
+
+/* Prepare the curl handle of a request and add it to the multi. */
+static int req_start(struct kube_client *c, struct kube_req *q, struct sk_error *err)
+{
+	int r;
+
+	q->easy = curl_easy_init();
+	if (!q->easy)
+		return sk_err(err, -ENOMEM, "curl_easy_init failed");
+	curl_slist_free_all(q->headers);
+	q->headers = NULL;
+	q->errbuf[0] = '\0';
+	q->write_error = 0;
+	q->paused = false;
+	sk_buf_reset(&q->resp.body);
+	sk_buf_reset(&q->pending);
+	q->resp.status = 0;
+
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	if (!h)
+		return -ENOMEM;
+	q->headers = h;
+	if (q->body) {
+		_cleanup_free_ char *ct = NULL;
+		if (asprintf(&ct, "Content-Type: %s", q->content_type ? q->content_type : "application/json") < 0)
+			return -ENOMEM;
+		if (!(h = curl_slist_append(q->headers, ct)))
+			return -ENOMEM;
+		q->headers = h;
+	}
+	r = apply_credentials(c, q, err);
+	if (r < 0)
+		return r;
+
+	CURL *e = q->easy;
+	curl_easy_setopt(e, CURLOPT_URL, q->url);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+	if (strcmp(q->method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (q->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, q);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+			 c->opts.http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (q->stream) {
+		long secs = q->stall_ms > 0 ? (q->stall_ms + 999) / 1000 : 300;
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
+	} else {
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	}
+	if (c->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->cfg->proxy_url)
+		curl_easy_setopt(e, CURLOPT_PROXY, c->cfg->proxy_url);
+	else
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+	if (c->cfg->insecure_skip_tls_verify) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (c->cfg->ca_pem) {
+		struct curl_blob b = { .data = c->cfg->ca_pem, .len = c->cfg->ca_pem_len, .flags = CURL_BLOB_COPY };
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+		return sk_err(err, -ENOMEM, "curl_multi_add_handle failed");
+	q->prev = NULL;
+	q->next = c->active;
+	if (c->active)
+		c->active->prev = q;
+	c->active = q;
+	c->n_active++;
+	return 0;
+}
+
+/* Start waiting requests as the token bucket allows. Returns the delay until
+ * the next token when requests still wait, else -1. */
+static long start_pending(struct kube_client *c)
+{
+	int64_t now = kube_now_ms();
+
+	c->tokens += (double)(now - c->refill_ms) * c->opts.qps / 1000.0;
+	if (c->tokens > c->opts.burst)
+		c->tokens = c->opts.burst;
+	c->refill_ms = now;
+	while (c->pending_head && c->tokens >= 1.0) {
+		struct kube_req *q = c->pending_head;
+		struct sk_error err = { 0 };
+		int r;
+
+		list_unlink(&c->pending_head, &c->pending_tail, q);
+		c->n_pending--;
+		c->tokens -= 1.0;
+		r = req_start(c, q, &err);
+		if (r < 0) {
+			if (!err.code)
+				sk_err(&err, r, "%s %s: cannot start the request", q->method, q->url);
+			if (q->done)
+				q->done(r, &q->resp, &err, q->ud);
+			req_free(q);
+		}
+	}
+	if (!c->pending_head)
+		return -1;
+	return (long)((1.0 - c->tokens) * 1000.0 / c->opts.qps) + 1;
+}
+
+static int64_t enqueue(struct kube_client *c, const struct kube_request *req, bool stream, long stall_ms,
+		       kube_chunk_fn chunk, kube_done_fn done, void *ud)
+{
+	struct kube_req *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -ENOMEM;
+	q->c = c;
+	q->id = c->next_id++;
+	q->stream = stream;
+	q->stall_ms = stall_ms;
+	q->chunk = chunk;
+	q->done = done;
+	q->ud = ud;
+	q->resp.body = sk_buf_make(stream ? STREAM_ERROR_BODY_MAX : c->opts.max_body);
+	q->pending = sk_buf_make(STREAM_PENDING_MAX + CURL_MAX_WRITE_SIZE);
+	if (asprintf(&q->url, "%s%s", c->base_url, req->path) < 0) {
+		q->url = NULL;
+		req_free(q);
+		return -ENOMEM;
+	}
+	q->method = strdup(req->method ? req->method : "GET");
+	if (!q->method || (req->content_type && !(q->content_type = strdup(req->content_type)))) {
+		req_free(q);
+		return -ENOMEM;
+	}
+	if (req->body) {
+		q->body = malloc(req->body_len + 1);
+		if (!q->body) {
+			req_free(q);
+			return -ENOMEM;
+		}
+		memcpy(q->body, req->body, req->body_len);
+		q->body[req->body_len] = '\0';
+		q->body_len = req->body_len;
+	}
+	q->prev = c->pending_tail;
+	if (c->pending_tail)
+		c->pending_tail->next = q;
+	else
+		c->pending_head = q;
+	c->pending_tail = q;
+	c->n_pending++;
+	(void)start_pending(c);
+	return q->id;
+}
+
+int64_t kube_client_do(struct kube_client *c, const struct kube_request *req, kube_done_fn done, void *userdata)
+{
+	return enqueue(c, req, false, 0, NULL, done, userdata);
+}
+
+int64_t kube_client_stream(struct kube_client *c, const struct kube_request *req, long stall_ms,
+			   kube_chunk_fn chunk, kube_done_fn done, void *userdata)
+{
+	return enqueue(c, req, true, stall_ms, chunk, done, userdata);
+}
+
+static struct kube_req *find_active(struct kube_client *c, int64_t id)
+{
+	for (struct kube_req *q = c->active; q; q = q->next)
+		if (q->id == id)
+			return q;
+	return NULL;
+}
+
+void kube_client_cancel(struct kube_client *c, int64_t id)
+{
+	struct kube_req *q = find_active(c, id);
+
+	if (q) {
+		list_unlink(&c->active, NULL, q);
+		c->n_active--;
+		req_free(q);
+		return;
+	}
+	for (q = c->pending_head; q; q = q->next) {
+		if (q->id == id) {
+			list_unlink(&c->pending_head, &c->pending_tail, q);
+			c->n_pending--;
+			req_free(q);
+			return;
+		}
+	}
+}
+
+/* End a started request now with error r (its consumer refused the data). */
+static void abort_req(struct kube_client *c, struct kube_req *q, int r)
+{
+	struct sk_error err = { 0 };
+
+	list_unlink(&c->active, NULL, q);
+	c->n_active--;
+	curl_multi_remove_handle(c->multi, q->easy);
+	sk_err(&err, r, "%s %s: stream aborted: %s", q->method, q->url, strerror(-r));
+	if (q->done)
+		q->done(r, &q->resp, &err, q->ud);
+	req_free(q);
+}
+
+/* Hand buffered stream bytes to their chunk callbacks, outside curl's own
+ * callbacks so that they may start or cancel requests. */
+static void drain_streams(struct kube_client *c)
+{
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (struct kube_req *q = c->active; q; q = q->next) {
+			if (!q->stream || (q->pending.len == 0 && !q->paused))
+				continue;
+			int64_t id = q->id;
+			int r = 0;
+			if (q->pending.len) {
+				struct sk_buf data = q->pending;
+				q->pending = sk_buf_make(q->pending.max);
+				r = q->chunk ? q->chunk(data.data, data.len, q->ud) : 0;
+				sk_buf_free(&data);
+				/* The callback may have cancelled this or other requests. */
+				q = find_active(c, id);
+				if (!q) {
+					again = true;
+					break;
+				}
+			}
+			if (r < 0) {
+				abort_req(c, q, r);
+				again = true;
+				break;
+			} else if (q->paused) {
+				q->paused = false;
+				curl_easy_pause(q->easy, CURLPAUSE_CONT);
+			}
+		}
+	}
+}
+
+/* A transfer finished: decode, retry once after a 401 when credentials can
+ * change, and call done. */
+static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
+{
+	struct sk_error err = { 0 };
+	long status = 0, nconn = 0;
+	int r = 0;
+
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(q->easy, CURLINFO_NUM_CONNECTS, &nconn);
+	c->connects += nconn;
+	list_unlink(&c->active, NULL, q);
+	c->n_active--;
+	curl_multi_remove_handle(c->multi, q->easy);
+
+	if (q->stream && q->pending.len && q->chunk && cc == CURLE_OK)
+		r = q->chunk(q->pending.data, q->pending.len, q->ud);
+	q->resp.status = status;
+	if (cc != CURLE_OK) {
+		r = transport_error(c, q, cc, &err);
+	} else if (r < 0) {
+		sk_err(&err, r, "%s %s: stream aborted", q->method, q->url);
+	} else {
+		r = kube_status_error(status, q->resp.body.data, q->resp.body.len, &err);
+		if (r == -EKEYREJECTED && !q->retried_auth && invalidate_credentials(c)) {
+			curl_easy_cleanup(q->easy);
+			q->easy = NULL;
+			q->retried_auth = true;
+			if (req_start(c, q, &err) == 0)
+				return;
+			r = err.code ? err.code : -EIO;
+		}
+		if (r == 0 && q->resp.body.len &&
+		    kj_parse(q->resp.body.data, q->resp.body.len, &q->resp.json, NULL) < 0)
+			q->resp.json = NULL;
+	}
+	if (r < 0 && err.code == 0)
+		sk_err(&err, r, "%s %s failed", q->method, q->url);
+	if (q->done)
+		q->done(r, &q->resp, r < 0 ? &err : NULL, q->ud);
+	req_free(q);
+}
+
+static long fire_timers(struct kube_client *c)
+{
+	int64_t now = kube_now_ms();
+	struct kube_timer *t;
+
+	while ((t = c->timers) && t->due_ms <= now) {
+		c->timers = t->next;
+		kube_timer_fn fire = t->fire;
+		void *ud = t->ud;
+		free(t);
+		fire(ud);
+		now = kube_now_ms();
+	}
+	return c->timers ? (long)(c->timers->due_ms - now) : -1;
+}
+
+int kube_client_run(struct kube_client *c, int timeout_ms)
+{
+	long wait = timeout_ms, t;
+	int running = 0, numfds = 0;
+	CURLMsg *m;
+	int left;
+
+	t = start_pending(c);
+	if (t >= 0 && t < wait)
+		wait = t;
+	t = c->timers ? (long)(c->timers->due_ms - kube_now_ms()) : -1;
+	if (t >= 0 && t < wait)
+		wait = t < 0 ? 0 : t;
+	if (wait < 0)
+		wait = 0;
+	if (curl_multi_poll(c->multi, NULL, 0, (int)wait, &numfds) != CURLM_OK)
+		return -EIO;
+	if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+		return -EIO;
+	drain_streams(c);
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		struct kube_req *q = NULL;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURLcode cc = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+		if (q)
+			finish(c, q, cc);
+	}
+	(void)fire_timers(c);
+	(void)start_pending(c);
+	return 0;
+}
+
+void kube_client_wakeup(struct kube_client *c)
+{
+	curl_multi_wakeup(c->multi);
+}
+
+struct sync_call {
+	bool done;
+	int rc;
+	struct kube_response *resp;
+	struct sk_error *err;
+};
+
+static void sync_done(int rc, struct kube_response *r, const struct sk_error *err, void *ud)
+{
+	struct sync_call *s = ud;
+
+	s->done = true;
+	s->rc = rc;
+	/* Move the response out of the request before it is freed. */
+	*s->resp = *r;
+	r->body = sk_buf_make(r->body.max);
+	r->json = NULL;
+	if (err && s->err)
+		*s->err = *err;
+}
+
+int kube_client_call(struct kube_client *c, const struct kube_request *req, struct kube_response *resp,
+		     struct sk_error *err)
+{
+	struct sync_call s = { .resp = resp, .err = err };
+	int64_t id;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	id = kube_client_do(c, req, sync_done, &s);
+	if (id < 0)
+		return sk_err(err, (int)id, "%s %s: cannot queue the request", req->method, req->path);
+	while (!s.done) {
+		r = kube_client_run(c, 1000);
+		if (r < 0)
+			return sk_err(err, r, "event loop failed");
+	}
+	return s.rc;
+}
+
+int64_t kube_client_timer(struct kube_client *c, long delay_ms, kube_timer_fn fire, void *userdata)
+{
+	struct kube_timer *t = calloc(1, sizeof(*t)), **p;
+
+	if (!t)
+		return -ENOMEM;
+	t->id = c->next_id++;
+	t->due_ms = kube_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	t->fire = fire;
+	t->ud = userdata;
+	for (p = &c->timers; *p && (*p)->due_ms <= t->due_ms; p = &(*p)->next)
+		;
+	t->next = *p;
+	*p = t;
+	return t->id;
+}
+
+void kube_client_timer_cancel(struct kube_client *c, int64_t id)
+{
+	for (struct kube_timer **p = &c->timers; *p; p = &(*p)->next) {
+		if ((*p)->id == id) {
+			struct kube_timer *t = *p;
+			*p = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
+size_t kube_client_active(const struct kube_client *c)
+{
+	return c->n_active + c->n_pending;
+}
+
+long kube_client_connections(const struct kube_client *c)
+{
+	return c->connects;
+}
