@@ -723,15 +723,23 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 	long status = 0, nconn = 0;
 	int r = 0;
 
+	if (q->stream && q->pending.len && q->chunk && cc == CURLE_OK) {
+		/* The last bytes of a stream, while the request is still listed, so
+		 * that the consumer may cancel it from its callback. */
+		int64_t id = q->id;
+		struct sk_buf data = q->pending;
+		q->pending = sk_buf_make(q->pending.max);
+		r = q->chunk(data.data, data.len, q->ud);
+		sk_buf_free(&data);
+		if (!(q = find_active(c, id)))
+			return;
+	}
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(q->easy, CURLINFO_NUM_CONNECTS, &nconn);
 	c->connects += nconn;
 	list_unlink(&c->active, NULL, q);
 	c->n_active--;
 	curl_multi_remove_handle(c->multi, q->easy);
-
-	if (q->stream && q->pending.len && q->chunk && cc == CURLE_OK)
-		r = q->chunk(q->pending.data, q->pending.len, q->ud);
 	q->resp.status = status;
 	if (cc != CURLE_OK) {
 		r = transport_error(c, q, cc, &err);

@@ -1,0 +1,316 @@
+#include "queue.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+/* Per-key state, the value of the key's strmap entry. The key text lives in
+ * the entry; items point back to it. */
+struct item {
+	struct strmap_entry *entry;
+	struct item *next;   /* ready FIFO */
+	int64_t due_ms;      /* when delayed: due time; else 0 */
+	size_t heap_idx;     /* index in the delayed heap, or SIZE_MAX */
+	unsigned failures;
+	bool ready;          /* in the ready FIFO */
+	bool processing;
+	bool dirty;          /* added while processing */
+};
+
+struct kube_queue {
+	struct kube_queue_opts o;
+	struct strmap items;
+	struct item *head, *tail; /* ready FIFO */
+	size_t nready, nprocessing;
+	struct item **heap;       /* delayed items, min-heap on due_ms */
+	size_t nheap, capheap;
+	double tokens;
+	int64_t refill_ms;
+	int64_t bucket_next_ms;   /* next free slot of the overall bucket */
+};
+
+int kube_queue_new(const struct kube_queue_opts *opts, int64_t now_ms, struct kube_queue **out)
+{
+	struct kube_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -ENOMEM;
+	if (opts)
+		q->o = *opts;
+	if (q->o.base_delay_ms <= 0)
+		q->o.base_delay_ms = 5;
+	if (q->o.max_delay_ms <= 0)
+		q->o.max_delay_ms = 300000;
+	if (q->o.qps <= 0)
+		q->o.qps = 10;
+	if (q->o.burst <= 0)
+		q->o.burst = 100;
+	q->tokens = q->o.burst;
+	q->refill_ms = now_ms;
+	*out = q;
+	return 0;
+}
+
+static int free_item(struct strmap_entry *e, void *ud)
+{
+	free(e->value);
+	return 1;
+}
+
+void kube_queue_free(struct kube_queue *q)
+{
+	if (!q)
+		return;
+	strmap_filter(&q->items, free_item, NULL);
+	strmap_clear(&q->items);
+	free(q->heap);
+	free(q);
+}
+
+/* --- delayed heap ---------------------------------------------------------------- */
+
+static void heap_swap(struct kube_queue *q, size_t a, size_t b)
+{
+	struct item *t = q->heap[a];
+	q->heap[a] = q->heap[b];
+	q->heap[b] = t;
+	q->heap[a]->heap_idx = a;
+	q->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct kube_queue *q, size_t i)
+{
+	while (i > 0 && q->heap[(i - 1) / 2]->due_ms > q->heap[i]->due_ms) {
+		heap_swap(q, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct kube_queue *q, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < q->nheap && q->heap[l]->due_ms < q->heap[m]->due_ms)
+			m = l;
+		if (r < q->nheap && q->heap[r]->due_ms < q->heap[m]->due_ms)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(q, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct kube_queue *q, struct item *it)
+{
+	size_t i = it->heap_idx;
+
+	if (i == SIZE_MAX)
+		return;
+	q->nheap--;
+	if (i != q->nheap) {
+		q->heap[i] = q->heap[q->nheap];
+		q->heap[i]->heap_idx = i;
+		heap_down(q, i);
+		heap_up(q, i);
+	}
+	it->heap_idx = SIZE_MAX;
+	it->due_ms = 0;
+}
+
+static int heap_push(struct kube_queue *q, struct item *it)
+{
+	if (q->nheap == q->capheap) {
+		size_t cap = q->capheap ? q->capheap * 2 : 64;
+		struct item **h = realloc(q->heap, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		q->heap = h;
+		q->capheap = cap;
+	}
+	it->heap_idx = q->nheap;
+	q->heap[q->nheap++] = it;
+	heap_up(q, it->heap_idx);
+	return 0;
+}
+
+/* --- items --------------------------------------------------------------------- */
+
+static struct item *get_item(struct kube_queue *q, const char *key)
+{
+	struct strmap_entry *e = strmap_find(&q->items, key);
+	struct item *it;
+
+	if (e)
+		return e->value;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return NULL;
+	it->heap_idx = SIZE_MAX;
+	e = strmap_put(&q->items, key, it, NULL);
+	if (!e) {
+		free(it);
+		return NULL;
+	}
+	it->entry = e;
+	return it;
+}
+
+/* Drop the state of a key that is idle and has nothing to remember. */
+static void maybe_drop(struct kube_queue *q, struct item *it)
+{
+	if (it->ready || it->processing || it->heap_idx != SIZE_MAX || it->failures)
+		return;
+	strmap_remove(&q->items, it->entry->key);
+	free(it);
+}
+
+static void push_ready(struct kube_queue *q, struct item *it)
+{
+	if (it->ready)
+		return;
+	heap_remove(q, it);
+	if (it->processing) {
+		it->dirty = true;
+		return;
+	}
+	it->ready = true;
+	it->next = NULL;
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->nready++;
+}
+
+int kube_queue_add(struct kube_queue *q, const char *key)
+{
+	struct item *it = get_item(q, key);
+
+	if (!it)
+		return -ENOMEM;
+	push_ready(q, it);
+	return 0;
+}
+
+int kube_queue_add_after(struct kube_queue *q, const char *key, long delay_ms, int64_t now_ms)
+{
+	struct item *it;
+
+	if (delay_ms <= 0)
+		return kube_queue_add(q, key);
+	it = get_item(q, key);
+	if (!it)
+		return -ENOMEM;
+	if (it->ready)
+		return 0;
+	int64_t due = now_ms + delay_ms;
+	if (it->heap_idx != SIZE_MAX) {
+		if (due < it->due_ms) {
+			it->due_ms = due;
+			heap_up(q, it->heap_idx);
+		}
+		return 0;
+	}
+	it->due_ms = due;
+	return heap_push(q, it);
+}
+
+int kube_queue_add_rate_limited(struct kube_queue *q, const char *key, int64_t now_ms)
+{
+	struct item *it = get_item(q, key);
+	long delay = q->o.base_delay_ms;
+	long bucket_delay;
+
+	if (!it)
+		return -ENOMEM;
+	for (unsigned i = 0; i < it->failures && delay < q->o.max_delay_ms; i++)
+		delay *= 2;
+	if (delay > q->o.max_delay_ms)
+		delay = q->o.max_delay_ms;
+	it->failures++;
+	/* The overall bucket: each add takes a token; when none is left, the
+	 * add waits for the time the next token appears. */
+	q->tokens += (double)(now_ms - q->refill_ms) * q->o.qps / 1000.0;
+	if (q->tokens > q->o.burst)
+		q->tokens = q->o.burst;
+	q->refill_ms = now_ms;
+	q->tokens -= 1.0;
+	bucket_delay = q->tokens >= 0 ? 0 : (long)(-q->tokens * 1000.0 / q->o.qps);
+	return kube_queue_add_after(q, key, delay > bucket_delay ? delay : bucket_delay, now_ms);
+}
+
+void kube_queue_forget(struct kube_queue *q, const char *key)
+{
+	struct strmap_entry *e = strmap_find(&q->items, key);
+
+	if (!e)
+		return;
+	((struct item *)e->value)->failures = 0;
+	maybe_drop(q, e->value);
+}
+
+unsigned kube_queue_failures(const struct kube_queue *q, const char *key)
+{
+	struct item *it = strmap_get(&q->items, key);
+
+	return it ? it->failures : 0;
+}
+
+const char *kube_queue_get(struct kube_queue *q, int64_t now_ms)
+{
+	struct item *it;
+
+	while (q->nheap && q->heap[0]->due_ms <= now_ms)
+		push_ready(q, q->heap[0]);
+	it = q->head;
+	if (!it)
+		return NULL;
+	q->head = it->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->nready--;
+	it->ready = false;
+	it->processing = true;
+	q->nprocessing++;
+	return it->entry->key;
+}
+
+void kube_queue_done(struct kube_queue *q, const char *key)
+{
+	struct item *it = strmap_get(&q->items, key);
+
+	if (!it || !it->processing)
+		return;
+	it->processing = false;
+	q->nprocessing--;
+	if (it->dirty) {
+		it->dirty = false;
+		push_ready(q, it);
+		return;
+	}
+	maybe_drop(q, it);
+}
+
+long kube_queue_next_ms(const struct kube_queue *q, int64_t now_ms)
+{
+	if (q->nready)
+		return 0;
+	if (!q->nheap)
+		return -1;
+	return q->heap[0]->due_ms <= now_ms ? 0 : (long)(q->heap[0]->due_ms - now_ms);
+}
+
+size_t kube_queue_len(const struct kube_queue *q)
+{
+	return q->nready + q->nheap;
+}
+
+size_t kube_queue_processing(const struct kube_queue *q)
+{
+	return q->nprocessing;
+}

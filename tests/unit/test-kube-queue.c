@@ -1,0 +1,101 @@
+/* The work queue: dedupe, no double processing, backoff, rate limit. Time is
+ * injected, so every expectation is exact. */
+#include <string.h>
+
+#include "queue.h"
+#include "tap.h"
+#include "backoff.h"
+
+int main(void)
+{
+	struct kube_queue *q = NULL;
+	struct kube_queue_opts o = { .base_delay_ms = 10, .max_delay_ms = 1000, .qps = 10, .burst = 3 };
+	const char *k;
+
+	is_int(kube_queue_new(&o, 0, &q), 0, "queue made");
+	kube_queue_add(q, "ns/a");
+	kube_queue_add(q, "ns/b");
+	kube_queue_add(q, "ns/a");
+	is_int((int)kube_queue_len(q), 2, "a key added twice waits once");
+	k = kube_queue_get(q, 0);
+	is_str(k, "ns/a", "first in, first out");
+	kube_queue_add(q, "ns/a");
+	is_int((int)kube_queue_len(q), 1, "a key added while processing does not wait beside itself");
+	is_str(kube_queue_get(q, 0), "ns/b", "the other key comes next");
+	ok(kube_queue_get(q, 0) == NULL, "the processing key is not handed out again");
+	kube_queue_done(q, "ns/a");
+	is_str(kube_queue_get(q, 0), "ns/a", "added while processing: queued again when done");
+	kube_queue_done(q, "ns/a");
+	kube_queue_done(q, "ns/b");
+	is_int((int)kube_queue_processing(q), 0, "nothing processing");
+	is_int((int)kube_queue_len(q), 0, "nothing waiting");
+
+	/* Backoff: 10, 20, 40 ... capped at 1000. */
+	long want[] = { 10, 20, 40, 80, 160, 320, 640, 1000, 1000 };
+	int exact = 1;
+	int64_t now = 100000; /* bucket full again */
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		now += 100000;
+		kube_queue_add_rate_limited(q, "ns/c", now);
+		if (kube_queue_next_ms(q, now) != want[i])
+			exact = 0;
+		if (kube_queue_get(q, now + want[i] - 1) != NULL)
+			exact = 0;
+		k = kube_queue_get(q, now + want[i]);
+		if (!k || strcmp(k, "ns/c"))
+			exact = 0;
+		kube_queue_done(q, "ns/c");
+	}
+	ok(exact, "failures back off 10, 20, 40, ... and cap at 1000 ms, not a millisecond early");
+	is_int((int)kube_queue_failures(q, "ns/c"), 9, "failures are counted");
+	kube_queue_forget(q, "ns/c");
+	is_int((int)kube_queue_failures(q, "ns/c"), 0, "forget resets the count");
+	kube_queue_add_rate_limited(q, "ns/c", now);
+	is_int(kube_queue_next_ms(q, now), 10, "after forget the backoff starts over");
+	kube_queue_get(q, now + 10);
+	kube_queue_done(q, "ns/c");
+	kube_queue_forget(q, "ns/c");
+
+	/* The overall bucket: burst 3 at 10 qps; a 4th and 5th failure in the same
+	 * instant wait for tokens (100 ms each), not just their own 10 ms. */
+	now += 1000000;
+	kube_queue_add_rate_limited(q, "b/1", now);
+	kube_queue_add_rate_limited(q, "b/2", now);
+	kube_queue_add_rate_limited(q, "b/3", now);
+	kube_queue_add_rate_limited(q, "b/4", now);
+	kube_queue_add_rate_limited(q, "b/5", now);
+	int got = 0;
+	while (kube_queue_get(q, now + 10))
+		got++;
+	is_int(got, 3, "three within the burst are due after their own backoff");
+	is_int(kube_queue_next_ms(q, now + 10), 90, "the fourth waits for the next token (100 ms)");
+	ok(kube_queue_get(q, now + 100) != NULL, "and is handed out then");
+	ok(kube_queue_get(q, now + 199) == NULL, "the fifth waits for one more token");
+	ok(kube_queue_get(q, now + 200) != NULL, "and comes at 200 ms");
+
+	/* add_after: the earlier due time wins. */
+	kube_queue_add_after(q, "d/1", 500, now);
+	kube_queue_add_after(q, "d/1", 50, now);
+	kube_queue_add_after(q, "d/1", 800, now);
+	is_int(kube_queue_next_ms(q, now), 50, "the earliest due time of a delayed key wins");
+	kube_queue_add(q, "d/1");
+	is_int(kube_queue_next_ms(q, now), 0, "an immediate add makes it ready");
+	is_int((int)kube_queue_len(q), 1, "still once");
+	kube_queue_free(q);
+
+	/* Watch reconnect backoff: within [d/2, d], d doubling to the cap. */
+	uint64_t rnd = 42;
+	int in_range = 1;
+	long caps[] = { 100, 200, 400, 800, 1000, 1000 };
+	for (unsigned n = 1; n <= 6; n++)
+		for (int i = 0; i < 200; i++) {
+			long d = kube_backoff_ms(100, 1000, n, &rnd);
+			if (d < caps[n - 1] / 2 || d > caps[n - 1])
+				in_range = 0;
+		}
+	ok(in_range, "reconnect backoff stays within [d/2, d] with d = min(cap, base*2^(n-1))");
+	long a = kube_backoff_ms(1000, 30000, 5, &rnd), b = kube_backoff_ms(1000, 30000, 5, &rnd),
+	     c = kube_backoff_ms(1000, 30000, 5, &rnd);
+	ok(a != b || b != c, "reconnect backoff is jittered");
+	return tap_done();
+}
