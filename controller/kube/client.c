@@ -73,6 +73,7 @@ struct kube_client {
 	struct kube_req *pending_head, *pending_tail; /* waiting for the rate limiter */
 	struct kube_req *active;                      /* started */
 	size_t n_pending, n_active;
+	size_t n_running;      /* active requests that are not streams */
 	struct kube_timer *timers;                    /* sorted by due_ms */
 	int64_t next_id;
 	long connects;
@@ -349,6 +350,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 		c->opts.timeout_ms = 30000;
 	if (c->opts.connect_timeout_ms <= 0)
 		c->opts.connect_timeout_ms = 10000;
+	if (c->opts.max_in_flight <= 0)
+		c->opts.max_in_flight = 64;
 	if (c->opts.max_body == 0)
 		c->opts.max_body = 256u << 20;
 	(void)snprintf(c->user_agent, sizeof(c->user_agent), "%s",
@@ -363,7 +366,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 		return sk_err(err, -ENOMEM, "curl_multi_init failed");
 	}
 	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	r = setup_server(c, err);
 	if (r < 0) {
 		kube_client_free(c);
@@ -543,6 +546,8 @@ static int req_start(struct kube_client *c, struct kube_req *q, struct sk_error 
 		c->active->prev = q;
 	c->active = q;
 	c->n_active++;
+	if (!q->stream)
+		c->n_running++;
 	return 0;
 }
 
@@ -556,7 +561,8 @@ static long start_pending(struct kube_client *c)
 	if (c->tokens > c->opts.burst)
 		c->tokens = c->opts.burst;
 	c->refill_ms = now;
-	while (c->pending_head && c->tokens >= 1.0) {
+	while (c->pending_head && c->tokens >= 1.0 &&
+	       (c->pending_head->stream || c->n_running < (size_t)c->opts.max_in_flight)) {
 		struct kube_req *q = c->pending_head;
 		struct sk_error err = { 0 };
 		int r;
@@ -573,8 +579,8 @@ static long start_pending(struct kube_client *c)
 			req_free(q);
 		}
 	}
-	if (!c->pending_head)
-		return -1;
+	if (!c->pending_head || c->tokens >= 1.0)
+		return -1; /* nothing waits, or only for a running request to end */
 	return (long)((1.0 - c->tokens) * 1000.0 / c->opts.qps) + 1;
 }
 
@@ -651,6 +657,8 @@ void kube_client_cancel(struct kube_client *c, int64_t id)
 	if (q) {
 		list_unlink(&c->active, NULL, q);
 		c->n_active--;
+		if (!q->stream)
+			c->n_running--;
 		req_free(q);
 		return;
 	}
@@ -671,6 +679,8 @@ static void abort_req(struct kube_client *c, struct kube_req *q, int r)
 
 	list_unlink(&c->active, NULL, q);
 	c->n_active--;
+	if (!q->stream)
+		c->n_running--;
 	curl_multi_remove_handle(c->multi, q->easy);
 	sk_err(&err, r, "%s %s: stream aborted: %s", q->method, q->url, strerror(-r));
 	if (q->done)
@@ -739,6 +749,8 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 	c->connects += nconn;
 	list_unlink(&c->active, NULL, q);
 	c->n_active--;
+	if (!q->stream)
+		c->n_running--;
 	curl_multi_remove_handle(c->multi, q->easy);
 	q->resp.status = status;
 	if (cc != CURLE_OK) {

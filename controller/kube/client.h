@@ -46,6 +46,7 @@ struct kube_client_opts {
 	size_t max_body;         /* response body cap; default 256 MiB */
 	const char *user_agent;  /* default "spinkube-c/<version>" */
 	bool http1_only;         /* do not offer h2 */
+	int max_in_flight;       /* requests (not watches) running at once; more wait; default 64 */
 };
 
 struct kube_response {
