@@ -1,18 +1,32 @@
 /* spin-controller: the SpinKube controller. main() owns the process-wide
- * state; everything it calls takes what it needs as arguments. */
-#include <errno.h>
+ * state (libcurl's global init, signal handling); everything it calls takes
+ * what it needs as arguments. */
+#include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
-#include "spinkube-version.h"
 #include "err.h"
 #include "options.h"
+#include "run.h"
+#include "spinkube-version.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	controller_wakeup();
+}
 
 int main(int argc, char *argv[])
 {
 	struct controller_options opts;
 	enum controller_action action;
 	struct sk_error err = { 0 };
+	struct sigaction sa;
+	int status;
 
 	if (controller_options_parse(argc, (const char *const *)argv, &opts, &action, &err) < 0) {
 		fprintf(stderr, "spin-controller: %s\n", err.message);
@@ -28,6 +42,17 @@ int main(int argc, char *argv[])
 	case CONTROLLER_RUN:
 		break;
 	}
-	fprintf(stderr, "spin-controller: this build has no reconciler yet; only --help and --version work\n");
-	return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "spin-controller: libcurl failed to initialise\n");
+		return 1;
+	}
+	status = controller_run(&opts, &stop_requested);
+	curl_global_cleanup();
+	return status;
 }

@@ -7,13 +7,16 @@ void controller_usage(FILE *out)
 {
 	fputs("Usage: spin-controller [OPTIONS]\n"
 	      "\n"
-	      "Reconciles SpinApp and SpinAppExecutor resources (core.spinkube.dev/v1alpha1)\n"
-	      "into Deployments, Services and runtime-config Secrets.\n"
+	      "Watches SpinApp and SpinAppExecutor resources (core.spinkube.dev/v1alpha1)\n"
+	      "through the kube-apiserver and logs what it sees, one logfmt line per\n"
+	      "event on stderr. Reconciling them into Deployments, Services and\n"
+	      "runtime-config Secrets is not built yet. Stops cleanly on SIGTERM or SIGINT.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --kubeconfig PATH  kubeconfig file to use. Without it, the KUBECONFIG\n"
 	      "                     environment variable, then ~/.kube/config, then the\n"
 	      "                     in-cluster service account, as kubectl does.\n"
+	      "  --context NAME     kubeconfig context to use instead of current-context\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
 	      "\n"
@@ -38,7 +41,7 @@ static int option_value(int argc, const char *const argv[], int *i, const char *
 		*value = arg + n + 1;
 	} else if (arg[n] == '\0') {
 		if (*i + 1 >= argc)
-			return sk_err(err, -EINVAL, "%s needs a value (for example %s PATH)", name, name);
+			return sk_err(err, -EINVAL, "%s needs a value", name);
 		*value = argv[++*i];
 	} else {
 		return 0;
@@ -66,6 +69,8 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 			return 0;
 		}
 		r = option_value(argc, argv, &i, "--kubeconfig", &o.kubeconfig, err);
+		if (r == 0)
+			r = option_value(argc, argv, &i, "--context", &o.context, err);
 		if (r < 0)
 			return r;
 		if (r > 0)

@@ -15,6 +15,7 @@ enum controller_action {
 
 struct controller_options {
 	const char *kubeconfig; /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config, in-cluster */
+	const char *context;    /* --context; NULL: the kubeconfig's current-context */
 };
 
 /* Parse argv[1..argc-1]. On success fills *opts and *action and returns 0; on a

@@ -61,6 +61,12 @@ int main(void)
 		is_int(act, CONTROLLER_VERSION, "--version asks for the version");
 	}
 	{
+		const char *argv[] = { "spin-controller", "--context", "kind-a", "--kubeconfig=/k" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--context NAME parses");
+		is_str(o.context, "kind-a", "--context is taken");
+		is_str(o.kubeconfig, "/k", "beside --kubeconfig");
+	}
+	{
 		char buf[4096] = { 0 };
 		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
@@ -68,6 +74,7 @@ int main(void)
 		fclose(f);
 		ok(strstr(buf, "--kubeconfig PATH") != NULL, "--help documents --kubeconfig");
 		ok(strstr(buf, "--version") != NULL, "--help documents --version");
+		ok(strstr(buf, "--context NAME") != NULL, "--help documents --context");
 		ok(strstr(buf, "KUBECONFIG") != NULL, "--help documents KUBECONFIG");
 	}
 	return tap_done();
