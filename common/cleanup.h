@@ -36,7 +36,7 @@ static inline void fclosep(FILE **f)
 
 /* Hand the pointer out and leave NULL behind. */
 #define TAKE_PTR(p)                        \
-	({                                 \
+	__extension__({                    \
 		__typeof__(p) _ptr_ = (p); \
 		(p) = NULL;                \
 		_ptr_;                     \
@@ -44,7 +44,7 @@ static inline void fclosep(FILE **f)
 
 /* Hand the descriptor out and leave -1 behind. */
 #define TAKE_FD(fd)                \
-	({                         \
+	__extension__({            \
 		int _fd_ = (fd);   \
 		(fd) = -1;         \
 		_fd_;              \

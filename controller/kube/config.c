@@ -25,8 +25,8 @@
 #include "yaml.h"
 
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
-#define API_V1 "client.authentication.k8s.io/v1"
-#define API_V1BETA1 "client.authentication.k8s.io/v1beta1"
+#define API_V1         "client.authentication.k8s.io/v1"
+#define API_V1BETA1    "client.authentication.k8s.io/v1beta1"
 
 /* One parsed kubeconfig file; owns everything. */
 struct kc_file {
@@ -44,7 +44,7 @@ struct kc_set {
 
 /* One named entry (or its exec block); everything borrowed from a kc_set. */
 struct kc_entry {
-	const char *kind;   /* "cluster", "user" or "context" */
+	const char *kind; /* "cluster", "user" or "context" */
 	const char *name;
 	json_object *body;  /* the cluster/user/context mapping; NULL when absent */
 	const char *prefix; /* "" or "exec.": how fields are named in messages */
@@ -56,9 +56,9 @@ struct kc_section {
 	const char *list;
 	const char *kind;
 };
-static const struct kc_section SEC_CLUSTERS = { "clusters", "cluster" };
-static const struct kc_section SEC_USERS = { "users", "user" };
-static const struct kc_section SEC_CONTEXTS = { "contexts", "context" };
+static const struct kc_section SEC_CLUSTERS = {"clusters", "cluster"};
+static const struct kc_section SEC_USERS = {"users", "user"};
+static const struct kc_section SEC_CONTEXTS = {"contexts", "context"};
 
 static void kube_config_freep(struct kube_config **p)
 {
@@ -78,7 +78,7 @@ static int one_line(struct sk_error *err, int r)
 
 /* The error of entry e: `kubeconfig FILE: KIND "NAME": <fmt>`. */
 __attribute__((format(printf, 4, 5))) static int entry_err(struct sk_error *err, int code,
-							    const struct kc_entry *e, const char *fmt, ...)
+                                                           const struct kc_entry *e, const char *fmt, ...)
 {
 	char msg[SK_ERR_MESSAGE_MAX];
 	va_list ap;
@@ -182,7 +182,8 @@ static int read_token(const char *path, const char *label, char **out, struct sk
 
 	r = read_regular(path, KUBE_CONFIG_MAX_TOKEN, &text, &len);
 	if (r == -E2BIG)
-		return sk_err(err, r, "%s %s is larger than %u KiB", label, path, KUBE_CONFIG_MAX_TOKEN >> 10);
+		return sk_err(err, r, "%s %s is larger than %u KiB", label, path,
+		              KUBE_CONFIG_MAX_TOKEN >> 10);
 	if (r < 0)
 		return sk_err(err, r, "%s %s: cannot read: %s", label, path, read_error(r));
 	while (len > 0 && is_blank(text[len - 1]))
@@ -193,7 +194,8 @@ static int read_token(const char *path, const char *label, char **out, struct sk
 	if (start == len)
 		return sk_err(err, -ENODATA, "%s %s is empty", label, path);
 	if (strlen(text + start) != len - start || has_control(text + start))
-		return sk_err(err, -EINVAL, "%s %s holds control characters (one token expected)", label, path);
+		return sk_err(err, -EINVAL, "%s %s holds control characters (one token expected)", label,
+		              path);
 	memmove(text, text + start, len - start + 1);
 	*out = text;
 	text = NULL;
@@ -211,7 +213,8 @@ static bool looks_like_pem(const char *data, size_t len, bool key)
 
 static bool is_b64(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == '/';
 }
 
 /* Decode standard base64 (padding required, line breaks ignored, as Go's
@@ -304,19 +307,20 @@ static int field_list(const struct kc_entry *e, const char *key, json_object **o
 /* Read the file a kubeconfig names (key, at path) into *pem, capped at
  * KUBE_CONFIG_MAX_PEM. */
 static int read_pem_file(const struct kc_entry *e, const char *key, const char *path, bool key_pem,
-			 char **pem, size_t *len, struct sk_error *err)
+                         char **pem, size_t *len, struct sk_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 	int r;
 
 	r = read_regular(path, KUBE_CONFIG_MAX_PEM, &data, len);
 	if (r == -E2BIG)
-		return entry_err(err, r, e, "%s %s is larger than %u KiB", key, path, KUBE_CONFIG_MAX_PEM >> 10);
+		return entry_err(err, r, e, "%s %s is larger than %u KiB", key, path,
+		                 KUBE_CONFIG_MAX_PEM >> 10);
 	if (r < 0)
 		return entry_err(err, r, e, "%s %s: cannot read: %s", key, path, read_error(r));
 	if (!looks_like_pem(data, *len, key_pem))
 		return entry_err(err, -EINVAL, e, "%s %s does not hold a PEM %s", key, path,
-				 key_pem ? "private key" : "certificate");
+		                 key_pem ? "private key" : "certificate");
 	*pem = data;
 	data = NULL;
 	return 0;
@@ -326,7 +330,7 @@ static int read_pem_file(const struct kc_entry *e, const char *key, const char *
  * relative to the kubeconfig's folder); inline data wins and the file is then
  * not read. *pem (caller frees) stays NULL when neither is set. */
 static int load_pem(const struct kc_entry *e, const char *data_key, const char *file_key, bool key_pem,
-		    char **pem, size_t *len, struct sk_error *err)
+                    char **pem, size_t *len, struct sk_error *err)
 {
 	_cleanup_free_ char *data = NULL, *path = NULL;
 	const char *b64, *file;
@@ -348,10 +352,11 @@ static int load_pem(const struct kc_entry *e, const char *data_key, const char *
 	if (r < 0)
 		return entry_err(err, -EINVAL, e, "%s is not valid base64", data_key);
 	if (*len > KUBE_CONFIG_MAX_PEM)
-		return entry_err(err, -E2BIG, e, "%s is larger than %u KiB", data_key, KUBE_CONFIG_MAX_PEM >> 10);
+		return entry_err(err, -E2BIG, e, "%s is larger than %u KiB", data_key,
+		                 KUBE_CONFIG_MAX_PEM >> 10);
 	if (!looks_like_pem(data, *len, key_pem))
 		return entry_err(err, -EINVAL, e, "%s does not hold a PEM %s", data_key,
-				 key_pem ? "private key" : "certificate");
+		                 key_pem ? "private key" : "certificate");
 	*pem = data;
 	data = NULL;
 	return 0;
@@ -359,7 +364,7 @@ static int load_pem(const struct kc_entry *e, const char *data_key, const char *
 
 /* Check one URL-valued field: one of the schemes, a host, no blanks. */
 static int check_url(const struct kc_entry *e, const char *key, const char *url, const char *const *schemes,
-		     const char *want, struct sk_error *err)
+                     const char *want, struct sk_error *err)
 {
 	size_t n = 0;
 
@@ -378,13 +383,14 @@ static int check_url(const struct kc_entry *e, const char *key, const char *url,
 /* clusters[].cluster into cfg: server, TLS settings, proxy. */
 static int fill_cluster(struct kube_config *cfg, const struct kc_entry *e, struct sk_error *err)
 {
-	static const char *const server_schemes[] = { "https://", "http://", NULL };
-	static const char *const proxy_schemes[] = { "https://", "http://", "socks5://", NULL };
+	static const char *const server_schemes[] = {"https://", "http://", NULL};
+	static const char *const proxy_schemes[] = {"https://", "http://", "socks5://", NULL};
 	const char *server, *sni, *proxy;
 	size_t n;
 	int r;
 
-	if ((r = field_str(e, "server", &server, err)) < 0 || (r = field_str(e, "tls-server-name", &sni, err)) < 0 ||
+	if ((r = field_str(e, "server", &server, err)) < 0 ||
+	    (r = field_str(e, "tls-server-name", &sni, err)) < 0 ||
 	    (r = field_str(e, "proxy-url", &proxy, err)) < 0 ||
 	    (r = field_bool(e, "insecure-skip-tls-verify", &cfg->insecure_skip_tls_verify, err)) < 0)
 		return r;
@@ -392,15 +398,17 @@ static int fill_cluster(struct kube_config *cfg, const struct kc_entry *e, struc
 		return entry_err(err, -EINVAL, e, "server is missing (set it to https://HOST:PORT)");
 	if ((r = check_url(e, "server", server, server_schemes, "https:// or http://", err)) < 0)
 		return r;
-	if (proxy && (r = check_url(e, "proxy-url", proxy, proxy_schemes, "http://, https:// or socks5://", err)) < 0)
+	if (proxy &&
+	    (r = check_url(e, "proxy-url", proxy, proxy_schemes, "http://, https:// or socks5://", err)) < 0)
 		return r;
-	r = load_pem(e, "certificate-authority-data", "certificate-authority", false, &cfg->ca_pem, &cfg->ca_pem_len,
-		     err);
+	r = load_pem(e, "certificate-authority-data", "certificate-authority", false, &cfg->ca_pem,
+	             &cfg->ca_pem_len, err);
 	if (r < 0)
 		return r;
 	if (cfg->insecure_skip_tls_verify && cfg->ca_pem)
-		return entry_err(err, -EINVAL, e,
-				 "insecure-skip-tls-verify cannot be combined with a certificate-authority; remove one");
+		return entry_err(
+		    err, -EINVAL, e,
+		    "insecure-skip-tls-verify cannot be combined with a certificate-authority; remove one");
 	n = strlen(server);
 	while (n > 0 && server[n - 1] == '/')
 		n--;
@@ -415,7 +423,7 @@ static int fill_cluster(struct kube_config *cfg, const struct kc_entry *e, struc
 /* A NULL-terminated copy of list (strings only) into *out (caller frees
  * each and the array). */
 static int string_list(const struct kc_entry *e, const char *key, json_object *list, char ***out,
-		       struct sk_error *err)
+                       struct sk_error *err)
 {
 	size_t n = list ? json_object_array_length(list) : 0;
 	char **v = calloc(n + 1, sizeof(*v));
@@ -455,8 +463,10 @@ static int env_list(const struct kc_entry *e, json_object *list, char ***out, st
 		item.prefix = prefix;
 		item.body = json_object_array_get_idx(list, i);
 		if (!json_object_is_type(item.body, json_type_object))
-			return entry_err(err, -EINVAL, e, "exec.env[%zu] must be a mapping with name and value", i);
-		if ((r = field_str(&item, "name", &name, err)) < 0 || (r = field_str(&item, "value", &value, err)) < 0)
+			return entry_err(err, -EINVAL, e,
+			                 "exec.env[%zu] must be a mapping with name and value", i);
+		if ((r = field_str(&item, "name", &name, err)) < 0 ||
+		    (r = field_str(&item, "value", &value, err)) < 0)
 			return r;
 		if (!name || strchr(name, '='))
 			return entry_err(err, -EINVAL, e, "exec.env[%zu] needs a name without '='", i);
@@ -476,16 +486,17 @@ static int check_exec_modes(const struct kc_entry *x, const char *api, struct sk
 	if (!api)
 		return entry_err(err, -EINVAL, x, "exec.apiVersion is missing (set it to " API_V1 ")");
 	if (strcmp(api, API_V1) && strcmp(api, API_V1BETA1))
-		return entry_err(err, -EINVAL, x, "exec.apiVersion \"%s\" is not supported (use " API_V1 " or v1beta1)",
-				 api);
+		return entry_err(err, -EINVAL, x,
+		                 "exec.apiVersion \"%s\" is not supported (use " API_V1 " or v1beta1)", api);
 	if ((r = field_str(x, "interactiveMode", &mode, err)) < 0)
 		return r;
 	if (mode && !strcmp(mode, "Always"))
-		return entry_err(err, -EINVAL, x,
-				 "exec.interactiveMode Always needs a terminal, which a controller has not; use Never");
+		return entry_err(
+		    err, -EINVAL, x,
+		    "exec.interactiveMode Always needs a terminal, which a controller has not; use Never");
 	if (mode && strcmp(mode, "Never") && strcmp(mode, "IfAvailable"))
-		return entry_err(err, -EINVAL, x, "exec.interactiveMode \"%s\" is not Never, IfAvailable or Always",
-				 mode);
+		return entry_err(err, -EINVAL, x,
+		                 "exec.interactiveMode \"%s\" is not Never, IfAvailable or Always", mode);
 	return 0;
 }
 
@@ -497,8 +508,9 @@ static int fill_exec(struct kube_config *cfg, const struct kc_entry *x, struct s
 	json_object *args, *env;
 	int r;
 
-	if ((r = field_str(x, "command", &command, err)) < 0 || (r = field_str(x, "apiVersion", &api, err)) < 0 ||
-	    (r = field_list(x, "args", &args, err)) < 0 || (r = field_list(x, "env", &env, err)) < 0)
+	if ((r = field_str(x, "command", &command, err)) < 0 ||
+	    (r = field_str(x, "apiVersion", &api, err)) < 0 || (r = field_list(x, "args", &args, err)) < 0 ||
+	    (r = field_list(x, "env", &env, err)) < 0)
 		return r;
 	if (!command)
 		return entry_err(err, -EINVAL, x, "exec.command is missing");
@@ -508,7 +520,8 @@ static int fill_exec(struct kube_config *cfg, const struct kc_entry *x, struct s
 	if (!ex)
 		return sk_err(err, -ENOMEM, "out of memory");
 	if ((r = field_bool(x, "provideClusterInfo", &ex->provide_cluster_info, err)) < 0 ||
-	    (r = string_list(x, "args", args, &ex->args, err)) < 0 || (r = env_list(x, env, &ex->env, err)) < 0)
+	    (r = string_list(x, "args", args, &ex->args, err)) < 0 ||
+	    (r = env_list(x, env, &ex->env, err)) < 0)
 		return r;
 	/* kubectl: a command with a '/' is a path, relative to the kubeconfig;
 	 * a bare name is looked up in PATH when run. */
@@ -555,22 +568,26 @@ static int fill_user(struct kube_config *cfg, const struct kc_entry *e, struct s
 	int r;
 
 	r = load_pem(e, "client-certificate-data", "client-certificate", false, &cfg->client_cert_pem,
-		     &cfg->client_cert_pem_len, err);
+	             &cfg->client_cert_pem_len, err);
 	if (r < 0 || (r = load_pem(e, "client-key-data", "client-key", true, &cfg->client_key_pem,
-				   &cfg->client_key_pem_len, err)) < 0)
+	                           &cfg->client_key_pem_len, err)) < 0)
 		return r;
 	if (cfg->client_cert_pem && !cfg->client_key_pem)
-		return entry_err(err, -EINVAL, e, "client-certificate is set but client-key is not; set both");
+		return entry_err(err, -EINVAL, e,
+		                 "client-certificate is set but client-key is not; set both");
 	if (!cfg->client_cert_pem && cfg->client_key_pem)
-		return entry_err(err, -EINVAL, e, "client-key is set but client-certificate is not; set both");
+		return entry_err(err, -EINVAL, e,
+		                 "client-key is set but client-certificate is not; set both");
 	if ((r = fill_token(cfg, e, err)) < 0)
 		return r;
 	if (e->body && json_object_object_get_ex(e->body, "auth-provider", &v) && v)
-		return entry_err(err, -ENOTSUP, e, "auth-provider is not supported; use an exec plugin (user.exec)");
-	if (e->body && ((json_object_object_get_ex(e->body, "username", &v) && v) ||
-			(json_object_object_get_ex(e->body, "password", &v) && v)))
 		return entry_err(err, -ENOTSUP, e,
-				 "username/password is not supported; use a token, a client certificate or exec");
+		                 "auth-provider is not supported; use an exec plugin (user.exec)");
+	if (e->body && ((json_object_object_get_ex(e->body, "username", &v) && v) ||
+	                (json_object_object_get_ex(e->body, "password", &v) && v)))
+		return entry_err(
+		    err, -ENOTSUP, e,
+		    "username/password is not supported; use a token, a client certificate or exec");
 	if (!e->body || !json_object_object_get_ex(e->body, "exec", &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
@@ -602,17 +619,22 @@ static int check_section(const struct kc_file *f, const struct kc_section *sec, 
 		const char *name = kj_str(item, "name");
 
 		if (!json_object_is_type(item, json_type_object))
-			return sk_err(err, -EINVAL, "kubeconfig %s: %s[%zu] must be a mapping with name and %s",
-				      f->path, sec->list, i, sec->kind);
+			return sk_err(err, -EINVAL,
+			              "kubeconfig %s: %s[%zu] must be a mapping with name and %s", f->path,
+			              sec->list, i, sec->kind);
+		if (!name && kj_get(item, "name"))
+			return sk_err(err, -EINVAL, "kubeconfig %s: %s[%zu]: name must be a string", f->path,
+			              sec->list, i);
 		if (!name || !name[0])
-			return sk_err(err, -EINVAL, "kubeconfig %s: %s[%zu]: name is missing", f->path, sec->list, i);
+			return sk_err(err, -EINVAL, "kubeconfig %s: %s[%zu]: name is missing", f->path,
+			              sec->list, i);
 		if (json_object_object_get_ex(item, sec->kind, &body) && body &&
 		    !json_object_is_type(body, json_type_object))
 			return sk_err(err, -EINVAL, "kubeconfig %s: %s \"%s\": %s must be a mapping", f->path,
-				      sec->kind, name, sec->kind);
+			              sec->kind, name, sec->kind);
 		if (json_object_object_get_ex(seen, name, NULL))
-			return sk_err(err, -EINVAL, "kubeconfig %s: %s \"%s\" is defined twice", f->path, sec->kind,
-				      name);
+			return sk_err(err, -EINVAL, "kubeconfig %s: %s \"%s\" is defined twice", f->path,
+			              sec->kind, name);
 		if (json_object_object_add(seen, name, NULL) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 	}
@@ -628,10 +650,12 @@ static int check_file(const struct kc_file *f, struct sk_error *err)
 	int r;
 
 	if (!json_object_is_type(f->root, json_type_object))
-		return sk_err(err, -EINVAL, "kubeconfig %s: not a kubeconfig (the document is not a mapping)", f->path);
+		return sk_err(err, -EINVAL, "kubeconfig %s: not a kubeconfig (the document is not a mapping)",
+		              f->path);
 	if (json_object_object_get_ex(f->root, "kind", &v) && v && (!kind || strcmp(kind, "Config")))
 		return sk_err(err, -EINVAL, "kubeconfig %s: kind is not Config", f->path);
-	if (json_object_object_get_ex(f->root, "current-context", &v) && v && !json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(f->root, "current-context", &v) && v &&
+	    !json_object_is_type(v, json_type_string))
 		return sk_err(err, -EINVAL, "kubeconfig %s: current-context must be a string", f->path);
 	if ((r = check_section(f, &SEC_CLUSTERS, err)) < 0 || (r = check_section(f, &SEC_USERS, err)) < 0 ||
 	    (r = check_section(f, &SEC_CONTEXTS, err)) < 0)
@@ -645,12 +669,13 @@ static void kc_file_clear(struct kc_file *f)
 	free(f->dir);
 	if (f->root)
 		json_object_put(f->root);
-	*f = (struct kc_file){ 0 };
+	*f = (struct kc_file){0};
 }
 
 /* Parse text as the kubeconfig at path into f (cleared by the caller with
  * kc_file_clear, also on failure). */
-static int kc_file_parse(struct kc_file *f, const char *text, size_t len, const char *path, struct sk_error *err)
+static int kc_file_parse(struct kc_file *f, const char *text, size_t len, const char *path,
+                         struct sk_error *err)
 {
 	int r;
 
@@ -690,8 +715,8 @@ static int kc_set_add(struct kc_set *set, const char *path, bool skip_missing, s
 	if (r == -E2BIG)
 		return sk_err(err, r, "kubeconfig %s: larger than %u MiB", path, KUBE_CONFIG_MAX_FILE >> 20);
 	if (r < 0)
-		return sk_err(err, r, "kubeconfig %s: cannot read: %s (check --kubeconfig or KUBECONFIG)", path,
-			      strerror(-r));
+		return sk_err(err, r, "kubeconfig %s: cannot read: %s (check --kubeconfig or KUBECONFIG)",
+		              path, strerror(-r));
 	if (set->n == KUBE_CONFIG_MAX_FILES)
 		return sk_err(err, -E2BIG, "more than %d kubeconfig files", KUBE_CONFIG_MAX_FILES);
 	r = kc_file_parse(&set->files[set->n], text, len, path, err);
@@ -721,7 +746,8 @@ static int kc_set_origin(struct kc_set *set, struct sk_error *err)
 
 /* Find the entry called name in sec: the first file that defines it wins.
  * Returns 0 with *e filled (borrowed from set) or -ENOENT. */
-static int kc_find(const struct kc_set *set, const struct kc_section *sec, const char *name, struct kc_entry *e)
+static int kc_find(const struct kc_set *set, const struct kc_section *sec, const char *name,
+                   struct kc_entry *e)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		json_object *list = kj_arr(set->files[i].root, sec->list);
@@ -734,8 +760,11 @@ static int kc_find(const struct kc_set *set, const struct kc_section *sec, const
 			if (!item_name || strcmp(item_name, name))
 				continue;
 			json_object_object_get_ex(item, sec->kind, &body);
-			*e = (struct kc_entry){ .kind = sec->kind, .name = item_name, .body = body, .prefix = "",
-						.file = &set->files[i] };
+			*e = (struct kc_entry){.kind = sec->kind,
+			                       .name = item_name,
+			                       .body = body,
+			                       .prefix = "",
+			                       .file = &set->files[i]};
 			return 0;
 		}
 	}
@@ -803,7 +832,8 @@ struct kc_choice {
 };
 
 /* Pick the context and find the entries it names. */
-static int kc_choose(const struct kc_set *set, const char *override, struct kc_choice *c, struct sk_error *err)
+static int kc_choose(const struct kc_set *set, const char *override, struct kc_choice *c,
+                     struct sk_error *err)
 {
 	_cleanup_free_ char *names = NULL;
 	const char *name = kc_current_context(set, override), *cluster, *user;
@@ -812,10 +842,12 @@ static int kc_choose(const struct kc_set *set, const char *override, struct kc_c
 	if (!name || kc_find(set, &SEC_CONTEXTS, name, &c->context) < 0) {
 		names = kc_names(set, &SEC_CONTEXTS);
 		if (!name)
-			return sk_err(err, -ENOENT, "kubeconfig %s: no current-context is set (pass --context; contexts: %s)",
-				      set->origin, names ? names : "?");
-		return sk_err(err, -ENOENT, "kubeconfig %s: context \"%s\" not found (contexts: %s)", set->origin, name,
-			      names ? names : "?");
+			return sk_err(
+			    err, -ENOENT,
+			    "kubeconfig %s: no current-context is set (pass --context; contexts: %s)",
+			    set->origin, names ? names : "?");
+		return sk_err(err, -ENOENT, "kubeconfig %s: context \"%s\" not found (contexts: %s)",
+		              set->origin, name, names ? names : "?");
 	}
 	if ((r = field_str(&c->context, "cluster", &cluster, err)) < 0 ||
 	    (r = field_str(&c->context, "user", &user, err)) < 0 ||
@@ -825,24 +857,24 @@ static int kc_choose(const struct kc_set *set, const char *override, struct kc_c
 		return entry_err(err, -EINVAL, &c->context, "cluster is missing");
 	if (kc_find(set, &SEC_CLUSTERS, cluster, &c->cluster) < 0) {
 		names = kc_names(set, &SEC_CLUSTERS);
-		return entry_err(err, -ENOENT, &c->context, "cluster \"%s\" not found (clusters: %s)", cluster,
-				 names ? names : "?");
+		return entry_err(err, -ENOENT, &c->context, "cluster \"%s\" not found (clusters: %s)",
+		                 cluster, names ? names : "?");
 	}
 	c->has_user = user != NULL;
 	if (user && kc_find(set, &SEC_USERS, user, &c->user) < 0) {
 		names = kc_names(set, &SEC_USERS);
 		return entry_err(err, -ENOENT, &c->context, "user \"%s\" not found (users: %s)", user,
-				 names ? names : "?");
+		                 names ? names : "?");
 	}
 	return 0;
 }
 
 /* Resolve the loaded files into a new config in *out (caller frees). */
 static int kc_resolve(const struct kc_set *set, const char *override, struct kube_config **out,
-		      struct sk_error *err)
+                      struct sk_error *err)
 {
 	_cleanup_config_ struct kube_config *cfg = NULL;
-	struct kc_choice c = { 0 };
+	struct kc_choice c = {0};
 	int r;
 
 	if ((r = kc_choose(set, override, &c, err)) < 0)
@@ -858,7 +890,8 @@ static int kc_resolve(const struct kc_set *set, const char *override, struct kub
 	if (!cfg->origin || !cfg->context || !cfg->cluster_name || (c.has_user && !cfg->user_name) ||
 	    !cfg->namespace)
 		return sk_err(err, -ENOMEM, "out of memory");
-	if ((r = fill_cluster(cfg, &c.cluster, err)) < 0 || (c.has_user && (r = fill_user(cfg, &c.user, err)) < 0))
+	if ((r = fill_cluster(cfg, &c.cluster, err)) < 0 ||
+	    (c.has_user && (r = fill_user(cfg, &c.user, err)) < 0))
 		return r;
 	*out = cfg;
 	cfg = NULL;
@@ -866,13 +899,14 @@ static int kc_resolve(const struct kc_set *set, const char *override, struct kub
 }
 
 int kube_config_from_text(const char *text, size_t len, const char *path, const char *context,
-			  struct kube_config **out, struct sk_error *err)
+                          struct kube_config **out, struct sk_error *err)
 {
-	_cleanup_set_ struct kc_set set = { .n = 0 };
+	_cleanup_set_ struct kc_set set = {.n = 0};
 	int r;
 
 	if (len > KUBE_CONFIG_MAX_FILE)
-		return sk_err(err, -E2BIG, "kubeconfig %s: larger than %u MiB", path, KUBE_CONFIG_MAX_FILE >> 20);
+		return sk_err(err, -E2BIG, "kubeconfig %s: larger than %u MiB", path,
+		              KUBE_CONFIG_MAX_FILE >> 20);
 	r = kc_file_parse(&set.files[0], text, len, path, err);
 	set.n = 1; /* cleared on every path */
 	if (r < 0 || (r = kc_set_origin(&set, err)) < 0)
@@ -901,7 +935,8 @@ static int load_env_files(struct kc_set *set, const char *env, struct sk_error *
 		if (!path[0] || json_object_object_get_ex(seen, path, NULL))
 			continue;
 		if (++listed > KUBE_CONFIG_MAX_FILES)
-			return sk_err(err, -E2BIG, "KUBECONFIG lists more than %d files", KUBE_CONFIG_MAX_FILES);
+			return sk_err(err, -E2BIG, "KUBECONFIG lists more than %d files",
+			              KUBE_CONFIG_MAX_FILES);
 		if (json_object_object_add(seen, path, NULL) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 		if ((r = kc_set_add(set, path, true, err)) < 0)
@@ -910,8 +945,8 @@ static int load_env_files(struct kc_set *set, const char *env, struct sk_error *
 	if (listed == 0)
 		return 1;
 	if (set->n == 0)
-		return sk_err(err, -ENOENT, "KUBECONFIG=%s: none of these files exists (fix KUBECONFIG or unset it)",
-			      env);
+		return sk_err(err, -ENOENT,
+		              "KUBECONFIG=%s: none of these files exists (fix KUBECONFIG or unset it)", env);
 	return 0;
 }
 
@@ -941,8 +976,9 @@ static int load_files(struct kc_set *set, const struct kube_config_opts *opts, s
 
 static int load(const struct kube_config_opts *opts, struct kube_config **out, struct sk_error *err)
 {
-	_cleanup_set_ struct kc_set set = { .n = 0 };
-	bool in_cluster = opts->service_host && opts->service_host[0] && opts->service_port && opts->service_port[0];
+	_cleanup_set_ struct kc_set set = {.n = 0};
+	bool in_cluster =
+	    opts->service_host && opts->service_host[0] && opts->service_port && opts->service_port[0];
 	int r;
 
 	r = load_files(&set, opts, err);
@@ -955,11 +991,13 @@ static int load(const struct kube_config_opts *opts, struct kube_config **out, s
 	}
 	if (!in_cluster)
 		return sk_err(err, -ENOENT,
-			      "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, create %s/.kube/config, or run in a cluster (KUBERNETES_SERVICE_HOST/PORT)",
-			      opts->home && opts->home[0] ? opts->home : "~");
+		              "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, create "
+		              "%s/.kube/config, or run in a cluster (KUBERNETES_SERVICE_HOST/PORT)",
+		              opts->home && opts->home[0] ? opts->home : "~");
 	if (opts->context && opts->context[0])
-		return sk_err(err, -EINVAL, "context \"%s\" was asked for, but there is no kubeconfig (only in-cluster)",
-			      opts->context);
+		return sk_err(err, -EINVAL,
+		              "context \"%s\" was asked for, but there is no kubeconfig (only in-cluster)",
+		              opts->context);
 	return kube_config_in_cluster(opts->service_host, opts->service_port, opts->sa_dir, out, err);
 }
 
@@ -987,10 +1025,12 @@ static int in_cluster_server(const char *host, const char *port, char **out, str
 	errno = 0;
 	p = strtol(port, &end, 10);
 	if (errno || end == port || *end || p < 1 || p > 65535)
-		return sk_err(err, -EINVAL, "in-cluster: KUBERNETES_SERVICE_PORT \"%s\" is not a port number", port);
+		return sk_err(err, -EINVAL, "in-cluster: KUBERNETES_SERVICE_PORT \"%s\" is not a port number",
+		              port);
 	if (has_control(host) || strpbrk(host, " /@?#"))
-		return sk_err(err, -EINVAL, "in-cluster: KUBERNETES_SERVICE_HOST \"%s\" is not a host name or address",
-			      host);
+		return sk_err(err, -EINVAL,
+		              "in-cluster: KUBERNETES_SERVICE_HOST \"%s\" is not a host name or address",
+		              host);
 	n = snprintf(NULL, 0, "https://%s%s%s:%ld", v6 ? "[" : "", host, v6 ? "]" : "", p);
 	if (n < 0 || !(*out = malloc((size_t)n + 1)))
 		return sk_err(err, -ENOMEM, "out of memory");
@@ -1016,7 +1056,7 @@ static int in_cluster_namespace(const char *sa, char **out, struct sk_error *err
 }
 
 static int in_cluster(const char *host, const char *port, const char *sa_dir, struct kube_config **out,
-		      struct sk_error *err)
+                      struct sk_error *err)
 {
 	_cleanup_config_ struct kube_config *cfg = NULL;
 	_cleanup_free_ char *check = NULL, *ca = NULL;
@@ -1024,7 +1064,8 @@ static int in_cluster(const char *host, const char *port, const char *sa_dir, st
 	int r;
 
 	if (!host || !host[0] || !port || !port[0])
-		return sk_err(err, -EINVAL, "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+		return sk_err(err, -EINVAL,
+		              "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->origin = strdup("in-cluster")) || !(cfg->token_file = path_in(sa, "token")) ||
 	    !(ca = path_in(sa, "ca.crt")))
@@ -1049,7 +1090,7 @@ static int in_cluster(const char *host, const char *port, const char *sa_dir, st
 }
 
 int kube_config_in_cluster(const char *host, const char *port, const char *sa_dir, struct kube_config **out,
-			   struct sk_error *err)
+                           struct sk_error *err)
 {
 	return one_line(err, in_cluster(host, port, sa_dir, out, err));
 }

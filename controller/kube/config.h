@@ -114,8 +114,10 @@ void kube_exec_result_clear(struct kube_exec_result *r);
 int kube_exec_parse(const char *json, size_t len, const char *what, struct kube_exec_result *out,
 		    struct sk_error *err);
 
-/* Read a bearer token file (trailing whitespace removed; empty is an error).
- * *out is the caller's. */
+/* Read a bearer token file (whitespace around it removed, as client-go does;
+ * blank is -ENODATA, a line break or control character inside is -EINVAL, a
+ * file that is not a regular file is -EINVAL too). *out is the caller's and
+ * is set only on success. */
 int kube_read_token_file(const char *path, char **out, struct sk_error *err);
 
 #endif

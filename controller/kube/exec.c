@@ -26,10 +26,10 @@
 #include "cleanup.h"
 #include "json.h"
 
-#define API_V1 "client.authentication.k8s.io/v1"
-#define API_V1BETA1 "client.authentication.k8s.io/v1beta1"
-#define INFO_VAR "KUBERNETES_EXEC_INFO"
-#define STDERR_KEEP 4096 /* bytes of the plugin's stderr kept for messages */
+#define API_V1        "client.authentication.k8s.io/v1"
+#define API_V1BETA1   "client.authentication.k8s.io/v1beta1"
+#define INFO_VAR      "KUBERNETES_EXEC_INFO"
+#define STDERR_KEEP   4096 /* bytes of the plugin's stderr kept for messages */
 #define LAST_LINE_MAX 200
 
 /* Messages are one line, whatever the plugin printed. */
@@ -56,7 +56,7 @@ void kube_exec_result_clear(struct kube_exec_result *r)
 	free_secret(r->token);
 	free(r->client_cert_pem);
 	free_secret(r->client_key_pem);
-	*r = (struct kube_exec_result){ 0 };
+	*r = (struct kube_exec_result){0};
 }
 
 /* n decimal digits at s into *out. */
@@ -94,7 +94,7 @@ static bool parse_zone(const char *p, long *off)
  * into *out, UTC. Impossible dates (February 30) are refused. */
 static bool parse_rfc3339(const char *s, time_t *out)
 {
-	struct tm tm = { 0 }, back;
+	struct tm tm = {0}, back;
 	int y, mo, d, h, mi, sec;
 	const char *p = s + 19;
 	long off;
@@ -112,8 +112,8 @@ static bool parse_rfc3339(const char *s, time_t *out)
 	}
 	if (!parse_zone(p, &off) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
 		return false;
-	tm = (struct tm){ .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
-			  .tm_sec = sec };
+	tm = (struct tm){
+	    .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
 	t = timegm(&tm);
 	if (!gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
 		return false;
@@ -124,7 +124,7 @@ static bool parse_rfc3339(const char *s, time_t *out)
 /* The string at status.key: 0 with *out borrowed (NULL when missing or ""),
  * or an error when it is not a string. */
 static int status_str(json_object *status, const char *key, const char *what, const char **out,
-		      struct sk_error *err)
+                      struct sk_error *err)
 {
 	json_object *v = NULL;
 
@@ -147,32 +147,38 @@ static int check_type(json_object *doc, const char *what, const char *want_api, 
 	if (!json_object_is_type(doc, json_type_object))
 		return sk_err(err, -EINVAL, "%s: output is not an ExecCredential (not a JSON object)", what);
 	if (!kind || strcmp(kind, "ExecCredential"))
-		return sk_err(err, -EINVAL, "%s: output kind is \"%s\", want ExecCredential", what, kind ? kind : "");
+		return sk_err(err, -EINVAL, "%s: output kind is \"%s\", want ExecCredential", what,
+		              kind ? kind : "");
 	if (!api || (strcmp(api, API_V1) && strcmp(api, API_V1BETA1)))
 		return sk_err(err, -EINVAL, "%s: output apiVersion \"%s\" is not " API_V1 " or v1beta1", what,
-			      api ? api : "");
+		              api ? api : "");
 	if (want_api && strcmp(api, want_api))
-		return sk_err(err, -EINVAL, "%s: output apiVersion \"%s\" differs from exec.apiVersion \"%s\"", what,
-			      api, want_api);
+		return sk_err(err, -EINVAL,
+		              "%s: output apiVersion \"%s\" differs from exec.apiVersion \"%s\"", what, api,
+		              want_api);
 	return 0;
 }
 
 /* Check the credential in status: a token, or a certificate with its key. */
 static int check_status(const char *what, const char *token, const char *cert, const char *key,
-			struct sk_error *err)
+                        struct sk_error *err)
 {
 	if (!token && !cert && !key)
-		return sk_err(err, -EINVAL, "%s: status has neither token nor clientCertificateData and clientKeyData",
-			      what);
+		return sk_err(err, -EINVAL,
+		              "%s: status has neither token nor clientCertificateData and clientKeyData",
+		              what);
 	if (!cert != !key)
 		return sk_err(err, -EINVAL, "%s: status.%s is set but status.%s is not", what,
-			      cert ? "clientCertificateData" : "clientKeyData", cert ? "clientKeyData" : "clientCertificateData");
+		              cert ? "clientCertificateData" : "clientKeyData",
+		              cert ? "clientKeyData" : "clientCertificateData");
 	if (cert && !strstr(cert, "-----BEGIN CERTIFICATE-----"))
-		return sk_err(err, -EINVAL, "%s: status.clientCertificateData does not hold a PEM certificate", what);
+		return sk_err(err, -EINVAL,
+		              "%s: status.clientCertificateData does not hold a PEM certificate", what);
 	if (key && (!strstr(key, "-----BEGIN ") || !strstr(key, "PRIVATE KEY-----")))
 		return sk_err(err, -EINVAL, "%s: status.clientKeyData does not hold a PEM private key", what);
 	if (token && strlen(token) > KUBE_CONFIG_MAX_TOKEN)
-		return sk_err(err, -E2BIG, "%s: status.token is longer than %u KiB", what, KUBE_CONFIG_MAX_TOKEN >> 10);
+		return sk_err(err, -E2BIG, "%s: status.token is longer than %u KiB", what,
+		              KUBE_CONFIG_MAX_TOKEN >> 10);
 	for (const char *p = token; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return sk_err(err, -EINVAL, "%s: status.token holds a control character", what);
@@ -182,10 +188,10 @@ static int check_status(const char *what, const char *token, const char *cert, c
 /* kube_exec_parse, also checking apiVersion against want_api (NULL: any
  * supported version). */
 static int exec_parse(const char *text, size_t len, const char *what, const char *want_api,
-		      struct kube_exec_result *out, struct sk_error *err)
+                      struct kube_exec_result *out, struct sk_error *err)
 {
 	_cleanup_json_ json_object *doc = NULL;
-	struct kube_exec_result res = { 0 };
+	struct kube_exec_result res = {0};
 	const char *token, *cert, *key, *expiry;
 	json_object *status;
 	int r;
@@ -204,8 +210,8 @@ static int exec_parse(const char *text, size_t len, const char *what, const char
 	    (r = check_status(what, token, cert, key, err)) < 0)
 		return r;
 	if (expiry && !parse_rfc3339(expiry, &res.expiry))
-		return sk_err(err, -EINVAL, "%s: status.expirationTimestamp \"%s\" is not an RFC 3339 time", what,
-			      expiry);
+		return sk_err(err, -EINVAL, "%s: status.expirationTimestamp \"%s\" is not an RFC 3339 time",
+		              what, expiry);
 	res.token = token ? strdup(token) : NULL;
 	res.client_cert_pem = cert ? strdup(cert) : NULL;
 	res.client_key_pem = key ? strdup(key) : NULL;
@@ -218,7 +224,7 @@ static int exec_parse(const char *text, size_t len, const char *what, const char
 }
 
 int kube_exec_parse(const char *json, size_t len, const char *what, struct kube_exec_result *out,
-		    struct sk_error *err)
+                    struct sk_error *err)
 {
 	return one_line(err, exec_parse(json, len, what ? what : "exec plugin", NULL, out, err));
 }
@@ -320,51 +326,75 @@ static int exec_env(const struct kube_exec_config *ex, char *info, char ***out)
 	return 0;
 }
 
-/* Start the plugin with stdout and stderr on new pipes (*out_fd, *err_fd,
- * the caller's) and stdin on /dev/null, leader of its own process group.
- * Returns 0 or the positive errno of the failed spawn. */
-static int exec_spawn(const struct kube_exec_config *ex, char **envp, pid_t *pid, int *out_fd, int *err_fd)
+/* The plugin's argv: the command, then exec.args. A new array (caller frees
+ * the array only; the strings are borrowed from ex), NULL on -ENOMEM. */
+static char **exec_argv(const struct kube_exec_config *ex)
 {
-	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
-	_cleanup_free_ char **argv = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
 	size_t n = 0;
-	int p[2], r;
+	char **argv;
 
 	while (ex->args && ex->args[n])
 		n++;
 	argv = calloc(n + 2, sizeof(*argv));
 	if (!argv)
-		return ENOMEM;
+		return NULL;
 	argv[0] = ex->command;
 	if (n)
 		memcpy(argv + 1, ex->args, n * sizeof(*argv));
+	return argv;
+}
+
+/* How the plugin starts: stdin on /dev/null, stdout and stderr on the write
+ * ends of our pipes, a process group of its own, no blocked signals and
+ * default dispositions (we may ignore SIGPIPE; it should not). Returns 0 or
+ * a positive errno. */
+static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out_w, int err_w)
+{
+	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	sigset_t none, dfl;
+	int r;
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	for (int s = 1; s < 32; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaddset(&dfl, s);
+	if ((r = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)) ||
+	    (r = posix_spawn_file_actions_adddup2(fa, out_w, 1)) ||
+	    (r = posix_spawn_file_actions_adddup2(fa, err_w, 2)) ||
+	    (r = posix_spawnattr_setflags(attr, flags)) || (r = posix_spawnattr_setpgroup(attr, 0)) ||
+	    (r = posix_spawnattr_setsigmask(attr, &none)))
+		return r;
+	return posix_spawnattr_setsigdefault(attr, &dfl);
+}
+
+/* Start the plugin with stdout and stderr on new pipes whose read ends go
+ * to *out_fd and *err_fd (the caller's). Returns 0 or the positive errno of
+ * what failed, the exec itself included. */
+static int exec_spawn(const struct kube_exec_config *ex, char **envp, pid_t *pid, int *out_fd, int *err_fd)
+{
+	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+	_cleanup_free_ char **argv = exec_argv(ex);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int p[2], r;
+
+	if (!argv)
+		return ENOMEM;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return errno;
 	out_r = p[0], out_w = p[1];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return errno;
 	err_r = p[0], err_w = p[1];
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	for (int s = 1; s < 32; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaddset(&dfl, s);
 	if ((r = posix_spawn_file_actions_init(&fa)))
 		return r;
 	if ((r = posix_spawnattr_init(&attr))) {
 		posix_spawn_file_actions_destroy(&fa);
 		return r;
 	}
-	if (!(r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
-	    !(r = posix_spawn_file_actions_adddup2(&fa, out_w, 1)) &&
-	    !(r = posix_spawn_file_actions_adddup2(&fa, err_w, 2)) &&
-	    !(r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							  POSIX_SPAWN_SETSIGDEF)) &&
-	    !(r = posix_spawnattr_setpgroup(&attr, 0)) && !(r = posix_spawnattr_setsigmask(&attr, &none)) &&
-	    !(r = posix_spawnattr_setsigdefault(&attr, &dfl)))
+	r = spawn_setup(&fa, &attr, out_w, err_w);
+	if (!r)
 		r = posix_spawnp(pid, ex->command, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -383,7 +413,7 @@ struct exec_run {
 	struct sk_buf tail; /* the end of stderr */
 	int status;         /* from waitpid */
 	bool timed_out;
-	bool too_long;      /* stdout passed the cap */
+	bool too_long; /* stdout passed the cap */
 };
 
 static int64_t now_ms(void)
@@ -429,7 +459,7 @@ static bool drain(struct exec_run *run, int fd, bool is_out)
  * passes its cap. */
 static void read_output(struct exec_run *run, int out_fd, int err_fd, int64_t deadline)
 {
-	struct pollfd pfd[2] = { { .fd = out_fd, .events = POLLIN }, { .fd = err_fd, .events = POLLIN } };
+	struct pollfd pfd[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 
 	while ((pfd[0].fd >= 0 || pfd[1].fd >= 0) && !run->too_long) {
 		int left = ms_left(deadline), n;
@@ -460,7 +490,7 @@ static void reap(struct exec_run *run, int64_t deadline)
 		if (ms_left(deadline) == 0)
 			run->timed_out = true;
 		else
-			(void)nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+			(void)nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
 	}
 	(void)kill(-run->pid, SIGKILL);
 	while (waitpid(run->pid, &run->status, 0) < 0 && errno == EINTR)
@@ -489,27 +519,28 @@ static const char *last_line(struct exec_run *run)
 
 /* Turn a finished run into the result or an error naming what went wrong. */
 static int exec_outcome(struct exec_run *run, const char *what, const char *api, int timeout_ms,
-			struct kube_exec_result *out, struct sk_error *err)
+                        struct kube_exec_result *out, struct sk_error *err)
 {
 	const char *line;
 
 	if (run->timed_out)
 		return sk_err(err, -ETIMEDOUT, "%s: no answer within %d ms; killed it", what, timeout_ms);
 	if (run->too_long)
-		return sk_err(err, -E2BIG, "%s: printed more than %u MiB; killed it", what, KUBE_CONFIG_MAX_FILE >> 20);
+		return sk_err(err, -E2BIG, "%s: printed more than %u MiB; killed it", what,
+		              KUBE_CONFIG_MAX_FILE >> 20);
 	line = last_line(run);
 	if (WIFSIGNALED(run->status))
 		return sk_err(err, -EIO, "%s: killed by signal %d%s%s", what, WTERMSIG(run->status),
-			      line[0] ? ": " : "", line);
+		              line[0] ? ": " : "", line);
 	if (!WIFEXITED(run->status) || WEXITSTATUS(run->status) != 0)
 		return sk_err(err, -EIO, "%s: exited with status %d: %s", what, WEXITSTATUS(run->status),
-			      line[0] ? line : "(nothing on stderr)");
+		              line[0] ? line : "(nothing on stderr)");
 	return exec_parse(run->out.data ? run->out.data : "", run->out.len, what, api, out, err);
 }
 
 /* Start the plugin and collect its output into run. */
 static int exec_start_and_wait(const struct kube_config *cfg, const char *what, int timeout_ms,
-			       struct exec_run *run, struct sk_error *err)
+                               struct exec_run *run, struct sk_error *err)
 {
 	_cleanup_free_ char *info = NULL;
 	_cleanup_free_ char **envp = NULL;
@@ -526,16 +557,18 @@ static int exec_start_and_wait(const struct kube_config *cfg, const char *what, 
 	if (!r)
 		r = exec_spawn(cfg->exec, envp, &run->pid, &out_fd, &err_fd);
 	if (r)
-		return sk_err(err, -r, "%s: cannot run: %s (install it or fix user.exec.command)", what, strerror(r));
+		return sk_err(err, -r, "%s: cannot run: %s (install it or fix user.exec.command)", what,
+		              strerror(r));
 	read_output(run, out_fd, err_fd, deadline);
 	reap(run, deadline);
 	return 0;
 }
 
 int kube_exec_run(const struct kube_config *cfg, int timeout_ms, struct kube_exec_result *out,
-		  struct sk_error *err)
+                  struct sk_error *err)
 {
-	struct exec_run run = { .pid = -1, .out = sk_buf_make(KUBE_CONFIG_MAX_FILE), .tail = sk_buf_make(STDERR_KEEP) };
+	struct exec_run run = {
+	    .pid = -1, .out = sk_buf_make(KUBE_CONFIG_MAX_FILE), .tail = sk_buf_make(STDERR_KEEP)};
 	char what[SK_ERR_MESSAGE_MAX / 2];
 	int r;
 
@@ -543,7 +576,7 @@ int kube_exec_run(const struct kube_config *cfg, int timeout_ms, struct kube_exe
 		return sk_err(err, -EINVAL, "no exec credential plugin is configured");
 	if (cfg->user_name)
 		(void)snprintf(what, sizeof(what), "kubeconfig %s: user \"%s\": exec plugin %s", cfg->origin,
-			       cfg->user_name, cfg->exec->command);
+		               cfg->user_name, cfg->exec->command);
 	else
 		(void)snprintf(what, sizeof(what), "%s: exec plugin %s", cfg->origin, cfg->exec->command);
 	r = exec_start_and_wait(cfg, what, timeout_ms, &run, err);

@@ -47,7 +47,8 @@ static void builder_free(struct builder *b)
 
 static int mark_err(struct sk_error *err, int code, const yaml_mark_t *m, const char *what)
 {
-	return sk_err(err, code, "invalid YAML at line %zu, column %zu: %s", m->line + 1, m->column + 1, what);
+	return sk_err(err, code, "invalid YAML at line %zu, column %zu: %s", m->line + 1, m->column + 1,
+	              what);
 }
 
 /* Does the frame on top wait for a mapping key (rather than a value)? */
@@ -164,8 +165,9 @@ static int on_start(struct builder *b, const yaml_event_t *ev, bool mapping, str
 	if (wants_key(b))
 		return mark_err(err, -EINVAL, &ev->start_mark, "mapping keys must be scalars");
 	if (b->depth >= KJ_MAX_DEPTH)
-		return sk_err(err, -EINVAL, "invalid YAML at line %zu, column %zu: nested deeper than %d levels",
-			      ev->start_mark.line + 1, ev->start_mark.column + 1, KJ_MAX_DEPTH);
+		return sk_err(err, -EINVAL,
+		              "invalid YAML at line %zu, column %zu: nested deeper than %d levels",
+		              ev->start_mark.line + 1, ev->start_mark.column + 1, KJ_MAX_DEPTH);
 	obj = mapping ? json_object_new_object() : json_object_new_array();
 	if (!obj)
 		return sk_err(err, -ENOMEM, "out of memory");
@@ -174,7 +176,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, bool mapping, str
 		json_object_put(obj);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
-	b->stack[b->depth++] = (struct frame){ .obj = obj, .key = NULL };
+	b->stack[b->depth++] = (struct frame){.obj = obj, .key = NULL};
 	json_object_put(obj);
 	return 0;
 }
@@ -190,11 +192,11 @@ static void on_end(struct builder *b)
 static int on_event(struct builder *b, const yaml_event_t *ev, struct sk_error *err)
 {
 	bool value = ev->type == YAML_SCALAR_EVENT || ev->type == YAML_SEQUENCE_START_EVENT ||
-		     ev->type == YAML_MAPPING_START_EVENT;
+	             ev->type == YAML_MAPPING_START_EVENT;
 
 	if (value && ++b->nodes > KUBE_YAML_MAX_NODES)
 		return sk_err(err, -E2BIG, "invalid YAML at line %zu, column %zu: more than %u values",
-			      ev->start_mark.line + 1, ev->start_mark.column + 1, KUBE_YAML_MAX_NODES);
+		              ev->start_mark.line + 1, ev->start_mark.column + 1, KUBE_YAML_MAX_NODES);
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		return on_scalar(b, ev, err);
@@ -226,8 +228,8 @@ static int parser_err(const yaml_parser_t *p, struct sk_error *err)
 	if (p->error == YAML_MEMORY_ERROR)
 		return sk_err(err, -ENOMEM, "out of memory");
 	if (p->context)
-		return sk_err(err, -EINVAL, "invalid YAML at line %zu, column %zu: %s (%s)", p->problem_mark.line + 1,
-			      p->problem_mark.column + 1, problem, p->context);
+		return sk_err(err, -EINVAL, "invalid YAML at line %zu, column %zu: %s (%s)",
+		              p->problem_mark.line + 1, p->problem_mark.column + 1, problem, p->context);
 	return mark_err(err, -EINVAL, &p->problem_mark, problem);
 }
 
@@ -251,13 +253,13 @@ static int build(yaml_parser_t *p, struct builder *b, struct sk_error *err)
 
 int kube_yaml_parse(const char *text, size_t len, json_object **out, struct sk_error *err)
 {
-	struct builder b = { .depth = 0, .nodes = 0, .root = NULL };
+	struct builder b = {.depth = 0, .nodes = 0, .root = NULL};
 	yaml_parser_t parser;
 	int r;
 
 	if (len > KUBE_YAML_MAX_INPUT)
 		return sk_err(err, -E2BIG, "YAML document of %zu bytes is larger than %u MiB", len,
-			      KUBE_YAML_MAX_INPUT >> 20);
+		              KUBE_YAML_MAX_INPUT >> 20);
 	if (!yaml_parser_initialize(&parser))
 		return sk_err(err, -ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

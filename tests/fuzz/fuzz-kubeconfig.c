@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kube_config *cfg = NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	const char *context = NULL;
 
 	/* A first byte of 'C' picks the context "a" instead of current-context,

@@ -16,27 +16,27 @@
 #include "json.h"
 #include "tap.h"
 
-#define V1 "client.authentication.k8s.io/v1"
+#define V1      "client.authentication.k8s.io/v1"
 #define V1BETA1 "client.authentication.k8s.io/v1beta1"
-#define PBUF 256
+#define PBUF    256
 
 static const char CERT[] = "-----BEGIN CERTIFICATE-----\n"
-			   "MIIBhzCCAS2gAwIBAgIUEeLn4FgNOEVWD8ja5L0hr4hgo1QwCgYIKoZIzj0EAwIw\n"
-			   "GDEWMBQGA1UEAwwNc3Bpbmt1YmUtdGVzdDAgFw0yNjExMjcxMDEwMTRaGA8yMTI2\n"
-			   "MTEwMzEwMTAxNFowGDEWMBQGA1UEAwwNc3Bpbmt1YmUtdGVzdDBZMBMGByqGSM49\n"
-			   "AgEGCCqGSM49AwEHA0IABCdhuhFBP82YRn3hpkEI30MBkTlgj2PtyJkPIt1487+H\n"
-			   "YX6hfscQ2pBBm0q4TBGLAM1MzR6oIxE7+9OM9Di7v2qjUzBRMB0GA1UdDgQWBBTs\n"
-			   "D6q4V1rwAFAaDge/rL6KWMx8CjAfBgNVHSMEGDAWgBTsD6q4V1rwAFAaDge/rL6K\n"
-			   "WMx8CjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCBLKGMqMap\n"
-			   "YbeQMyLdtVSrZ9W4/LL4rMRVfV27QMXZYQIgEvBV1IySdZaOYrX+u0eBFciuR9sc\n"
-			   "896hWht0mihXj88=\n"
-			   "-----END CERTIFICATE-----\n";
+                           "MIIBhzCCAS2gAwIBAgIUEeLn4FgNOEVWD8ja5L0hr4hgo1QwCgYIKoZIzj0EAwIw\n"
+                           "GDEWMBQGA1UEAwwNc3Bpbmt1YmUtdGVzdDAgFw0yNjExMjcxMDEwMTRaGA8yMTI2\n"
+                           "MTEwMzEwMTAxNFowGDEWMBQGA1UEAwwNc3Bpbmt1YmUtdGVzdDBZMBMGByqGSM49\n"
+                           "AgEGCCqGSM49AwEHA0IABCdhuhFBP82YRn3hpkEI30MBkTlgj2PtyJkPIt1487+H\n"
+                           "YX6hfscQ2pBBm0q4TBGLAM1MzR6oIxE7+9OM9Di7v2qjUzBRMB0GA1UdDgQWBBTs\n"
+                           "D6q4V1rwAFAaDge/rL6KWMx8CjAfBgNVHSMEGDAWgBTsD6q4V1rwAFAaDge/rL6K\n"
+                           "WMx8CjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCBLKGMqMap\n"
+                           "YbeQMyLdtVSrZ9W4/LL4rMRVfV27QMXZYQIgEvBV1IySdZaOYrX+u0eBFciuR9sc\n"
+                           "896hWht0mihXj88=\n"
+                           "-----END CERTIFICATE-----\n";
 
 static const char KEY[] = "-----BEGIN PRIVATE KEY-----\n"
-			  "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyItCwx4CxLjW8HHz\n"
-			  "VQ0gL5YyeeSsdtmtw9eqc3/vV5ahRANCAAQnYboRQT/NmEZ94aZBCN9DAZE5YI9j\n"
-			  "7ciZDyLdePO/h2F+oX7HENqQQZtKuEwRiwDNTM0eqCMRO/vTjPQ4u79q\n"
-			  "-----END PRIVATE KEY-----\n";
+                          "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyItCwx4CxLjW8HHz\n"
+                          "VQ0gL5YyeeSsdtmtw9eqc3/vV5ahRANCAAQnYboRQT/NmEZ94aZBCN9DAZE5YI9j\n"
+                          "7ciZDyLdePO/h2F+oX7HENqQQZtKuEwRiwDNTM0eqCMRO/vTjPQ4u79q\n"
+                          "-----END PRIVATE KEY-----\n";
 
 static char dir[64];
 static char kc[96];
@@ -68,18 +68,18 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 /* A config whose user runs dir/<plugin> through the exec protocol; user_extra
  * adds lines to the exec block (six spaces in), cluster_extra to the cluster. */
 static struct kube_config *config_for(const char *command, const char *api, const char *user_extra,
-				      const char *cluster_extra)
+                                      const char *cluster_extra)
 {
 	struct kube_config *cfg = NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	char yaml[8192];
 
 	(void)snprintf(yaml, sizeof(yaml),
-		       "current-context: a\n"
-		       "clusters:\n- name: c\n  cluster:\n    server: https://k.example:6443\n%s"
-		       "users:\n- name: ci\n  user:\n    exec:\n      apiVersion: %s\n      command: %s\n%s"
-		       "contexts:\n- {name: a, context: {cluster: c, user: ci}}\n",
-		       cluster_extra, api, command, user_extra);
+	               "current-context: a\n"
+	               "clusters:\n- name: c\n  cluster:\n    server: https://k.example:6443\n%s"
+	               "users:\n- name: ci\n  user:\n    exec:\n      apiVersion: %s\n      command: %s\n%s"
+	               "contexts:\n- {name: a, context: {cluster: c, user: ci}}\n",
+	               cluster_extra, api, command, user_extra);
 	if (kube_config_from_text(yaml, strlen(yaml), kc, NULL, &cfg, &err) < 0)
 		printf("# config: %s\n", err.message);
 	return cfg;
@@ -88,7 +88,7 @@ static struct kube_config *config_for(const char *command, const char *api, cons
 /* Run the plugin of cfg with a timeout; fills *res and err. */
 static int run(struct kube_config *cfg, int timeout_ms, struct kube_exec_result *res, struct sk_error *err)
 {
-	*res = (struct kube_exec_result){ 0 };
+	*res = (struct kube_exec_result){0};
 	sk_err_clear(err);
 	if (!cfg)
 		return sk_err(err, -EINVAL, "no config");
@@ -98,11 +98,12 @@ static int run(struct kube_config *cfg, int timeout_ms, struct kube_exec_result 
 static void test_token(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct kube_config *cfg;
 
-	script("token.sh", "cat <<'EOF'\n{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\","
-			   "\"status\":{\"token\":\"tok-123\",\"expirationTimestamp\":\"2030-01-02T03:04:05Z\"}}\nEOF\n");
+	script("token.sh",
+	       "cat <<'EOF'\n{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\","
+	       "\"status\":{\"token\":\"tok-123\",\"expirationTimestamp\":\"2030-01-02T03:04:05Z\"}}\nEOF\n");
 	cfg = config_for("./token.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), 0, "a token plugin runs (%s)", err.message);
 	is_str(res.token, "tok-123", "its token");
@@ -116,7 +117,7 @@ static void test_token(void)
 static void test_cert(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct kube_config *cfg;
 	char body[4096];
 	char cert_json[2048], key_json[1024];
@@ -129,9 +130,9 @@ static void test_cert(void)
 	for (const char *p = KEY; *p; p++)
 		k += (size_t)snprintf(key_json + k, sizeof(key_json) - k, *p == '\n' ? "\\n" : "%c", *p);
 	(void)snprintf(body, sizeof(body),
-		       "cat <<'EOF'\n{\"apiVersion\":\"" V1BETA1 "\",\"kind\":\"ExecCredential\",\"status\":"
-		       "{\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"}}\nEOF\n",
-		       cert_json, key_json);
+	               "cat <<'EOF'\n{\"apiVersion\":\"" V1BETA1 "\",\"kind\":\"ExecCredential\",\"status\":"
+	               "{\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"}}\nEOF\n",
+	               cert_json, key_json);
 	script("cert.sh", body);
 	cfg = config_for("./cert.sh", V1BETA1, "", "");
 	is_int(run(cfg, 5000, &res, &err), 0, "a certificate plugin runs (%s)", err.message);
@@ -145,7 +146,7 @@ static void test_cert(void)
 static void test_failures(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct kube_config *cfg;
 	char want[1024], p[PBUF];
 	struct timespec t0, t1;
@@ -154,9 +155,10 @@ static void test_failures(void)
 	script("fail.sh", "echo 'starting' >&2\necho 'auth failed: token expired' >&2\necho\nexit 1\n");
 	cfg = config_for("./fail.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -EIO, "a plugin exiting 1 fails");
-	(void)snprintf(want, sizeof(want),
-		       "kubeconfig %s: user \"ci\": exec plugin %s: exited with status 1: auth failed: token expired", kc,
-		       at(p, "fail.sh"));
+	(void)snprintf(
+	    want, sizeof(want),
+	    "kubeconfig %s: user \"ci\": exec plugin %s: exited with status 1: auth failed: token expired",
+	    kc, at(p, "fail.sh"));
 	is_str(err.message, want, "with the last line of its stderr");
 	ok(res.token == NULL, "and no result");
 	kube_config_free(cfg);
@@ -200,28 +202,34 @@ static void test_failures(void)
 	script("notjson.sh", "echo 'Error: please log in'\n");
 	cfg = config_for("./notjson.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -EINVAL, "a plugin printing no JSON fails");
-	ok(strstr(err.message, "exec plugin") && strstr(err.message, ": output is not an ExecCredential: invalid JSON"),
+	ok(strstr(err.message, "exec plugin") &&
+	       strstr(err.message, ": output is not an ExecCredential: invalid JSON"),
 	   "and says the output is not an ExecCredential: %s", err.message);
 	kube_config_free(cfg);
 
-	script("beta.sh", "echo '{\"apiVersion\":\"" V1BETA1 "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n");
+	script("beta.sh", "echo '{\"apiVersion\":\"" V1BETA1
+	                  "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n");
 	cfg = config_for("./beta.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -EINVAL, "an apiVersion other than the kubeconfig's fails");
-	ok(strstr(err.message, ": output apiVersion \"" V1BETA1 "\" differs from exec.apiVersion \"" V1 "\"") != NULL,
+	ok(strstr(err.message,
+	          ": output apiVersion \"" V1BETA1 "\" differs from exec.apiVersion \"" V1 "\"") != NULL,
 	   "and names both: %s", err.message);
 	kube_config_free(cfg);
 
-	script("alpha.sh", "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1alpha1\",\"kind\":\"ExecCredential\","
-			   "\"status\":{\"token\":\"t\"}}'\n");
+	script("alpha.sh",
+	       "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1alpha1\",\"kind\":\"ExecCredential\","
+	       "\"status\":{\"token\":\"t\"}}'\n");
 	cfg = config_for("./alpha.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -EINVAL, "an unsupported apiVersion fails");
-	ok(strstr(err.message, "output apiVersion \"client.authentication.k8s.io/v1alpha1\" is not " V1 " or v1beta1") !=
-	   NULL, "and says which are supported: %s", err.message);
+	ok(strstr(err.message, "output apiVersion \"client.authentication.k8s.io/v1alpha1\" is not " V1
+	                       " or v1beta1") != NULL,
+	   "and says which are supported: %s", err.message);
 	kube_config_free(cfg);
 
 	cfg = config_for("/nonexistent/plugin", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -ENOENT, "a plugin that does not exist");
-	ok(strstr(err.message, "exec plugin /nonexistent/plugin: cannot run: No such file or directory") != NULL,
+	ok(strstr(err.message, "exec plugin /nonexistent/plugin: cannot run: No such file or directory") !=
+	       NULL,
 	   "says it cannot run: %s", err.message);
 	kube_config_free(cfg);
 
@@ -241,7 +249,7 @@ static void test_failures(void)
 static void test_environment(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct kube_config *cfg;
 	json_object *info = NULL;
 	char p[PBUF], cluster[4096], ca_b64[2048];
@@ -249,10 +257,11 @@ static void test_environment(void)
 	size_t len = 0;
 
 	script("info.sh", "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$(dirname \"$0\")/info.json\"\n"
-			  "echo '{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n");
+	                  "echo '{\"apiVersion\":\"" V1
+	                  "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n");
 	(void)EVP_EncodeBlock((unsigned char *)ca_b64, (const unsigned char *)CERT, (int)strlen(CERT));
 	(void)snprintf(cluster, sizeof(cluster),
-		       "    certificate-authority-data: %s\n    tls-server-name: api.internal\n", ca_b64);
+	               "    certificate-authority-data: %s\n    tls-server-name: api.internal\n", ca_b64);
 	cfg = config_for("./info.sh", V1, "      provideClusterInfo: true\n", cluster);
 	is_int(run(cfg, 5000, &res, &err), 0, "a plugin reading KUBERNETES_EXEC_INFO runs (%s)", err.message);
 	kube_exec_result_clear(&res);
@@ -262,11 +271,14 @@ static void test_environment(void)
 	is_str(kj_str(info, "apiVersion"), V1, "its apiVersion is the kubeconfig's");
 	is_str(kj_str(info, "kind"), "ExecCredential", "its kind");
 	ok(json_object_is_type(kj_get(info, "spec.interactive"), json_type_boolean) &&
-	   !kj_bool(info, "spec.interactive", true), "spec.interactive is false");
+	       !kj_bool(info, "spec.interactive", true),
+	   "spec.interactive is false");
 	is_str(kj_str(info, "spec.cluster.server"), "https://k.example:6443", "spec.cluster.server");
-	is_str(kj_str(info, "spec.cluster.certificate-authority-data"), ca_b64, "spec.cluster.certificate-authority-data");
+	is_str(kj_str(info, "spec.cluster.certificate-authority-data"), ca_b64,
+	       "spec.cluster.certificate-authority-data");
 	is_str(kj_str(info, "spec.cluster.tls-server-name"), "api.internal", "spec.cluster.tls-server-name");
-	ok(kj_get(info, "spec.cluster.insecure-skip-tls-verify") == NULL, "insecure left out when false, as kubectl");
+	ok(kj_get(info, "spec.cluster.insecure-skip-tls-verify") == NULL,
+	   "insecure left out when false, as kubectl");
 	json_object_put(info);
 	info = NULL;
 	free(text);
@@ -284,22 +296,24 @@ static void test_environment(void)
 
 	setenv("SPINKUBE_TEST_PARENT", "inherited", 1);
 	setenv("SPINKUBE_TEST_OVERRIDE", "parent", 1);
-	script("env.sh", "printf '{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\",\"status\":"
-			 "{\"token\":\"%s|%s|%s|%s\"}}' \"$FOO\" \"$SPINKUBE_TEST_OVERRIDE\" \"$SPINKUBE_TEST_PARENT\" "
-			 "\"$EMPTY\"\n");
+	script("env.sh",
+	       "printf '{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\",\"status\":"
+	       "{\"token\":\"%s|%s|%s|%s\"}}' \"$FOO\" \"$SPINKUBE_TEST_OVERRIDE\" \"$SPINKUBE_TEST_PARENT\" "
+	       "\"$EMPTY\"\n");
 	cfg = config_for("./env.sh", V1,
-			 "      env:\n      - {name: FOO, value: \"foo value\"}\n"
-			 "      - {name: SPINKUBE_TEST_OVERRIDE, value: child}\n      - {name: EMPTY}\n",
-			 "");
+	                 "      env:\n      - {name: FOO, value: \"foo value\"}\n"
+	                 "      - {name: SPINKUBE_TEST_OVERRIDE, value: child}\n      - {name: EMPTY}\n",
+	                 "");
 	is_int(run(cfg, 5000, &res, &err), 0, "a plugin with env entries runs (%s)", err.message);
-	is_str(res.token, "foo value|child|inherited|", "env entries set, overriding ours; the rest inherited");
+	is_str(res.token, "foo value|child|inherited|",
+	       "env entries set, overriding ours; the rest inherited");
 	kube_exec_result_clear(&res);
 	kube_config_free(cfg);
 	unsetenv("SPINKUBE_TEST_PARENT");
 	unsetenv("SPINKUBE_TEST_OVERRIDE");
 
 	script("args.sh", "printf '{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\",\"status\":"
-			  "{\"token\":\"%s|%s|%s\"}}' \"$#\" \"$1\" \"$2\"\n");
+	                  "{\"token\":\"%s|%s|%s\"}}' \"$#\" \"$1\" \"$2\"\n");
 	cfg = config_for("./args.sh", V1, "      args: [--flag, \"two words; $(no shell)\"]\n", "");
 	is_int(run(cfg, 5000, &res, &err), 0, "a plugin with args runs (%s)", err.message);
 	is_str(res.token, "2|--flag|two words; $(no shell)", "args passed as given, no shell in between");
@@ -307,8 +321,8 @@ static void test_environment(void)
 	kube_config_free(cfg);
 
 	script("stdin.sh", "if read line; then t=read; else t=eof; fi\n"
-			   "echo \"{\\\"apiVersion\\\":\\\"" V1 "\\\",\\\"kind\\\":\\\"ExecCredential\\\","
-			   "\\\"status\\\":{\\\"token\\\":\\\"$t\\\"}}\"\n");
+	                   "echo \"{\\\"apiVersion\\\":\\\"" V1 "\\\",\\\"kind\\\":\\\"ExecCredential\\\","
+	                   "\\\"status\\\":{\\\"token\\\":\\\"$t\\\"}}\"\n");
 	cfg = config_for("./stdin.sh", V1, "", "");
 	is_int(run(cfg, 5000, &res, &err), 0, "a plugin reading stdin runs (%s)", err.message);
 	is_str(res.token, "eof", "stdin is empty (never interactive)");
@@ -319,7 +333,7 @@ static void test_environment(void)
 /* kube_exec_parse of text; returns r and fills *res. */
 static int parse(const char *text, struct kube_exec_result *res, struct sk_error *err)
 {
-	*res = (struct kube_exec_result){ 0 };
+	*res = (struct kube_exec_result){0};
 	sk_err_clear(err);
 	return kube_exec_parse(text, strlen(text), "plugin p", res, err);
 }
@@ -329,51 +343,58 @@ static int parse(const char *text, struct kube_exec_result *res, struct sk_error
 static void test_parse(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 
-	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-02T05:04:05.123+02:00\"}"), &res, &err),
+	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-02T05:04:05.123+02:00\"}"),
+	             &res, &err),
 	       0, "an offset and fractional seconds");
 	is_int((long long)res.expiry, 1893553445LL, "the same instant in UTC");
 	kube_exec_result_clear(&res);
-	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-01T22:04:05-05:00\"}"), &res, &err), 0,
-	       "a negative offset");
+	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-01T22:04:05-05:00\"}"), &res,
+	             &err),
+	       0, "a negative offset");
 	is_int((long long)res.expiry, 1893553445LL, "the same instant in UTC");
 	kube_exec_result_clear(&res);
-	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-02-30T00:00:00Z\"}"), &res, &err), -EINVAL,
-	       "February 30 is refused");
-	is_str(err.message, "plugin p: status.expirationTimestamp \"2030-02-30T00:00:00Z\" is not an RFC 3339 time",
+	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-02-30T00:00:00Z\"}"), &res, &err),
+	       -EINVAL, "February 30 is refused");
+	is_str(err.message,
+	       "plugin p: status.expirationTimestamp \"2030-02-30T00:00:00Z\" is not an RFC 3339 time",
 	       "the message");
-	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-02 03:04:05\"}"), &res, &err), -EINVAL,
-	       "a time without T and zone is refused");
+	is_int(parse(CRED("{\"token\":\"a\",\"expirationTimestamp\":\"2030-01-02 03:04:05\"}"), &res, &err),
+	       -EINVAL, "a time without T and zone is refused");
 	is_int(parse(CRED("{}"), &res, &err), -EINVAL, "an empty status");
 	is_str(err.message, "plugin p: status has neither token nor clientCertificateData and clientKeyData",
 	       "the message");
-	is_int(parse("{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\"}", &res, &err), -EINVAL, "no status");
+	is_int(parse("{\"apiVersion\":\"" V1 "\",\"kind\":\"ExecCredential\"}", &res, &err), -EINVAL,
+	       "no status");
 	is_str(err.message, "plugin p: output has no status", "the message");
-	is_int(parse("{\"apiVersion\":\"" V1 "\",\"kind\":\"Secret\",\"status\":{\"token\":\"a\"}}", &res, &err),
-	       -EINVAL, "another kind");
+	is_int(
+	    parse("{\"apiVersion\":\"" V1 "\",\"kind\":\"Secret\",\"status\":{\"token\":\"a\"}}", &res, &err),
+	    -EINVAL, "another kind");
 	is_str(err.message, "plugin p: output kind is \"Secret\", want ExecCredential", "the message");
-	is_int(parse(CRED("{\"clientCertificateData\":\"-----BEGIN CERTIFICATE-----\\nx\"}"), &res, &err), -EINVAL,
-	       "a certificate without key");
+	is_int(parse(CRED("{\"clientCertificateData\":\"-----BEGIN CERTIFICATE-----\\nx\"}"), &res, &err),
+	       -EINVAL, "a certificate without key");
 	is_str(err.message, "plugin p: status.clientCertificateData is set but status.clientKeyData is not",
 	       "the message");
 	is_int(parse(CRED("{\"token\":\"a\\nb\"}"), &res, &err), -EINVAL, "a token with a line break");
 	is_int(parse(CRED("{\"token\":5}"), &res, &err), -EINVAL, "a token that is not a string");
 	is_str(err.message, "plugin p: status.token must be a string", "the message");
-	is_int(parse("{\"apiVersion\":\"" V1BETA1 "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"b\"}}", &res,
-		     &err),
+	is_int(parse("{\"apiVersion\":\"" V1BETA1
+	             "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"b\"}}",
+	             &res, &err),
 	       0, "v1beta1 parses when no version is asked for");
 	is_str(res.token, "b", "its token");
 	ok(res.expiry == 0, "no expirationTimestamp: never expires");
 	kube_exec_result_clear(&res);
 	is_int(parse(CRED("{\"token\":\"a\"}") " trailing", &res, &err), -EINVAL, "trailing garbage");
-	ok(strstr(err.message, "plugin p: output is not an ExecCredential: ") != NULL, "the message: %s", err.message);
+	ok(strstr(err.message, "plugin p: output is not an ExecCredential: ") != NULL, "the message: %s",
+	   err.message);
 }
 
 int main(void)
 {
 	struct kube_exec_result res;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 
 	signal(SIGPIPE, SIG_IGN);
 	(void)snprintf(dir, sizeof(dir), "/tmp/spinkube-exec-XXXXXX");
@@ -389,7 +410,7 @@ int main(void)
 	test_environment();
 	test_parse();
 
-	res = (struct kube_exec_result){ 0 };
+	res = (struct kube_exec_result){0};
 	is_int(kube_exec_run(NULL, 1000, &res, &err), -EINVAL, "no config: no plugin");
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();

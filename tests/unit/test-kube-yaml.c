@@ -20,20 +20,23 @@ static json_object *parse(const char *text, struct sk_error *err)
 
 static void test_scalars(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	const char *doc = "t: true\nT: True\nf: false\nn: null\ntilde: ~\nempty:\ni: 42\nneg: -7\nplus: +3\n"
-			  "dq: \"42\"\nsq: 'true'\nfl: 1.5\noct: 007\nword: hello world\ntagged: !!str 12\n"
-			  "big: 99999999999999999999\nyes: yes\nblock: |\n  line one\n  line two\n";
+	                  "dq: \"42\"\nsq: 'true'\nfl: 1.5\noct: 007\nword: hello world\ntagged: !!str 12\n"
+	                  "big: 99999999999999999999\nyes: yes\nblock: |\n  line one\n  line two\n";
 	json_object *o = parse(doc, &err);
 	int64_t v = 0;
 
 	ok(o != NULL, "a document of scalars parses (%s)", err.message);
-	ok(json_object_is_type(kj_get(o, "t"), json_type_boolean) && kj_bool(o, "t", false), "true is a boolean");
+	ok(json_object_is_type(kj_get(o, "t"), json_type_boolean) && kj_bool(o, "t", false),
+	   "true is a boolean");
 	ok(kj_bool(o, "T", false), "True is a boolean too");
-	ok(json_object_is_type(kj_get(o, "f"), json_type_boolean) && !kj_bool(o, "f", true), "false is a boolean");
+	ok(json_object_is_type(kj_get(o, "f"), json_type_boolean) && !kj_bool(o, "f", true),
+	   "false is a boolean");
 	ok(json_object_object_get_ex(o, "n", NULL) && kj_get(o, "n") == NULL, "null is JSON null (present)");
 	ok(json_object_object_get_ex(o, "tilde", NULL) && kj_get(o, "tilde") == NULL, "~ is null");
-	ok(json_object_object_get_ex(o, "empty", NULL) && kj_get(o, "empty") == NULL, "an empty value is null");
+	ok(json_object_object_get_ex(o, "empty", NULL) && kj_get(o, "empty") == NULL,
+	   "an empty value is null");
 	is_int(kj_int64(o, "i", &v), 0, "42 is an integer");
 	is_int(v, 42, "its value");
 	is_int(kj_int64(o, "neg", &v), 0, "-7 is an integer");
@@ -54,10 +57,11 @@ static void test_scalars(void)
 
 static void test_structure(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	json_object *o, *list;
 
-	o = parse("clusters:\n- name: a\n  cluster:\n    server: https://a\n- name: b\nflow: {x: [1, two]}\n", &err);
+	o = parse("clusters:\n- name: a\n  cluster:\n    server: https://a\n- name: b\nflow: {x: [1, two]}\n",
+	          &err);
 	ok(o != NULL, "nested mappings and sequences parse (%s)", err.message);
 	list = kj_arr(o, "clusters");
 	ok(list && json_object_array_length(list) == 2, "a sequence of two mappings");
@@ -110,21 +114,23 @@ static char *nested(int levels)
 
 static void test_bounds(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	json_object *o = NULL;
 	char *deep;
 	int r;
 
 	o = parse("a: &x 1\nb: *x\n", &err);
 	ok(o == NULL, "an alias is refused");
-	is_str(err.message, "invalid YAML at line 2, column 4: aliases (*name) are not supported", "and said where");
+	is_str(err.message, "invalid YAML at line 2, column 4: aliases (*name) are not supported",
+	       "and said where");
 	o = parse("base: &b {x: 1}\nuse:\n  <<: *b\n", &err);
-	ok(o == NULL && strstr(err.message, "line 3, column 7: aliases"), "a merge key with an alias is refused: %s",
-	   err.message);
+	ok(o == NULL && strstr(err.message, "line 3, column 7: aliases"),
+	   "a merge key with an alias is refused: %s", err.message);
 
 	o = parse("? [a, b]\n: 1\n", &err);
 	ok(o == NULL, "a sequence as mapping key is refused");
-	is_str(err.message, "invalid YAML at line 1, column 3: mapping keys must be scalars", "and said where");
+	is_str(err.message, "invalid YAML at line 1, column 3: mapping keys must be scalars",
+	       "and said where");
 	o = parse("x:\n  {{a: 1}: 2}\n", &err);
 	ok(o == NULL && strstr(err.message, "line 2, column 4: mapping keys must be scalars"),
 	   "a mapping as key (flow) is refused: %s", err.message);
@@ -140,28 +146,32 @@ static void test_bounds(void)
 	deep = nested(KJ_MAX_DEPTH + 1);
 	o = parse(deep, &err);
 	ok(o == NULL, "%d levels are refused", KJ_MAX_DEPTH + 1);
-	is_str(err.message, "invalid YAML at line 1, column 65: nested deeper than 64 levels", "and said where");
+	is_str(err.message, "invalid YAML at line 1, column 65: nested deeper than 64 levels",
+	       "and said where");
 	free(deep);
 
 	o = parse("a: 1\n b: 2\n", &err);
 	ok(o == NULL, "a syntax error is refused");
-	is_str(err.message, "invalid YAML at line 2, column 3: mapping values are not allowed in this context",
+	is_str(err.message,
+	       "invalid YAML at line 2, column 3: mapping values are not allowed in this context",
 	       "with libyaml's reason and the place");
 	o = parse("a: [1, 2\nb: 3\n", &err);
 	ok(o == NULL && strstr(err.message, "invalid YAML at line ") && strstr(err.message, "(while parsing"),
 	   "an unclosed flow sequence names line and context: %s", err.message);
 	o = parse("a: \"tab\x01\"\n", &err);
-	ok(o == NULL && strstr(err.message, "line 1, column"), "a control character is refused: %s", err.message);
+	ok(o == NULL && strstr(err.message, "line 1, column"), "a control character is refused: %s",
+	   err.message);
 
 	{
-		/* 2^20 + 1 values in a flow sequence: "[" then "0," each. */
-		size_t count = (1u << 20), n = 2 + 2 * count;
-		char *many = malloc(n + 1);
+		/* A sequence of 2^20 zeros: 2^20 + 1 values. "[0,0,...,0]" */
+		size_t count = (1u << 20);
+		char *many = malloc(2 * count + 2);
 
 		many[0] = '[';
 		for (size_t i = 0; i < count; i++)
 			memcpy(many + 1 + 2 * i, "0,", 2);
-		memcpy(many + n - 1 - 1, "]", 2);
+		many[2 * count] = ']';
+		many[2 * count + 1] = '\0';
 		r = kube_yaml_parse(many, strlen(many), &o, &err);
 		is_int(r, -E2BIG, "more than 2^20 values are refused");
 		ok(strstr(err.message, "more than 1048576 values") != NULL, "and said: %s", err.message);
