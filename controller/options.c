@@ -1,22 +1,31 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void controller_usage(FILE *out)
 {
 	fputs("Usage: spin-controller [OPTIONS]\n"
 	      "\n"
-	      "Watches SpinApp and SpinAppExecutor resources (core.spinkube.dev/v1alpha1)\n"
-	      "through the kube-apiserver and logs what it sees, one logfmt line per\n"
-	      "event on stderr. Reconciling them into Deployments, Services and\n"
-	      "runtime-config Secrets is not built yet. Stops cleanly on SIGTERM or SIGINT.\n"
+	      "Reconciles SpinApp and SpinAppExecutor resources (core.spinkube.dev/v1alpha1)\n"
+	      "into Deployments, Services and runtime-config Secrets, and keeps their status\n"
+	      "(Ready, Available, Progressing) current. Logs one logfmt line per event on\n"
+	      "stderr. Stops cleanly on SIGTERM or SIGINT.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --kubeconfig PATH  kubeconfig file to use. Without it, the KUBECONFIG\n"
 	      "                     environment variable, then ~/.kube/config, then the\n"
 	      "                     in-cluster service account, as kubectl does.\n"
 	      "  --context NAME     kubeconfig context to use instead of current-context\n"
+	      "  --kube-api-qps N   requests per second to the apiserver (default 200)\n"
+	      "  --kube-api-burst N requests the rate limiter lets through at once\n"
+	      "                     (default 400)\n"
+	      "  --concurrent-reconciles N\n"
+	      "                     SpinApps reconciled at the same time (default 32)\n"
+	      "  --resync-period SECONDS\n"
+	      "                     look at every SpinApp again this often; nothing is\n"
+	      "                     written when nothing changed (default 600, 0 off)\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
 	      "\n"
@@ -51,10 +60,30 @@ static int option_value(int argc, const char *const argv[], int *i, const char *
 	return 1;
 }
 
+/* A number option in [min, max]. Same return convention as option_value. */
+static int option_number(int argc, const char *const argv[], int *i, const char *name, long min, long max,
+			 long *out, struct sk_error *err)
+{
+	const char *v = NULL;
+	char *end = NULL;
+	long n;
+	int r = option_value(argc, argv, i, name, &v, err);
+
+	if (r <= 0)
+		return r;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || !end || *end || n < min || n > max)
+		return sk_err(err, -EINVAL, "%s '%s': give a whole number from %ld to %ld", name, v, min, max);
+	*out = n;
+	return 1;
+}
+
 int controller_options_parse(int argc, const char *const argv[], struct controller_options *opts,
 			     enum controller_action *action, struct sk_error *err)
 {
-	struct controller_options o = { 0 };
+	struct controller_options o = { .qps = 200, .burst = 400, .concurrency = 32, .resync_seconds = 600 };
+	long qps = 200;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -71,12 +100,21 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 		r = option_value(argc, argv, &i, "--kubeconfig", &o.kubeconfig, err);
 		if (r == 0)
 			r = option_value(argc, argv, &i, "--context", &o.context, err);
+		if (r == 0)
+			r = option_number(argc, argv, &i, "--kube-api-qps", 1, 100000, &qps, err);
+		if (r == 0)
+			r = option_number(argc, argv, &i, "--kube-api-burst", 1, 100000, &o.burst, err);
+		if (r == 0)
+			r = option_number(argc, argv, &i, "--concurrent-reconciles", 1, 1024, &o.concurrency, err);
+		if (r == 0)
+			r = option_number(argc, argv, &i, "--resync-period", 0, 86400 * 7, &o.resync_seconds, err);
 		if (r < 0)
 			return r;
 		if (r > 0)
 			continue;
 		return sk_err(err, -EINVAL, "unknown argument '%s' (see spin-controller --help)", arg);
 	}
+	o.qps = (double)qps;
 	*opts = o;
 	*action = CONTROLLER_RUN;
 	return 0;

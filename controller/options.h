@@ -16,6 +16,10 @@ enum controller_action {
 struct controller_options {
 	const char *kubeconfig; /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config, in-cluster */
 	const char *context;    /* --context; NULL: the kubeconfig's current-context */
+	double qps;             /* --kube-api-qps; default 200 */
+	long burst;             /* --kube-api-burst; default 400 */
+	long concurrency;       /* --concurrent-reconciles; default 32 */
+	long resync_seconds;    /* --resync-period; default 600, 0 off */
 };
 
 /* Parse argv[1..argc-1]. On success fills *opts and *action and returns 0; on a

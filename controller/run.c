@@ -7,15 +7,9 @@
 
 #include "client.h"
 #include "config.h"
-#include "informer.h"
 #include "json.h"
 #include "log.h"
-
-static const struct kube_resource SPINAPPS = { "core.spinkube.dev/v1alpha1", "spinapps", true };
-static const struct kube_resource EXECUTORS = { "core.spinkube.dev/v1alpha1", "spinappexecutors", true };
-/* Handler context: the kind named in log lines. */
-static char KIND_APP[] = "SpinApp";
-static char KIND_EXECUTOR[] = "SpinAppExecutor";
+#include "reconciler.h"
 
 /* The one client the signal handler may wake; set while controller_run runs. */
 static struct kube_client *volatile running_client;
@@ -28,71 +22,31 @@ void controller_wakeup(void)
 		kube_client_wakeup(c);
 }
 
-/* What the controller keeps of each object for now: its generation. */
-struct seen {
-	long long generation;
-	char kind[16];
-};
-
-static void *project(json_object *obj, void *ud)
+static void reconciler_log(int level, const char *msg, const char *key, const char *detail, void *ud)
 {
-	struct seen *s = calloc(1, sizeof(*s));
-	int64_t g = 0;
+	char qk[600], qd[SK_ERR_MESSAGE_MAX + 64];
+	enum log_level l = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARN : LOG_INFO;
 
-	if (!s)
-		return NULL;
-	(void)kj_int64(obj, "metadata.generation", &g);
-	s->generation = (long long)g;
-	snprintf(s->kind, sizeof(s->kind), "%s", (const char *)ud);
-	return s;
-}
-
-static void free_proj(void *p, void *ud)
-{
-	free(p);
-}
-
-static void added(const char *key, const void *p, void *ud)
-{
-	const struct seen *s = p;
-	char q[600];
-	log_info("added", "kind=%s object=%s generation=%lld", s->kind, log_quote(key, q, sizeof(q)), s->generation);
-}
-
-static void updated(const char *key, const void *old, const void *p, void *ud)
-{
-	const struct seen *o = old, *s = p;
-	char q[600];
-	if (o->generation != s->generation)
-		log_info("updated", "kind=%s object=%s generation=%lld", s->kind, log_quote(key, q, sizeof(q)),
-			 s->generation);
-}
-
-static void deleted(const char *key, const void *old, void *ud)
-{
-	const struct seen *s = old;
-	char q[600];
-	log_info("deleted", "kind=%s object=%s", s->kind, log_quote(key, q, sizeof(q)));
-}
-
-static void watch_error(const struct sk_error *err, long retry_ms, void *ud)
-{
-	char q[SK_ERR_MESSAGE_MAX + 64];
-
-	if (err->http_status == 404)
-		log_error("the SpinApp API is not served: install the CRDs (kubectl apply -f crd/)",
-			  "kind=%s retry_ms=%ld", (const char *)ud, retry_ms);
+	if (key && detail)
+		log_at(l, msg, "object=%s error=%s", log_quote(key, qk, sizeof(qk)), log_quote(detail, qd, sizeof(qd)));
+	else if (key)
+		log_at(l, msg, "object=%s", log_quote(key, qk, sizeof(qk)));
+	else if (detail)
+		log_at(l, msg, "error=%s", log_quote(detail, qd, sizeof(qd)));
 	else
-		log_warn("watch failed; retrying", "kind=%s retry_ms=%ld error=%s", (const char *)ud, retry_ms,
-			 log_quote(err->message, q, sizeof(q)));
+		log_at(l, msg, "%s", "");
 }
 
 int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop)
 {
 	struct kube_config_opts co = { .explicit_path = opts->kubeconfig, .context = opts->context };
+	struct kube_client_opts clo = { .qps = opts->qps, .burst = (int)opts->burst };
+	struct reconciler_opts ro = { .max_in_progress = (int)opts->concurrency,
+				      .resync_ms = opts->resync_seconds * 1000,
+				      .log = reconciler_log };
 	struct kube_config *cfg = NULL;
 	struct kube_client *c = NULL;
-	struct kube_informer *apps = NULL, *execs = NULL;
+	struct reconciler *rec = NULL;
 	struct sk_error err = { 0 };
 	char q[SK_ERR_MESSAGE_MAX + 64];
 	int status = 1;
@@ -102,7 +56,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		return 1;
 	}
-	if (kube_client_new(cfg, NULL, &c, &err) < 0) {
+	if (kube_client_new(cfg, &clo, &c, &err) < 0) {
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		goto out;
 	}
@@ -120,34 +74,55 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		 cfg->context ? cfg->context : "in-cluster");
 	kube_response_clear(&resp);
 
-	struct kube_informer_handlers h = { .project = project, .free_proj = free_proj, .added = added,
-					    .updated = updated, .deleted = deleted, .error = watch_error };
-	struct kube_watch_opts wa = { .res = &SPINAPPS, .backoff_cap_ms = 30000 };
-	struct kube_watch_opts we = { .res = &EXECUTORS, .backoff_cap_ms = 30000 };
-	if (kube_informer_start(c, &wa, 0, &h, KIND_APP, &apps, &err) < 0 ||
-	    kube_informer_start(c, &we, 0, &h, KIND_EXECUTOR, &execs, &err) < 0) {
+	/* Is the SpinApp API served? Say how to fix it, and keep waiting. */
+	struct kube_request api = { .method = "GET", .path = "/apis/core.spinkube.dev/v1alpha1" };
+	for (long wait_ms = 1000; !*stop; wait_ms = wait_ms < 30000 ? wait_ms * 2 : 30000) {
+		int r = kube_client_call(c, &api, &resp, &err);
+		kube_response_clear(&resp);
+		if (r == 0)
+			break;
+		if (err.http_status == 404)
+			log_error("the SpinApp API is not served: install the CRDs (kubectl apply -f crd/)",
+				  "retry_ms=%ld", wait_ms);
+		else
+			log_warn("cannot read the SpinApp API; retrying", "retry_ms=%ld error=%s", wait_ms,
+				 log_quote(err.message, q, sizeof(q)));
+		int64_t until = kube_now_ms() + wait_ms;
+		while (!*stop && kube_now_ms() < until)
+			kube_client_run(c, (int)(until - kube_now_ms()));
+	}
+	if (*stop)
+		goto stopped;
+
+	if (reconciler_new(c, &ro, &rec, &err) < 0) {
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		goto out;
 	}
-	log_info("watching", "resources=%s", "spinapps,spinappexecutors");
+	log_info("watching", "resources=%s qps=%.0f burst=%ld concurrent_reconciles=%ld resync_s=%ld",
+		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
+		 opts->burst, opts->concurrency, opts->resync_seconds);
 	bool synced = false;
 	while (!*stop) {
-		if (kube_client_run(c, 1000) < 0) {
+		long wait = reconciler_next_ms(rec);
+		if (wait < 0 || wait > 1000)
+			wait = 1000;
+		if (kube_client_run(c, (int)wait) < 0) {
 			log_error("event loop failed", "%s", "");
 			goto out;
 		}
-		if (!synced && kube_informer_synced(apps) && kube_informer_synced(execs)) {
+		if (!synced && reconciler_synced(rec)) {
 			synced = true;
-			log_info("synced", "spinapps=%zu spinappexecutors=%zu", kube_informer_size(apps),
-				 kube_informer_size(execs));
+			log_info("synced", "%s", "");
 		}
+		reconciler_step(rec);
 	}
+stopped:
 	log_info("stopping", "%s", "");
 	status = 0;
 out:
 	running_client = NULL;
-	kube_informer_stop(apps);
-	kube_informer_stop(execs);
+	/* The reconciler goes first: the client drops its callbacks unrun. */
+	reconciler_free(rec);
 	kube_client_free(c);
 	kube_config_free(cfg);
 	return status;

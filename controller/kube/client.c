@@ -37,6 +37,7 @@ struct kube_req {
 	struct kube_response resp;
 	struct sk_buf pending; /* stream bytes not yet handed to chunk */
 	bool paused;
+	int64_t last_byte_ms;  /* streams: when the last byte (or the start) was */
 	int write_error;       /* set when the write callback aborted */
 	bool retried_auth;
 	char errbuf[CURL_ERROR_SIZE];
@@ -447,6 +448,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	int r;
 
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	q->last_byte_ms = kube_now_ms();
 	if (q->stream && status >= 200 && status < 300) {
 		if (q->pending.len > 0 && q->pending.len + n > STREAM_PENDING_MAX) {
 			q->paused = true;
@@ -519,9 +521,12 @@ static int req_start(struct kube_client *c, struct kube_req *q, struct sk_error 
 			 c->opts.http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	if (q->stream) {
-		long secs = q->stall_ms > 0 ? (q->stall_ms + 999) / 1000 : 300;
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
+		/* Stalls are detected by the loop (check_stalls), to the
+		 * millisecond; curl's low-speed check works in whole seconds
+		 * over a moving window. */
+		if (q->stall_ms <= 0)
+			q->stall_ms = 300000;
+		q->last_byte_ms = kube_now_ms();
 	} else {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
 	}
@@ -794,6 +799,50 @@ static long fire_timers(struct kube_client *c)
 	return c->timers ? (long)(c->timers->due_ms - now) : -1;
 }
 
+/* Milliseconds until the first open stream passes its stall limit, or -1. */
+static long stream_deadline_ms(struct kube_client *c)
+{
+	int64_t now = kube_now_ms();
+	long best = -1;
+
+	for (struct kube_req *q = c->active; q; q = q->next) {
+		if (!q->stream || q->paused)
+			continue;
+		long left = (long)(q->last_byte_ms + q->stall_ms - now);
+		if (left < 0)
+			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return best;
+}
+
+/* End streams that received no byte for their stall limit. */
+static void check_stalls(struct kube_client *c)
+{
+	int64_t now = kube_now_ms();
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (struct kube_req *q = c->active; q; q = q->next) {
+			if (!q->stream || q->paused || now - q->last_byte_ms < q->stall_ms)
+				continue;
+			struct sk_error err = { 0 };
+			list_unlink(&c->active, NULL, q);
+			c->n_active--;
+			curl_multi_remove_handle(c->multi, q->easy);
+			sk_err(&err, -ETIMEDOUT, "%s %s: no byte for %ld ms; the stream is too slow or stalled",
+			       q->method, q->url, q->stall_ms);
+			if (q->done)
+				q->done(-ETIMEDOUT, &q->resp, &err, q->ud);
+			req_free(q);
+			again = true; /* the callback may have changed the list */
+			break;
+		}
+	}
+}
+
 int kube_client_run(struct kube_client *c, int timeout_ms)
 {
 	long wait = timeout_ms, t;
@@ -804,9 +853,17 @@ int kube_client_run(struct kube_client *c, int timeout_ms)
 	t = start_pending(c);
 	if (t >= 0 && t < wait)
 		wait = t;
-	t = c->timers ? (long)(c->timers->due_ms - kube_now_ms()) : -1;
+	if (c->timers) {
+		/* An overdue timer means no wait at all. */
+		t = (long)(c->timers->due_ms - kube_now_ms());
+		if (t < 0)
+			t = 0;
+		if (t < wait)
+			wait = t;
+	}
+	t = stream_deadline_ms(c);
 	if (t >= 0 && t < wait)
-		wait = t < 0 ? 0 : t;
+		wait = t;
 	if (wait < 0)
 		wait = 0;
 	if (curl_multi_poll(c->multi, NULL, 0, (int)wait, &numfds) != CURLM_OK)
@@ -823,6 +880,7 @@ int kube_client_run(struct kube_client *c, int timeout_ms)
 		if (q)
 			finish(c, q, cc);
 	}
+	check_stalls(c);
 	(void)fire_timers(c);
 	(void)start_pending(c);
 	return 0;

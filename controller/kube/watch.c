@@ -156,6 +156,7 @@ static int on_line(const char *line, size_t len, void *ud)
 
 	if (kj_parse(line, len, &ev, &err) < 0) {
 		sk_err_prefix(&err, "watch %s: undecodable event", w->plural);
+		err.code = -EPROTO;
 		w->last_err = err;
 		return -EPROTO;
 	}

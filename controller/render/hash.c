@@ -1,0 +1,241 @@
+/* Hashes and encodings of rendered objects: content hashes for names, the
+ * canonical JSON behind SPIN_ANNOTATION_DESIRED_HASH, base64 for Secret data. */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json_object_iterator.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "render-private.h"
+#include "render.h"
+
+/* Canonical JSON of a rendered object never gets near this; it bounds the
+ * buffer as every buffer here is bounded. */
+#define CANONICAL_MAX (64u * 1024 * 1024)
+
+static const char hexdigits[] = "0123456789abcdef";
+
+void render_hash(const void *data, size_t len, unsigned n, char *buf)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (n > 64)
+		n = 64;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		/* Only on allocation failure inside OpenSSL: an empty hash never
+		 * matches a stored one, so the caller errs on writing. */
+		buf[0] = '\0';
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		buf[i] = hexdigits[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	buf[n] = '\0';
+}
+
+/* Where canonical JSON goes: a bounded buffer, or straight into a digest so
+ * hashing a large object needs no copy of it. */
+struct cwriter {
+	struct sk_buf *buf;
+	EVP_MD_CTX *md;
+};
+
+static int cw_put(struct cwriter *w, const void *p, size_t n)
+{
+	if (w->md)
+		return EVP_DigestUpdate(w->md, p, n) ? 0 : -ENOMEM;
+	return sk_buf_append(w->buf, p, n);
+}
+
+static int cw_puts(struct cwriter *w, const char *s)
+{
+	return cw_put(w, s, strlen(s));
+}
+
+/* A JSON string: only '"', '\' and control characters are escaped, every
+ * other byte is written as it is, so the form does not depend on json-c's
+ * escaping choices. */
+static int cw_string(struct cwriter *w, const char *s, size_t len)
+{
+	size_t start = 0;
+	int r;
+
+	if ((r = cw_put(w, "\"", 1)) < 0)
+		return r;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((r = cw_put(w, s + start, i - start)) < 0)
+			return r;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			esc[2] = '\0';
+		} else {
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", c);
+		}
+		if ((r = cw_puts(w, esc)) < 0)
+			return r;
+		start = i + 1;
+	}
+	if ((r = cw_put(w, s + start, len - start)) < 0)
+		return r;
+	return cw_put(w, "\"", 1);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cw_value(struct cwriter *w, json_object *o);
+
+/* An object with its keys in byte order; the key array borrows the keys. */
+static int cw_object(struct cwriter *w, json_object *o)
+{
+	_cleanup_free_ const char **keys = NULL;
+	size_t n = (size_t)json_object_object_length(o), i = 0;
+	int r;
+
+	if (n) {
+		keys = calloc(n, sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+	}
+	for (struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+	     !json_object_iter_equal(&it, &end) && i < n; json_object_iter_next(&it))
+		keys[i++] = json_object_iter_peek_name(&it);
+	qsort(keys, i, sizeof(*keys), cmp_keys);
+	if ((r = cw_put(w, "{", 1)) < 0)
+		return r;
+	for (size_t j = 0; j < i; j++) {
+		if (j && (r = cw_put(w, ",", 1)) < 0)
+			return r;
+		if ((r = cw_string(w, keys[j], strlen(keys[j]))) < 0 || (r = cw_put(w, ":", 1)) < 0)
+			return r;
+		if ((r = cw_value(w, json_object_object_get(o, keys[j]))) < 0)
+			return r;
+	}
+	return cw_put(w, "}", 1);
+}
+
+static int cw_value(struct cwriter *w, json_object *o)
+{
+	char num[64];
+	int r;
+
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		return cw_puts(w, "null");
+	case json_type_boolean:
+		return cw_puts(w, json_object_get_boolean(o) ? "true" : "false");
+	case json_type_int: {
+		int64_t v = json_object_get_int64(o);
+		if (v == INT64_MAX)
+			(void)snprintf(num, sizeof(num), "%" PRIu64, json_object_get_uint64(o));
+		else
+			(void)snprintf(num, sizeof(num), "%" PRId64, v);
+		return cw_puts(w, num);
+	}
+	case json_type_double:
+		(void)snprintf(num, sizeof(num), "%.17g", json_object_get_double(o));
+		return cw_puts(w, num);
+	case json_type_string:
+		return cw_string(w, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+	case json_type_array: {
+		size_t n = json_object_array_length(o);
+		if ((r = cw_put(w, "[", 1)) < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			if (i && (r = cw_put(w, ",", 1)) < 0)
+				return r;
+			if ((r = cw_value(w, json_object_array_get_idx(o, i))) < 0)
+				return r;
+		}
+		return cw_put(w, "]", 1);
+	}
+	case json_type_object:
+		return cw_object(w, o);
+	}
+	return -EINVAL;
+}
+
+int render_canonical_json(json_object *obj, char **out, size_t *len)
+{
+	struct sk_buf b = sk_buf_make(CANONICAL_MAX);
+	struct cwriter w = {.buf = &b, .md = NULL};
+	char *s;
+	int r;
+
+	r = cw_value(&w, obj);
+	if (r < 0) {
+		sk_buf_free(&b);
+		return r;
+	}
+	s = sk_buf_steal(&b, len);
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}
+
+void render_object_hash(json_object *obj, char buf[17])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct cwriter w = {.buf = NULL, .md = EVP_MD_CTX_new()};
+	int ok;
+
+	buf[0] = '\0';
+	if (!w.md)
+		return;
+	ok = EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) && cw_value(&w, obj) == 0 &&
+	     EVP_DigestFinal_ex(w.md, md, &mdlen) && mdlen == 32;
+	EVP_MD_CTX_free(w.md);
+	if (!ok)
+		return; /* empty: never equal to a stored hash, so the caller writes */
+	for (unsigned i = 0; i < 16; i++)
+		buf[i] = hexdigits[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	buf[16] = '\0';
+}
+
+char *render_base64(const void *data, size_t len)
+{
+	size_t outlen;
+	char *out;
+
+	/* EVP_EncodeBlock takes an int length. */
+	if (len > (size_t)INT_MAX / 4 * 3 - 3)
+		return NULL;
+	if (len == 0)
+		return strdup("");
+	outlen = (len + 2) / 3 * 4;
+	out = malloc(outlen + 1);
+	if (!out)
+		return NULL;
+	if (EVP_EncodeBlock((unsigned char *)out, data, (int)len) != (int)outlen) {
+		free(out);
+		return NULL;
+	}
+	out[outlen] = '\0';
+	return out;
+}
+
+int render_arr_add(json_object *arr, json_object *value)
+{
+	if (!value)
+		return -ENOMEM;
+	if (json_object_array_add(arr, value) < 0) {
+		json_object_put(value);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* Helpers shared by the files of controller/render/, not part of its API. */
+#ifndef SPINKUBE_RENDER_PRIVATE_H
+#define SPINKUBE_RENDER_PRIVATE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Standard base64 (RFC 4648, with padding, no line breaks) of data[0..len),
+ * as Kubernetes expects in Secret.data. Caller frees; NULL on -ENOMEM or when
+ * len is too large to encode. */
+char *render_base64(const void *data, size_t len);
+
+/* A new json string holding s; NULL on -ENOMEM. Shorthand for building. */
+static inline json_object *render_jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+/* Append value to arr, taking the reference (put on failure). Returns 0 or
+ * -ENOMEM; a NULL value (a failed constructor) is -ENOMEM. */
+int render_arr_add(json_object *arr, json_object *value);
+
+#endif

@@ -1,0 +1,323 @@
+/* runtime-config.toml from spec.runtimeConfig, and the TOML quoting it needs. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "json.h"
+#include "render.h"
+
+/* A Secret holds at most 1 MiB; a runtime config past that could not be
+ * stored anyway. */
+#define TOML_MAX (1024u * 1024)
+/* Longest field path in a message: spec.runtimeConfig.keyValueStores[N].options[N] */
+#define PATH_MAX_LEN 128
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one:
+ * overlong forms, surrogates and code points past U+10FFFF are refused, as
+ * TOML requires. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Append s as a TOML basic string: '"' and '\' escaped, control characters
+ * (U+0000..U+001F, U+007F) as \uXXXX, everything else as it is. -EILSEQ when
+ * s is not valid UTF-8 (TOML cannot hold it), -E2BIG past the buffer's cap. */
+static int toml_append_string(struct sk_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = 0, i = 0;
+	int r;
+
+	if ((r = sk_buf_append(b, "\"", 1)) < 0)
+		return r;
+	while (p[i]) {
+		size_t n = utf8_seq(p + i);
+		char esc[8];
+
+		if (n == 0)
+			return -EILSEQ;
+		if (n > 1 || (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\')) {
+			i += n;
+			continue;
+		}
+		if ((r = sk_buf_append(b, s + start, i - start)) < 0)
+			return r;
+		if (p[i] == '"' || p[i] == '\\')
+			(void)snprintf(esc, sizeof(esc), "\\%c", p[i]);
+		else
+			(void)snprintf(esc, sizeof(esc), "\\u%04X", p[i]);
+		if ((r = sk_buf_append(b, esc, strlen(esc))) < 0)
+			return r;
+		start = ++i;
+	}
+	if ((r = sk_buf_append(b, s + start, i - start)) < 0)
+		return r;
+	return sk_buf_append(b, "\"", 1);
+}
+
+static bool toml_bare_key(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A key as it is when it is a valid bare key (A-Za-z0-9_-), else quoted. */
+static int toml_append_key(struct sk_buf *b, const char *s)
+{
+	if (toml_bare_key(s))
+		return sk_buf_append(b, s, strlen(s));
+	return toml_append_string(b, s);
+}
+
+static int steal_to(struct sk_buf *b, int r, char **out)
+{
+	char *s;
+
+	if (r < 0) {
+		sk_buf_free(b);
+		return r;
+	}
+	s = sk_buf_steal(b, NULL);
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}
+
+int render_toml_quote(const char *s, char **out)
+{
+	struct sk_buf b = sk_buf_make(TOML_MAX);
+
+	return steal_to(&b, toml_append_string(&b, s), out);
+}
+
+int render_toml_key(const char *s, char **out)
+{
+	struct sk_buf b = sk_buf_make(TOML_MAX);
+
+	return steal_to(&b, toml_append_key(&b, s), out);
+}
+
+/* Turn a buffer error into a message about the runtime config. */
+static int toml_fail(struct sk_error *err, int r, const char *path, const char *what)
+{
+	if (r == -E2BIG)
+		return sk_err(err, r,
+		              "spec.runtimeConfig renders to more than %u bytes, more than a Secret holds",
+		              TOML_MAX);
+	if (r == -EILSEQ)
+		return sk_err(err, -EINVAL, "%s: %s is not valid UTF-8, which TOML cannot hold", path, what);
+	return sk_err(err, r, "%s: %s", path, strerror(-r));
+}
+
+/* The value of one option: value as it is, or valueFrom resolved through the
+ * lookup. *value is the caller's. Upstream resolves every reference and
+ * fails on a missing one whether or not it says optional, and so do we: no
+ * runtime-config option makes sense half-configured. */
+static int option_value(json_object *opt, const char *path, const char *oname, render_lookup_fn lookup,
+                        void *ud, char **value, struct sk_error *err)
+{
+	json_object *from = kj_obj(opt, "valueFrom"), *ref;
+	const char *kind, *word, *name, *key;
+	int r;
+
+	if (!from) {
+		const char *v = kj_str(opt, "value");
+		*value = strdup(v ? v : "");
+		return *value ? 0 : sk_err(err, -ENOMEM, "out of memory");
+	}
+	if (kj_get(opt, "value"))
+		return sk_err(err, -EINVAL, "%s (\"%s\"): set value or valueFrom, not both", path, oname);
+	if ((ref = kj_obj(from, "secretKeyRef"))) {
+		kind = "Secret";
+		word = "secret";
+		if (kj_obj(from, "configMapKeyRef"))
+			return sk_err(
+			    err, -EINVAL,
+			    "%s (\"%s\"): valueFrom has both secretKeyRef and configMapKeyRef; keep one",
+			    path, oname);
+	} else if ((ref = kj_obj(from, "configMapKeyRef"))) {
+		kind = "ConfigMap";
+		word = "configmap";
+	} else {
+		return sk_err(err, -EINVAL, "%s (\"%s\"): valueFrom needs secretKeyRef or configMapKeyRef",
+		              path, oname);
+	}
+	name = kj_str(ref, "name");
+	key = kj_str(ref, "key");
+	if (!name || !*name || !key || !*key)
+		return sk_err(err, -EINVAL, "%s (\"%s\"): the %s reference needs a name and a key", path,
+		              oname, word);
+	if (!lookup)
+		return sk_err(err, -EINVAL,
+		              "%s (\"%s\"): %s \"%s\" key \"%s\" cannot be looked up (no lookup given)", path,
+		              oname, word, name, key);
+	r = lookup(ud, kind, name, key, value);
+	if (r == -ENOENT)
+		return sk_err(err, -ENOENT, "%s (\"%s\"): %s \"%s\" key \"%s\" not found", path, oname, word,
+		              name, key);
+	if (r < 0)
+		return sk_err(err, r, "%s (\"%s\"): looking up %s \"%s\" key \"%s\": %s", path, oname, word,
+		              name, key, strerror(-r));
+	return 0;
+}
+
+/* One table: "\n[<prefix>.<name>]\n" (or "[<prefix>]" without a name), the
+ * type, then each option as a key. path names the entry in messages. */
+static int emit_table(struct sk_buf *b, const char *prefix, const char *name, json_object *entry,
+                      const char *path, render_lookup_fn lookup, void *ud, struct sk_error *err)
+{
+	json_object *opts = kj_get(entry, "options");
+	const char *type = kj_str(entry, "type");
+	size_t n;
+	int r;
+
+	if (!type || !*type)
+		return sk_err(err, -EINVAL,
+		              "%s: type is missing; set the store's type (for example \"redis\")", path);
+	if (opts && !json_object_is_type(opts, json_type_array))
+		return sk_err(err, -EINVAL, "%s: options must be a list", path);
+	if ((r = sk_buf_append(b, "\n[", 2)) < 0 || (r = sk_buf_append(b, prefix, strlen(prefix))) < 0)
+		return toml_fail(err, r, path, "the table");
+	if (name && ((r = sk_buf_append(b, ".", 1)) < 0 || (r = toml_append_key(b, name)) < 0))
+		return toml_fail(err, r, path, "the name");
+	if ((r = sk_buf_append(b, "]\ntype = ", 9)) < 0 || (r = toml_append_string(b, type)) < 0 ||
+	    (r = sk_buf_append(b, "\n", 1)) < 0)
+		return toml_fail(err, r, path, "the type");
+
+	n = opts ? json_object_array_length(opts) : 0;
+	for (size_t j = 0; j < n; j++) {
+		json_object *opt = json_object_array_get_idx(opts, j);
+		const char *oname = kj_str(opt, "name");
+		_cleanup_free_ char *value = NULL;
+		char opath[PATH_MAX_LEN];
+
+		(void)snprintf(opath, sizeof(opath), "%s.options[%zu]", path, j);
+		if (!oname || !*oname)
+			return sk_err(err, -EINVAL, "%s: name is missing", opath);
+		if (strcmp(oname, "type") == 0)
+			return sk_err(
+			    err, -EINVAL,
+			    "%s (\"type\"): an option cannot be called type; the type field sets it", opath);
+		for (size_t k = 0; k < j; k++) {
+			const char *prev = kj_str(json_object_array_get_idx(opts, k), "name");
+			if (prev && strcmp(prev, oname) == 0)
+				return sk_err(err, -EINVAL, "%s (\"%s\"): the same option as options[%zu]",
+				              opath, oname, k);
+		}
+		if ((r = option_value(opt, opath, oname, lookup, ud, &value, err)) < 0)
+			return r;
+		if ((r = toml_append_key(b, oname)) < 0 || (r = sk_buf_append(b, " = ", 3)) < 0 ||
+		    (r = toml_append_string(b, value)) < 0 || (r = sk_buf_append(b, "\n", 1)) < 0) {
+			char label[2 * PATH_MAX_LEN];
+
+			(void)snprintf(label, sizeof(label), "%s (\"%s\")", opath, oname);
+			return toml_fail(err, r, label, "the value");
+		}
+	}
+	return 0;
+}
+
+/* Every entry of spec.runtimeConfig.<field>[] as a [<prefix>.NAME] table;
+ * two entries with one name would be the same table twice. */
+static int emit_named_tables(struct sk_buf *b, json_object *rc, const char *field, const char *prefix,
+                             render_lookup_fn lookup, void *ud, struct sk_error *err)
+{
+	json_object *list = kj_get(rc, field);
+	size_t n;
+	int r;
+
+	if (!list)
+		return 0;
+	if (!json_object_is_type(list, json_type_array))
+		return sk_err(err, -EINVAL, "spec.runtimeConfig.%s must be a list", field);
+	n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		json_object *entry = json_object_array_get_idx(list, i);
+		const char *name = kj_str(entry, "name");
+		char path[PATH_MAX_LEN];
+
+		(void)snprintf(path, sizeof(path), "spec.runtimeConfig.%s[%zu]", field, i);
+		if (!name || !*name)
+			return sk_err(err, -EINVAL, "%s: name is missing", path);
+		for (size_t k = 0; k < i; k++) {
+			const char *prev = kj_str(json_object_array_get_idx(list, k), "name");
+			if (prev && strcmp(prev, name) == 0)
+				return sk_err(err, -EINVAL,
+				              "%s (\"%s\"): the same name as %s[%zu]; names must differ",
+				              path, name, field, k);
+		}
+		if ((r = emit_table(b, prefix, name, entry, path, lookup, ud, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int render_runtime_config(json_object *app, render_lookup_fn lookup, void *ud, char **toml,
+                          struct sk_error *err)
+{
+	static const char provider[] = "[[config_provider]]\n"
+	                               "type = \"env\"\n"
+	                               "prefix = \"SPIN_VARIABLE_\"\n";
+	struct sk_buf b = sk_buf_make(TOML_MAX);
+	json_object *rc = kj_get(app, "spec.runtimeConfig"), *llm;
+	char *s;
+	int r;
+
+	if (rc && !json_object_is_type(rc, json_type_object))
+		return sk_err(err, -EINVAL, "spec.runtimeConfig must be an object");
+	r = sk_buf_append(&b, provider, sizeof(provider) - 1);
+	if (r == 0 && rc)
+		r = emit_named_tables(&b, rc, "keyValueStores", "key_value_store", lookup, ud, err);
+	if (r == 0 && rc)
+		r = emit_named_tables(&b, rc, "sqliteDatabases", "sqlite_database", lookup, ud, err);
+	if (r == 0 && rc && (llm = kj_get(rc, "llmCompute"))) {
+		if (!json_object_is_type(llm, json_type_object))
+			r = sk_err(err, -EINVAL, "spec.runtimeConfig.llmCompute must be an object");
+		else
+			r = emit_table(&b, "llm_compute", NULL, llm, "spec.runtimeConfig.llmCompute", lookup,
+			               ud, err);
+	}
+	if (r < 0) {
+		sk_buf_free(&b);
+		return r == -ENOMEM ? sk_err(err, r, "out of memory") : r;
+	}
+	s = sk_buf_steal(&b, NULL);
+	if (!s)
+		return sk_err(err, -ENOMEM, "out of memory");
+	*toml = s;
+	return 0;
+}

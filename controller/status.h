@@ -1,0 +1,41 @@
+/* A SpinApp's status, computed by a pure function from what the reconciler
+ * knows: the app, its Deployment's state, and a problem found on the way (a
+ * missing executor, a missing referenced Secret). Follows kstatus conventions
+ * so kubectl wait, Flux and Argo CD read health: observedGeneration and a
+ * Ready condition, plus upstream's Available and Progressing (copied from the
+ * Deployment) and its other fields.
+ *
+ * Conditions keep their lastTransitionTime while their status does not
+ * change, so that an unchanged world renders a byte-identical status and the
+ * reconciler writes nothing. */
+#ifndef SPINKUBE_CONTROLLER_STATUS_H
+#define SPINKUBE_CONTROLLER_STATUS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct deployment_state {
+	bool found;
+	int64_t spec_replicas;       /* the Deployment's spec.replicas */
+	int64_t replicas, ready, updated, available; /* its status */
+	bool observed;               /* status.observedGeneration >= metadata.generation */
+	json_object *conditions;     /* its status.conditions (borrowed), or NULL */
+};
+
+struct status_input {
+	json_object *app;            /* the SpinApp (borrowed) */
+	struct deployment_state dep;
+	bool manages_deployment;     /* false when the executor's createDeployment is false */
+	const char *problem_reason;  /* e.g. ExecutorNotFound; NULL when none */
+	const char *problem_message;
+	const char *now;             /* RFC 3339, for conditions that change now */
+};
+
+/* The status object (a new reference the caller puts). */
+json_object *spin_status_render(const struct status_input *in);
+
+/* "core.spinkube.dev/app-name=A,core.spinkube.dev/app.A.status=ready" into buf. */
+void spin_status_selector(const char *app_name, char *buf, size_t size);
+
+#endif
