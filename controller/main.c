@@ -12,11 +12,14 @@
 #include "spinkube-version.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stats_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGUSR1)
+		stats_requested = 1;
+	else
+		stop_requested = 1;
 	controller_wakeup();
 }
 
@@ -47,12 +50,13 @@ int main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "spin-controller: libcurl failed to initialise\n");
 		return 1;
 	}
-	status = controller_run(&opts, &stop_requested);
+	status = controller_run(&opts, &stop_requested, &stats_requested);
 	curl_global_cleanup();
 	return status;
 }

@@ -37,7 +37,18 @@ static void reconciler_log(int level, const char *msg, const char *key, const ch
 		log_at(l, msg, "%s", "");
 }
 
-int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop)
+static void log_stats(const struct reconciler *rec)
+{
+	struct reconciler_stats st;
+
+	reconciler_get_stats(rec, &st);
+	log_info("stats", "reconciles=%llu writes=%llu write_errors=%llu events=%llu",
+		 (unsigned long long)st.reconciles, (unsigned long long)st.writes,
+		 (unsigned long long)st.write_errors, (unsigned long long)st.events);
+}
+
+int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *dump_stats)
 {
 	struct kube_config_opts co = { .explicit_path = opts->kubeconfig, .context = opts->context };
 	struct kube_client_opts clo = { .qps = opts->qps, .burst = (int)opts->burst };
@@ -115,7 +126,12 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 			log_info("synced", "%s", "");
 		}
 		reconciler_step(rec);
+		if (*dump_stats) {
+			*dump_stats = 0;
+			log_stats(rec);
+		}
 	}
+	log_stats(rec);
 stopped:
 	log_info("stopping", "%s", "");
 	status = 0;

@@ -6,10 +6,12 @@
 
 #include "options.h"
 
-/* Connect with opts, watch SpinApps and SpinAppExecutors, and run until *stop
- * becomes non-zero (set from a signal handler, which should also call
- * controller_wakeup). Returns the process exit status. */
-int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop);
+/* Connect with opts, reconcile SpinApps and SpinAppExecutors, and run until
+ * *stop becomes non-zero (set from a signal handler, which should also call
+ * controller_wakeup). When *dump_stats becomes non-zero (SIGUSR1), log the
+ * counters once and reset the flag. Returns the process exit status. */
+int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *dump_stats);
 
 /* Wake the loop from a signal handler. */
 void controller_wakeup(void);

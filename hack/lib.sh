@@ -14,6 +14,7 @@ K8S_DIR=$SPINKUBE_CACHE/k8s-$K8S_VERSION
 ETCD_DIR=$SPINKUBE_CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$SPINKUBE_CACHE/kwok-$KWOK_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
+KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
 # Go's module and build caches are shared by every Go component.
 export GOMODCACHE=$SPINKUBE_CACHE/go/mod
 export GOCACHE=$SPINKUBE_CACHE/go/build
@@ -36,6 +37,7 @@ k8s_bin() { printf '%s/bin/%s' "$K8S_DIR" "$1"; }
 etcd_bin() { printf '%s/bin/%s' "$ETCD_DIR" "$1"; }
 kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
+kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
 
 # Local clusters made by hack/cluster-up keep their state, certificates and
 # logs here, one folder per --name.

@@ -75,6 +75,15 @@ is "$(jp deployment/variables-spinapp '{.spec.template.spec.containers[0].env[0]
 is "$(jp spinapp/simple-spinapp '{.status.readyReplicas}/{.status.deploymentName}/{.status.serviceName}/{.status.activeScheduler}')" "1/simple-spinapp/simple-spinapp/containerd-shim-spin" "status: readyReplicas, deploymentName, serviceName, activeScheduler"
 is "$(jp spinapp/simple-spinapp '{.status.observedGeneration}')" "$(jp spinapp/simple-spinapp '{.metadata.generation}')" "status.observedGeneration follows metadata.generation"
 
+# --- the restricted Pod Security profile by default ---------------------------------------
+kubectl create namespace restricted >/dev/null
+kubectl label namespace restricted pod-security.kubernetes.io/enforce=restricted >/dev/null
+kubectl -n restricted apply -f "$src/crd/defaults/executor-containerd-shim-spin.yaml" >/dev/null
+kubectl -n restricted apply -f "$samples/simple.yaml" >/dev/null
+ok "in a namespace enforcing the restricted profile the app's pods are admitted and Ready" \
+	kubectl -n restricted wait --for=condition=Ready spinapp/simple-spinapp --timeout=90s
+kubectl -n restricted delete spinapp --all >/dev/null
+
 # --- changes roll the Deployment -----------------------------------------------------
 gen() { jp deployment/$a '{.metadata.generation}'; }
 g0=$(gen)
@@ -106,8 +115,11 @@ kubectl create namespace lonely >/dev/null
 kubectl -n lonely apply -f "$samples/simple.yaml" >/dev/null
 ok "a missing executor makes Ready False with reason ExecutorNotFound" retry 30 bash -c "[ \"\$(kubectl -n lonely get spinapp simple-spinapp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}')\" = ExecutorNotFound ]"
 ok "and a Warning event" retry 30 bash -c "kubectl -n lonely get events --field-selector reason=ExecutorNotFound,type=Warning -o name | grep -q ."
+kst() { kubectl -n "$1" get spinapp "$2" -o json | "$(kstatus_bin)" | awk '{print $2}'; }
+is "$(kst lonely simple-spinapp)" InProgress "kstatus (what Flux reads) sees the app InProgress"
 kubectl -n lonely apply -f "$src/crd/defaults/executor-containerd-shim-spin.yaml" >/dev/null
 ok "when the executor appears the app becomes Ready by itself" kubectl -n lonely wait --for=condition=Ready spinapp/simple-spinapp --timeout=60s
+is "$(kst lonely simple-spinapp)" Current "kstatus sees the Ready app Current"
 cat <<EOY | kubectl -n lonely apply -f - >/dev/null
 apiVersion: core.spinkube.dev/v1alpha1
 kind: SpinApp
