@@ -53,6 +53,12 @@ struct small_obj {
 	char *app; /* label core.spinkube.dev/app-name, or NULL */
 };
 
+/* What we know of one CA Secret (see struct reconciler). */
+struct ca_memo {
+	char hash[17];
+	int64_t sent_ms; /* when we last sent it, 0: not since it was in place */
+};
+
 /* A ReplicaSet of an app: the runtime-config Secret its pods mount. */
 struct rs_obj {
 	char *app;
@@ -84,6 +90,10 @@ struct reconciler {
 	/* Last Ready reason seen per app key, for events on transitions. */
 	struct strmap last_reason;
 	struct strmap blocked_executors; /* executors we posted DeletionBlocked for */
+	/* CA Secrets by "ns/name": the hash of their rendered form (the same for
+	 * every app of the namespace) and whether we sent it, so that the
+	 * bundle is rendered and sent once per namespace, not once per app. */
+	struct strmap ca_memo;
 };
 
 static void list_free(struct strlist *l)
@@ -484,7 +494,11 @@ static void secret_deleted(const char *key, const void *old, void *ud)
 {
 	struct reconciler *r = ud;
 	const struct small_obj *s = old;
+	struct ca_memo *m = strmap_get(&r->ca_memo, key);
 	char ak[600];
+
+	if (m)
+		m->sent_ms = 0;
 
 	if (owner_key(key, s->app, ak, sizeof(ak))) {
 		index_remove(&r->app_secrets, ak, key);
@@ -889,6 +903,46 @@ static void cleanup_secrets(struct app_work *w, const char *ns, const char *curr
 	}
 }
 
+/* The CA Secret of a namespace: rendered and hashed once, sent once, and
+ * again only when the cached copy stops matching (deleted, edited). */
+static void ensure_ca_secret(struct app_work *w, const char *ns, const char *name)
+{
+	struct reconciler *r = w->r;
+	struct ca_memo *m;
+	char key[600];
+	_cleanup_json_ json_object *ca = NULL;
+
+	if (!name || !*name)
+		name = SPIN_CA_SECRET_DEFAULT;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	m = strmap_get(&r->ca_memo, key);
+	if (!m) {
+		if (!(m = calloc(1, sizeof(*m))) || !strmap_put(&r->ca_memo, key, m, NULL)) {
+			free(m);
+			return;
+		}
+		if (render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+			return;
+		render_object_hash(ca, m->hash);
+	}
+	const struct small_obj *cs = kube_informer_get(r->secrets, key);
+	if (cs && strcmp(cs->hash, m->hash) == 0) {
+		m->sent_ms = 0; /* in place: a later change must be sent again */
+		return;
+	}
+	/* Sent a moment ago and the informer has not seen it yet; after 30 s
+	 * (a failed write) it goes again. */
+	if (m->sent_ms && kube_now_ms() - m->sent_ms < 30000)
+		return;
+	if (!ca && render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+		return;
+	json_object *ann = kj_ensure_obj(kj_ensure_obj(ca, "metadata"), "annotations");
+	if (ann)
+		kj_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, m->hash);
+	apply_obj(w, &KUBE_SECRETS, ns, name, ca);
+	m->sent_ms = kube_now_ms();
+}
+
 static void reconcile_app(struct reconciler *r, struct app_work *w)
 {
 	const struct obj_json *p = kube_informer_get(r->apps, w->key);
@@ -971,17 +1025,8 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 			apply_if_changed(w, &KUBE_SERVICES, ns, name, svc, cs ? cs->hash : NULL);
 		}
 		if (!problem && exec && kj_bool(exec, "spec.deploymentConfig.installDefaultCACerts", false) &&
-		    r->ca_bundle) {
-			const char *ca_name = kj_str(exec, "spec.deploymentConfig.caCertSecret");
-			_cleanup_json_ json_object *ca = NULL;
-			char ck[600];
-			if (!ca_name || !*ca_name)
-				ca_name = SPIN_CA_SECRET_DEFAULT;
-			snprintf(ck, sizeof(ck), "%s/%s", ns, ca_name);
-			const struct small_obj *cs = kube_informer_get(r->secrets, ck);
-			if (render_ca_secret(ns, ca_name, r->ca_bundle, r->ca_len, &ca, &err) == 0)
-				apply_if_changed(w, &KUBE_SECRETS, ns, ca_name, ca, cs ? cs->hash : NULL);
-		}
+		    r->ca_bundle)
+			ensure_ca_secret(w, ns, kj_str(exec, "spec.deploymentConfig.caCertSecret"));
 		if (!problem)
 			cleanup_secrets(w, ns, rc_name);
 	}
@@ -1236,12 +1281,14 @@ void reconciler_free(struct reconciler *r)
 	strmap_filter(&r->app_rss, free_list_entry, NULL);
 	strmap_filter(&r->last_reason, free_plain_entry, NULL);
 	strmap_filter(&r->blocked_executors, free_plain_entry, NULL);
+	strmap_filter(&r->ca_memo, free_plain_entry, NULL);
 	strmap_clear(&r->refs);
 	strmap_clear(&r->app_refs);
 	strmap_clear(&r->app_secrets);
 	strmap_clear(&r->app_rss);
 	strmap_clear(&r->last_reason);
 	strmap_clear(&r->blocked_executors);
+	strmap_clear(&r->ca_memo);
 	free(r->ca_bundle);
 	free(r);
 }
