@@ -94,6 +94,9 @@ struct reconciler {
 	 * every app of the namespace) and whether we sent it, so that the
 	 * bundle is rendered and sent once per namespace, not once per app. */
 	struct strmap ca_memo;
+	/* The last failed write of each app key (a message), until a reconcile
+	 * of it succeeds: shown in its Ready condition. */
+	struct strmap app_errors;
 };
 
 static void list_free(struct strlist *l)
@@ -303,6 +306,7 @@ static void app_deleted(const char *key, const void *old, void *ud)
 		index_remove(&r->refs, refs->v[i], key);
 	list_free(refs);
 	free(strmap_remove(&r->last_reason, key));
+	free(strmap_remove(&r->app_errors, key));
 	/* An executor waiting on this app may now be deletable. */
 	const struct obj_json *o = old;
 	char ns[256], name[256], xkey[600];
@@ -615,8 +619,16 @@ static void work_finish(struct app_work *w)
 		say(r, 2, w->conflict ? "write conflict; retrying" : "reconcile failed; retrying", w->key,
 		    w->first_error);
 		kube_queue_add_rate_limited(r->q, w->key, kube_now_ms());
+		if (!w->conflict) {
+			char *msg = strdup(w->first_error), *prev = NULL;
+			if (msg && strmap_put(&r->app_errors, w->key, msg, (void **)&prev))
+				free(prev);
+			else
+				free(msg);
+		}
 	} else {
 		kube_queue_forget(r->q, w->key);
+		free(strmap_remove(&r->app_errors, w->key));
 	}
 	kube_queue_done(r->q, w->key);
 	r->in_progress--;
@@ -865,19 +877,21 @@ static int lookup_value(void *ud, const char *kind, const char *name, const char
 
 /* --- reconcile an app --------------------------------------------------------------- */
 
-/* Apply obj when its rendered hash differs from what the cache holds. */
-static void apply_if_changed(struct app_work *w, const struct kube_resource *res, const char *ns, const char *name,
+/* Apply obj when its rendered hash differs from what the cache holds.
+ * Returns true when it sent the apply. */
+static bool apply_if_changed(struct app_work *w, const struct kube_resource *res, const char *ns, const char *name,
 			     json_object *obj, const char *cached_hash)
 {
 	char hash[17];
 
 	render_object_hash(obj, hash);
 	if (cached_hash && strcmp(cached_hash, hash) == 0)
-		return;
+		return false;
 	json_object *ann = kj_ensure_obj(kj_ensure_obj(obj, "metadata"), "annotations");
 	if (ann)
 		kj_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, hash);
 	apply_obj(w, res, ns, name, obj);
+	return true;
 }
 
 /* Delete runtime-config Secrets of the app that neither the current
@@ -950,7 +964,7 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 	char ns[256], name[256], missing[512] = "", refs_hash[17] = "", xkey[600], now[32];
 	const char *problem = NULL;
 	char problem_msg[600] = "";
-	bool manages = true;
+	bool manages = true, deployment_sent = false;
 	struct sk_error err = { 0 };
 
 	if (!p || p->deleting || split_key(w->key, ns, sizeof(ns), name, sizeof(name)) < 0)
@@ -983,6 +997,7 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 		problem = "ReferenceNotFound";
 		snprintf(problem_msg, sizeof(problem_msg), "%s", missing);
 	}
+	const char *failed_write = strmap_get(&r->app_errors, w->key);
 
 	/* Children. */
 	if (!problem) {
@@ -1015,7 +1030,8 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 				snprintf(problem_msg, sizeof(problem_msg), "%s", err.message);
 			} else {
 				const struct dep_obj *cd = kube_informer_get(r->deps, w->key);
-				apply_if_changed(w, &KUBE_DEPLOYMENTS, ns, name, dep, cd ? cd->hash : NULL);
+				deployment_sent = apply_if_changed(w, &KUBE_DEPLOYMENTS, ns, name, dep,
+								   cd ? cd->hash : NULL);
 			}
 		} else if (!problem && kube_informer_get(r->deps, w->key)) {
 			delete_obj(w, &KUBE_DEPLOYMENTS, ns, name);
@@ -1031,7 +1047,15 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 			cleanup_secrets(w, ns, rc_name);
 	}
 
-	/* Status, written only when it changed. */
+	/* Status, written only when it changed, and not while the Deployment
+	 * just sent is on its way: its informer event brings the app back here
+	 * with the Deployment's real state, and one status write is saved. */
+	if (deployment_sent && !failed_write)
+		return;
+	if (!problem && failed_write) {
+		problem = "ApplyFailed";
+		snprintf(problem_msg, sizeof(problem_msg), "%s", failed_write);
+	}
 	const struct dep_obj *d = kube_informer_get(r->deps, w->key);
 	_cleanup_json_ json_object *dconds = NULL;
 	if (d && d->conditions)
@@ -1282,6 +1306,7 @@ void reconciler_free(struct reconciler *r)
 	strmap_filter(&r->last_reason, free_plain_entry, NULL);
 	strmap_filter(&r->blocked_executors, free_plain_entry, NULL);
 	strmap_filter(&r->ca_memo, free_plain_entry, NULL);
+	strmap_filter(&r->app_errors, free_plain_entry, NULL);
 	strmap_clear(&r->refs);
 	strmap_clear(&r->app_refs);
 	strmap_clear(&r->app_secrets);
@@ -1289,6 +1314,7 @@ void reconciler_free(struct reconciler *r)
 	strmap_clear(&r->last_reason);
 	strmap_clear(&r->blocked_executors);
 	strmap_clear(&r->ca_memo);
+	strmap_clear(&r->app_errors);
 	free(r->ca_bundle);
 	free(r);
 }

@@ -293,7 +293,10 @@ static void connect_now(void *ud)
 	struct kube_request req = { .method = "GET", .path = path };
 	w->stream_error = 0;
 	w->got_event = false;
-	w->stream_id = kube_client_stream(w->c, &req, w->opts.stall_ms, on_chunk, on_stream_done, w);
+	/* An idle watch may carry no byte until the server ends it at
+	 * timeoutSeconds; past that and a minute of grace it is stalled. */
+	long stall = w->opts.stall_ms > 0 ? w->opts.stall_ms : q.timeout_seconds * 1000 + 60000;
+	w->stream_id = kube_client_stream(w->c, &req, stall, on_chunk, on_stream_done, w);
 	if (w->stream_id < 0) {
 		sk_err(&err, (int)w->stream_id, "watch %s: cannot start the stream", w->plural);
 		w->stream_id = 0;
@@ -337,8 +340,6 @@ int kube_watch_start(struct kube_client *c, const struct kube_watch_opts *opts,
 		w->opts.page_size = 500;
 	if (w->opts.max_line == 0)
 		w->opts.max_line = 16u << 20;
-	if (w->opts.stall_ms <= 0)
-		w->opts.stall_ms = 120000;
 	if (w->opts.backoff_base_ms <= 0)
 		w->opts.backoff_base_ms = 250;
 	if (w->opts.backoff_cap_ms <= 0)

@@ -46,7 +46,8 @@ struct kube_watch_opts {
 	const char *field_selector;
 	long page_size;              /* LIST page; default 500 */
 	size_t max_line;             /* one event; default 16 MiB */
-	long stall_ms;               /* no byte for this long ends a stream; default 120000 */
+	long stall_ms;               /* no byte for this long ends a stream; default: the
+				      * server-side timeout plus a minute */
 	long timeout_seconds;        /* server-side watch timeout; default 300..600, random */
 	long backoff_base_ms;        /* default 250 */
 	long backoff_cap_ms;         /* default 30000 */

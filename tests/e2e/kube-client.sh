@@ -17,4 +17,4 @@ eval "$(cat /tmp/$name.env)"
 rm -f /tmp/$name.env
 . "$SPINKUBE_CLUSTER_DIR/ports.env"
 export API_PORT SPINKUBE_SOURCE_DIR=$src ETCDCTL=$(etcd_bin etcdctl)
-exec "$build/tests/e2e-kube-client"
+"$build/tests/e2e-kube-client"

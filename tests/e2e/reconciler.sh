@@ -137,6 +137,44 @@ ok "and a Warning event" retry 30 bash -c "kubectl -n lonely get events --field-
 kubectl -n lonely create secret generic not-yet --from-literal=pw=x >/dev/null
 ok "when the Secret appears the app becomes Ready by itself" kubectl -n lonely wait --for=condition=Ready spinapp/needs-secret --timeout=60s
 
+# --- what the apiserver refuses shows in the status -----------------------------------------
+cat <<EOY | kubectl -n lonely apply -f - >/dev/null
+apiVersion: core.spinkube.dev/v1alpha1
+kind: SpinApp
+metadata: {name: bad-label}
+spec:
+  image: registry.invalid/app:1
+  replicas: 1
+  podLabels: {tier: "not a valid label value!"}
+EOY
+ok "a Deployment the apiserver refuses makes Ready False with reason ApplyFailed" retry 60 bash -c "[ \"\$(kubectl -n lonely get spinapp bad-label -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}')\" = ApplyFailed ]"
+ok "with the apiserver's message" bash -c "kubectl -n lonely get spinapp bad-label -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q 'Invalid value'"
+kubectl -n lonely patch spinapp bad-label --type merge -p '{"spec":{"podLabels":{"tier":"web"}}}' >/dev/null
+ok "fixing the spec makes the app Ready" kubectl -n lonely wait --for=condition=Ready spinapp/bad-label --timeout=60s
+
+# --- an executor that makes no Deployment ------------------------------------------------------
+cat <<EOY | kubectl -n lonely apply -f - >/dev/null
+apiVersion: core.spinkube.dev/v1alpha1
+kind: SpinAppExecutor
+metadata: {name: service-only}
+spec: {createDeployment: false}
+---
+apiVersion: core.spinkube.dev/v1alpha1
+kind: SpinApp
+metadata: {name: svc-only}
+spec: {image: registry.invalid/app:1, replicas: 1, executor: service-only}
+---
+apiVersion: core.spinkube.dev/v1alpha1
+kind: SpinApp
+metadata: {name: svc-only-annotated}
+spec: {image: registry.invalid/app:1, replicas: 1, executor: service-only, podAnnotations: {a: b}}
+EOY
+ok "createDeployment false: the app is Ready on its Service" kubectl -n lonely wait --for=condition=Ready spinapp/svc-only --timeout=60s
+ok "its Service exists" kubectl -n lonely get service svc-only
+ok "and no Deployment" bash -c "! kubectl -n lonely get deployment svc-only"
+ok "pod annotations with such an executor: Ready False, reason InvalidForExecutor" retry 30 bash -c "[ \"\$(kubectl -n lonely get spinapp svc-only-annotated -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}')\" = InvalidForExecutor ]"
+kubectl -n lonely delete spinapp svc-only svc-only-annotated bad-label >/dev/null
+
 # --- an HPA through the scale subresource ----------------------------------------------------
 cat <<EOY | kubectl apply -f - >/dev/null
 apiVersion: autoscaling/v2

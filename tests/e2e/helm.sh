@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Helm chart on a real cluster: it lints, installs (CRDs, RBAC,
+# RuntimeClass, default executor, the controller's Deployment, Ready on a
+# kwok node), and its RBAC is enough for spin-controller and no more: the
+# controller, run with the chart's service-account token, reconciles an app
+# end to end, while the account cannot do what the controller never does.
+# Upgrades change the controller's flags; uninstall keeps the CRDs.
+set -u
+src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${SPINKUBE_BUILD_DIR:-$src/build}
+. "$src/tests/lib/tap.sh"
+. "$src/hack/lib.sh"
+
+name=e2e-helm-$$
+logf=$(mktemp)
+ctl_pid=
+trap '[ -n "$ctl_pid" ] && kill $ctl_pid 2>/dev/null; "$src/hack/cluster-down" --name $name >/dev/null 2>&1; rm -f $logf' EXIT
+out=$("$src/hack/cluster-up" --name "$name" 2>/dev/null) || bail "hack/cluster-up failed"
+eval "$out"
+chart=$src/charts/spinkube-c
+ns=spinkube-system
+
+ok "helm lint passes" helm lint "$chart"
+ok "helm install succeeds and waits for the controller" \
+	helm install spinkube "$chart" -n $ns --create-namespace --wait --timeout 3m
+ok "the CRDs came with it" kubectl get crd spinapps.core.spinkube.dev spinappexecutors.core.spinkube.dev
+is "$(kubectl get runtimeclass wasmtime-spin-v2 -o jsonpath='{.handler}')" spin "the RuntimeClass wasmtime-spin-v2 with handler spin"
+is "$(kubectl -n default get spinappexecutor containerd-shim-spin -o jsonpath='{.spec.deploymentConfig.runtimeClassName}')" \
+	wasmtime-spin-v2 "the default executor in namespace default"
+is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.status.readyReplicas}')" 1 "the controller's Deployment is Ready"
+is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.securityContext.runAsNonRoot}')" true \
+	"the controller runs as non-root"
+
+sa=system:serviceaccount:$ns:spin-controller
+for what in "patch spinapps.core.spinkube.dev/status" "watch spinappexecutors.core.spinkube.dev" "patch deployments.apps" \
+	"delete secrets" "watch replicasets.apps" "list configmaps" "create events"; do
+	is "$(kubectl auth can-i $what --as $sa)" yes "the chart's account may $what"
+done
+for what in "delete spinapps.core.spinkube.dev" "create spinapps.core.spinkube.dev" "update configmaps" "list nodes" \
+	"create pods" "delete namespaces"; do
+	is "$(kubectl auth can-i $what --as $sa 2>/dev/null)" no "the chart's account may not $what"
+done
+
+# The controller with exactly the chart's permissions.
+token=$(kubectl -n $ns create token spin-controller --duration 1h)
+server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+kc=$SPINKUBE_CLUSTER_DIR/sa.kubeconfig
+cat >"$kc" <<EOK
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "$server", certificate-authority: "$SPINKUBE_CLUSTER_DIR/pki/ca.crt"}
+users:
+- name: sa
+  user: {token: "$token"}
+contexts:
+- name: sa
+  context: {cluster: c, user: sa}
+current-context: sa
+EOK
+"$build/controller/spin-controller" --kubeconfig "$kc" 2>"$logf" &
+ctl_pid=$!
+kubectl apply -f "$src/../shared/reference/spin-operator/samples/simple.yaml" >/dev/null
+ok "with the chart's RBAC the controller makes the app Ready" kubectl wait --for=condition=Ready spinapp/simple-spinapp --timeout=90s
+ok "and put its finalizer on the executor" retry 20 bash -c "kubectl get spinappexecutor containerd-shim-spin -o jsonpath='{.metadata.finalizers}' | grep -q core.spinkube.dev/finalizer"
+ok "without a single forbidden request" bash -c "! grep -q 'Forbidden\|forbidden' $logf"
+
+ok "helm upgrade with other values succeeds" \
+	helm upgrade spinkube "$chart" -n $ns --set controller.concurrentReconciles=8 --wait --timeout 2m
+ok "and changes the controller's flags" bash -c "kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- '--concurrent-reconciles=8'"
+# Before uninstalling: apps go, then executors (their finalizer is released by
+# the running controller once no app uses them).
+kubectl delete spinapp simple-spinapp >/dev/null
+kubectl delete spinappexecutor containerd-shim-spin --wait=false >/dev/null
+ok "the controller releases the executor once no app uses it" retry 30 bash -c "! kubectl get spinappexecutor containerd-shim-spin"
+kill -TERM $ctl_pid; wait $ctl_pid; ctl_pid=
+ok "helm uninstall succeeds" helm uninstall spinkube -n $ns --wait --timeout 2m
+ok "the controller is gone" retry 30 bash -c "! kubectl -n $ns get deployment spin-controller"
+ok "the CRDs stay (Helm never deletes CRDs)" kubectl get crd spinapps.core.spinkube.dev
+tap_done
