@@ -97,6 +97,8 @@ static char *whoami(struct kube_client *c, struct sk_error *err)
 	if (kube_client_call(c, &req, &resp, err) == 0) {
 		const char *u = kj_str(resp.json, "status.userInfo.username");
 		who = u ? strdup(u) : NULL;
+	} else {
+		printf("# whoami failed: %s\n", err->message);
 	}
 	kube_response_clear(&resp);
 	return who;
