@@ -758,6 +758,13 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 		c->n_running--;
 	curl_multi_remove_handle(c->multi, q->easy);
 	q->resp.status = status;
+	/* A server that refuses a request before reading its body (a 401 on a
+	 * POST) may reset the HTTP/2 stream after its answer; the answer is
+	 * still the answer. */
+	if (cc != CURLE_OK && status >= 400 && !q->stream && !q->write_error &&
+	    (cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2_STREAM || cc == CURLE_RECV_ERROR ||
+	     cc == CURLE_SEND_ERROR || cc == CURLE_HTTP2))
+		cc = CURLE_OK;
 	if (cc != CURLE_OK) {
 		r = transport_error(c, q, cc, &err);
 	} else if (r < 0) {
