@@ -2,6 +2,7 @@
  * state (libcurl's global init, signal handling); everything it calls takes
  * what it needs as arguments. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		return 2;
 	}
+	/* Fixed thresholds instead of glibc's adaptive ones: response bodies and
+	 * parsed pages of 128 KiB or more get their own mappings and go back to
+	 * the system when freed, instead of raising the heap's high-water mark,
+	 * and one arena serves the process (curl's resolver threads included). */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+	mallopt(M_ARENA_MAX, 1);
 	switch (action) {
 	case CONTROLLER_HELP:
 		controller_usage(stdout);

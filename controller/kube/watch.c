@@ -336,8 +336,10 @@ int kube_watch_start(struct kube_client *c, const struct kube_watch_opts *opts,
 	w->opts.ns = w->ns;
 	w->opts.label_selector = w->label_selector;
 	w->opts.field_selector = w->field_selector;
+	/* Small pages keep a relist's peak memory low: a page is parsed whole,
+	 * and a Deployment with its managedFields is tens of KiB as a tree. */
 	if (w->opts.page_size <= 0)
-		w->opts.page_size = 500;
+		w->opts.page_size = 100;
 	if (w->opts.max_line == 0)
 		w->opts.max_line = 16u << 20;
 	if (w->opts.backoff_base_ms <= 0)

@@ -44,7 +44,7 @@ struct kube_watch_opts {
 	const char *ns;              /* NULL: all namespaces */
 	const char *label_selector;
 	const char *field_selector;
-	long page_size;              /* LIST page; default 500 */
+	long page_size;              /* LIST page; default 100 */
 	size_t max_line;             /* one event; default 16 MiB */
 	long stall_ms;               /* no byte for this long ends a stream; default: the
 				      * server-side timeout plus a minute */

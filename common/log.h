@@ -1,8 +1,11 @@
 /* Structured logs for the programs: one line per record on stderr, logfmt
  * (time=... level=... msg="..." key=value ...). Library code never logs; it
- * returns errors that programs log. */
+ * returns errors that programs log. Safe to call from several threads. */
 #ifndef SPINKUBE_LOG_H
 #define SPINKUBE_LOG_H
+
+/* Longest record written; longer ones are cut (still one line). */
+#define LOG_LINE_MAX 8192
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 

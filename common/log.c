@@ -1,0 +1,72 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+const char *log_quote(const char *s, char *buf, unsigned size)
+{
+	unsigned n = 0;
+
+	if (size < 3) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[n++] = '"';
+	for (; s && *s && n + 3 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			continue;
+		if (ch == '"' || ch == '\\')
+			buf[n++] = '\\';
+		buf[n++] = (char)ch;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The record is formatted into one buffer and written with one write(2), so
+ * records from several threads never interleave; an over-long record is cut
+ * at LOG_LINE_MAX and still ends with a newline. */
+void log_at(enum log_level level, const char *msg, const char *fmt, ...)
+{
+	char ts[40], q[1024], line[LOG_LINE_MAX];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "time=%s.%03ldZ level=%s msg=%s", ts, now.tv_nsec / 1000000,
+		     level_names[level], log_quote(msg, q, sizeof(q)));
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(line) - 2 && fmt && *fmt) {
+		line[n++] = ' ';
+		va_start(ap, fmt);
+		int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+		va_end(ap);
+		if (m > 0)
+			n += m;
+	}
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	fflush(stderr);
+	for (size_t off = 0; off < (size_t)n;) {
+		ssize_t w = write(STDERR_FILENO, line + off, (size_t)n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
