@@ -1,0 +1,428 @@
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define DEFAULT_MAX_MEMORY ((uint64_t)128 << 20)
+#define DEFAULT_MAX_INSTANCES 64u
+#define DEFAULT_TIMEOUT_MS 30000u
+/* Core instances and memories one Spin component may hold: the app's module,
+ * the WASI adapter and the small shim modules wit-component adds. */
+#define CORE_INSTANCES_PER_COMPONENT 16u
+#define MEMORIES_PER_COMPONENT 4u
+#define TABLES_PER_COMPONENT 8u
+
+struct ticker {
+	pthread_t thread;
+	atomic_bool stop;
+	const wasm_engine_t *engine;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The epoch ticker: every tick moves the engine's epoch on; a store whose
+ * deadline (set per request) has passed traps with "interrupt". */
+static void *tick(void *arg)
+{
+	struct ticker *t = arg;
+	const struct timespec ts = { 0, SB_EPOCH_TICK_MS * 1000000L };
+
+	while (!atomic_load(&t->stop)) {
+		nanosleep(&ts, NULL);
+		wasmtime_engine_increment_epoch(t->engine);
+	}
+	return NULL;
+}
+
+/* Make wasmtime's multi-line message one readable line: whitespace runs
+ * become one space; "<context> Caused by: <cause>" becomes
+ * "<context>: <cause>"; for a trap, the backtrace shrinks to its first
+ * frame: "<cause> (in <frame>)". Works in place on a NUL-terminated buf. */
+static void one_line(char *buf, size_t size)
+{
+	char *w = buf, *cause, *bt;
+	bool space = false;
+
+	for (char *r = buf; *r; r++) {
+		if (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t') {
+			space = w != buf;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+	cause = strstr(buf, "Caused by: ");
+	if (!cause)
+		return;
+	for (char *c2; (c2 = strstr(cause + 1, "Caused by: "));)
+		cause = c2;
+	char tail[600];
+	snprintf(tail, sizeof(tail), "%s", cause + strlen("Caused by: "));
+	bt = strstr(buf, "wasm backtrace: 0: ");
+	if (bt && bt < cause) {
+		char frame[200];
+		char *f = bt + strlen("wasm backtrace: 0: ");
+		char *end = strstr(f, " 1: ");
+		size_t n = (size_t)((end && end < cause ? end : cause) - f);
+		snprintf(frame, sizeof(frame), "%.*s", (int)(n > 190 ? 190 : n), f);
+		while (*frame && frame[strlen(frame) - 1] == ' ')
+			frame[strlen(frame) - 1] = '\0';
+		snprintf(buf, size, "%s (in %s)", tail, frame);
+		return;
+	}
+	*cause = '\0';
+	while (cause > buf && (cause[-1] == ' ' || cause[-1] == ':'))
+		*--cause = '\0';
+	size_t len = strlen(buf);
+	if (len < size)
+		snprintf(buf + len, size - len, ": %s", tail);
+}
+
+/* Record wasmtime's error as "<what>: <message>" (one line) and free it. */
+static int take_error(struct sk_error *err, int code, wasmtime_error_t *e, const char *what)
+{
+	wasm_name_t msg;
+	char line[SK_ERR_MESSAGE_MAX];
+	size_t n;
+
+	wasmtime_error_message(e, &msg);
+	n = msg.size < sizeof(line) - 1 ? msg.size : sizeof(line) - 1;
+	memcpy(line, msg.data, n);
+	line[n] = '\0';
+	wasm_byte_vec_delete(&msg);
+	wasmtime_error_delete(e);
+	one_line(line, sizeof(line));
+	return sk_err(err, code, "%s: %s", what, line);
+}
+
+/* Settings that change the compiled code or its layout, folded into the
+ * cache path so artifacts from another configuration are never mapped. */
+static void config_digest(const struct sb_engine_opts *o, char out[17])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char desc[256];
+	int n = snprintf(desc, sizeof(desc), "v=%s;epoch=1;cow=1;pool=1;mem=%llu;cranelift=speed", WASMTIME_VERSION,
+			 (unsigned long long)o->max_instance_memory);
+
+	EVP_Digest(desc, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int mkdir_p(const char *path, struct sk_error *err)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return sk_err(err, -ENOMEM, "out of memory");
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return sk_err(err, -errno, "cache folder %s: cannot create %s: %s (pass --cache-dir or --no-cache)",
+				      path, p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return sk_err(err, -errno, "cache folder %s: %s (pass --cache-dir or --no-cache)", path, strerror(errno));
+	return 0;
+}
+
+static wasm_config_t *make_config(const struct sb_engine_opts *o)
+{
+	wasm_config_t *c = wasm_config_new();
+	wasmtime_pooling_allocation_config_t *pool;
+	uint32_t n = o->max_instances;
+
+	if (!c)
+		return NULL;
+	wasmtime_config_strategy_set(c, WASMTIME_STRATEGY_CRANELIFT);
+	wasmtime_config_cranelift_opt_level_set(c, WASMTIME_OPT_LEVEL_SPEED);
+	wasmtime_config_parallel_compilation_set(c, true);
+	wasmtime_config_epoch_interruption_set(c, true);
+	wasmtime_config_wasm_component_model_set(c, true);
+	wasmtime_config_memory_init_cow_set(c, true);
+	wasmtime_config_max_wasm_stack_set(c, 1u << 20);
+
+	pool = wasmtime_pooling_allocation_config_new();
+	if (!pool) {
+		wasm_config_delete(c);
+		return NULL;
+	}
+	/* One pool slot set per concurrent request, sized for a component. */
+	wasmtime_pooling_allocation_config_total_component_instances_set(pool, n);
+	wasmtime_pooling_allocation_config_total_core_instances_set(pool, n * CORE_INSTANCES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_total_memories_set(pool, n * MEMORIES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_total_tables_set(pool, n * TABLES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_max_core_instances_per_component_set(pool, CORE_INSTANCES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_max_memories_per_component_set(pool, MEMORIES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_max_tables_per_component_set(pool, TABLES_PER_COMPONENT);
+	wasmtime_pooling_allocation_config_max_memory_size_set(pool, (size_t)o->max_instance_memory);
+	wasmtime_pooling_allocation_config_table_elements_set(pool, 100000);
+	wasmtime_pooling_allocation_config_max_core_instance_size_set(pool, 1u << 20);
+	wasmtime_pooling_allocation_config_max_component_instance_size_set(pool, 1u << 20);
+	/* Keep a little of each slot resident so the next request on that
+	 * slot does not fault its first pages back in. */
+	wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, 64u << 10);
+	wasmtime_pooling_allocation_config_table_keep_resident_set(pool, 16u << 10);
+	wasmtime_pooling_allocation_strategy_set(c, pool);
+	wasmtime_pooling_allocation_config_delete(pool);
+	return c;
+}
+
+int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, struct sk_error *err)
+{
+	struct sb_engine *e = calloc(1, sizeof(*e));
+	struct ticker *t;
+	wasm_config_t *config;
+	int r;
+
+	if (!e)
+		return sk_err(err, -ENOMEM, "out of memory");
+	e->opts = *opts;
+	if (!e->opts.max_instance_memory)
+		e->opts.max_instance_memory = DEFAULT_MAX_MEMORY;
+	if (!e->opts.max_instances)
+		e->opts.max_instances = DEFAULT_MAX_INSTANCES;
+	if (!e->opts.timeout_ms)
+		e->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
+	e->opts.cache_dir = NULL;
+	e->epoch_ticks = (e->opts.timeout_ms + SB_EPOCH_TICK_MS - 1) / SB_EPOCH_TICK_MS;
+
+	if (opts->cache_dir && *opts->cache_dir) {
+		char digest[17];
+		config_digest(&e->opts, digest);
+		if (asprintf(&e->cache_dir, "%s/wasmtime-%s/%s", opts->cache_dir, WASMTIME_VERSION, digest) < 0) {
+			e->cache_dir = NULL;
+			sb_engine_free(e);
+			return sk_err(err, -ENOMEM, "out of memory");
+		}
+		r = mkdir_p(e->cache_dir, err);
+		if (r < 0) {
+			sb_engine_free(e);
+			return r;
+		}
+	}
+
+	config = make_config(&e->opts);
+	e->engine = config ? wasm_engine_new_with_config(config) : NULL;
+	if (!e->engine) {
+		sb_engine_free(e);
+		return sk_err(err, -ENOMEM, "wasmtime: cannot create the engine (pooling allocator for %u instances of %llu MiB)",
+			      opts->max_instances, (unsigned long long)(e->opts.max_instance_memory >> 20));
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		sb_engine_free(e);
+		return sk_err(err, -ENOMEM, "out of memory");
+	}
+	t->engine = e->engine;
+	atomic_init(&t->stop, false);
+	r = pthread_create(&t->thread, NULL, tick, t);
+	if (r != 0) {
+		free(t);
+		sb_engine_free(e);
+		return sk_err(err, -r, "cannot start the epoch ticker thread: %s", strerror(r));
+	}
+	e->ticker = t;
+	*out = e;
+	return 0;
+}
+
+void sb_engine_free(struct sb_engine *e)
+{
+	if (!e)
+		return;
+	if (e->ticker) {
+		struct ticker *t = e->ticker;
+		atomic_store(&t->stop, true);
+		pthread_join(t->thread, NULL);
+		free(t);
+	}
+	if (e->engine)
+		wasm_engine_delete(e->engine);
+	free(e->cache_dir);
+	free(e);
+}
+
+int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_wasm_kind *kind,
+		    struct sk_error *err)
+{
+	static const uint8_t magic[4] = { 0x00, 0x61, 0x73, 0x6d };
+
+	if (len < 8 || memcmp(bytes, magic, 4) != 0)
+		return sk_err(err, -EINVAL, "%s: not a WebAssembly binary (no \\0asm header; a .wat text or a "
+				     "truncated download?)", what);
+	/* Bytes 4-7: version 1 for core modules; 0x0d layer 1 for components. */
+	if (bytes[4] == 0x01 && bytes[5] == 0 && bytes[6] == 0 && bytes[7] == 0)
+		*kind = SB_WASM_MODULE;
+	else if (bytes[6] == 0x01 && bytes[7] == 0x00)
+		*kind = SB_WASM_COMPONENT;
+	else
+		return sk_err(err, -EINVAL, "%s: unsupported WebAssembly version %02x %02x %02x %02x", what, bytes[4],
+			      bytes[5], bytes[6], bytes[7]);
+	return 0;
+}
+
+static void sha256_hex(const uint8_t *bytes, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static wasmtime_error_t *deserialize(struct sb_engine *e, const char *path, struct sb_compiled *c)
+{
+	if (c->kind == SB_WASM_MODULE)
+		return wasmtime_module_deserialize_file(e->engine, path, &c->module);
+	return wasmtime_component_deserialize_file(e->engine, path, &c->component);
+}
+
+/* Write the compiled artifact next to its final name and rename it into
+ * place, so a reader never maps a half-written file. Failure to write the
+ * cache is not an error for the caller: it costs a compile next time. */
+static void store_artifact(struct sb_engine *e, const char *path, const struct sb_compiled *c)
+{
+	wasm_byte_vec_t blob = { 0, NULL };
+	wasmtime_error_t *we;
+	char tmp[4096];
+	int fd;
+
+	we = c->kind == SB_WASM_MODULE ? wasmtime_module_serialize(c->module, &blob)
+				       : wasmtime_component_serialize(c->component, &blob);
+	if (we) {
+		wasmtime_error_delete(we);
+		return;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	for (size_t off = 0; off < blob.size;) {
+		ssize_t w = write(fd, blob.data + off, blob.size - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+out:
+	wasm_byte_vec_delete(&blob);
+}
+
+int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, const char *what,
+		      struct sb_compiled *out, struct sk_error *err)
+{
+	struct sb_compiled c = { 0 };
+	char hex[65], path[4096];
+	wasmtime_error_t *we;
+	double t0 = now_ms();
+	int r;
+
+	if (len > SB_WASM_MAX)
+		return sk_err(err, -EFBIG, "%s: %zu bytes is over the %zu MiB limit for a wasm binary", what, len,
+			      SB_WASM_MAX >> 20);
+	r = sb_wasm_kind_of(bytes, len, what, &c.kind, err);
+	if (r < 0)
+		return r;
+	path[0] = '\0';
+	if (e->cache_dir) {
+		sha256_hex(bytes, len, hex);
+		if (snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex,
+			     c.kind == SB_WASM_MODULE ? "cwasm" : "ccomp") >= (int)sizeof(path))
+			path[0] = '\0';
+	}
+	if (path[0] && access(path, R_OK) == 0) {
+		we = deserialize(e, path, &c);
+		if (!we) {
+			c.from_cache = true;
+			c.compile_ms = now_ms() - t0;
+			*out = c;
+			return 0;
+		}
+		/* Stale or damaged: compile again and replace it. */
+		wasmtime_error_delete(we);
+		c.module = NULL;
+		c.component = NULL;
+		unlink(path);
+	}
+	if (c.kind == SB_WASM_MODULE)
+		we = wasmtime_module_new(e->engine, bytes, len, &c.module);
+	else
+		we = wasmtime_component_new(e->engine, bytes, len, &c.component);
+	if (we)
+		{
+		char w[600];
+		snprintf(w, sizeof(w), "%s: invalid WebAssembly", what);
+		return take_error(err, -EINVAL, we, w);
+	}
+	if (path[0])
+		store_artifact(e, path, &c);
+	c.compile_ms = now_ms() - t0;
+	*out = c;
+	return 0;
+}
+
+const char *sb_describe_failure(const struct sb_engine *e, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
+				size_t size)
+{
+	wasmtime_trap_code_t code;
+	wasm_message_t msg = { 0, NULL };
+	bool interrupted = false;
+	size_t n;
+
+	if (trap) {
+		interrupted = wasmtime_trap_code(trap, &code) && code == WASMTIME_TRAP_CODE_INTERRUPT;
+		wasm_trap_message(trap, &msg);
+		wasm_trap_delete(trap);
+	} else if (error) {
+		wasmtime_error_message(error, &msg);
+	}
+	if (error)
+		wasmtime_error_delete(error);
+	char line[1024];
+	n = msg.size;
+	/* A trap's message is NUL-terminated; an error's is not. */
+	while (n > 0 && msg.data[n - 1] == '\0')
+		n--;
+	snprintf(line, sizeof(line), "%.*s", (int)(n > 1000 ? 1000 : n), msg.data ? msg.data : "");
+	wasm_byte_vec_delete(&msg);
+	one_line(line, sizeof(line));
+	snprintf(buf, size, "%s", line);
+	/* Component calls report traps as errors whose text names the code. */
+	if (interrupted || strstr(buf, "wasm trap: interrupt"))
+		snprintf(buf, size, "timed out after %llu ms of CPU time (raise --timeout)",
+			 (unsigned long long)e->opts.timeout_ms);
+	return buf;
+}

@@ -1,0 +1,75 @@
+/* The wasmtime engine spin-bridge runs every guest on, and the on-disk cache
+ * of compiled code.
+ *
+ * One engine per process: cranelift, the pooling instance allocator sized for
+ * the number of concurrent instances, copy-on-write memory images, epoch
+ * interruption driven by a ticker thread (the per-request CPU timeout), and a
+ * memory cap per instance. Compiled modules and components are cached under
+ * <cache_dir>/wasmtime-<version>/<config digest>/<sha256 of the wasm>.cwasm so
+ * a restart maps the compiled code instead of compiling again. */
+#ifndef SPIN_BRIDGE_ENGINE_H
+#define SPIN_BRIDGE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wasmtime.h>
+
+#include "err.h"
+
+/* Largest .wasm file accepted (modules and components). */
+#define SB_WASM_MAX ((size_t)256 << 20)
+/* Epoch tick: the granularity of the request timeout. */
+#define SB_EPOCH_TICK_MS 10
+
+struct sb_engine_opts {
+	uint64_t max_instance_memory; /* bytes per linear memory; 0: default 128 MiB */
+	unsigned max_instances;       /* instances alive at once (pool size); 0: 64 */
+	uint64_t timeout_ms;          /* per-request CPU time; 0: default 30,000 */
+	const char *cache_dir;        /* compiled-code cache; NULL: no cache */
+};
+
+struct sb_engine {
+	wasm_engine_t *engine;
+	struct sb_engine_opts opts;
+	char *cache_dir;      /* owned; <cache_dir>/wasmtime-<v>/<config digest> */
+	uint64_t epoch_ticks; /* ticks per request timeout */
+	void *ticker;         /* private: the epoch ticker thread */
+};
+
+enum sb_wasm_kind { SB_WASM_MODULE, SB_WASM_COMPONENT };
+
+/* What loading one wasm binary produced. Exactly one of module/component is
+ * set; the caller owns it (wasmtime_module_delete/wasmtime_component_delete). */
+struct sb_compiled {
+	enum sb_wasm_kind kind;
+	wasmtime_module_t *module;
+	wasmtime_component_t *component;
+	bool from_cache;   /* mapped from the cache instead of compiled */
+	double compile_ms; /* time spent compiling or deserializing */
+};
+
+/* Create the engine and start its epoch ticker. *out is owned by the caller
+ * (sb_engine_free). */
+int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, struct sk_error *err);
+void sb_engine_free(struct sb_engine *e);
+
+/* The kind of a wasm binary from its preamble, or -EINVAL (with a message
+ * naming `what`) when it is not WebAssembly at all. */
+int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_wasm_kind *kind,
+		    struct sk_error *err);
+
+/* Compile bytes (a core module or a component), going through the cache when
+ * the engine has one: a cached artifact is mapped from disk; a missing or
+ * unusable one is compiled and written atomically. `what` names the binary in
+ * errors ("component \"hello\" (hello.wasm)"). */
+int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, const char *what,
+		      struct sb_compiled *out, struct sk_error *err);
+
+/* Turn a wasmtime error or trap into one line in buf ("wasm trap: ...",
+ * "timed out after N ms", "exceeded memory limit"). Takes ownership of both
+ * (either may be NULL) and returns buf. */
+const char *sb_describe_failure(const struct sb_engine *e, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
+				size_t size);
+
+#endif

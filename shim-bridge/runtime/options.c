@@ -1,0 +1,236 @@
+#include "options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *env_get(const char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+int bridge_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} units[] = {
+		{ "", 1 },		     { "Ki", 1ull << 10 },   { "Mi", 1ull << 20 },    { "Gi", 1ull << 30 },
+		{ "K", 1000 },	     { "M", 1000000 },	     { "G", 1000000000 },     { "kB", 1000 },
+		{ "KB", 1000 },	     { "MB", 1000000 },	     { "GB", 1000000000 },    { "B", 1 },
+	};
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) != 0)
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
+			return -ERANGE;
+		*out = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+void bridge_usage(FILE *f)
+{
+	fputs("Usage: spin-bridge up --from PATH [OPTIONS]\n"
+	      "       spin-bridge --help | --version\n"
+	      "\n"
+	      "Serve a Spin HTTP app on wasmtime: a fresh WebAssembly instance per request.\n"
+	      "\n"
+	      "PATH is a folder holding spin.toml (or, without one, spin.lock or locked-app.json),\n"
+	      "a spin.toml file (manifest version 2), or a locked-app JSON file.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --from PATH                  the app to serve (required)\n"
+	      "  --listen ADDR                address to listen on, host:port or [v6]:port\n"
+	      "                               (default: $SPIN_HTTP_LISTEN_ADDR, else 0.0.0.0:80)\n"
+	      "  --max-instance-memory SIZE   linear memory cap per instance, e.g. 134217728, 128Mi\n"
+	      "                               (default: $SPIN_MAX_INSTANCE_MEMORY, else 128Mi)\n"
+	      "  --timeout MS                 CPU time a request may use before it is stopped with a\n"
+	      "                               500 (default 30000)\n"
+	      "  --max-concurrent N           instances running at once; more requests wait in a\n"
+	      "                               queue, and a full queue answers 503 (default 2 x CPUs,\n"
+	      "                               at least 4)\n"
+	      "  --max-request-body SIZE      larger request bodies get 413 (default 32Mi)\n"
+	      "  --max-response-body SIZE     larger responses or WAGI output give 500 (default 64Mi)\n"
+	      "  --head-timeout MS            a request head must arrive within this, else 408\n"
+	      "                               (default 10000)\n"
+	      "  --cache-dir DIR              compiled-code cache (default: $SPIN_BRIDGE_CACHE_DIR,\n"
+	      "                               else $XDG_CACHE_HOME/spin-bridge, else ~/.cache/spin-bridge)\n"
+	      "  --no-cache                   compile at every start, write nothing\n"
+	      "  --work-dir DIR               where component files are staged (default: a new\n"
+	      "                               folder under $TMPDIR or /tmp, removed at exit)\n"
+	      "  --drain-timeout MS           on SIGTERM or SIGINT, time given to requests in progress\n"
+	      "                               before exiting (default 10000)\n"
+	      "  --log-requests               one log line per request\n"
+	      "  -h, --help                   this text\n"
+	      "  --version                    the version\n"
+	      "\n"
+	      "Environment:\n"
+	      "  SPIN_HTTP_LISTEN_ADDR        default for --listen\n"
+	      "  SPIN_MAX_INSTANCE_MEMORY     default for --max-instance-memory (bytes)\n"
+	      "  SPIN_COMPONENTS_TO_RETAIN    comma-separated component ids: serve only these and\n"
+	      "                               the routes that use them\n"
+	      "  SPIN_VARIABLE_<NAME>         value of application variable <name> (also a plain\n"
+	      "                               <NAME> variable); else the manifest's default\n"
+	      "  SPIN_BRIDGE_CACHE_DIR        default for --cache-dir\n"
+	      "\n"
+	      "Logs: logfmt records on stderr; guest stdout and stderr are forwarded line by line\n"
+	      "with the component id. A trap, a timeout or a malformed response answers 500 and\n"
+	      "logs one line with the component id and the reason.\n",
+	      f);
+}
+
+static void defaults(struct bridge_options *o, const char *const *envp, char *cache_buf, size_t cache_size)
+{
+	const char *v;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = env_get(envp, "SPIN_HTTP_LISTEN_ADDR");
+	if (!o->listen || !*o->listen)
+		o->listen = "0.0.0.0:80";
+	o->max_instance_memory = 128ull << 20;
+	o->timeout_ms = 30000;
+	o->max_request_body = 32ull << 20;
+	o->max_response_body = 64ull << 20;
+	o->drain_ms = 10000;
+	o->head_timeout_ms = 10000;
+	o->retain = env_get(envp, "SPIN_COMPONENTS_TO_RETAIN");
+	if (o->retain && !*o->retain)
+		o->retain = NULL;
+	cache_buf[0] = '\0';
+	if ((v = env_get(envp, "SPIN_BRIDGE_CACHE_DIR")) && *v)
+		snprintf(cache_buf, cache_size, "%s", v);
+	else if ((v = env_get(envp, "XDG_CACHE_HOME")) && *v)
+		snprintf(cache_buf, cache_size, "%s/spin-bridge", v);
+	else if ((v = env_get(envp, "HOME")) && *v)
+		snprintf(cache_buf, cache_size, "%s/.cache/spin-bridge", v);
+	o->cache_dir = cache_buf[0] ? cache_buf : NULL;
+}
+
+int bridge_options_parse(int argc, const char *const *argv, const char *const *envp, struct bridge_options *o,
+			 enum bridge_action *action, char *cache_buf, size_t cache_buf_size, struct sk_error *err)
+{
+	const char *v;
+	bool up = false;
+	uint64_t u;
+
+	defaults(o, envp, cache_buf, cache_buf_size);
+	if ((v = env_get(envp, "SPIN_MAX_INSTANCE_MEMORY")) && *v &&
+	    (bridge_parse_size(v, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16)))
+		return sk_err(err, -EINVAL, "SPIN_MAX_INSTANCE_MEMORY=\"%s\": not a size of at least 64Ki "
+					    "(bytes, or a number with Ki, Mi or Gi)", v);
+	*action = BRIDGE_UP;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		size_t nlen = strlen(a);
+		const char *eq = strchr(a, '=');
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			*action = BRIDGE_HELP;
+			return 0;
+		}
+		if (strcmp(a, "--version") == 0) {
+			*action = BRIDGE_VERSION;
+			return 0;
+		}
+		if (strcmp(a, "up") == 0 && !up) {
+			up = true;
+			continue;
+		}
+		if (strcmp(a, "--no-cache") == 0) {
+			o->cache_dir = NULL;
+			continue;
+		}
+		if (strcmp(a, "--log-requests") == 0) {
+			o->log_requests = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return sk_err(err, -EINVAL, "unexpected argument \"%s\" (usage: spin-bridge up --from PATH; "
+						    "see --help)", a);
+		if (eq) {
+			nlen = (size_t)(eq - a);
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			return sk_err(err, -EINVAL, "%s needs a value (see --help)", a);
+		}
+#define FLAG(name) (nlen == strlen(name) && strncmp(a, name, nlen) == 0)
+		if (FLAG("--from")) {
+			o->from = val;
+		} else if (FLAG("--listen")) {
+			o->listen = val;
+		} else if (FLAG("--cache-dir")) {
+			o->cache_dir = val;
+		} else if (FLAG("--work-dir")) {
+			o->work_dir = val;
+		} else if (FLAG("--max-instance-memory")) {
+			if (bridge_parse_size(val, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16))
+				return sk_err(err, -EINVAL, "--max-instance-memory \"%s\": not a size of at least 64Ki", val);
+		} else if (FLAG("--max-request-body")) {
+			if (bridge_parse_size(val, &o->max_request_body) < 0)
+				return sk_err(err, -EINVAL, "--max-request-body \"%s\": not a size (e.g. 32Mi)", val);
+		} else if (FLAG("--max-response-body")) {
+			if (bridge_parse_size(val, &o->max_response_body) < 0 || o->max_response_body < 1024)
+				return sk_err(err, -EINVAL, "--max-response-body \"%s\": not a size of at least 1Ki", val);
+		} else if (FLAG("--timeout")) {
+			if (parse_uint(val, 1, 86400000, &o->timeout_ms) < 0)
+				return sk_err(err, -EINVAL, "--timeout \"%s\": milliseconds from 1 to 86400000", val);
+		} else if (FLAG("--head-timeout")) {
+			if (parse_uint(val, 1, 3600000, &u) < 0)
+				return sk_err(err, -EINVAL, "--head-timeout \"%s\": milliseconds from 1 to 3600000", val);
+			o->head_timeout_ms = (unsigned)u;
+		} else if (FLAG("--drain-timeout")) {
+			if (parse_uint(val, 0, 3600000, &u) < 0)
+				return sk_err(err, -EINVAL, "--drain-timeout \"%s\": milliseconds from 0 to 3600000", val);
+			o->drain_ms = (unsigned)u;
+		} else if (FLAG("--max-concurrent")) {
+			if (parse_uint(val, 1, 4096, &u) < 0)
+				return sk_err(err, -EINVAL, "--max-concurrent \"%s\": a number from 1 to 4096", val);
+			o->max_concurrent = (unsigned)u;
+		} else {
+			return sk_err(err, -EINVAL, "unknown flag %.*s (see --help)", (int)nlen, a);
+		}
+#undef FLAG
+	}
+	if (!up)
+		return sk_err(err, -EINVAL, "no command: use \"spin-bridge up --from PATH\" (see --help)");
+	if (!o->from || !*o->from)
+		return sk_err(err, -EINVAL, "up needs --from PATH (a folder with spin.toml, a spin.toml, or a "
+					    "locked-app JSON file)");
+	if (!*o->listen)
+		return sk_err(err, -EINVAL, "--listen is empty (use host:port, e.g. 0.0.0.0:3000)");
+	return 0;
+}

@@ -1,0 +1,73 @@
+# Helpers for the runtime tests: start spin-bridge on a free port, talk to
+# it, stop it. Source after tests/lib/tap.sh. Needs SPINKUBE_BUILD_DIR and
+# SPINKUBE_SOURCE_DIR (meson sets both) and the guests built by
+# tests/guests/build into $GUESTS.
+BRIDGE=$SPINKUBE_BUILD_DIR/shim-bridge/runtime/spin-bridge
+GUESTS=${SPINKUBE_GUESTS_DIR:-$SPINKUBE_BUILD_DIR/guests}
+T=$(mktemp -d "${TMPDIR:-/tmp}/spin-bridge-test.XXXXXX")
+BRIDGE_PID=
+BRIDGE_LOG=
+PORT=
+cleanup_bridge() {
+	[ -z "$BRIDGE_PID" ] || kill -9 "$BRIDGE_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup_bridge EXIT
+
+# build_guests: build the test guests once (tests/guests/build skips what is
+# up to date); bail out when the toolchain is missing.
+build_guests() {
+	"$SPINKUBE_SOURCE_DIR/tests/guests/build" "$GUESTS" >"$T/guests.log" 2>&1 \
+		|| { tail -n 20 "$T/guests.log" | sed 's/^/# /'; bail "tests/guests/build failed"; }
+}
+
+# start_bridge NAME FROM [FLAGS...]: start spin-bridge serving FROM on
+# 127.0.0.1:0; sets BRIDGE_PID, BRIDGE_LOG and PORT. Returns 1 (with the
+# log in $BRIDGE_LOG) when it exits instead of serving.
+start_bridge() {
+	local name=$1 from=$2; shift 2
+	BRIDGE_LOG=$T/$name.log
+	"$BRIDGE" up --from "$from" --listen 127.0.0.1:0 --cache-dir "$T/cache" "$@" >"$BRIDGE_LOG" 2>&1 &
+	BRIDGE_PID=$!
+	local i
+	for i in $(seq 1 600); do
+		if grep -q 'msg="serving"' "$BRIDGE_LOG" 2>/dev/null; then
+			PORT=$(sed -n 's/.*msg="serving".* port=\([0-9]*\).*/\1/p' "$BRIDGE_LOG" | head -n1)
+			return 0
+		fi
+		kill -0 "$BRIDGE_PID" 2>/dev/null || { wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=; return 1; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_bridge: SIGTERM and wait; sets BRIDGE_RC.
+stop_bridge() {
+	[ -n "$BRIDGE_PID" ] || return 0
+	kill -TERM "$BRIDGE_PID" 2>/dev/null
+	BRIDGE_RC=0
+	wait "$BRIDGE_PID" || BRIDGE_RC=$?
+	BRIDGE_PID=
+}
+
+# get PATH [CURL ARGS...]: body of a request to the bridge on stdout.
+get() {
+	local p=$1; shift
+	curl -sS --max-time 30 "$@" "http://127.0.0.1:$PORT$p"
+}
+
+# status PATH [CURL ARGS...]: the HTTP status only.
+status() {
+	local p=$1; shift
+	curl -sS --max-time 30 -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$p"
+}
+
+# header PATH NAME: value of one response header.
+header() {
+	curl -sS --max-time 30 -D - -o /dev/null "http://127.0.0.1:$PORT$1" | tr -d '\r' \
+		| awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1)==n {print $2; exit}'
+}
+
+# logged PATTERN: the bridge log has a line matching PATTERN (grep -E).
+logged() { grep -qE "$1" "$BRIDGE_LOG"; }
