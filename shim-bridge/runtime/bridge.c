@@ -29,7 +29,6 @@
 #include "spinkube-version.h"
 #include "vars.h"
 
-extern char **environ;
 
 /* Request headers passed to a component, spin-* ones included. */
 #define REQUEST_HEADERS_MAX 160

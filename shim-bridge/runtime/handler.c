@@ -305,19 +305,16 @@ static int link_component(struct sb_component *c, const struct sb_component_opts
 	return 0;
 }
 
-/* Make one instance at start so that a missing import or an unusable memory
- * shows at start, not on the first request. */
-static int trial_instance(struct sb_component *c, const struct sb_component_opts *o, struct sk_error *err)
+int sb_component_instantiate_once(struct sb_component *c, char *why, size_t why_size)
 {
 	struct guest_log lo = { .component = c->id, .stream = "stdout" };
 	struct guest_log le = { .component = c->id, .stream = "stderr" };
-	char why[512];
-	wasmtime_store_t *store = new_store(c, NULL, 0, NULL, 0, NULL, 0, NULL, &lo, &le, why, sizeof(why));
+	wasmtime_store_t *store = new_store(c, NULL, 0, NULL, 0, NULL, 0, NULL, &lo, &le, why, why_size);
 	wasmtime_error_t *we;
 	wasm_trap_t *trap = NULL;
 
 	if (!store)
-		return sk_err(err, -EINVAL, "component \"%s\" (%s): %s", o->id, o->source, why);
+		return -1;
 	if (c->pre) {
 		wasmtime_instance_t inst;
 		we = wasmtime_instance_pre_instantiate(c->pre, wasmtime_store_context(store), &inst, &trap);
@@ -328,10 +325,21 @@ static int trial_instance(struct sb_component *c, const struct sb_component_opts
 	}
 	wasmtime_store_delete(store);
 	if (we || trap) {
-		sb_describe_failure(c->engine, we, trap, why, sizeof(why));
+		sb_describe_failure(c->engine, we, trap, why, why_size);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make one instance at start so that a missing import or an unusable memory
+ * shows at start, not on the first request. */
+static int trial_instance(struct sb_component *c, const struct sb_component_opts *o, struct sk_error *err)
+{
+	char why[512];
+
+	if (sb_component_instantiate_once(c, why, sizeof(why)) < 0)
 		return sk_err(err, -EINVAL, "component \"%s\" (%s): cannot be instantiated: %s", o->id, o->source,
 			      why);
-	}
 	return 0;
 }
 

@@ -71,6 +71,11 @@ struct sb_component {
 int sb_component_prepare(struct sb_engine *e, const uint8_t *wasm, size_t len, const struct sb_component_opts *o,
 			 struct sb_component **out, struct sk_error *err);
 void sb_component_free(struct sb_component *c);
+
+/* What every request pays before the guest runs: a fresh store with WASI,
+ * an instance, then the store dropped. 0, or -1 with the reason in `why`.
+ * The benchmarks time it; prepare uses it as a start-up check. */
+int sb_component_instantiate_once(struct sb_component *c, char *why, size_t why_size);
 const char *sb_handler_kind_name(enum sb_handler_kind k);
 
 /* Run a WAGI program: fresh instance, argv, env (the component's own first,

@@ -110,6 +110,18 @@ void bridge_usage(FILE *f)
 	      f);
 }
 
+/* Flags that take a value. */
+static bool known_flag(const char *a, size_t n)
+{
+	static const char *const flags[] = { "--from", "--listen", "--cache-dir", "--work-dir",
+					     "--max-instance-memory", "--max-request-body", "--max-response-body",
+					     "--timeout", "--head-timeout", "--drain-timeout", "--max-concurrent" };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strlen(flags[i]) == n && strncmp(a, flags[i], n) == 0)
+			return true;
+	return false;
+}
+
 static void defaults(struct bridge_options *o, const char *const *envp, char *cache_buf, size_t cache_size)
 {
 	const char *v;
@@ -179,8 +191,11 @@ int bridge_options_parse(int argc, const char *const *argv, const char *const *e
 		if (strncmp(a, "--", 2) != 0)
 			return sk_err(err, -EINVAL, "unexpected argument \"%s\" (usage: spin-bridge up --from PATH; "
 						    "see --help)", a);
-		if (eq) {
+		if (eq)
 			nlen = (size_t)(eq - a);
+		if (!known_flag(a, nlen))
+			return sk_err(err, -EINVAL, "unknown flag %.*s (see --help)", (int)nlen, a);
+		if (eq) {
 			val = eq + 1;
 		} else if (i + 1 < argc) {
 			val = argv[++i];
