@@ -1,0 +1,139 @@
+/* The Spin application model the node runtime serves, and its loaders.
+ *
+ * Two inputs make the same model:
+ *   - a spin.toml manifest, version 2 (COMPAT.md section 3), and
+ *   - Spin's locked-app JSON (spin_lock_version 0 or 1), as an OCI image's
+ *     config layer carries it.
+ *
+ * Everything in the model is plain data owned by the struct spin_app; it is
+ * built once at start, read by the runtime, and released with
+ * spin_app_free(). Paths in it are absolute host paths. */
+#ifndef SPINKUBE_SPIN_APP_H
+#define SPINKUBE_SPIN_APP_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Caps on what is read from outside. */
+#define SPIN_MANIFEST_MAX (1024 * 1024)     /* spin.toml */
+#define SPIN_LOCKED_MAX (64 * 1024 * 1024)  /* locked-app JSON (inline content counts) */
+#define SPIN_MAX_ITEMS 10000                /* components, triggers, files, ... per list */
+
+enum spin_handler_kind {
+	SPIN_HANDLER_HTTP, /* wasi:http or fermyon:spin/inbound-http: the runtime tells which */
+	SPIN_HANDLER_WAGI, /* a WASI command speaking CGI */
+};
+
+struct spin_kv {
+	char *key;
+	char *value;
+};
+
+/* A host file or directory made visible to the guest. */
+struct spin_file_mount {
+	char *source;      /* absolute host path */
+	char *destination; /* absolute guest path */
+	bool is_dir;       /* source is a directory mounted at destination */
+};
+
+struct spin_component {
+	char *id;
+	/* Where the Wasm comes from: a file (source, absolute path), or bytes
+	 * held here (inline, from a locked app). Exactly one is set. */
+	char *source;
+	unsigned char *inline_bytes;
+	size_t inline_len;
+	char *source_digest; /* "sha256:<hex>" when the input named one, else NULL */
+	struct spin_kv *env;
+	size_t n_env;
+	struct spin_file_mount *files;
+	size_t n_files;
+	char **allowed_outbound_hosts;
+	size_t n_allowed_outbound_hosts;
+	char **key_value_stores;
+	size_t n_key_value_stores;
+	struct spin_kv *variables; /* name -> template ("{{ var }}" allowed) */
+	size_t n_variables;
+};
+
+struct spin_trigger {
+	char *id;
+	char *route;     /* as written ("/x", "/x/:p", "/x/..."); NULL when private */
+	bool is_private; /* { private = true }: reachable only by service chaining */
+	size_t component; /* index into app->components */
+	enum spin_handler_kind kind;
+	char *wagi_argv;       /* WAGI only: default "${SCRIPT_NAME} ${ARGS}" */
+	char *wagi_entrypoint; /* WAGI only: default "_start" */
+};
+
+struct spin_variable {
+	char *name;
+	char *default_value; /* NULL when there is none */
+	bool required;       /* no default: a value must be provided at start */
+	bool secret;
+};
+
+struct spin_app {
+	char *name;
+	char *version;     /* NULL when not given */
+	char *description; /* NULL when not given */
+	char *base;        /* HTTP base path, "/" by default */
+	char *origin;      /* the file the app was loaded from (absolute) */
+	char *dir;         /* directory relative paths were resolved against */
+	struct spin_variable *variables;
+	size_t n_variables;
+	struct spin_component *components;
+	size_t n_components;
+	struct spin_trigger *triggers; /* HTTP triggers only */
+	size_t n_triggers;
+	char **warnings; /* things ignored while loading (other trigger types), one line each */
+	size_t n_warnings;
+};
+
+/* Load flags. */
+enum {
+	/* Do not touch the file system: source files are not checked, file
+	 * globs are not expanded (each pattern is recorded as one mount of
+	 * itself), digests are not verified. For fuzzing and dry validation. */
+	SPIN_LOAD_NO_FS = 1 << 0,
+};
+
+/* Load the app at path, which is
+ *   - a directory: its spin.toml, else its locked-app.json, else its spin.lock;
+ *   - a spin.toml file (anything that is not a locked app);
+ *   - a locked-app JSON file (detected by content: a JSON object with
+ *     spin_lock_version).
+ * On success *out is a new app (caller frees with spin_app_free). Errors are
+ * one line naming the file, the key and the fix. */
+int spin_app_load(const char *path, struct spin_app **out, struct sk_error *err);
+
+/* Build the app from a parsed manifest tree (toml_parse's result, borrowed).
+ * name is the file name used in messages; dir is the directory relative
+ * paths resolve against (absolute, or made so). */
+int spin_app_from_manifest(json_object *root, const char *name, const char *dir, unsigned flags,
+                           struct spin_app **out, struct sk_error *err);
+
+/* Build the app from locked-app JSON text. name is used in messages; dir is
+ * where blobs/sha256/<hex> are looked up for digest-only content. */
+int spin_app_from_locked(const char *json, size_t len, const char *name, const char *dir, unsigned flags,
+                         struct spin_app **out, struct sk_error *err);
+
+/* Keep only the components listed in list (comma-separated ids, as in
+ * SPIN_COMPONENTS_TO_RETAIN) and the triggers that use them. An id the app
+ * does not have is -ENOENT naming it; the app is unchanged on failure. */
+int spin_app_retain(struct spin_app *app, const char *list, struct sk_error *err);
+
+/* Index of the component with this id, or -1. */
+long spin_app_find_component(const struct spin_app *app, const char *id);
+
+/* Release the app and everything in it. NULL and half-built apps are fine. */
+void spin_app_free(struct spin_app *app);
+
+/* True when name is a valid Spin variable name: lowercase ASCII letters,
+ * digits and '_', starting with a letter. */
+bool spin_variable_name_ok(const char *name);
+
+#endif

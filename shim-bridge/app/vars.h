@@ -1,0 +1,74 @@
+/* Application variables: resolving their values at start and expanding the
+ * components' "{{ var }}" templates.
+ *
+ * Providers, first hit wins (COMPAT.md section 3):
+ *   1. the environment variable SPIN_VARIABLE_<NAME> (name upper-cased),
+ *   2. the environment variable <NAME> (name upper-cased),
+ *   3. the variable's default from the app.
+ * A required variable with none of these is an error at start.
+ *
+ * Templates: "{{ name }}" with optional whitespace inside the braces is
+ * replaced by the variable's value; any other text is copied as it is. A
+ * "{{" without its "}}" is an error; there is no escape for a literal "{{"
+ * (Spin's template syntax has none). */
+#ifndef SPINKUBE_SPIN_VARS_H
+#define SPINKUBE_SPIN_VARS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "err.h"
+
+#define SPIN_VAR_VALUE_MAX (1024 * 1024) /* one value, resolved or expanded */
+
+struct spin_resolved_var {
+	char *name;
+	char *value;
+	bool secret;
+};
+
+/* The app's variables with their values, in the app's order. */
+struct spin_vars {
+	struct spin_resolved_var *items;
+	size_t n;
+};
+
+/* Resolve every app variable from envp (NULL-terminated "K=V" strings; the
+ * caller's, borrowed) and the defaults. On success *out is new (free with
+ * spin_vars_free). A missing required variable is -ENOENT naming it and how
+ * to set it. */
+int spin_vars_resolve(const struct spin_app *app, char *const *envp, struct spin_vars **out,
+                      struct sk_error *err);
+
+/* The value of app variable name, borrowed from vars; NULL when unknown. */
+const char *spin_vars_get(const struct spin_vars *vars, const char *name);
+
+void spin_vars_free(struct spin_vars *vars);
+
+/* Look up one template variable: set *value (borrowed) and return 0, or
+ * return -ENOENT when there is no such variable. */
+typedef int (*spin_template_lookup)(const char *name, const char **value, void *ud);
+
+/* Expand tmpl with lookup. On success *out is a new string (caller frees).
+ * Errors: unterminated "{{", an invalid name inside braces, an unknown
+ * variable (-ENOENT), a result past SPIN_VAR_VALUE_MAX (-E2BIG). Messages
+ * name the template's problem, not the file: callers prefix that. */
+int spin_template_expand(const char *tmpl, spin_template_lookup lookup, void *ud, char **out,
+                         struct sk_error *err);
+
+/* The value of variable name of component component_id: its template
+ * expanded with vars. *value_out is new (caller frees). -ENOENT when the
+ * component or the variable does not exist. */
+int spin_component_var(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
+                       const char *name, char **value_out, struct sk_error *err);
+
+/* All variables of component_id, expanded: *out is a new array of *n pairs
+ * (free with spin_kv_free). */
+int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
+                        struct spin_kv **out, size_t *n, struct sk_error *err);
+
+/* Free an array of n key/value pairs and their strings. NULL is fine. */
+void spin_kv_free(struct spin_kv *kv, size_t n);
+
+#endif

@@ -1,0 +1,63 @@
+/* libFuzzer target: spin.toml text through our TOML parser, then the
+ * manifest rules (without the file system: SPIN_LOAD_NO_FS), then the
+ * router and the variable templates of whatever app came out. Nothing may
+ * crash, leak or hang, and every error message must be one line. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "routes.h"
+#include "toml.h"
+#include "vars.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void exercise(struct spin_app *app)
+{
+	static const char *const paths[] = { "/", "/a", "/a/b/c", "/hello/", "/users/42/edit", "/static/x%20y" };
+	struct sk_error err = { 0 };
+	struct spin_router *r = NULL;
+	struct spin_vars *vars = NULL;
+	char *envp[] = { NULL };
+
+	if (spin_router_new(app, &r, &err) == 0) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			struct spin_route_match m;
+			if (spin_router_match(r, paths[i], &m) == 0 && m.trigger >= app->n_triggers)
+				__builtin_trap();
+			spin_route_match_clear(&m);
+		}
+		spin_router_free(r);
+	}
+	if (spin_vars_resolve(app, envp, &vars, &err) == 0) {
+		for (size_t i = 0; i < app->n_components; i++) {
+			struct spin_kv *kv = NULL;
+			size_t n = 0;
+			if (spin_component_vars(app, vars, app->components[i].id, &kv, &n, &err) == 0)
+				spin_kv_free(kv, n);
+		}
+		spin_vars_free(vars);
+	}
+	if (app->n_components > 0)
+		(void)spin_app_retain(app, app->components[0].id, &err);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sk_error err = { 0 };
+	json_object *root = NULL;
+	struct spin_app *app = NULL;
+
+	if (toml_parse((const char *)data, size, "fuzz.toml", &root, &err) == 0) {
+		if (spin_app_from_manifest(root, "fuzz.toml", "/fuzz", SPIN_LOAD_NO_FS, &app, &err) == 0) {
+			exercise(app);
+			spin_app_free(app);
+		}
+		json_object_put(root);
+	}
+	if (strchr(err.message, '\n'))
+		__builtin_trap(); /* messages are one line */
+	return 0;
+}
