@@ -15,6 +15,16 @@ ETCD_DIR=$SPINKUBE_CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$SPINKUBE_CACHE/kwok-$KWOK_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
 KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
+# wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.
+WASMTIME_VERSION=$(sed -n '/^name = "wasmtime-c-api-impl"$/{n;s/^version = "\(.*\)"$/\1/p}' "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock")
+WASMTIME_DIR=$SPINKUBE_CACHE/wasmtime-$WASMTIME_VERSION-$(cat "$REPO_ROOT/shim-bridge/wasmtime/Cargo.toml" "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock" "$REPO_ROOT/shim-bridge/wasmtime/src/lib.rs" | sha256sum | cut -c1-12)
+# wasmtime-cli, the benchmarks' peer, at the same version.
+WASMTIME_CLI_DIR=$SPINKUBE_CACHE/wasmtime-cli-$WASMTIME_VERSION
+export PKG_CONFIG_PATH=$WASMTIME_DIR/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+# Wasm toolchain for the test guests: wasm-tools, wit-bindgen, the WASI
+# preview 1 adapters and the fermyon:spin WIT, keyed by all four versions.
+WASMTOOLS_DIR=$SPINKUBE_CACHE/wasmtools-$WASM_TOOLS_VERSION-wb$WIT_BINDGEN_VERSION-adapter$WASI_ADAPTER_VERSION-spin$SPIN_SDK_VERSION
+export CARGO_HOME=${CARGO_HOME:-$SPINKUBE_CACHE/cargo/home}
 # Go's module and build caches are shared by every Go component.
 export GOMODCACHE=$SPINKUBE_CACHE/go/mod
 export GOCACHE=$SPINKUBE_CACHE/go/build
@@ -38,6 +48,11 @@ etcd_bin() { printf '%s/bin/%s' "$ETCD_DIR" "$1"; }
 kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
 kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
+wasmtools_bin() { printf '%s/bin/%s' "$WASMTOOLS_DIR" "$1"; }
+# wasi_adapter reactor|command: the WASI preview 1 -> component adapter.
+wasi_adapter() { printf '%s/adapters/wasi_snapshot_preview1.%s.wasm' "$WASMTOOLS_DIR" "$1"; }
+# The fermyon:spin WIT package (a folder of .wit files, package fermyon:spin).
+spin_wit_dir() { printf '%s/wit/fermyon-spin' "$WASMTOOLS_DIR"; }
 
 # Local clusters made by hack/cluster-up keep their state, certificates and
 # logs here, one folder per --name.
