@@ -451,6 +451,16 @@ int sb_wagi_run(struct sb_component *c, const char *const *argv, size_t argc, co
 		goto out;
 	}
 	we = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
+	/* Past the output cap the guest saw write errors; whatever it did
+	 * next, the cap is the reason. */
+	if (out->over) {
+		if (we)
+			wasmtime_error_delete(we);
+		if (trap)
+			wasm_trap_delete(trap);
+		snprintf(why, why_size, "output is over the %zu-byte limit (raise --max-response-body)", out->max);
+		goto out;
+	}
 	if (we && wasmtime_error_exit_status(we, &status)) {
 		wasmtime_error_delete(we);
 		we = NULL;
@@ -469,10 +479,6 @@ int sb_wagi_run(struct sb_component *c, const char *const *argv, size_t argc, co
 			snprintf(why + n, why_size - n, " (memory limit of %llu MiB reached: raise "
 							"SPIN_MAX_INSTANCE_MEMORY)",
 				 (unsigned long long)(c->engine->opts.max_instance_memory >> 20));
-		goto out;
-	}
-	if (out->over) {
-		snprintf(why, why_size, "output is over the %zu-byte limit", out->max);
 		goto out;
 	}
 	r = 0;

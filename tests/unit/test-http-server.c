@@ -1,0 +1,673 @@
+/* The HTTP server against real sockets on 127.0.0.1: keep-alive, HTTP/1.0,
+ * pipelining, large chunked uploads, caps, timeouts, a busy queue, slow
+ * handlers next to fast ones, HEAD, 100-continue and graceful shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "tap.h"
+
+static atomic_int concurrent, max_concurrent;
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* /hello: "hello"; /sleep?N: sleep N ms; /echo: body length and sum;
+ * /info: what the server told us; /fail: a 500 marked as server error. */
+static void handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	char out[512];
+	size_t blen;
+	const char *body = http_request_body(req, &blen);
+	int cur = atomic_fetch_add(&concurrent, 1) + 1;
+
+	(void)user;
+	for (int m = atomic_load(&max_concurrent); cur > m && !atomic_compare_exchange_weak(&max_concurrent, &m, cur);)
+		;
+	http_response_add_header(resp, "Content-Type", "text/plain");
+	if (strcmp(req->path, "/sleep") == 0) {
+		usleep((useconds_t)atol(req->query) * 1000);
+		snprintf(out, sizeof(out), "slept %s", req->query);
+	} else if (strcmp(req->path, "/echo") == 0) {
+		unsigned long sum = 0;
+		for (size_t i = 0; i < blen; i++)
+			sum = sum * 31 + (unsigned char)body[i];
+		snprintf(out, sizeof(out), "len=%zu sum=%lu", blen, sum);
+	} else if (strcmp(req->path, "/info") == 0) {
+		const char *ua = http_request_header(req, "user-agent");
+		snprintf(out, sizeof(out), "%s %s %s q=%s 1.%d ua=%s client=%s ip=%s local=%s port=%u trailers=%zu",
+			 req->method, req->target, req->path, req->query, req->version_minor, ua ? ua : "-",
+			 req->client_addr, req->client_ip, req->local_addr, req->local_port, req->n_trailers);
+	} else if (strcmp(req->path, "/fail") == 0) {
+		resp->status = 500;
+		resp->server_error = true;
+		snprintf(out, sizeof(out), "failed");
+	} else if (strcmp(req->path, "/headers") == 0) {
+		resp->status = 201;
+		http_response_add_header(resp, "X-Multi", "1");
+		http_response_add_header(resp, "X-Multi", "2");
+		http_response_add_header(resp, "Content-Length", "999"); /* the server's: ignored */
+		ok(http_response_add_header(resp, "Bad Name", "x") < 0, "a header name with a space is refused");
+		ok(http_response_add_header(resp, "X-Inject", "a\r\nb: c") < 0, "a header value with CRLF is refused");
+		snprintf(out, sizeof(out), "h");
+	} else {
+		snprintf(out, sizeof(out), "hello");
+	}
+	http_response_append(resp, out, strlen(out));
+	atomic_fetch_sub(&concurrent, 1);
+}
+
+/* ---- a small blocking client ---- */
+
+struct client {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+struct resp {
+	int status;
+	char head[4096];
+	char *body;
+	size_t body_len;
+};
+
+static int client_open(unsigned port, struct client *c)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = 10 };
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->len = 0;
+	c->cap = 1 << 16;
+	c->buf = malloc(c->cap);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return connect(c->fd, (struct sockaddr *)&a, sizeof(a));
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->buf);
+	c->buf = NULL;
+}
+
+static int send_all(struct client *c, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_str(struct client *c, const char *s)
+{
+	return send_all(c, s, strlen(s));
+}
+
+/* Read more into the buffer; 0 on EOF, -1 on error or timeout. */
+static ssize_t fill(struct client *c)
+{
+	if (c->len == c->cap) {
+		c->cap *= 2;
+		c->buf = realloc(c->buf, c->cap);
+	}
+	ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+/* Read one response. no_body: it answers HEAD. Returns 0, or -1 on EOF /
+ * timeout / garbage. */
+static int read_resp(struct client *c, struct resp *r, int no_body)
+{
+	char *end;
+	size_t cl = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+		if (fill(c) <= 0)
+			return -1;
+	size_t hl = (size_t)(end - c->buf) + 4;
+	snprintf(r->head, sizeof(r->head), "%.*s", (int)hl, c->buf);
+	if (sscanf(r->head, "HTTP/1.1 %d", &r->status) != 1)
+		return -1;
+	const char *h = strcasestr(r->head, "\r\ncontent-length:");
+	if (h)
+		cl = strtoul(h + 17, NULL, 10);
+	if (no_body || r->status == 100 || r->status == 204 || r->status == 304)
+		cl = 0;
+	while (c->len < hl + cl)
+		if (fill(c) <= 0)
+			return -1;
+	r->body = malloc(cl + 1);
+	memcpy(r->body, c->buf + hl, cl);
+	r->body[cl] = '\0';
+	r->body_len = cl;
+	memmove(c->buf, c->buf + hl + cl, c->len - hl - cl);
+	c->len -= hl + cl;
+	return 0;
+}
+
+/* True when the server closed the connection (EOF or reset) in time. */
+static int sees_eof(struct client *c)
+{
+	char b[256];
+	for (;;) {
+		ssize_t n = recv(c->fd, b, sizeof(b), 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 1;
+		if (n < 0)
+			return 0;
+	}
+}
+
+static int request(unsigned port, const char *raw, struct resp *r)
+{
+	struct client c;
+	int rc = client_open(port, &c) == 0 && send_str(&c, raw) == 0 ? read_resp(&c, r, 0) : -1;
+	client_close(&c);
+	return rc;
+}
+
+static struct http_server *start(struct http_server_config *cfg)
+{
+	struct http_server *srv = NULL;
+	struct sk_error err = { 0 };
+
+	if (http_server_new(cfg, handler, NULL, &srv, &err) < 0 || http_server_start(srv, &err) < 0) {
+		printf("# server: %s\n", err.message);
+		exit(1);
+	}
+	return srv;
+}
+
+static void base_config(struct http_server_config *cfg)
+{
+	http_server_config_init(cfg);
+	cfg->listen = "127.0.0.1:0";
+	cfg->workers = 4;
+	cfg->head_timeout_ms = 400;
+	cfg->body_timeout_ms = 400;
+	cfg->idle_timeout_ms = 3000;
+	cfg->linger_ms = 500;
+	cfg->limits.max_body = 16u * 1024 * 1024;
+}
+
+/* ---- tests on the main server ---- */
+
+static void test_keep_alive(unsigned port)
+{
+	struct client c;
+	struct resp r1, r2;
+
+	client_open(port, &c);
+	send_str(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r1, 0) == 0 && r1.status == 200 && strcmp(r1.body, "hello") == 0, "GET answered");
+	ok(strstr(r1.head, "Content-Length: 5\r\n") && strstr(r1.head, "\r\nDate: ") &&
+		   !strstr(r1.head, "Connection: close"),
+	   "Content-Length and Date, no Connection: close");
+	send_str(&c, "GET /info?a=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: tap\r\n\r\n");
+	ok(read_resp(&c, &r2, 0) == 0 && r2.status == 200, "second request on the same connection");
+	char want[128];
+	snprintf(want, sizeof(want), "GET /info?a=1 /info q=a=1 1.1 ua=tap client=127.0.0.1:");
+	ok(strncmp(r2.body, want, strlen(want)) == 0, "the handler sees method, target, path, query, headers: %s",
+	   r2.body);
+	snprintf(want, sizeof(want), "local=127.0.0.1:%u port=%u", port, port);
+	ok(strstr(r2.body, want) && strstr(r2.body, "ip=127.0.0.1 "), "and client and local addresses");
+	free(r1.body);
+	free(r2.body);
+	client_close(&c);
+}
+
+static void test_http10(unsigned port)
+{
+	struct client c;
+	struct resp r;
+
+	client_open(port, &c);
+	send_str(&c, "GET /hello HTTP/1.0\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 200 && strstr(r.head, "Connection: close\r\n"),
+	   "HTTP/1.0 gets Connection: close");
+	ok(sees_eof(&c), "and the connection is closed");
+	free(r.body);
+	client_close(&c);
+	client_open(port, &c);
+	send_str(&c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && strstr(r.head, "Connection: keep-alive\r\n"),
+	   "HTTP/1.0 keep-alive is answered with Connection: keep-alive");
+	free(r.body);
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 200, "and a second request follows");
+	free(r.body);
+	client_close(&c);
+}
+
+static void test_pipelining(unsigned port)
+{
+	struct client c;
+	struct resp r;
+	int in_order = 1;
+
+	client_open(port, &c);
+	send_str(&c, "GET /sleep?150 HTTP/1.1\r\nHost: t\r\n\r\nGET /sleep?1 HTTP/1.1\r\nHost: t\r\n\r\n"
+		     "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	const char *want[] = { "slept 150", "slept 1", "len=3 sum=96354", "hello" };
+	for (int i = 0; i < 4; i++) {
+		if (read_resp(&c, &r, 0) < 0 || strcmp(r.body, want[i]) != 0) {
+			in_order = 0;
+			printf("# response %d: %s\n", i, r.body ? r.body : "(none)");
+		}
+		free(r.body);
+	}
+	ok(in_order, "four pipelined requests answered in order (a slow first one does not reorder)");
+	client_close(&c);
+}
+
+static void test_chunked_upload(unsigned port)
+{
+	struct client c;
+	struct resp r;
+	size_t total = 10u * 1024 * 1024, chunk = 65536;
+	char *data = malloc(chunk);
+	unsigned long sum = 0;
+	char line[64];
+
+	for (size_t i = 0; i < total; i++)
+		sum = sum * 31 + (unsigned char)('a' + i % 26);
+	client_open(port, &c);
+	send_str(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (size_t off = 0; off < total; off += chunk) {
+		for (size_t i = 0; i < chunk; i++)
+			data[i] = (char)('a' + (off + i) % 26);
+		snprintf(line, sizeof(line), "%zx\r\n", chunk);
+		send_str(&c, line);
+		send_all(&c, data, chunk);
+		send_str(&c, "\r\n");
+	}
+	send_str(&c, "0\r\nX-Check: 1\r\n\r\n");
+	char want[64];
+	snprintf(want, sizeof(want), "len=%zu sum=%lu", total, sum);
+	int rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && strcmp(r.body, want) == 0, "a 10 MiB chunked upload arrives whole (%s)", rc ? "-" : r.body);
+	free(r.body);
+	client_close(&c);
+	free(data);
+}
+
+static void test_body_cap(unsigned port)
+{
+	struct client c;
+	struct resp r;
+	char big[65536];
+
+	client_open(port, &c);
+	send_str(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 20000000\r\n\r\n");
+	memset(big, 'x', sizeof(big));
+	send_all(&c, big, sizeof(big));
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 413 && strstr(r.head, "Connection: close"),
+	   "a body over the cap gets 413 and Connection: close");
+	free(r.body);
+	ok(sees_eof(&c), "then the connection closes");
+	client_close(&c);
+}
+
+struct trickle {
+	unsigned port;
+	int status;
+	long took_ms;
+};
+
+static void *trickler(void *arg)
+{
+	struct trickle *t = arg;
+	struct client c;
+	struct resp r;
+	const char *req = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+	long start = now_ms();
+
+	client_open(t->port, &c);
+	for (size_t i = 0; i < strlen(req) && now_ms() - start < 2000; i++) {
+		if (send_all(&c, req + i, 1) < 0)
+			break;
+		usleep(50 * 1000);
+		struct pollfd pfd = { .fd = c.fd, .events = POLLIN };
+		if (poll(&pfd, 1, 0) > 0)
+			break; /* the server answered already */
+	}
+	t->status = read_resp(&c, &r, 0) == 0 ? r.status : -1;
+	t->took_ms = now_ms() - start;
+	free(r.body);
+	client_close(&c);
+	return NULL;
+}
+
+static void test_slow_client(unsigned port)
+{
+	struct trickle t = { .port = port };
+	pthread_t th;
+	struct resp r;
+
+	pthread_create(&th, NULL, trickler, &t);
+	usleep(100 * 1000);
+	long s = now_ms();
+	ok(request(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 0 && r.status == 200 && now_ms() - s < 200,
+	   "another client is served while one trickles its head");
+	free(r.body);
+	pthread_join(th, NULL);
+	is_int(t.status, 408, "the trickling client gets 408");
+	ok(t.took_ms >= 350 && t.took_ms < 1500, "after the head timeout (%ld ms)", t.took_ms);
+
+	struct client c;
+	client_open(port, &c);
+	send_str(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+	s = now_ms();
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 408 && now_ms() - s >= 300,
+	   "a body that stalls gets 408 after the body timeout");
+	free(r.body);
+	client_close(&c);
+}
+
+struct bg {
+	unsigned port;
+	const char *raw;
+	struct resp r;
+	int rc;
+	long done_ms;
+};
+
+static void *bg_request(void *arg)
+{
+	struct bg *b = arg;
+	b->rc = request(b->port, b->raw, &b->r);
+	b->done_ms = now_ms();
+	return NULL;
+}
+
+static void test_slow_handler(unsigned port)
+{
+	struct bg slow = { .port = port, .raw = "GET /sleep?2000 HTTP/1.1\r\nHost: t\r\n\r\n" };
+	pthread_t th;
+	struct resp r;
+
+	pthread_create(&th, NULL, bg_request, &slow);
+	usleep(100 * 1000);
+	long s = now_ms();
+	ok(request(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 0 && r.status == 200, "second connection answered");
+	long took = now_ms() - s;
+	ok(took < 500, "while a handler sleeps 2 s on another connection (%ld ms)", took);
+	free(r.body);
+	pthread_join(th, NULL);
+	ok(slow.rc == 0 && strcmp(slow.r.body, "slept 2000") == 0, "and the slow one finishes too");
+	free(slow.r.body);
+}
+
+static void test_head_and_continue(unsigned port)
+{
+	struct client c;
+	struct resp r;
+
+	client_open(port, &c);
+	send_str(&c, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r, 1) == 0 && r.status == 200 && strstr(r.head, "Content-Length: 5\r\n"),
+	   "HEAD: Content-Length of the GET body");
+	free(r.body);
+	ok(read_resp(&c, &r, 0) == 0 && strcmp(r.body, "hello") == 0, "but no body (the next response follows directly)");
+	free(r.body);
+
+	send_str(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 100, "Expect: 100-continue gets 100 Continue");
+	free(r.body);
+	send_str(&c, "abc");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 200 && strcmp(r.body, "len=3 sum=96354") == 0,
+	   "then the final response after the body");
+	free(r.body);
+
+	send_str(&c, "GET /headers HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 201 && strstr(r.head, "X-Multi: 1\r\nX-Multi: 2\r\n") &&
+		   strstr(r.head, "Content-Length: 1\r\n") && !strstr(r.head, "999"),
+	   "handler headers pass, repeated ones too; Content-Length is the server's");
+	free(r.body);
+	send_str(&c, "GET /fail HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 500, "a handler's 500 is sent");
+	free(r.body);
+	int rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && r.status == 400 && strstr(r.body, "Host"), "a bad request gets 400 with the reason: %.*s",
+	   rc ? 1 : (int)strcspn(r.body, "\n"), rc ? "-" : r.body);
+	free(r.body);
+	ok(sees_eof(&c), "and the connection closes");
+	client_close(&c);
+}
+
+static void test_idle_timeout(void)
+{
+	struct http_server_config cfg;
+	struct client c;
+	struct resp r;
+
+	base_config(&cfg);
+	cfg.idle_timeout_ms = 300;
+	struct http_server *srv = start(&cfg);
+	client_open(http_server_port(srv), &c);
+	send_str(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0, "a request before going idle");
+	free(r.body);
+	long s = now_ms();
+	ok(sees_eof(&c) && now_ms() - s >= 250, "an idle keep-alive connection is closed after the idle timeout");
+	client_close(&c);
+	http_server_free(srv);
+}
+
+static void test_queue_full(void)
+{
+	struct http_server_config cfg;
+	struct bg a, b;
+	pthread_t ta, tb;
+	struct resp r;
+	struct http_server_stats st;
+
+	base_config(&cfg);
+	cfg.workers = 1;
+	cfg.queue_cap = 1;
+	cfg.retry_after_s = 2;
+	struct http_server *srv = start(&cfg);
+	unsigned port = http_server_port(srv);
+	a = (struct bg){ .port = port, .raw = "GET /sleep?600 HTTP/1.1\r\nHost: t\r\n\r\n" };
+	b = (struct bg){ .port = port, .raw = "GET /sleep?1 HTTP/1.1\r\nHost: t\r\n\r\n" };
+	pthread_create(&ta, NULL, bg_request, &a);
+	usleep(150 * 1000);
+	pthread_create(&tb, NULL, bg_request, &b);
+	usleep(150 * 1000);
+	ok(request(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 0 && r.status == 503 &&
+		   strstr(r.head, "Retry-After: 2\r\n"),
+	   "worker busy and queue full: 503 with Retry-After");
+	free(r.body);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ok(a.rc == 0 && a.r.status == 200 && b.rc == 0 && b.r.status == 200, "the running and the queued request finish");
+	free(a.r.body);
+	free(b.r.body);
+	http_server_stats(srv, &st);
+	ok(st.rejected_busy == 1 && st.responses_5xx == 1 && st.requests == 3, "stats count it (%llu requests)",
+	   (unsigned long long)st.requests);
+	http_server_free(srv);
+}
+
+static void test_conn_cap_and_fd(void)
+{
+	struct http_server_config cfg;
+	struct client c1, c2, c3;
+	struct resp r;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind(lfd, (struct sockaddr *)&a, sizeof(a));
+	listen(lfd, 16);
+	getsockname(lfd, (struct sockaddr *)&a, &al);
+	base_config(&cfg);
+	cfg.listen = NULL;
+	cfg.listen_fd = lfd;
+	cfg.max_conns = 2;
+	struct http_server *srv = start(&cfg);
+	is_int(http_server_port(srv), ntohs(a.sin_port), "an open listening descriptor is taken over");
+	client_open(http_server_port(srv), &c1);
+	client_open(http_server_port(srv), &c2);
+	send_str(&c1, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c1, &r, 0) == 0 && r.status == 200, "served through it");
+	free(r.body);
+	client_open(http_server_port(srv), &c3);
+	ok(sees_eof(&c3), "a connection over max_conns is closed");
+	send_str(&c2, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c2, &r, 0) == 0 && r.status == 200, "the ones under the cap still work");
+	free(r.body);
+	struct http_server_stats st;
+	http_server_stats(srv, &st);
+	ok(st.rejected_conns == 1 && st.active_conns == 2, "stats: 1 rejected, 2 active");
+	client_close(&c1);
+	client_close(&c2);
+	client_close(&c3);
+	http_server_free(srv);
+}
+
+static void test_listen_errors(void)
+{
+	struct http_server_config cfg;
+	struct http_server *srv = NULL;
+	struct sk_error err = { 0 };
+
+	base_config(&cfg);
+	cfg.listen = "nonsense";
+	ok(http_server_new(&cfg, handler, NULL, &srv, &err) == -EINVAL && strstr(err.message, "host:port"),
+	   "a listen address without a port is refused: %s", err.message);
+	cfg.listen = "[::1]:0";
+	if (http_server_new(&cfg, handler, NULL, &srv, &err) == 0) {
+		ok(http_server_port(srv) > 0, "[::1]:0 listens on IPv6");
+		http_server_free(srv);
+	} else {
+		ok(1, "# SKIP no IPv6 loopback: %s", err.message);
+	}
+}
+
+static void test_shutdown(void)
+{
+	struct http_server_config cfg;
+	struct client idle, busy;
+	struct resp r;
+
+	base_config(&cfg);
+	struct http_server *srv = start(&cfg);
+	unsigned port = http_server_port(srv);
+	client_open(port, &idle);
+	send_str(&idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	read_resp(&idle, &r, 0);
+	free(r.body);
+	client_open(port, &busy);
+	send_str(&busy, "GET /sleep?500 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(100 * 1000);
+	long s = now_ms();
+	int rc = http_server_shutdown(srv, 5000);
+	long took = now_ms() - s;
+	is_int(rc, 0, "shutdown drains in time");
+	ok(took >= 300 && took < 2000, "it waited for the in-flight request (%ld ms)", took);
+	ok(read_resp(&busy, &r, 0) == 0 && r.status == 200 && strcmp(r.body, "slept 500") == 0 &&
+		   strstr(r.head, "Connection: close"),
+	   "the in-flight request got its response, with Connection: close");
+	free(r.body);
+	ok(sees_eof(&busy), "then its connection closed");
+	ok(sees_eof(&idle), "the idle connection was closed");
+	struct client late;
+	ok(client_open(port, &late) < 0, "the listener is closed");
+	client_close(&late);
+	client_close(&idle);
+	client_close(&busy);
+	http_server_free(srv);
+
+	/* a deadline that cuts a request off */
+	srv = start(&cfg);
+	client_open(http_server_port(srv), &busy);
+	send_str(&busy, "GET /sleep?800 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(100 * 1000);
+	is_int(http_server_shutdown(srv, 100), -ETIMEDOUT, "a drain past its deadline reports -ETIMEDOUT");
+	ok(sees_eof(&busy), "and closed the connection");
+	client_close(&busy);
+	http_server_free(srv);
+}
+
+static void test_shutdown_fd(void)
+{
+	struct http_server_config cfg;
+	int p[2];
+
+	base_config(&cfg);
+	if (pipe(p) < 0)
+		return;
+	cfg.shutdown_fd = p[0];
+	cfg.drain_ms = 1000;
+	struct http_server *srv = start(&cfg);
+	(void)!write(p[1], "x", 1);
+	is_int(http_server_wait(srv), 0, "a write to shutdown_fd drains and stops the server");
+	http_server_free(srv);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	struct http_server_config cfg;
+
+	base_config(&cfg);
+	cfg.server_name = "spin-bridge-test";
+	struct http_server *srv = start(&cfg);
+	unsigned port = http_server_port(srv);
+
+	test_keep_alive(port);
+	test_http10(port);
+	test_pipelining(port);
+	test_chunked_upload(port);
+	test_body_cap(port);
+	test_slow_client(port);
+	test_slow_handler(port);
+	test_head_and_continue(port);
+	struct http_server_stats st;
+	http_server_stats(srv, &st);
+	ok(st.requests > 20 && st.responses_4xx >= 3 && st.handler_errors == 1,
+	   "stats: %llu requests, %llu 4xx, %llu handler errors", (unsigned long long)st.requests,
+	   (unsigned long long)st.responses_4xx, (unsigned long long)st.handler_errors);
+	ok(atomic_load(&max_concurrent) >= 2, "handlers ran concurrently");
+	http_server_free(srv);
+
+	test_idle_timeout();
+	test_queue_full();
+	test_conn_cap_and_fd();
+	test_listen_errors();
+	test_shutdown();
+	test_shutdown_fd();
+	return tap_done();
+}
