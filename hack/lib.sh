@@ -106,3 +106,16 @@ unmount_under() {
 	findmnt -rn -o TARGET 2>/dev/null | awk -v d="$1/" 'index($0, d) == 1' | sort -r |
 		while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
 }
+
+# meson_setup DIR [MESON ARGS...]: configure a build folder, or bring an
+# existing one up to date with where the wasmtime C API is now (the folder
+# keeps the pkg-config path it was set up with).
+meson_setup() {
+	local dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig"
+	else
+		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" "$@"
+	fi
+}
+
