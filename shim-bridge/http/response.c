@@ -47,6 +47,7 @@ static const struct {
 	{ 415, "Unsupported Media Type" },
 	{ 416, "Range Not Satisfiable" },
 	{ 417, "Expectation Failed" },
+	{ 418, "I'm a teapot" },
 	{ 421, "Misdirected Request" },
 	{ 422, "Unprocessable Content" },
 	{ 426, "Upgrade Required" },
@@ -65,7 +66,8 @@ const char *http_reason_phrase(int status)
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)
 			return reasons[i].phrase;
-	return "Unknown";
+	/* RFC 9112: the reason phrase may be empty; clients ignore it. */
+	return "";
 }
 
 void response_init(struct http_response *r, size_t max_body)

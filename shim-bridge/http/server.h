@@ -140,7 +140,7 @@ void http_server_stats(const struct http_server *srv, struct http_server_stats *
 /* Release everything; shuts down first if still running. Accepts NULL. */
 void http_server_free(struct http_server *srv);
 
-/* Reason phrase for a status code ("Unknown" when not known). */
+/* Reason phrase for a status code ("" when not known: RFC 9112 allows it). */
 const char *http_reason_phrase(int status);
 
 #endif
