@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "app-internal.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "sha256.h"
 #include "routes.h"
 #include "strmap.h"
 #include "toml.h"
@@ -125,21 +125,15 @@ const char *app_digest_hex(const char *digest)
 	return hex;
 }
 
-static void md_ctx_freep(EVP_MD_CTX **c)
-{
-	EVP_MD_CTX_free(*c);
-}
-
 int app_verify_sha256(const char *path, const char *hex, const char *what, struct sk_error *err)
 {
-	_cleanup_(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static const char digits[] = "0123456789abcdef";
 	_cleanup_close_ int fd = -1;
-	unsigned char md[EVP_MAX_MD_SIZE], chunk[65536];
-	unsigned int mdlen = 0;
-	char got[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned char md[32], chunk[65536];
+	char got[65];
+	struct sha256 ctx;
 
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		return sk_err(err, -ENOMEM, "%s: cannot start SHA-256", what);
+	sha256_init(&ctx);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sk_err(err, -errno, "%s: %s: %s", what, path, strerror(errno));
@@ -151,13 +145,14 @@ int app_verify_sha256(const char *path, const char *hex, const char *what, struc
 			return sk_err(err, -errno, "%s: reading %s: %s", what, path, strerror(errno));
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1)
-			return sk_err(err, -EIO, "%s: SHA-256 failed", what);
+		sha256_update(&ctx, chunk, (size_t)n);
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		return sk_err(err, -EIO, "%s: SHA-256 failed", what);
-	for (unsigned i = 0; i < mdlen; i++)
-		(void)snprintf(got + 2 * i, 3, "%02x", md[i]);
+	sha256_final(&ctx, md);
+	for (unsigned i = 0; i < 32; i++) {
+		got[2 * i] = digits[md[i] >> 4];
+		got[2 * i + 1] = digits[md[i] & 15];
+	}
+	got[64] = '\0';
 	if (strcmp(got, hex) != 0)
 		return sk_err(err, -EILSEQ, "%s: %s has digest sha256:%s, not the sha256:%s the app names (the blob is corrupt or stale)",
 		              what, path, got, hex);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "sha256.h"
 
 #define DEFAULT_MAX_MEMORY ((uint64_t)128 << 20)
 #define DEFAULT_MAX_INSTANCES 64u
@@ -119,15 +119,13 @@ static int take_error(struct sk_error *err, int code, wasmtime_error_t *e, const
  * cache path so artifacts from another configuration are never mapped. */
 static void config_digest(const struct sb_engine_opts *o, char out[17])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	char desc[256];
+	char desc[256], hex[65];
 	int n = snprintf(desc, sizeof(desc), "v=%s;epoch=1;cow=1;pool=1;mem=%llu;cranelift=speed", WASMTIME_VERSION,
 			 (unsigned long long)o->max_instance_memory);
 
-	EVP_Digest(desc, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	sha256_hex(desc, (size_t)n, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
 }
 
 static int mkdir_p(const char *path, struct sk_error *err)
@@ -284,16 +282,6 @@ int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_
 		return sk_err(err, -EINVAL, "%s: unsupported WebAssembly version %02x %02x %02x %02x", what, bytes[4],
 			      bytes[5], bytes[6], bytes[7]);
 	return 0;
-}
-
-static void sha256_hex(const uint8_t *bytes, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-
-	EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static wasmtime_error_t *deserialize(struct sb_engine *e, const char *path, struct sb_compiled *c)

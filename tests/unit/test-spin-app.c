@@ -60,7 +60,7 @@ static void write_file(const char *dir, const char *rel, const char *text)
 	write_bytes(dir, rel, text, strlen(text));
 }
 
-static void sha256_hex(const void *data, size_t n, char out[65])
+static void oracle_sha256_hex(const void *data, size_t n, char out[65])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
@@ -283,7 +283,7 @@ static void test_manifest_url_source(void)
 	struct spin_app *app = NULL;
 	struct sk_error err = { 0 };
 
-	sha256_hex("\0asm", 4, hex);
+	oracle_sha256_hex("\0asm", 4, hex);
 	snprintf(toml, sizeof(toml),
 	         HEAD "[component.hello]\nsource = { url = \"https://example.com/a.wasm\", digest = \"sha256:%s\" }\n" ROUTE, hex);
 	write_file(d, "spin.toml", toml);
@@ -362,7 +362,7 @@ static void test_locked(void)
 
 	write_bytes(d, "app-x.wasm", "\0asm", 4);
 	write_file(d, "static/index.html", "hi");
-	sha256_hex("blob!", 5, hex);
+	oracle_sha256_hex("blob!", 5, hex);
 	snprintf(blob, sizeof(blob), "blobs/sha256/%s", hex);
 	write_bytes(d, blob, "blob!", 5);
 	snprintf(text, sizeof(text), LOCKED_FMT, d, d, hex);
