@@ -68,6 +68,8 @@ is "$(status '/status?mode=empty')" "204" "no headers and no body (both none)"
 
 is "$(status /trap)" "500" "a trapping component: 500"
 ok "... logged with the component and the reason" logged 'level=error msg="request failed" component=trap .*reason="wasm trap'
+ok "... its stdout logged with the component id" logged 'msg="guest output" component=trap stream=stdout line="component trap: to stdout"'
+ok "... and its stderr" logged 'msg="guest output" component=trap stream=stderr line="component trap: to stderr"'
 is "$(get /hello)" "hello from component" "... and the server goes on"
 
 # Several clients at once: every answer is right.

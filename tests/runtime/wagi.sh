@@ -71,6 +71,8 @@ is "$(status '/status?mode=teapot')" "418" "Status without Content-Type"
 
 is "$(status /trap)" "500" "a trapping program: 500"
 ok "... logged with the component and the reason" logged 'level=error msg="request failed" component=trap .*reason="[^"]*(unreachable|trap)'
+ok "... its stderr logged line by line with the component id" logged 'msg="guest output" component=trap stream=stderr line="wagi trap: about to trap"'
+ok "... every line" logged 'msg="guest output" component=trap stream=stderr line="second line"'
 is "$(get /hello)" "hello from wagi" "... and the server goes on"
 t0=$(date +%s%N)
 is "$(status /loop)" "500" "a program that loops forever: 500"

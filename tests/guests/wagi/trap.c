@@ -6,5 +6,6 @@ int main(void)
 {
 	fputs("Content-Type: text/plain\n\nbefore the trap\n", stdout);
 	fflush(stdout);
+	fputs("wagi trap: about to trap\nsecond line\n", stderr);
 	__builtin_trap();
 }
