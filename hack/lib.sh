@@ -24,6 +24,9 @@ export PKG_CONFIG_PATH=$WASMTIME_DIR/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFI
 # Wasm toolchain for the test guests: wasm-tools, wit-bindgen, the WASI
 # preview 1 adapters and the fermyon:spin WIT, keyed by all four versions.
 WASMTOOLS_DIR=$SPINKUBE_CACHE/wasmtools-$WASM_TOOLS_VERSION-wb$WIT_BINDGEN_VERSION-adapter$WASI_ADAPTER_VERSION-spin$SPIN_SDK_VERSION
+# j2w and its npm dependencies for the JavaScript test guests (a package.json
+# and node_modules), keyed by the three npm versions.
+JSTOOLS_DIR=$SPINKUBE_CACHE/jstools-bt$SPIN_JS_BUILD_TOOLS_VERSION-proxy$SPIN_JS_WASI_HTTP_PROXY_VERSION-cjs$COMPONENTIZE_JS_VERSION
 export CARGO_HOME=${CARGO_HOME:-$SPINKUBE_CACHE/cargo/home}
 # Go's module and build caches are shared by every Go component.
 export GOMODCACHE=$SPINKUBE_CACHE/go/mod
@@ -53,6 +56,9 @@ wasmtools_bin() { printf '%s/bin/%s' "$WASMTOOLS_DIR" "$1"; }
 wasi_adapter() { printf '%s/adapters/wasi_snapshot_preview1.%s.wasm' "$WASMTOOLS_DIR" "$1"; }
 # The fermyon:spin WIT package (a folder of .wit files, package fermyon:spin).
 spin_wit_dir() { printf '%s/wit/fermyon-spin' "$WASMTOOLS_DIR"; }
+
+# jstools_bin NAME: a command that hack/bootstrap --only jstools installs (j2w).
+jstools_bin() { printf '%s/node_modules/.bin/%s' "$JSTOOLS_DIR" "$1"; }
 
 # Local clusters made by hack/cluster-up keep their state, certificates and
 # logs here, one folder per --name.
