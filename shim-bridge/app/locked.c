@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "app-internal.h"
 #include "app.h"
 #include "cleanup.h"
@@ -145,17 +146,6 @@ static int base64_decode(const char *s, unsigned char **out, size_t *outlen)
 	return 0;
 }
 
-static int hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "file:///abs/path" (or file://localhost/...) -> "/abs/path", percent-decoded.
  * NULL when not such a URL, on a bad or NUL escape, or on -ENOMEM. */
 static char *file_url_path(const char *url)
@@ -174,7 +164,7 @@ static char *file_url_path(const char *url)
 			*o++ = *p;
 			continue;
 		}
-		int hi = hexdig((unsigned char)p[1]), lo = hi < 0 ? -1 : hexdig((unsigned char)p[2]);
+		int hi = sk_hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : sk_hexval((unsigned char)p[2]);
 		if (lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;

@@ -4,6 +4,7 @@
  * states that TOML needs for its redefinition rules are kept in json-c's
  * per-object userdata while parsing (a small flag word, no allocation) and
  * cleared before the tree is handed out. */
+#include "hex.h"
 #include "toml.h"
 
 #include <errno.h>
@@ -244,17 +245,6 @@ static int append(struct tp *p, struct sk_buf *b, const void *d, size_t n)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* \uXXXX or \UXXXXXXXX (p->pos on the u/U): append the code point as UTF-8. */
 static int unicode_escape(struct tp *p, struct sk_buf *b)
 {
@@ -265,7 +255,7 @@ static int unicode_escape(struct tp *p, struct sk_buf *b)
 
 	p->pos++;
 	for (unsigned i = 0; i < digits; i++) {
-		int h = hexval(peek(p));
+		int h = sk_hexval(peek(p));
 		if (h < 0)
 			return perr(p, "\\%c escape needs %u hex digits", digits == 4 ? 'u' : 'U', digits);
 		cp = (cp << 4) | (uint32_t)h;
@@ -512,7 +502,7 @@ static bool valid_datetime(const char *s, size_t n)
 static bool is_digit_of(int c, int base)
 {
 	if (base == 16)
-		return hexval(c) >= 0;
+		return sk_hexval(c) >= 0;
 	return c >= '0' && c < '0' + base;
 }
 
@@ -552,7 +542,7 @@ static int parse_integer(struct tp *p, const char *t, size_t n, json_object **ou
 		uint64_t d;
 		if (t[i] == '_')
 			continue;
-		d = (uint64_t)hexval(t[i]);
+		d = (uint64_t)sk_hexval(t[i]);
 		if (v > (limit - d) / (uint64_t)base)
 			return perr(p, "integer '%.*s' does not fit in 64 bits", (int)(n > 40 ? 40 : n), t);
 		v = v * (uint64_t)base + d;

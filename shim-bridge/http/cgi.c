@@ -1,5 +1,6 @@
 /* WAGI's CGI rules; see cgi.h. Everything here is pure: strings in,
  * owned strings out. */
+#include "hex.h"
 #include "cgi.h"
 
 #include <ctype.h>
@@ -106,14 +107,6 @@ __attribute__((format(printf, 3, 4))) static int env_setf(struct cgi_strv *env, 
 	return env_set_n(env, name, v, (size_t)n);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decode s into a new string. "%00" and malformed escapes stay as
  * they are (an environment string cannot hold NUL). */
 static char *percent_decode(const char *s)
@@ -124,8 +117,8 @@ static char *percent_decode(const char *s)
 	if (!d)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = s[i] == '%' && i + 2 < n ? hexval(s[i + 1]) : -1;
-		int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+		int hi = s[i] == '%' && i + 2 < n ? sk_hexval(s[i + 1]) : -1;
+		int lo = hi >= 0 ? sk_hexval(s[i + 2]) : -1;
 		if (lo >= 0 && (hi | lo)) {
 			d[j++] = (char)(hi * 16 + lo);
 			i += 2;
