@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hex.h"
 #include "app-internal.h"
 #include "app.h"
 #include "cleanup.h"
+#include "hex.h"
 
 #define LOCK_MAX_DEPTH 64
 

@@ -4,7 +4,6 @@
  * states that TOML needs for its redefinition rules are kept in json-c's
  * per-object userdata while parsing (a small flag word, no allocation) and
  * cleared before the tree is handed out. */
-#include "hex.h"
 #include "toml.h"
 
 #include <errno.h>
@@ -19,6 +18,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "hex.h"
 
 /* Table and array states (json-c userdata while parsing). */
 enum {

@@ -1,6 +1,5 @@
 /* WAGI's CGI rules; see cgi.h. Everything here is pure: strings in,
  * owned strings out. */
-#include "hex.h"
 #include "cgi.h"
 
 #include <ctype.h>
@@ -13,6 +12,7 @@
 
 #include "cleanup.h"
 #include "server.h"
+#include "hex.h"
 
 #define ENV_MAX_VARS 4096
 
