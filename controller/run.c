@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
 		 opts->burst, opts->concurrency, opts->resync_seconds);
 	bool synced = false;
+	int64_t last_trim = kube_now_ms();
 	while (!*stop) {
 		long wait = reconciler_next_ms(rec);
 		if (wait < 0 || wait > 1000)
@@ -126,6 +128,13 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 			log_info("synced", "%s", "");
 		}
 		reconciler_step(rec);
+		/* Bursts of events and writes leave free chunks inside the heap
+		 * that sbrk cannot give back; once a second, hand their pages to
+		 * the kernel so they do not add up to a higher peak later. */
+		if (kube_now_ms() - last_trim >= 1000) {
+			malloc_trim(64 * 1024);
+			last_trim = kube_now_ms();
+		}
 		if (*dump_stats) {
 			*dump_stats = 0;
 			log_stats(rec);
