@@ -140,14 +140,15 @@ static void run_wagi(struct bridge *b, struct sb_component *c, const struct spin
 		goto out;
 	}
 	/* "NAME=value" strings split in place: env is ours until freed. */
+	size_t n_kv = 0;
 	for (size_t i = 0; i < env.n; i++) {
 		char *eq = strchr(env.v[i], '=');
 		if (!eq)
 			continue;
 		*eq = '\0';
-		kv[i] = (struct sb_kv){ env.v[i], eq + 1 };
+		kv[n_kv++] = (struct sb_kv){ env.v[i], eq + 1 };
 	}
-	if (sb_wagi_run(c, (const char *const *)argv.v, argv.n, kv, env.n, (const uint8_t *)body, body_len,
+	if (sb_wagi_run(c, (const char *const *)argv.v, argv.n, kv, n_kv, (const uint8_t *)body, body_len,
 			&stdout_buf, why, sizeof(why)) < 0) {
 		fail(resp, c->id, req->path, why);
 		goto out;
@@ -161,9 +162,6 @@ static void run_wagi(struct bridge *b, struct sb_component *c, const struct spin
 	if (out.body_len && http_response_append(resp, out.body, out.body_len) < 0)
 		fail(resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
 out:
-	for (size_t i = 0; i < env.n; i++)
-		if (kv && kv[i].key)
-			env.v[i][strlen(env.v[i])] = '=';
 	cgi_response_free(&out);
 	cgi_strv_free(&env);
 	cgi_strv_free(&argv);
@@ -179,12 +177,14 @@ static size_t spin_headers(const struct http_request *req, const struct spin_rou
 	const char *host = http_request_header(req, "host");
 #define PUT(k, v)                                                                                            \
 	do {                                                                                                 \
-		if (n < max) {                                                                               \
-			offsets[2 * n] = store->len;                                                          \
-			sk_buf_append(store, k, strlen(k) + 1);                                               \
-			offsets[2 * n + 1] = store->len;                                                      \
-			sk_buf_append(store, v, strlen(v) + 1);                                               \
+		size_t at_ = store->len;                                                                     \
+		if (n < max && sk_buf_append(store, k, strlen(k) + 1) == 0 &&                                \
+		    sk_buf_append(store, v, strlen(v) + 1) == 0) {                                           \
+			offsets[2 * n] = at_;                                                                 \
+			offsets[2 * n + 1] = at_ + strlen(k) + 1;                                             \
 			n++;                                                                                 \
+		} else {                                                                                     \
+			store->len = at_;                                                                     \
 		}                                                                                            \
 	} while (0)
 	for (size_t i = 0; i < req->n_headers && n < max; i++) {
