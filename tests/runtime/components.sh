@@ -9,11 +9,6 @@ set -uo pipefail
 
 build_guests
 APP=$GUESTS/components
-fnv() { python3 -c 'import sys
-h=14695981039346656037
-for b in open(sys.argv[1],"rb").read():
-    h^=b; h=(h*1099511628211)&0xffffffffffffffff
-print("%016x"%h)' "$1"; }
 
 start_bridge components "$APP" --max-request-body 4Mi
 is "$?" "0" "starts and serves the components app"

@@ -71,3 +71,10 @@ header() {
 
 # logged PATTERN: the bridge log has a line matching PATTERN (grep -E).
 logged() { grep -qE "$1" "$BRIDGE_LOG"; }
+
+# fnv FILE: FNV-1a 64 of a file as 16 hex digits, what the echo guests print.
+fnv() { python3 -c 'import sys
+h=14695981039346656037
+for b in open(sys.argv[1],"rb").read():
+    h^=b; h=(h*1099511628211)&0xffffffffffffffff
+print("%016x"%h)' "$1"; }

@@ -9,11 +9,6 @@ set -uo pipefail
 
 build_guests
 APP=$GUESTS/wagi
-fnv() { python3 -c 'import sys
-h=14695981039346656037
-for b in open(sys.argv[1],"rb").read():
-    h^=b; h=(h*1099511628211)&0xffffffffffffffff
-print("%016x"%h)' "$1"; }
 
 start_bridge wagi "$APP" \
 	--timeout 1500 --max-instance-memory 48Mi --max-request-body 16Mi --max-response-body 8Mi --head-timeout 1500
