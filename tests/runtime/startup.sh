@@ -24,6 +24,24 @@ app() { # app DIR TOML: a folder with hello.wasm and this spin.toml
 	mkdir -p "$T/$1"; cp "$HELLO" "$T/$1/hello.wasm"; printf '%s\n' "$2" >"$T/$1/spin.toml"
 }
 
+# one_route DIR SOURCE [ROUTE [EXECUTOR [BEFORE [AFTER]]]]: an app of one
+# component "c" on one route (default "/", executor wagi; "" for none), with
+# BEFORE lines ahead of the trigger and AFTER lines at the end.
+one_route() {
+	local exec=${4-'executor = { type = "wagi" }'}
+	app "$1" "spin_manifest_version = 2
+[application]
+name = \"x\"
+${5:-}
+[[trigger.http]]
+route = \"${3:-/}\"
+component = \"c\"
+$exec
+[component.c]
+source = \"$2\"
+${6:-}"
+}
+
 fails "no such path" "$T/nope" "$T/nope"
 app syntax 'spin_manifest_version = 2
 [application
@@ -32,79 +50,22 @@ fails "TOML syntax" "$T/syntax" 'spin.toml:2:[0-9]+: '
 app v1 'spin_manifest_version = "1"
 name = "x"'
 fails "manifest version 1" "$T/v1" 'manifest.*version'
-app nosource 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-[component.c]
-source = "missing.wasm"'
+one_route nosource missing.wasm / ''
 fails "missing component file" "$T/nosource" 'component "c".*missing.wasm'
-app notwasm 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "junk.wasm"'
+one_route notwasm junk.wasm
 echo "this is not wasm" >"$T/notwasm/junk.wasm"
 fails "not a wasm file" "$T/notwasm" 'component "c" .*junk.wasm.*not a WebAssembly binary'
-app badwasm 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "bad.wasm"'
+one_route badwasm bad.wasm
 printf '\0asm\1\0\0\0\1\377\377' >"$T/badwasm/bad.wasm"
 fails "corrupt wasm" "$T/badwasm" 'component "c" .*bad.wasm.*invalid WebAssembly'
-app nowagi 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-[component.c]
-source = "hello.wasm"'
+one_route nowagi hello.wasm / ''
 fails "a core module without the wagi executor" "$T/nowagi" 'core wasm module: set executor = \{ type = "wagi" \}'
-app unknownkey 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "hello.wasm"
-sauce = "typo"'
+one_route unknownkey hello.wasm / 'executor = { type = "wagi" }' '' 'sauce = "typo"'
 fails "an unknown component key" "$T/unknownkey" 'sauce'
-app badroute 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/a/.../b"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "hello.wasm"'
+one_route badroute hello.wasm /a/.../b
 fails "a wildcard in the middle of a route" "$T/badroute" "wildcard before its end"
-app required 'spin_manifest_version = 2
-[application]
-name = "x"
-[variables]
-api_key = { required = true }
-[[trigger.http]]
-route = "/"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "hello.wasm"
-[component.c.variables]
+one_route required hello.wasm / 'executor = { type = "wagi" }' '[variables]
+api_key = { required = true }' '[component.c.variables]
 key = "{{ api_key }}"'
 fails "a required variable without a value" "$T/required" 'api_key.*SPIN_VARIABLE_API_KEY'
 SPIN_VARIABLE_API_KEY=s3cret start_bridge required-set "$T/required"
@@ -114,16 +75,7 @@ stop_bridge
 API_KEY=plain start_bridge required-plain "$T/required"
 is "$?" "0" "... or a plain API_KEY variable"
 stop_bridge
-app badtmpl 'spin_manifest_version = 2
-[application]
-name = "x"
-[[trigger.http]]
-route = "/"
-component = "c"
-executor = { type = "wagi" }
-[component.c]
-source = "hello.wasm"
-[component.c.variables]
+one_route badtmpl hello.wasm / 'executor = { type = "wagi" }' '' '[component.c.variables]
 key = "{{ nosuch }}"'
 fails "a template naming an unknown variable" "$T/badtmpl" 'nosuch'
 
