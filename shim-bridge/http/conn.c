@@ -4,7 +4,13 @@
  * connection remembers readiness it has not used up (can_read, can_write),
  * so pausing input while a request is at a worker costs no epoll_ctl. A
  * connection holds at most one request in progress: pipelined requests wait
- * in the staging buffer and are answered in order. */
+ * in the staging buffer and are answered in order.
+ *
+ * A streaming request (stream.h) is dispatched at its head; while it is at
+ * the worker, which then does the socket I/O, the events of its socket are
+ * ignored. Back here, a response the worker started is already on the wire;
+ * what the handler left of the body is discarded (bounded) before the next
+ * request, or the connection closes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include "server-int.h"
+#include "stream.h"
 
 static void staging_put(struct conn *c);
 
@@ -123,9 +130,14 @@ void conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	timer_clear(srv, c);
-	if (c->fd >= 0)
+	if (c->fd >= 0 && c->at_worker && c->req.streaming_) {
+		/* Its worker still polls the socket: wake it with EOF and
+		 * errors, and close only when it hands the connection back. */
+		shutdown(c->fd, SHUT_RDWR);
+	} else if (c->fd >= 0) {
 		close(c->fd);
-	c->fd = -1;
+		c->fd = -1;
+	}
 	c->dead = true;
 	srv->n_conns--;
 	atomic_store(&srv->st_active, srv->n_conns);
@@ -305,9 +317,8 @@ static void send_error(struct conn *c, int status, const char *reason, bool keep
 	start_write(c);
 }
 
-/* A complete request: fill c->req and hand it to a worker (503 when the
- * queue is full). */
-static void dispatch(struct conn *c)
+/* Fill c->req from what the parser has (the head at least). */
+static void fill_request(struct conn *c, bool streaming)
 {
 	const struct http_parsed *p = &c->parser.parsed;
 
@@ -316,11 +327,34 @@ static void dispatch(struct conn *c)
 		.version_minor = p->version_minor, .headers = p->headers, .n_headers = p->n_headers,
 		.trailers = p->trailers, .n_trailers = p->n_trailers, .client_addr = c->client_addr,
 		.client_ip = c->client_ip, .local_addr = c->local_addr, .local_port = c->local_port,
-		.parser_ = &c->parser,
+		.parser_ = &c->parser, .streaming_ = streaming,
 	};
+}
+
+/* Ask config.stream_request whether the request whose head was just parsed
+ * goes to a worker in streaming mode. */
+static bool wants_stream(struct conn *c)
+{
+	struct http_server *srv = c->srv;
+
+	if (!srv->cfg.stream_request)
+		return false;
+	fill_request(c, false);
+	return srv->cfg.stream_request(srv->user, &c->req);
+}
+
+/* Hand the request to a worker (503 when the queue is full): complete when
+ * buffered; when streaming, as soon as the head is parsed. */
+static void dispatch(struct conn *c, bool streaming)
+{
+	const struct http_parsed *p = &c->parser.parsed;
+
+	fill_request(c, streaming);
 	c->keep_alive = p->keep_alive;
 	c->head_method = strcmp(p->method, "HEAD") == 0;
 	response_reset(&c->resp);
+	if (streaming)
+		stream_begin(c);
 	timer_clear(c->srv, c);
 	c->phase = CONN_BUSY;
 	c->at_worker = true;
@@ -329,6 +363,27 @@ static void dispatch(struct conn *c)
 		atomic_fetch_add(&c->srv->st_busy, 1);
 		send_error(c, 503, "the server is busy; retry later", true);
 	}
+}
+
+/* Ready for the next request on a kept connection. */
+static void next_request(struct conn *c)
+{
+	http_parser_reset(&c->parser);
+	response_reset(&c->resp);
+	if (c->in_off == c->in_len)
+		staging_put(c);
+	c->close_after = false;
+	c->phase = CONN_IDLE;
+	timer_set(c->srv, c, TL_IDLE);
+}
+
+/* Half-close after a response and read what still comes until EOF, so the
+ * client gets the response before a reset. */
+static void linger(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->phase = CONN_LINGER;
+	timer_set(c->srv, c, TL_LINGER);
 }
 
 /* Ask for the body with "100 Continue" (before any body byte arrived). */
@@ -349,6 +404,8 @@ static bool conn_parse(struct conn *c)
 
 	while (c->in_off < c->in_len) {
 		size_t used;
+		bool at_head = c->parser.state == HP_HEAD;
+		bool discarding = http_parser_discarding(&c->parser);
 		enum http_parse_event e =
 			http_parser_feed(&c->parser, c->in + c->in_off, c->in_len - c->in_off, &used);
 		c->in_off += used;
@@ -356,21 +413,40 @@ static bool conn_parse(struct conn *c)
 			c->phase = CONN_HEAD;
 			timer_set(srv, c, TL_HEAD);
 		}
-		if (used && c->phase == CONN_BODY)
+		/* Discarding runs on the linger timer: a total, not a pause. */
+		if (used && c->phase == CONN_BODY && !discarding)
 			timer_set(srv, c, TL_BODY);
 		switch (e) {
 		case HTTP_PARSE_AGAIN:
 			return true;
 		case HTTP_PARSE_HEAD:
+			if (wants_stream(c)) {
+				dispatch(c, true);
+				return false;
+			}
 			c->phase = CONN_BODY;
 			timer_set(srv, c, TL_BODY);
 			if (c->parser.parsed.expect_continue && c->in_off == c->in_len)
 				send_continue(c);
 			continue;
 		case HTTP_PARSE_DONE:
-			dispatch(c);
+			if (discarding) {
+				/* The rest of a streamed body is gone; on to the next. */
+				if (srv->draining) {
+					conn_close(c);
+					return false;
+				}
+				next_request(c);
+				continue;
+			}
+			/* A request without a body can stream its response. */
+			dispatch(c, at_head && wants_stream(c));
 			return false;
 		case HTTP_PARSE_ERROR:
+			if (discarding) {
+				linger(c); /* the response went out already */
+				return false;
+			}
 			send_error(c, c->parser.status, c->parser.reason, false);
 			return false;
 		}
@@ -378,30 +454,45 @@ static bool conn_parse(struct conn *c)
 	return true;
 }
 
-/* The response went out: close, or get ready for the next request. */
+/* After a streamed request: what the handler left of its body keeps the
+ * connection from being reused (a framing error, a failed read, a client
+ * that may hold the body back for a "100 Continue" never sent). */
+static bool body_blocks_reuse(const struct conn *c)
+{
+	if (c->parser.state == HP_ERROR)
+		return true;
+	return http_parser_in_body(&c->parser) && !stream_body_discardable(c);
+}
+
+/* The response went out: close, or get ready for the next request. A
+ * streamed request body the handler did not read to its end is discarded
+ * first, up to STREAM_DISCARD_MAX bytes and linger_ms, when that is safe. */
 static void finish_response(struct conn *c)
 {
 	struct http_server *srv = c->srv;
+	bool body_left = http_parser_in_body(&c->parser);
 
+	if (body_blocks_reuse(c))
+		c->close_after = true;
 	if (c->close_after || srv->draining) {
-		if (c->parser.state == HP_ERROR || c->in_off < c->in_len || c->can_read) {
-			/* Unread input: shut our side and read until EOF, so the
-			 * client gets the response before a reset. */
-			shutdown(c->fd, SHUT_WR);
-			c->phase = CONN_LINGER;
-			timer_set(srv, c, TL_LINGER);
+		/* Readiness we have not used up may be stale (a streaming
+		 * worker read the socket): look before lingering for nothing. */
+		if (c->can_read && c->parser.state != HP_ERROR && !body_left)
+			(void)conn_read(c);
+		if (c->parser.state == HP_ERROR || body_left || c->in_off < c->in_len || c->can_read) {
+			linger(c); /* unread input */
 			return;
 		}
 		conn_close(c);
 		return;
 	}
-	http_parser_reset(&c->parser);
-	response_reset(&c->resp);
-	if (c->in_off == c->in_len)
-		staging_put(c);
-	c->close_after = false;
-	c->phase = CONN_IDLE;
-	timer_set(srv, c, TL_IDLE);
+	if (body_left) {
+		http_parser_discard_body(&c->parser, STREAM_DISCARD_MAX);
+		c->phase = CONN_BODY;
+		timer_set(srv, c, TL_LINGER);
+		return;
+	}
+	next_request(c);
 }
 
 /* Discard input until EOF (then close) or the socket is drained. */
@@ -454,8 +545,10 @@ void conn_run(struct conn *c)
 				return;
 			break;
 		case CONN_BUSY:
-			/* Stage pipelined input; notice EOF early but still answer. */
-			(void)conn_read(c);
+			/* Stage pipelined input; notice EOF early but still answer.
+			 * A streaming request's worker owns the socket. */
+			if (!c->req.streaming_)
+				(void)conn_read(c);
 			return;
 		case CONN_WRITE: {
 			int r = conn_flush(c);
@@ -480,7 +573,9 @@ void conn_run(struct conn *c)
 	}
 }
 
-/* A worker finished c's request: write the response. */
+/* A worker finished c's request: write the response, or, when the worker
+ * streamed it, go on with the connection (closing it when the response did
+ * not end cleanly: the client must see it truncated). */
 void conn_job_done(struct conn *c)
 {
 	struct http_server *srv = c->srv;
@@ -488,11 +583,33 @@ void conn_job_done(struct conn *c)
 	atomic_fetch_sub(&srv->st_in_flight, 1);
 	c->at_worker = false;
 	if (c->dead) {
-		unlink_all(c);
-		conn_free(c);
+		/* Freed at the end of the round: events of this round may
+		 * still name it (a streaming socket stays open until now). */
+		c->gnext = srv->graveyard;
+		srv->graveyard = c;
 		return;
 	}
-	start_write(c);
+	if (c->req.streaming_) {
+		/* The worker used up readiness we cannot know about. */
+		c->can_read = c->can_write = true;
+	}
+	if (stream_response_started(c)) {
+		if (c->resp.server_error)
+			atomic_fetch_add(&srv->st_herr, 1);
+		if (!stream_response_complete(c))
+			c->close_after = true;
+		sk_buf_reset(&c->out);
+		c->out_off = 0;
+		c->wbody = NULL;
+		c->wbody_len = c->wbody_off = 0;
+		c->phase = CONN_WRITE; /* nothing left to write: straight to finish_response */
+	} else {
+		/* A buffered answer to a streamed request whose body cannot be
+		 * skipped says Connection: close. */
+		if (body_blocks_reuse(c))
+			c->close_after = true;
+		start_write(c);
+	}
 	conn_run(c);
 }
 

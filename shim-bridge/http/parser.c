@@ -3,7 +3,8 @@
  * The head is copied line by line into p->head until an empty line ends it,
  * then parsed in place (NULs written over separators), so header names and
  * values are C strings without further copies. The body is decoded into
- * p->body; chunked trailers go to p->trailer and are parsed the same way. */
+ * p->body (or, streaming, into the caller's buffer; discarding, nowhere);
+ * chunked trailers go to p->trailer and are parsed the same way. */
 #include "parser.h"
 
 #include <errno.h>
@@ -53,6 +54,12 @@ void http_parser_reset(struct http_parser *p)
 	p->reason = NULL;
 	p->line_start = 0;
 	p->remaining = 0;
+	p->body_total = 0;
+	p->discard_left = 0;
+	p->sink = NULL;
+	p->sink_cap = p->sink_len = 0;
+	p->streaming = false;
+	p->discard = false;
 	p->leading_empty = 0;
 }
 
@@ -452,7 +459,7 @@ static enum http_parse_event parse_chunk_size(struct http_parser *p)
 		i++;
 	if (s[i] != '\0' && s[i] != ';' && !(s[i] == '\r' && s[i + 1] == '\n') && s[i] != '\n')
 		return reject(p, 400, "chunk-size line holds something other than a size and extensions");
-	if (v > p->limits.max_body - p->body.len)
+	if (v > p->limits.max_body - p->body_total)
 		return reject(p, 413, "request body is larger than the server accepts");
 	sk_buf_reset(&p->line);
 	if (v == 0) {
@@ -500,17 +507,34 @@ static enum http_parse_event feed_chunk_end(struct http_parser *p, const char *d
 	return HTTP_PARSE_AGAIN;
 }
 
-/* Copy body bytes (Content-Length body or chunk data). */
+/* Take body bytes (Content-Length body or chunk data): append them to the
+ * body buffer, copy them to the streaming sink (as many as fit; none when it
+ * is full), or drop them in discard mode. */
 static enum http_parse_event feed_data(struct http_parser *p, const char *data, size_t len, size_t *used)
 {
 	size_t n = len < p->remaining ? len : (size_t)p->remaining;
-	int r = sk_buf_append(&p->body, data, n);
 
+	*used = 0;
+	if (p->streaming) {
+		if (n > p->sink_cap - p->sink_len)
+			n = p->sink_cap - p->sink_len;
+		if (n == 0)
+			return HTTP_PARSE_AGAIN;
+		memcpy(p->sink + p->sink_len, data, n);
+		p->sink_len += n;
+	} else if (p->discard) {
+		if (n > p->discard_left)
+			return reject(p, 413, "request body left unread is larger than the server discards");
+		p->discard_left -= n;
+	} else {
+		int r = sk_buf_append(&p->body, data, n);
+		if (r == -E2BIG)
+			return reject(p, 413, "request body is larger than the server accepts");
+		if (r < 0)
+			return reject(p, 500, "out of memory reading the request body");
+	}
 	*used = n;
-	if (r == -E2BIG)
-		return reject(p, 413, "request body is larger than the server accepts");
-	if (r < 0)
-		return reject(p, 500, "out of memory reading the request body");
+	p->body_total += n;
 	p->remaining -= n;
 	if (p->remaining == 0) {
 		if (p->state == HP_BODY_LENGTH) {
@@ -581,8 +605,61 @@ enum http_parse_event http_parser_feed(struct http_parser *p, const char *data, 
 		e = feed_body_step(p, data + off, len - off, &used);
 		off += used;
 		*consumed = off;
-		if (e != HTTP_PARSE_AGAIN)
+		/* used == 0: a streaming parser without a sink; never spin. */
+		if (e != HTTP_PARSE_AGAIN || used == 0)
 			return e;
 	}
 	return HTTP_PARSE_AGAIN;
+}
+
+enum http_parse_event http_parser_feed_body(struct http_parser *p, const char *data, size_t len,
+					    size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+	size_t off = 0, used;
+	enum http_parse_event e = HTTP_PARSE_AGAIN;
+
+	*consumed = 0;
+	*produced = 0;
+	if (p->state == HP_DONE)
+		return HTTP_PARSE_DONE;
+	if (p->state == HP_ERROR)
+		return HTTP_PARSE_ERROR;
+	if (!http_parser_in_body(p))
+		return reject(p, 500, "request body streamed before its head was parsed");
+	p->streaming = true;
+	p->discard = false;
+	p->sink = out;
+	p->sink_cap = cap;
+	p->sink_len = 0;
+	while (off < len) {
+		e = feed_body_step(p, data + off, len - off, &used);
+		off += used;
+		/* Only a full sink makes no progress: the caller drains it first. */
+		if (e != HTTP_PARSE_AGAIN || used == 0)
+			break;
+	}
+	*consumed = off;
+	*produced = p->sink_len;
+	p->sink = NULL;
+	p->sink_cap = p->sink_len = 0;
+	return e;
+}
+
+void http_parser_discard_body(struct http_parser *p, uint64_t max)
+{
+	if (!http_parser_in_body(p))
+		return;
+	p->streaming = false;
+	p->discard = true;
+	p->discard_left = max;
+}
+
+bool http_parser_discarding(const struct http_parser *p)
+{
+	return p->discard;
+}
+
+uint64_t http_parser_body_total(const struct http_parser *p)
+{
+	return p->body_total;
 }

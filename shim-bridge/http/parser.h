@@ -12,7 +12,13 @@
  * that are reused from one request to the next, each with a cap, so a
  * keep-alive connection allocates only while its buffers grow. Every pointer
  * in struct http_parsed points into those buffers and stays valid until the
- * next http_parser_reset() or http_parser_free(). */
+ * next http_parser_reset() or http_parser_free().
+ *
+ * A body need not be buffered: after HTTP_PARSE_HEAD, http_parser_feed_body()
+ * decodes it into the caller's buffer piece by piece (streaming), and
+ * http_parser_discard_body() throws the rest of it away up to a budget (a
+ * server skipping what a handler did not read). Either way the chunked
+ * framing, the max_body cap and the trailers are handled as when buffering. */
 #ifndef SPINKUBE_HTTP_PARSER_H
 #define SPINKUBE_HTTP_PARSER_H
 
@@ -101,6 +107,12 @@ struct http_parser {
 	struct http_header_array hdrs, trls;
 	size_t line_start;      /* offset in head/trailer of the current line */
 	uint64_t remaining;     /* body or chunk bytes still to come */
+	uint64_t body_total;    /* decoded body bytes so far, however delivered */
+	uint64_t discard_left;  /* discard mode: body bytes still allowed */
+	char *sink;             /* http_parser_feed_body's output during the call */
+	size_t sink_cap, sink_len;
+	bool streaming;         /* the body goes to a sink, not to `body` */
+	bool discard;           /* the body is thrown away */
 	unsigned leading_empty; /* empty lines skipped before the request line */
 };
 
@@ -132,8 +144,31 @@ bool http_parser_started(const struct http_parser *p);
 /* True between HTTP_PARSE_HEAD and DONE: the body is being read. */
 bool http_parser_in_body(const struct http_parser *p);
 
-/* The decoded body so far (NUL-terminated, never NULL). */
+/* The decoded body so far (NUL-terminated, never NULL). Empty for a body
+ * that was streamed or discarded. */
 const char *http_parser_body(const struct http_parser *p, size_t *len);
+
+/* Streaming: decode body bytes from data[0..len) into out[0..cap) instead of
+ * the parser's body buffer. Call only after HTTP_PARSE_HEAD (or again after
+ * a previous call); once called, the rest of this request's body streams.
+ * *consumed: input bytes used; *produced: body bytes written to out. Stops
+ * when out is full (AGAIN with input left), at the end of the body (DONE,
+ * trailers parsed; leftover input not consumed) or on a rejection (ERROR:
+ * 413 over max_body, 400 malformed framing, 431 trailers over the caps).
+ * Bytes produced before a rejection are still reported. */
+enum http_parse_event http_parser_feed_body(struct http_parser *p, const char *data, size_t len,
+					    size_t *consumed, char *out, size_t cap, size_t *produced);
+
+/* Switch the rest of the body to discard mode: http_parser_feed() keeps
+ * decoding the framing but drops the bytes, and rejects with 413 once more
+ * than max bytes were dropped. For a body in progress only. */
+void http_parser_discard_body(struct http_parser *p, uint64_t max);
+
+/* True in discard mode (until http_parser_reset). */
+bool http_parser_discarding(const struct http_parser *p);
+
+/* Decoded body bytes seen so far (buffered, streamed or discarded). */
+uint64_t http_parser_body_total(const struct http_parser *p);
 
 /* First header named name (ASCII case-insensitive) in arr[0..n), or NULL. */
 const struct http_header *http_header_find(const struct http_header *arr, size_t n, const char *name);

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "server-int.h"
+#include "stream.h"
 
 #define KEEP_ALLOC_MAX (256u * 1024) /* larger buffers are freed between requests */
 
@@ -75,6 +76,7 @@ void response_init(struct http_response *r, size_t max_body)
 	memset(r, 0, sizeof(*r));
 	r->head_ = sk_buf_make(RESP_MAX_HEAD);
 	r->body_ = sk_buf_make(max_body);
+	r->stream_.trailers = sk_buf_make(RESP_MAX_HEAD);
 	r->status = 200;
 }
 
@@ -92,12 +94,16 @@ void response_reset(struct http_response *r)
 	r->server_error = false;
 	r->n_headers_ = 0;
 	r->has_date_ = false;
+	struct sk_buf trailers = r->stream_.trailers;
+	sk_buf_reset(&trailers);
+	r->stream_ = (struct http_stream_){ .trailers = trailers };
 }
 
 void response_free(struct http_response *r)
 {
 	sk_buf_free(&r->head_);
 	sk_buf_free(&r->body_);
+	sk_buf_free(&r->stream_.trailers);
 }
 
 void http_response_clear(struct http_response *r)
@@ -106,6 +112,10 @@ void http_response_clear(struct http_response *r)
 	sk_buf_reset(&r->body_);
 	r->n_headers_ = 0;
 	r->has_date_ = false;
+	if (!r->stream_.started) {
+		sk_buf_reset(&r->stream_.trailers);
+		r->stream_.n_trailers = 0;
+	}
 }
 
 static bool token_ok(const char *s)
@@ -130,34 +140,47 @@ static bool server_owned(const char *name)
 	       strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0;
 }
 
-int http_response_add_header(struct http_response *r, const char *name, const char *value)
+/* Append the field line "name: value\r\n" to b and count it in *n.
+ * Returns 1 when added, 0 for a server-owned name (skipped), -EINVAL,
+ * -E2BIG past the caps. */
+int response_field(struct sk_buf *b, unsigned *n, const char *name, const char *value)
 {
 	if (!token_ok(name) || strpbrk(value, "\r\n"))
 		return -EINVAL;
 	if (server_owned(name))
 		return 0;
-	if (r->n_headers_ >= RESP_MAX_HEADERS)
+	if (*n >= RESP_MAX_HEADERS)
 		return -E2BIG;
-	size_t nl = strlen(name), vl = strlen(value), old = r->head_.len;
-	int e = sk_buf_append(&r->head_, name, nl);
+	size_t nl = strlen(name), vl = strlen(value), old = b->len;
+	int e = sk_buf_append(b, name, nl);
 	if (!e)
-		e = sk_buf_append(&r->head_, ": ", 2);
+		e = sk_buf_append(b, ": ", 2);
 	if (!e)
-		e = sk_buf_append(&r->head_, value, vl);
+		e = sk_buf_append(b, value, vl);
 	if (!e)
-		e = sk_buf_append(&r->head_, "\r\n", 2);
+		e = sk_buf_append(b, "\r\n", 2);
 	if (e) {
-		r->head_.len = old;
+		b->len = old;
 		return e;
 	}
-	r->n_headers_++;
-	if (strcasecmp(name, "date") == 0)
+	(*n)++;
+	return 1;
+}
+
+int http_response_add_header(struct http_response *r, const char *name, const char *value)
+{
+	if (r->stream_.started)
+		return -EALREADY;
+	int e = response_field(&r->head_, &r->n_headers_, name, value);
+	if (e > 0 && strcasecmp(name, "date") == 0)
 		r->has_date_ = true;
-	return 0;
+	return e < 0 ? e : 0;
 }
 
 int http_response_append(struct http_response *r, const void *data, size_t len)
 {
+	if (r->stream_.started)
+		return -EALREADY;
 	return sk_buf_append(&r->body_, data, len);
 }
 
@@ -189,11 +212,12 @@ __attribute__((format(printf, 2, 3))) static int buf_printf(struct sk_buf *b, co
 }
 
 /* Append the response head (status line, Date, Server, the handler's
- * headers, Content-Length, Connection, blank line) to out, and say how many
- * body bytes follow it on the wire (0 for HEAD, 204 and 304). A status
+ * headers, the framing header, Connection, blank line) to out. framing says
+ * which framing header: Content-Length: length, Transfer-Encoding: chunked,
+ * or none (204/304, close-delimited, HEAD without a known length). A status
  * outside 200..599 becomes 500. */
-int response_serialize(struct sk_buf *out, struct http_response *r, const struct response_meta *m,
-		       size_t *body_to_send)
+int response_head(struct sk_buf *out, struct http_response *r, const struct response_meta *m,
+		  enum response_framing framing, uint64_t length)
 {
 	int e;
 
@@ -201,7 +225,6 @@ int response_serialize(struct sk_buf *out, struct http_response *r, const struct
 		r->status = 500;
 		r->server_error = true;
 	}
-	bool no_body = r->status == 204 || r->status == 304;
 	e = buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, http_reason_phrase(r->status));
 	if (!e && !r->has_date_ && m->date)
 		e = buf_printf(out, "Date: %s\r\n", m->date);
@@ -209,14 +232,30 @@ int response_serialize(struct sk_buf *out, struct http_response *r, const struct
 		e = buf_printf(out, "Server: %s\r\n", m->server_name);
 	if (!e && r->head_.len)
 		e = sk_buf_append(out, r->head_.data, r->head_.len);
-	if (!e && !no_body)
-		e = buf_printf(out, "Content-Length: %zu\r\n", r->body_.len);
+	if (!e && framing == FRAMING_LENGTH)
+		e = buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)length);
+	else if (!e && framing == FRAMING_CHUNKED)
+		e = sk_buf_append(out, "Transfer-Encoding: chunked\r\n", 28);
 	if (!e && !m->keep_alive)
 		e = sk_buf_append(out, "Connection: close\r\n", 19);
 	else if (!e && m->version_minor == 0)
 		e = sk_buf_append(out, "Connection: keep-alive\r\n", 24);
 	if (!e)
 		e = sk_buf_append(out, "\r\n", 2);
+	return e;
+}
+
+/* The buffered response's head, and how many body bytes follow it on the
+ * wire (0 for HEAD, 204 and 304). */
+int response_serialize(struct sk_buf *out, struct http_response *r, const struct response_meta *m,
+		       size_t *body_to_send)
+{
+	if (r->status < 200 || r->status > 599) {
+		r->status = 500;
+		r->server_error = true;
+	}
+	bool no_body = r->status == 204 || r->status == 304;
+	int e = response_head(out, r, m, no_body ? FRAMING_NONE : FRAMING_LENGTH, r->body_.len);
 	*body_to_send = no_body || m->head_method ? 0 : r->body_.len;
 	return e;
 }

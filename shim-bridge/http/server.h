@@ -7,6 +7,16 @@
  * fills a response, which goes back to the network thread through an
  * eventfd. The worker count is the cap on concurrent guest instances.
  *
+ * Streaming (config.stream_request): a request the callback picks goes to a
+ * worker as soon as its head is parsed, body still on the wire. While it is
+ * there the network thread leaves the connection alone and the worker does
+ * blocking, poll(2)-based I/O on the socket itself: http_request_read pulls
+ * the body through the connection's 16 KiB staging buffer, and
+ * http_response_start/write/finish send the response as it is produced, so
+ * neither body is ever held whole. When the handler returns, the connection
+ * goes back to the network thread (keep-alive, pipelining, what the handler
+ * left unread is discarded up to a bound).
+ *
  * Lifecycle: http_server_config_init -> adjust -> http_server_new ->
  * http_server_start -> ... -> http_server_shutdown (or http_server_wait when
  * config.shutdown_fd triggers the drain) -> http_server_free. */
@@ -16,14 +26,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "parser.h"
 
 struct http_server;
 
-/* A complete request, read-only for the handler and valid only during the
- * handler call (everything points into the connection's reused buffers). */
+/* A request, read-only for the handler and valid only during the handler
+ * call (everything points into the connection's reused buffers). Complete
+ * when buffered; in streaming mode the body is read with
+ * http_request_read and trailers are set once it returns 0. */
 struct http_request {
 	const char *method;
 	const char *target; /* raw request-target */
@@ -40,15 +53,53 @@ struct http_request {
 	unsigned local_port;
 	/* private: reach the body through http_request_body() */
 	const struct http_parser *parser_;
+	bool streaming_;
 };
 
-/* The request body. Buffered now: the whole body, NUL-terminated, borrowed
- * from the request. A later version may stream; callers that read through
- * this function will keep working. */
+/* The request body, buffered: the whole body, NUL-terminated, borrowed from
+ * the request. In streaming mode it is empty ("", 0): use
+ * http_request_read. */
 const char *http_request_body(const struct http_request *req, size_t *len);
+
+/* True when req was dispatched in streaming mode (config.stream_request
+ * said so): its body is read with http_request_read and the response may be
+ * streamed with http_response_start. */
+bool http_request_streaming(const struct http_request *req);
+
+/* Read the next body bytes into buf[0..cap) (cap > 0). timeout_ms: 0 = do
+ * not wait, -1 = wait up to the server's body_timeout, N = wait at most N ms.
+ * Returns >0 bytes copied, 0 at the end of the body (after which
+ * req->trailers/n_trailers hold the trailers of a chunked body), -EAGAIN
+ * nothing arrived within timeout_ms, -ETIMEDOUT body_timeout passed without
+ * a byte, -ECONNRESET the client went away, -EBADMSG malformed chunked
+ * framing, -E2BIG the body is over limits.max_body (or its trailers over
+ * the header caps), -EINVAL cap 0. Errors stick: later calls return the
+ * same. Decodes chunked framing; sends "100 Continue" first when the client
+ * asked for it (unless the response already started). In buffered mode it
+ * returns the buffered body, then 0. Worker thread, during the handler. */
+ssize_t http_request_read(const struct http_request *req, void *buf, size_t cap, int timeout_ms);
+
+/* The descriptor to poll(2) for POLLIN after http_request_read returned
+ * -EAGAIN; -1 when reading again makes progress without waiting (bytes are
+ * staged, 100 Continue is still to send, an error is pending) or the body
+ * is finished, and always in buffered mode. Do not read, write or close it. */
+int http_request_poll_fd(const struct http_request *req);
 
 /* First request header named name (case-insensitive) or NULL; borrowed. */
 const char *http_request_header(const struct http_request *req, const char *name);
+
+/* private: a streamed exchange's state (stream.c). */
+struct http_stream_ {
+	struct sk_buf trailers; /* response trailer lines, "Name: value\r\n" */
+	unsigned n_trailers;
+	uint64_t length;        /* start()'s content_length when has_length */
+	uint64_t sent;          /* body bytes accepted since start */
+	uint64_t progress_ms;   /* request body: when bytes last arrived */
+	size_t read_off;        /* buffered http_request_read position */
+	int write_err;          /* sticky: the response can no longer be sent */
+	int read_err;           /* sticky: the request body failed */
+	bool started, finished, has_length, chunked, no_body, continue_done;
+};
 
 /* The response a handler fills. Start: status 200, no headers, empty body.
  * Use the functions below; fields other than status and server_error are
@@ -61,16 +112,57 @@ struct http_response {
 	struct sk_buf body_;
 	unsigned n_headers_;
 	bool has_date_;
+	struct http_stream_ stream_;
 };
 
 /* Add a response header (copied). Content-Length, Transfer-Encoding,
  * Connection and Keep-Alive are the server's: they are ignored (return 0).
  * Returns -EINVAL for a name that is not a token or a value with CR, LF or
- * NUL, -E2BIG past the header caps (64 KiB, 100 fields). */
+ * NUL, -E2BIG past the header caps (64 KiB, 100 fields), -EALREADY once
+ * the response was started (the head is gone). */
 int http_response_add_header(struct http_response *resp, const char *name, const char *value);
 
-/* Append to the body (copied). -E2BIG past the response cap, -ENOMEM. */
+/* Append to the body (copied). -E2BIG past the response cap, -ENOMEM,
+ * -EALREADY once the response was started (use http_response_write). */
 int http_response_append(struct http_response *resp, const void *data, size_t len);
+
+/* Streaming responses (requests in streaming mode only; else -ENOTSUP).
+ * A handler that never calls http_response_start answers with the buffered
+ * response as usual. One that starts but returns without a successful
+ * http_response_finish gets its connection closed, so the client sees a
+ * truncated response (no last chunk, or fewer bytes than Content-Length).
+ * All of these run on the worker, during the handler, and block on the
+ * socket with the server's idle_timeout as the stall limit. */
+
+/* Send the status line, Date, Server and the headers added so far. The body
+ * then goes out with http_response_write (bytes appended before are not
+ * sent). content_length >= 0: exactly that
+ * many bytes (writing more gives -E2BIG, finishing with fewer closes the
+ * connection); -1: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
+ * HEAD requests, 204 and 304 send no body (writes are accepted and
+ * dropped). Returns 0, -EALREADY if started, -E2BIG for a content_length
+ * over max_response, -EINVAL for content_length < -1, -ENOTSUP in buffered
+ * mode, or a send error (-EPIPE, -ECONNRESET, -ETIMEDOUT). */
+int http_response_start(struct http_response *resp, int64_t content_length);
+
+/* Send data[0..len) (after start): returns len once all of it was handed to
+ * the kernel, or -EPIPE/-ECONNRESET (client gone), -ETIMEDOUT (no progress
+ * for idle_timeout), -E2BIG (past content_length or max_response; nothing
+ * sent), -EINVAL (not started, or finished). Send errors stick. Nothing is
+ * buffered beyond the call: a chunked body gets one chunk per call. */
+ssize_t http_response_write(struct http_response *resp, const void *data, size_t len);
+
+/* Add a trailer field, sent after the last chunk. Same validation and
+ * server-owned names as http_response_add_header. Before start it is kept
+ * (and dropped if the body turns out not chunked); after start it is
+ * -ENOTSUP unless the body is chunked; -EINVAL after finish. */
+int http_response_add_trailer(struct http_response *resp, const char *name, const char *value);
+
+/* End the body: the last chunk and the trailers for chunked. Returns 0,
+ * -EPROTO when a Content-Length body is short (the connection will be
+ * closed, the client sees a truncated body), -EALREADY when finished, -EINVAL
+ * when not started, or a send error. */
+int http_response_finish(struct http_response *resp);
 
 /* Drop the body and headers set so far (status is kept). */
 void http_response_clear(struct http_response *resp);
@@ -94,6 +186,11 @@ struct http_server_config {
 	int shutdown_fd;      /* readable (pipe written on SIGTERM) starts the drain; -1 */
 	unsigned drain_ms;    /* drain deadline when shutdown_fd triggers it */
 	const char *server_name; /* "Server:" value, or NULL for none */
+	/* NULL (default): every request is buffered. Called on the network
+	 * thread right after a head is parsed (must be quick, must not block;
+	 * user is the handler's): true dispatches the request to a worker at
+	 * once, its body still on the wire, in streaming mode. */
+	bool (*stream_request)(void *user, const struct http_request *req);
 };
 
 /* Fill cfg with the defaults (listen NULL, listen_fd -1, shutdown_fd -1). */

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "staging.h"
 #include "handler.h"
+#include "allowed-hosts.h"
 #include "log.h"
 #include "options.h"
 #include "routes.h"
@@ -42,6 +43,7 @@ struct bridge {
 	struct spin_router *router;
 	struct http_server *server;
 	char *work_dir; /* staging folder we made (removed at exit), or NULL */
+	void *spin_kv;  /* key-value backends for Spin's key-value interface */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -267,6 +269,47 @@ static void run_inbound(struct bridge *b, struct sb_component *c, const struct s
 	sb_inbound_response_free(&out);
 }
 
+/* A wasi:http component: both bodies stream. Before the response started a
+ * failure is a 500; after, only cutting the connection tells the client. */
+static void run_wasi_http(struct sb_component *c, const struct spin_route_match *m, const struct http_request *req,
+			  struct http_response *resp)
+{
+	struct sb_kv headers[REQUEST_HEADERS_MAX];
+	size_t offsets[2 * REQUEST_HEADERS_MAX];
+	struct sk_buf store = sk_buf_make(1u << 20);
+	size_t n = spin_headers(req, m, &store, headers, REQUEST_HEADERS_MAX, offsets);
+	bool started = false;
+	char why[512];
+
+	if (sb_wasi_http_call(c, req, headers, n, resp, &started, why, sizeof(why)) < 0) {
+		if (!started)
+			fail(resp, c->id, req->path, why);
+		else {
+			char q[1024], p[512];
+			log_error("request failed", "component=%s path=%s reason=%s response=cut", c->id,
+				  log_quote(req->path, p, sizeof(p)), log_quote(why, q, sizeof(q)));
+			resp->server_error = true;
+		}
+	}
+	sk_buf_free(&store);
+}
+
+/* Requests for wasi:http components go to a worker with the body still on
+ * the wire; the others are read whole first (WAGI and inbound-http take the
+ * body as one value). */
+static bool wants_stream(void *user, const struct http_request *req)
+{
+	struct bridge *b = user;
+	struct spin_route_match m;
+	bool stream = false;
+
+	if (spin_router_match(b->router, req->path, &m) == 0) {
+		stream = b->comps[m.component]->kind == SB_HANDLER_WASI_HTTP;
+		spin_route_match_clear(&m);
+	}
+	return stream;
+}
+
 static void handle(void *user, const struct http_request *req, struct http_response *resp)
 {
 	struct bridge *b = user;
@@ -283,6 +326,8 @@ static void handle(void *user, const struct http_request *req, struct http_respo
 		const struct spin_trigger *t = &b->app->triggers[m.trigger];
 		if (c->kind == SB_HANDLER_WAGI)
 			run_wagi(b, c, t, &m, req, resp);
+		else if (c->kind == SB_HANDLER_WASI_HTTP)
+			run_wasi_http(c, &m, req, resp);
 		else
 			run_inbound(b, c, &m, req, resp);
 	}
@@ -355,6 +400,9 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 	unsigned char *bytes = NULL;
 	size_t len = 0;
 	const char *entry = NULL;
+	struct spin_kv *vars = NULL;
+	_cleanup_free_ struct sb_kv *var_kv = NULL;
+	size_t n_vars = 0;
 	int r, owned;
 
 	maps = calloc(sc->n_files + 1, sizeof(*maps));
@@ -371,9 +419,29 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 	for (size_t i = 0; i < b->app->n_triggers; i++)
 		if (b->app->triggers[i].component == idx && b->app->triggers[i].wagi_entrypoint)
 			entry = b->app->triggers[i].wagi_entrypoint;
+	r = spin_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
+	if (r < 0)
+		return sk_err_prefix(err, "component \"%s\"", sc->id);
+	for (size_t i = 0; i < sc->n_allowed_outbound_hosts; i++) {
+		char why[256];
+		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], why, sizeof(why)) < 0) {
+			spin_kv_free(vars, n_vars);
+			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
+				      sc->id, sc->allowed_outbound_hosts[i], why);
+		}
+	}
+	var_kv = calloc(n_vars + 1, sizeof(*var_kv));
+	if (!var_kv) {
+		spin_kv_free(vars, n_vars);
+		return sk_err(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n_vars; i++)
+		var_kv[i] = (struct sb_kv){ vars[i].key, vars[i].value };
 	owned = read_wasm(sc, &bytes, &len, err);
-	if (owned < 0)
+	if (owned < 0) {
+		spin_kv_free(vars, n_vars);
 		return owned;
+	}
 	struct sb_component_opts o = {
 		.id = sc->id,
 		.source = sc->source ? sc->source : "inline",
@@ -382,8 +450,16 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 		.n_env = sc->n_env,
 		.entrypoint = entry,
 		.max_output = (size_t)b->opts.max_response_body,
+		.vars = var_kv,
+		.n_vars = n_vars,
+		.kv_stores = (const char *const *)sc->key_value_stores,
+		.n_kv_stores = sc->n_key_value_stores,
+		.allowed_hosts = (const char *const *)sc->allowed_outbound_hosts,
+		.n_allowed_hosts = sc->n_allowed_outbound_hosts,
+		.spin_kv = b->spin_kv,
 	};
 	r = sb_component_prepare(b->engine, bytes, len, &o, &b->comps[idx], err);
+	spin_kv_free(vars, n_vars);
 	if (owned)
 		free(bytes);
 	if (r < 0)
@@ -478,6 +554,7 @@ static int start(struct bridge *b, struct sk_error *err)
 	cfg.head_timeout_ms = b->opts.head_timeout_ms;
 	cfg.shutdown_fd = signal_pipe[0];
 	cfg.drain_ms = b->opts.drain_ms;
+	cfg.stream_request = wants_stream;
 	r = http_server_new(&cfg, handle, b, &b->server, err);
 	if (r < 0)
 		return sk_err_prefix(err, "--listen %s", b->opts.listen);

@@ -1,4 +1,5 @@
 #include "handler.h"
+#include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -165,21 +166,72 @@ static int component_kind(struct sb_component *c, const struct sb_component_opts
 	if (kinds > 1)
 		return sk_err(err, -EINVAL, "component \"%s\" (%s): exports more than one HTTP handler interface",
 			      o->id, o->source);
-	if (c->kind == SB_HANDLER_WASI_HTTP)
-		return sk_err(err, -ENOTSUP,
-			      "component \"%s\" (%s): exports %s, which this spin-bridge does not serve yet "
-			      "(rebuild it against fermyon:spin/inbound-http or as a WAGI command)",
-			      o->id, o->source, found);
+	const char *fn = c->kind == SB_HANDLER_WASI_HTTP ? "handle" : "handle-request";
 	wasmtime_component_export_index_t *iface =
 		wasmtime_component_get_export_index(c->component, NULL, found, strlen(found));
 	if (!iface)
 		return sk_err(err, -EINVAL, "component \"%s\": cannot look up export %s", o->id, found);
-	c->export_fn = wasmtime_component_get_export_index(c->component, iface, "handle-request",
-							   strlen("handle-request"));
+	c->export_fn = wasmtime_component_get_export_index(c->component, iface, fn, strlen(fn));
 	wasmtime_component_export_index_delete(iface);
 	if (!c->export_fn)
-		return sk_err(err, -EINVAL, "component \"%s\" (%s): %s has no handle-request function", o->id,
-			      o->source, found);
+		return sk_err(err, -EINVAL, "component \"%s\" (%s): %s has no %s function", o->id, o->source,
+			      found, fn);
+	return 0;
+}
+
+static int dup_strv(const char *const *v, size_t n, char ***out)
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = calloc(n, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!((*out)[i] = strdup(v[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The wasi:http host's view of the component: copies owned by c. */
+static int copy_wasi_env(struct sb_component *c, const struct sb_component_opts *o)
+{
+	struct wh_component_env *w = &c->wenv;
+	if (o->n_vars) {
+		c->var_keys = calloc(o->n_vars, sizeof(char *));
+		c->var_values = calloc(o->n_vars, sizeof(char *));
+		if (!c->var_keys || !c->var_values)
+			return -ENOMEM;
+		for (size_t i = 0; i < o->n_vars; i++) {
+			w->n_vars = i + 1;
+			if (!(c->var_keys[i] = strdup(o->vars[i].key)) || !(c->var_values[i] = strdup(o->vars[i].value)))
+				return -ENOMEM;
+		}
+	}
+	if (dup_strv(o->kv_stores, o->n_kv_stores, &c->kv_stores) < 0)
+		return -ENOMEM;
+	w->n_kv_stores = o->n_kv_stores;
+	if (dup_strv(o->allowed_hosts, o->n_allowed_hosts, &c->allowed_hosts) < 0)
+		return -ENOMEM;
+	w->n_allowed_outbound_hosts = o->n_allowed_hosts;
+	w->id = c->id;
+	w->files_dir = c->files_dir;
+	w->env_keys = (const char *const *)c->env_keys;
+	w->env_values = (const char *const *)c->env_values;
+	w->n_env = c->n_env;
+	w->var_keys = (const char *const *)c->var_keys;
+	w->var_values = (const char *const *)c->var_values;
+	w->kv_stores = (const char *const *)c->kv_stores;
+	w->allowed_outbound_hosts = (const char *const *)c->allowed_hosts;
+	w->spin = o->spin_kv;
+	w->max_body = c->max_output;
 	return 0;
 }
 
@@ -296,6 +348,15 @@ static int link_component(struct sb_component *c, const struct sb_component_opts
 			return wasm_error(err, we, o, "cannot link the WAGI program");
 		return 0;
 	}
+	if (c->kind == SB_HANDLER_WASI_HTTP) {
+		char what[300];
+		int r;
+		snprintf(what, sizeof(what), "component \"%s\" (%s)", o->id, o->source);
+		r = wh_check_imports(c->engine->engine, c->component, what, err);
+		if (r < 0)
+			return r;
+		return wh_linker_new(c->engine->engine, &c->clinker, err);
+	}
 	c->clinker = wasmtime_component_linker_new(c->engine->engine);
 	if (!c->clinker)
 		return sk_err(err, -ENOMEM, "out of memory");
@@ -305,14 +366,97 @@ static int link_component(struct sb_component *c, const struct sb_component_opts
 	return 0;
 }
 
+/* A store for a wasi:http request: its data is the host context; no
+ * wasmtime WASI (the host interfaces are ours). */
+static wasmtime_store_t *wasi_http_store(struct sb_component *c, struct wh_ctx *ctx, char *why, size_t why_size)
+{
+	wasmtime_store_t *store;
+	wh_ctx_init(ctx, &c->wenv, c->engine->opts.timeout_ms);
+	store = wasmtime_store_new(c->engine->engine, ctx, NULL);
+	if (!store) {
+		snprintf(why, why_size, "cannot create a store");
+		return NULL;
+	}
+	wasmtime_store_limiter(store, (int64_t)c->engine->opts.max_instance_memory, -1, -1, -1, -1);
+	wasmtime_context_set_epoch_deadline(wasmtime_store_context(store), c->engine->epoch_ticks);
+	return store;
+}
+
+static int wasi_http_instantiate_once(struct sb_component *c, char *why, size_t why_size)
+{
+	struct wh_ctx ctx;
+	wasmtime_store_t *store = wasi_http_store(c, &ctx, why, why_size);
+	wasmtime_component_instance_t inst;
+	wasmtime_error_t *we;
+
+	if (!store)
+		return -1;
+	we = wasmtime_component_linker_instantiate(c->clinker, wasmtime_store_context(store), c->component, &inst);
+	wasmtime_store_delete(store);
+	wh_ctx_release(&ctx);
+	if (we) {
+		sb_describe_failure(c->engine, we, NULL, why, why_size);
+		return -1;
+	}
+	return 0;
+}
+
+int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, const struct sb_kv *headers,
+		      size_t n_headers, struct http_response *resp, bool *started, char *why, size_t why_size)
+{
+	struct wh_ctx ctx;
+	wasmtime_store_t *store;
+	wasmtime_context_t *cx;
+	wasmtime_component_instance_t inst;
+	wasmtime_component_func_t fn;
+	wasmtime_error_t *we;
+	int r = -1;
+
+	*started = false;
+	store = wasi_http_store(c, &ctx, why, why_size);
+	if (!store)
+		return -1;
+	cx = wasmtime_store_context(store);
+	we = wasmtime_component_linker_instantiate(c->clinker, cx, c->component, &inst);
+	if (we) {
+		sb_describe_failure(c->engine, we, NULL, why, why_size);
+		goto out;
+	}
+	if (!wasmtime_component_instance_get_func(&inst, cx, c->export_fn, &fn)) {
+		snprintf(why, why_size, "wasi:http/incoming-handler#handle is not a function");
+		goto out;
+	}
+	/* struct sb_kv and struct wh_kv are the same pair of borrowed strings */
+	r = wh_http_handle(&ctx, cx, &fn, req, (const struct wh_kv *)headers, n_headers, resp, started, &we, why,
+			   why_size);
+	if (we) {
+		if (ctx.timed_out) {
+			wasmtime_error_delete(we);
+			snprintf(why, why_size, "timed out after %llu ms waiting for I/O",
+				 (unsigned long long)c->engine->opts.timeout_ms);
+		} else if (why[0])
+			wasmtime_error_delete(we);
+		else
+			sb_describe_failure(c->engine, we, NULL, why, why_size);
+	}
+out:
+	wasmtime_store_delete(store);
+	wh_ctx_release(&ctx);
+	wh_http_release(&ctx);
+	return r;
+}
+
 int sb_component_instantiate_once(struct sb_component *c, char *why, size_t why_size)
 {
 	struct guest_log lo = { .component = c->id, .stream = "stdout" };
 	struct guest_log le = { .component = c->id, .stream = "stderr" };
-	wasmtime_store_t *store = new_store(c, NULL, 0, NULL, 0, NULL, 0, NULL, &lo, &le, why, why_size);
+	wasmtime_store_t *store;
 	wasmtime_error_t *we;
 	wasm_trap_t *trap = NULL;
 
+	if (c->kind == SB_HANDLER_WASI_HTTP)
+		return wasi_http_instantiate_once(c, why, why_size);
+	store = new_store(c, NULL, 0, NULL, 0, NULL, 0, NULL, &lo, &le, why, why_size);
 	if (!store)
 		return -1;
 	if (c->pre) {
@@ -368,6 +512,10 @@ int sb_component_prepare(struct sb_engine *e, const uint8_t *wasm, size_t len, c
 	c->component = comp.component;
 	c->from_cache = comp.from_cache;
 	c->compile_ms = comp.compile_ms;
+	if (copy_wasi_env(c, o) < 0) {
+		r = sk_err(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (comp.kind == SB_WASM_MODULE)
 		c->kind = SB_HANDLER_WAGI;
 	else if ((r = component_kind(c, o, err)) < 0)
@@ -403,6 +551,10 @@ void sb_component_free(struct sb_component *c)
 	}
 	free(c->env_keys);
 	free(c->env_values);
+	free_strv(c->var_keys, c->wenv.n_vars);
+	free_strv(c->var_values, c->wenv.n_vars);
+	free_strv(c->kv_stores, c->wenv.n_kv_stores);
+	free_strv(c->allowed_hosts, c->wenv.n_allowed_outbound_hosts);
 	free(c->id);
 	free(c->files_dir);
 	free(c->entrypoint);

@@ -4,8 +4,8 @@
  * The handler kind comes from the binary: a core module is a WAGI program (a
  * WASI preview 1 command); a component exporting fermyon:spin/inbound-http is
  * called with plain request/response records; a component exporting
- * wasi:http/incoming-handler is recognised and refused with a clear message
- * until the runtime provides that world's host side. */
+ * wasi:http/incoming-handler gets the incoming request as host resources
+ * (shim-bridge/wasi/) with both bodies streamed. */
 #ifndef SPIN_BRIDGE_HANDLER_H
 #define SPIN_BRIDGE_HANDLER_H
 
@@ -15,6 +15,8 @@
 
 #include "engine.h"
 #include "err.h"
+#include "host.h"
+#include "server.h"
 
 enum sb_handler_kind { SB_HANDLER_WAGI, SB_HANDLER_INBOUND_HTTP, SB_HANDLER_WASI_HTTP };
 
@@ -33,6 +35,14 @@ struct sb_component_opts {
 	size_t n_env;
 	const char *entrypoint;   /* WAGI export to call; NULL: "_start" */
 	size_t max_output;        /* cap on a WAGI program's stdout / a response body */
+	/* what wasi:http components reach through Spin's interfaces */
+	const struct sb_kv *vars; /* the component's variables, resolved */
+	size_t n_vars;
+	const char *const *kv_stores; /* key_value_stores it may open */
+	size_t n_kv_stores;
+	const char *const *allowed_hosts; /* allowed_outbound_hosts */
+	size_t n_allowed_hosts;
+	void *spin_kv; /* key-value backends (runtime-config.h), owned by the caller */
 };
 
 /* A growable byte buffer with a hard cap; `over` is set when a write did not
@@ -63,6 +73,9 @@ struct sb_component {
 	wasmtime_component_t *component;
 	wasmtime_component_linker_t *clinker;
 	wasmtime_component_export_index_t *export_fn;
+	/* wasi:http: what the host interfaces see (points into the copies below) */
+	struct wh_component_env wenv;
+	char **var_keys, **var_values, **kv_stores, **allowed_hosts;
 };
 
 /* Compile (or map from the cache), detect the handler kind, link, and check
@@ -113,5 +126,13 @@ void sb_inbound_response_free(struct sb_inbound_response *r);
  * is one the interface cannot express (answer 405). */
 int sb_inbound_http_call(struct sb_component *c, const struct sb_inbound_request *req,
 			 struct sb_inbound_response *resp, char *why, size_t why_size);
+
+/* Call wasi:http/incoming-handler on a fresh instance: the guest reads the
+ * request body from the connection and writes its response straight to it
+ * (resp streams). headers: what the guest sees (request + spin-*). 0 when
+ * the exchange completed; -1 with a reason in `why`, *started telling
+ * whether the response had begun (then the caller can only cut it). */
+int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, const struct sb_kv *headers,
+		      size_t n_headers, struct http_response *resp, bool *started, char *why, size_t why_size);
 
 #endif

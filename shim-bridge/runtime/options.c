@@ -89,6 +89,13 @@ void bridge_usage(FILE *f)
 	      "  --no-cache                   compile at every start, write nothing\n"
 	      "  --work-dir DIR               where component files are staged (default: a new\n"
 	      "                               folder under $TMPDIR or /tmp, removed at exit)\n"
+	      "  --runtime-config-file FILE   Spin runtime config: key-value stores and variable\n"
+	      "                               providers (default: $SPIN_RUNTIME_CONFIG_FILE, else\n"
+	      "                               /runtime-config.toml when it exists)\n"
+	      "  --state-dir DIR              where the default key-value store keeps\n"
+	      "                               sqlite_key_value.db (default: state_dir from the runtime\n"
+	      "                               config, else .spin in the app's folder; \"\" keeps it in\n"
+	      "                               memory)\n"
 	      "  --drain-timeout MS           on SIGTERM or SIGINT, time given to requests in progress\n"
 	      "                               before exiting (default 10000)\n"
 	      "  --log-requests               one log line per request\n"
@@ -103,6 +110,7 @@ void bridge_usage(FILE *f)
 	      "  SPIN_VARIABLE_<NAME>         value of application variable <name> (also a plain\n"
 	      "                               <NAME> variable); else the manifest's default\n"
 	      "  SPIN_BRIDGE_CACHE_DIR        default for --cache-dir\n"
+	      "  SPIN_RUNTIME_CONFIG_FILE     default for --runtime-config-file\n"
 	      "\n"
 	      "Logs: logfmt records on stderr; guest stdout and stderr are forwarded line by line\n"
 	      "with the component id. A trap, a timeout or a malformed response answers 500 and\n"
@@ -115,7 +123,8 @@ static bool known_flag(const char *a, size_t n)
 {
 	static const char *const flags[] = { "--from", "--listen", "--cache-dir", "--work-dir",
 					     "--max-instance-memory", "--max-request-body", "--max-response-body",
-					     "--timeout", "--head-timeout", "--drain-timeout", "--max-concurrent" };
+					     "--timeout", "--head-timeout", "--drain-timeout", "--max-concurrent",
+					     "--runtime-config-file", "--state-dir" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (strlen(flags[i]) == n && strncmp(a, flags[i], n) == 0)
 			return true;
@@ -136,6 +145,13 @@ static void defaults(struct bridge_options *o, const char *const *envp, char *ca
 	o->max_response_body = 64ull << 20;
 	o->drain_ms = 10000;
 	o->head_timeout_ms = 10000;
+	/* SpinKube's shim mounts the app's runtime config here; it is
+	 * optional unless named. */
+	o->runtime_config = "/runtime-config.toml";
+	if ((v = env_get(envp, "SPIN_RUNTIME_CONFIG_FILE")) && *v) {
+		o->runtime_config = v;
+		o->runtime_config_required = true;
+	}
 	o->retain = env_get(envp, "SPIN_COMPONENTS_TO_RETAIN");
 	if (o->retain && !*o->retain)
 		o->retain = NULL;
@@ -211,6 +227,13 @@ int bridge_options_parse(int argc, const char *const *argv, const char *const *e
 			o->cache_dir = val;
 		} else if (FLAG("--work-dir")) {
 			o->work_dir = val;
+		} else if (FLAG("--runtime-config-file")) {
+			if (!*val)
+				return sk_err(err, -EINVAL, "--runtime-config-file is empty (name a runtime-config.toml)");
+			o->runtime_config = val;
+			o->runtime_config_required = true;
+		} else if (FLAG("--state-dir")) {
+			o->state_dir = val;
 		} else if (FLAG("--max-instance-memory")) {
 			if (bridge_parse_size(val, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16))
 				return sk_err(err, -EINVAL, "--max-instance-memory \"%s\": not a size of at least 64Ki", val);

@@ -17,6 +17,9 @@ struct bridge_options {
 	const char *cache_dir;         /* compiled-code cache, NULL: none */
 	const char *retain;            /* SPIN_COMPONENTS_TO_RETAIN, or NULL */
 	const char *work_dir;          /* where mapped files are staged */
+	const char *runtime_config;    /* Spin runtime-config.toml to read */
+	bool runtime_config_required;  /* named by flag or environment: must exist */
+	const char *state_dir;         /* --state-dir; NULL: Spin's default, "": none */
 	uint64_t max_instance_memory;  /* bytes */
 	uint64_t timeout_ms;           /* per-request CPU time */
 	uint64_t max_request_body;     /* bytes */

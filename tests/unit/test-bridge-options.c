@@ -35,6 +35,9 @@ int main(void)
 	   "default timeout and body caps");
 	is_str(o.cache_dir, "/home/u/.cache/spin-bridge", "default cache under HOME");
 	ok(o.retain == NULL, "nothing retained by default");
+	is_str(o.runtime_config, "/runtime-config.toml", "runtime config where SpinKube's shim mounts it");
+	ok(!o.runtime_config_required, "... and optional");
+	ok(o.state_dir == NULL, "state folder left to Spin's default");
 
 	const char *env[] = { "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:3000", "SPIN_MAX_INSTANCE_MEMORY=1048576",
 			      "SPIN_COMPONENTS_TO_RETAIN=a,b", "XDG_CACHE_HOME=/xdg", "HOME=/h", NULL };
@@ -44,10 +47,25 @@ int main(void)
 	is_str(o.retain, "a,b", "SPIN_COMPONENTS_TO_RETAIN");
 	is_str(o.cache_dir, "/xdg/spin-bridge", "XDG_CACHE_HOME wins over HOME");
 
+	const char *rcenv[] = { "SPIN_RUNTIME_CONFIG_FILE=/etc/rc.toml", NULL };
+	ok(parse(plain, rcenv, &o, &a, &err) == 0, "SPIN_RUNTIME_CONFIG_FILE");
+	is_str(o.runtime_config, "/etc/rc.toml", "SPIN_RUNTIME_CONFIG_FILE names the runtime config");
+	ok(o.runtime_config_required, "... which must then exist");
+	const char *rcempty[] = { "SPIN_RUNTIME_CONFIG_FILE=", NULL };
+	ok(parse(plain, rcempty, &o, &a, &err) == 0 && !o.runtime_config_required &&
+		   strcmp(o.runtime_config, "/runtime-config.toml") == 0,
+	   "an empty SPIN_RUNTIME_CONFIG_FILE is ignored");
+	const char *rcflags[] = { "spin-bridge", "up", "--from", "/app", "--runtime-config-file", "rc.toml",
+				  "--state-dir=", NULL };
+	ok(parse(rcflags, rcenv, &o, &a, &err) == 0, "--runtime-config-file and --state-dir: %s", err.message);
+	is_str(o.runtime_config, "rc.toml", "--runtime-config-file wins over the environment");
+	ok(o.runtime_config_required, "... and must exist");
+	is_str(o.state_dir, "", "--state-dir \"\" is kept (no state folder: the default store in memory)");
+
 	const char *flags[] = { "spin-bridge", "up", "--from=/x", "--listen", "[::1]:8080", "--max-instance-memory",
 				"64Mi", "--timeout", "250", "--max-concurrent", "3", "--max-request-body", "1Mi",
 				"--max-response-body=2Mi", "--no-cache", "--drain-timeout", "0", "--head-timeout",
-				"500", "--work-dir", "/w", "--log-requests", NULL };
+				"500", "--work-dir", "/w", "--log-requests", "--state-dir", "/var/lib/app", NULL };
 	ok(parse(flags, env, &o, &a, &err) == 0, "every flag: %s", err.message);
 	is_str(o.listen, "[::1]:8080", "--listen wins over the environment");
 	ok(o.max_instance_memory == 64u << 20, "--max-instance-memory 64Mi");
@@ -57,6 +75,7 @@ int main(void)
 	ok(o.cache_dir == NULL, "--no-cache");
 	is_str(o.work_dir, "/w", "--work-dir");
 	ok(o.log_requests, "--log-requests");
+	is_str(o.state_dir, "/var/lib/app", "--state-dir");
 
 	const char *help[] = { "spin-bridge", "--help", NULL };
 	ok(parse(help, noenv, &o, &a, &err) == 0 && a == BRIDGE_HELP, "--help");
@@ -79,6 +98,9 @@ int main(void)
 		{ { "spin-bridge", "up", "--from", "/x", "--max-request-body=1Ti", NULL }, NULL, "not a size" },
 		{ { "spin-bridge", "up", "--from", "/x", NULL }, "SPIN_MAX_INSTANCE_MEMORY=lots", "SPIN_MAX_INSTANCE_MEMORY" },
 		{ { "spin-bridge", "up", "--from", "/x", "--listen=", NULL }, NULL, "--listen is empty" },
+		{ { "spin-bridge", "up", "--from", "/x", "--runtime-config-file=", NULL }, NULL,
+		  "--runtime-config-file is empty" },
+		{ { "spin-bridge", "up", "--from", "/x", "--state-dir", NULL }, NULL, "--state-dir needs a value" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *e1[] = { bad[i].env0, NULL };
@@ -106,7 +128,8 @@ int main(void)
 				"--max-request-body", "--max-response-body", "--head-timeout", "--cache-dir",
 				"--no-cache", "--work-dir", "--drain-timeout", "--log-requests", "--help", "--version",
 				"SPIN_HTTP_LISTEN_ADDR", "SPIN_MAX_INSTANCE_MEMORY", "SPIN_COMPONENTS_TO_RETAIN",
-				"SPIN_VARIABLE_", "SPIN_BRIDGE_CACHE_DIR" };
+				"SPIN_VARIABLE_", "SPIN_BRIDGE_CACHE_DIR", "--runtime-config-file", "--state-dir",
+				"SPIN_RUNTIME_CONFIG_FILE" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		ok(strstr(text, names[i]) != NULL, "--help documents %s", names[i]);
 	free(text);

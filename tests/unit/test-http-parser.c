@@ -1,5 +1,6 @@
 /* HTTP/1.1 request parsing: any split of the input gives the same requests,
- * pipelining, chunked bodies with trailers, and every rejection status. */
+ * pipelining, chunked bodies with trailers, every rejection status, and
+ * bodies streamed into small buffers or discarded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,136 @@ static void test_chunked_details(void)
 	       "Content-Length: 0 completes at once");
 }
 
+
+/* Parse the head of raw, then stream its body through http_parser_feed_body
+ * in input pieces of in_step bytes and output buffers of out_cap bytes,
+ * collecting the body in out. Returns the last event; *left says how much
+ * input was not consumed, *calls how many calls produced bytes. */
+static enum http_parse_event stream_body(struct http_parser *p, const char *raw, size_t in_step, size_t out_cap,
+					 char *out, size_t out_n, size_t *out_len, size_t *left)
+{
+	size_t len = strlen(raw), off = 0, used, got;
+	enum http_parse_event e = http_parser_feed(p, raw, len, &used);
+	char sink[64];
+
+	*out_len = 0;
+	off = used;
+	if (e != HTTP_PARSE_HEAD) {
+		*left = len - off;
+		return e;
+	}
+	e = HTTP_PARSE_AGAIN;
+	while (e == HTTP_PARSE_AGAIN && off < len) {
+		size_t piece = len - off < in_step ? len - off : in_step;
+		size_t poff = 0;
+		do {
+			e = http_parser_feed_body(p, raw + off + poff, piece - poff, &used, sink, out_cap, &got);
+			poff += used;
+			if (got > out_cap || *out_len + got > out_n)
+				return HTTP_PARSE_ERROR; /* the sink overflowed: fail the check */
+			memcpy(out + *out_len, sink, got);
+			*out_len += got;
+		} while (e == HTTP_PARSE_AGAIN && poff < piece && got > 0);
+		off += poff;
+		if (e == HTTP_PARSE_AGAIN && poff < piece)
+			return HTTP_PARSE_ERROR; /* stuck: no progress */
+	}
+	*left = len - off;
+	return e;
+}
+
+static void test_streaming(void)
+{
+	static const char chunked[] = "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "4;ext=1\r\nWiki\r\n5\r\npedia\r\n10\r\n in\r\n\r\n chunks!!\r\n0\r\n"
+				      "X-Sum: abc\r\nX-Two:2\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char want[] = "Wikipedia in\r\n\r\n chunks!!";
+	const size_t next_len = strlen("GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+	int all = 1;
+
+	for (size_t in_step = 1; in_step <= sizeof(chunked); in_step += in_step < 8 ? 1 : 13) {
+		for (size_t cap = 1; cap <= 9; cap += 4) {
+			struct http_parser p;
+			char out[128];
+			size_t out_len, left, blen;
+			http_parser_init(&p, NULL);
+			enum http_parse_event e = stream_body(&p, chunked, in_step, cap, out, sizeof(out), &out_len, &left);
+			(void)http_parser_body(&p, &blen);
+			if (e != HTTP_PARSE_DONE || out_len != strlen(want) || memcmp(out, want, out_len) != 0 ||
+			    left != next_len || p.parsed.n_trailers != 2 || strcmp(p.parsed.trailers[1].value, "2") != 0 ||
+			    blen != 0 || http_parser_body_total(&p) != strlen(want)) {
+				printf("# in_step %zu cap %zu: event %d, %zu bytes, %zu left, %zu trailers\n", in_step, cap,
+				       (int)e, out_len, left, p.parsed.n_trailers);
+				all = 0;
+			}
+			http_parser_free(&p);
+		}
+	}
+	ok(all, "a chunked body streams whole through 1..9-byte buffers at any input split, trailers after it, "
+		"the pipelined request left over, nothing buffered");
+
+	struct http_parser p;
+	char out[64];
+	size_t out_len, left;
+	http_parser_init(&p, NULL);
+	enum http_parse_event e = stream_body(&p, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /",
+					      3, 2, out, sizeof(out), &out_len, &left);
+	ok(e == HTTP_PARSE_DONE && out_len == 5 && memcmp(out, "hello", 5) == 0 && left == 5,
+	   "a Content-Length body streams and ends at its length");
+	http_parser_reset(&p);
+	size_t used, got;
+	e = http_parser_feed_body(&p, "x", 1, &used, out, sizeof(out), &got);
+	ok(e == HTTP_PARSE_ERROR && p.status == 500, "streaming before the head is a (server) error, not a crash");
+	http_parser_free(&p);
+
+	struct http_limits lim;
+	http_limits_default(&lim);
+	lim.max_body = 10;
+	http_parser_init(&p, &lim);
+	e = stream_body(&p, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n5\r\nghijk\r\n",
+			4, 4, out, sizeof(out), &out_len, &left);
+	ok(e == HTTP_PARSE_ERROR && p.status == 413 && out_len == 6,
+	   "streamed chunks past max_body are 413 (after the 6 bytes under the cap)");
+	http_parser_free(&p);
+	http_parser_init(&p, NULL);
+	e = stream_body(&p, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 64, 64, out,
+			sizeof(out), &out_len, &left);
+	ok(e == HTTP_PARSE_ERROR && p.status == 400, "malformed framing while streaming is 400");
+	http_parser_free(&p);
+}
+
+static void test_discard(void)
+{
+	static const char req[] = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET /";
+	struct http_parser p;
+	char out[16];
+	size_t used, got, blen, off;
+
+	http_parser_init(&p, NULL);
+	enum http_parse_event e = http_parser_feed(&p, req, strlen(req), &used);
+	off = used;
+	e = http_parser_feed_body(&p, req + off, 9, &used, out, 3, &got);
+	off += used;
+	ok(e == HTTP_PARSE_AGAIN && got == 3 && memcmp(out, "hel", 3) == 0, "a handler reads 3 bytes");
+	http_parser_discard_body(&p, 8);
+	ok(http_parser_discarding(&p), "then the rest is discarded");
+	e = http_parser_feed(&p, req + off, strlen(req) - off, &used);
+	(void)http_parser_body(&p, &blen);
+	ok(e == HTTP_PARSE_DONE && strlen(req) - off - used == 5 && blen == 0 && http_parser_body_total(&p) == 11,
+	   "discarding runs to the end of the body, stores nothing, leaves the next request");
+	http_parser_free(&p);
+
+	http_parser_init(&p, NULL);
+	e = http_parser_feed(&p, req, strlen(req), &used);
+	http_parser_discard_body(&p, 10);
+	e = http_parser_feed(&p, req + used, strlen(req) - used, &used);
+	ok(e == HTTP_PARSE_ERROR && p.status == 413, "more than the discard budget is 413");
+	http_parser_reset(&p);
+	ok(!http_parser_discarding(&p), "reset ends discard mode");
+	http_parser_free(&p);
+}
+
 int main(void)
 {
 	test_splits();
@@ -325,5 +456,7 @@ int main(void)
 	test_limits();
 	test_rejections();
 	test_chunked_details();
+	test_streaming();
+	test_discard();
 	return tap_done();
 }

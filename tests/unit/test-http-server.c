@@ -1,6 +1,9 @@
 /* The HTTP server against real sockets on 127.0.0.1: keep-alive, HTTP/1.0,
  * pipelining, large chunked uploads, caps, timeouts, a busy queue, slow
- * handlers next to fast ones, HEAD, 100-continue and graceful shutdown. */
+ * handlers next to fast ones, HEAD, 100-continue and graceful shutdown;
+ * then streaming mode: 100 MiB echoed both ways in bounded memory,
+ * trailers, truncated responses, non-blocking reads, keep-alive and
+ * pipelining around streamed exchanges, limits, disconnects, shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +61,16 @@ static void handler(void *user, const struct http_request *req, struct http_resp
 		resp->status = 500;
 		resp->server_error = true;
 		snprintf(out, sizeof(out), "failed");
+	} else if (strcmp(req->path, "/readbuf") == 0) {
+		/* buffered mode through the streaming calls */
+		char got[64];
+		size_t n = 0;
+		ssize_t r;
+		while ((r = http_request_read(req, got + n, n + 4 < sizeof(got) ? 4 : sizeof(got) - n - 1, -1)) > 0)
+			n += (size_t)r;
+		snprintf(out, sizeof(out), "streaming=%d read=%.*s end=%zd fd=%d start=%d trailer=%d",
+			 http_request_streaming(req), (int)n, got, r, http_request_poll_fd(req),
+			 http_response_start(resp, -1), http_response_add_trailer(resp, "X-T", "1"));
 	} else if (strcmp(req->path, "/headers") == 0) {
 		resp->status = 201;
 		http_response_add_header(resp, "X-Multi", "1");
@@ -638,9 +652,669 @@ static void test_shutdown_fd(void)
 	close(p[1]);
 }
 
+
+/* ---- streaming mode ---- */
+
+static atomic_long stream_result; /* what /s/count saw, + 1000000 once set */
+
+/* config.stream_request: paths under /s/ stream. */
+static bool pick(void *user, const struct http_request *req)
+{
+	(void)user;
+	return strncmp(req->path, "/s/", 3) == 0;
+}
+
+/* The body byte at offset i of the big test bodies. */
+static unsigned char pattern(uint64_t i)
+{
+	return (unsigned char)(i ^ (i >> 11) ^ (i >> 19));
+}
+
+/* /s/echo: read a first piece, start (Content-Length when the request has
+ * one, else chunked), write back everything as it comes, add trailers that
+ * report the request's. */
+static void s_echo(const struct http_request *req, struct http_response *resp)
+{
+	static _Thread_local char buf[65536];
+	const char *cl = http_request_header(req, "content-length");
+	ssize_t n = http_request_read(req, buf, sizeof(buf), -1);
+	size_t early = req->n_trailers;
+	char v[256];
+
+	if (n < 0) {
+		resp->status = 400;
+		snprintf(v, sizeof(v), "read %zd", n);
+		http_response_append(resp, v, strlen(v));
+		return;
+	}
+	http_response_add_header(resp, "X-Streaming", http_request_streaming(req) ? "1" : "0");
+	if (http_response_start(resp, cl ? strtoll(cl, NULL, 10) : -1) < 0)
+		return;
+	while (n > 0) {
+		if (http_response_write(resp, buf, (size_t)n) != n)
+			return;
+		n = http_request_read(req, buf, sizeof(buf), -1);
+	}
+	if (n < 0)
+		return;
+	snprintf(v, sizeof(v), "%zu", early);
+	http_response_add_trailer(resp, "X-Early-Trailers", v);
+	for (size_t i = 0; i < req->n_trailers; i++) {
+		snprintf(v, sizeof(v), "X-Got-%s", req->trailers[i].name);
+		http_response_add_trailer(resp, v, req->trailers[i].value);
+	}
+	http_response_finish(resp);
+}
+
+/* /s/again: a read that must not wait, then poll on the descriptor, then the
+ * body; and a read with a timeout that runs out. Buffered answer. */
+static void s_again(const struct http_request *req, struct http_response *resp)
+{
+	char buf[64], out[256];
+	long t0 = now_ms();
+	ssize_t timed = http_request_read(req, buf, sizeof(buf), 150);
+	long took = now_ms() - t0;
+	ssize_t first = http_request_read(req, buf, sizeof(buf), 0);
+	int fd = http_request_poll_fd(req);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int pr = fd >= 0 ? poll(&pfd, 1, 3000) : -1;
+	ssize_t n = 0, r;
+	while ((r = http_request_read(req, buf + n, sizeof(buf) - 1 - (size_t)n, 0)) > 0)
+		n += r;
+	snprintf(out, sizeof(out), "timed=%zd took=%s first=%zd fd=%s poll=%d body=%.*s end=%zd fd_after=%d", timed,
+		 took >= 140 && took < 1000 ? "ok" : "bad", first, fd >= 0 ? "ok" : "none", pr, (int)n, buf, r,
+		 http_request_poll_fd(req));
+	http_response_append(resp, out, strlen(out));
+}
+
+/* /s/count: read everything, report the total and how it ended. */
+static void s_count(const struct http_request *req, struct http_response *resp)
+{
+	char buf[4096], out[128];
+	size_t total = 0;
+	ssize_t r;
+
+	while ((r = http_request_read(req, buf, sizeof(buf), -1)) > 0)
+		total += (size_t)r;
+	atomic_store(&stream_result, 1000000 + r);
+	snprintf(out, sizeof(out), "end=%zd total=%zu", r, total);
+	http_response_append(resp, out, strlen(out));
+}
+
+static void stream_handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	if (strcmp(req->path, "/s/echo") == 0) {
+		s_echo(req, resp);
+	} else if (strcmp(req->path, "/s/again") == 0) {
+		s_again(req, resp);
+	} else if (strcmp(req->path, "/s/count") == 0) {
+		s_count(req, resp);
+	} else if (strcmp(req->path, "/s/truncate") == 0) {
+		resp->server_error = true; /* the guest trapped midway */
+		http_response_start(resp, -1);
+		http_response_write(resp, "partial", 7);
+	} else if (strcmp(req->path, "/s/short") == 0) {
+		http_response_start(resp, 10);
+		http_response_write(resp, "abc", 3);
+		char v[32];
+		snprintf(v, sizeof(v), "%d", http_response_finish(resp));
+		atomic_store(&stream_result, 1000000 + atol(v));
+	} else if (strcmp(req->path, "/s/gen") == 0) {
+		/* start(-1), two writes, a trailer; a HEAD gets none of the body */
+		int e = http_response_start(resp, -1);
+		int again = http_response_start(resp, -1);
+		ssize_t big = http_response_write(resp, "x", 0);
+		http_response_write(resp, "abc", 3);
+		http_response_write(resp, "def", 3);
+		int t = http_response_add_trailer(resp, "X-Done", "yes");
+		int h = http_response_add_header(resp, "X-Late", "1");
+		char v[64];
+		snprintf(v, sizeof(v), "%d %d %zd %d %d", e, again, big, t, h);
+		atomic_store(&stream_result, 1000000 + (e == 0 && again == -EALREADY && big == 0 && h == -EALREADY));
+		http_response_finish(resp);
+	} else if (strcmp(req->path, "/s/ignore") == 0) {
+		resp->status = 404; /* never reads the body: a buffered answer */
+		http_response_append(resp, "not here", 8);
+	} else if (strcmp(req->path, "/s/limits") == 0) {
+		int over = http_response_start(resp, (int64_t)1 << 40);
+		http_response_start(resp, 4);
+		ssize_t w = http_response_write(resp, "hello", 5);
+		http_response_write(resp, "hel", 3);
+		ssize_t w2 = http_response_write(resp, "lo", 2);
+		/* before the last byte: the client may look as soon as it has it */
+		atomic_store(&stream_result, 1000000 + (over == -E2BIG && w == -E2BIG && w2 == -E2BIG));
+		http_response_write(resp, "l", 1);
+		http_response_finish(resp);
+	} else {
+		handler(user, req, resp);
+	}
+}
+
+static struct http_server *start_stream(struct http_server_config *cfg)
+{
+	struct http_server *srv = NULL;
+	struct sk_error err = { 0 };
+
+	cfg->stream_request = pick;
+	if (http_server_new(cfg, stream_handler, NULL, &srv, &err) < 0 || http_server_start(srv, &err) < 0) {
+		printf("# server: %s\n", err.message);
+		exit(1);
+	}
+	return srv;
+}
+
+/* What a response body held: its length, whether it matched pattern() (when
+ * checked), its first bytes as text and its trailer lines. */
+struct body_check {
+	int use_pattern;
+	uint64_t len, bad;
+	char text[256];
+	char trailers[512];
+};
+
+static void check_bytes(struct body_check *b, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (b->use_pattern && (unsigned char)p[i] != pattern(b->len + i))
+			b->bad++;
+		if (b->len + i < sizeof(b->text) - 1)
+			b->text[b->len + i] = p[i];
+	}
+	b->len += n;
+}
+
+static void consume(struct client *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+/* Read a response head (left in r->head, bytes after it stay buffered).
+ * 0, or -1 on EOF or garbage. */
+static int read_head(struct client *c, struct resp *r)
+{
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+		if (fill(c) <= 0)
+			return -1;
+	size_t hl = (size_t)(end - c->buf) + 4;
+	snprintf(r->head, sizeof(r->head), "%.*s", (int)hl, c->buf);
+	consume(c, hl);
+	return sscanf(r->head, "HTTP/1.1 %d", &r->status) == 1 ? 0 : -1;
+}
+
+/* Take body bytes: n of them, or, with n == UINT64_MAX, up to EOF. */
+static int take_body(struct client *c, uint64_t n, struct body_check *b)
+{
+	while (n) {
+		if (c->len == 0) {
+			ssize_t got = fill(c);
+			if (got == 0 && n == UINT64_MAX)
+				return 0;
+			if (got <= 0)
+				return -1;
+		}
+		size_t k = c->len < n ? c->len : (size_t)n;
+		check_bytes(b, c->buf, k);
+		consume(c, k);
+		if (n != UINT64_MAX)
+			n -= k;
+	}
+	return 0;
+}
+
+/* A CRLF-terminated line (without it) into line[0..n). */
+static int take_line(struct client *c, char *line, size_t n)
+{
+	char *nl;
+
+	while (!(nl = memmem(c->buf, c->len, "\r\n", 2)))
+		if (fill(c) <= 0)
+			return -1;
+	size_t ll = (size_t)(nl - c->buf);
+	snprintf(line, n, "%.*s", (int)ll, c->buf);
+	consume(c, ll + 2);
+	return 0;
+}
+
+/* Read the body the head r frames: chunked (then trailers), Content-Length,
+ * or up to EOF. 0 when complete, -1 when the connection ended first. */
+static int read_body(struct client *c, const struct resp *r, int no_body, struct body_check *b)
+{
+	char line[512];
+
+	if (no_body)
+		return 0;
+	if (strcasestr(r->head, "\r\ntransfer-encoding: chunked\r\n")) {
+		for (;;) {
+			if (take_line(c, line, sizeof(line)) < 0)
+				return -1;
+			uint64_t size = strtoull(line, NULL, 16);
+			if (size == 0)
+				break;
+			if (take_body(c, size, b) < 0 || take_line(c, line, sizeof(line)) < 0 || line[0])
+				return -1;
+		}
+		for (;;) {
+			if (take_line(c, line, sizeof(line)) < 0)
+				return -1;
+			if (!line[0])
+				return 0;
+			size_t tl = strlen(b->trailers);
+			snprintf(b->trailers + tl, sizeof(b->trailers) - tl, "%s;", line);
+		}
+	}
+	const char *h = strcasestr(r->head, "\r\ncontent-length:");
+	return take_body(c, h ? strtoull(h + 17, NULL, 10) : UINT64_MAX, b);
+}
+
+/* Send a body of total pattern() bytes, chunked (varying chunk sizes, then
+ * trailer) or raw, after head. Runs in its own thread so that the test
+ * reads the echo at the same time. */
+struct sender {
+	struct client *c;
+	const char *head;
+	uint64_t total;
+	int chunked;
+	const char *trailer;
+	int rc;
+};
+
+static void *send_body(void *arg)
+{
+	static const size_t sizes[] = { 65536, 1, 4097, 30000, 16384, 7 };
+	struct sender *s = arg;
+	char *buf = malloc(65536);
+	uint64_t off = 0;
+	unsigned k = 0;
+
+	s->rc = send_str(s->c, s->head);
+	while (s->rc == 0 && off < s->total) {
+		size_t n = sizes[k++ % 6];
+		if (n > s->total - off)
+			n = (size_t)(s->total - off);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)pattern(off + i);
+		char line[32];
+		snprintf(line, sizeof(line), "%zx\r\n", n);
+		if (s->chunked)
+			s->rc = send_str(s->c, line);
+		if (s->rc == 0)
+			s->rc = send_all(s->c, buf, n);
+		if (s->rc == 0 && s->chunked)
+			s->rc = send_str(s->c, "\r\n");
+		off += n;
+	}
+	if (s->rc == 0 && s->chunked)
+		s->rc = send_str(s->c, s->trailer ? s->trailer : "0\r\n\r\n");
+	free(buf);
+	return NULL;
+}
+
+/* A /proc/self/status field in kB, or -1. */
+static long status_kb(const char *field)
+{
+	char line[256];
+	long v = -1;
+	size_t fl = strlen(field);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+			v = strtol(line + fl + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Forget the peak RSS so far (Linux: "5" into clear_refs); false if not. */
+static int reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+
+	if (!f)
+		return 0;
+	int okay = fputs("5", f) >= 0;
+	return fclose(f) == 0 && okay;
+}
+
+static void test_stream_big(unsigned port, int chunked)
+{
+	const uint64_t total = 100ull << 20;
+	struct client c;
+	struct resp r;
+	struct body_check b = { .use_pattern = 1 };
+	char head[256];
+	pthread_t th;
+
+	if (chunked)
+		snprintf(head, sizeof(head), "POST /s/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+	else
+		snprintf(head, sizeof(head), "POST /s/echo HTTP/1.1\r\nHost: t\r\nContent-Length: %llu\r\n\r\n",
+			 (unsigned long long)total);
+	struct sender s = { .head = head, .total = total, .chunked = chunked, .trailer = "0\r\nX-Check: 42\r\n\r\n" };
+	int reset = reset_peak_rss();
+	long hwm0 = status_kb(reset ? "VmRSS" : "VmHWM");
+	long t0 = now_ms();
+	client_open(port, &c);
+	s.c = &c;
+	pthread_create(&th, NULL, send_body, &s);
+	int rh = read_head(&c, &r);
+	int rb = rh == 0 ? read_body(&c, &r, 0, &b) : -1;
+	pthread_join(th, NULL);
+	long took = now_ms() - t0;
+	long hwm1 = status_kb("VmHWM");
+	const char *kind = chunked ? "chunked request -> chunked response" : "Content-Length -> Content-Length";
+	ok(rh == 0 && r.status == 200 && s.rc == 0 && rb == 0 && b.len == total && b.bad == 0,
+	   "100 MiB streamed and echoed whole, %s (%llu bytes, %llu wrong, %ld ms)", kind,
+	   (unsigned long long)b.len, (unsigned long long)b.bad, took);
+	if (chunked)
+		ok(strstr(r.head, "Transfer-Encoding: chunked\r\n") && !strcasestr(r.head, "content-length") &&
+			   strstr(r.head, "\r\nDate: ") && strstr(r.head, "\r\nServer: spin-bridge-test\r\n") &&
+			   strstr(r.head, "X-Streaming: 1\r\n"),
+		   "a streamed response is chunked and carries Date, Server and the handler's headers");
+	else
+		ok(strstr(r.head, "Content-Length: 104857600\r\n") && !strcasestr(r.head, "transfer-encoding"),
+		   "with the Content-Length the handler gave");
+	ok(hwm0 > 0 && hwm1 > 0 && hwm1 - hwm0 < 16 * 1024,
+	   "peak RSS grew %ld kB (< 16 MiB) while 100 MiB went through (%s)", hwm1 - hwm0,
+	   reset ? "peak reset before" : "peak since start");
+	if (chunked)
+		ok(strstr(b.trailers, "X-Early-Trailers: 0;") && strstr(b.trailers, "X-Got-X-Check: 42;"),
+		   "request trailers reach the handler after read returns 0, response trailers the client: %s",
+		   b.trailers);
+	/* keep-alive after it */
+	send_str(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && strcmp(r.body, "hello") == 0, "the connection serves the next request");
+	free(r.body);
+	client_close(&c);
+}
+
+static void test_stream_exchanges(unsigned port)
+{
+	struct client c;
+	struct resp r;
+	struct body_check b;
+
+	/* two streamed requests and a pipelined buffered one on one connection */
+	client_open(port, &c);
+	send_str(&c, "POST /s/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && r.status == 200 && read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "hello") == 0,
+	   "a streamed echo with Content-Length");
+	send_str(&c, "POST /s/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n"
+		     "X-A: 1\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /hello HTTP/1.1\r\n"
+		     "Host: t\r\n\r\n");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "abcde") == 0 &&
+		   strstr(b.trailers, "X-Got-X-A: 1;"),
+	   "a second streamed request on the same connection, chunked with a trailer");
+	ok(read_resp(&c, &r, 0) == 0 && strcmp(r.body, "len=3 sum=96354") == 0,
+	   "a buffered request pipelined after it is answered");
+	free(r.body);
+	ok(read_resp(&c, &r, 0) == 0 && strcmp(r.body, "hello") == 0, "and the one after that");
+	free(r.body);
+
+	/* HEAD with start(-1): no body, no framing header, the next response follows */
+	send_str(&c, "HEAD /s/gen HTTP/1.1\r\nHost: t\r\n\r\nGET /s/gen HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_head(&c, &r) == 0 && r.status == 200 && !strcasestr(r.head, "transfer-encoding") &&
+		   !strcasestr(r.head, "content-length"),
+	   "HEAD with start(-1): a head without a framing header");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "abcdef") == 0 &&
+		   strstr(b.trailers, "X-Done: yes;"),
+	   "and no body: the GET's chunked response follows directly (%s)", b.text);
+	ok(atomic_load(&stream_result) == 1000001,
+	   "start twice is -EALREADY, an empty write sends nothing, headers after start are -EALREADY");
+
+	/* a handler that does not read the body and answers buffered */
+	send_str(&c, "POST /s/ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+	char filler[1000];
+	memset(filler, 'z', sizeof(filler));
+	send_all(&c, filler, sizeof(filler));
+	send_str(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 404 && !strstr(r.head, "Connection: close"),
+	   "a streaming handler can still answer buffered (404)");
+	free(r.body);
+	ok(read_resp(&c, &r, 0) == 0 && strcmp(r.body, "hello") == 0,
+	   "the unread body is discarded and the connection kept");
+	free(r.body);
+
+	/* the buffered API in buffered mode */
+	send_str(&c, "POST /readbuf HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+	int rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && strcmp(r.body, "streaming=0 read=0123456789 end=0 fd=-1 start=-95 trailer=-95") == 0,
+	   "buffered mode: http_request_read returns the buffered body, no streaming response: %s", rc ? "-" : r.body);
+	free(r.body);
+	client_close(&c);
+
+	/* an unread body over the discard bound: answered, then closed */
+	client_open(port, &c);
+	send_str(&c, "POST /s/ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+	char *mib = calloc(1, 1 << 20);
+	send_all(&c, mib, 1 << 20);
+	free(mib);
+	ok(read_resp(&c, &r, 0) == 0 && r.status == 404, "an unread 1 MiB body: the answer arrives");
+	free(r.body);
+	ok(sees_eof(&c), "then the connection closes (over the discard bound)");
+	client_close(&c);
+
+	/* truncated: started, never finished */
+	client_open(port, &c);
+	send_str(&c, "GET /s/truncate HTTP/1.1\r\nHost: t\r\n\r\n");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && r.status == 200 && read_body(&c, &r, 0, &b) < 0 && strcmp(b.text, "partial") == 0,
+	   "started but not finished: the client gets the bytes written, then EOF without the last chunk");
+	client_close(&c);
+
+	/* short Content-Length */
+	client_open(port, &c);
+	atomic_store(&stream_result, 0);
+	send_str(&c, "GET /s/short HTTP/1.1\r\nHost: t\r\n\r\n");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && strstr(r.head, "Content-Length: 10\r\n") && read_body(&c, &r, 0, &b) < 0 &&
+		   b.len == 3,
+	   "finishing under the Content-Length closes the connection (3 of 10 bytes)");
+	is_int(atomic_load(&stream_result), 1000000 - EPROTO, "and finish says -EPROTO");
+	client_close(&c);
+
+	/* limits on the response */
+	client_open(port, &c);
+	atomic_store(&stream_result, 0);
+	send_str(&c, "GET /s/limits HTTP/1.1\r\nHost: t\r\n\r\n");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "hell") == 0 &&
+		   atomic_load(&stream_result) == 1000001,
+	   "a length over max_response and writes past the Content-Length are -E2BIG, nothing extra sent");
+	client_close(&c);
+
+	/* HTTP/1.0: close-delimited */
+	client_open(port, &c);
+	send_str(&c, "GET /s/gen HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	b = (struct body_check){ 0 };
+	ok(read_head(&c, &r) == 0 && strstr(r.head, "Connection: close\r\n") && !strcasestr(r.head, "transfer-encoding") &&
+		   read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "abcdef") == 0,
+	   "HTTP/1.0 with start(-1): the body ends with the connection");
+	client_close(&c);
+}
+
+static void test_stream_continue_and_again(unsigned port)
+{
+	struct client c;
+	struct resp r;
+	struct body_check b = { 0 };
+
+	client_open(port, &c);
+	send_str(&c, "POST /s/echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+	ok(read_head(&c, &r) == 0 && r.status == 100, "streaming: 100 Continue when the handler reads");
+	send_str(&c, "hello");
+	ok(read_head(&c, &r) == 0 && r.status == 200 && read_body(&c, &r, 0, &b) == 0 && strcmp(b.text, "hello") == 0,
+	   "then the streamed response");
+
+	send_str(&c, "POST /s/again HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
+	usleep(300 * 1000);
+	send_str(&c, "world");
+	int rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && strcmp(r.body, "timed=-11 took=ok first=-11 fd=ok poll=1 body=world end=0 fd_after=-1") == 0,
+	   "a read with a timeout ends -EAGAIN in time, timeout 0 is -EAGAIN, poll on the descriptor wakes "
+	   "for the body: %s", rc ? "-" : r.body);
+	free(r.body);
+	client_close(&c);
+}
+
+static void test_stream_errors(void)
+{
+	struct http_server_config cfg;
+	struct client c;
+	struct resp r;
+
+	base_config(&cfg);
+	cfg.limits.max_body = 64 * 1024;
+	struct http_server *srv = start_stream(&cfg);
+	unsigned port = http_server_port(srv);
+
+	client_open(port, &c);
+	send_str(&c, "POST /s/count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+	char *big = calloc(1, 100 * 1024);
+	send_str(&c, "19000\r\n");
+	send_all(&c, big, 100 * 1024);
+	free(big);
+	int rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && strcmp(r.body, "end=-7 total=0") == 0 && strstr(r.head, "Connection: close"),
+	   "a chunk past max_body: read is -E2BIG, the answer says Connection: close: %s", rc ? "-" : r.body);
+	free(r.body);
+	ok(sees_eof(&c), "and the connection closes");
+	client_close(&c);
+
+	client_open(port, &c);
+	send_str(&c, "POST /s/count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcdeXX\r\n");
+	rc = read_resp(&c, &r, 0);
+	ok(rc == 0 && strcmp(r.body, "end=-74 total=5") == 0, "malformed chunk framing: -EBADMSG: %s", rc ? "-" : r.body);
+	free(r.body);
+	client_close(&c);
+
+	client_open(port, &c);
+	atomic_store(&stream_result, 0);
+	send_str(&c, "POST /s/count HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\nabc");
+	usleep(100 * 1000);
+	client_close(&c);
+	for (int i = 0; i < 200 && !atomic_load(&stream_result); i++)
+		usleep(10 * 1000);
+	is_int(atomic_load(&stream_result) - 1000000, -ECONNRESET, "the client leaving mid-body: -ECONNRESET");
+
+	client_open(port, &c);
+	long t0 = now_ms();
+	send_str(&c, "POST /s/count HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+	rc = read_resp(&c, &r, 0);
+	long took = now_ms() - t0;
+	ok(rc == 0 && strcmp(r.body, "end=-110 total=3") == 0 && took >= 350,
+	   "a body that stalls: -ETIMEDOUT after body_timeout (%ld ms): %s", took, rc ? "-" : r.body);
+	free(r.body);
+	ok(sees_eof(&c), "then the connection closes");
+	client_close(&c);
+	ok(request(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 0 && r.status == 200,
+	   "the server goes on");
+	free(r.body);
+
+	struct http_server_stats st;
+	http_server_stats(srv, &st);
+	ok(st.requests == 5 && st.in_flight == 0, "stats count streamed requests (%llu)", (unsigned long long)st.requests);
+	http_server_free(srv);
+}
+
+struct later {
+	struct client *c;
+	const char *data;
+	unsigned delay_ms;
+};
+
+static void *send_later(void *arg)
+{
+	struct later *l = arg;
+	usleep(l->delay_ms * 1000);
+	send_str(l->c, l->data);
+	return NULL;
+}
+
+static void test_stream_shutdown(void)
+{
+	struct http_server_config cfg;
+	struct client c;
+	struct resp r;
+	struct body_check b = { 0 };
+	pthread_t th;
+
+	base_config(&cfg);
+	cfg.body_timeout_ms = 3000;
+	struct http_server *srv = start_stream(&cfg);
+	client_open(http_server_port(srv), &c);
+	send_str(&c, "POST /s/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
+	usleep(100 * 1000);
+	struct later l = { &c, "hello", 400 };
+	pthread_create(&th, NULL, send_later, &l);
+	long t0 = now_ms();
+	int rc = http_server_shutdown(srv, 5000);
+	long took = now_ms() - t0;
+	pthread_join(th, NULL);
+	ok(rc == 0 && took >= 300, "shutdown waits for a streaming handler (%ld ms)", took);
+	ok(read_head(&c, &r) == 0 && strstr(r.head, "Connection: close\r\n") && read_body(&c, &r, 0, &b) == 0 &&
+		   strcmp(b.text, "hello") == 0,
+	   "which streams its response, with Connection: close");
+	client_close(&c);
+	http_server_free(srv);
+
+	/* a deadline cuts a streaming handler off: its socket is shut, it returns */
+	srv = start_stream(&cfg);
+	client_open(http_server_port(srv), &c);
+	atomic_store(&stream_result, 0);
+	send_str(&c, "POST /s/count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
+	usleep(100 * 1000);
+	t0 = now_ms();
+	rc = http_server_shutdown(srv, 100);
+	took = now_ms() - t0;
+	ok(rc == -ETIMEDOUT && took < 1500 && atomic_load(&stream_result) == 1000000 - ECONNRESET,
+	   "a drain deadline wakes a handler waiting for the body (-ECONNRESET, %ld ms)", took);
+	ok(sees_eof(&c), "and closes its connection");
+	client_close(&c);
+	http_server_free(srv);
+}
+
+static void test_streaming(void)
+{
+	struct http_server_config cfg;
+
+	base_config(&cfg);
+	cfg.server_name = "spin-bridge-test";
+	cfg.limits.max_body = 128u << 20;
+	cfg.max_response = 128u << 20;
+	cfg.body_timeout_ms = 5000;
+	cfg.idle_timeout_ms = 10000;
+	struct http_server *srv = start_stream(&cfg);
+	unsigned port = http_server_port(srv);
+
+	test_stream_big(port, 1);
+	test_stream_big(port, 0);
+	test_stream_exchanges(port);
+	test_stream_continue_and_again(port);
+	struct http_server_stats st;
+	http_server_stats(srv, &st);
+	ok(st.handler_errors == 1 && st.responses_4xx == 2 && st.in_flight == 0,
+	   "stats: the truncated response is a handler error, the 404s are 4xx (%llu requests)",
+	   (unsigned long long)st.requests);
+	http_server_free(srv);
+	test_stream_errors();
+	test_stream_shutdown();
+}
+
 int main(void)
 {
 	struct http_server_config cfg;
+
+	/* first, while the peak RSS is low */
+	test_streaming();
 
 	base_config(&cfg);
 	cfg.server_name = "spin-bridge-test";
