@@ -4,9 +4,11 @@
  *
  * Threading: everything in struct conn and most of struct http_server is
  * touched only by the network thread. A connection handed to a worker
- * (phase CONN_BUSY) is touched by that worker only (its req and resp) until
- * it comes back through the done list; the queue and done-list mutexes
- * order those hand-overs. Counters are atomics. */
+ * (phase CONN_BUSY) is touched by that worker only (its req and resp; for a
+ * streaming request also the socket, the staging buffer, the parser and the
+ * flags stream.c names) until it comes back through the done list; the
+ * queue and done-list mutexes order those hand-overs. Counters are
+ * atomics. */
 #ifndef SPINKUBE_HTTP_SERVER_INT_H
 #define SPINKUBE_HTTP_SERVER_INT_H
 

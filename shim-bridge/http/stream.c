@@ -195,8 +195,9 @@ static int stage_read(struct conn *c)
 	}
 }
 
-/* Ask for the body with "100 Continue" (once, before the first read that
- * would wait, and never after the final response started). */
+/* Ask for the body with "100 Continue" (once: before the first read that
+ * would wait, or just before a 2xx head; never after the final response
+ * started). */
 static int send_continue(struct conn *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -316,6 +317,16 @@ int http_response_start(struct http_response *resp, int64_t content_length)
 	if (resp->status < 200 || resp->status > 599) {
 		resp->status = 500;
 		resp->server_error = true;
+	}
+	/* A success while the client still waits for "100 Continue": the
+	 * handler answers as it reads (an echo, a transform), so ask for the
+	 * body now instead of leaving the client to its expect timeout. Error
+	 * answers do not ask; the body is then discarded or the connection
+	 * closed as for any unread body. */
+	if (!s->continue_done && resp->status < 300 && c->parser.state != HP_DONE && c->parser.state != HP_ERROR) {
+		int e = send_continue(c);
+		if (e < 0)
+			return e;
 	}
 	bool no_body = c->head_method || resp->status == 204 || resp->status == 304;
 	if (resp->status == 204 || resp->status == 304)
