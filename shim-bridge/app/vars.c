@@ -53,6 +53,12 @@ void spin_vars_free(struct spin_vars *vars)
 int spin_vars_resolve(const struct spin_app *app, char *const *envp, struct spin_vars **out,
                       struct sk_error *err)
 {
+	return spin_vars_resolve_with(app, envp, NULL, NULL, out, err);
+}
+
+int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_var_provider_fn first, void *ud,
+                           struct spin_vars **out, struct sk_error *err)
+{
 	struct spin_vars *vars = calloc(1, sizeof(*vars));
 	int r = 0;
 
@@ -63,9 +69,11 @@ int spin_vars_resolve(const struct spin_app *app, char *const *envp, struct spin
 	for (size_t i = 0; i < app->n_variables && r == 0; i++) {
 		const struct spin_variable *v = &app->variables[i];
 		char key[256];
-		const char *val = provide(v, envp, key, sizeof(key));
+		const char *val = provide(v, envp, key, sizeof(key)), *fv = NULL;
 		struct spin_resolved_var *item = &vars->items[vars->n];
 
+		if (first && first(ud, v->name, &fv) == 0 && fv)
+			val = fv;
 		if (strlen(v->name) > 200)
 			r = sk_err(err, -EINVAL, "app variable \"%.64s...\": name too long", v->name);
 		else if (!val)

@@ -38,6 +38,14 @@ struct spin_vars {
  * caller's, borrowed) and the defaults. On success *out is new (free with
  * spin_vars_free). A missing required variable is -ENOENT naming it and how
  * to set it. */
+/* A provider asked before the environment and the defaults (the runtime
+ * config's variable providers): 0 with *value (borrowed) or -ENOENT. */
+typedef int (*spin_var_provider_fn)(void *ud, const char *name, const char **value);
+
+/* spin_vars_resolve with `first` (may be NULL) asked before anything else. */
+int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_var_provider_fn first, void *ud,
+                           struct spin_vars **out, struct sk_error *err);
+
 int spin_vars_resolve(const struct spin_app *app, char *const *envp, struct spin_vars **out,
                       struct sk_error *err);
 

@@ -5,6 +5,7 @@
  * run on the server's worker threads (handle()); each gets a fresh instance.
  * SIGTERM and SIGINT start a drain: no new connections, requests in progress
  * finish, then the process exits 0. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "staging.h"
 #include "handler.h"
 #include "allowed-hosts.h"
+#include "runtime-config.h"
 #include "log.h"
 #include "options.h"
 #include "routes.h"
@@ -43,7 +45,8 @@ struct bridge {
 	struct spin_router *router;
 	struct http_server *server;
 	char *work_dir; /* staging folder we made (removed at exit), or NULL */
-	void *spin_kv;  /* key-value backends for Spin's key-value interface */
+	struct spin_runtime_config *rc; /* runtime-config.toml, or an empty one */
+	struct spin_kvdb *spin_kv;      /* key-value stores (SQLite) for Spin's key-value */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -489,6 +492,45 @@ static int make_work_dir(struct bridge *b, struct sk_error *err)
 	return b->work_dir ? 0 : sk_err(err, -ENOMEM, "out of memory");
 }
 
+/* Variables from the runtime config's providers come before the rest. */
+static int rc_variable(void *ud, const char *name, const char **value)
+{
+	struct bridge *b = ud;
+	return spin_runtime_config_variable(b->rc, (const char *const *)environ, name, value);
+}
+
+/* runtime-config.toml (--runtime-config-file, else /runtime-config.toml when
+ * present): variable providers and key-value stores; then the state folder
+ * and the stores every component names, checked now. */
+static int load_runtime_config(struct bridge *b, struct sk_error *err)
+{
+	_cleanup_free_ char *state_dir = NULL;
+	int r = spin_runtime_config_load(b->opts.runtime_config, b->opts.runtime_config_required, &b->rc, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < b->rc->n_warnings; i++) {
+		char q[1024];
+		log_warn("runtime config", "warning=%s", log_quote(b->rc->warnings[i], q, sizeof(q)));
+	}
+	r = spin_runtime_config_state_dir(b->rc, b->opts.state_dir, b->app->dir, &state_dir, err);
+	if (r < 0)
+		return r;
+	r = spin_kvdb_new(b->rc, state_dir, &b->spin_kv, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < b->app->n_components; i++) {
+		const struct spin_component *sc = &b->app->components[i];
+		if (!component_used(b->app, i))
+			continue;
+		r = spin_kvdb_check_component(b->spin_kv, sc->id, (const char *const *)sc->key_value_stores,
+					      sc->n_key_value_stores, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int load(struct bridge *b, struct sk_error *err)
 {
 	int r = spin_app_load(b->opts.from, &b->app, err);
@@ -504,7 +546,10 @@ static int load(struct bridge *b, struct sk_error *err)
 	if (b->app->n_triggers == 0)
 		return sk_err(err, -EINVAL, "%s: the app has no HTTP triggers to serve (add a [[trigger.http]])",
 			      b->app->origin);
-	r = spin_vars_resolve(b->app, environ, &b->vars, err);
+	r = load_runtime_config(b, err);
+	if (r < 0)
+		return r;
+	r = spin_vars_resolve_with(b->app, environ, rc_variable, b, &b->vars, err);
 	if (r < 0)
 		return r;
 	/* Expand every component variable once so a bad template fails now. */
@@ -580,6 +625,8 @@ static void bridge_free(struct bridge *b)
 			sb_component_free(b->comps[i]);
 	free(b->comps);
 	spin_router_free(b->router);
+	spin_kvdb_free(b->spin_kv);
+	spin_runtime_config_free(b->rc);
 	sb_engine_free(b->engine);
 	spin_vars_free(b->vars);
 	spin_app_free(b->app);
@@ -633,6 +680,11 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "spin-bridge: cannot set up signal handling: %s\n", strerror(errno));
 		return 1;
 	}
+	/* outbound HTTP for guests (shim-bridge/wasi/outbound.c) */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "spin-bridge: cannot initialise libcurl\n");
+		return 1;
+	}
 	r = load(&b, &err);
 	if (r >= 0)
 		r = start(&b, &err);
@@ -641,6 +693,7 @@ int main(int argc, char *argv[])
 		log_error("cannot start", "error=%s", log_quote(err.message, q, sizeof(q)));
 		fprintf(stderr, "spin-bridge: %s\n", err.message);
 		bridge_free(&b);
+		curl_global_cleanup();
 		return 1;
 	}
 	log_routes(&b);
@@ -653,5 +706,6 @@ int main(int argc, char *argv[])
 	log_info("stopped", "requests=%llu errors=%llu drain=%s", (unsigned long long)st.requests,
 		 (unsigned long long)st.handler_errors, r == 0 ? "complete" : "cut off at the deadline");
 	bridge_free(&b);
+	curl_global_cleanup();
 	return 0;
 }

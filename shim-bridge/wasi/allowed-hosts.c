@@ -29,21 +29,17 @@ struct rule {
 	unsigned port_lo, port_end; /* ports port_lo .. port_end-1 */
 };
 
-/* Record why entry is invalid (when why is not NULL); returns -EINVAL. */
-__attribute__((format(printf, 4, 5))) static int bad(char *why, size_t why_size, const char *entry,
-						    const char *fmt, ...)
+/* Record why entry is invalid (when why is not NULL): the problem and the
+ * fix, not the entry itself, which the caller names. Returns -EINVAL. */
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t why_size, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (!why || why_size == 0)
 		return -EINVAL;
-	n = snprintf(why, why_size, "allowed_outbound_hosts \"%.200s\": ", entry);
-	if (n > 0 && (size_t)n < why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why + n, why_size - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vsnprintf(why, why_size, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
@@ -53,8 +49,8 @@ static unsigned well_known_port(const char *scheme)
 		const char *scheme;
 		unsigned port;
 	} known[] = {
-		{ "http", 80 },	    { "https", 443 }, { "postgres", 5432 }, { "mysql", 3306 },
-		{ "redis", 6379 }, { "mqtt", 1883 },
+	    {"http", 80},    {"https", 443},  {"postgres", 5432},
+	    {"mysql", 3306}, {"redis", 6379}, {"mqtt", 1883},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcasecmp(known[i].scheme, scheme) == 0)
@@ -135,22 +131,24 @@ static bool parse_cidr(const char *s, size_t n, struct rule *r)
 	return true;
 }
 
-static int parse_scheme(const char *e, const char *s, size_t n, struct rule *r, char *why, size_t why_size)
+static int parse_scheme(const char *s, size_t n, struct rule *r, char *why, size_t why_size)
 {
 	if (n == 1 && s[0] == '*') {
 		r->any_scheme = true;
 		return 0;
 	}
 	if (n == 0)
-		return bad(why, why_size, e, "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
+		return bad(why, why_size,
+		           "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
 	if (s[0] == '{')
-		return bad(why, why_size, e, "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
+		return bad(why, why_size,
+		           "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
 	if (n > SCHEME_MAX)
-		return bad(why, why_size, e, "the scheme is longer than %d letters", SCHEME_MAX);
+		return bad(why, why_size, "the scheme is longer than %d letters", SCHEME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return bad(why, why_size, e, "scheme \"%.*s\" must be letters (\"https\") or \"*\"", (int)n,
-				   s);
+			return bad(why, why_size, "scheme \"%.*s\" must be letters (\"https\") or \"*\"",
+			           (int)n, s);
 		r->scheme[i] = (char)(s[i] | 0x20);
 	}
 	r->scheme[n] = '\0';
@@ -158,11 +156,10 @@ static int parse_scheme(const char *e, const char *s, size_t n, struct rule *r, 
 }
 
 /* The host part, h[0..n): bracketed when the entry had "[...]". */
-static int parse_host(const char *e, const char *h, size_t n, bool bracketed, struct rule *r, char *why,
-		      size_t why_size)
+static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, char *why, size_t why_size)
 {
 	if (n == 0)
-		return bad(why, why_size, e, "no host; write \"https://example.com\", or \"*\" for any host");
+		return bad(why, why_size, "no host; write \"https://example.com\", or \"*\" for any host");
 	if (bracketed) {
 		bool ok = memchr(h, '/', n) ? parse_cidr(h, n, r) : parse_ip(h, n, &r->family, r->addr);
 		if (ok && r->family == AF_INET6) {
@@ -170,8 +167,9 @@ static int parse_host(const char *e, const char *h, size_t n, bool bracketed, st
 				r->kind = HOST_IP;
 			return 0;
 		}
-		return bad(why, why_size, e, "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")",
-			   (int)n, h);
+		return bad(why, why_size,
+		           "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")", (int)n,
+		           h);
 	}
 	if (n == 1 && h[0] == '*') {
 		r->kind = HOST_ANY;
@@ -182,58 +180,66 @@ static int parse_host(const char *e, const char *h, size_t n, bool bracketed, st
 		return 0;
 	}
 	if (h[0] == '{')
-		return bad(why, why_size, e, "host lists (\"{a,b}\") are not supported; write one entry per host");
+		return bad(why, why_size,
+		           "host lists (\"{a,b}\") are not supported; write one entry per host");
 	if (memchr(h, '/', n)) {
 		if (parse_cidr(h, n, r))
 			return 0;
-		return bad(why, why_size, e,
-			   "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
-			   (int)n, h);
+		return bad(
+		    why, why_size,
+		    "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
+		    (int)n, h);
 	}
 	if (n > 2 && h[0] == '*' && h[1] == '.') {
 		if (memchr(h + 1, '*', n - 1) || !valid_name(h + 2, n - 2))
-			return bad(why, why_size, e, "\"%.*s\" is not a valid wildcard; write \"*.example.com\"", (int)n,
-				   h);
+			return bad(why, why_size, "\"%.*s\" is not a valid wildcard; write \"*.example.com\"",
+			           (int)n, h);
 		r->kind = HOST_SUFFIX;
 		memcpy(r->name, h + 1, n - 1);
 		r->name[n - 1] = '\0';
 		return 0;
 	}
 	if (memchr(h, '*', n))
-		return bad(why, why_size, e,
-			   "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
+		return bad(
+		    why, why_size,
+		    "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
 	if (parse_ip(h, n, &r->family, r->addr)) {
 		if (r->family == AF_INET6)
-			return bad(why, why_size, e, "IPv6 addresses go in brackets: \"http://[%.*s]:8080\"", (int)n, h);
+			return bad(why, why_size, "IPv6 addresses go in brackets: \"http://[%.*s]:8080\"",
+			           (int)n, h);
 		r->kind = HOST_IP;
 		return 0;
 	}
 	if (memchr(h, ':', n))
-		return bad(why, why_size, e, "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
-			   (int)n, h);
+		return bad(why, why_size,
+		           "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
+		           (int)n, h);
 	if (!valid_name(h, n))
-		return bad(why, why_size, e,
-			   "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write international "
-			   "names in their xn-- form)",
-			   (int)n, h);
+		return bad(
+		    why, why_size,
+		    "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write international "
+		    "names in their xn-- form)",
+		    (int)n, h);
 	r->kind = HOST_NAME;
 	memcpy(r->name, h, n);
 	r->name[n] = '\0';
 	return 0;
 }
 
-static int parse_port(const char *e, const char *p, size_t n, struct rule *r, char *why, size_t why_size)
+static int parse_port(const char *p, size_t n, struct rule *r, char *why, size_t why_size)
 {
 	const char *dots;
 	unsigned lo, hi;
 
 	if (n == 0) {
 		if (r->any_scheme)
-			return bad(why, why_size, e, "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
+			return bad(why, why_size,
+			           "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
 		lo = well_known_port(r->scheme);
 		if (!lo)
-			return bad(why, why_size, e, "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
-				   r->scheme);
+			return bad(why, why_size,
+			           "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
+			           r->scheme);
 		r->port_lo = lo;
 		r->port_end = lo + 1;
 		return 0;
@@ -243,18 +249,22 @@ static int parse_port(const char *e, const char *p, size_t n, struct rule *r, ch
 		return 0;
 	}
 	if (p[0] == '{')
-		return bad(why, why_size, e, "port lists (\"{a,b}\") are not supported; write one entry per port");
+		return bad(why, why_size,
+		           "port lists (\"{a,b}\") are not supported; write one entry per port");
 	dots = n >= 2 ? memmem(p, n, "..", 2) : NULL;
 	if (dots) {
-		if (!parse_u16(p, (size_t)(dots - p), &lo) || !parse_u16(dots + 2, n - (size_t)(dots + 2 - p), &hi))
-			return bad(why, why_size, e, "port range \"%.*s\" must be two numbers, \"8000..9000\"", (int)n, p);
+		if (!parse_u16(p, (size_t)(dots - p), &lo) ||
+		    !parse_u16(dots + 2, n - (size_t)(dots + 2 - p), &hi))
+			return bad(why, why_size, "port range \"%.*s\" must be two numbers, \"8000..9000\"",
+			           (int)n, p);
 		r->port_lo = lo;
 		r->port_end = hi; /* half-open, as Spin's */
 		return 0;
 	}
 	if (!parse_u16(p, n, &lo))
-		return bad(why, why_size, e, "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"",
-			   (int)n, p);
+		return bad(why, why_size,
+		           "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"", (int)n,
+		           p);
 	r->port_lo = lo;
 	r->port_end = lo + 1;
 	return 0;
@@ -271,32 +281,37 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 
 	memset(r, 0, sizeof(*r));
 	if (!entry)
-		return bad(why, why_size, "", "no entry");
+		return bad(why, why_size, "no entry");
 	for (s = entry; *s && isspace((unsigned char)*s); s++)
 		;
 	for (end = s + strlen(s); end > s && isspace((unsigned char)end[-1]); end--)
 		;
 	if (end == s)
-		return bad(why, why_size, entry, "empty; write \"https://example.com\"");
+		return bad(why, why_size, "the entry is empty; write \"https://example.com\"");
 	if ((size_t)(end - s) > WH_ALLOWED_HOST_MAX)
-		return bad(why, why_size, entry, "longer than %d bytes", WH_ALLOWED_HOST_MAX);
+		return bad(why, why_size, "the entry is longer than %d bytes", WH_ALLOWED_HOST_MAX);
 	memcpy(buf, s, (size_t)(end - s));
 	buf[end - s] = '\0';
 	if (strcmp(buf, "insecure:allow-all") == 0)
-		return bad(why, why_size, buf, "is not allowed; write \"*://*:*\" to allow every host");
+		return bad(why, why_size,
+		           "\"insecure:allow-all\" is not allowed; write \"*://*:*\" to allow every host");
 	if (strstr(buf, "{{"))
-		return bad(why, why_size, buf,
-			   "variable templates are not expanded here; write the host out (\"https://api.example.com\")");
+		return bad(why, why_size,
+		           "variable templates (\"{{ name }}\") are not supported in allowed_outbound_hosts; "
+		           "write the "
+		           "host out (\"https://api.example.com\")");
 	for (const char *c = buf; *c; c++)
 		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
-			return bad(why, why_size, buf,
-				   "contains a space, a control or a non-ASCII character (write international names "
-				   "in their xn-- form)");
+			return bad(why, why_size,
+			           "the entry contains a space, a control or a non-ASCII character (write "
+			           "international names "
+			           "in their xn-- form)");
 	sep = strstr(buf, "://");
 	if (!sep)
-		return bad(why, why_size, buf, "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)",
-			   buf, buf);
-	if ((rc = parse_scheme(buf, buf, (size_t)(sep - buf), r, why, why_size)) < 0)
+		return bad(why, why_size,
+		           "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)", buf,
+		           buf);
+	if ((rc = parse_scheme(buf, (size_t)(sep - buf), r, why, why_size)) < 0)
 		return rc;
 	rest = sep + 3;
 
@@ -305,7 +320,7 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 	if (rest[0] == '[') {
 		const char *close = strchr(rest, ']');
 		if (!close)
-			return bad(why, why_size, buf, "'[' without ']'; write IPv6 addresses as \"[::1]\"");
+			return bad(why, why_size, "'[' without ']'; write IPv6 addresses as \"[::1]\"");
 		host = rest + 1;
 		hn = (size_t)(close - host);
 		bracketed = true;
@@ -314,9 +329,9 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 		else if (close[1] == '\0' || close[1] == '/')
 			port = close + 1;
 		else
-			return bad(why, why_size, buf, "unexpected \"%s\" after \"]\"", close + 1);
+			return bad(why, why_size, "unexpected \"%s\" after \"]\"", close + 1);
 		if (port[0] == '/' && port[1] != '\0')
-			return bad(why, why_size, buf, "entries have no path; remove \"%s\"", port);
+			return bad(why, why_size, "entries have no path; remove \"%s\"", port);
 		if (port[0] == '/')
 			port++;
 	} else {
@@ -331,20 +346,20 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 			while (hn > 0 && host[hn - 1] == '/') /* "https://example.com/" */
 				hn--;
 			slash = memchr(host, '/', hn);
-			if (slash && !parse_cidr(host, hn, &(struct rule){ 0 }))
-				return bad(why, why_size, buf, "entries have no path; remove \"%s\"", slash);
+			if (slash && !parse_cidr(host, hn, &(struct rule){0}))
+				return bad(why, why_size, "entries have no path; remove \"%s\"", slash);
 		}
 	}
 	pn = strlen(port);
 	slash = memchr(port, '/', pn);
 	if (slash) {
 		if (slash[1] != '\0')
-			return bad(why, why_size, buf, "entries have no path; remove \"%s\"", slash);
+			return bad(why, why_size, "entries have no path; remove \"%s\"", slash);
 		pn = (size_t)(slash - port);
 	}
-	if ((rc = parse_host(buf, host, hn, bracketed, r, why, why_size)) < 0)
+	if ((rc = parse_host(host, hn, bracketed, r, why, why_size)) < 0)
 		return rc;
-	return parse_port(buf, port, pn, r, why, why_size);
+	return parse_port(port, pn, r, why, why_size);
 }
 
 int wh_allowed_hosts_validate(const char *entry, char *why, size_t why_size)
@@ -390,7 +405,7 @@ static bool host_allows(const struct rule *r, const char *host)
 		if (!parse_ip(host, hl, &family, addr) || family != r->family)
 			return false;
 		return prefix_equal(addr, r->addr,
-				    r->kind == HOST_CIDR ? r->prefix : (family == AF_INET ? 32u : 128u));
+		                    r->kind == HOST_CIDR ? r->prefix : (family == AF_INET ? 32u : 128u));
 	}
 	return false;
 }
@@ -405,7 +420,7 @@ static bool rule_allows(const struct rule *r, const char *scheme, const char *ho
 }
 
 bool wh_allowed_hosts_match(const char *const *entries, size_t n, const char *scheme, const char *host,
-			    unsigned port)
+                            unsigned port)
 {
 	struct rule r;
 
@@ -428,7 +443,8 @@ bool wh_allowed_hosts_self(const char *const *entries, size_t n, const char *sch
 	return false;
 }
 
-int wh_authority_split(const char *scheme, const char *authority, char *host, size_t host_size, unsigned *port)
+int wh_authority_split(const char *scheme, const char *authority, char *host, size_t host_size,
+                       unsigned *port)
 {
 	const char *h, *p = NULL;
 	size_t hn, len;

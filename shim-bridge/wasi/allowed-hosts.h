@@ -24,9 +24,9 @@
  * Refused by wh_allowed_hosts_validate, and matching nothing if they reach
  * the check anyway: "insecure:allow-all" (Spin refuses it too; write
  * "*://" "*:*" to allow all), "{a,b}" lists (Spin does not support them either), paths,
- * unbracketed IPv6 addresses, and "{{ variable }}" templates: the caller
- * expands those with the app's variables before it validates or stores the
- * entry (shim-bridge/app/vars.h spin_template_expand). */
+ * unbracketed IPv6 addresses, and "{{ variable }}" templates (Spin
+ * resolves those with the app's variables; a caller that wants them
+ * expands each entry first, shim-bridge/app/vars.h spin_template_expand). */
 #ifndef SPIN_BRIDGE_WASI_ALLOWED_HOSTS_H
 #define SPIN_BRIDGE_WASI_ALLOWED_HOSTS_H
 
@@ -39,9 +39,9 @@
 #define WH_HOST_SIZE 256
 
 /* 0 when entry is a valid allowed_outbound_hosts entry; else -EINVAL and a
- * one-line message in why (may be NULL) that quotes the entry, says what is
- * wrong and how to write it, e.g.
- *   allowed_outbound_hosts "example.com": no scheme; write "https://example.com" ... */
+ * one-line message in why (may be NULL) saying what is wrong and how to
+ * write it; the caller names the component and the entry. E.g. for
+ * "example.com": no scheme; write "https://example.com" (or ...). */
 int wh_allowed_hosts_validate(const char *entry, char *why, size_t why_size);
 
 /* Does any of the n entries allow scheme://host:port? host is a DNS name or
@@ -49,7 +49,7 @@ int wh_allowed_hosts_validate(const char *entry, char *why, size_t why_size);
  * default when the URL has none: wh_authority_split does that). Invalid
  * entries allow nothing. */
 bool wh_allowed_hosts_match(const char *const *entries, size_t n, const char *scheme, const char *host,
-			    unsigned port);
+                            unsigned port);
 
 /* Does any entry allow a relative ("self") request over scheme: a valid
  * entry whose host is "self" or "*" and whose scheme matches? */
@@ -61,6 +61,7 @@ bool wh_allowed_hosts_self(const char *const *entries, size_t n, const char *sch
  * absent). Strict: a host is letters, digits, '.', '-' and '_', an IPv4
  * address or a bracketed IPv6 address (no zone); a port is 1-65535; no
  * userinfo. 0, or -EINVAL when malformed (or no default port is known). */
-int wh_authority_split(const char *scheme, const char *authority, char *host, size_t host_size, unsigned *port);
+int wh_authority_split(const char *scheme, const char *authority, char *host, size_t host_size,
+                       unsigned *port);
 
 #endif

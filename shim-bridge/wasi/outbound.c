@@ -100,12 +100,12 @@ void wh_out_response_free(struct wh_out_response *r)
 		return;
 	headers_free(r->headers, r->n_headers);
 	free(r->body);
-	*r = (struct wh_out_response){ 0 };
+	*r = (struct wh_out_response){0};
 }
 
 /* Fill why (when given) and return e, so each failure site is one line. */
 __attribute__((format(printf, 4, 5))) static enum wh_out_error fail(enum wh_out_error e, char *why,
-								    size_t why_size, const char *fmt, ...)
+                                                                    size_t why_size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -138,8 +138,9 @@ static bool is_token(const char *s, size_t n)
 /* Request headers curl must own: framing and connection management. */
 static bool dropped_header(const char *name)
 {
-	static const char *const names[] = { "connection", "content-length", "expect", "keep-alive",
-					     "proxy-connection", "te", "transfer-encoding", "upgrade" };
+	static const char *const names[] = {"connection",        "content-length",   "expect",
+	                                    "keep-alive",        "proxy-connection", "te",
+	                                    "transfer-encoding", "upgrade"};
 	for (size_t i = 0; i < N(names); i++)
 		if (strcasecmp(names[i], name) == 0)
 			return true;
@@ -160,7 +161,7 @@ static bool has_body(const struct wh_out_request *rq)
  * owns; no "Expect: 100-continue" wait, and no Content-Type that the guest
  * did not set (curl would add a form type to bodies). */
 static enum wh_out_error build_headers(const struct wh_out_request *rq, struct curl_slist **out, char *why,
-				       size_t why_size)
+                                       size_t why_size)
 {
 	_cleanup_(curl_slist_free_allp) struct curl_slist *list = NULL;
 	struct curl_slist *l;
@@ -168,30 +169,33 @@ static enum wh_out_error build_headers(const struct wh_out_request *rq, struct c
 	bool content_type = false;
 
 	if (rq->n_headers > WH_OUT_HEADERS_MAX)
-		return fail(WH_OUT_INTERNAL, why, why_size, "the request has %zu headers, more than %d", rq->n_headers,
-			    WH_OUT_HEADERS_MAX);
+		return fail(WH_OUT_INTERNAL, why, why_size, "the request has %zu headers, more than %d",
+		            rq->n_headers, WH_OUT_HEADERS_MAX);
 	for (size_t i = 0; i < rq->n_headers; i++) {
 		const struct wh_out_header *h = &rq->headers[i];
 		_cleanup_free_ char *line = NULL;
 		size_t nl = h->name ? strlen(h->name) : 0, vl = h->value ? h->value_len : 0;
 
 		if (!is_token(h->name, nl))
-			return fail(WH_OUT_INTERNAL, why, why_size, "request header name \"%.64s\" is not a token",
-				    h->name ? h->name : "");
-		if (vl && (memchr(h->value, '\r', vl) || memchr(h->value, '\n', vl) || memchr(h->value, '\0', vl)))
-			return fail(WH_OUT_INTERNAL, why, why_size, "request header %.64s: the value holds CR, LF or NUL",
-				    h->name);
+			return fail(WH_OUT_INTERNAL, why, why_size,
+			            "request header %zu: the name is not a token", i + 1);
+		if (vl &&
+		    (memchr(h->value, '\r', vl) || memchr(h->value, '\n', vl) || memchr(h->value, '\0', vl)))
+			return fail(WH_OUT_INTERNAL, why, why_size,
+			            "request header %.64s: the value holds CR, LF or NUL", h->name);
 		bytes += nl + vl + 4;
 		if (bytes > WH_OUT_HEADER_BYTES_MAX)
-			return fail(WH_OUT_INTERNAL, why, why_size, "the request headers are larger than %d bytes",
-				    WH_OUT_HEADER_BYTES_MAX);
+			return fail(WH_OUT_INTERNAL, why, why_size,
+			            "the request headers are larger than %d bytes", WH_OUT_HEADER_BYTES_MAX);
 		if (dropped_header(h->name))
 			continue;
 		if (strcasecmp(h->name, "content-type") == 0)
 			content_type = true;
 		/* "Name;" is curl's way to send a header with an empty value */
-		if (asprintf(&line, vl ? "%s: %.*s" : "%s;", h->name, (int)vl, vl ? h->value : "") < 0)
+		if (asprintf(&line, vl ? "%s: %.*s" : "%s;", h->name, (int)vl, vl ? h->value : "") < 0) {
+			line = NULL; /* undefined after a failure */
 			return fail(WH_OUT_INTERNAL, why, why_size, "out of memory");
+		}
 		if (!(l = curl_slist_append(list, line)))
 			return fail(WH_OUT_INTERNAL, why, why_size, "out of memory");
 		list = l;
@@ -217,8 +221,9 @@ static bool encode_in_path(unsigned char c)
 /* url = scheme://authority + path_query, the path percent-encoded where
  * needed and cut at a fragment. The authority is checked strictly and
  * split into host and port. */
-static enum wh_out_error build_url(const struct wh_out_request *rq, const char *scheme, char *url, size_t size,
-				   char *host, size_t host_size, unsigned *port, char *why, size_t why_size)
+static enum wh_out_error build_url(const struct wh_out_request *rq, const char *scheme, char *url,
+                                   size_t size, char *host, size_t host_size, unsigned *port, char *why,
+                                   size_t why_size)
 {
 	const char *pq = rq->path_query && rq->path_query[0] ? rq->path_query : "/";
 	size_t n;
@@ -226,13 +231,13 @@ static enum wh_out_error build_url(const struct wh_out_request *rq, const char *
 
 	if (strchr(rq->authority, '@'))
 		return fail(WH_OUT_URI, why, why_size,
-			    "credentials in the URL are not supported; send an Authorization header");
+		            "credentials in the URL are not supported; send an Authorization header");
 	if (wh_authority_split(scheme, rq->authority, host, host_size, port) < 0)
-		return fail(WH_OUT_URI, why, why_size,
-			    "authority \"%.200s\" is not host[:port] (a name, an IPv4 address or [IPv6], port 1-65535)",
-			    rq->authority);
+		return fail(
+		    WH_OUT_URI, why, why_size,
+		    "the authority is not host[:port] (a name, an IPv4 address or [IPv6], port 1-65535)");
 	if (pq[0] != '/' && pq[0] != '?')
-		return fail(WH_OUT_URI, why, why_size, "path \"%.100s\" does not start with '/'", pq);
+		return fail(WH_OUT_URI, why, why_size, "the path does not start with '/'");
 	w = snprintf(url, size, "%s://%s%s", scheme, rq->authority, pq[0] == '?' ? "/" : "");
 	if (w < 0 || (size_t)w >= size)
 		return fail(WH_OUT_URI, why, why_size, "the URL is longer than %zu bytes", size - 1);
@@ -253,20 +258,33 @@ static enum wh_out_error build_url(const struct wh_out_request *rq, const char *
 	return WH_OUT_OK;
 }
 
+/* "METHOD scheme://authority" for messages, with bytes that are not
+ * printable ASCII shown as '?'. */
+static void describe(char *out, size_t size, const char *method, const char *scheme, const char *authority)
+{
+	snprintf(out, size, "%.64s %s://%.200s", method, scheme, authority);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+}
+
 bool wh_outbound_allowed(const struct wh_component_env *env, const char *scheme, const char *authority)
 {
 	char host[WH_HOST_SIZE];
 	unsigned port;
 
-	if (!env || !scheme || !authority || wh_authority_split(scheme, authority, host, sizeof(host), &port) < 0)
+	if (!env || !scheme || !authority ||
+	    wh_authority_split(scheme, authority, host, sizeof(host), &port) < 0)
 		return false;
-	return wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts, scheme, host, port);
+	return wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts, scheme,
+	                              host, port);
 }
 
 /* Parse url with curl's URL API into *out and check that the host and port
  * curl will connect to are allowed too (see the top of this file). */
-static enum wh_out_error parse_and_check(const struct wh_component_env *env, const char *scheme, const char *url,
-					 const char *host, unsigned port, CURLU **out, char *why, size_t why_size)
+static enum wh_out_error parse_and_check(const struct wh_component_env *env, const char *scheme,
+                                         const char *url, const char *host, unsigned port, CURLU **out,
+                                         char *why, size_t why_size)
 {
 	_cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
 	_cleanup_(curl_freep) char *chost = NULL;
@@ -292,12 +310,14 @@ static enum wh_out_error parse_and_check(const struct wh_component_env *env, con
 	if (errno || *end || p <= 0 || p > 65535)
 		return fail(WH_OUT_URI, why, why_size, "the URL's port is not valid");
 	if (!wh_allowed_hosts_match(allowed, n, scheme, host, port) ||
-	    !wh_allowed_hosts_match(allowed, n, scheme, chost, (unsigned)p))
-		return fail(WH_OUT_DENIED, why, why_size,
-			    "%s://%s:%u is not in the component's allowed_outbound_hosts; add \"%s://%s%s%s:%u\" "
-			    "to allow it",
-			    scheme, host, port, scheme, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-			    port);
+	    !wh_allowed_hosts_match(allowed, n, scheme, chost, (unsigned)p)) {
+		const char *lb = strchr(host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+		return fail(
+		    WH_OUT_DENIED, why, why_size,
+		    "%s://%s%s%s:%u is not in the component's allowed_outbound_hosts; add \"%s://%s%s%s:%u\" "
+		    "to allow it",
+		    scheme, lb, host, rb, port, scheme, lb, host, rb, port);
+	}
 	*out = TAKE_PTR(u);
 	return WH_OUT_OK;
 }
@@ -391,7 +411,8 @@ static void trim(const char **s, size_t *n)
 		(*s)++;
 		(*n)--;
 	}
-	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r' || (*s)[*n - 1] == '\n'))
+	while (*n &&
+	       ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r' || (*s)[*n - 1] == '\n'))
 		(*n)--;
 }
 
@@ -480,7 +501,8 @@ static bool connected(CURL *e)
 /* Run the transfer to its end. Returns curl's result, or
  * CURLE_OPERATION_TIMEDOUT when the deadline (< 0: none) or the
  * first-byte or between-bytes timeout passed first. */
-static CURLcode drive(CURLM *m, CURL *e, struct xfer *x, int64_t deadline_ns, int64_t first_ns, int64_t between_ns)
+static CURLcode drive(CURLM *m, CURL *e, struct xfer *x, int64_t deadline_ns, int64_t first_ns,
+                      int64_t between_ns)
 {
 	CURLcode rc = CURLE_OPERATION_TIMEDOUT;
 	int64_t sent_ns = 0;
@@ -497,6 +519,7 @@ static CURLcode drive(CURLM *m, CURL *e, struct xfer *x, int64_t deadline_ns, in
 			break;
 		}
 		if (!running) {
+			rc = CURLE_RECV_ERROR; /* if curl reports no result */
 			while ((msg = curl_multi_info_read(m, &queued)))
 				if (msg->msg == CURLMSG_DONE && msg->easy_handle == e)
 					rc = msg->data.result;
@@ -522,16 +545,17 @@ static CURLcode drive(CURLM *m, CURL *e, struct xfer *x, int64_t deadline_ns, in
 
 /* curl's result as one of ours, with why. */
 static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, size_t max_body,
-				    const char *errbuf, const char *what, char *why, size_t why_size)
+                                    const char *errbuf, const char *what, char *why, size_t why_size)
 {
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
-	if (x->fail == XF_BODY_BIG || rc == CURLE_FILESIZE_EXCEEDED)
-		return fail(WH_OUT_BODY_TOO_LARGE, why, why_size, "%s: the response body is larger than %zu bytes", what,
-			    max_body);
+	if (x->fail == XF_BODY_BIG)
+		return fail(WH_OUT_BODY_TOO_LARGE, why, why_size,
+		            "%s: the response body is larger than %zu bytes", what, max_body);
 	if (x->fail == XF_HEADERS_BIG)
-		return fail(WH_OUT_PROTOCOL, why, why_size, "%s: the response has more than %d headers or %d bytes of them",
-			    what, WH_OUT_HEADERS_MAX, WH_OUT_HEADER_BYTES_MAX);
+		return fail(WH_OUT_PROTOCOL, why, why_size,
+		            "%s: the response has more than %d headers or %d bytes of them", what,
+		            WH_OUT_HEADERS_MAX, WH_OUT_HEADER_BYTES_MAX);
 	if (x->fail == XF_HEADERS_BAD)
 		return fail(WH_OUT_PROTOCOL, why, why_size, "%s: a response header line is malformed", what);
 	if (x->fail == XF_NOMEM)
@@ -545,9 +569,10 @@ static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, 
 		return fail(WH_OUT_REFUSED, why, why_size, "%s: %s", what, detail);
 	case CURLE_OPERATION_TIMEDOUT:
 		if (!connected(e))
-			return fail(WH_OUT_CONNECT_TIMEOUT, why, why_size, "%s: no connection before the timeout", what);
+			return fail(WH_OUT_CONNECT_TIMEOUT, why, why_size,
+			            "%s: no connection before the timeout", what);
 		return fail(WH_OUT_TIMEOUT, why, why_size, "%s: %s before the timeout", what,
-			    x->first_byte_ns ? "the response stalled" : "no response");
+		            x->first_byte_ns ? "the response stalled" : "no response");
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
@@ -576,7 +601,7 @@ static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, 
 
 /* Set the options of one guest request on e. */
 static void set_options(CURL *e, const struct wh_out_request *rq, CURLU *u, struct curl_slist *headers,
-			struct xfer *x, size_t max_body, int64_t deadline_ns, char *errbuf)
+                        struct xfer *x, size_t max_body, int64_t deadline_ns, char *errbuf)
 {
 	const char *ca = getenv("SPIN_OUTBOUND_CA_FILE");
 	int64_t connect_ns = timeout_ns(rq->connect_timeout_ms);
@@ -592,15 +617,16 @@ static void set_options(CURL *e, const struct wh_out_request *rq, CURLU *u, stru
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca && ca[0])
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_ns > 1000000 ? connect_ns / 1000000 : 1));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(connect_ns > 1000000 ? connect_ns / 1000000 : 1));
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	if (max_body > 0)
-		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
+	/* no CURLOPT_MAXFILESIZE: curl would refuse a HEAD or 304 response
+	 * whose Content-Length is past it; on_write enforces max_body */
 	if (strcmp(rq->method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 		return;
@@ -615,14 +641,14 @@ static void set_options(CURL *e, const struct wh_out_request *rq, CURLU *u, stru
 }
 
 enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq,
-				   int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why,
-				   size_t why_size)
+                                   int64_t deadline_ns, size_t max_body, struct wh_out_response *rs,
+                                   char *why, size_t why_size)
 {
 	_cleanup_(curl_easy_cleanupp) CURL *e = NULL;
 	_cleanup_(curl_multi_cleanupp) CURLM *m = NULL;
 	_cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
 	_cleanup_(curl_url_cleanupp) CURLU *u = NULL;
-	_cleanup_(xfer_release) struct xfer x = { .body = sk_buf_make(max_body) };
+	_cleanup_(xfer_release) struct xfer x = {.body = sk_buf_make(max_body)};
 	char url[WH_OUT_URL_MAX + 1], host[WH_HOST_SIZE], what[320], errbuf[CURL_ERROR_SIZE] = "";
 	const char *scheme;
 	unsigned port;
@@ -634,20 +660,23 @@ enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const str
 		why[0] = '\0';
 	if (!rs)
 		return fail(WH_OUT_INTERNAL, why, why_size, "no response to fill");
-	*rs = (struct wh_out_response){ 0 };
+	*rs = (struct wh_out_response){0};
 	if (!env || !rq || !rq->method || !rq->scheme || !rq->authority)
 		return fail(WH_OUT_INTERNAL, why, why_size, "incomplete outbound request");
-	/* never put credentials ("user:pw@host", refused below) in a message */
-	snprintf(what, sizeof(what), "%.64s %.16s://%.200s", rq->method, rq->scheme,
-		 strrchr(rq->authority, '@') ? strrchr(rq->authority, '@') + 1 : rq->authority);
+	if (strlen(rq->method) > WH_OUT_METHOD_MAX || !is_token(rq->method, strlen(rq->method)))
+		return fail(WH_OUT_INTERNAL, why, why_size,
+		            "the method of an outbound request is not an HTTP token");
 	if (strcasecmp(rq->scheme, "http") == 0)
 		scheme = "http";
 	else if (strcasecmp(rq->scheme, "https") == 0)
 		scheme = "https";
 	else
-		return fail(WH_OUT_URI, why, why_size, "%s: scheme \"%.16s\" is not http or https", what, rq->scheme);
-	if (strlen(rq->method) > WH_OUT_METHOD_MAX || !is_token(rq->method, strlen(rq->method)))
-		return fail(WH_OUT_INTERNAL, why, why_size, "%s: the method is not an HTTP token", what);
+		return fail(WH_OUT_URI, why, why_size,
+		            "%s: the scheme of an outbound request is not http or https", rq->method);
+	/* never put credentials ("user:pw@host", refused below) or control
+	 * characters in a message */
+	describe(what, sizeof(what), rq->method, scheme,
+	         strrchr(rq->authority, '@') ? strrchr(rq->authority, '@') + 1 : rq->authority);
 
 	r = build_url(rq, scheme, url, sizeof(url), host, sizeof(host), &port, why, why_size);
 	if (r == WH_OUT_OK)
@@ -661,13 +690,15 @@ enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const str
 		return fail(r, why, why_size, "%s: %s", what, reason);
 	}
 	if (deadline_ns >= 0 && wh_now_ns() >= deadline_ns)
-		return fail(WH_OUT_CONNECT_TIMEOUT, why, why_size, "%s: the request's deadline passed before it was sent",
-			    what);
+		return fail(WH_OUT_CONNECT_TIMEOUT, why, why_size,
+		            "%s: the request's deadline passed before it was sent", what);
 
 	if (!(e = curl_easy_init()) || !(m = curl_multi_init()))
-		return fail(WH_OUT_INTERNAL, why, why_size, "%s: cannot make a curl handle (out of memory?)", what);
+		return fail(WH_OUT_INTERNAL, why, why_size, "%s: cannot make a curl handle (out of memory?)",
+		            what);
 	set_options(e, rq, u, headers, &x, max_body, deadline_ns, errbuf);
-	rc = drive(m, e, &x, deadline_ns, timeout_ns(rq->first_byte_timeout_ms), timeout_ns(rq->between_bytes_timeout_ms));
+	rc = drive(m, e, &x, deadline_ns, timeout_ns(rq->first_byte_timeout_ms),
+	           timeout_ns(rq->between_bytes_timeout_ms));
 	r = map_result(rc, e, &x, max_body, errbuf, what, why, why_size);
 	if (r != WH_OUT_OK)
 		return r;
@@ -732,9 +763,9 @@ static const wasmtime_component_val_t *field(const wasmtime_component_val_t *rec
 /* The method enum's case as an HTTP method; NULL when unknown. */
 static const char *spin_method(const wasmtime_component_val_t *v)
 {
-	static const char *const m[][2] = { { "get", "GET" },	      { "post", "POST" }, { "put", "PUT" },
-					    { "delete", "DELETE" }, { "patch", "PATCH" }, { "head", "HEAD" },
-					    { "options", "OPTIONS" } };
+	static const char *const m[][2] = {{"get", "GET"},        {"post", "POST"},   {"put", "PUT"},
+	                                   {"delete", "DELETE"},  {"patch", "PATCH"}, {"head", "HEAD"},
+	                                   {"options", "OPTIONS"}};
 
 	if (!v || v->kind != WASMTIME_COMPONENT_ENUM)
 		return NULL;
@@ -903,7 +934,7 @@ static void spin_error(wasmtime_component_val_t *res, const char *case_name)
  * not UTF-8, which a WIT string must be. */
 static int spin_response(wasmtime_component_val_t *res, const struct wh_out_response *rs)
 {
-	static const char *const names[] = { "status", "headers", "body" };
+	static const char *const names[] = {"status", "headers", "body"};
 	wasmtime_component_val_t resp, list, body;
 	wasmtime_component_valrecord_entry_t *f;
 	wasmtime_component_val_t *items;
@@ -926,11 +957,12 @@ static int spin_response(wasmtime_component_val_t *res, const struct wh_out_resp
 	return 0;
 }
 
-static wasmtime_error_t *spin_send_request(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *a,
-					   size_t na, wasmtime_component_val_t *res, size_t nr)
+static wasmtime_error_t *spin_send_request(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                           wasmtime_component_val_t *a, size_t na,
+                                           wasmtime_component_val_t *res, size_t nr)
 {
-	_cleanup_(spin_req_release) struct spin_req q = { 0 };
-	_cleanup_(wh_out_response_free) struct wh_out_response rs = { 0 };
+	_cleanup_(spin_req_release) struct spin_req q = {0};
+	_cleanup_(wh_out_response_free) struct wh_out_response rs = {0};
 	const struct wh_component_env *env = ctx->env;
 	size_t cap = env && env->max_body ? env->max_body : WH_OUT_MAX_BODY_DEFAULT;
 	enum wh_out_error e;
@@ -939,10 +971,12 @@ static wasmtime_error_t *spin_send_request(struct wh_ctx *ctx, wasmtime_context_
 
 	(void)cx;
 	if (na != 1 || nr != 1)
-		return wh_trap("fermyon:spin/http send-request: %zu arguments and %zu results, want 1 and 1", na, nr);
+		return wh_trap("fermyon:spin/http send-request: %zu arguments and %zu results, want 1 and 1",
+		               na, nr);
 	r = spin_parse_request(&a[0], cap, &q);
 	if (r == -EINVAL)
-		return wh_trap("fermyon:spin/http send-request: the argument is not a fermyon:spin/http-types request");
+		return wh_trap(
+		    "fermyon:spin/http send-request: the argument is not a fermyon:spin/http-types request");
 	if (r == -ENOMEM)
 		return wh_trap("fermyon:spin/http send-request: out of memory");
 	if (r < 0) {
@@ -950,10 +984,10 @@ static wasmtime_error_t *spin_send_request(struct wh_ctx *ctx, wasmtime_context_
 		return NULL;
 	}
 	if (q.relative) {
-		bool self = env && (wh_allowed_hosts_self(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
-							  "http") ||
-				    wh_allowed_hosts_self(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
-							  "https"));
+		bool self = env && (wh_allowed_hosts_self(env->allowed_outbound_hosts,
+		                                          env->n_allowed_outbound_hosts, "http") ||
+		                    wh_allowed_hosts_self(env->allowed_outbound_hosts,
+		                                          env->n_allowed_outbound_hosts, "https"));
 		spin_error(res, self ? "invalid-url" : "destination-not-allowed");
 		return NULL;
 	}
@@ -970,16 +1004,18 @@ static wasmtime_error_t *spin_send_request(struct wh_ctx *ctx, wasmtime_context_
 	if ((e == WH_OUT_TIMEOUT || e == WH_OUT_CONNECT_TIMEOUT) && ctx->deadline_ns >= 0 &&
 	    wh_now_ns() >= ctx->deadline_ns)
 		ctx->timed_out = true;
-	spin_error(res, e == WH_OUT_DENIED ? "destination-not-allowed" : e == WH_OUT_URI ? "invalid-url" : "runtime-error");
+	spin_error(res, e == WH_OUT_DENIED ? "destination-not-allowed"
+	                : e == WH_OUT_URI  ? "invalid-url"
+	                                   : "runtime-error");
 	return NULL;
 }
 
-static const struct wh_func_def spin_http_funcs[] = { { "send-request", spin_send_request } };
+static const struct wh_func_def spin_http_funcs[] = {{"send-request", spin_send_request}};
 
 /* fermyon:spin/http-types holds only types, but a component that imports
  * fermyon:spin/http imports it as an instance too. */
 const struct wh_iface_def wh_outbound_ifaces[] = {
-	{ "fermyon:spin/http-types", NULL, 0, NULL, 0 },
-	{ "fermyon:spin/http", NULL, 0, spin_http_funcs, N(spin_http_funcs) },
+    {"fermyon:spin/http-types", NULL, 0, NULL, 0},
+    {"fermyon:spin/http", NULL, 0, spin_http_funcs, N(spin_http_funcs)},
 };
 const size_t wh_n_outbound_ifaces = N(wh_outbound_ifaces);

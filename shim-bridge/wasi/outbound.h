@@ -20,10 +20,10 @@
 #include "host.h"
 
 /* Caps on the response header section (the request's too). */
-#define WH_OUT_HEADERS_MAX 256
+#define WH_OUT_HEADERS_MAX      256
 #define WH_OUT_HEADER_BYTES_MAX (64 * 1024)
 /* Longest scheme://authority/path?query, and longest method. */
-#define WH_OUT_URL_MAX 8192
+#define WH_OUT_URL_MAX    8192
 #define WH_OUT_METHOD_MAX 64
 /* What a zero timeout in a request means (wasmtime-wasi-http's defaults);
  * the deadline bounds everything anyway. */
@@ -97,7 +97,7 @@ bool wh_outbound_allowed(const struct wh_component_env *env, const char *scheme,
  * left empty and why (may be NULL) holds one line naming the request and
  * the cause. Thread-safe. */
 enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq,
-				   int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why,
-				   size_t why_size);
+                                   int64_t deadline_ns, size_t max_body, struct wh_out_response *rs,
+                                   char *why, size_t why_size);
 
 #endif

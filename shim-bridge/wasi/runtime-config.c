@@ -25,11 +25,34 @@
  * same file before it fails with "database is locked". */
 #define KV_BUSY_TIMEOUT_MS 5000
 
-/* Each key of a json-c object in the file's order, as an iterator named it
- * (json-c's foreach macro is a statement expression -Wpedantic flags). */
-#define OBJ_EACH(obj, it)                                                                                \
-	for (struct json_object_iterator it = json_object_iter_begin(obj), it##_end = json_object_iter_end(obj); \
-	     !json_object_iter_equal(&it, &it##_end); json_object_iter_next(&it))
+/* Walking a json-c object's keys in the file's order (json-c's foreach
+ * macro is a statement expression, which -Wpedantic flags):
+ *   for (struct obj_it it = obj_begin(o); obj_more(&it); obj_next(&it))
+ * with it.key and it.val borrowed from o. */
+struct obj_it {
+	struct json_object_iterator cur, end;
+	const char *key;
+	json_object *val;
+};
+
+static struct obj_it obj_begin(json_object *o)
+{
+	return (struct obj_it){.cur = json_object_iter_begin(o), .end = json_object_iter_end(o)};
+}
+
+static bool obj_more(struct obj_it *it)
+{
+	if (json_object_iter_equal(&it->cur, &it->end))
+		return false;
+	it->key = json_object_iter_peek_name(&it->cur);
+	it->val = json_object_iter_peek_value(&it->cur);
+	return true;
+}
+
+static void obj_next(struct obj_it *it)
+{
+	json_object_iter_next(&it->cur);
+}
 
 static inline void json_putp(json_object **o)
 {
@@ -56,12 +79,15 @@ bool spin_variable_name_check(const char *name, size_t len, char *why, size_t wh
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
 			if (why && why_size && c > 0x20 && c < 0x7f)
-				(void)snprintf(why, why_size, "invalid character '%c'. Variable names may contain only "
-							      "lower-case letters, numbers, and underscores.", c);
+				(void)snprintf(why, why_size,
+				               "invalid character '%c'. Variable names may contain only "
+				               "lower-case letters, numbers, and underscores.",
+				               c);
 			else if (why && why_size)
-				(void)snprintf(why, why_size, "invalid character (byte 0x%02x). Variable names may "
-							      "contain only lower-case letters, numbers, and underscores.",
-					       (unsigned char)c);
+				(void)snprintf(why, why_size,
+				               "invalid character (byte 0x%02x). Variable names may "
+				               "contain only lower-case letters, numbers, and underscores.",
+				               (unsigned char)c);
 			return false;
 		}
 	}
@@ -110,7 +136,7 @@ static unsigned find_line(const struct rcp *p, const char *head, const char *lab
 
 /* Fail with "runtime config NAME:LINE: message" (":LINE" when known). */
 __attribute__((format(printf, 4, 5))) static int rc_fail(const struct rcp *p, unsigned line, int code,
-							  const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
 	char msg[SK_ERR_MESSAGE_MAX];
 	va_list ap;
@@ -128,7 +154,8 @@ static int oom(const struct rcp *p)
 	return sk_err(p->err, -ENOMEM, "runtime config %s: out of memory", p->name);
 }
 
-__attribute__((format(printf, 3, 4))) static int rc_warn(const struct rcp *p, unsigned line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int rc_warn(const struct rcp *p, unsigned line, const char *fmt,
+                                                         ...)
 {
 	struct spin_runtime_config *rc = p->rc;
 	char msg[SK_ERR_MESSAGE_MAX], *s = NULL, **w;
@@ -140,7 +167,7 @@ __attribute__((format(printf, 3, 4))) static int rc_warn(const struct rcp *p, un
 	if (rc->n_warnings >= SPIN_RC_MAX_ITEMS)
 		return 0;
 	if (line ? asprintf(&s, "runtime config %s:%u: %s", p->name, line, msg) < 0
-		 : asprintf(&s, "runtime config %s: %s", p->name, msg) < 0)
+	         : asprintf(&s, "runtime config %s: %s", p->name, msg) < 0)
 		return oom(p);
 	w = realloc(rc->warnings, (rc->n_warnings + 1) * sizeof(*w));
 	if (!w) {
@@ -207,35 +234,43 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 	if (!*label)
 		return rc_fail(p, line, -EINVAL, "[key_value_store.\"\"]: a store label cannot be empty");
 	if (!json_object_is_type(t, json_type_object))
-		return rc_fail(p, line, -EINVAL, "key_value_store.%s is %s: write it as a table [key_value_store.%s] "
-						 "with type = \"spin\"", label, type_name(t), label);
+		return rc_fail(p, line, -EINVAL,
+		               "key_value_store.%s is %s: write it as a table [key_value_store.%s] "
+		               "with type = \"spin\"",
+		               label, type_name(t), label);
 	v = json_object_object_get(t, "type");
 	if (!v)
-		return rc_fail(p, line, -EINVAL, "[key_value_store.%s]: type is missing: add type = \"spin\" (SQLite)",
-			       label);
+		return rc_fail(p, line, -EINVAL,
+		               "[key_value_store.%s]: type is missing: add type = \"spin\" (SQLite)", label);
 	if (!(type = plain_string(v)))
-		return rc_fail(p, line, -EINVAL, "[key_value_store.%s]: type must be a string such as \"spin\"", label);
+		return rc_fail(p, line, -EINVAL,
+		               "[key_value_store.%s]: type must be a string such as \"spin\"", label);
 	if (strcmp(type, "spin") != 0) {
 		bool known = strcmp(type, "redis") == 0 || strcmp(type, "azure_cosmos") == 0 ||
-			     strcmp(type, "aws_dynamo") == 0;
-		return rc_fail(p, line, known ? -ENOTSUP : -EINVAL,
-			       "[key_value_store.%s]: type \"%.64s\" is %s: spin-bridge serves only type = \"spin\" "
-			       "(SQLite, with an optional path = \"file.db\"); change the type or remove the table",
-			       label, type, known ? "not supported" : "not a key-value store type");
+		             strcmp(type, "aws_dynamo") == 0;
+		return rc_fail(
+		    p, line, known ? -ENOTSUP : -EINVAL,
+		    "[key_value_store.%s]: type \"%.64s\" is %s: spin-bridge serves only type = \"spin\" "
+		    "(SQLite, with an optional path = \"file.db\"); change the type or remove the table",
+		    label, type, known ? "not supported" : "not a key-value store type");
 	}
-	OBJ_EACH(t, it_k) {
-		const char *k = json_object_iter_peek_name(&it_k);
-		json_object *val = json_object_iter_peek_value(&it_k);
+	for (struct obj_it it_k = obj_begin(t); obj_more(&it_k); obj_next(&it_k)) {
+		const char *k = it_k.key;
+		json_object *val = it_k.val;
 
 		if (strcmp(k, "type") == 0)
 			continue;
 		if (strcmp(k, "path") == 0) {
 			if (!(path = plain_string(val)) || !*path)
-				return rc_fail(p, line, -EINVAL, "[key_value_store.%s]: path must be a non-empty string "
-								 "(a SQLite file)", label);
+				return rc_fail(p, line, -EINVAL,
+				               "[key_value_store.%s]: path must be a non-empty string "
+				               "(a SQLite file)",
+				               label);
 		} else {
-			int r = rc_warn(p, line, "[key_value_store.%s]: key \"%.64s\" is ignored (type \"spin\" reads "
-						 "only path)", label, k);
+			int r = rc_warn(p, line,
+			                "[key_value_store.%s]: key \"%.64s\" is ignored (type \"spin\" reads "
+			                "only path)",
+			                label, k);
 			if (r < 0)
 				return r;
 		}
@@ -247,7 +282,7 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 		return oom(p);
 	rc->kv = kv;
 	kv = &rc->kv[rc->n_kv];
-	*kv = (struct spin_rc_kv_store){ 0 };
+	*kv = (struct spin_rc_kv_store){0};
 	rc->n_kv++;
 	if (!(kv->label = strdup(label)))
 		return oom(p);
@@ -255,7 +290,7 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 }
 
 static int push_value(const struct rcp *p, struct spin_rc_provider *pv, const char *name, const char *value,
-		      unsigned line)
+                      unsigned line)
 {
 	struct spin_rc_value *v;
 
@@ -266,7 +301,7 @@ static int push_value(const struct rcp *p, struct spin_rc_provider *pv, const ch
 		return oom(p);
 	pv->values = v;
 	v = &pv->values[pv->n_values];
-	*v = (struct spin_rc_value){ 0 };
+	*v = (struct spin_rc_value){0};
 	pv->n_values++;
 	if (!(v->name = strdup(name)) || !(v->value = strdup(value)))
 		return oom(p);
@@ -274,62 +309,70 @@ static int push_value(const struct rcp *p, struct spin_rc_provider *pv, const ch
 }
 
 static int parse_env_provider(const struct rcp *p, const char *key, size_t i, unsigned line, json_object *t,
-			      struct spin_rc_provider *pv)
+                              struct spin_rc_provider *pv)
 {
-	OBJ_EACH(t, it_k) {
-		const char *k = json_object_iter_peek_name(&it_k);
-		json_object *val = json_object_iter_peek_value(&it_k);
+	for (struct obj_it it_k = obj_begin(t); obj_more(&it_k); obj_next(&it_k)) {
+		const char *k = it_k.key;
+		json_object *val = it_k.val;
 
 		if (strcmp(k, "type") == 0)
 			continue;
 		if (strcmp(k, "prefix") == 0) {
 			const char *s = plain_string(val);
 			if (!s)
-				return rc_fail(p, line, -EINVAL, "%s[%zu]: prefix must be a string such as "
-								 "\"SPIN_VARIABLE\"", key, i);
+				return rc_fail(p, line, -EINVAL,
+				               "%s[%zu]: prefix must be a string such as "
+				               "\"SPIN_VARIABLE\"",
+				               key, i);
 			if (!(pv->prefix = strdup(s)))
 				return oom(p);
 		} else if (strcmp(k, "dotenv_path") == 0) {
-			return rc_fail(p, line, -ENOTSUP, "%s[%zu]: dotenv_path is not supported by spin-bridge: set "
-							  "the variables in the environment instead", key, i);
+			return rc_fail(p, line, -ENOTSUP,
+			               "%s[%zu]: dotenv_path is not supported by spin-bridge: set "
+			               "the variables in the environment instead",
+			               key, i);
 		} else {
-			return rc_fail(p, line, -EINVAL, "%s[%zu]: unknown key \"%.64s\" for type \"env\" (it takes "
-							 "prefix)", key, i, k);
+			return rc_fail(p, line, -EINVAL,
+			               "%s[%zu]: unknown key \"%.64s\" for type \"env\" (it takes "
+			               "prefix)",
+			               key, i, k);
 		}
 	}
 	return 0;
 }
 
-static int parse_static_provider(const struct rcp *p, const char *key, size_t i, unsigned line, json_object *t,
-				 struct spin_rc_provider *pv)
+static int parse_static_provider(const struct rcp *p, const char *key, size_t i, unsigned line,
+                                 json_object *t, struct spin_rc_provider *pv)
 {
 	json_object *values = NULL;
 	int r;
 
-	OBJ_EACH(t, it_k) {
-		const char *k = json_object_iter_peek_name(&it_k);
-		json_object *val = json_object_iter_peek_value(&it_k);
+	for (struct obj_it it_k = obj_begin(t); obj_more(&it_k); obj_next(&it_k)) {
+		const char *k = it_k.key;
+		json_object *val = it_k.val;
 
 		if (strcmp(k, "type") == 0)
 			continue;
 		if (strcmp(k, "values") == 0) {
 			values = val;
-		} else if ((r = rc_warn(p, line, "%s[%zu]: key \"%.64s\" is ignored (type \"static\" reads only "
-						 "values)", key, i, k)) < 0) {
+		} else if ((r = rc_warn(p, line,
+		                        "%s[%zu]: key \"%.64s\" is ignored (type \"static\" reads only "
+		                        "values)",
+		                        key, i, k)) < 0) {
 			return r;
 		}
 	}
 	if (!values || !json_object_is_type(values, json_type_object))
-		return rc_fail(p, line, -EINVAL, "%s[%zu]: type \"static\" needs values = { name = \"value\", ... }",
-			       key, i);
-	OBJ_EACH(values, it_name) {
-		const char *name = json_object_iter_peek_name(&it_name);
-		json_object *v = json_object_iter_peek_value(&it_name);
+		return rc_fail(p, line, -EINVAL,
+		               "%s[%zu]: type \"static\" needs values = { name = \"value\", ... }", key, i);
+	for (struct obj_it it_name = obj_begin(values); obj_more(&it_name); obj_next(&it_name)) {
+		const char *name = it_name.key;
+		json_object *v = it_name.val;
 
 		const char *s = plain_string(v);
 		if (!s)
-			return rc_fail(p, line, -EINVAL, "%s[%zu]: values.%.64s must be a string (it is %s)", key, i,
-				       name, type_name(v));
+			return rc_fail(p, line, -EINVAL, "%s[%zu]: values.%.64s must be a string (it is %s)",
+			               key, i, name, type_name(v));
 		if ((r = push_value(p, pv, name, s, line)) < 0)
 			return r;
 	}
@@ -344,8 +387,8 @@ static int parse_providers(const struct rcp *p, const char *key, json_object *ar
 
 	if (!json_object_is_type(arr, json_type_array))
 		return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
-			       "%s is %s: write each provider as an array-of-tables entry [[%s]] with a type", key,
-			       type_name(arr), key);
+		               "%s is %s: write each provider as an array-of-tables entry [[%s]] with a type",
+		               key, type_name(arr), key);
 	n = json_object_array_length(arr);
 	if (n > SPIN_RC_MAX_ITEMS)
 		return rc_fail(p, 0, -E2BIG, "more than %d %s entries", SPIN_RC_MAX_ITEMS, key);
@@ -357,25 +400,32 @@ static int parse_providers(const struct rcp *p, const char *key, json_object *ar
 		int r;
 
 		if (!json_object_is_type(t, json_type_object))
-			return rc_fail(p, line, -EINVAL, "%s[%zu] is %s: each entry must be a table with a type", key, i,
-				       type_name(t));
+			return rc_fail(p, line, -EINVAL,
+			               "%s[%zu] is %s: each entry must be a table with a type", key, i,
+			               type_name(t));
 		if (!(type = plain_string(json_object_object_get(t, "type"))))
-			return rc_fail(p, line, -EINVAL, "%s[%zu]: type is missing or not a string: use type = \"env\" "
-							 "or \"static\"", key, i);
+			return rc_fail(p, line, -EINVAL,
+			               "%s[%zu]: type is missing or not a string: use type = \"env\" "
+			               "or \"static\"",
+			               key, i);
 		if (strcmp(type, "vault") == 0 || strcmp(type, "open_bao") == 0 ||
 		    strcmp(type, "azure_key_vault") == 0)
-			return rc_fail(p, line, -ENOTSUP, "%s[%zu]: variables provider type \"%s\" is not supported by "
-							  "spin-bridge: use type = \"env\" or \"static\" (or pass the values "
-							  "as SPIN_VARIABLE_<NAME> environment variables)", key, i, type);
+			return rc_fail(p, line, -ENOTSUP,
+			               "%s[%zu]: variables provider type \"%s\" is not supported by "
+			               "spin-bridge: use type = \"env\" or \"static\" (or pass the values "
+			               "as SPIN_VARIABLE_<NAME> environment variables)",
+			               key, i, type);
 		if (strcmp(type, "env") != 0 && strcmp(type, "static") != 0)
-			return rc_fail(p, line, -EINVAL, "%s[%zu]: unknown variables provider type \"%.64s\" (spin-bridge "
-							 "serves \"env\" and \"static\")", key, i, type);
+			return rc_fail(p, line, -EINVAL,
+			               "%s[%zu]: unknown variables provider type \"%.64s\" (spin-bridge "
+			               "serves \"env\" and \"static\")",
+			               key, i, type);
 		pv = realloc(rc->providers, (rc->n_providers + 1) * sizeof(*pv));
 		if (!pv)
 			return oom(p);
 		rc->providers = pv;
 		pv = &rc->providers[rc->n_providers];
-		*pv = (struct spin_rc_provider){ 0 };
+		*pv = (struct spin_rc_provider){0};
 		rc->n_providers++;
 		if (strcmp(type, "env") == 0) {
 			pv->type = SPIN_RC_PROVIDER_ENV;
@@ -398,16 +448,18 @@ static int parse_ignored(const struct rcp *p, const char *key, json_object *v)
 	if (strcmp(key, "log_dir") == 0)
 		return rc_warn(p, line, "log_dir is ignored: spin-bridge logs guest output to stderr");
 	if (strcmp(key, "sqlite_database") == 0 && json_object_is_type(v, json_type_object)) {
-		OBJ_EACH(v, it_label) {
-			const char *label = json_object_iter_peek_name(&it_label);
-			json_object *t = json_object_iter_peek_value(&it_label);
+		for (struct obj_it it_label = obj_begin(v); obj_more(&it_label); obj_next(&it_label)) {
+			const char *label = it_label.key;
+			json_object *t = it_label.val;
 
 			const char *type = json_object_is_type(t, json_type_object)
-						   ? plain_string(json_object_object_get(t, "type"))
-						   : NULL;
-			int r = rc_warn(p, find_line(p, key, label, 1),
-					"[sqlite_database.%s] (type \"%.64s\") is not used: spin-bridge does not serve "
-					"fermyon:spin/sqlite", label, type ? type : "?");
+			                       ? plain_string(json_object_object_get(t, "type"))
+			                       : NULL;
+			int r = rc_warn(
+			    p, find_line(p, key, label, 1),
+			    "[sqlite_database.%s] (type \"%.64s\") is not used: spin-bridge does not serve "
+			    "fermyon:spin/sqlite",
+			    label, type ? type : "?");
 			if (r < 0)
 				return r;
 		}
@@ -418,18 +470,19 @@ static int parse_ignored(const struct rcp *p, const char *key, json_object *v)
 
 static int parse_root(const struct rcp *p, json_object *root)
 {
-	static const char *const ignored[] = { "sqlite_database", "llm_compute", "client_tls", "outbound_http",
-					       "blob_store", "log_dir" };
+	static const char *const ignored[] = {"sqlite_database", "llm_compute", "client_tls",
+	                                      "outbound_http",   "blob_store",  "log_dir"};
 	json_object *vp = json_object_object_get(root, "variables_provider");
 	json_object *cp = json_object_object_get(root, "config_provider");
 	int r;
 
 	if (vp && cp)
-		return rc_fail(p, find_line(p, "config_provider", NULL, 1), -EINVAL,
-			       "has both variables_provider and config_provider: keep one (they are the same list)");
-	OBJ_EACH(root, it_key) {
-		const char *key = json_object_iter_peek_name(&it_key);
-		json_object *v = json_object_iter_peek_value(&it_key);
+		return rc_fail(
+		    p, find_line(p, "config_provider", NULL, 1), -EINVAL,
+		    "has both variables_provider and config_provider: keep one (they are the same list)");
+	for (struct obj_it it_key = obj_begin(root); obj_more(&it_key); obj_next(&it_key)) {
+		const char *key = it_key.key;
+		json_object *v = it_key.val;
 
 		bool skip = false;
 
@@ -443,12 +496,14 @@ static int parse_root(const struct rcp *p, json_object *root)
 		} else if (strcmp(key, "key_value_store") == 0) {
 			if (!json_object_is_type(v, json_type_object))
 				return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
-					       "key_value_store is %s: write each store as a table "
-					       "[key_value_store.<label>]", type_name(v));
+				               "key_value_store is %s: write each store as a table "
+				               "[key_value_store.<label>]",
+				               type_name(v));
 			r = 0;
-			OBJ_EACH(v, it_label) {
-				const char *label = json_object_iter_peek_name(&it_label);
-				json_object *t = json_object_iter_peek_value(&it_label);
+			for (struct obj_it it_label = obj_begin(v); obj_more(&it_label);
+			     obj_next(&it_label)) {
+				const char *label = it_label.key;
+				json_object *t = it_label.val;
 
 				if ((r = parse_kv_store(p, label, t)) < 0)
 					break;
@@ -457,14 +512,16 @@ static int parse_root(const struct rcp *p, json_object *root)
 			const char *s = plain_string(v);
 			if (!s)
 				return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
-					       "state_dir must be a string (a folder; \"\" for none)");
+				               "state_dir must be a string (a folder; \"\" for none)");
 			p->rc->has_state_dir = true;
 			r = (p->rc->state_dir = strdup(s)) ? 0 : oom(p);
 		} else {
-			return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
-				       "unknown key \"%.64s\" (Spin refuses it too); known: variables_provider, "
-				       "config_provider, key_value_store, sqlite_database, llm_compute, state_dir, "
-				       "log_dir, client_tls, outbound_http, blob_store", key);
+			return rc_fail(
+			    p, find_line(p, key, NULL, 1), -EINVAL,
+			    "unknown key \"%.64s\" (Spin refuses it too); known: variables_provider, "
+			    "config_provider, key_value_store, sqlite_database, llm_compute, state_dir, "
+			    "log_dir, client_tls, outbound_http, blob_store",
+			    key);
 		}
 		if (r < 0)
 			return r;
@@ -506,11 +563,11 @@ static inline void rc_freep(struct spin_runtime_config **rc)
 }
 
 int spin_runtime_config_parse(const char *text, size_t len, const char *name, const char *dir,
-			      struct spin_runtime_config **out, struct sk_error *err)
+                              struct spin_runtime_config **out, struct sk_error *err)
 {
 	_cleanup_(rc_freep) struct spin_runtime_config *rc = calloc(1, sizeof(*rc));
 	_cleanup_(json_putp) json_object *root = NULL;
-	struct rcp p = { .text = text, .len = len, .name = name, .dir = dir, .rc = rc, .err = err };
+	struct rcp p = {.text = text, .len = len, .name = name, .dir = dir, .rc = rc, .err = err};
 	int r;
 
 	if (!rc)
@@ -524,7 +581,7 @@ int spin_runtime_config_parse(const char *text, size_t len, const char *name, co
 }
 
 int spin_runtime_config_load(const char *path, bool must_exist, struct spin_runtime_config **out,
-			     struct sk_error *err)
+                             struct sk_error *err)
 {
 	_cleanup_(rc_freep) struct spin_runtime_config *rc = NULL;
 	_cleanup_free_ char *text = NULL, *abs = NULL;
@@ -540,8 +597,10 @@ int spin_runtime_config_load(const char *path, bool must_exist, struct spin_runt
 		return 0;
 	}
 	if (r == -ENOENT)
-		return sk_err(err, r, "runtime config %s: no such file (check --runtime-config-file or "
-				      "SPIN_RUNTIME_CONFIG_FILE)", path);
+		return sk_err(err, r,
+		              "runtime config %s: no such file (check --runtime-config-file or "
+		              "SPIN_RUNTIME_CONFIG_FILE)",
+		              path);
 	if (r == -E2BIG)
 		return sk_err(err, r, "runtime config %s: larger than %d bytes", path, TOML_MAX_INPUT);
 	if (r < 0)
@@ -572,8 +631,8 @@ static const char *env_lookup(const char *const *envp, const char *key, size_t k
 	return NULL;
 }
 
-int spin_runtime_config_variable(const struct spin_runtime_config *rc, const char *const *envp, const char *name,
-				 const char **value)
+int spin_runtime_config_variable(const struct spin_runtime_config *rc, const char *const *envp,
+                                 const char *name, const char **value)
 {
 	size_t nlen = strlen(name);
 
@@ -601,7 +660,9 @@ int spin_runtime_config_variable(const struct spin_runtime_config *rc, const cha
 			memcpy(key, prefix, plen);
 			key[plen] = '_';
 			for (size_t j = 0; j < nlen; j++)
-				key[plen + 1 + j] = (name[j] >= 'a' && name[j] <= 'z') ? (char)(name[j] - 'a' + 'A') : name[j];
+				key[plen + 1 + j] = (name[j] >= 'a' && name[j] <= 'z')
+				                        ? (char)(name[j] - 'a' + 'A')
+				                        : name[j];
 			key[plen + 1 + nlen] = '\0';
 			if ((v = env_lookup(envp, key, plen + 1 + nlen))) {
 				*value = v;
@@ -612,8 +673,8 @@ int spin_runtime_config_variable(const struct spin_runtime_config *rc, const cha
 	return -ENOENT;
 }
 
-int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const char *flag_dir, const char *app_dir,
-				  char **out, struct sk_error *err)
+int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const char *flag_dir,
+                                  const char *app_dir, char **out, struct sk_error *err)
 {
 	_cleanup_free_ char *joined = NULL;
 	const char *d = NULL;
@@ -625,7 +686,8 @@ int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const ch
 	else if (rc && rc->has_state_dir)
 		d = rc->state_dir;
 	else if (app_dir && *app_dir) {
-		if (asprintf(&joined, "%s/%s", strcmp(app_dir, "/") == 0 ? "" : app_dir, SPIN_STATE_DIR_NAME) < 0)
+		if (asprintf(&joined, "%s/%s", strcmp(app_dir, "/") == 0 ? "" : app_dir,
+		             SPIN_STATE_DIR_NAME) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 		d = joined;
 	}
@@ -637,8 +699,8 @@ int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const ch
 		s = strdup(d);
 	} else {
 		if (!getcwd(cwd, sizeof(cwd)))
-			return sk_err(err, -errno, "state folder %s: cannot read the working directory: %s", d,
-				      strerror(errno));
+			return sk_err(err, -errno, "state folder %s: cannot read the working directory: %s",
+			              d, strerror(errno));
 		if (asprintf(&s, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, d) < 0)
 			s = NULL;
 	}
@@ -653,18 +715,18 @@ int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const ch
 enum { ST_GET, ST_SET, ST_DEL, ST_EXISTS, ST_KEYS, ST_COUNT };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_GET] = "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-	[ST_SET] = ("INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) "
-		    "ON CONFLICT(store, key) DO UPDATE SET value = excluded.value"),
-	[ST_DEL] = "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
-	[ST_EXISTS] = "SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2",
-	[ST_KEYS] = "SELECT key FROM spin_key_value WHERE store = ?1",
+    [ST_GET] = "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+    [ST_SET] = ("INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT(store, key) DO UPDATE SET value = excluded.value"),
+    [ST_DEL] = "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+    [ST_EXISTS] = "SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2",
+    [ST_KEYS] = "SELECT key FROM spin_key_value WHERE store = ?1",
 };
 
 /* Spin's table, so a file written by Spin serves here and back. */
 static const char create_sql[] = "CREATE TABLE IF NOT EXISTS spin_key_value ("
-				 "store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
-				 "PRIMARY KEY (store, key))";
+                                 "store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+                                 "PRIMARY KEY (store, key))";
 
 struct spin_kvdb_store {
 	char *label;
@@ -728,7 +790,7 @@ static int add_store(struct spin_kvdb *db, size_t cap, const char *label, const 
 }
 
 int spin_kvdb_new(const struct spin_runtime_config *rc, const char *state_dir, struct spin_kvdb **out,
-		  struct sk_error *err)
+                  struct sk_error *err)
 {
 	_cleanup_(kvdb_freep) struct spin_kvdb *db = calloc(1, sizeof(*db));
 	_cleanup_free_ char *dflt = NULL;
@@ -745,7 +807,7 @@ int spin_kvdb_new(const struct spin_runtime_config *rc, const char *state_dir, s
 	}
 	if (r == 0 && !has_default) {
 		if (state_dir && asprintf(&dflt, "%s/%s", strcmp(state_dir, "/") == 0 ? "" : state_dir,
-					  SPIN_KV_DEFAULT_FILE) < 0)
+		                          SPIN_KV_DEFAULT_FILE) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 		r = add_store(db, n + 1, SPIN_KV_DEFAULT_LABEL, dflt);
 	}
@@ -809,13 +871,14 @@ static int make_parents(const char *path, char *failed, size_t failed_size)
 
 static int sqlite_fail(struct spin_kvdb_store *s, struct sk_error *err, int rc, const char *what)
 {
-	int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? -EBUSY
-		   : (rc & 0xff) == SQLITE_NOMEM				  ? -ENOMEM
-		   : (rc & 0xff) == SQLITE_FULL					  ? -ENOSPC
-		   : (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM ? -EACCES
-										  : -EIO;
-	return sk_err(err, code, "key-value store \"%s\" (%s): %s: %s", s->label, s->path ? s->path : "in memory",
-		      what, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED     ? -EBUSY
+	           : (rc & 0xff) == SQLITE_NOMEM                                  ? -ENOMEM
+	           : (rc & 0xff) == SQLITE_FULL                                   ? -ENOSPC
+	           : (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM ? -EACCES
+	                                                                          : -EIO;
+	return sk_err(err, code, "key-value store \"%s\" (%s): %s: %s", s->label,
+	              s->path ? s->path : "in memory", what,
+	              s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
 
 /* Open the store's connection if it is not open yet. Caller holds s->mu. */
@@ -827,11 +890,12 @@ static int store_open_locked(struct spin_kvdb_store *s, struct sk_error *err)
 	if (s->db)
 		return 0;
 	if (s->path && (r = make_parents(s->path, failed, sizeof(failed))) < 0)
-		return sk_err(err, r, "key-value store \"%s\" (%s): cannot create folder %s: %s (set --state-dir or "
-				      "state_dir in the runtime config to a writable folder)", s->label, s->path, failed,
-			      strerror(-r));
+		return sk_err(err, r,
+		              "key-value store \"%s\" (%s): cannot create folder %s: %s (set --state-dir or "
+		              "state_dir in the runtime config to a writable folder)",
+		              s->label, s->path, failed, strerror(-r));
 	r = sqlite3_open_v2(s->path ? s->path : ":memory:", &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r != SQLITE_OK) {
 		r = sqlite_fail(s, err, r, "cannot open the database");
 		store_close(s);
@@ -852,18 +916,19 @@ static int store_open_locked(struct spin_kvdb_store *s, struct sk_error *err)
 	return 0;
 }
 
-int spin_kvdb_check_component(struct spin_kvdb *db, const char *component_id, const char *const *labels, size_t n,
-			      struct sk_error *err)
+int spin_kvdb_check_component(struct spin_kvdb *db, const char *component_id, const char *const *labels,
+                              size_t n, struct sk_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct spin_kvdb_store *s = spin_kvdb_find(db, labels[i], strlen(labels[i]));
 		int r;
 
 		if (!s)
-			return sk_err(err, -ENOENT, "component \"%s\": key_value_stores names \"%s\", which is not "
-						    "defined: add [key_value_store.%s] with type = \"spin\" to the "
-						    "runtime config file (--runtime-config-file), or use \"default\"",
-				      component_id, labels[i], labels[i]);
+			return sk_err(err, -ENOENT,
+			              "component \"%s\": key_value_stores names \"%s\", which is not "
+			              "defined: add [key_value_store.%s] with type = \"spin\" to the "
+			              "runtime config file (--runtime-config-file), or use \"default\"",
+			              component_id, labels[i], labels[i]);
 		pthread_mutex_lock(&s->mu);
 		r = store_open_locked(s, err);
 		pthread_mutex_unlock(&s->mu);
@@ -881,8 +946,8 @@ static int begin(struct spin_kvdb_store *s, int which, const char *key, size_t k
 	int r;
 
 	if (klen > SPIN_KV_KEY_MAX)
-		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu", s->label, klen,
-			      SPIN_KV_KEY_MAX);
+		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu",
+		              s->label, klen, SPIN_KV_KEY_MAX);
 	pthread_mutex_lock(&s->mu);
 	if ((r = store_open_locked(s, err)) < 0) {
 		pthread_mutex_unlock(&s->mu);
@@ -910,7 +975,7 @@ static int end(struct spin_kvdb_store *s, int which, int r)
 }
 
 int spin_kvdb_get(struct spin_kvdb_store *s, const char *key, size_t klen, uint8_t **val, size_t *vlen,
-		  struct sk_error *err)
+                  struct sk_error *err)
 {
 	sqlite3_stmt *st;
 	uint8_t *copy = NULL;
@@ -927,13 +992,16 @@ int spin_kvdb_get(struct spin_kvdb_store *s, const char *key, size_t klen, uint8
 		return end(s, ST_GET, sqlite_fail(s, err, r, "get"));
 	n = (size_t)sqlite3_column_bytes(st, 0);
 	if (n > SPIN_KV_VALUE_MAX)
-		return end(s, ST_GET, sk_err(err, -E2BIG, "key-value store \"%s\": the value is %zu bytes, more than "
-							  "spin-bridge hands over (%zu)", s->label, n,
-					     SPIN_KV_VALUE_MAX));
+		return end(s, ST_GET,
+		           sk_err(err, -E2BIG,
+		                  "key-value store \"%s\": the value is %zu bytes, more than "
+		                  "spin-bridge hands over (%zu)",
+		                  s->label, n, SPIN_KV_VALUE_MAX));
 	if (n) {
 		const void *p = sqlite3_column_blob(st, 0);
 		if (!p || !(copy = malloc(n)))
-			return end(s, ST_GET, sk_err(err, -ENOMEM, "key-value store \"%s\": out of memory", s->label));
+			return end(s, ST_GET,
+			           sk_err(err, -ENOMEM, "key-value store \"%s\": out of memory", s->label));
 		memcpy(copy, p, n);
 	}
 	*val = copy;
@@ -942,14 +1010,14 @@ int spin_kvdb_get(struct spin_kvdb_store *s, const char *key, size_t klen, uint8
 }
 
 int spin_kvdb_set(struct spin_kvdb_store *s, const char *key, size_t klen, const uint8_t *val, size_t vlen,
-		  struct sk_error *err)
+                  struct sk_error *err)
 {
 	sqlite3_stmt *st;
 	int r;
 
 	if (vlen > SPIN_KV_VALUE_MAX)
-		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu", s->label,
-			      vlen, SPIN_KV_VALUE_MAX);
+		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu",
+		              s->label, vlen, SPIN_KV_VALUE_MAX);
 	if ((r = begin(s, ST_SET, key, klen, err)) < 0)
 		return r;
 	st = s->st[ST_SET];
@@ -1043,13 +1111,15 @@ int spin_kvdb_keys(struct spin_kvdb_store *s, struct spin_kvdb_key **out, size_t
 			k = (const unsigned char *)"";
 		total += kl + 64; /* a key costs a host value and the guest's string */
 		if (total > SPIN_KV_KEYS_MAX) {
-			r = sk_err(err, -E2BIG, "key-value store \"%s\": its keys add up to more than get-keys "
-						"hands over (%zu bytes)", s->label, SPIN_KV_KEYS_MAX);
+			r = sk_err(err, -E2BIG,
+			           "key-value store \"%s\": its keys add up to more than get-keys "
+			           "hands over (%zu bytes)",
+			           s->label, SPIN_KV_KEYS_MAX);
 			goto fail;
 		}
 		if (!k || !utf8_ok(k, kl)) {
-			r = sk_err(err, -EILSEQ, "key-value store \"%s\": a key in the file is not valid UTF-8",
-				   s->label);
+			r = sk_err(err, -EILSEQ,
+			           "key-value store \"%s\": a key in the file is not valid UTF-8", s->label);
 			goto fail;
 		}
 		if (count == cap) {

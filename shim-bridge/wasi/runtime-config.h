@@ -42,16 +42,16 @@
  * file is named. */
 #define SPIN_RC_DEFAULT_PATH "/runtime-config.toml"
 /* Spin's state folder name (under the app's folder) and its default store. */
-#define SPIN_STATE_DIR_NAME ".spin"
-#define SPIN_KV_DEFAULT_FILE "sqlite_key_value.db"
+#define SPIN_STATE_DIR_NAME   ".spin"
+#define SPIN_KV_DEFAULT_FILE  "sqlite_key_value.db"
 #define SPIN_KV_DEFAULT_LABEL "default"
 
 /* Caps on what a guest may store or fetch in one call. A value crosses
  * wasmtime's C API as one 32-byte value per byte, so a value is capped at
  * the host's list<u8> limit (WH_CHUNK_MAX, 1 MiB: 32 MiB on the host side). */
-#define SPIN_KV_KEY_MAX ((size_t)64 * 1024)          /* bytes of one key */
+#define SPIN_KV_KEY_MAX   ((size_t)64 * 1024)        /* bytes of one key */
 #define SPIN_KV_VALUE_MAX ((size_t)1024 * 1024)      /* bytes of one value */
-#define SPIN_KV_KEYS_MAX ((size_t)32 * 1024 * 1024)  /* get-keys: key bytes + 64 per key */
+#define SPIN_KV_KEYS_MAX  ((size_t)32 * 1024 * 1024) /* get-keys: key bytes + 64 per key */
 /* Caps on the file: tables, providers and static values. */
 #define SPIN_RC_MAX_ITEMS 1000
 
@@ -67,7 +67,7 @@ enum spin_rc_provider_type {
 
 struct spin_rc_provider {
 	enum spin_rc_provider_type type;
-	char *prefix; /* env: NULL means Spin's default, "SPIN_VARIABLE" */
+	char *prefix;                 /* env: NULL means Spin's default, "SPIN_VARIABLE" */
 	struct spin_rc_value *values; /* static: name -> value */
 	size_t n_values;
 };
@@ -80,8 +80,8 @@ struct spin_rc_kv_store {
 /* A parsed runtime config. Plain data, owned by the struct; free with
  * spin_runtime_config_free. */
 struct spin_runtime_config {
-	char *path; /* the file read, NULL when there was none */
-	char *dir;  /* its folder (absolute), NULL when none */
+	char *path;         /* the file read, NULL when there was none */
+	char *dir;          /* its folder (absolute), NULL when none */
 	char *state_dir;    /* the file's state_dir as written ("" = none) */
 	bool has_state_dir; /* the file sets state_dir */
 	struct spin_rc_kv_store *kv;
@@ -99,13 +99,13 @@ struct spin_runtime_config {
  * -EINVAL (bad TOML or content), -ENOTSUP (a store or provider type
  * spin-bridge does not serve), -E2BIG, -ENOMEM, or the read's errno. */
 int spin_runtime_config_load(const char *path, bool must_exist, struct spin_runtime_config **out,
-			     struct sk_error *err);
+                             struct sk_error *err);
 
 /* Parse text[0..len) as a runtime config. name is used in messages; dir is
  * the folder relative store paths resolve against (NULL: they stay
  * relative, to the working directory). Same errors as load. */
 int spin_runtime_config_parse(const char *text, size_t len, const char *name, const char *dir,
-			      struct spin_runtime_config **out, struct sk_error *err);
+                              struct spin_runtime_config **out, struct sk_error *err);
 
 /* NULL and half-built configs are fine. */
 void spin_runtime_config_free(struct spin_runtime_config *rc);
@@ -116,8 +116,8 @@ void spin_runtime_config_free(struct spin_runtime_config *rc);
  * their table. Returns 0 with *value borrowed from envp or rc, or -ENOENT
  * when no provider has it; the caller then falls back to Spin's own
  * SPIN_VARIABLE_<NAME> and the default. rc may be NULL. */
-int spin_runtime_config_variable(const struct spin_runtime_config *rc, const char *const *envp, const char *name,
-				 const char **value);
+int spin_runtime_config_variable(const struct spin_runtime_config *rc, const char *const *envp,
+                                 const char *name, const char **value);
 
 /* The state folder, resolved as Spin does: flag_dir (--state-dir) when not
  * NULL, else the file's state_dir when it sets one, else
@@ -125,8 +125,8 @@ int spin_runtime_config_variable(const struct spin_runtime_config *rc, const cha
  * means "no state folder". Relative paths are made absolute against the
  * working directory. *out is new (caller frees), or NULL for no state
  * folder (the default store is then kept in memory). rc may be NULL. */
-int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const char *flag_dir, const char *app_dir,
-				  char **out, struct sk_error *err);
+int spin_runtime_config_state_dir(const struct spin_runtime_config *rc, const char *flag_dir,
+                                  const char *app_dir, char **out, struct sk_error *err);
 
 /* True when name[0..len) is a valid Spin variable name: lowercase ASCII
  * letters, digits and single underscores, starting with a letter and
@@ -149,7 +149,7 @@ struct spin_kvdb_key {
  * state_dir is NULL) unless rc defines "default". Nothing is opened yet.
  * On success *out is new (free with spin_kvdb_free once no request uses it). */
 int spin_kvdb_new(const struct spin_runtime_config *rc, const char *state_dir, struct spin_kvdb **out,
-		  struct sk_error *err);
+                  struct sk_error *err);
 
 /* Close every connection. NULL is fine. */
 void spin_kvdb_free(struct spin_kvdb *db);
@@ -158,8 +158,8 @@ void spin_kvdb_free(struct spin_kvdb *db);
  * defined, and open those stores (creating folders and files), so that a
  * missing store or an unwritable folder is a start-up error naming the
  * component, the label, the file and the fix. */
-int spin_kvdb_check_component(struct spin_kvdb *db, const char *component_id, const char *const *labels, size_t n,
-			      struct sk_error *err);
+int spin_kvdb_check_component(struct spin_kvdb *db, const char *component_id, const char *const *labels,
+                              size_t n, struct sk_error *err);
 
 /* The store with this label (label[0..len)), borrowed from db; NULL when
  * none is defined. */
@@ -177,12 +177,13 @@ const char *spin_kvdb_store_path(const struct spin_kvdb_store *s);
  * get: 0 with *val (malloc'd, NULL when the value is empty; caller frees)
  * and *vlen, or -ENOENT when the key does not exist. */
 int spin_kvdb_get(struct spin_kvdb_store *s, const char *key, size_t klen, uint8_t **val, size_t *vlen,
-		  struct sk_error *err);
+                  struct sk_error *err);
 int spin_kvdb_set(struct spin_kvdb_store *s, const char *key, size_t klen, const uint8_t *val, size_t vlen,
-		  struct sk_error *err);
+                  struct sk_error *err);
 /* No error when the key did not exist. */
 int spin_kvdb_delete(struct spin_kvdb_store *s, const char *key, size_t klen, struct sk_error *err);
-int spin_kvdb_exists(struct spin_kvdb_store *s, const char *key, size_t klen, bool *out, struct sk_error *err);
+int spin_kvdb_exists(struct spin_kvdb_store *s, const char *key, size_t klen, bool *out,
+                     struct sk_error *err);
 /* Every key of the store, in no particular order: *out is new (free with
  * spin_kvdb_keys_free), NULL when there are none. -E2BIG past
  * SPIN_KV_KEYS_MAX bytes in all. */

@@ -30,17 +30,77 @@ _Static_assert(SPIN_KV_VALUE_MAX <= WH_CHUNK_MAX, "a key-value value must fit th
 /* Longest part of a guest's string quoted back in a message. */
 #define QUOTE_MAX 128
 
-static int clamp(size_t n)
+/* How much of a guest's string to quote: at most QUOTE_MAX bytes, cut
+ * before a UTF-8 continuation byte so the message stays valid UTF-8. */
+static int clamp(const char *s, size_t n)
 {
-	return n > QUOTE_MAX ? QUOTE_MAX : (int)n;
+	size_t k = n;
+
+	if (k > QUOTE_MAX) {
+		k = QUOTE_MAX;
+		while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+	}
+	return (int)k;
 }
 
-static wasmtime_error_t *arity(const char *fn, size_t nargs, size_t want_args, size_t nresults, size_t want_results)
+/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+	size_t k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		k = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		k = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		k = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+/* A string value of host text, which a guest string must be: valid UTF-8
+ * is passed as it is, anything else with '?' for each bad byte (a value
+ * from the environment, a truncated message). */
+static void val_text(wasmtime_component_val_t *v, const char *s)
+{
+	size_t n = strlen(s), i = 0, k;
+	char *copy;
+
+	while (i < n && (k = utf8_seq((const unsigned char *)s + i, n - i)))
+		i += k;
+	if (i == n || !(copy = strdup(s))) {
+		wh_val_string(v, s, n);
+		return;
+	}
+	for (i = 0; i < n; i += k)
+		if (!(k = utf8_seq((const unsigned char *)copy + i, n - i)))
+			copy[i] = '?', k = 1;
+	wh_val_string(v, copy, n);
+	free(copy);
+}
+
+static wasmtime_error_t *arity(const char *fn, size_t nargs, size_t want_args, size_t nresults,
+                               size_t want_results)
 {
 	if (nargs == want_args && nresults == want_results)
 		return NULL;
-	return wh_trap("%s: called with %zu arguments and %zu results, expected %zu and %zu", fn, nargs, nresults,
-		       want_args, want_results);
+	return wh_trap("%s: called with %zu arguments and %zu results, expected %zu and %zu", fn, nargs,
+	               nresults, want_args, want_results);
 }
 
 /* results[0] = err(case) or err(case(msg)). */
@@ -49,7 +109,7 @@ static wasmtime_error_t *fail_with(wasmtime_component_val_t *res, const char *ca
 	wasmtime_component_val_t payload, e;
 
 	if (msg)
-		wh_val_cstring(&payload, msg);
+		val_text(&payload, msg);
 	wh_val_variant(&e, case_name, msg ? &payload : NULL);
 	wh_val_result(res, false, &e);
 	return NULL;
@@ -59,7 +119,7 @@ static wasmtime_error_t *ok_string(wasmtime_component_val_t *res, const char *s)
 {
 	wasmtime_component_val_t v;
 
-	wh_val_cstring(&v, s);
+	val_text(&v, s);
 	wh_val_result(res, true, &v);
 	return NULL;
 }
@@ -69,13 +129,14 @@ static wasmtime_error_t *ok_string(wasmtime_component_val_t *res, const char *s)
 enum var_status { VAR_FOUND, VAR_INVALID, VAR_UNDEFINED };
 
 /* The component's variable name[0..n), or why not, worded as Spin does. */
-static enum var_status find_var(const struct wh_component_env *env, const char *name, size_t n, const char **value,
-				char *msg, size_t size)
+static enum var_status find_var(const struct wh_component_env *env, const char *name, size_t n,
+                                const char **value, char *msg, size_t size)
 {
 	char why[200];
 
 	if (!spin_variable_name_check(name, n, why, sizeof(why))) {
-		(void)snprintf(msg, size, "\"%.*s\"%s: %s", clamp(n), name, n > QUOTE_MAX ? "..." : "", why);
+		(void)snprintf(msg, size, "\"%.*s\"%s: %s", clamp(name, n), name, n > QUOTE_MAX ? "..." : "",
+		               why);
 		return VAR_INVALID;
 	}
 	for (size_t i = 0; env && i < env->n_vars; i++)
@@ -83,12 +144,14 @@ static enum var_status find_var(const struct wh_component_env *env, const char *
 			*value = env->var_values[i];
 			return VAR_FOUND;
 		}
-	(void)snprintf(msg, size, "no variable for \"%s\".\"%.*s\"", env && env->id ? env->id : "", clamp(n), name);
+	(void)snprintf(msg, size, "no variable for \"%s\".\"%.*s\"", env && env->id ? env->id : "",
+	               clamp(name, n), name);
 	return VAR_UNDEFINED;
 }
 
-static wasmtime_error_t *variables_get(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-				       size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *variables_get(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                       wasmtime_component_val_t *args, size_t nargs,
+                                       wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *name, *value = NULL;
 	size_t n;
@@ -112,8 +175,8 @@ static wasmtime_error_t *variables_get(struct wh_ctx *ctx, wasmtime_context_t *c
 /* fermyon:spin/config get-config: Spin maps invalid names to invalid-key
  * and undefined ones to provider. */
 static wasmtime_error_t *config_get_config(struct wh_ctx *ctx, wasmtime_context_t *cx,
-					   wasmtime_component_val_t *args, size_t nargs,
-					   wasmtime_component_val_t *results, size_t nresults)
+                                           wasmtime_component_val_t *args, size_t nargs,
+                                           wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *name, *value = NULL;
 	size_t n;
@@ -135,8 +198,9 @@ static wasmtime_error_t *config_get_config(struct wh_ctx *ctx, wasmtime_context_
 }
 
 /* wasi:config/store get: an invalid or undefined key is ok(none). */
-static wasmtime_error_t *wasi_config_get(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-					 size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *wasi_config_get(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                         wasmtime_component_val_t *args, size_t nargs,
+                                         wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *name, *value = NULL;
 	size_t n;
@@ -149,7 +213,7 @@ static wasmtime_error_t *wasi_config_get(struct wh_ctx *ctx, wasmtime_context_t 
 	if (wh_arg_string(&args[0], &name, &n) < 0)
 		return wh_trap("wasi:config/store.get: the key is not a string");
 	if (find_var(ctx->env, name, n, &value, msg, sizeof(msg)) == VAR_FOUND) {
-		wh_val_cstring(&v, value);
+		val_text(&v, value);
 		wh_val_option(&opt, &v);
 	} else {
 		wh_val_option(&opt, NULL);
@@ -159,8 +223,8 @@ static wasmtime_error_t *wasi_config_get(struct wh_ctx *ctx, wasmtime_context_t 
 }
 
 static wasmtime_error_t *wasi_config_get_all(struct wh_ctx *ctx, wasmtime_context_t *cx,
-					     wasmtime_component_val_t *args, size_t nargs,
-					     wasmtime_component_val_t *results, size_t nresults)
+                                             wasmtime_component_val_t *args, size_t nargs,
+                                             wasmtime_component_val_t *results, size_t nresults)
 {
 	const struct wh_component_env *env = ctx->env;
 	size_t n = env ? env->n_vars : 0;
@@ -172,8 +236,8 @@ static wasmtime_error_t *wasi_config_get_all(struct wh_ctx *ctx, wasmtime_contex
 	slots = wh_val_list(&list, n);
 	for (size_t i = 0; i < n; i++) {
 		wasmtime_component_val_t *t = wh_val_tuple(&slots[i], 2);
-		wh_val_cstring(&t[0], env->var_keys[i]);
-		wh_val_cstring(&t[1], env->var_values[i]);
+		val_text(&t[0], env->var_keys[i]);
+		val_text(&t[1], env->var_values[i]);
 	}
 	wh_val_result(&results[0], true, &list);
 	return NULL;
@@ -212,7 +276,7 @@ static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const c
 }
 
 static wasmtime_error_t *kv2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-				  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+                                  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *label, *error_case = NULL;
 	size_t n;
@@ -235,7 +299,8 @@ static wasmtime_error_t *kv2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 }
 
 /* The store behind a v2 `self` argument. */
-static struct spin_kvdb_store *kv2_self(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
+static struct spin_kvdb_store *kv2_self(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                        const wasmtime_component_val_t *v)
 {
 	uint32_t rep;
 
@@ -253,7 +318,7 @@ static void kv_key(const wasmtime_component_val_t *v, const char **key, size_t *
 		(void)snprintf(msg, size, "the key is not a string");
 	} else if (*n > SPIN_KV_KEY_MAX) {
 		(void)snprintf(msg, size, "key of %zu bytes is longer than spin-bridge allows (%zu)", *n,
-			       SPIN_KV_KEY_MAX);
+		               SPIN_KV_KEY_MAX);
 		*key = NULL;
 	}
 }
@@ -264,7 +329,7 @@ enum kv_op { KV_GET, KV_SET, KV_DELETE, KV_EXISTS, KV_KEYS };
  * caller) or the backend's message in err. 0, -ENOENT (get: no such key)
  * or the backend's error. */
 static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_component_val_t *args,
-		  wasmtime_component_val_t *ok, struct sk_error *err)
+                  wasmtime_component_val_t *ok, struct sk_error *err)
 {
 	const char *key = NULL;
 	size_t klen = 0;
@@ -289,12 +354,13 @@ static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_compo
 		size_t vlen = 0;
 		r = wh_arg_bytes(&args[1], SPIN_KV_VALUE_MAX, &val, &vlen);
 		if (r == -E2BIG)
-			return sk_err(err, r, "key-value store \"%s\": value of %zu bytes is larger than spin-bridge "
-					      "allows (%zu)", spin_kvdb_store_label(s), args[1].of.list.size,
-				      SPIN_KV_VALUE_MAX);
+			return sk_err(err, r,
+			              "key-value store \"%s\": value of %zu bytes is larger than spin-bridge "
+			              "allows (%zu)",
+			              spin_kvdb_store_label(s), args[1].of.list.size, SPIN_KV_VALUE_MAX);
 		if (r < 0)
 			return sk_err(err, r, "key-value store \"%s\": the value is not a list<u8>",
-				      spin_kvdb_store_label(s));
+			              spin_kvdb_store_label(s));
 		r = spin_kvdb_set(s, key, klen, val, vlen, err);
 		free(val);
 		break;
@@ -323,15 +389,15 @@ static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_compo
 	return r;
 }
 
-static const char *const kv_op_name[] = { "get", "set", "delete", "exists", "get-keys" };
-static const size_t kv_op_args[] = { 1, 2, 1, 1, 0 }; /* besides the store */
+static const char *const kv_op_name[] = {"get", "set", "delete", "exists", "get-keys"};
+static const size_t kv_op_args[] = {1, 2, 1, 1, 0}; /* besides the store */
 
 /* A v2 method: self, then the operation's arguments. */
 static wasmtime_error_t *kv2_method(enum kv_op op, struct wh_ctx *ctx, wasmtime_context_t *cx,
-				    wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *results,
-				    size_t nresults)
+                                    wasmtime_component_val_t *args, size_t nargs,
+                                    wasmtime_component_val_t *results, size_t nresults)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_kvdb_store *s;
 	wasmtime_component_val_t v, opt;
 	wasmtime_error_t *e;
@@ -361,11 +427,12 @@ static wasmtime_error_t *kv2_method(enum kv_op op, struct wh_ctx *ctx, wasmtime_
 	return NULL;
 }
 
-#define KV2_METHOD(op, fname)                                                                                        \
-	static wasmtime_error_t *fname(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,  \
-				       size_t nargs, wasmtime_component_val_t *results, size_t nresults)            \
-	{                                                                                                            \
-		return kv2_method(op, ctx, cx, args, nargs, results, nresults);                                      \
+#define KV2_METHOD(op, fname)                                                                                \
+	static wasmtime_error_t *fname(struct wh_ctx *ctx, wasmtime_context_t *cx,                           \
+	                               wasmtime_component_val_t *args, size_t nargs,                         \
+	                               wasmtime_component_val_t *results, size_t nresults)                   \
+	{                                                                                                    \
+		return kv2_method(op, ctx, cx, args, nargs, results, nresults);                              \
 	}
 KV2_METHOD(KV_GET, kv2_get)
 KV2_METHOD(KV_SET, kv2_set)
@@ -376,7 +443,7 @@ KV2_METHOD(KV_KEYS, kv2_get_keys)
 /* --- key-value, Spin 1.x: u32 handles ------------------------------------------------- */
 
 static wasmtime_error_t *kv1_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-				  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+                                  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *label, *error_case = NULL;
 	size_t n;
@@ -398,10 +465,10 @@ static wasmtime_error_t *kv1_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 /* A v1 function: the store handle, then the operation's arguments. Spin 1
  * reports a missing key from get as no-such-key and backend errors as io. */
 static wasmtime_error_t *kv1_call(enum kv_op op, struct wh_ctx *ctx, wasmtime_context_t *cx,
-				  wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *results,
-				  size_t nresults)
+                                  wasmtime_component_val_t *args, size_t nargs,
+                                  wasmtime_component_val_t *results, size_t nresults)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_kvdb_store *s;
 	wasmtime_component_val_t v;
 	wasmtime_error_t *e;
@@ -429,11 +496,12 @@ static wasmtime_error_t *kv1_call(enum kv_op op, struct wh_ctx *ctx, wasmtime_co
 	return NULL;
 }
 
-#define KV1_CALL(op, fname)                                                                                          \
-	static wasmtime_error_t *fname(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,  \
-				       size_t nargs, wasmtime_component_val_t *results, size_t nresults)            \
-	{                                                                                                            \
-		return kv1_call(op, ctx, cx, args, nargs, results, nresults);                                        \
+#define KV1_CALL(op, fname)                                                                                  \
+	static wasmtime_error_t *fname(struct wh_ctx *ctx, wasmtime_context_t *cx,                           \
+	                               wasmtime_component_val_t *args, size_t nargs,                         \
+	                               wasmtime_component_val_t *results, size_t nresults)                   \
+	{                                                                                                    \
+		return kv1_call(op, ctx, cx, args, nargs, results, nresults);                                \
 	}
 KV1_CALL(KV_GET, kv1_get)
 KV1_CALL(KV_SET, kv1_set)
@@ -443,7 +511,7 @@ KV1_CALL(KV_KEYS, kv1_get_keys)
 
 /* close: no effect on a handle that is not an open store. */
 static wasmtime_error_t *kv1_close(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-				   size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+                                   size_t nargs, wasmtime_component_val_t *results, size_t nresults)
 {
 	uint32_t handle;
 	wasmtime_error_t *e = arity("fermyon:spin/key-value.close", nargs, 1, nresults, 0);
@@ -460,40 +528,40 @@ static wasmtime_error_t *kv1_close(struct wh_ctx *ctx, wasmtime_context_t *cx, w
 /* --- the interface table ------------------------------------------------------------------ */
 
 static const struct wh_func_def variables_funcs[] = {
-	{ "get", variables_get },
+    {"get", variables_get},
 };
 
 static const struct wh_func_def wasi_config_funcs[] = {
-	{ "get", wasi_config_get },
-	{ "get-all", wasi_config_get_all },
+    {"get", wasi_config_get},
+    {"get-all", wasi_config_get_all},
 };
 
 static const struct wh_func_def config_funcs[] = {
-	{ "get-config", config_get_config },
+    {"get-config", config_get_config},
 };
 
 static const struct wh_resource_def kv2_resources[] = {
-	{ "store", WH_KV_STORE },
+    {"store", WH_KV_STORE},
 };
 
 static const struct wh_func_def kv2_funcs[] = {
-	{ "[static]store.open", kv2_open },    { "[method]store.get", kv2_get },
-	{ "[method]store.set", kv2_set },      { "[method]store.delete", kv2_delete },
-	{ "[method]store.exists", kv2_exists }, { "[method]store.get-keys", kv2_get_keys },
+    {"[static]store.open", kv2_open},     {"[method]store.get", kv2_get},
+    {"[method]store.set", kv2_set},       {"[method]store.delete", kv2_delete},
+    {"[method]store.exists", kv2_exists}, {"[method]store.get-keys", kv2_get_keys},
 };
 
 static const struct wh_func_def kv1_funcs[] = {
-	{ "open", kv1_open },	  { "get", kv1_get },		{ "set", kv1_set },	{ "delete", kv1_delete },
-	{ "exists", kv1_exists }, { "get-keys", kv1_get_keys }, { "close", kv1_close },
+    {"open", kv1_open},     {"get", kv1_get},           {"set", kv1_set},     {"delete", kv1_delete},
+    {"exists", kv1_exists}, {"get-keys", kv1_get_keys}, {"close", kv1_close},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct wh_iface_def wh_spin_ifaces[] = {
-	{ "fermyon:spin/variables@2.0.0", NULL, 0, variables_funcs, N(variables_funcs) },
-	{ "wasi:config/store@0.2.0-draft-2024-09-27", NULL, 0, wasi_config_funcs, N(wasi_config_funcs) },
-	{ "fermyon:spin/config", NULL, 0, config_funcs, N(config_funcs) },
-	{ "fermyon:spin/key-value@2.0.0", kv2_resources, N(kv2_resources), kv2_funcs, N(kv2_funcs) },
-	{ "fermyon:spin/key-value", NULL, 0, kv1_funcs, N(kv1_funcs) },
+    {"fermyon:spin/variables@2.0.0", NULL, 0, variables_funcs, N(variables_funcs)},
+    {"wasi:config/store@0.2.0-draft-2024-09-27", NULL, 0, wasi_config_funcs, N(wasi_config_funcs)},
+    {"fermyon:spin/config", NULL, 0, config_funcs, N(config_funcs)},
+    {"fermyon:spin/key-value@2.0.0", kv2_resources, N(kv2_resources), kv2_funcs, N(kv2_funcs)},
+    {"fermyon:spin/key-value", NULL, 0, kv1_funcs, N(kv1_funcs)},
 };
 const size_t wh_n_spin_ifaces = N(wh_spin_ifaces);

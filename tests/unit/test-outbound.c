@@ -36,68 +36,68 @@ struct allow_case {
 };
 
 static const struct allow_case allow_cases[] = {
-	{ { "http://127.0.0.1:3000" }, "http", "127.0.0.1:3000", true },
-	{ { "http://127.0.0.1:3000" }, "http", "127.0.0.1:3001", false },
-	{ { "http://127.0.0.1:3000" }, "https", "127.0.0.1:3000", false },
-	{ { "https://example.com" }, "https", "example.com", true },
-	{ { "https://example.com" }, "https", "example.com:443", true },
-	{ { "https://example.com" }, "https", "example.com:8443", false },
-	{ { "https://example.com" }, "http", "example.com", false },
-	{ { "https://example.com" }, "https", "www.example.com", false },
-	{ { "http://example.com" }, "http", "example.com:80", true },
-	{ { "http://example.com" }, "HTTP", "example.com", true },
-	{ { "https://*.example.com" }, "https", "api.example.com", true },
-	{ { "https://*.example.com" }, "https", "a.b.example.com", true },
-	{ { "https://*.example.com" }, "https", "example.com", false },
-	{ { "https://*.example.com" }, "https", "myexample.com", false },
-	{ { "https://*.example.com" }, "https", "api.example.com:444", false },
-	{ { "*://example.com:*" }, "http", "example.com:1234", true },
-	{ { "*://example.com:*" }, "https", "example.com", true },
-	{ { "*://example.com:*" }, "https", "other.com", false },
-	{ { "http://localhost:*" }, "http", "localhost:8080", true },
-	{ { "http://localhost:*" }, "https", "localhost:8080", false },
-	{ { "http://localhost" }, "http", "127.0.0.1", false },
-	{ { "http://127.0.0.1" }, "http", "localhost", false },
-	{ { "*://*:*" }, "http", "anything.test:1", true },
-	{ { "*://*:*" }, "https", "[::1]:443", true },
-	{ { "http://[::1]:8001" }, "http", "[::1]:8001", true },
-	{ { "http://[::1]:8001" }, "http", "[0:0::1]:8001", true },
-	{ { "http://[::1]:8001" }, "http", "[::1]:8002", false },
-	{ { "http://[::1]:8001" }, "http", "127.0.0.1:8001", false },
-	{ { "https://[2001:db8::1]" }, "https", "[2001:db8::1]", true },
-	{ { "http://Example.COM" }, "http", "example.com", true },
-	{ { "HTTP://example.com" }, "http", "EXAMPLE.com", true },
-	{ { "http://example.com:8000..8002" }, "http", "example.com:8001", true },
-	{ { "http://example.com:8000..8002" }, "http", "example.com:8002", false },
-	{ { "*://10.0.0.0/8:80" }, "http", "10.1.2.3", true },
-	{ { "*://10.0.0.0/8:80" }, "http", "11.0.0.1", false },
-	{ { "*://10.0.0.0/8:80" }, "http", "ten.example", false },
-	{ { "*://[fd00::/8]:443" }, "https", "[fd12::1]", true },
-	{ { "*://fd00::/8:443" }, "https", "[fd12::1]", true },
-	{ { "*://fd00::/8:443" }, "https", "[fe80::1]", false },
-	{ { "http://example.com/" }, "http", "example.com", true },
-	{ { "  https://example.com  " }, "https", "example.com", true },
-	{ { "https://self" }, "https", "self", false },
-	{ { "example.com" }, "https", "example.com", false },
-	{ { "{{ host }}" }, "https", "example.com", false },
-	{ { "insecure:allow-all" }, "https", "example.com", false },
-	{ { "http://a.test", "https://b.test" }, "https", "b.test", true },
-	{ { "http://a.test", "https://b.test" }, "http", "b.test", false },
-	{ { "bad entry", "https://b.test" }, "https", "b.test", true },
-	{ { NULL }, "https", "example.com", false },
-	/* malformed authorities are never allowed */
-	{ { "*://*:*" }, "http", "exa mple.com", false },
-	{ { "*://*:*" }, "http", "user@example.com", false },
-	{ { "*://*:*" }, "http", "example.com:0", false },
-	{ { "*://*:*" }, "http", "example.com:99999", false },
-	{ { "*://*:*" }, "http", "example.com:", false },
-	{ { "*://*:*" }, "http", "[::1", false },
-	{ { "*://*:*" }, "http", "::1", false },
-	{ { "*://*:*" }, "http", "[fe80::1%25eth0]", false },
-	{ { "*://*:*" }, "http", "", false },
-	{ { "*://*:*" }, "ftp", "example.com", false },
-	{ { "https://*.example.com" }, "https", "evil.test#.example.com", false },
-	{ { "https://*.example.com" }, "https", "evil.test/.example.com", false },
+    {{"http://127.0.0.1:3000"}, "http", "127.0.0.1:3000", true},
+    {{"http://127.0.0.1:3000"}, "http", "127.0.0.1:3001", false},
+    {{"http://127.0.0.1:3000"}, "https", "127.0.0.1:3000", false},
+    {{"https://example.com"}, "https", "example.com", true},
+    {{"https://example.com"}, "https", "example.com:443", true},
+    {{"https://example.com"}, "https", "example.com:8443", false},
+    {{"https://example.com"}, "http", "example.com", false},
+    {{"https://example.com"}, "https", "www.example.com", false},
+    {{"http://example.com"}, "http", "example.com:80", true},
+    {{"http://example.com"}, "HTTP", "example.com", true},
+    {{"https://*.example.com"}, "https", "api.example.com", true},
+    {{"https://*.example.com"}, "https", "a.b.example.com", true},
+    {{"https://*.example.com"}, "https", "example.com", false},
+    {{"https://*.example.com"}, "https", "myexample.com", false},
+    {{"https://*.example.com"}, "https", "api.example.com:444", false},
+    {{"*://example.com:*"}, "http", "example.com:1234", true},
+    {{"*://example.com:*"}, "https", "example.com", true},
+    {{"*://example.com:*"}, "https", "other.com", false},
+    {{"http://localhost:*"}, "http", "localhost:8080", true},
+    {{"http://localhost:*"}, "https", "localhost:8080", false},
+    {{"http://localhost"}, "http", "127.0.0.1", false},
+    {{"http://127.0.0.1"}, "http", "localhost", false},
+    {{"*://*:*"}, "http", "anything.test:1", true},
+    {{"*://*:*"}, "https", "[::1]:443", true},
+    {{"http://[::1]:8001"}, "http", "[::1]:8001", true},
+    {{"http://[::1]:8001"}, "http", "[0:0::1]:8001", true},
+    {{"http://[::1]:8001"}, "http", "[::1]:8002", false},
+    {{"http://[::1]:8001"}, "http", "127.0.0.1:8001", false},
+    {{"https://[2001:db8::1]"}, "https", "[2001:db8::1]", true},
+    {{"http://Example.COM"}, "http", "example.com", true},
+    {{"HTTP://example.com"}, "http", "EXAMPLE.com", true},
+    {{"http://example.com:8000..8002"}, "http", "example.com:8001", true},
+    {{"http://example.com:8000..8002"}, "http", "example.com:8002", false},
+    {{"*://10.0.0.0/8:80"}, "http", "10.1.2.3", true},
+    {{"*://10.0.0.0/8:80"}, "http", "11.0.0.1", false},
+    {{"*://10.0.0.0/8:80"}, "http", "ten.example", false},
+    {{"*://[fd00::/8]:443"}, "https", "[fd12::1]", true},
+    {{"*://fd00::/8:443"}, "https", "[fd12::1]", true},
+    {{"*://fd00::/8:443"}, "https", "[fe80::1]", false},
+    {{"http://example.com/"}, "http", "example.com", true},
+    {{"  https://example.com  "}, "https", "example.com", true},
+    {{"https://self"}, "https", "self", false},
+    {{"example.com"}, "https", "example.com", false},
+    {{"{{ host }}"}, "https", "example.com", false},
+    {{"insecure:allow-all"}, "https", "example.com", false},
+    {{"http://a.test", "https://b.test"}, "https", "b.test", true},
+    {{"http://a.test", "https://b.test"}, "http", "b.test", false},
+    {{"bad entry", "https://b.test"}, "https", "b.test", true},
+    {{NULL}, "https", "example.com", false},
+    /* malformed authorities are never allowed */
+    {{"*://*:*"}, "http", "exa mple.com", false},
+    {{"*://*:*"}, "http", "user@example.com", false},
+    {{"*://*:*"}, "http", "example.com:0", false},
+    {{"*://*:*"}, "http", "example.com:99999", false},
+    {{"*://*:*"}, "http", "example.com:", false},
+    {{"*://*:*"}, "http", "[::1", false},
+    {{"*://*:*"}, "http", "::1", false},
+    {{"*://*:*"}, "http", "[fe80::1%25eth0]", false},
+    {{"*://*:*"}, "http", "", false},
+    {{"*://*:*"}, "ftp", "example.com", false},
+    {{"https://*.example.com"}, "https", "evil.test#.example.com", false},
+    {{"https://*.example.com"}, "https", "evil.test/.example.com", false},
 };
 
 static void test_allow_table(void)
@@ -107,16 +107,18 @@ static void test_allow_table(void)
 		size_t n = 0;
 		while (n < 3 && c->entries[n])
 			n++;
-		struct wh_component_env env = { .allowed_outbound_hosts = c->entries, .n_allowed_outbound_hosts = n };
-		is_int(wh_outbound_allowed(&env, c->scheme, c->authority), c->want, "allowed [%s%s%s] %s://%s -> %s",
-		       c->entries[0] ? c->entries[0] : "", n > 1 ? ", " : "", n > 1 ? c->entries[1] : "", c->scheme,
-		       c->authority, c->want ? "yes" : "no");
+		struct wh_component_env env = {.allowed_outbound_hosts = c->entries,
+		                               .n_allowed_outbound_hosts = n};
+		is_int(wh_outbound_allowed(&env, c->scheme, c->authority), c->want,
+		       "allowed [%s%s%s] %s://%s -> %s", c->entries[0] ? c->entries[0] : "",
+		       n > 1 ? ", " : "", n > 1 ? c->entries[1] : "", c->scheme, c->authority,
+		       c->want ? "yes" : "no");
 	}
 }
 
 static void test_self(void)
 {
-	const char *self[] = { "http://self" }, *any[] = { "*://*:*" }, *other[] = { "https://example.com" };
+	const char *self[] = {"http://self"}, *any[] = {"*://*:*"}, *other[] = {"https://example.com"};
 
 	ok(wh_allowed_hosts_self(self, 1, "http"), "http://self allows relative http requests");
 	ok(!wh_allowed_hosts_self(self, 1, "https"), "http://self does not allow relative https requests");
@@ -130,51 +132,53 @@ struct validate_case {
 };
 
 static const struct validate_case validate_cases[] = {
-	{ "http://127.0.0.1:3000", NULL },
-	{ "https://example.com", NULL },
-	{ "https://*.example.com", NULL },
-	{ "*://example.com:*", NULL },
-	{ "http://localhost:*", NULL },
-	{ "*://*:*", NULL },
-	{ "http://[::1]:8001", NULL },
-	{ "http://[::1]", NULL },
-	{ "*://10.0.0.0/8:80", NULL },
-	{ "*://fd00::/8:443", NULL },
-	{ "https://self", NULL },
-	{ "redis://cache.test", NULL },
-	{ "http://example.com:8000..9000", NULL },
-	{ "https://example.com/", NULL },
-	{ "example.com", "no scheme; write \"https://example.com\"" },
-	{ "example.com:80", "no scheme" },
-	{ "insecure:allow-all", "*://*:*" },
-	{ "https://example.com/path", "no path" },
-	{ "https://example.com:8080/path", "no path" },
-	{ "*://example.com", "need a port" },
-	{ "ftp://example.com", "no default port" },
-	{ "https://ex*ample.com", "wildcard" },
-	{ "https://*.*.example.com", "wildcard" },
-	{ "https://example.com:http", "port \"http\"" },
-	{ "https://example.com:70000", "port" },
-	{ "http://example.com:1..x", "port range" },
-	{ "https://[::1", "'['" },
-	{ "https://[1.2.3.4]", "not an IPv6 address" },
-	{ "http://::1", "brackets" },
-	{ "http://2001:db8::1:8080", "brackets" },
-	{ "{{ host }}", "templates" },
-	{ "https://{{ host }}", "templates" },
-	{ "https://{a,b}.com", "host lists" },
-	{ "{http,https}://example.com", "scheme lists" },
-	{ "h1tp://example.com", "letters" },
-	{ "://example.com", "no scheme before" },
-	{ "", "empty" },
-	{ "   ", "empty" },
-	{ "https://exa mple.com", "space" },
-	{ "https://b\xc3\xbc" "cher.de", "xn--" },
-	{ "https://", "no host" },
-	{ "https://:443", "no host" },
-	{ "https://10.0.0.0/33", "no path" },
-	{ "https://under_score.test", NULL },
-	{ "https://bad!name.test", "not a valid host name" },
+    {"http://127.0.0.1:3000", NULL},
+    {"https://example.com", NULL},
+    {"https://*.example.com", NULL},
+    {"*://example.com:*", NULL},
+    {"http://localhost:*", NULL},
+    {"*://*:*", NULL},
+    {"http://[::1]:8001", NULL},
+    {"http://[::1]", NULL},
+    {"*://10.0.0.0/8:80", NULL},
+    {"*://fd00::/8:443", NULL},
+    {"https://self", NULL},
+    {"redis://cache.test", NULL},
+    {"http://example.com:8000..9000", NULL},
+    {"https://example.com/", NULL},
+    {"example.com", "no scheme; write \"https://example.com\""},
+    {"example.com:80", "no scheme"},
+    {"insecure:allow-all", "*://*:*"},
+    {"https://example.com/path", "no path"},
+    {"https://example.com:8080/path", "no path"},
+    {"*://example.com", "need a port"},
+    {"ftp://example.com", "no default port"},
+    {"https://ex*ample.com", "wildcard"},
+    {"https://*.*.example.com", "wildcard"},
+    {"https://example.com:http", "port \"http\""},
+    {"https://example.com:70000", "port"},
+    {"http://example.com:1..x", "port range"},
+    {"https://[::1", "'['"},
+    {"https://[1.2.3.4]", "not an IPv6 address"},
+    {"http://::1", "brackets"},
+    {"http://2001:db8::1:8080", "brackets"},
+    {"{{ host }}", "templates"},
+    {"https://{{ host }}", "templates"},
+    {"https://{a,b}.com", "host lists"},
+    {"{http,https}://example.com", "scheme lists"},
+    {"h1tp://example.com", "letters"},
+    {"://example.com", "no scheme before"},
+    {"", "empty"},
+    {"   ", "empty"},
+    {"https://exa mple.com", "space"},
+    {"https://b\xc3\xbc"
+     "cher.de",
+     "xn--"},
+    {"https://", "no host"},
+    {"https://:443", "no host"},
+    {"https://10.0.0.0/33", "no path"},
+    {"https://under_score.test", NULL},
+    {"https://bad!name.test", "not a valid host name"},
 };
 
 static void test_validate(void)
@@ -188,7 +192,7 @@ static void test_validate(void)
 			if (!ok(r == 0 && why[0] == '\0', "valid: \"%s\"", c->entry))
 				printf("#   %s\n", why);
 		} else {
-			bool good = r == -EINVAL && strstr(why, c->why) && strncmp(why, "allowed_outbound_hosts \"", 24) == 0;
+			bool good = r == -EINVAL && strstr(why, c->why) && !strchr(why, '\n');
 			if (!ok(good, "invalid: \"%s\" (%s)", c->entry, c->why))
 				printf("#   r=%d why=%s\n", r, why);
 		}
@@ -199,7 +203,11 @@ static void test_validate(void)
 	wh_allowed_hosts_validate(longer, why, sizeof(why));
 	ok(strstr(why, "longer than 1024 bytes") != NULL, "an entry past the cap is refused: %.60s", why);
 	is_int(wh_allowed_hosts_validate(NULL, NULL, 0), -EINVAL, "NULL entry, no message buffer");
-	ok(wh_allowed_hosts_validate("example.com", why, 8) == -EINVAL && strlen(why) == 7, "a short why is truncated");
+	ok(wh_allowed_hosts_validate("example.com", why, 8) == -EINVAL && strlen(why) == 7,
+	   "a short why is truncated");
+	wh_allowed_hosts_validate("example.com", why, sizeof(why));
+	is_str(why, "no scheme; write \"https://example.com\" (or \"*://example.com:PORT\" for any scheme)",
+	       "the whole message for an entry without a scheme");
 }
 
 static void test_authority_split(void)
@@ -208,12 +216,13 @@ static void test_authority_split(void)
 	unsigned port = 0;
 
 	ok(wh_authority_split("https", "example.com", host, sizeof(host), &port) == 0 && port == 443 &&
-		   strcmp(host, "example.com") == 0,
+	       strcmp(host, "example.com") == 0,
 	   "authority without port takes the scheme's");
 	ok(wh_authority_split("http", "[::1]:8080", host, sizeof(host), &port) == 0 && port == 8080 &&
-		   strcmp(host, "::1") == 0,
+	       strcmp(host, "::1") == 0,
 	   "bracketed IPv6 authority");
-	ok(wh_authority_split("http", "example.com", host, 5, &port) == -EINVAL, "a host longer than the buffer");
+	ok(wh_authority_split("http", "example.com", host, 5, &port) == -EINVAL,
+	   "a host longer than the buffer");
 	ok(wh_authority_split("gopher", "example.com", host, sizeof(host), &port) == -EINVAL,
 	   "no default port for an unknown scheme");
 }
@@ -261,7 +270,7 @@ static int64_t now_ms(void)
 /* Sleep up to ms, returning early when the client hangs up. */
 static void wait_or_hangup(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char c;
 	int64_t end = now_ms() + ms;
 
@@ -298,7 +307,7 @@ static ssize_t read_request(int fd, char *buf, size_t cap, size_t *head)
 	bool have_head = false;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 		if (n + 1 >= cap || poll(&p, 1, 5000) <= 0)
 			return -1;
@@ -332,9 +341,10 @@ static void respond(int fd, const char *req, size_t len, size_t head)
 	sscanf(req, "%31s %511s", method, path);
 	if (strncmp(path, "/echo", 5) == 0) {
 		snprintf(out, sizeof(out),
-			 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Method: %s\r\nX-Multi: a\r\nX-Multi: b\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			 method, blen);
+		         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Method: %s\r\nX-Multi: "
+		         "a\r\nX-Multi: b\r\n"
+		         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		         method, blen);
 		send_str(fd, out);
 		if (strcmp(method, "HEAD") != 0)
 			send_all(fd, body, blen);
@@ -343,10 +353,13 @@ static void respond(int fd, const char *req, size_t len, size_t head)
 		char chunk[4096];
 		n = strtoul(strchr(path, '?') + 1, NULL, 10);
 		if (chunked)
-			snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", n);
+			snprintf(out, sizeof(out),
+			         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", n);
 		else
 			snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
 		send_str(fd, out);
+		if (strcmp(method, "HEAD") == 0)
+			return;
 		memset(chunk, 'x', sizeof(chunk));
 		for (size_t left = n; left;) {
 			size_t k = left < sizeof(chunk) ? left : sizeof(chunk);
@@ -374,12 +387,12 @@ static void respond(int fd, const char *req, size_t len, size_t head)
 		send_str(fd, "Content-Length: 0\r\n\r\n");
 	} else if (strcmp(path, "/early") == 0) {
 		send_str(fd, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
-			     "HTTP/1.1 200 OK\r\nX-Final: 1\r\nContent-Length: 2\r\n\r\nok");
+		             "HTTP/1.1 200 OK\r\nX-Final: 1\r\nContent-Length: 2\r\n\r\nok");
 	} else if (strcmp(path, "/fold") == 0) {
 		send_str(fd, "HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n");
 	} else if (strcmp(path, "/trailers") == 0) {
 		send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n"
-			     "2\r\nhi\r\n0\r\nX-Trailer: t\r\n\r\n");
+		             "2\r\nhi\r\n0\r\nX-Trailer: t\r\n\r\n");
 	} else if (strcmp(path, "/badutf8") == 0) {
 		send_str(fd, "HTTP/1.1 200 OK\r\nX-Bin: \xff\xfe\r\nContent-Length: 0\r\n\r\n");
 	} else {
@@ -418,7 +431,7 @@ static void *server_main(void *arg)
 	struct server *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		struct conn *c;
 		pthread_t t;
 		int fd;
@@ -434,7 +447,7 @@ static void *server_main(void *arg)
 			close(fd);
 			continue;
 		}
-		*c = (struct conn){ s, fd };
+		*c = (struct conn){s, fd};
 		if (pthread_create(&t, NULL, conn_main, c) != 0) {
 			close(fd);
 			free(c);
@@ -449,7 +462,7 @@ static void *server_main(void *arg)
  * >= 0. */
 static int bind_local(int backlog, unsigned *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -511,25 +524,31 @@ static const char *header(const struct wh_out_response *rs, const char *name, si
 /* --- requests ---------------------------------------------------------------------- */
 
 static char authority[64];
-static const char *all_hosts[] = { "*://*:*" };
-static const struct wh_component_env open_env = { .id = "test", .allowed_outbound_hosts = all_hosts,
-						  .n_allowed_outbound_hosts = 1 };
+static const char *all_hosts[] = {"*://*:*"};
+static const struct wh_component_env open_env = {
+    .id = "test", .allowed_outbound_hosts = all_hosts, .n_allowed_outbound_hosts = 1};
 
 static enum wh_out_error get(const struct wh_component_env *env, const char *method, const char *path,
-			     int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why)
+                             int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why)
 {
-	struct wh_out_request rq = { .method = method, .scheme = "http", .authority = authority, .path_query = path };
+	struct wh_out_request rq = {
+	    .method = method, .scheme = "http", .authority = authority, .path_query = path};
 	return wh_outbound_send(env, &rq, deadline_ns, max_body, rs, why, 256);
 }
 
 static void test_requests(struct server *s)
 {
-	char n1[] = "X-Test", v1[] = "hello", n2[] = "X-Empty", v2[] = "", n3[] = "Content-Length", v3[] = "999",
-	     n4[] = "Connection", v4[] = "x", n5[] = "content-type", v5[] = "application/octet-stream";
-	struct wh_out_header hs[] = { { n1, v1, 5 }, { n2, v2, 0 }, { n3, v3, 3 }, { n4, v4, 1 } };
-	struct wh_out_request rq = { .method = "GET", .scheme = "http", .authority = authority, .path_query = "/echo",
-				     .headers = hs, .n_headers = 4 };
-	struct wh_out_response rs = { 0 };
+	char n1[] = "X-Test", v1[] = "hello", n2[] = "X-Empty", v2[] = "", n3[] = "Content-Length",
+	     v3[] = "999", n4[] = "Connection", v4[] = "x", n5[] = "content-type",
+	     v5[] = "application/octet-stream";
+	struct wh_out_header hs[] = {{n1, v1, 5}, {n2, v2, 0}, {n3, v3, 3}, {n4, v4, 1}};
+	struct wh_out_request rq = {.method = "GET",
+	                            .scheme = "http",
+	                            .authority = authority,
+	                            .path_query = "/echo",
+	                            .headers = hs,
+	                            .n_headers = 4};
+	struct wh_out_response rs = {0};
 	char why[256];
 	enum wh_out_error e;
 
@@ -538,32 +557,42 @@ static void test_requests(struct server *s)
 		printf("#   %d %s\n", e, why);
 	is_str(header(&rs, "x-method", 0), "GET", "response header names are lower case");
 	ok(header(&rs, "x-multi", 0) && header(&rs, "x-multi", 1) && !header(&rs, "x-multi", 2) &&
-		   strcmp(header(&rs, "x-multi", 1), "b") == 0,
+	       strcmp(header(&rs, "x-multi", 1), "b") == 0,
 	   "repeated response headers are kept in order");
 	ok(saw(s, "GET /echo HTTP/1.1\r\n") && saw(s, "\r\nX-Test: hello\r\n") && saw(s, "\r\nX-Empty:"),
 	   "the server got the method, path and headers (an empty one too)");
 	ok(saw(s, "\r\nHost: 127.0.0.1:"), "the Host header is the authority");
 	ok(!saw_header(s, "content-length") && !saw(s, "Connection: x") && !saw_header(s, "expect") &&
-		   !saw_header(s, "content-type"),
+	       !saw_header(s, "content-type"),
 	   "Content-Length, Connection and Expect from the guest are dropped, no Content-Type added");
 	wh_out_response_free(&rs);
 	ok(rs.headers == NULL && rs.n_headers == 0, "wh_out_response_free empties the response");
 
-	static const uint8_t body[] = { 'a', 0, 'b', 0xff };
-	struct wh_out_header ct[] = { { n5, v5, 24 } };
-	rq = (struct wh_out_request){ .method = "POST", .scheme = "HTTP", .authority = authority,
-				      .path_query = "/echo?x=1", .headers = ct, .n_headers = 1, .body = body,
-				      .body_len = sizeof(body) };
+	static const uint8_t body[] = {'a', 0, 'b', 0xff};
+	struct wh_out_header ct[] = {{n5, v5, 24}};
+	rq = (struct wh_out_request){.method = "POST",
+	                             .scheme = "HTTP",
+	                             .authority = authority,
+	                             .path_query = "/echo?x=1",
+	                             .headers = ct,
+	                             .n_headers = 1,
+	                             .body = body,
+	                             .body_len = sizeof(body)};
 	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 5000000000, 1024, &rs, why, sizeof(why));
-	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == sizeof(body) && memcmp(rs.body, body, sizeof(body)) == 0,
+	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == sizeof(body) &&
+	       memcmp(rs.body, body, sizeof(body)) == 0,
 	   "POST: a binary body goes out and comes back");
 	ok(saw(s, "POST /echo?x=1 HTTP/1.1\r\n") && saw(s, "\r\nContent-Length: 4\r\n") &&
-		   saw(s, "\r\ncontent-type: application/octet-stream\r\n"),
+	       saw(s, "\r\ncontent-type: application/octet-stream\r\n"),
 	   "POST: the query, Content-Length and the guest's Content-Type");
 	wh_out_response_free(&rs);
 
-	rq = (struct wh_out_request){ .method = "POST", .scheme = "http", .authority = authority, .path_query = "/echo",
-				      .body = body, .body_len = 2 };
+	rq = (struct wh_out_request){.method = "POST",
+	                             .scheme = "http",
+	                             .authority = authority,
+	                             .path_query = "/echo",
+	                             .body = body,
+	                             .body_len = 2};
 	e = wh_outbound_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
 	ok(e == WH_OUT_OK && !saw_header(s, "content-type"), "POST without Content-Type: curl adds none");
 	wh_out_response_free(&rs);
@@ -574,17 +603,20 @@ static void test_requests(struct server *s)
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "HEAD", "/echo", -1, 1024, &rs, why);
-	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == 0 && rs.body == NULL && saw(s, "HEAD /echo HTTP/1.1"),
+	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == 0 && rs.body == NULL &&
+	       saw(s, "HEAD /echo HTTP/1.1"),
 	   "HEAD: no body expected or read");
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "PURGE", "/echo", -1, 1024, &rs, why);
-	ok(e == WH_OUT_OK && saw(s, "PURGE /echo HTTP/1.1\r\n") && strcmp(header(&rs, "x-method", 0), "PURGE") == 0,
+	ok(e == WH_OUT_OK && saw(s, "PURGE /echo HTTP/1.1\r\n") &&
+	       strcmp(header(&rs, "x-method", 0), "PURGE") == 0,
 	   "any method token goes out as it is");
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "GET", "/echo?q=a b\"<>", -1, 1024, &rs, why);
-	ok(e == WH_OUT_OK && saw(s, "GET /echo?q=a%20b%22%3C%3E HTTP/1.1"), "path characters URLs may not carry raw are encoded");
+	ok(e == WH_OUT_OK && saw(s, "GET /echo?q=a%20b%22%3C%3E HTTP/1.1"),
+	   "path characters URLs may not carry raw are encoded");
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "GET", "?only=query#frag", -1, 1024, &rs, why);
@@ -597,8 +629,8 @@ static void test_requests(struct server *s)
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "GET", "/redirect", -1, 1024, &rs, why);
-	ok(e == WH_OUT_OK && rs.status == 302 && header(&rs, "location", 0) && strcmp(header(&rs, "location", 0), "/echo") == 0 &&
-		   rs.body_len == 5,
+	ok(e == WH_OUT_OK && rs.status == 302 && header(&rs, "location", 0) &&
+	       strcmp(header(&rs, "location", 0), "/echo") == 0 && rs.body_len == 5,
 	   "a redirect is returned, not followed");
 	wh_out_response_free(&rs);
 
@@ -613,26 +645,34 @@ static void test_requests(struct server *s)
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "GET", "/trailers", -1, 1024, &rs, why);
-	ok(e == WH_OUT_OK && rs.body_len == 2 && !header(&rs, "x-trailer", 0), "trailers are not response headers");
+	ok(e == WH_OUT_OK && rs.body_len == 2 && !header(&rs, "x-trailer", 0),
+	   "trailers are not response headers");
 	wh_out_response_free(&rs);
 
 	e = get(&open_env, "GET", "/many", -1, 1024, &rs, why);
-	ok(e == WH_OUT_PROTOCOL && strstr(why, "more than 256 headers"), "too many response headers: %s", why);
+	ok(e == WH_OUT_PROTOCOL && strstr(why, "more than 256 headers"), "too many response headers: %s",
+	   why);
 	ok(rs.headers == NULL && rs.n_headers == 0, "a failed request leaves the response empty");
 }
 
 static void test_limits(struct server *s)
 {
-	struct wh_out_response rs = { 0 };
+	struct wh_out_response rs = {0};
 	char why[256];
 	enum wh_out_error e;
 	int64_t t0;
 
 	e = get(&open_env, "GET", "/big?1000", -1, 1000, &rs, why);
-	ok(e == WH_OUT_OK && rs.body_len == 1000 && rs.body[999] == 'x', "a body of exactly max_body is fine");
+	ok(e == WH_OUT_OK && rs.body_len == 1000 && rs.body[999] == 'x',
+	   "a body of exactly max_body is fine");
 	wh_out_response_free(&rs);
 	e = get(&open_env, "GET", "/big?5000", -1, 1000, &rs, why);
-	ok(e == WH_OUT_BODY_TOO_LARGE && strstr(why, "larger than 1000 bytes"), "Content-Length past max_body: %s", why);
+	ok(e == WH_OUT_BODY_TOO_LARGE && strstr(why, "larger than 1000 bytes"),
+	   "Content-Length past max_body: %s", why);
+	e = get(&open_env, "HEAD", "/big?5000", -1, 1000, &rs, why);
+	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == 0, "HEAD of a body past max_body is fine: %s",
+	   why);
+	wh_out_response_free(&rs);
 	e = get(&open_env, "GET", "/chunked?300000", -1, 100000, &rs, why);
 	ok(e == WH_OUT_BODY_TOO_LARGE, "a chunked body past max_body: %s", why);
 	e = get(&open_env, "GET", "/chunked?5", -1, 0, &rs, why);
@@ -643,8 +683,11 @@ static void test_limits(struct server *s)
 	ok(e == WH_OUT_TIMEOUT && now_ms() - t0 >= 250 && now_ms() - t0 < 2000,
 	   "the deadline ends a request with no response: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
-	struct wh_out_request rq = { .method = "GET", .scheme = "http", .authority = authority, .path_query = "/slow",
-				     .first_byte_timeout_ms = 200 };
+	struct wh_out_request rq = {.method = "GET",
+	                            .scheme = "http",
+	                            .authority = authority,
+	                            .path_query = "/slow",
+	                            .first_byte_timeout_ms = 200};
 	t0 = now_ms();
 	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_TIMEOUT && strstr(why, "no response") && now_ms() - t0 < 1200,
@@ -655,8 +698,8 @@ static void test_limits(struct server *s)
 	rq.between_bytes_timeout_ms = 200;
 	t0 = now_ms();
 	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
-	ok(e == WH_OUT_TIMEOUT && strstr(why, "stalled") && now_ms() - t0 < 2000, "between-bytes timeout: %s (%lld ms)",
-	   why, (long long)(now_ms() - t0));
+	ok(e == WH_OUT_TIMEOUT && strstr(why, "stalled") && now_ms() - t0 < 2000,
+	   "between-bytes timeout: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
 	rq.path_query = "/slow";
 	rq.between_bytes_timeout_ms = 0;
@@ -674,20 +717,25 @@ static void test_limits(struct server *s)
 static void test_denied(struct server *s)
 {
 	char other[64], why[256];
-	const char *entries[1] = { other };
-	const char *local[] = { "http://localhost:*" };
-	struct wh_component_env env = { .allowed_outbound_hosts = entries, .n_allowed_outbound_hosts = 1 };
-	struct wh_out_response rs = { 0 };
+	const char *entries[1] = {other};
+	const char *local[] = {"http://localhost:*"};
+	struct wh_component_env env = {.allowed_outbound_hosts = entries, .n_allowed_outbound_hosts = 1};
+	struct wh_out_response rs = {0};
 	char bn[] = "X-Bad", bv[] = "a\r\nInjected: 1";
-	struct wh_out_header bad[] = { { bn, bv, 14 } };
-	struct wh_out_request rq = { .method = "GET", .scheme = "http", .authority = authority, .path_query = "/echo",
-				     .headers = bad, .n_headers = 1 };
+	struct wh_out_header bad[] = {{bn, bv, 14}};
+	struct wh_out_request rq = {.method = "GET",
+	                            .scheme = "http",
+	                            .authority = authority,
+	                            .path_query = "/echo",
+	                            .headers = bad,
+	                            .n_headers = 1};
 	int before = atomic_load(&s->accepted);
 	enum wh_out_error e;
 
 	snprintf(other, sizeof(other), "http://127.0.0.1:%u", s->port + 1 > 65535 ? 1 : s->port + 1);
 	e = get(&env, "GET", "/echo", -1, 1000, &rs, why);
-	ok(e == WH_OUT_DENIED && strstr(why, "allowed_outbound_hosts") && strstr(why, "add \"http://127.0.0.1:"),
+	ok(e == WH_OUT_DENIED && strstr(why, "allowed_outbound_hosts") &&
+	       strstr(why, "add \"http://127.0.0.1:"),
 	   "a host:port not in the list is denied: %s", why);
 	env.allowed_outbound_hosts = local;
 	e = get(&env, "GET", "/echo", -1, 1000, &rs, why);
@@ -704,24 +752,28 @@ static void test_denied(struct server *s)
 	ok(e == WH_OUT_URI, "a control character in the path: %s", why);
 	e = get(&open_env, "GET", "echo", -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a path without '/': %s", why);
-	rq = (struct wh_out_request){ .method = "GET", .scheme = "ftp", .authority = authority };
+	rq = (struct wh_out_request){.method = "GET", .scheme = "ftp", .authority = authority};
 	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
-	ok(e == WH_OUT_URI && strstr(why, "ftp"), "scheme ftp: %s", why);
+	ok(e == WH_OUT_URI && strstr(why, "scheme"), "scheme ftp: %s", why);
 	rq.scheme = "http";
 	rq.authority = "user:pw@127.0.0.1";
 	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
-	ok(e == WH_OUT_URI && strstr(why, "credentials") && !strstr(why, "pw"), "userinfo in the authority: %s", why);
+	ok(e == WH_OUT_URI && strstr(why, "credentials") && !strstr(why, "pw"),
+	   "userinfo in the authority: %s", why);
 	rq.authority = "127.0.0.1:80/x";
 	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_URI, "a path in the authority");
+	rq.authority = "evil\r\nX: y";
+	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	ok(e == WH_OUT_URI && !strpbrk(why, "\r\n"), "control characters never reach the message: %s", why);
 	usleep(100000);
 	is_int(atomic_load(&s->accepted), before, "no denied or invalid request reached the server");
 }
 
 static void test_connect_errors(void)
 {
-	struct wh_out_response rs = { 0 };
-	struct wh_out_request rq = { .method = "GET", .scheme = "http", .path_query = "/" };
+	struct wh_out_response rs = {0};
+	struct wh_out_request rq = {.method = "GET", .scheme = "http", .path_query = "/"};
 	char auth[64], why[256];
 	unsigned port;
 	int closed = bind_local(-1, &port), full, filler[3];
@@ -737,8 +789,9 @@ static void test_connect_errors(void)
 	/* a listener whose accept queue is full drops new SYNs: connecting hangs */
 	full = bind_local(0, &port);
 	for (int i = 0; i < 3; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)port),
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		connect(filler[i], (struct sockaddr *)&a, sizeof(a));
 	}
@@ -752,8 +805,8 @@ static void test_connect_errors(void)
 	rq.connect_timeout_ms = 0;
 	t0 = now_ms();
 	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 300000000, 1000, &rs, why, sizeof(why));
-	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "the deadline while connecting: %s (%lld ms)", why,
-	   (long long)(now_ms() - t0));
+	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "the deadline while connecting: %s (%lld ms)",
+	   why, (long long)(now_ms() - t0));
 	for (int i = 0; i < 3; i++)
 		close(filler[i]);
 	close(full);
@@ -773,11 +826,16 @@ static void *worker_main(void *arg)
 
 	for (int i = 0; i < 5; i++) {
 		char body[64], why[256];
-		struct wh_out_response rs = { 0 };
+		struct wh_out_response rs = {0};
 		int n = snprintf(body, sizeof(body), "worker %d request %d", w->id, i);
-		struct wh_out_request rq = { .method = "POST", .scheme = "http", .authority = authority,
-					     .path_query = "/echo", .body = (const uint8_t *)body, .body_len = (size_t)n };
-		if (wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why, sizeof(why)) == WH_OUT_OK &&
+		struct wh_out_request rq = {.method = "POST",
+		                            .scheme = "http",
+		                            .authority = authority,
+		                            .path_query = "/echo",
+		                            .body = (const uint8_t *)body,
+		                            .body_len = (size_t)n};
+		if (wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why,
+		                     sizeof(why)) == WH_OUT_OK &&
 		    rs.body_len == (size_t)n && memcmp(rs.body, body, (size_t)n) == 0)
 			w->good++;
 		wh_out_response_free(&rs);
@@ -792,7 +850,7 @@ static void test_threads(void)
 	int good = 0;
 
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct worker){ i, 0 };
+		w[i] = (struct worker){i, 0};
 		pthread_create(&t[i], NULL, worker_main, &w[i]);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -842,8 +900,8 @@ static int run(const char *const *argv)
 static void test_tls(void)
 {
 	char dir[] = "/tmp/test-outbound-XXXXXX", cert[128], key[128], accept_arg[64], auth[64], why[256];
-	struct wh_out_response rs = { 0 };
-	struct wh_out_request rq = { .method = "GET", .scheme = "https", .path_query = "/" };
+	struct wh_out_response rs = {0};
+	struct wh_out_request rq = {.method = "GET", .scheme = "https", .path_query = "/"};
 	unsigned port;
 	pid_t server = -1;
 	enum wh_out_error e;
@@ -855,24 +913,41 @@ static void test_tls(void)
 	}
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-			"-addext", "subjectAltName=DNS:localhost", NULL };
+	const char *req[] = {"openssl",
+	                     "req",
+	                     "-x509",
+	                     "-newkey",
+	                     "ec",
+	                     "-pkeyopt",
+	                     "ec_paramgen_curve:prime256v1",
+	                     "-nodes",
+	                     "-keyout",
+	                     key,
+	                     "-out",
+	                     cert,
+	                     "-days",
+	                     "2",
+	                     "-subj",
+	                     "/CN=localhost",
+	                     "-addext",
+	                     "subjectAltName=DNS:localhost",
+	                     NULL};
 	if (!ok(run(req) == 0, "openssl makes a self-signed certificate for localhost"))
 		goto out;
 
 	fd = bind_local(-1, &port); /* a free port for s_server */
 	close(fd);
 	snprintf(accept_arg, sizeof(accept_arg), "127.0.0.1:%u", port);
-	const char *srv[] = { "openssl", "s_server", "-quiet", "-accept", accept_arg, "-cert", cert, "-key", key, "-www",
-			      NULL };
+	const char *srv[] = {"openssl", "s_server", "-quiet", "-accept", accept_arg, "-cert",
+	                     cert,      "-key",     key,      "-www",    NULL};
 	server = spawn(srv);
 	r = server > 0 ? 0 : -1;
 	if (!ok(r == 0, "openssl s_server starts"))
 		goto out;
 	for (int i = 0; i < 100; i++) { /* wait until it listens */
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)port),
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		r = connect(c, (struct sockaddr *)&a, sizeof(a));
 		close(c);
@@ -887,12 +962,13 @@ static void test_tls(void)
 	rq.authority = auth;
 	unsetenv("SPIN_OUTBOUND_CA_FILE");
 	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
-	ok(e == WH_OUT_TLS && strstr(why, "TLS certificate"), "a self-signed server fails verification: %s", why);
+	ok(e == WH_OUT_TLS && strstr(why, "TLS certificate"), "a self-signed server fails verification: %s",
+	   why);
 
 	setenv("SPIN_OUTBOUND_CA_FILE", cert, 1);
 	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
 	if (!ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len > 0,
-		"with SPIN_OUTBOUND_CA_FILE naming its certificate the request succeeds"))
+	        "with SPIN_OUTBOUND_CA_FILE naming its certificate the request succeeds"))
 		printf("#   %d %s\n", e, why);
 	wh_out_response_free(&rs);
 
@@ -929,9 +1005,9 @@ static const wasmtime_component_val_t *rec_field(const wasmtime_component_val_t 
 }
 
 static void spin_request(wasmtime_component_val_t *v, const char *method, const char *uri, const char *hname,
-			 const char *hvalue, const char *body)
+                         const char *hvalue, const char *body)
 {
-	static const char *const names[] = { "method", "uri", "headers", "params", "body" };
+	static const char *const names[] = {"method", "uri", "headers", "params", "body"};
 	wasmtime_component_valrecord_entry_t *f = wh_val_record(v, names, 5);
 	wasmtime_component_val_t *h;
 
@@ -986,7 +1062,7 @@ static const char *spin_call(struct wh_ctx *ctx, wasmtime_component_val_t *arg, 
 		return "";
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)res.of.result.val->of.enumeration.size,
-		 res.of.result.val->of.enumeration.data);
+	         res.of.result.val->of.enumeration.data);
 	wasmtime_component_val_delete(&res);
 	return name;
 }
@@ -994,7 +1070,7 @@ static const char *spin_call(struct wh_ctx *ctx, wasmtime_component_val_t *arg, 
 static void test_spin_http(struct server *s)
 {
 	char uri[128], self_uri[] = "http://self";
-	const char *self_list[] = { self_uri };
+	const char *self_list[] = {self_uri};
 	struct wh_component_env env = open_env;
 	struct wh_ctx ctx;
 	wasmtime_component_val_t arg, resp;
@@ -1009,8 +1085,8 @@ static void test_spin_http(struct server *s)
 		f = rec_field(&resp, "status");
 		ok(f && f->kind == WASMTIME_COMPONENT_U16 && f->of.u16 == 200, "status 200");
 		f = rec_field(&resp, "body");
-		ok(f && f->kind == WASMTIME_COMPONENT_OPTION && f->of.option && f->of.option->of.list.size == 9 &&
-			   f->of.option->of.list.data[0].of.u8 == 's',
+		ok(f && f->kind == WASMTIME_COMPONENT_OPTION && f->of.option &&
+		       f->of.option->of.list.size == 9 && f->of.option->of.list.data[0].of.u8 == 's',
 		   "body is some(the echo)");
 		f = rec_field(&resp, "headers");
 		bool found = false;
@@ -1040,7 +1116,8 @@ static void test_spin_http(struct server *s)
 	spin_request(&arg, "get", "http:///x", NULL, NULL, NULL);
 	is_str(spin_call(&ctx, &arg, &resp), "invalid-url", "a URI without a host");
 	spin_request(&arg, "get", "/relative", NULL, NULL, NULL);
-	is_str(spin_call(&ctx, &arg, &resp), "invalid-url", "a self request where allowed (no origin to send it to)");
+	is_str(spin_call(&ctx, &arg, &resp), "invalid-url",
+	       "a self request where allowed (no origin to send it to)");
 	env.allowed_outbound_hosts = self_list;
 	snprintf(uri, sizeof(uri), "http://%s/echo", authority);
 	spin_request(&arg, "get", uri, NULL, NULL, NULL);
@@ -1078,10 +1155,10 @@ static void test_define(void)
 {
 	wasm_engine_t *engine = wasm_engine_new();
 	wasmtime_component_linker_t *l = engine ? wasmtime_component_linker_new(engine) : NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 
-	ok(l && wh_define(l, wh_outbound_ifaces, wh_n_outbound_ifaces, &err) == 0, "the interfaces define in a linker %s",
-	   err.message);
+	ok(l && wh_define(l, wh_outbound_ifaces, wh_n_outbound_ifaces, &err) == 0,
+	   "the interfaces define in a linker %s", err.message);
 	if (l)
 		wasmtime_component_linker_delete(l);
 	if (engine)

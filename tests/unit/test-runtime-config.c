@@ -58,30 +58,30 @@ static struct spin_runtime_config *parse(const char *text, const char *dir, stru
 
 static void test_names(void)
 {
-	static const char *const good[] = { "a", "api_key", "x1", "a_b_c", "abc123", "z9_0" };
+	static const char *const good[] = {"a", "api_key", "x1", "a_b_c", "abc123", "z9_0"};
 	static const struct {
 		const char *name;
 		const char *why;
 	} bad[] = {
-		{ "", "must not be empty" },
-		{ "1a", "must start with a lowercase ASCII letter" },
-		{ "_a", "must start with a lowercase ASCII letter" },
-		{ "a_", "must end with a lowercase ASCII letter or digit" },
-		{ "a__b", "must not contain multiple consecutive underscores" },
-		{ "Abc", "invalid character 'A'" },
-		{ "a-b", "invalid character '-'" },
-		{ "a b", "invalid character (byte 0x20)" },
-		{ "caf\xc3\xa9", "invalid character (byte 0xc3)" },
+	    {"", "must not be empty"},
+	    {"1a", "must start with a lowercase ASCII letter"},
+	    {"_a", "must start with a lowercase ASCII letter"},
+	    {"a_", "must end with a lowercase ASCII letter or digit"},
+	    {"a__b", "must not contain multiple consecutive underscores"},
+	    {"Abc", "invalid character 'A'"},
+	    {"a-b", "invalid character '-'"},
+	    {"a b", "invalid character (byte 0x20)"},
+	    {"caf\xc3\xa9", "invalid character (byte 0xc3)"},
 	};
 	char why[200];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ok(spin_variable_name_check(good[i], strlen(good[i]), why, sizeof(why)), "variable name \"%s\" is valid",
-		   good[i]);
+		ok(spin_variable_name_check(good[i], strlen(good[i]), why, sizeof(why)),
+		   "variable name \"%s\" is valid", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		ok(!spin_variable_name_check(bad[i].name, strlen(bad[i].name), why, sizeof(why)) &&
-			   strstr(why, bad[i].why),
+		       strstr(why, bad[i].why),
 		   "variable name \"%s\" refused: %s", bad[i].name, why);
 	}
 	ok(!spin_variable_name_check("a\0b", 3, NULL, 0), "a NUL inside a name is refused (no reason asked)");
@@ -89,40 +89,40 @@ static void test_names(void)
 
 /* What SpinKube's controller renders, plus what Spin also reads. */
 static const char good_rc[] = "state_dir = \"/var/lib/app\"\n"
-			      "\n"
-			      "[[config_provider]]\n"
-			      "type = \"env\"\n"
-			      "prefix = \"SPIN_VARIABLE_\"\n"
-			      "\n"
-			      "[[config_provider]]\n"
-			      "type = \"static\"\n"
-			      "values = { greeting = \"hi\", token = \"t0k\" }\n"
-			      "\n"
-			      "[[config_provider]]\n"
-			      "type = \"env\"\n"
-			      "\n"
-			      "[key_value_store.default]\n"
-			      "type = \"spin\"\n"
-			      "path = \"data/kv.db\"\n"
-			      "\n"
-			      "[key_value_store.abs]\n"
-			      "type = \"spin\"\n"
-			      "path = \"/srv/kv.db\"\n"
-			      "\n"
-			      "[key_value_store.mem]\n"
-			      "type = \"spin\"\n"
-			      "\n"
-			      "[sqlite_database.default]\n"
-			      "type = \"libsql\"\n"
-			      "url = \"https://db.example.com\"\n"
-			      "\n"
-			      "[llm_compute]\n"
-			      "type = \"remote_http\"\n"
-			      "url = \"https://llm.example.com\"\n";
+                              "\n"
+                              "[[config_provider]]\n"
+                              "type = \"env\"\n"
+                              "prefix = \"SPIN_VARIABLE_\"\n"
+                              "\n"
+                              "[[config_provider]]\n"
+                              "type = \"static\"\n"
+                              "values = { greeting = \"hi\", token = \"t0k\" }\n"
+                              "\n"
+                              "[[config_provider]]\n"
+                              "type = \"env\"\n"
+                              "\n"
+                              "[key_value_store.default]\n"
+                              "type = \"spin\"\n"
+                              "path = \"data/kv.db\"\n"
+                              "\n"
+                              "[key_value_store.abs]\n"
+                              "type = \"spin\"\n"
+                              "path = \"/srv/kv.db\"\n"
+                              "\n"
+                              "[key_value_store.mem]\n"
+                              "type = \"spin\"\n"
+                              "\n"
+                              "[sqlite_database.default]\n"
+                              "type = \"libsql\"\n"
+                              "url = \"https://db.example.com\"\n"
+                              "\n"
+                              "[llm_compute]\n"
+                              "type = \"remote_http\"\n"
+                              "url = \"https://llm.example.com\"\n";
 
 static void test_parse_good(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_runtime_config *rc = parse(good_rc, "/etc/app", &err);
 	const char *v = NULL;
 
@@ -131,9 +131,11 @@ static void test_parse_good(void)
 		return;
 	ok(rc->has_state_dir && strcmp(rc->state_dir, "/var/lib/app") == 0, "state_dir");
 	is_int(rc->n_providers, 3, "three variable providers");
-	ok(rc->providers[0].type == SPIN_RC_PROVIDER_ENV && strcmp(rc->providers[0].prefix, "SPIN_VARIABLE_") == 0,
+	ok(rc->providers[0].type == SPIN_RC_PROVIDER_ENV &&
+	       strcmp(rc->providers[0].prefix, "SPIN_VARIABLE_") == 0,
 	   "env provider with its prefix");
-	ok(rc->providers[1].type == SPIN_RC_PROVIDER_STATIC && rc->providers[1].n_values == 2, "static provider");
+	ok(rc->providers[1].type == SPIN_RC_PROVIDER_STATIC && rc->providers[1].n_values == 2,
+	   "static provider");
 	ok(rc->providers[2].type == SPIN_RC_PROVIDER_ENV && rc->providers[2].prefix == NULL,
 	   "env provider without a prefix");
 	is_int(rc->n_kv, 3, "three key-value stores");
@@ -142,15 +144,17 @@ static void test_parse_good(void)
 	is_str(rc->kv[1].path, "/srv/kv.db", "absolute path kept");
 	ok(rc->kv[2].path == NULL, "no path: in memory");
 	is_int(rc->n_warnings, 2, "two warnings: sqlite_database and llm_compute");
-	ok(rc->n_warnings == 2 && strstr(rc->warnings[0], "rc.toml:25:") && strstr(rc->warnings[0], "sqlite_database") &&
-		   strstr(rc->warnings[0], "libsql"),
-	   "sqlite_database warning names the line, table and type: %s", rc->n_warnings ? rc->warnings[0] : "");
-	ok(rc->n_warnings == 2 && strstr(rc->warnings[1], "rc.toml:29:") && strstr(rc->warnings[1], "llm_compute"),
+	ok(rc->n_warnings == 2 && strstr(rc->warnings[0], "rc.toml:25:") &&
+	       strstr(rc->warnings[0], "sqlite_database") && strstr(rc->warnings[0], "libsql"),
+	   "sqlite_database warning names the line, table and type: %s",
+	   rc->n_warnings ? rc->warnings[0] : "");
+	ok(rc->n_warnings == 2 && strstr(rc->warnings[1], "rc.toml:29:") &&
+	       strstr(rc->warnings[1], "llm_compute"),
 	   "llm_compute warning: %s", rc->n_warnings > 1 ? rc->warnings[1] : "");
 
 	/* Provider order: env (SPIN_VARIABLE_ + '_' + NAME), static, env (SPIN_VARIABLE_NAME). */
-	const char *envp[] = { "SPIN_VARIABLE__TOKEN=from-env", "SPIN_VARIABLE_GREETING=late", "SPIN_VARIABLE_ONLY=o",
-			       "SPIN_VARIABLE_EMPTY=", NULL };
+	const char *envp[] = {"SPIN_VARIABLE__TOKEN=from-env", "SPIN_VARIABLE_GREETING=late",
+	                      "SPIN_VARIABLE_ONLY=o", "SPIN_VARIABLE_EMPTY=", NULL};
 	ok(spin_runtime_config_variable(rc, envp, "token", &v) == 0 && strcmp(v, "from-env") == 0,
 	   "first provider wins: SpinKube's prefix looks up SPIN_VARIABLE__TOKEN");
 	ok(spin_runtime_config_variable(rc, envp, "greeting", &v) == 0 && strcmp(v, "hi") == 0,
@@ -163,19 +167,22 @@ static void test_parse_good(void)
 	ok(spin_runtime_config_variable(NULL, envp, "token", &v) == -ENOENT, "no config: -ENOENT");
 	spin_runtime_config_free(rc);
 
-	rc = parse("[[variables_provider]]\ntype = \"static\"\n[variables_provider.values]\nx = \"1\"\n", NULL, &err);
-	ok(rc && rc->n_providers == 1 && rc->providers[0].n_values == 1, "variables_provider, Spin 3's name: %s",
-	   err.message);
+	rc = parse("[[variables_provider]]\ntype = \"static\"\n[variables_provider.values]\nx = \"1\"\n",
+	           NULL, &err);
+	ok(rc && rc->n_providers == 1 && rc->providers[0].n_values == 1,
+	   "variables_provider, Spin 3's name: %s", err.message);
 	spin_runtime_config_free(rc);
 
 	rc = parse("", NULL, &err);
-	ok(rc && rc->n_kv == 0 && rc->n_providers == 0 && !rc->has_state_dir, "an empty file is an empty config");
+	ok(rc && rc->n_kv == 0 && rc->n_providers == 0 && !rc->has_state_dir,
+	   "an empty file is an empty config");
 	spin_runtime_config_free(rc);
 
-	rc = parse("state_dir = \"\"\nlog_dir = \"/l\"\n[key_value_store.x]\ntype = \"spin\"\npth = \"typo.db\"\n",
-		   NULL, &err);
+	rc = parse(
+	    "state_dir = \"\"\nlog_dir = \"/l\"\n[key_value_store.x]\ntype = \"spin\"\npth = \"typo.db\"\n",
+	    NULL, &err);
 	ok(rc && rc->has_state_dir && rc->n_warnings == 2 && strstr(rc->warnings[0], "log_dir") &&
-		   strstr(rc->warnings[1], "rc.toml:3:") && strstr(rc->warnings[1], "\"pth\""),
+	       strstr(rc->warnings[1], "rc.toml:3:") && strstr(rc->warnings[1], "\"pth\""),
 	   "log_dir and an unknown store key are warnings, as Spin ignores them: %s",
 	   rc && rc->n_warnings > 1 ? rc->warnings[1] : err.message);
 	spin_runtime_config_free(rc);
@@ -188,44 +195,67 @@ static void test_parse_bad(void)
 		int code;
 		const char *want[3];
 	} bad[] = {
-		{ "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://r:6379\"\n", -ENOTSUP,
-		  { "rc.toml:1:", "[key_value_store.cache]: type \"redis\" is not supported", "type = \"spin\"" } },
-		{ "\n[key_value_store.c]\ntype = \"azure_cosmos\"\n", -ENOTSUP, { "rc.toml:2:", "azure_cosmos", "spin" } },
-		{ "[key_value_store.d]\ntype = \"aws_dynamo\"\n", -ENOTSUP, { "aws_dynamo", "not supported", NULL } },
-		{ "[key_value_store.e]\ntype = \"floppy\"\n", -EINVAL, { "\"floppy\" is not a key-value store type", NULL } },
-		{ "[key_value_store.f]\npath = \"x.db\"\n", -EINVAL, { "rc.toml:1:", "type is missing", "type = \"spin\"" } },
-		{ "[key_value_store.g]\ntype = \"spin\"\npath = 3\n", -EINVAL, { "path must be a non-empty string", NULL } },
-		{ "[key_value_store.g]\ntype = \"spin\"\npath = \"\"\n", -EINVAL, { "path must be a non-empty string", NULL } },
-		{ "[key_value_store]\nx = 1\n", -EINVAL, { "key_value_store.x is an integer", NULL } },
-		{ "key_value_store = 1\n", -EINVAL, { "rc.toml:1:", "key_value_store is an integer", NULL } },
-		{ "[key_value_store.\"\"]\ntype = \"spin\"\n", -EINVAL, { "label cannot be empty", NULL } },
-		{ "[[config_provider]]\ntype = \"env\"\n\n[[config_provider]]\ntype = \"vault\"\nurl = \"http://v\"\n",
-		  -ENOTSUP, { "rc.toml:4:", "config_provider[1]: variables provider type \"vault\" is not supported",
-			      "\"env\" or \"static\"" } },
-		{ "[[config_provider]]\ntype = \"azure_key_vault\"\n", -ENOTSUP, { "azure_key_vault", NULL } },
-		{ "[[config_provider]]\ntype = \"magic\"\n", -EINVAL, { "unknown variables provider type \"magic\"", NULL } },
-		{ "[[config_provider]]\nprefix = \"X\"\n", -EINVAL, { "config_provider[0]: type is missing", NULL } },
-		{ "[[config_provider]]\ntype = \"env\"\ndotenv_path = \".env\"\n", -ENOTSUP, { "dotenv_path", NULL } },
-		{ "[[config_provider]]\ntype = \"env\"\nprefixx = \"A\"\n", -EINVAL, { "unknown key \"prefixx\"", NULL } },
-		{ "[[config_provider]]\ntype = \"env\"\nprefix = 1\n", -EINVAL, { "prefix must be a string", NULL } },
-		{ "[[config_provider]]\ntype = \"static\"\n", -EINVAL, { "needs values = {", NULL } },
-		{ "[[config_provider]]\ntype = \"static\"\nvalues = { a = 1 }\n", -EINVAL,
-		  { "values.a must be a string (it is an integer)", NULL } },
-		{ "[config_provider]\ntype = \"env\"\n", -EINVAL, { "rc.toml:1:", "write each provider as an array-of-tables",
-								      NULL } },
-		{ "config_provider = [1]\n", -EINVAL, { "config_provider[0] is an integer", NULL } },
-		{ "[[config_provider]]\ntype = \"env\"\n[[variables_provider]]\ntype = \"env\"\n", -EINVAL,
-		  { "has both variables_provider and config_provider", NULL } },
-		{ "baz = \"/baz\"\n", -EINVAL, { "rc.toml:1:", "unknown key \"baz\"", "known:" } },
-		{ "state_dir = 1\n", -EINVAL, { "state_dir must be a string", NULL } },
-		{ "[[config_provider]\n", -EINVAL, { "runtime config: rc.toml:1:", NULL } },
-		{ "a = \"x\"\na = \"y\"\n", -EINVAL, { "runtime config: rc.toml:2:", NULL } },
+	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://r:6379\"\n",
+	     -ENOTSUP,
+	     {"rc.toml:1:", "[key_value_store.cache]: type \"redis\" is not supported", "type = \"spin\""}},
+	    {"\n[key_value_store.c]\ntype = \"azure_cosmos\"\n",
+	     -ENOTSUP,
+	     {"rc.toml:2:", "azure_cosmos", "spin"}},
+	    {"[key_value_store.d]\ntype = \"aws_dynamo\"\n", -ENOTSUP, {"aws_dynamo", "not supported", NULL}},
+	    {"[key_value_store.e]\ntype = \"floppy\"\n",
+	     -EINVAL,
+	     {"\"floppy\" is not a key-value store type", NULL}},
+	    {"[key_value_store.f]\npath = \"x.db\"\n",
+	     -EINVAL,
+	     {"rc.toml:1:", "type is missing", "type = \"spin\""}},
+	    {"[key_value_store.g]\ntype = \"spin\"\npath = 3\n",
+	     -EINVAL,
+	     {"path must be a non-empty string", NULL}},
+	    {"[key_value_store.g]\ntype = \"spin\"\npath = \"\"\n",
+	     -EINVAL,
+	     {"path must be a non-empty string", NULL}},
+	    {"[key_value_store]\nx = 1\n", -EINVAL, {"key_value_store.x is an integer", NULL}},
+	    {"key_value_store = 1\n", -EINVAL, {"rc.toml:1:", "key_value_store is an integer", NULL}},
+	    {"[key_value_store.\"\"]\ntype = \"spin\"\n", -EINVAL, {"label cannot be empty", NULL}},
+	    {"[[config_provider]]\ntype = \"env\"\n\n[[config_provider]]\ntype = \"vault\"\nurl = "
+	     "\"http://v\"\n",
+	     -ENOTSUP,
+	     {"rc.toml:4:", "config_provider[1]: variables provider type \"vault\" is not supported",
+	      "\"env\" or \"static\""}},
+	    {"[[config_provider]]\ntype = \"azure_key_vault\"\n", -ENOTSUP, {"azure_key_vault", NULL}},
+	    {"[[config_provider]]\ntype = \"magic\"\n",
+	     -EINVAL,
+	     {"unknown variables provider type \"magic\"", NULL}},
+	    {"[[config_provider]]\nprefix = \"X\"\n", -EINVAL, {"config_provider[0]: type is missing", NULL}},
+	    {"[[config_provider]]\ntype = \"env\"\ndotenv_path = \".env\"\n",
+	     -ENOTSUP,
+	     {"dotenv_path", NULL}},
+	    {"[[config_provider]]\ntype = \"env\"\nprefixx = \"A\"\n",
+	     -EINVAL,
+	     {"unknown key \"prefixx\"", NULL}},
+	    {"[[config_provider]]\ntype = \"env\"\nprefix = 1\n", -EINVAL, {"prefix must be a string", NULL}},
+	    {"[[config_provider]]\ntype = \"static\"\n", -EINVAL, {"needs values = {", NULL}},
+	    {"[[config_provider]]\ntype = \"static\"\nvalues = { a = 1 }\n",
+	     -EINVAL,
+	     {"values.a must be a string (it is an integer)", NULL}},
+	    {"[config_provider]\ntype = \"env\"\n",
+	     -EINVAL,
+	     {"rc.toml:1:", "write each provider as an array-of-tables", NULL}},
+	    {"config_provider = [1]\n", -EINVAL, {"config_provider[0] is an integer", NULL}},
+	    {"[[config_provider]]\ntype = \"env\"\n[[variables_provider]]\ntype = \"env\"\n",
+	     -EINVAL,
+	     {"has both variables_provider and config_provider", NULL}},
+	    {"baz = \"/baz\"\n", -EINVAL, {"rc.toml:1:", "unknown key \"baz\"", "known:"}},
+	    {"state_dir = 1\n", -EINVAL, {"state_dir must be a string", NULL}},
+	    {"[[config_provider]\n", -EINVAL, {"runtime config: rc.toml:1:", NULL}},
+	    {"a = \"x\"\na = \"y\"\n", -EINVAL, {"runtime config: rc.toml:2:", NULL}},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sk_error err = { 0 };
+		struct sk_error err = {0};
 		struct spin_runtime_config *rc = NULL;
-		int r = spin_runtime_config_parse(bad[i].text, strlen(bad[i].text), "rc.toml", NULL, &rc, &err);
+		int r =
+		    spin_runtime_config_parse(bad[i].text, strlen(bad[i].text), "rc.toml", NULL, &rc, &err);
 		bool all = true;
 
 		for (size_t j = 0; j < 3 && bad[i].want[j]; j++)
@@ -239,7 +269,7 @@ static void test_parse_bad(void)
 
 static void test_load(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_runtime_config *rc = NULL;
 	char *big;
 	const char *text = "[key_value_store.data]\ntype = \"spin\"\npath = \"sub/data.db\"\n";
@@ -256,12 +286,12 @@ static void test_load(void)
 	rc = NULL;
 
 	ok(spin_runtime_config_load(path_in("none.toml"), false, &rc, &err) == 0 && rc && !rc->path &&
-		   rc->n_kv == 0,
+	       rc->n_kv == 0,
 	   "a missing optional file is an empty config");
 	spin_runtime_config_free(rc);
 	rc = NULL;
 	ok(spin_runtime_config_load(path_in("none.toml"), true, &rc, &err) == -ENOENT &&
-		   strstr(err.message, "none.toml: no such file") && strstr(err.message, "--runtime-config-file"),
+	       strstr(err.message, "none.toml: no such file") && strstr(err.message, "--runtime-config-file"),
 	   "a missing named file: %s", err.message);
 
 	big = malloc(1024 * 1024 + 2);
@@ -271,33 +301,36 @@ static void test_load(void)
 		free(big);
 	}
 	ok(spin_runtime_config_load(path_in("big.toml"), true, &rc, &err) == -E2BIG &&
-		   strstr(err.message, "larger than"),
+	       strstr(err.message, "larger than"),
 	   "a file over 1 MiB: %s", err.message);
 	ok(spin_runtime_config_load(tmp, true, &rc, &err) < 0 && strstr(err.message, tmp), "a folder: %s",
 	   err.message);
 	text = "[key_value_store.x]\ntype = \"redis\"\n";
 	write_file(path_in("redis.toml"), text, strlen(text));
 	ok(spin_runtime_config_load(path_in("redis.toml"), true, &rc, &err) == -ENOTSUP &&
-		   strstr(err.message, "redis.toml:1:"),
+	       strstr(err.message, "redis.toml:1:"),
 	   "errors name the file and line: %s", err.message);
 }
 
 static void test_state_dir(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_runtime_config *with = parse("state_dir = \"/from/toml\"\n", NULL, &err);
 	struct spin_runtime_config *empty = parse("state_dir = \"\"\n", NULL, &err);
 	struct spin_runtime_config *rel = parse("state_dir = \"rel/st\"\n", NULL, &err);
 	char cwd[PATH_MAX], want[PATH_MAX + 16];
 	char *d = NULL;
 
-	ok(spin_runtime_config_state_dir(with, "/flag", "/app", &d, &err) == 0 && d && strcmp(d, "/flag") == 0,
+	ok(spin_runtime_config_state_dir(with, "/flag", "/app", &d, &err) == 0 && d &&
+	       strcmp(d, "/flag") == 0,
 	   "--state-dir wins");
 	free(d);
-	ok(spin_runtime_config_state_dir(with, NULL, "/app", &d, &err) == 0 && d && strcmp(d, "/from/toml") == 0,
+	ok(spin_runtime_config_state_dir(with, NULL, "/app", &d, &err) == 0 && d &&
+	       strcmp(d, "/from/toml") == 0,
 	   "then the file's state_dir");
 	free(d);
-	ok(spin_runtime_config_state_dir(NULL, NULL, "/app", &d, &err) == 0 && d && strcmp(d, "/app/.spin") == 0,
+	ok(spin_runtime_config_state_dir(NULL, NULL, "/app", &d, &err) == 0 && d &&
+	       strcmp(d, "/app/.spin") == 0,
 	   "then .spin in the app's folder");
 	free(d);
 	ok(spin_runtime_config_state_dir(NULL, NULL, "/", &d, &err) == 0 && d && strcmp(d, "/.spin") == 0,
@@ -305,11 +338,13 @@ static void test_state_dir(void)
 	free(d);
 	ok(spin_runtime_config_state_dir(empty, NULL, "/app", &d, &err) == 0 && d == NULL,
 	   "state_dir = \"\": no state folder");
-	ok(spin_runtime_config_state_dir(with, "", "/app", &d, &err) == 0 && d == NULL, "--state-dir \"\": none");
+	ok(spin_runtime_config_state_dir(with, "", "/app", &d, &err) == 0 && d == NULL,
+	   "--state-dir \"\": none");
 	ok(spin_runtime_config_state_dir(NULL, NULL, NULL, &d, &err) == 0 && d == NULL, "nothing: none");
 	if (getcwd(cwd, sizeof(cwd))) {
 		(void)snprintf(want, sizeof(want), "%s/rel/st", strcmp(cwd, "/") == 0 ? "" : cwd);
-		ok(spin_runtime_config_state_dir(rel, NULL, "/app", &d, &err) == 0 && d && strcmp(d, want) == 0,
+		ok(spin_runtime_config_state_dir(rel, NULL, "/app", &d, &err) == 0 && d &&
+		       strcmp(d, want) == 0,
 		   "a relative state_dir is made absolute: %s", d ? d : "(null)");
 		free(d);
 	}
@@ -320,7 +355,7 @@ static void test_state_dir(void)
 
 static bool get_is(struct spin_kvdb_store *s, const char *key, size_t klen, const void *want, size_t wlen)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	uint8_t *v = NULL;
 	size_t n = 0;
 	bool same;
@@ -336,7 +371,7 @@ static bool get_is(struct spin_kvdb_store *s, const char *key, size_t klen, cons
 
 static size_t count_keys(struct spin_kvdb_store *s)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_kvdb_key *keys = NULL;
 	size_t n = 0;
 
@@ -350,14 +385,14 @@ static size_t count_keys(struct spin_kvdb_store *s)
 
 static void test_kv_ops(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_runtime_config *rc = NULL;
 	struct spin_kvdb *db = NULL;
 	struct spin_kvdb_store *s, *other;
 	struct spin_kvdb_key *keys = NULL;
-	const char *labels[] = { "default", "other" };
+	const char *labels[] = {"default", "other"};
 	const char *text = "[key_value_store.other]\ntype = \"spin\"\npath = \"stores/other.db\"\n";
-	static const uint8_t bin[] = { 0, 1, 2, 0xff, 0 };
+	static const uint8_t bin[] = {0, 1, 2, 0xff, 0};
 	uint8_t *v = NULL, *large;
 	size_t n = 0;
 	bool found = true;
@@ -370,12 +405,14 @@ static void test_kv_ops(void)
 		return;
 	}
 	ok(!exists(path_in("state")), "nothing is created before a component needs it");
-	ok(spin_kvdb_check_component(db, "web", labels, 2, &err) == 0, "component's stores open: %s", err.message);
+	ok(spin_kvdb_check_component(db, "web", labels, 2, &err) == 0, "component's stores open: %s",
+	   err.message);
 	ok(exists(path_in("state/sqlite_key_value.db")), "the default store at <state>/sqlite_key_value.db");
 	ok(exists(path_in("stores/other.db")), "a labelled store at its path (folder made)");
-	const char *missing[] = { "default", "cache" };
-	ok(spin_kvdb_check_component(db, "web", missing, 2, &err) == -ENOENT && strstr(err.message, "\"web\"") &&
-		   strstr(err.message, "\"cache\"") && strstr(err.message, "[key_value_store.cache]"),
+	const char *missing[] = {"default", "cache"};
+	ok(spin_kvdb_check_component(db, "web", missing, 2, &err) == -ENOENT &&
+	       strstr(err.message, "\"web\"") && strstr(err.message, "\"cache\"") &&
+	       strstr(err.message, "[key_value_store.cache]"),
 	   "an undefined label is a start-up error: %s", err.message);
 
 	s = spin_kvdb_find(db, "default", 7);
@@ -397,10 +434,11 @@ static void test_kv_ops(void)
 	   "an empty value is stored (not NULL): %s", err.message);
 	ok(spin_kvdb_set(s, "bin", 3, bin, sizeof(bin), &err) == 0 && get_is(s, "bin", 3, bin, sizeof(bin)),
 	   "binary values with NUL bytes");
-	ok(spin_kvdb_set(s, "k\0ey", 4, (const uint8_t *)"n", 1, &err) == 0 && get_is(s, "k\0ey", 4, "n", 1) &&
-		   spin_kvdb_get(s, "k", 1, &v, &n, &err) == -ENOENT,
+	ok(spin_kvdb_set(s, "k\0ey", 4, (const uint8_t *)"n", 1, &err) == 0 &&
+	       get_is(s, "k\0ey", 4, "n", 1) && spin_kvdb_get(s, "k", 1, &v, &n, &err) == -ENOENT,
 	   "a key holding U+0000 is its own key");
-	ok(spin_kvdb_set(s, "", 0, (const uint8_t *)"e", 1, &err) == 0 && get_is(s, "", 0, "e", 1), "the empty key");
+	ok(spin_kvdb_set(s, "", 0, (const uint8_t *)"e", 1, &err) == 0 && get_is(s, "", 0, "e", 1),
+	   "the empty key");
 	ok(spin_kvdb_set(s, "\xe2\x98\x83", 3, (const uint8_t *)"s", 1, &err) == 0, "a UTF-8 key");
 	ok(spin_kvdb_keys(s, &keys, &n, &err) == 0 && n == 6, "get-keys: %zu keys", n);
 	bool saw = false;
@@ -411,22 +449,23 @@ static void test_kv_ops(void)
 	spin_kvdb_keys_free(keys, n);
 	keys = NULL;
 	ok(count_keys(other) == 0, "stores are separate");
-	ok(spin_kvdb_set(other, "a", 1, (const uint8_t *)"o", 1, &err) == 0 && get_is(other, "a", 1, "o", 1) &&
-		   get_is(s, "a", 1, "two", 3),
+	ok(spin_kvdb_set(other, "a", 1, (const uint8_t *)"o", 1, &err) == 0 &&
+	       get_is(other, "a", 1, "o", 1) && get_is(s, "a", 1, "two", 3),
 	   "the same key in two stores");
-	ok(spin_kvdb_delete(s, "a", 1, &err) == 0 && spin_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT, "delete");
+	ok(spin_kvdb_delete(s, "a", 1, &err) == 0 && spin_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT,
+	   "delete");
 	ok(spin_kvdb_delete(s, "a", 1, &err) == 0, "delete of a missing key is no error");
 
 	large = calloc(1, SPIN_KV_VALUE_MAX + 1);
 	if (large) {
 		ok(spin_kvdb_set(s, "big", 3, large, SPIN_KV_VALUE_MAX, &err) == 0 &&
-			   get_is(s, "big", 3, large, SPIN_KV_VALUE_MAX),
+		       get_is(s, "big", 3, large, SPIN_KV_VALUE_MAX),
 		   "a value of SPIN_KV_VALUE_MAX bytes");
 		ok(spin_kvdb_set(s, "big", 3, large, SPIN_KV_VALUE_MAX + 1, &err) == -E2BIG &&
-			   strstr(err.message, "larger than"),
+		       strstr(err.message, "larger than"),
 		   "a larger value: %s", err.message);
 		ok(spin_kvdb_get(s, (const char *)large, SPIN_KV_KEY_MAX + 1, &v, &n, &err) == -E2BIG &&
-			   strstr(err.message, "longer than"),
+		       strstr(err.message, "longer than"),
 		   "a key over SPIN_KV_KEY_MAX: %s", err.message);
 		free(large);
 	}
@@ -448,7 +487,7 @@ out:
  * serves Spin. */
 static void test_spin_format(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_kvdb *db = NULL;
 	struct spin_kvdb_store *s;
 	sqlite3 *h = NULL;
@@ -461,16 +500,17 @@ static void test_spin_format(void)
 	}
 	ok(spin_kvdb_set(s, "ours", 4, (const uint8_t *)"v", 1, &err) == 0, "write through the backend");
 	if (sqlite3_open(path_in("fmt/sqlite_key_value.db"), &h) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, "SELECT store, key, typeof(value), value FROM spin_key_value", -1, &st, NULL) ==
-		    SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT store, key, typeof(value), value FROM spin_key_value", -1, &st,
+	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		row = strcmp((const char *)sqlite3_column_text(st, 0), "default") == 0 &&
 		      strcmp((const char *)sqlite3_column_text(st, 1), "ours") == 0 &&
-		      strcmp((const char *)sqlite3_column_text(st, 2), "blob") == 0 && sqlite3_column_bytes(st, 3) == 1;
+		      strcmp((const char *)sqlite3_column_text(st, 2), "blob") == 0 &&
+		      sqlite3_column_bytes(st, 3) == 1;
 	ok(row, "Spin's table spin_key_value(store, key, value BLOB) with the label in store");
 	sqlite3_finalize(st);
-	ok(sqlite3_exec(h, "INSERT INTO spin_key_value VALUES ('default', 'spin', x'00ff')", NULL, NULL, NULL) ==
-		   SQLITE_OK,
+	ok(sqlite3_exec(h, "INSERT INTO spin_key_value VALUES ('default', 'spin', x'00ff')", NULL, NULL,
+	                NULL) == SQLITE_OK,
 	   "a row as Spin writes it");
 	sqlite3_close(h);
 	ok(get_is(s, "spin", 4, "\0\xff", 2), "is read by the backend");
@@ -482,11 +522,11 @@ static void test_spin_format(void)
 	if (sqlite3_open(path_in("foreign/sqlite_key_value.db"), &h) == SQLITE_OK)
 		(void)sqlite3_exec(h, "CREATE TABLE spin_key_value (x)", NULL, NULL, NULL);
 	sqlite3_close(h);
-	const char *labels[] = { "default" };
+	const char *labels[] = {"default"};
 	db = NULL;
 	ok(spin_kvdb_new(NULL, path_in("foreign"), &db, &err) == 0 &&
-		   spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
-		   strstr(err.message, "not Spin's key-value table") && strstr(err.message, "component \"c\""),
+	       spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
+	       strstr(err.message, "not Spin's key-value table") && strstr(err.message, "component \"c\""),
 	   "a foreign table: %s", err.message);
 	spin_kvdb_free(db);
 
@@ -494,16 +534,16 @@ static void test_spin_format(void)
 	write_file(path_in("plainfile"), "x", 1);
 	db = NULL;
 	ok(spin_kvdb_new(NULL, path_in("plainfile/state"), &db, &err) == 0 &&
-		   spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
-		   strstr(err.message, "cannot create folder") && strstr(err.message, "--state-dir"),
+	       spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
+	       strstr(err.message, "cannot create folder") && strstr(err.message, "--state-dir"),
 	   "a state folder that cannot be made: %s", err.message);
 	spin_kvdb_free(db);
 
 	/* No state folder: the default store lives in memory. */
 	db = NULL;
 	ok(spin_kvdb_new(NULL, NULL, &db, &err) == 0 && (s = spin_kvdb_find(db, "default", 7)) &&
-		   spin_kvdb_store_path(s) == NULL && spin_kvdb_set(s, "m", 1, (const uint8_t *)"1", 1, &err) == 0 &&
-		   get_is(s, "m", 1, "1", 1),
+	       spin_kvdb_store_path(s) == NULL &&
+	       spin_kvdb_set(s, "m", 1, (const uint8_t *)"1", 1, &err) == 0 && get_is(s, "m", 1, "1", 1),
 	   "an in-memory default store");
 	spin_kvdb_free(db);
 }
@@ -519,7 +559,7 @@ struct worker {
 static void *hammer(void *arg)
 {
 	struct worker *w = arg;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	char key[32], val[32];
 
 	for (int i = 0; i < PER_THREAD; i++) {
@@ -542,7 +582,7 @@ static void *hammer(void *arg)
  * busy timeout). */
 static void test_threads(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	struct spin_kvdb *a = NULL, *b = NULL;
 	struct worker w[4];
 	pthread_t t[4];
@@ -553,7 +593,7 @@ static void test_threads(void)
 		return;
 	}
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .s = spin_kvdb_find(i < 3 ? a : b, "default", 7), .id = i };
+		w[i] = (struct worker){.s = spin_kvdb_find(i < 3 ? a : b, "default", 7), .id = i};
 		pthread_create(&t[i], NULL, hammer, &w[i]);
 	}
 	for (int i = 0; i < 4; i++)
@@ -580,26 +620,40 @@ static const struct wh_func_def *func(const char *iface, const char *name)
 }
 
 /* Call with one string argument (or none when s is NULL); results[0]. */
-static wasmtime_component_val_t call(struct wh_ctx *ctx, const char *iface, const char *name,
-				     wasmtime_component_val_t *args, size_t nargs, size_t nresults)
+static bool trapped;
+
+static wasmtime_component_val_t call_in(struct wh_ctx *ctx, wasmtime_context_t *cx, const char *iface,
+                                        const char *name, wasmtime_component_val_t *args, size_t nargs,
+                                        size_t nresults)
 {
 	const struct wh_func_def *f = func(iface, name);
 	wasmtime_component_val_t res;
 	wasmtime_error_t *e;
 
 	wh_val_bool(&res, false);
+	trapped = false;
 	if (!f) {
 		printf("# %s %s: not defined\n", iface, name);
 		return res;
 	}
-	e = f->fn(ctx, NULL, args, nargs, &res, nresults);
+	e = f->fn(ctx, cx, args, nargs, &res, nresults);
 	if (e) {
-		printf("# %s %s trapped\n", iface, name);
+		wasm_name_t msg;
+		wasmtime_error_message(e, &msg);
+		printf("# %s %s trapped: %.*s\n", iface, name, (int)msg.size, msg.data);
+		wasm_name_delete(&msg);
 		wasmtime_error_delete(e);
+		trapped = true;
 	}
 	for (size_t i = 0; i < nargs; i++)
 		wasmtime_component_val_delete(&args[i]);
 	return res;
+}
+
+static wasmtime_component_val_t call(struct wh_ctx *ctx, const char *iface, const char *name,
+                                     wasmtime_component_val_t *args, size_t nargs, size_t nresults)
+{
+	return call_in(ctx, NULL, iface, name, args, nargs, nresults);
 }
 
 static bool is_str_val(const wasmtime_component_val_t *v, const char *s)
@@ -619,7 +673,8 @@ static bool is_err(const wasmtime_component_val_t *r, const char *case_name, con
 {
 	const wasmtime_component_val_t *v = r->of.result.val;
 
-	if (r->kind != WASMTIME_COMPONENT_RESULT || r->of.result.is_ok || !v || v->kind != WASMTIME_COMPONENT_VARIANT)
+	if (r->kind != WASMTIME_COMPONENT_RESULT || r->of.result.is_ok || !v ||
+	    v->kind != WASMTIME_COMPONENT_VARIANT)
 		return false;
 	if (v->of.variant.discriminant.size != strlen(case_name) ||
 	    memcmp(v->of.variant.discriminant.data, case_name, strlen(case_name)) != 0)
@@ -633,16 +688,20 @@ static bool is_err(const wasmtime_component_val_t *r, const char *case_name, con
 
 static void test_host(void)
 {
-	const char *keys[] = { "greeting", "api_key" }, *vals[] = { "hello", "s3cret" };
-	const char *stores[] = { "default", "ghost" };
-	struct sk_error err = { 0 };
+	const char *keys[] = {"greeting", "api_key", "raw"}, *vals[] = {"hello", "s3cret", "a\xff\xc3" "b"};
+	const char *stores[] = {"default", "ghost"};
+	struct sk_error err = {0};
 	struct spin_kvdb *db = NULL;
-	struct wh_component_env env = { .id = "web", .var_keys = keys, .var_values = vals, .n_vars = 2,
-					.kv_stores = stores, .n_kv_stores = 2 };
+	struct wh_component_env env = {.id = "web",
+	                               .var_keys = keys,
+	                               .var_values = vals,
+	                               .n_vars = 3,
+	                               .kv_stores = stores,
+	                               .n_kv_stores = 2};
 	struct wh_ctx ctx;
 	wasmtime_component_val_t a[3], r;
 	const char *V2 = "fermyon:spin/variables@2.0.0", *CFG = "wasi:config/store@0.2.0-draft-2024-09-27",
-		   *V1 = "fermyon:spin/config", *KV1 = "fermyon:spin/key-value";
+	           *V1 = "fermyon:spin/config", *KV1 = "fermyon:spin/key-value";
 	uint32_t h = 0;
 
 	if (spin_kvdb_new(NULL, NULL, &db, &err) < 0)
@@ -662,6 +721,26 @@ static void test_host(void)
 	r = call(&ctx, V2, "get", a, 1, 1);
 	ok(is_err(&r, "invalid-name", "invalid character 'B'"), "variables get: invalid-name");
 	wasmtime_component_val_delete(&r);
+	wh_val_cstring(&a[0], "raw");
+	r = call(&ctx, V2, "get", a, 1, 1);
+	ok(is_ok(&r) && is_str_val(r.of.result.val, "a??b"),
+	   "a value that is not UTF-8 reaches the guest as text");
+	wasmtime_component_val_delete(&r);
+	{
+		char name[300];
+		memset(name, 'a', sizeof(name));
+		for (size_t i = 101; i + 1 < sizeof(name); i += 2)
+			memcpy(name + i, "\xc3\xa9", 2); /* é: QUOTE_MAX falls inside one */
+		name[sizeof(name) - 1] = '\0';
+		wh_val_cstring(&a[0], name);
+		r = call(&ctx, V2, "get", a, 1, 1);
+		const wasmtime_component_val_t *m =
+		    is_err(&r, "invalid-name", NULL) ? r.of.result.val->of.variant.val : NULL;
+		ok(m && !memchr(m->of.string.data, '?', m->of.string.size) &&
+		       memmem(m->of.string.data, m->of.string.size, "...", 3),
+		   "a long invalid name is quoted cut at a character boundary");
+		wasmtime_component_val_delete(&r);
+	}
 	wh_val_cstring(&a[0], "nope");
 	r = call(&ctx, V1, "get-config", a, 1, 1);
 	ok(is_err(&r, "provider", "nope"), "Spin 1 get-config: undefined is provider(...)");
@@ -673,7 +752,7 @@ static void test_host(void)
 	wh_val_cstring(&a[0], "api_key");
 	r = call(&ctx, CFG, "get", a, 1, 1);
 	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_OPTION &&
-		   is_str_val(r.of.result.val->of.option, "s3cret"),
+	       is_str_val(r.of.result.val->of.option, "s3cret"),
 	   "wasi:config get: some(value)");
 	wasmtime_component_val_delete(&r);
 	wh_val_cstring(&a[0], "NOPE");
@@ -682,8 +761,9 @@ static void test_host(void)
 	   "wasi:config get: an invalid key is none");
 	wasmtime_component_val_delete(&r);
 	r = call(&ctx, CFG, "get-all", a, 0, 1);
-	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST && r.of.result.val->of.list.size == 2 &&
-		   is_str_val(&r.of.result.val->of.list.data[1].of.tuple.data[1], "s3cret"),
+	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST &&
+	       r.of.result.val->of.list.size == 3 &&
+	       is_str_val(&r.of.result.val->of.list.data[1].of.tuple.data[1], "s3cret"),
 	   "wasi:config get-all");
 	wasmtime_component_val_delete(&r);
 
@@ -710,8 +790,8 @@ static void test_host(void)
 	wh_val_u32(&a[0], h);
 	wh_val_cstring(&a[1], "k");
 	r = call(&ctx, KV1, "get", a, 2, 1);
-	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST && r.of.result.val->of.list.size == 2 &&
-		   r.of.result.val->of.list.data[1].of.u8 == '1',
+	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST &&
+	       r.of.result.val->of.list.size == 2 && r.of.result.val->of.list.data[1].of.u8 == '1',
 	   "get returns the bytes");
 	wasmtime_component_val_delete(&r);
 	wh_val_u32(&a[0], h);
@@ -722,12 +802,13 @@ static void test_host(void)
 	wh_val_u32(&a[0], h);
 	wh_val_cstring(&a[1], "k");
 	r = call(&ctx, KV1, "exists", a, 2, 1);
-	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_BOOL && r.of.result.val->of.boolean, "exists");
+	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_BOOL && r.of.result.val->of.boolean,
+	   "exists");
 	wasmtime_component_val_delete(&r);
 	wh_val_u32(&a[0], h);
 	r = call(&ctx, KV1, "get-keys", a, 1, 1);
-	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST && r.of.result.val->of.list.size == 1 &&
-		   is_str_val(&r.of.result.val->of.list.data[0], "k"),
+	ok(is_ok(&r) && r.of.result.val->kind == WASMTIME_COMPONENT_LIST &&
+	       r.of.result.val->of.list.size == 1 && is_str_val(&r.of.result.val->of.list.data[0], "k"),
 	   "get-keys");
 	wasmtime_component_val_delete(&r);
 	wh_val_u32(&a[0], h);
@@ -739,6 +820,161 @@ static void test_host(void)
 	wasmtime_component_val_delete(&r);
 
 	wh_ctx_release(&ctx);
+	spin_kvdb_free(db);
+}
+
+/* A store resource of rep for a method's self. A guest passes a borrow,
+ * which wasmtime can only make while a guest call is in progress; the host
+ * side reads an owned handle the same way (wh_arg_rep, then the table). */
+static void handle_of(wasmtime_context_t *cx, uint32_t rep, wasmtime_component_val_t *v)
+{
+	wasmtime_component_resource_host_t *h = wasmtime_component_resource_host_new(true, rep, WH_KV_STORE);
+	wasmtime_component_resource_any_t *any = NULL;
+	wasmtime_error_t *e = h ? wasmtime_component_resource_host_to_any(cx, h, &any) : NULL;
+
+	wh_val_bool(v, false);
+	if (h)
+		wasmtime_component_resource_host_delete(h);
+	if (e) {
+		wasm_name_t msg;
+		wasmtime_error_message(e, &msg);
+		printf("# handle: %.*s\n", (int)msg.size, msg.data);
+		wasm_name_delete(&msg);
+		wasmtime_error_delete(e);
+		return;
+	}
+	if (any) {
+		v->kind = WASMTIME_COMPONENT_RESOURCE;
+		v->of.resource = any;
+	}
+}
+
+/* fermyon:spin/key-value@2.0.0: resources need a store context, so these
+ * run in a real wasmtime store whose data is the request's context. */
+static void test_host_resources(void)
+{
+	const char *stores[] = {"default"};
+	const char *KV = "fermyon:spin/key-value@2.0.0";
+	struct sk_error err = {0};
+	struct spin_kvdb *db = NULL;
+	struct wh_component_env env = {.id = "web", .kv_stores = stores, .n_kv_stores = 1};
+	struct wh_ctx ctx;
+	wasm_engine_t *engine = wasm_engine_new();
+	wasmtime_store_t *store;
+	wasmtime_context_t *cx;
+	wasmtime_component_val_t a[3], r;
+	const wasmtime_component_val_t *p;
+	uint32_t rep = 0;
+
+	if (!engine || spin_kvdb_new(NULL, NULL, &db, &err) < 0) {
+		ok(0, "engine and backend");
+		return;
+	}
+	env.spin = db;
+	wh_ctx_init(&ctx, &env, 0);
+	store = wasmtime_store_new(engine, &ctx, NULL);
+	cx = wasmtime_store_context(store);
+
+	wh_val_cstring(&a[0], "nope");
+	r = call_in(&ctx, cx, KV, "[static]store.open", a, 1, 1);
+	ok(is_err(&r, "access-denied", NULL), "store.open of a label not in key_value_stores: access-denied");
+	wasmtime_component_val_delete(&r);
+	wh_val_cstring(&a[0], "default");
+	r = call_in(&ctx, cx, KV, "[static]store.open", a, 1, 1);
+	ok(is_ok(&r) && r.of.result.val && r.of.result.val->kind == WASMTIME_COMPONENT_RESOURCE,
+	   "store.open: a store resource");
+	if (!is_ok(&r) || !r.of.result.val) {
+		wasmtime_component_val_delete(&r);
+		goto out;
+	}
+	/* the guest takes the owned handle; its methods then get borrows */
+	ok(wh_arg_rep(cx, r.of.result.val, WH_KV_STORE, &rep) == 0 && wh_get(&ctx, rep, WH_KV_STORE),
+	   "the resource is the table entry of the open store");
+	wasmtime_component_val_delete(&r);
+
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "k");
+	wh_val_bytes(&a[2], "v2", 2);
+	r = call_in(&ctx, cx, KV, "[method]store.set", a, 3, 1);
+	ok(is_ok(&r) && !r.of.result.val, "store.set: ok(_)");
+	wasmtime_component_val_delete(&r);
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "k");
+	r = call_in(&ctx, cx, KV, "[method]store.get", a, 2, 1);
+	p = is_ok(&r) && r.of.result.val && r.of.result.val->kind == WASMTIME_COMPONENT_OPTION
+	        ? r.of.result.val->of.option
+	        : NULL;
+	ok(p && p->kind == WASMTIME_COMPONENT_LIST && p->of.list.size == 2 && p->of.list.data[0].of.u8 == 'v',
+	   "store.get: ok(some(bytes))");
+	wasmtime_component_val_delete(&r);
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "missing");
+	r = call_in(&ctx, cx, KV, "[method]store.get", a, 2, 1);
+	ok(is_ok(&r) && r.of.result.val && r.of.result.val->kind == WASMTIME_COMPONENT_OPTION &&
+	       !r.of.result.val->of.option,
+	   "store.get of a missing key: ok(none)");
+	wasmtime_component_val_delete(&r);
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "k");
+	r = call_in(&ctx, cx, KV, "[method]store.exists", a, 2, 1);
+	ok(is_ok(&r) && r.of.result.val && r.of.result.val->kind == WASMTIME_COMPONENT_BOOL &&
+	       r.of.result.val->of.boolean,
+	   "store.exists");
+	wasmtime_component_val_delete(&r);
+	handle_of(cx, rep, &a[0]);
+	r = call_in(&ctx, cx, KV, "[method]store.get-keys", a, 1, 1);
+	ok(is_ok(&r) && r.of.result.val && r.of.result.val->kind == WASMTIME_COMPONENT_LIST &&
+	       r.of.result.val->of.list.size == 1 && is_str_val(&r.of.result.val->of.list.data[0], "k"),
+	   "store.get-keys");
+	wasmtime_component_val_delete(&r);
+
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "big");
+	wh_val_list(&a[2], SPIN_KV_VALUE_MAX + 1);
+	for (size_t i = 0; i <= SPIN_KV_VALUE_MAX; i++)
+		wh_val_u8(&a[2].of.list.data[i], 0);
+	r = call_in(&ctx, cx, KV, "[method]store.set", a, 3, 1);
+	ok(is_err(&r, "other", "larger than spin-bridge allows"), "store.set over the value cap: other(...)");
+	wasmtime_component_val_delete(&r);
+	{
+		char *longkey = malloc(SPIN_KV_KEY_MAX + 2);
+		if (longkey) {
+			memset(longkey, 'k', SPIN_KV_KEY_MAX + 1);
+			longkey[SPIN_KV_KEY_MAX + 1] = '\0';
+			handle_of(cx, rep, &a[0]);
+			wh_val_cstring(&a[1], longkey);
+			r = call_in(&ctx, cx, KV, "[method]store.get", a, 2, 1);
+			ok(is_err(&r, "other", "longer than spin-bridge allows"),
+			   "a key over the cap: other(...)");
+			wasmtime_component_val_delete(&r);
+			free(longkey);
+		}
+	}
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "k");
+	r = call_in(&ctx, cx, KV, "[method]store.delete", a, 2, 1);
+	ok(is_ok(&r), "store.delete");
+	wasmtime_component_val_delete(&r);
+	handle_of(cx, rep, &a[0]);
+	wh_val_cstring(&a[1], "k");
+	r = call_in(&ctx, cx, KV, "[method]store.exists", a, 2, 1);
+	ok(is_ok(&r) && r.of.result.val && !r.of.result.val->of.boolean, "gone after delete");
+	wasmtime_component_val_delete(&r);
+
+	wh_val_u32(&a[0], 1);
+	r = call_in(&ctx, cx, KV, "[method]store.get-keys", a, 1, 1);
+	ok(trapped, "a self that is not a store resource traps");
+	wasmtime_component_val_delete(&r);
+	wh_val_cstring(&a[0], "default");
+	r = call_in(&ctx, cx, KV, "[method]store.get-keys", a, 0, 1);
+	ok(trapped, "a wrong number of arguments traps");
+	wasmtime_component_val_delete(&r);
+	wasmtime_component_val_delete(&a[0]);
+out:
+	wh_ctx_release(&ctx);
+	ok(ctx.n_table == 0, "the end of the request forgets the open stores");
+	wasmtime_store_delete(store);
+	wasm_engine_delete(engine);
 	spin_kvdb_free(db);
 }
 #endif
@@ -776,6 +1012,7 @@ int main(void)
 	test_threads();
 #ifdef SPIN_RC_TEST_HOST
 	test_host();
+	test_host_resources();
 #endif
 	cleanup();
 	return tap_done();
