@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "outbound.h"
 
 #define FIELDS_MAX_ENTRIES 1024
@@ -1702,6 +1703,12 @@ static wasmtime_error_t *outgoing_handle(struct wh_ctx *ctx, wasmtime_context_t 
 		return NULL;
 	}
 	if (!wh_outbound_allowed(ctx->env, r->scheme ? r->scheme : "https", r->authority)) {
+		char q[512];
+		/* operators need to see why a guest's request failed */
+		log_warn("outbound request denied", "component=%s scheme=%s authority=%s hint=%s",
+			 ctx->env && ctx->env->id ? ctx->env->id : "-", r->scheme ? r->scheme : "https",
+			 log_quote(r->authority, q, sizeof(q)),
+			 "\"add it to the component's allowed_outbound_hosts\"");
 		request_unref(r);
 		error_code_val(&e, "HTTP-request-denied", NULL);
 		wh_val_result(&res[0], false, &e);
