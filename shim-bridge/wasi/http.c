@@ -1666,9 +1666,10 @@ static bool future_ready(struct wh_ctx *ctx, void *src)
 	rq.n_headers = r->headers->n;
 	rq.body = r->body;
 	rq.body_len = r->body_len;
-	rq.connect_timeout_ms = f->opts.t[0] / 1000000;
-	rq.first_byte_timeout_ms = f->opts.t[1] / 1000000;
-	rq.between_bytes_timeout_ms = f->opts.t[2] / 1000000;
+	/* rounded up: a duration under 1 ms must not become 0 ("the default") */
+	rq.connect_timeout_ms = (f->opts.t[0] + 999999) / 1000000;
+	rq.first_byte_timeout_ms = (f->opts.t[1] + 999999) / 1000000;
+	rq.between_bytes_timeout_ms = (f->opts.t[2] + 999999) / 1000000;
 	f->error = wh_outbound_send(ctx->env, &rq, ctx->deadline_ns, max_body, f->resp, f->why, sizeof(f->why));
 	free(hs);
 	return true;
