@@ -24,6 +24,7 @@
 #include "staging.h"
 #include "handler.h"
 #include "allowed-hosts.h"
+#include "http.h"
 #include "runtime-config.h"
 #include "log.h"
 #include "options.h"
@@ -287,7 +288,12 @@ static void run_wasi_http(struct sb_component *c, const struct spin_route_match 
 	if (sb_wasi_http_call(c, req, headers, n, resp, &started, why, sizeof(why)) < 0) {
 		if (!started)
 			fail(resp, c->id, req->path, why);
-		else {
+		else if (strcmp(why, WH_CLIENT_GONE) == 0) {
+			char p[512];
+			/* not the app's fault nor ours: no error, no 5xx count */
+			log_info("request cut short", "component=%s path=%s reason=\"%s\"", c->id,
+				 log_quote(req->path, p, sizeof(p)), why);
+		} else {
 			char q[1024], p[512];
 			log_error("request failed", "component=%s path=%s reason=%s response=cut", c->id,
 				  log_quote(req->path, p, sizeof(p)), log_quote(why, q, sizeof(q)));

@@ -426,6 +426,7 @@ struct exchange {
 	char error_case[64]; /* response-outparam set to an error */
 	struct out_response *response;
 	bool started, finished, aborted;
+	bool client_gone; /* a body write failed: the client closed */
 	int64_t content_length;
 	uint64_t written;
 	char why[200];
@@ -635,8 +636,10 @@ static ssize_t resp_write(void *s, const void *buf, size_t n)
 		if (w == -E2BIG)
 			snprintf(ex->why, sizeof(ex->why), "the guest wrote more body than content-length or the "
 							   "response cap allows");
-		else if (!ex->why[0])
-			snprintf(ex->why, sizeof(ex->why), "the client went away while the body was sent");
+		else if (!ex->why[0]) {
+			snprintf(ex->why, sizeof(ex->why), "%s", WH_CLIENT_GONE);
+			ex->client_gone = true;
+		}
 		return w;
 	}
 	ex->written += (uint64_t)w;
@@ -2001,7 +2004,8 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 	*started = ex->started;
 	if (we) {
 		*trap = we;
-		snprintf(why, why_size, "%s", ctx->why);
+		/* a guest that traps because its client went away: say that */
+		snprintf(why, why_size, "%s", ex->client_gone ? ex->why : ctx->why);
 		return -1;
 	}
 	if (!ex->outparam_set) {

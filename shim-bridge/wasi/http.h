@@ -12,6 +12,9 @@
 #include "host.h"
 #include "server.h"
 
+/* The reason given when the client closed while the body was sent. */
+#define WH_CLIENT_GONE "the client went away while the body was sent"
+
 /* Bytes a guest may write to a response body before it sets the response
  * (they are held until then). */
 #define WH_PRESET_BODY_MAX ((size_t)1 << 20)
