@@ -780,9 +780,14 @@ static const char *spin_method(const wasmtime_component_val_t *v)
  * or https URI, else relative or bad_uri is set. */
 static int spin_split_uri(const char *uri, size_t n, struct spin_req *q)
 {
-	const char *sep, *auth, *end = uri + n, *p;
+	const char *sep, *auth, *end, *p;
 
-	if (n && uri[0] == '/') {
+	if (!uri || n == 0) {
+		q->bad_uri = true;
+		return 0;
+	}
+	end = uri + n;
+	if (uri[0] == '/') {
 		q->relative = true;
 		return 0;
 	}

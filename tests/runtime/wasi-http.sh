@@ -121,21 +121,21 @@ got=$(curl -sS --max-time 300 -T "$T/big" -X POST -H 'Expect:' "http://127.0.0.1
 hwm=$(hwm_mib)
 is "$got" "$want" "echo: 100 MiB up and back, byte for byte"
 diag "spin-bridge VmHWM during the 100 MiB echo: $hwm MiB"
-ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
+memory_ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
 
 hwm_reset
 out=$(curl -sS --max-time 300 -T "$T/big" -X POST -H 'Expect:' "http://127.0.0.1:$PORT/sink")
 hwm=$(hwm_mib)
 is "$out" "body-bytes $BIG
 body-fnv1a64 ${want%% *}" "sink: a 100 MiB upload read in chunks"
-ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
+memory_ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
 rm -f "$T/big"
 
 hwm_reset
 got=$(curl -sS --max-time 300 "http://127.0.0.1:$PORT/gen?size=$BIG" | "$T/fnv" -)
 hwm=$(hwm_mib)
 is "$got" "$("$T/fnv" --pattern "$BIG")" "gen: a 100 MiB download, streamed by the guest"
-ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
+memory_ok "... spin-bridge's peak RSS stays under $HWM_LIMIT_MIB MiB ($hwm MiB)" test "$hwm" -lt "$HWM_LIMIT_MIB"
 
 is "$(get '/gen?size=30')" "abcdefghijklmnopqrstuvwxyzabcd" "gen: a short body"
 fetch '/gen?size=30&cl'
