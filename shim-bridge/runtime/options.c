@@ -111,6 +111,8 @@ void bridge_usage(FILE *f)
 	      "                               <NAME> variable); else the manifest's default\n"
 	      "  SPIN_BRIDGE_CACHE_DIR        default for --cache-dir\n"
 	      "  SPIN_RUNTIME_CONFIG_FILE     default for --runtime-config-file\n"
+	      "  SPIN_OUTBOUND_CA_FILE        CA bundle for guests' outbound HTTPS instead of the\n"
+	      "                               system's (a private CA)\n"
 	      "\n"
 	      "Logs: logfmt records on stderr; guest stdout and stderr are forwarded line by line\n"
 	      "with the component id. A trap, a timeout or a malformed response answers 500 and\n"
