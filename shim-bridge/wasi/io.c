@@ -368,6 +368,20 @@ static wasmtime_error_t *out_subscribe_fn(struct wh_ctx *ctx, wasmtime_context_t
 	return subscribe_fn(ctx, cx, a, na, res, nr, WH_OUTPUT_STREAM);
 }
 
+/* Read what the stream has now; blocking: wait until it has something (or
+ * ends). -ETIME when the request deadline passed while waiting (a
+ * backend's own -ETIMEDOUT, a stalled client, is a stream error). */
+static ssize_t read_some(struct wh_ctx *ctx, uint32_t rep, struct stream *st, uint8_t *buf, size_t len, bool blocking)
+{
+	for (;;) {
+		ssize_t got = st->ops->read(st->s, buf, len, 0);
+		if (got != -EAGAIN || !blocking)
+			return got;
+		if (block_stream(ctx, rep) < 0)
+			return -ETIME;
+	}
+}
+
 /* read / blocking-read / skip / blocking-skip share this. */
 static wasmtime_error_t *do_read(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *a, size_t na,
 				 wasmtime_component_val_t *res, size_t nr, bool blocking, bool skip)
@@ -397,15 +411,10 @@ static wasmtime_error_t *do_read(struct wh_ctx *ctx, wasmtime_context_t *cx, was
 	buf = malloc(len);
 	if (!buf)
 		return wh_trap("out of memory");
-	for (;;) {
-		got = st->ops->read(st->s, buf, len, 0);
-		if (got != -EAGAIN || !blocking)
-			break;
-		if (block_stream(ctx, rep) < 0) {
-			free(buf);
-			return timed_out(ctx);
-		}
-		st = wh_get(ctx, rep, WH_INPUT_STREAM);
+	got = read_some(ctx, rep, st, buf, len, blocking);
+	if (got == -ETIME) {
+		free(buf);
+		return timed_out(ctx);
 	}
 	if (got == -EAGAIN)
 		got = 0;
@@ -655,14 +664,10 @@ static wasmtime_error_t *do_splice(struct wh_ctx *ctx, wasmtime_context_t *cx, w
 	buf = malloc(len);
 	if (!buf)
 		return wh_trap("out of memory");
-	for (;;) {
-		got = in->ops->read(in->s, buf, len, 0);
-		if (got != -EAGAIN || !blocking)
-			break;
-		if (block_stream(ctx, irep) < 0) {
-			free(buf);
-			return timed_out(ctx);
-		}
+	got = read_some(ctx, irep, in, buf, len, blocking);
+	if (got == -ETIME) {
+		free(buf);
+		return timed_out(ctx);
 	}
 	if (got == -EAGAIN)
 		got = 0;
