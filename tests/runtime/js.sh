@@ -43,11 +43,12 @@ is "$(status /router/elsewhere)" "404" "router: unknown path, the guest's 404"
 
 # streaming both ways: the guest generates 64 MiB in 64 KiB chunks and
 # echoes a 64 MiB upload as it arrives; spin-bridge holds neither whole.
+S=$(stream_mib 64)
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$BRIDGE_PID/status"; }
 echo 5 >"/proc/$BRIDGE_PID/clear_refs" # the peak so far (compiling) no longer counts
 hwm0=$(hwm_kib)
-curl -sS --max-time 120 -D "$T/gen.h" -o "$T/gen.bin" "http://127.0.0.1:$PORT/stream?mib=64"
-is "$(stat -c %s "$T/gen.bin")" "67108864" "stream: GET ?mib=64 delivers 64 MiB"
+curl -sS --max-time 120 -D "$T/gen.h" -o "$T/gen.bin" "http://127.0.0.1:$PORT/stream?mib=$S"
+is "$(stat -c %s "$T/gen.bin")" "$((S << 20))" "stream: GET ?mib=$S delivers $S MiB"
 python3 - "$T/gen.bin" <<'PY'
 import sys
 data = open(sys.argv[1], 'rb').read()
@@ -57,14 +58,14 @@ sys.exit(0 if ok else 1)
 PY
 is "$?" "0" "stream: the bytes are the guest's pattern, in order"
 grep -qi '^transfer-encoding: chunked' "$T/gen.h"; is "$?" "0" "stream: sent chunked (no length known up front)"
-head -c $((64 << 20)) /dev/urandom >"$T/up.bin"
+head -c $((S << 20)) /dev/urandom >"$T/up.bin"
 curl -sS --max-time 120 -X POST --data-binary @"$T/up.bin" -H 'content-type: application/x-test' \
 	-D "$T/echo.h" -o "$T/echo.bin" "http://127.0.0.1:$PORT/stream"
-cmp -s "$T/up.bin" "$T/echo.bin"; is "$?" "0" "stream: a 64 MiB upload comes back byte for byte"
+cmp -s "$T/up.bin" "$T/echo.bin"; is "$?" "0" "stream: a $S MiB upload comes back byte for byte"
 grep -qi '^content-type: application/x-test' "$T/echo.h"; is "$?" "0" "stream: the echo keeps the request's content-type"
 hwm1=$(hwm_kib)
 grow=$(( (hwm1 - hwm0) / 1024 ))
-diag "spin-bridge VmHWM grew ${grow} MiB over 64 MiB down and 64 MiB up and back"
+diag "spin-bridge VmHWM grew ${grow} MiB over $S MiB down and $S MiB up and back"
 memory_ok "stream: spin-bridge's peak memory grew less than the bodies (${grow} MiB < 96 MiB for 192 MiB moved)" \
 	test "$grow" -lt 96
 
