@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Run one libFuzzer target briefly from its seed corpus and report in TAP.
 #   tests/tools/fuzz.sh FUZZER CORPUS_DIR
-# SPINKUBE_FUZZ_SECONDS sets the time (default 20). New inputs go to a
+# SPINKUBE_FUZZ_SECONDS sets the time (default 12). New inputs go to a
 # scratch copy of the corpus; a crash leaves its reproducer in the build log.
 set -u
 fuzzer=$1 seeds=$2
-secs=${SPINKUBE_FUZZ_SECONDS:-20}
+secs=${SPINKUBE_FUZZ_SECONDS:-12}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$seeds/." "$work/" 2>/dev/null || true
