@@ -24,14 +24,15 @@ build_guests() {
 
 # start_bridge NAME FROM [FLAGS...]: start spin-bridge serving FROM on
 # 127.0.0.1:0; sets BRIDGE_PID, BRIDGE_LOG and PORT. Returns 1 (with the
-# log in $BRIDGE_LOG) when it exits instead of serving.
+# log in $BRIDGE_LOG) when it exits instead of serving, or is not serving
+# after START_TRIES tenths of a second (default 600).
 start_bridge() {
 	local name=$1 from=$2; shift 2
 	BRIDGE_LOG=$T/$name.log
 	"$BRIDGE" up --from "$from" --listen 127.0.0.1:0 --cache-dir "$T/cache" "$@" >"$BRIDGE_LOG" 2>&1 &
 	BRIDGE_PID=$!
 	local i
-	for i in $(seq 1 600); do
+	for i in $(seq 1 "${START_TRIES:-600}"); do
 		if grep -q 'msg="serving"' "$BRIDGE_LOG" 2>/dev/null; then
 			PORT=$(sed -n 's/.*msg="serving".* port=\([0-9]*\).*/\1/p' "$BRIDGE_LOG" | head -n1)
 			return 0
