@@ -149,27 +149,38 @@ static enum var_status find_var(const struct wh_component_env *env, const char *
 	return VAR_UNDEFINED;
 }
 
-static wasmtime_error_t *variables_get(struct wh_ctx *ctx, wasmtime_context_t *cx,
-                                       wasmtime_component_val_t *args, size_t nargs,
-                                       wasmtime_component_val_t *results, size_t nresults)
+/* A variable by name as a result<string, error>: the two Spin interfaces
+ * differ only in the error cases they name. */
+static wasmtime_error_t *get_variable(struct wh_ctx *ctx, const char *what, wasmtime_component_val_t *args,
+				      size_t nargs, wasmtime_component_val_t *results, size_t nresults,
+				      const char *invalid_case, const char *undefined_case)
 {
 	const char *name, *value = NULL;
 	size_t n;
 	char msg[512];
-	wasmtime_error_t *e = arity("fermyon:spin/variables.get", nargs, 1, nresults, 1);
+	wasmtime_error_t *e = arity(what, nargs, 1, nresults, 1);
 
 	if (e)
 		return e;
 	if (wh_arg_string(&args[0], &name, &n) < 0)
-		return wh_trap("fermyon:spin/variables.get: the name is not a string");
+		return wh_trap("%s: the name is not a string", what);
 	switch (find_var(ctx->env, name, n, &value, msg, sizeof(msg))) {
 	case VAR_FOUND:
 		return ok_string(&results[0], value);
 	case VAR_INVALID:
-		return fail_with(&results[0], "invalid-name", msg);
+		return fail_with(&results[0], invalid_case, msg);
 	default:
-		return fail_with(&results[0], "undefined", msg);
+		return fail_with(&results[0], undefined_case, msg);
 	}
+}
+
+static wasmtime_error_t *variables_get(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                       wasmtime_component_val_t *args, size_t nargs,
+                                       wasmtime_component_val_t *results, size_t nresults)
+{
+	(void)cx;
+	return get_variable(ctx, "fermyon:spin/variables.get", args, nargs, results, nresults, "invalid-name",
+			    "undefined");
 }
 
 /* fermyon:spin/config get-config: Spin maps invalid names to invalid-key
@@ -178,23 +189,9 @@ static wasmtime_error_t *config_get_config(struct wh_ctx *ctx, wasmtime_context_
                                            wasmtime_component_val_t *args, size_t nargs,
                                            wasmtime_component_val_t *results, size_t nresults)
 {
-	const char *name, *value = NULL;
-	size_t n;
-	char msg[512];
-	wasmtime_error_t *e = arity("fermyon:spin/config.get-config", nargs, 1, nresults, 1);
-
-	if (e)
-		return e;
-	if (wh_arg_string(&args[0], &name, &n) < 0)
-		return wh_trap("fermyon:spin/config.get-config: the key is not a string");
-	switch (find_var(ctx->env, name, n, &value, msg, sizeof(msg))) {
-	case VAR_FOUND:
-		return ok_string(&results[0], value);
-	case VAR_INVALID:
-		return fail_with(&results[0], "invalid-key", msg);
-	default:
-		return fail_with(&results[0], "provider", msg);
-	}
+	(void)cx;
+	return get_variable(ctx, "fermyon:spin/config.get-config", args, nargs, results, nresults, "invalid-key",
+			    "provider");
 }
 
 /* wasi:config/store get: an invalid or undefined key is ok(none). */
