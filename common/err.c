@@ -1,8 +1,23 @@
 #include "err.h"
 
+#include "escape.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Messages quote values from outside with plain "%s": whatever control
+ * characters those hold are escaped here, so every message is one line. */
+size_t sk_vformat_line(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	char raw[SK_ERR_MESSAGE_MAX];
+
+	if (!size)
+		return 0;
+	if (vsnprintf(raw, sizeof(raw), fmt, ap) < 0)
+		raw[0] = '\0';
+	return sk_escape(dst, size, raw, strlen(raw), 0);
+}
 
 int sk_err(struct sk_error *err, int code, const char *fmt, ...)
 {
@@ -13,7 +28,7 @@ int sk_err(struct sk_error *err, int code, const char *fmt, ...)
 	sk_err_clear(err);
 	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	(void)sk_vformat_line(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -42,7 +57,9 @@ int sk_err_prefix(struct sk_error *err, const char *fmt, ...)
 		n += strnlen(err->message, room);
 	}
 	buf[n] = '\0';
-	memcpy(err->message, buf, sizeof(buf));
+	/* The old message is escaped already, and escaping its output again
+	 * changes nothing: only the prefix can bring new control characters. */
+	(void)sk_escape(err->message, sizeof(err->message), buf, n, 0);
 	return err->code;
 }
 

@@ -1,8 +1,11 @@
 #include "log.h"
 
+#include "escape.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,22 +13,15 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 const char *log_quote(const char *s, char *buf, unsigned size)
 {
-	unsigned n = 0;
+	size_t n;
 
 	if (size < 3) {
 		if (size)
 			buf[0] = '\0';
 		return buf;
 	}
-	buf[n++] = '"';
-	for (; s && *s && n + 3 < size; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f)
-			continue;
-		if (ch == '"' || ch == '\\')
-			buf[n++] = '\\';
-		buf[n++] = (char)ch;
-	}
+	buf[0] = '"';
+	n = 1 + sk_escape(buf + 1, size - 2, s ? s : "", s ? strlen(s) : 0, 1);
 	buf[n++] = '"';
 	buf[n] = '\0';
 	return buf;

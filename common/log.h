@@ -17,8 +17,9 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...) __attri
 #define log_warn(msg, ...) log_at(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_at(LOG_ERROR, msg, __VA_ARGS__)
 
-/* Quote s for a logfmt value into buf (escaping '"' and '\\', dropping
- * control characters). Returns buf. */
+/* Quote s for a logfmt value into buf: '"' and '\\' get a backslash,
+ * control characters are escaped as sk_escape() says (common/escape.h).
+ * Returns buf. */
 const char *log_quote(const char *s, char *buf, unsigned size);
 
 #endif

@@ -66,16 +66,6 @@ static void kube_config_freep(struct kube_config **p)
 }
 #define _cleanup_config_ _cleanup_(kube_config_freep)
 
-/* Messages are one line even when names in a file hold control characters. */
-static int one_line(struct sk_error *err, int r)
-{
-	if (err && r < 0)
-		for (char *p = err->message; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = ' ';
-	return r;
-}
-
 /* The error of entry e: `kubeconfig FILE: KIND "NAME": <fmt>`. */
 __attribute__((format(printf, 4, 5))) static int entry_err(struct sk_error *err, int code,
                                                            const struct kc_entry *e, const char *fmt, ...)
@@ -910,8 +900,8 @@ int kube_config_from_text(const char *text, size_t len, const char *path, const 
 	r = kc_file_parse(&set.files[0], text, len, path, err);
 	set.n = 1; /* cleared on every path */
 	if (r < 0 || (r = kc_set_origin(&set, err)) < 0)
-		return one_line(err, r);
-	return one_line(err, kc_resolve(&set, context, out, err));
+		return r;
+	return kc_resolve(&set, context, out, err);
 }
 
 /* Load the files of KUBECONFIG (colon-separated; empty entries and repeats
@@ -1003,7 +993,7 @@ static int load(const struct kube_config_opts *opts, struct kube_config **out, s
 
 int kube_config_load(const struct kube_config_opts *opts, struct kube_config **out, struct sk_error *err)
 {
-	return one_line(err, load(opts, out, err));
+	return load(opts, out, err);
 }
 
 void kube_config_opts_from_env(struct kube_config_opts *opts)
@@ -1092,12 +1082,12 @@ static int in_cluster(const char *host, const char *port, const char *sa_dir, st
 int kube_config_in_cluster(const char *host, const char *port, const char *sa_dir, struct kube_config **out,
                            struct sk_error *err)
 {
-	return one_line(err, in_cluster(host, port, sa_dir, out, err));
+	return in_cluster(host, port, sa_dir, out, err);
 }
 
 int kube_read_token_file(const char *path, char **out, struct sk_error *err)
 {
-	return one_line(err, read_token(path, "token file", out, err));
+	return read_token(path, "token file", out, err);
 }
 
 static void free_strv(char **v)

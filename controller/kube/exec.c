@@ -32,16 +32,6 @@
 #define STDERR_KEEP   4096 /* bytes of the plugin's stderr kept for messages */
 #define LAST_LINE_MAX 200
 
-/* Messages are one line, whatever the plugin printed. */
-static int one_line(struct sk_error *err, int r)
-{
-	if (err && r < 0)
-		for (char *p = err->message; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = ' ';
-	return r;
-}
-
 static void free_secret(char *s)
 {
 	if (s)
@@ -226,7 +216,7 @@ static int exec_parse(const char *text, size_t len, const char *what, const char
 int kube_exec_parse(const char *json, size_t len, const char *what, struct kube_exec_result *out,
                     struct sk_error *err)
 {
-	return one_line(err, exec_parse(json, len, what ? what : "exec plugin", NULL, out, err));
+	return exec_parse(json, len, what ? what : "exec plugin", NULL, out, err);
 }
 
 /* Base64 of data[0..len) as a new string (caller frees), NULL on -ENOMEM. */
@@ -586,5 +576,5 @@ int kube_exec_run(const struct kube_config *cfg, int timeout_ms, struct kube_exe
 		explicit_bzero(run.out.data, run.out.len);
 	sk_buf_free(&run.out);
 	sk_buf_free(&run.tail);
-	return one_line(err, r);
+	return r;
 }

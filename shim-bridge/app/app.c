@@ -66,7 +66,7 @@ int app_warn(struct spin_app *app, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	(void)sk_vformat_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	return app_strv_push(&app->warnings, &app->n_warnings, line);
 }

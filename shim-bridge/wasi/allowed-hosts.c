@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "err.h"
+
 #define SCHEME_MAX 31
 
 enum host_kind { HOST_ANY, HOST_SELF, HOST_NAME, HOST_SUFFIX, HOST_IP, HOST_CIDR };
@@ -38,7 +40,7 @@ __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t why_size,
 	if (!why || why_size == 0)
 		return -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(why, why_size, fmt, ap);
+	(void)sk_vformat_line(why, why_size, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

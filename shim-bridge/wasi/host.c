@@ -372,7 +372,7 @@ wasmtime_error_t *wh_trap(const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)sk_vformat_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return wasmtime_error_new(msg);
 }

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "err.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* Longest timeout honoured (a day); longer ones are the same as a day. */
@@ -111,7 +112,7 @@ __attribute__((format(printf, 4, 5))) static enum wh_out_error fail(enum wh_out_
 
 	if (why && why_size) {
 		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
+		(void)sk_vformat_line(why, why_size, fmt, ap);
 		va_end(ap);
 	}
 	return e;

@@ -162,7 +162,7 @@ __attribute__((format(printf, 3, 4))) static int rc_warn(const struct rcp *p, un
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)sk_vformat_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (rc->n_warnings >= SPIN_RC_MAX_ITEMS)
 		return 0;

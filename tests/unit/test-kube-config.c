@@ -421,6 +421,12 @@ static void test_context_errors(void)
 	expect_text_err(base, "d", "context \"d\": cluster \"nowhere\" not found (clusters: c)",
 	                "context with a missing cluster");
 	expect_text_err(base, "e", "context \"e\": cluster is missing", "context without cluster");
+	expect_text_err(base, "x\ny\tz\x1b[0m", "context \"x\\ny\\tz\\x1b[0m\" not found (contexts: a, b, d, e)",
+	                "a context name with control characters is escaped");
+	expect_text_err("clusters:\n- {name: c, cluster: {server: https://k}}\nusers:\n- {name: ci, user: {token: t}}\n"
+	                "contexts:\n- {name: a, context: {cluster: c, user: \"gh\\nost\\r\"}}\n",
+	                "a", "context \"a\": user \"gh\\nost\\r\" not found (users: ci)",
+	                "a user name with control characters from the file is escaped");
 	expect_text_err("clusters:\n- {name: c, cluster: {server: https://a}}\n- {name: c, cluster: {server: "
 	                "https://b}}\n",
 	                "x", "cluster \"c\" is defined twice", "a name twice in one file");

@@ -224,6 +224,9 @@ static void test_manifest_errors(void)
 	toml_bad(HEAD "[variables]\nx = { default = 1 }\n", "default must be a string", "non-string default");
 	toml_bad(HEAD HELLO "[[trigger.http]]\nroute = \"/\"\ncomponent = \"nope\"\n",
 	         "component \"nope\" is not defined; add [component.nope]", "trigger names an unknown component");
+	toml_bad(HEAD HELLO "[[trigger.http]]\nroute = \"/\"\ncomponent = \"no\\npe\\t\\u001b[1m\"\n",
+	         "component \"no\\npe\\t\\x1b[1m\" is not defined", "a component name with control characters, escaped");
+	toml_bad(HEAD "\"we\\r\\nird\" = 1\n", "unknown key \"we\\r\\nird\"", "an unknown key with CR LF, escaped");
 	toml_bad(HEAD HELLO ROUTE ROUTE, "route \"/hello\" is used by triggers", "duplicate route");
 	toml_bad(HEAD HELLO ROUTE "[[trigger.http]]\nroute = \"/hello/\"\ncomponent = \"hello\"\n", "is used by triggers",
 	         "duplicate route with a trailing slash");
