@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "allowed-hosts.h"
+#include "escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 	why[0] = '\0';
 	valid = wh_allowed_hosts_validate(entry, why, sizeof(why));
-	if (valid < 0 && (why[0] == '\0' || strchr(why, '\n')))
+	if (valid < 0 && (why[0] == '\0' || !sk_is_one_line(why)))
 		__builtin_trap();
 	{
 		const char *const entries[] = { entry };

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (kube_config_from_text((const char *)data, size, "/fuzz/kubeconfig", context, &cfg, &err) == 0)
 		kube_config_free(cfg);
-	else if (strchr(err.message, '\n'))
+	else if (!sk_is_one_line(err.message))
 		__builtin_trap(); /* messages are one line */
 	return 0;
 }

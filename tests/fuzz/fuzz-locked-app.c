@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "escape.h"
 #include "routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		spin_app_free(app);
 	}
-	if (strchr(err.message, '\n'))
+	if (!sk_is_one_line(err.message))
 		__builtin_trap();
 	return 0;
 }

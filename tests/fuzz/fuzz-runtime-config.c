@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "runtime-config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,7 +26,7 @@ static void exercise(const struct spin_runtime_config *rc)
 		if (spin_runtime_config_variable(rc, envp, names[i], &v) == 0 && !v)
 			__builtin_trap();
 	for (size_t i = 0; i < rc->n_warnings; i++)
-		if (strchr(rc->warnings[i], '\n'))
+		if (!sk_is_one_line(rc->warnings[i]))
 			__builtin_trap();
 	if (spin_runtime_config_state_dir(rc, NULL, "/app", &dir, &err) == 0)
 		free(dir);
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exercise(rc);
 		spin_runtime_config_free(rc);
 	}
-	if (strchr(err.message, '\n'))
+	if (!sk_is_one_line(err.message))
 		__builtin_trap(); /* messages are one line */
 	return 0;
 }

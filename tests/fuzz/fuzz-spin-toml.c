@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "escape.h"
 #include "routes.h"
 #include "toml.h"
 #include "vars.h"
@@ -22,6 +23,9 @@ static void exercise(struct spin_app *app)
 	struct spin_vars *vars = NULL;
 	char *envp[] = { NULL };
 
+	for (size_t i = 0; i < app->n_warnings; i++)
+		if (!sk_is_one_line(app->warnings[i]))
+			__builtin_trap(); /* warnings are one line too */
 	if (spin_router_new(app, &r, &err) == 0) {
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			struct spin_route_match m;
@@ -42,6 +46,8 @@ static void exercise(struct spin_app *app)
 	}
 	if (app->n_components > 0)
 		(void)spin_app_retain(app, app->components[0].id, &err);
+	if (!sk_is_one_line(err.message))
+		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		json_object_put(root);
 	}
-	if (strchr(err.message, '\n'))
+	if (!sk_is_one_line(err.message))
 		__builtin_trap(); /* messages are one line */
 	return 0;
 }
