@@ -61,8 +61,8 @@ current-context: sa
 EOK
 "$build/controller/spin-controller" --kubeconfig "$kc" 2>"$logf" &
 ctl_pid=$!
-kubectl apply -f "$src/../shared/reference/spin-operator/samples/simple.yaml" >/dev/null
-ok "with the chart's RBAC the controller makes the app Ready" kubectl wait --for=condition=Ready spinapp/simple-spinapp --timeout=90s
+kubectl apply -f "$src/tests/e2e/apps/hello.yaml" >/dev/null
+ok "with the chart's RBAC the controller makes the app Ready" kubectl wait --for=condition=Ready spinapp/hello --timeout=90s
 ok "and put its finalizer on the executor" retry 20 bash -c "kubectl get spinappexecutor containerd-shim-spin -o jsonpath='{.metadata.finalizers}' | grep -q core.spinkube.dev/finalizer"
 ok "without a single forbidden request" bash -c "! grep -q 'Forbidden\|forbidden' $logf"
 
@@ -71,7 +71,7 @@ ok "helm upgrade with other values succeeds" \
 ok "and changes the controller's flags" bash -c "kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- '--concurrent-reconciles=8'"
 # Before uninstalling: apps go, then executors (their finalizer is released by
 # the running controller once no app uses them).
-kubectl delete spinapp simple-spinapp >/dev/null
+kubectl delete spinapp hello >/dev/null
 kubectl delete spinappexecutor containerd-shim-spin --wait=false >/dev/null
 ok "the controller releases the executor once no app uses it" retry 30 bash -c "! kubectl get spinappexecutor containerd-shim-spin"
 kill -TERM $ctl_pid; wait $ctl_pid; ctl_pid=

@@ -35,6 +35,22 @@ is() {
 
 diag() { printf '# %s\n' "$*"; }
 
+# skip NAME REASON: a test point that could not run here, counted as passed
+# (TAP's "# SKIP" directive).
+skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+# reference_dir: upstream's CRDs, RBAC and samples (test data, never part of
+# the project), from SPINKUBE_REFERENCE_DIR or ../shared/reference/spin-operator
+# beside the clone. Prints the folder, or nothing when it is not there.
+reference_dir() {
+	local d=${SPINKUBE_REFERENCE_DIR:-$src/../shared/reference/spin-operator}
+	[ -d "$d/samples" ] && (cd "$d" && pwd)
+}
+REFERENCE_MISSING="no upstream reference data (set SPINKUBE_REFERENCE_DIR to a folder with spin-operator's CRDs and samples/, or put it at ../shared/reference/spin-operator)"
+
 # bail REASON: stop the test file; the runner counts it as a failure.
 bail() { echo "Bail out! $*"; exit 1; }
 
