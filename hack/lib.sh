@@ -13,6 +13,12 @@ SPINKUBE_CACHE=${SPINKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spinkube-c}
 K8S_DIR=$SPINKUBE_CACHE/k8s-$K8S_VERSION
 ETCD_DIR=$SPINKUBE_CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$SPINKUBE_CACHE/kwok-$KWOK_VERSION
+# The real node: kubelet and kube-proxy in a folder of their own, so building
+# them never rebuilds the control plane; containerd, runc, the CNI plugins.
+K8S_NODE_DIR=$SPINKUBE_CACHE/k8s-node-$K8S_VERSION
+CONTAINERD_DIR=$SPINKUBE_CACHE/containerd-$CONTAINERD_VERSION
+RUNC_DIR=$SPINKUBE_CACHE/runc-$RUNC_VERSION
+CNI_DIR=$SPINKUBE_CACHE/cni-plugins-$CNI_PLUGINS_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
 KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
 # wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.
@@ -48,6 +54,10 @@ die_with_log() {
 # Binaries that bootstrap produces, by component.
 k8s_bin() { printf '%s/bin/%s' "$K8S_DIR" "$1"; }
 etcd_bin() { printf '%s/bin/%s' "$ETCD_DIR" "$1"; }
+node_bin() { printf '%s/bin/%s' "$K8S_NODE_DIR" "$1"; }
+containerd_bin() { printf '%s/bin/%s' "$CONTAINERD_DIR" "$1"; }
+runc_bin() { printf '%s/bin/runc' "$RUNC_DIR"; }
+cni_bin_dir() { printf '%s/bin' "$CNI_DIR"; }
 kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
 kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
