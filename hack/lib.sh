@@ -77,6 +77,20 @@ cluster_dir() { printf '%s/clusters/%s' "$SPINKUBE_STATE" "$1"; }
 
 valid_cluster_name() { [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$ ]]; }
 
+# pgrep_others PATTERN: pids whose command line matches PATTERN, leaving out
+# this script's own session: its subshells carry its command line, which may
+# name the same folder (--apiserver-arg=--x=DIR/...), while every component
+# runs in a session of its own (setsid).
+pgrep_others() {
+	local sid pid psid
+	sid=$(ps -o sid= -p $$ | tr -d ' ')
+	for pid in $(pgrep -f -- "$1" 2>/dev/null); do
+		psid=$(ps -o sid= -p "$pid" 2>/dev/null | tr -d ' ') || continue
+		[ -n "$psid" ] && [ "$psid" != "$sid" ] && echo "$pid"
+	done
+	return 0
+}
+
 # Processes of a cluster: the pid files it wrote, and anything else whose
 # command line names the cluster's folder (every component gets paths in it).
 cluster_pids() {
@@ -86,7 +100,9 @@ cluster_pids() {
 		pid=$(cat "$f" 2>/dev/null) || continue
 		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 	done
-	pgrep -f -- "$dir/" 2>/dev/null || true
+	pgrep_others "$dir/"
+	# A real node's shims name only its folder in /run (hack/node.sh).
+	if [ -f "$dir/node/node.env" ]; then pgrep_others "$(node_run_dir "$dir")/"; fi
 }
 
 # stop_cluster_processes DIR: TERM every process of the cluster, KILL what is
@@ -135,3 +151,6 @@ meson_setup() {
 	fi
 }
 
+# The real node of a cluster (cluster-up --real-node) and assert_local_addr.
+# shellcheck source=hack/node.sh
+. "$HACK_DIR/node.sh"
