@@ -134,7 +134,8 @@ kwok_nodes=$(kubectl get pods -l app=fake -o jsonpath='{range .items[*]}{.spec.n
 is "$kwok_nodes" kwok-node-0 "the kwok pods are bound to the kwok node"
 is "$(kubectl get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}/{.status.conditions[?(@.type=="Ready")].status} {end}')" \
 	"Running/True Running/True Running/True " "every web pod is Running and Ready"
-ok "containerd pulled the image through the registry (registry log)" grep -q "GET /v2/spinkube-c/httpd/manifests/test" "$dir/logs/registry.log"
+ok "containerd pulled the image through the registry (registry log)" \
+	grep -Eq '"(HEAD|GET) /v2/spinkube-c/httpd/manifests/test HTTP/[0-9.]+" 200 .*"containerd/' "$dir/logs/registry.log"
 ok "containerd has the image in namespace k8s.io" bash -c "'$(containerd_bin ctr)' --address '$run/containerd.sock' -n k8s.io images ls -q | grep -qx '$image'"
 ok "the sandbox image is the local pause image" bash -c "'$(containerd_bin ctr)' --address '$run/containerd.sock' -n k8s.io images ls -q | grep -qx '$reg/spinkube-c/pause:3.10'"
 
@@ -160,7 +161,7 @@ if assert_local_addr "$cip"; then
 	seen=$(served_by 40 curl -s --max-time 3 "http://$cip/")
 	is "$seen" "$pods" "40 requests from the host to the ClusterIP reach every replica"
 	client_cid=$(kubectl get pod client -o jsonpath='{.status.containerStatuses[0].containerID}')
-	client_pid=$("$(containerd_bin ctr)" --address "$run/containerd.sock" -n k8s.io tasks ls | awk -v id="${client_cid#containerd://}" '$1 == id {print $2}')
+	client_pid=$("$(containerd_bin ctr)" --address "$run/containerd.sock" -n k8s.io tasks ls 2>/dev/null | awk -v id="${client_cid#containerd://}" '$1 == id {print $2}')
 	if [ -n "$client_pid" ]; then
 		seen=$(served_by 40 nsenter -t "$client_pid" -n curl -s --max-time 3 "http://$cip/")
 		is "$seen" "$pods" "40 requests from the client pod's network namespace to the ClusterIP reach every replica"
@@ -194,21 +195,26 @@ for comp in kubelet containerd; do
 done
 
 # --- deleting pods frees their network namespaces and addresses --------------
-netns_count() { find "$run/containerd/netns" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l | tr -d ' '; }
+netns=$run/containerd/io.containerd.grpc.v1.cri/netns
+netns_count() { find "$netns" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l | tr -d ' '; }
 ipam_count() { find "$dir/node/cni/ipam" -type f -name '10.*' 2>/dev/null | wc -l | tr -d ' '; }
 is "$(netns_count)" 4 "four pods hold four network namespaces"
 is "$(ipam_count)" 4 "four pods hold four addresses"
 ok "the Deployment and the client pod are deleted" kubectl delete deployment/web pod/client --wait=true --timeout=60s
 ok "their pods are gone" retry 60 bash -c "[ -z \"\$(kubectl get pods -l 'app in (web,client)' -o name)\" ]"
-ok "their network namespaces are freed" retry 30 bash -c "[ \"\$(find '$run/containerd/netns' -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)\" -eq 0 ]"
+ok "their network namespaces are freed" retry 30 bash -c "[ \"\$(find '$netns' -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)\" -eq 0 ]"
 is "$(ipam_count)" 0 "their addresses are freed"
 is "$(ip -o link show master "$NODE_BRIDGE" | wc -l | tr -d ' ')" 0 "their veths are gone"
 
-# --- cluster-down leaves nothing ---------------------------------------------
+# --- cluster-down leaves nothing, with pods running -------------------------
+sed -e '/^---$/,$d' -e 's/name: web}/name: last}/' -e 's/app: web}/app: last}/g' -e 's/replicas: 3/replicas: 2/' "$work/web.yaml" >"$work/last.yaml"
+ok "a new 2-replica Deployment runs for cluster-down to meet" bash -c "kubectl apply -f '$work/last.yaml' >/dev/null &&
+	kubectl rollout status deployment/last --timeout=60s"
+is "$(netns_count)" 2 "its two pods hold two network namespaces"
 ok "cluster-down succeeds" "$src/hack/cluster-down" --name "$name"
 is "$(pgrep -f -- "$dir/" | wc -l | tr -d ' ')" 0 "no process names the cluster folder"
 is "$(pgrep -f -- "$run/" | wc -l | tr -d ' ')" 0 "no shim or other process names the node's run folder"
-is "$(pgrep -xc containerd-shim-runc-v2 || true)" 0 "no containerd-shim-runc-v2 is left"
+is "$(pgrep -fc '(^|/)containerd-shim-runc-v2 ' || true)" 0 "no containerd-shim-runc-v2 is left"
 is "$(findmnt -rn -o TARGET | grep -c -e "^$dir" -e "^$run" || true)" 0 "no mount is left (volumes, snapshots, netns, shm)"
 is "$(findmnt -rn -o FSTYPE,TARGET | grep -c '^nsfs' || true)" 0 "no network namespace mount is left"
 is "$(ip -o link show type veth | wc -l | tr -d ' ')" 0 "no veth is left"
