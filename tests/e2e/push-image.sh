@@ -6,12 +6,15 @@
 # exits 0 on SIGTERM and SIGINT without spinning; a pushed image reads back
 # with the right media type and digests; a second push uploads nothing and
 # gives the same digest; a changed file gives a new layer; the OCI layout tar
-# is valid; a registry that is down, one that is not loopback, one that wants
+# is valid, and a private containerd (when hack/bootstrap built it; root)
+# imports both tars and runs both images from their configs, each exiting 0
+# on SIGTERM; a registry that is down, one that is not loopback, one that wants
 # credentials, a read-only one and a missing DIR each fail in one line. Only
 # loopback traffic; the registries are stopped and the temp folder removed.
 set -u
 src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/lib/tap.sh"
+. "$src/hack/lib.sh"
 
 if ! command -v docker-registry >/dev/null; then
 	echo "1..0 # SKIP docker-registry is not installed (hack/bootstrap --only debs installs it)"
@@ -20,10 +23,20 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/push-image-e2e.XXXXXX")
 pids=()
+C=
 cleanup() {
-	local p
+	local p t
+	# Containers first, so that no shim or container outlives its containerd.
+	if [ -n "$C" ] && [ -S "$C/sock" ]; then
+		for t in e2e-httpd e2e-pause; do
+			"$ctd_bin/ctr" --address "$C/sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1
+			"$ctd_bin/ctr" --address "$C/sock" -n k8s.io tasks delete -f "$t" >/dev/null 2>&1
+			"$ctd_bin/ctr" --address "$C/sock" -n k8s.io containers delete "$t" >/dev/null 2>&1
+		done
+	fi
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	[ -z "$C" ] || unmount_under "$C"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -210,6 +223,87 @@ is "$(tar -xOf "$T/p.tar" index.json | jq -r '.manifests[0].annotations["org.ope
 push --oci-tar "$T/k.tar" --entrypoint /pause "$T/img/pause" registry.k8s.io/pause:3.10 >/dev/null 2>&1
 is "$(tar -xOf "$T/k.tar" index.json | jq -r '.manifests[0].annotations["io.containerd.image.name"]')" \
 	registry.k8s.io/pause:3.10 "a name that starts with a host keeps it"
+
+# --- the layout tars in a private containerd ---------------------------------
+
+# containerd, ctr and runc from hack/bootstrap (components containerd and
+# runc), run as root with their own root, state and socket under $T: import
+# the tars, run both images, stop them with SIGTERM. Skipped without them.
+ctd_bin= runc_dir=
+if declare -F containerd_bin >/dev/null && declare -F runc_bin >/dev/null; then
+	ctd_bin=$(dirname "$(containerd_bin containerd)")
+	runc_dir=$(dirname "$(runc_bin)")
+else
+	# Before hack/lib.sh knew them: the newest of each in the cache folder.
+	ctd_bin=$(ls -d "$SPINKUBE_CACHE"/containerd-v*/bin 2>/dev/null | sort -V | tail -n 1)
+	runc_dir=$(ls -d "$SPINKUBE_CACHE"/runc-v*/bin 2>/dev/null | sort -V | tail -n 1)
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	ctd_skip="needs root"
+elif [ ! -x "$ctd_bin/containerd" ] || [ ! -x "$ctd_bin/ctr" ] || [ ! -x "$ctd_bin/containerd-shim-runc-v2" ] || [ ! -x "$runc_dir/runc" ]; then
+	ctd_skip="containerd and runc are not built (hack/bootstrap --only containerd --only runc)"
+else
+	ctd_skip=
+fi
+if [ -n "$ctd_skip" ]; then
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N # SKIP ctr images import and run: $ctd_skip"
+else
+	C=$T/ctd
+	mkdir -p "$C"
+	cat >"$C/config.toml" <<EOF
+version = 3
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"]
+[grpc]
+  address = "$C/sock"
+[ttrpc]
+  address = "$C/sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOF
+	PATH=$ctd_bin:$runc_dir:$PATH "$ctd_bin/containerd" --config "$C/config.toml" >"$C/log" 2>&1 &
+	ctd_pid=$!
+	pids+=($ctd_pid)
+	ctr() { "$ctd_bin/ctr" --address "$C/sock" -n k8s.io "$@"; }
+	retry 10 ctr version || { sed 's/^/# /' "$C/log" | tail -n 20; bail "the private containerd did not start"; }
+	cport=$(free_port)
+	push --entrypoint /httpd --cmd "127.0.0.1:$cport" --oci-tar "$T/httpd-ctr.tar" "$T/img/httpd" spinkube-c/httpd:ctr >/dev/null 2>&1
+	ok "ctr images import takes the httpd layout tar" ctr images import "$T/httpd-ctr.tar"
+	ok "ctr images import takes the pause layout tar" ctr images import "$T/k.tar"
+	is "$(ctr images ls -q 2>/dev/null | sort | tr '\n' ' ')" "docker.io/spinkube-c/httpd:ctr registry.k8s.io/pause:3.10 " \
+		"containerd lists both under the names in the tars"
+	ok "containerd has every blob and unpacked both" \
+		bash -c "[ \$('$ctd_bin/ctr' --address '$C/sock' -n k8s.io images check | grep -c 'complete.* true') -eq 2 ]"
+	# The image's own Entrypoint and Cmd: no command given to ctr run.
+	ctr run --rm --net-host docker.io/spinkube-c/httpd:ctr e2e-httpd >"$T/ctr-httpd.out" 2>&1 &
+	rpid=$!
+	pids+=($rpid)
+	retry 10 curl -sf --noproxy '*' --max-time 2 "http://127.0.0.1:$cport/healthz"
+	is "$(curl -s --noproxy '*' --max-time 5 "http://127.0.0.1:$cport/healthz")" ok "httpd runs under containerd from its image config"
+	ctr tasks kill -s SIGTERM e2e-httpd 2>/dev/null
+	wait "$rpid"
+	is "$?" 0 "httpd in the container exits 0 on SIGTERM"
+	ctr run --rm registry.k8s.io/pause:3.10 e2e-pause >"$T/ctr-pause.out" 2>&1 &
+	rpid=$!
+	pids+=($rpid)
+	retry 10 bash -c "'$ctd_bin/ctr' --address '$C/sock' -n k8s.io tasks ls | grep -q 'e2e-pause .*RUNNING'"
+	ok "pause runs as PID 1 of its container" bash -c "'$ctd_bin/ctr' --address '$C/sock' -n k8s.io tasks ls | grep -q 'e2e-pause .*RUNNING'"
+	ctr tasks kill -s SIGTERM e2e-pause 2>/dev/null
+	wait "$rpid"
+	is "$?" 0 "pause as PID 1 exits 0 on SIGTERM"
+	for t in e2e-httpd e2e-pause; do
+		ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1
+		ctr tasks delete -f "$t" >/dev/null 2>&1
+		ctr containers delete "$t" >/dev/null 2>&1
+	done
+	kill -TERM "$ctd_pid"
+	wait "$ctd_pid"
+	unmount_under "$C"
+fi
 
 # --- failures: one line each, non-zero, nothing on stdout --------------------
 
