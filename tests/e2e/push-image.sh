@@ -44,13 +44,24 @@ trap cleanup EXIT
 push() { "$src/hack/push-image" "$@"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
 # one_error FILE PATTERN: FILE (stderr) holds exactly one error line, the
 # last one, and it matches PATTERN.
 one_error() { [ "$(grep -c '^error: ' "$1")" -eq 1 ] && tail -n 1 "$1" | grep -q -- "^error: .*$2"; }
 
 # start_registry NAME [YAML...]: a docker-registry on a free loopback port
 # with its storage and log under $T/NAME; sets PORT and REG_LOG. Extra YAML
-# lines follow the storage block (indent them by two to extend it).
+# lines follow the storage block (indent them by two to extend it); REG_HTTP
+# is one more line of its http block.
 start_registry() {
 	local n=$1 port
 	shift
@@ -61,12 +72,13 @@ start_registry() {
 		printf 'storage:\n  filesystem:\n    rootdirectory: %s\n' "$T/$n/data"
 		printf '%s\n' "$@"
 		printf 'http:\n  addr: 127.0.0.1:%s\n' "$port"
+		[ -z "${REG_HTTP:-}" ] || printf '  %s\n' "$REG_HTTP"
 	} >"$T/$n/config.yml"
 	docker-registry serve "$T/$n/config.yml" >"$T/$n/log" 2>&1 &
 	pids+=($!)
 	PORT=$port
 	REG_LOG=$T/$n/log
-	retry 10 bash -c "curl -s -o /dev/null -w '%{http_code}' --noproxy '*' http://127.0.0.1:$port/v2/ | grep -qv 000" ||
+	wait_for 10 bash -c "curl -s -o /dev/null -w '%{http_code}' --noproxy '*' http://127.0.0.1:$port/v2/ | grep -qv 000" ||
 		{ sed 's/^/# /' "$T/$n/log"; bail "docker-registry $n did not come up on 127.0.0.1:$port"; }
 }
 posts() { grep -c '"POST /v2/' "$REG_LOG"; }
@@ -86,7 +98,7 @@ httpd=$T/img/httpd/httpd
 "$httpd" --timeout 1 127.0.0.1:0 >"$T/httpd.out" 2>"$T/httpd.err" &
 hpid=$!
 pids+=($hpid)
-retry 5 grep -q 'listening on' "$T/httpd.err"
+wait_for 5 grep -q 'listening on' "$T/httpd.err"
 hport=$(sed -n 's/^httpd: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/httpd.err")
 [ -n "$hport" ] || { sed 's/^/# /' "$T/httpd.err"; bail "httpd did not start"; }
 u=http://127.0.0.1:$hport
@@ -184,9 +196,10 @@ is "$(posts)" 2 "it uploads no blob (no new POST in the registry's access log)"
 is "$(grep -c 'already in the registry, skipped' "$T/err2")" 2 "it says both blobs were skipped"
 
 cp -a "$T/img/httpd" "$T/httpd2"
-touch -d @12345 "$T/httpd2/httpd"
+touch -d @12345 "$T/httpd2/httpd" "$T/httpd2"
+chmod 0700 "$T/httpd2/httpd"
 push "${img[@]}" "$T/httpd2" spinkube-c/httpd:test >"$T/out3" 2>/dev/null
-is "$(cat "$T/out3")" "$d1" "a copy with other times gives the same digest (without pushing)"
+is "$(cat "$T/out3")" "$d1" "a copy with other times and mode 0700 gives the same digest (without pushing)"
 echo data >"$T/httpd2/data.txt"
 push "${img[@]}" --registry "$R" "$T/httpd2" spinkube-c/httpd:v2 >"$T/out4" 2>/dev/null
 is "$?" 0 "pushing a changed folder succeeds"
@@ -194,6 +207,15 @@ g -o "$T/manifest2" -H 'Accept: application/vnd.oci.image.manifest.v1+json' "htt
 ok "a changed file gives a new layer digest" [ "$(jq -r '.layers[0].digest' "$T/manifest2")" != "$layd" ]
 ok "and a new manifest digest" [ "$(cat "$T/out4")" != "$d1" ]
 is "$(posts)" 4 "the changed image uploads its new layer and config"
+
+# A registry that answers with relative upload Locations.
+REG_HTTP='relativeurls: true' start_registry relative
+push "${img[@]}" --registry "127.0.0.1:$PORT" "$T/img/httpd" spinkube-c/httpd:test >"$T/out6" 2>"$T/err6"
+is "$?" 0 "pushing to a registry with relative Locations succeeds"
+is "$(cat "$T/out6")" "$d1" "with the same digest"
+ok "the registry did answer with a relative Location" \
+	bash -c "curl -s -D - -o /dev/null -X POST --noproxy '*' http://127.0.0.1:$PORT/v2/x/blobs/uploads/ | tr -d '\r' | grep -q '^Location: /v2/'"
+is "$(grep -c '"PUT /v2/spinkube-c/httpd/blobs/uploads/[^ ]*digest=sha256:' "$REG_LOG")" 2 "both blobs went up by PUT with ?digest= to the relative Location"
 
 # --- the OCI image-layout tar ------------------------------------------------
 
@@ -269,7 +291,7 @@ EOF
 	ctd_pid=$!
 	pids+=($ctd_pid)
 	ctr() { "$ctd_bin/ctr" --address "$C/sock" -n k8s.io "$@"; }
-	retry 10 ctr version || { sed 's/^/# /' "$C/log" | tail -n 20; bail "the private containerd did not start"; }
+	wait_for 10 ctr version || { sed 's/^/# /' "$C/log" | tail -n 20; bail "the private containerd did not start"; }
 	cport=$(free_port)
 	push --entrypoint /httpd --cmd "127.0.0.1:$cport" --oci-tar "$T/httpd-ctr.tar" "$T/img/httpd" spinkube-c/httpd:ctr >/dev/null 2>&1
 	ok "ctr images import takes the httpd layout tar" ctr images import "$T/httpd-ctr.tar"
@@ -282,7 +304,7 @@ EOF
 	ctr run --rm --net-host docker.io/spinkube-c/httpd:ctr e2e-httpd >"$T/ctr-httpd.out" 2>&1 &
 	rpid=$!
 	pids+=($rpid)
-	retry 10 curl -sf --noproxy '*' --max-time 2 "http://127.0.0.1:$cport/healthz"
+	wait_for 10 curl -sf --noproxy '*' --max-time 2 "http://127.0.0.1:$cport/healthz"
 	is "$(curl -s --noproxy '*' --max-time 5 "http://127.0.0.1:$cport/healthz")" ok "httpd runs under containerd from its image config"
 	ctr tasks kill -s SIGTERM e2e-httpd 2>/dev/null
 	wait "$rpid"
@@ -290,7 +312,7 @@ EOF
 	ctr run --rm registry.k8s.io/pause:3.10 e2e-pause >"$T/ctr-pause.out" 2>&1 &
 	rpid=$!
 	pids+=($rpid)
-	retry 10 bash -c "'$ctd_bin/ctr' --address '$C/sock' -n k8s.io tasks ls | grep -q 'e2e-pause .*RUNNING'"
+	wait_for 10 bash -c "'$ctd_bin/ctr' --address '$C/sock' -n k8s.io tasks ls | grep -q 'e2e-pause .*RUNNING'"
 	ok "pause runs as PID 1 of its container" bash -c "'$ctd_bin/ctr' --address '$C/sock' -n k8s.io tasks ls | grep -q 'e2e-pause .*RUNNING'"
 	ctr tasks kill -s SIGTERM e2e-pause 2>/dev/null
 	wait "$rpid"
@@ -332,6 +354,9 @@ fails "a reference without a tag" "has no tag" "$T/img/httpd" spinkube-c/httpd
 start_registry ro '  maintenance:' '    readonly:' '      enabled: true'
 fails "a read-only registry" "starting the upload of layer: HTTP 405 from 127.0.0.1:$PORT: .*refuses pushes" \
 	--registry "127.0.0.1:$PORT" "$T/httpd2" spinkube-c/httpd:v3-$$-$RANDOM
+REG_HTTP='host: http://elsewhere.invalid:5000' start_registry elsewhere
+fails "a registry that sends the upload elsewhere" "sent the upload to http://elsewhere.invalid:5000, not to http://127.0.0.1:$PORT; refused" \
+	--registry "127.0.0.1:$PORT" "$T/img/httpd" spinkube-c/httpd:test
 start_registry auth 'auth:' '  htpasswd:' '    realm: test' "    path: $T/auth/htpasswd"
 fails "a registry that wants credentials" "HTTP 401 from 127.0.0.1:$PORT: UNAUTHORIZED: authentication required (this registry wants credentials" \
 	--registry "127.0.0.1:$PORT" "$T/img/httpd" spinkube-c/httpd:test
