@@ -156,6 +156,9 @@ is "$?" 0 "pause: SIGINT exits 0"
 
 # --- push-image against a registry -------------------------------------------
 
+ok "push-image --help shows the usage and the network rule" \
+	bash -c "'$src/hack/push-image' --help | grep -q 'hack/push-image \[OPTIONS\] DIR NAME:TAG' && '$src/hack/push-image' --help | grep -q 'only to the loopback interface'"
+
 start_registry reg
 R=127.0.0.1:$PORT
 img=(--entrypoint /httpd --port 8080 --env GREETING=hi)
