@@ -14,12 +14,16 @@ src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/lib/tap.sh"
 . "$src/hack/lib.sh"
 
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP the real node needs root (bridge, iptables, cgroups)"; exit 0; }
+
 name=e2e-node-$$
 other=e2e-node2-$$
+dummy=spkt$$
 work=$(mktemp -d)
 pf_pid=
 cleanup() {
 	[ -n "$pf_pid" ] && kill "$pf_pid" 2>/dev/null
+	ip link del "$dummy" 2>/dev/null
 	"$src/hack/cluster-down" --name "$other" >/dev/null 2>&1
 	"$src/hack/cluster-down" --name "$name" >/dev/null 2>&1
 	rm -rf "$work"
@@ -28,6 +32,20 @@ trap cleanup EXIT
 
 declare -A sysctl_before
 for k in "${NODE_SYSCTLS[@]}"; do sysctl_before[$k]=$(sysctl -n "$k" 2>/dev/null); done
+# Every sysctl but counters and per-boot values, to compare after cluster-down.
+sysctl_all() {
+	sysctl -a 2>/dev/null | grep -Ev '^(kernel\.random|kernel\.ns_last_pid|fs\.(dentry|inode|file-nr|quota)|net\.netfilter\.nf_conntrack_count)' | sort
+}
+sysctl_all >"$work/sysctl.before"
+
+# A route of the machine inside the pod range (on an empty bridge: this
+# kernel has no dummy links): cluster-up refuses to start.
+ip link add "$dummy" type bridge && ip link set "$dummy" up && ip route add 10.88.77.0/24 dev "$dummy"
+"$src/hack/cluster-up" --name "$other" --real-node >/dev/null 2>"$work/overlap.err"
+is "$?" 1 "cluster-up --real-node refuses a pod range that overlaps a route of the machine"
+ok "in one line naming the range and the route" grep -q "range $NODE_POD_CIDR overlaps the route 10.88.77.0/24 dev $dummy" "$work/overlap.err"
+ip link del "$dummy"
+"$src/hack/cluster-down" --name "$other" >/dev/null 2>&1
 
 out=$("$src/hack/cluster-up" --name "$name" --real-node --nodes 1 2>"$work/up.err") || {
 	sed 's/^/# /' "$work/up.err"
@@ -229,5 +247,7 @@ for k in "${NODE_SYSCTLS[@]}"; do
 	[ "$(sysctl -n "$k" 2>/dev/null)" = "${sysctl_before[$k]}" ] || changed+=" $k"
 done
 is "$changed" "" "the sysctls the node changed are restored"
+sysctl_all >"$work/sysctl.after"
+ok "no sysctl differs from before the cluster" diff "$work/sysctl.before" "$work/sysctl.after"
 ok "the lock is released: a real-node cluster can start again later" test ! -e "$NODE_LOCK"
 tap_done
