@@ -49,7 +49,7 @@ node_check_ranges() {
 		[ "$dev" = "$NODE_BRIDGE" ] && continue
 		for range in "$NODE_POD_CIDR" "$NODE_SERVICE_CIDR"; do
 			if cidr_overlap "$dst" "$range"; then
-				die "real node: range $range overlaps the route $dst dev $dev of this machine: remove that route or change NODE_POD_CIDR/NODE_SERVICE_CIDR in hack/node.sh"
+				die "real node: range $range overlaps the route $dst dev $dev of this machine: remove that route or change NODE_POD_CIDR/NODE_SERVICE_CIDR in hack/node.sh (the apiserver SAN 10.96.0.1 in hack/cluster-up too)"
 			fi
 		done
 	done < <(ip -4 route show table all type unicast | awk '{d=$1; for (i=2;i<=NF;i++) if ($i=="dev") print d, $(i+1)}')
