@@ -239,24 +239,24 @@ node_flush_chains() {
 # node_leftovers DIR: print what the real node of DIR left on the machine, by
 # kind; nothing when clean.
 node_leftovers() {
-	local dir=$1 run out=() n
+	local dir=$1 run found=() n
 	run=$(node_run_dir "$dir")
 	n=$(pgrep_others "$run/" | wc -l)
-	[ "$n" -eq 0 ] || out+=("$n process(es) naming $run")
+	[ "$n" -eq 0 ] || found+=("$n process(es) naming $run")
 	n=$(findmnt -rn -o TARGET 2>/dev/null | grep -c -e "^$dir/" -e "^$run/")
-	[ "$n" -eq 0 ] || out+=("$n mount(s)")
-	ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && out+=("bridge $NODE_BRIDGE")
+	[ "$n" -eq 0 ] || found+=("$n mount(s)")
+	ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && found+=("bridge $NODE_BRIDGE")
 	n=$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | wc -l)
-	[ "$n" -eq 0 ] || out+=("$n veth(s)")
+	[ "$n" -eq 0 ] || found+=("$n veth(s)")
 	n=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -cE '^:(KUBE|CNI)-')
-	[ "$n" -eq 0 ] || out+=("$n iptables chain(s) KUBE-*/CNI-*")
+	[ "$n" -eq 0 ] || found+=("$n iptables chain(s) KUBE-*/CNI-*")
 	n=$(find /sys/fs/cgroup/*/kubepods -maxdepth 0 -type d 2>/dev/null | wc -l)
-	[ "$n" -eq 0 ] || out+=("kubepods cgroups in $n hierarchies")
+	[ "$n" -eq 0 ] || found+=("kubepods cgroups in $n hierarchies")
 	# Socket files of killed shims go with the folder; a listening one is a
 	# process left behind.
 	n=$(ss -Hxl 2>/dev/null | grep -cF "$run/")
-	[ "$n" -eq 0 ] || out+=("$n listening socket(s) in $run")
-	[ ${#out[@]} -eq 0 ] || (IFS=,; printf '%s' "${out[*]}")
+	[ "$n" -eq 0 ] || found+=("$n listening socket(s) in $run")
+	[ ${#found[@]} -eq 0 ] || (IFS=,; printf '%s' "${found[*]}")
 }
 
 # node_start: start the real node of the cluster that hack/cluster-up is
@@ -264,6 +264,7 @@ node_leftovers() {
 # pki, logs, name, cert, kubeconfig, start, wait_for, failed_component,
 # REGISTRY_PORT, KUBELET_PORT, KUBELET_HEALTHZ_PORT, PROXY_HEALTHZ_PORT,
 # PROXY_METRICS_PORT, max_pods_real).
+# shellcheck disable=SC2034,SC2154 # cluster-up's variables
 node_start() {
 	local nd=$dir/node run t
 	run=$(node_run_dir "$dir")
