@@ -22,6 +22,11 @@ NODE_LOCK=/run/spinkube-c/real-node.lock
 # folder below $SPINKUBE_STATE, so it lives in /run under a digest of DIR;
 # DIR/node/run points at it.
 node_run_dir() { printf '/run/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | cut -c1-10)"; }
+# node_var_dir DIR: the kubelet's root folder, on disk (pod volumes live
+# there) but also short: the kubelet makes sockets in it (pod-resources,
+# plugins), which a 40-character cluster name below $SPINKUBE_STATE would
+# push past 108 bytes. DIR/node/kubelet points at it.
+node_var_dir() { printf '/var/lib/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | cut -c1-10)"; }
 
 # ip4_to_int A.B.C.D
 ip4_to_int() {
@@ -103,9 +108,9 @@ NODE_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip
 node_stop() {
 	local dir=$1 nd=$1/node
 	[ -f "$nd/node.env" ] || return 0
-	local NODE_NAME NODE_RUN
+	local NODE_NAME NODE_RUN NODE_VAR
 	. "$nd/node.env"
-	local run=$NODE_RUN rc=0 c pid
+	local run=$NODE_RUN var=${NODE_VAR:-$(node_var_dir "$dir")} rc=0 c pid
 	# 1. The kubelet and kube-proxy first, so that nothing restarts a pod.
 	for c in kubelet kube-proxy; do
 		[ -f "$dir/pids/$c.pid" ] && kill -TERM "$(cat "$dir/pids/$c.pid")" 2>/dev/null
@@ -139,6 +144,7 @@ node_stop() {
 	# 4. Mounts: pod volumes and the kubelet's root, overlay snapshots,
 	# network namespaces, shm; deepest first.
 	unmount_under "$nd"
+	unmount_under "$var"
 	unmount_under "$run"
 	# 5. The network: veths on our bridge (their pods' namespaces are gone,
 	# but a leftover one is deleted), the bridge, the chains.
@@ -172,8 +178,9 @@ node_stop() {
 		printf 'error: real node %s: left behind: %s\n' "$NODE_NAME" "$left" >&2
 		rc=1
 	else
-		rm -rf "$run"
-		rm -f "$nd/run"
+		rm -rf "$run" "$var"
+		rmdir /var/lib/spinkube-c 2>/dev/null || true
+		rm -f "$nd/run" "$nd/kubelet"
 		[ "$(cat "$NODE_LOCK" 2>/dev/null)" = "$dir" ] && rm -f "$NODE_LOCK"
 		rmdir /run/spinkube-c 2>/dev/null || true
 		rm -f "$nd/node.env"
@@ -239,11 +246,12 @@ node_flush_chains() {
 # node_leftovers DIR: print what the real node of DIR left on the machine, by
 # kind; nothing when clean.
 node_leftovers() {
-	local dir=$1 run found=() n
+	local dir=$1 run var found=() n
 	run=$(node_run_dir "$dir")
+	var=$(node_var_dir "$dir")
 	n=$(pgrep_others "$run/" | wc -l)
 	[ "$n" -eq 0 ] || found+=("$n process(es) naming $run")
-	n=$(findmnt -rn -o TARGET 2>/dev/null | grep -c -e "^$dir/" -e "^$run/")
+	n=$(findmnt -rn -o TARGET 2>/dev/null | grep -c -e "^$dir/" -e "^$run/" -e "^$var/")
 	[ "$n" -eq 0 ] || found+=("$n mount(s)")
 	ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && found+=("bridge $NODE_BRIDGE")
 	n=$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | wc -l)
@@ -266,13 +274,15 @@ node_leftovers() {
 # PROXY_METRICS_PORT, max_pods_real).
 # shellcheck disable=SC2034,SC2154 # cluster-up's variables
 node_start() {
-	local nd=$dir/node run t
+	local nd=$dir/node run var t
 	run=$(node_run_dir "$dir")
+	var=$(node_var_dir "$dir")
 	NODE_NAME=$name-node
-	mkdir -p "$nd" "$run"
-	chmod 700 "$run"
+	mkdir -p "$nd" "$run" "$var/kubelet"
+	chmod 700 "$run" "$var"
 	ln -sfn "$run" "$nd/run"
-	printf 'NODE_NAME=%q\nNODE_RUN=%q\n' "$NODE_NAME" "$run" >"$nd/node.env"
+	ln -sfn "$var/kubelet" "$nd/kubelet"
+	printf 'NODE_NAME=%q\nNODE_RUN=%q\nNODE_VAR=%q\n' "$NODE_NAME" "$run" "$var" >"$nd/node.env"
 	printf '%s\n' "$dir" >"$NODE_LOCK"
 	: >"$nd/created-paths"
 	local p
@@ -428,7 +438,7 @@ EOT
 
 	# --- the kubelet
 	t=$SECONDS
-	mkdir -p "$nd/kubelet" "$nd/pod-logs"
+	mkdir -p "$nd/pod-logs"
 	cat >"$nd/kubelet.yaml" <<EOK
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -454,7 +464,7 @@ failCgroupV1: false
 failSwapOn: false
 maxPods: $max_pods_real
 podLogsDir: $nd/pod-logs
-volumePluginDir: $nd/kubelet/volume-plugins
+volumePluginDir: $var/kubelet/volume-plugins
 resolvConf: ""
 serializeImagePulls: false
 registerNode: true
@@ -467,7 +477,7 @@ imageGCLowThresholdPercent: 99
 imageMinimumGCAge: 24h
 EOK
 	start kubelet "$(node_bin kubelet)" --config "$nd/kubelet.yaml" --kubeconfig "$dir/kubelet.kubeconfig" \
-		--root-dir "$nd/kubelet" --cert-dir "$nd/kubelet/pki" --hostname-override "$NODE_NAME" \
+		--root-dir "$var/kubelet" --cert-dir "$var/kubelet/pki" --hostname-override "$NODE_NAME" \
 		--node-ip "$NODE_BRIDGE_IP" --node-labels "type=real" -v 1
 	wait_for kubelet 60 "$KUBECTL" get node "$NODE_NAME"
 	wait_for kubelet 60 "$KUBECTL" wait --for=condition=Ready node "$NODE_NAME" --timeout=5s

@@ -16,7 +16,8 @@ src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP the real node needs root (bridge, iptables, cgroups)"; exit 0; }
 
-name=e2e-node-$$
+# A name of the longest length allowed (40): every socket path must still fit.
+name=$(printf 'e2e-node-%s-%s' $$ 0123456789012345678901234567890 | cut -c1-40)
 other=e2e-node2-$$
 dummy=spkt$$
 work=$(mktemp -d)
@@ -233,7 +234,7 @@ ok "cluster-down succeeds" "$src/hack/cluster-down" --name "$name"
 is "$(pgrep -f -- "$dir/" | wc -l | tr -d ' ')" 0 "no process names the cluster folder"
 is "$(pgrep -f -- "$run/" | wc -l | tr -d ' ')" 0 "no shim or other process names the node's run folder"
 is "$(pgrep -fc '(^|/)containerd-shim-runc-v2 ' || true)" 0 "no containerd-shim-runc-v2 is left"
-is "$(findmnt -rn -o TARGET | grep -c -e "^$dir" -e "^$run" || true)" 0 "no mount is left (volumes, snapshots, netns, shm)"
+is "$(findmnt -rn -o TARGET | grep -c -e "^$dir" -e "^$run" -e "^$(node_var_dir "$dir")" || true)" 0 "no mount is left (volumes, snapshots, netns, shm)"
 is "$(findmnt -rn -o FSTYPE,TARGET | grep -c '^nsfs' || true)" 0 "no network namespace mount is left"
 is "$(ip -o link show type veth | wc -l | tr -d ' ')" 0 "no veth is left"
 ok "the bridge $NODE_BRIDGE is gone" bash -c "! ip link show $NODE_BRIDGE >/dev/null 2>&1"
@@ -241,6 +242,7 @@ is "$({ iptables-save; ip6tables-save; } 2>/dev/null | grep -cE '(KUBE|CNI)-' ||
 is "$(find /sys/fs/cgroup/*/ -maxdepth 1 -name kubepods 2>/dev/null | wc -l | tr -d ' ')" 0 "no kubepods cgroup is left in any hierarchy"
 is "$(find "$run" -type s 2>/dev/null | wc -l | tr -d ' ')" 0 "no socket is left"
 ok "the node's run folder is gone" test ! -e "$run"
+ok "the kubelet's root folder is gone" test ! -e "$(node_var_dir "$dir")"
 ok "the cluster folder is gone" test ! -e "$dir"
 changed=
 for k in "${NODE_SYSCTLS[@]}"; do
