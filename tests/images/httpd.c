@@ -411,6 +411,10 @@ static void accept_all(struct server *s)
 				c = &s->conns[i];
 				break;
 			}
+		if (!c) { /* cannot happen while nconns counts the used slots */
+			close(fd);
+			return;
+		}
 		c->fd = fd;
 		c->state = CONN_READ;
 		c->close_after = false;
@@ -430,7 +434,7 @@ static void accept_all(struct server *s)
 /* serve: the loop; returns when SIGTERM or SIGINT arrives. */
 static void serve(struct server *s, const sigset_t *waitmask)
 {
-	static struct pollfd fds[MAX_CONNS + 1];
+	struct pollfd fds[MAX_CONNS + 1];
 	while (!stop_signal) {
 		int64_t now = now_ms(), next = -1;
 		fds[0].fd = s->nconns < MAX_CONNS ? s->lfd : -1;
