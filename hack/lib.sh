@@ -13,6 +13,12 @@ SPINKUBE_CACHE=${SPINKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spinkube-c}
 K8S_DIR=$SPINKUBE_CACHE/k8s-$K8S_VERSION
 ETCD_DIR=$SPINKUBE_CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$SPINKUBE_CACHE/kwok-$KWOK_VERSION
+# The real node: kubelet and kube-proxy in a folder of their own, so building
+# them never rebuilds the control plane; containerd, runc, the CNI plugins.
+K8S_NODE_DIR=$SPINKUBE_CACHE/k8s-node-$K8S_VERSION
+CONTAINERD_DIR=$SPINKUBE_CACHE/containerd-$CONTAINERD_VERSION
+RUNC_DIR=$SPINKUBE_CACHE/runc-$RUNC_VERSION
+CNI_DIR=$SPINKUBE_CACHE/cni-plugins-$CNI_PLUGINS_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
 KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
 # wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.
@@ -48,6 +54,10 @@ die_with_log() {
 # Binaries that bootstrap produces, by component.
 k8s_bin() { printf '%s/bin/%s' "$K8S_DIR" "$1"; }
 etcd_bin() { printf '%s/bin/%s' "$ETCD_DIR" "$1"; }
+node_bin() { printf '%s/bin/%s' "$K8S_NODE_DIR" "$1"; }
+containerd_bin() { printf '%s/bin/%s' "$CONTAINERD_DIR" "$1"; }
+runc_bin() { printf '%s/bin/runc' "$RUNC_DIR"; }
+cni_bin_dir() { printf '%s/bin' "$CNI_DIR"; }
 kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
 kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
@@ -67,6 +77,20 @@ cluster_dir() { printf '%s/clusters/%s' "$SPINKUBE_STATE" "$1"; }
 
 valid_cluster_name() { [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$ ]]; }
 
+# pgrep_others PATTERN: pids whose command line matches PATTERN, leaving out
+# this script's own session: its subshells carry its command line, which may
+# name the same folder (--apiserver-arg=--x=DIR/...), while every component
+# runs in a session of its own (setsid).
+pgrep_others() {
+	local sid pid psid
+	sid=$(ps -o sid= -p $$ | tr -d ' ')
+	for pid in $(pgrep -f -- "$1" 2>/dev/null); do
+		psid=$(ps -o sid= -p "$pid" 2>/dev/null | tr -d ' ') || continue
+		[ -n "$psid" ] && [ "$psid" != "$sid" ] && echo "$pid"
+	done
+	return 0
+}
+
 # Processes of a cluster: the pid files it wrote, and anything else whose
 # command line names the cluster's folder (every component gets paths in it).
 cluster_pids() {
@@ -76,7 +100,9 @@ cluster_pids() {
 		pid=$(cat "$f" 2>/dev/null) || continue
 		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 	done
-	pgrep -f -- "$dir/" 2>/dev/null || true
+	pgrep_others "$dir/"
+	# A real node's shims name only its folder in /run (hack/node.sh).
+	if [ -f "$dir/node/node.env" ]; then pgrep_others "$(node_run_dir "$dir")/"; fi
 }
 
 # stop_cluster_processes DIR: TERM every process of the cluster, KILL what is
@@ -125,3 +151,6 @@ meson_setup() {
 	fi
 }
 
+# The real node of a cluster (cluster-up --real-node) and assert_local_addr.
+# shellcheck source=hack/node.sh
+. "$HACK_DIR/node.sh"
