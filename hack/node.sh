@@ -80,7 +80,11 @@ assert_local_addr() {
 	fi
 	if cidr_overlap "$ip/32" "$NODE_SERVICE_CIDR"; then
 		if iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32 .* -j KUBE-SVC-"; then return 0; fi
-		echo "assert_local_addr: Service address $ip has no KUBE-SERVICES DNAT rule of kube-proxy" >&2
+		# kube-proxy's nftables mode: the ClusterIP is a key of its service-ips map.
+		if command -v nft >/dev/null && nft list map ip kube-proxy service-ips 2>/dev/null | grep -qF "$ip . "; then
+			return 0
+		fi
+		echo "assert_local_addr: Service address $ip has no DNAT rule of kube-proxy (iptables KUBE-SERVICES or nftables service-ips)" >&2
 		return 1
 	fi
 	echo "assert_local_addr: $ip is neither loopback nor in $NODE_POD_CIDR or $NODE_SERVICE_CIDR" >&2
@@ -155,6 +159,7 @@ node_stop() {
 	ip link del "$NODE_BRIDGE" 2>/dev/null || true
 	node_flush_chains iptables
 	node_flush_chains ip6tables
+	node_delete_nft_tables
 	# 6. The kubepods cgroups in every v1 hierarchy, deepest first.
 	local h
 	for h in /sys/fs/cgroup/*/; do
@@ -243,6 +248,16 @@ node_flush_chains() {
 	done
 }
 
+# node_delete_nft_tables: the tables of kube-proxy's nftables mode.
+node_delete_nft_tables() {
+	command -v nft >/dev/null || return 0
+	local fam
+	for fam in ip ip6; do
+		nft list table "$fam" kube-proxy >/dev/null 2>&1 && nft delete table "$fam" kube-proxy 2>/dev/null
+	done
+	return 0
+}
+
 # node_leftovers DIR: print what the real node of DIR left on the machine, by
 # kind; nothing when clean.
 node_leftovers() {
@@ -258,6 +273,10 @@ node_leftovers() {
 	[ "$n" -eq 0 ] || found+=("$n veth(s)")
 	n=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -cE '^:(KUBE|CNI)-')
 	[ "$n" -eq 0 ] || found+=("$n iptables chain(s) KUBE-*/CNI-*")
+	if command -v nft >/dev/null; then
+		n=$(nft list tables 2>/dev/null | grep -c ' kube-proxy$')
+		[ "$n" -eq 0 ] || found+=("$n nftables table(s) kube-proxy")
+	fi
 	n=$(find /sys/fs/cgroup/*/kubepods -maxdepth 0 -type d 2>/dev/null | wc -l)
 	[ "$n" -eq 0 ] || found+=("kubepods cgroups in $n hierarchies")
 	# Socket files of killed shims go with the folder; a listening one is a
@@ -271,7 +290,7 @@ node_leftovers() {
 # making. Runs inside cluster-up and uses its helpers and variables (dir,
 # pki, logs, name, cert, kubeconfig, start, wait_for, failed_component,
 # REGISTRY_PORT, KUBELET_PORT, KUBELET_HEALTHZ_PORT, PROXY_HEALTHZ_PORT,
-# PROXY_METRICS_PORT, max_pods_real).
+# PROXY_METRICS_PORT, max_pods_real, proxy_mode).
 # shellcheck disable=SC2034,SC2154 # cluster-up's variables
 node_start() {
 	local nd=$dir/node run var t
@@ -493,7 +512,7 @@ clientConnection:
 hostnameOverride: $NODE_NAME
 bindAddress: $NODE_BRIDGE_IP
 clusterCIDR: $NODE_POD_CIDR
-mode: iptables
+mode: $proxy_mode
 healthzBindAddress: 127.0.0.1:$PROXY_HEALTHZ_PORT
 metricsBindAddress: 127.0.0.1:$PROXY_METRICS_PORT
 nodePortAddresses: ["$NODE_BRIDGE_IP/32"]

@@ -5,8 +5,9 @@
 # reaches every replica from the host and from another pod; logs, exec and
 # port-forward work; deleted pods free their network namespace and address;
 # pods survive restarts of the kubelet and of containerd; a kwok node works
-# beside the real one; a second real node is refused; and cluster-down
-# leaves nothing on the machine.
+# beside the real one; a second real node is refused; cluster-down
+# leaves nothing on the machine; and kube-proxy's nftables mode serves a
+# ClusterIP and leaves no table behind.
 # Network safety: every request goes to loopback or to an address that
 # assert_local_addr (hack/node.sh) has checked to be this cluster's.
 set -u
@@ -252,4 +253,31 @@ is "$changed" "" "the sysctls the node changed are restored"
 sysctl_all >"$work/sysctl.after"
 ok "no sysctl differs from before the cluster" diff "$work/sysctl.before" "$work/sysctl.after"
 ok "the lock is released: a real-node cluster can start again later" test ! -e "$NODE_LOCK"
+
+# --- kube-proxy in nftables mode ----------------------------------------------
+if out=$("$src/hack/cluster-up" --name "$other" --real-node --nodes 0 --proxy-mode nftables 2>"$work/nft.err"); then
+	ok "cluster-up --real-node --proxy-mode nftables starts" true
+	eval "$out"
+	"$src/hack/push-image" --entrypoint /httpd --port 8080 --registry "$SPINKUBE_REGISTRY" "$work/images/httpd" \
+		spinkube-c/httpd:test >/dev/null 2>"$work/push.err"
+	sed -e '/^---$/,$d' -e 's/name: web}/name: nft}/' -e 's/app: web}/app: nft}/g' -e 's/replicas: 3/replicas: 1/' \
+		-e "s#image: .*#image: $SPINKUBE_REGISTRY/spinkube-c/httpd:test#" "$work/web.yaml" >"$work/nft.yaml"
+	ok "a Deployment becomes Ready under nftables kube-proxy" bash -c "kubectl apply -f '$work/nft.yaml' >/dev/null &&
+		kubectl rollout status deployment/nft --timeout=90s"
+	kubectl expose deployment nft --port 80 --target-port 8080 >/dev/null
+	ncip=$(kubectl get service nft -o jsonpath='{.spec.clusterIP}')
+	ok "kube-proxy puts the ClusterIP in its nftables service-ips map" retry 30 assert_local_addr "$ncip"
+	ok "and no iptables KUBE-SERVICES rule for it" bash -c "! iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- '-d $ncip/32'"
+	if assert_local_addr "$ncip" 2>/dev/null; then
+		ok "the ClusterIP answers from the host" retry 20 curl -sf --max-time 2 "http://$ncip/healthz"
+	else
+		skip "the ClusterIP answers from the host" "its DNAT rule never appeared"
+	fi
+	ok "cluster-down succeeds" "$src/hack/cluster-down" --name "$other"
+	is "$(nft list tables 2>/dev/null | grep -c ' kube-proxy$' || true)" 0 "no kube-proxy nftables table is left"
+	is "$({ iptables-save; ip6tables-save; } 2>/dev/null | grep -cE '(KUBE|CNI)-' || true)" 0 "no KUBE-* or CNI-* iptables chain or rule is left"
+else
+	sed 's/^/# /' "$work/nft.err"
+	ok "cluster-up --real-node --proxy-mode nftables starts" false
+fi
 tap_done
