@@ -79,11 +79,17 @@ assert_local_addr() {
 		return 1
 	fi
 	if cidr_overlap "$ip/32" "$NODE_SERVICE_CIDR"; then
-		if iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32 .* -j KUBE-SVC-"; then return 0; fi
-		# kube-proxy's nftables mode: the ClusterIP is a key of its service-ips map.
-		if command -v nft >/dev/null && nft list map ip kube-proxy service-ips 2>/dev/null | grep -qF "$ip . "; then
-			return 0
-		fi
+		# A listing taken while kube-proxy rewrites its rules can come back
+		# empty: look three times before saying no.
+		local try
+		for try in 1 2 3; do
+			if iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32 .* -j KUBE-SVC-"; then return 0; fi
+			# kube-proxy's nftables mode: the ClusterIP is a key of its service-ips map.
+			if command -v nft >/dev/null && nft list map ip kube-proxy service-ips 2>/dev/null | grep -qF "$ip . "; then
+				return 0
+			fi
+			[ $try -eq 3 ] || sleep 0.2
+		done
 		echo "assert_local_addr: Service address $ip has no DNAT rule of kube-proxy (iptables KUBE-SERVICES or nftables service-ips)" >&2
 		return 1
 	fi
