@@ -244,20 +244,22 @@ static void spinapp(struct w *w, const struct scaffold_options *o, const char *n
 		put(w, "  enableAutoscaling: true\n");
 	else
 		put(w, "  replicas: %ld\n", o->replicas);
+	/* Quantities YAML would read as numbers (0.5, 2) are quoted: the
+	 * schema's int-or-string refuses a float. */
 	if (o->cpu_limit || o->memory_limit || o->cpu_request || o->memory_request) {
 		put(w, "  resources:\n");
 		if (o->cpu_limit || o->memory_limit)
 			put(w, "    limits:\n");
 		if (o->cpu_limit)
-			put(w, "      cpu: %s\n", o->cpu_limit);
+			put(w, "      cpu: %s\n", scalar(o->cpu_limit, s, sizeof(s)));
 		if (o->memory_limit)
-			put(w, "      memory: %s\n", o->memory_limit);
+			put(w, "      memory: %s\n", scalar(o->memory_limit, s, sizeof(s)));
 		if (o->cpu_request || o->memory_request)
 			put(w, "    requests:\n");
 		if (o->cpu_request)
-			put(w, "      cpu: %s\n", o->cpu_request);
+			put(w, "      cpu: %s\n", scalar(o->cpu_request, s, sizeof(s)));
 		if (o->memory_request)
-			put(w, "      memory: %s\n", o->memory_request);
+			put(w, "      memory: %s\n", scalar(o->memory_request, s, sizeof(s)));
 	}
 	if (o->n_pull_secrets)
 		put(w, "  imagePullSecrets:\n");
