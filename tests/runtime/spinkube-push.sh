@@ -8,8 +8,9 @@
 # HTTP API has exactly Spin's media types and annotations; a corrupted blob
 # in the registry's storage is caught on pull by its digest; chunked
 # uploads; htpasswd auth refused without credentials and accepted from a
-# docker config, a credential helper and --username/--password-stdin; HTTPS
-# on loopback with a CA made by openssl. Only loopback traffic.
+# docker config, a credential helper and --username/--password-stdin; the
+# bearer-token challenge against docker-registry's token auth; HTTPS on
+# loopback with a CA made by openssl. Only loopback traffic.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
@@ -262,6 +263,36 @@ HELPER
 else
 	skip "htpasswd auth" "htpasswd is not installed (apt-get install apache2-utils)"
 fi
+
+# ---- the bearer-token challenge ------------------------------------------------
+# docker-registry's token auth with a small token server of ours
+# (tests/tools/token-server.py: RS256 JWTs, x5c, Docker's token spec); the
+# registry verifies each token against the signer's certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=token-signer -keyout "$T/tok.key" -out "$T/tok.crt" 2>/dev/null
+tport=$(free_port)
+python3 "$SPINKUBE_SOURCE_DIR/tests/tools/token-server.py" "$tport" "$T/tok.key" "$T/tok.crt" sk-issuer ci 's3cret' >"$T/tok.log" 2>&1 &
+regpids+=($!)
+for i in $(seq 1 100); do
+	curl -s -o /dev/null --noproxy '*' "http://127.0.0.1:$tport/token" && break
+	sleep 0.1
+done
+REG_TOP=("auth:" "  token:" "    realm: http://127.0.0.1:$tport/token" "    service: sk-registry" \
+	"    issuer: sk-issuer" "    rootcertbundle: $T/tok.crt")
+start_registry bearer
+REG_TOP=()
+bref=127.0.0.1:$RPORT/apps/wagi:v1
+rc=0; DOCKER_CONFIG=$T/docker-empty "$SK" push --from "$GUESTS/wagi" "$bref" 2>"$T/b.err" || rc=$?
+is "$rc" 1 "bearer registry: push without credentials exits 1"
+ok "... one line: the token server's 401 and how to give credentials: $(cat "$T/b.err")" \
+	one_error "$T/b.err" "the token server http://127.0.0.1:$tport/token answered HTTP 401; give credentials"
+is "$(printf 's3cret\n' | "$SK" push -q --username ci --password-stdin --from "$GUESTS/wagi" "$bref" 2>"$T/b.err")" \
+	"$(cat "$T/wagi.digest")" "... push with credentials: a token per challenge, same digest"
+ok "... the token server was asked for a push token on the repository: $(grep -c ' ok$' "$T/tok.log") tokens" \
+	grep -qE '^token repository:apps/wagi:(push,pull|pull,push) ok$' "$T/tok.log"
+sed 's/^/# token server: /' "$T/tok.log" | sort | uniq -c | head
+is "$(printf 's3cret\n' | "$SK" pull -q --username ci --password-stdin "$bref" "$T/bearer-pulled" 2>&1)" \
+	"$(cat "$T/wagi.digest")" "... and pull with a pull token"
+ok "... the same blobs" diff -r "$T/pulled-wagi" "$T/bearer-pulled"
 
 # ---- HTTPS on loopback with our own CA ---------------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=spinkube-test-ca -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
