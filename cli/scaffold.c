@@ -191,6 +191,12 @@ static int validate(const struct scaffold_options *o, const struct oci_ref *ref,
 		if (o->target_memory < 1 || o->target_memory > 100)
 			return sk_err(err, -EINVAL, "target memory utilization percentage (%ld) must be between 1 and 100",
 			              o->target_memory);
+		if (o->scale_target && strcmp(o->scale_target, "deployment") != 0 && strcmp(o->scale_target, "spinapp") != 0)
+			return sk_err(err, -EINVAL, "--scale-target '%s' must be 'deployment' or 'spinapp'", o->scale_target);
+		if (o->scale_target && strcmp(o->scale_target, "spinapp") == 0 && o->replicas < 1)
+			return sk_err(err, -EINVAL, "--scale-target spinapp needs --replicas 1 or more (the SpinApp keeps its replica count)");
+	} else if (o->scale_target) {
+		return sk_err(err, -EINVAL, "--scale-target needs --autoscaler hpa or keda");
 	} else if (o->replicas < 1) {
 		return sk_err(err, -EINVAL, "--replicas must be 1 or more without an autoscaler (the SpinApp CRD refuses 0)");
 	}
@@ -233,6 +239,21 @@ static int validate(const struct scaffold_options *o, const struct oci_ref *ref,
 	return 0;
 }
 
+/* --scale-target spinapp: the autoscaler drives the SpinApp's scale
+ * subresource, so the SpinApp keeps replicas and enableAutoscaling stays off. */
+static bool targets_spinapp(const struct scaffold_options *o)
+{
+	return o->scale_target && strcmp(o->scale_target, "spinapp") == 0;
+}
+
+static void target_ref(struct w *w, const struct scaffold_options *o, const char *name)
+{
+	if (targets_spinapp(o))
+		put(w, "  scaleTargetRef:\n    apiVersion: core.spinkube.dev/v1alpha1\n    kind: SpinApp\n    name: %s\n", name);
+	else
+		put(w, "  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: %s\n", name);
+}
+
 static void spinapp(struct w *w, const struct scaffold_options *o, const char *name, const char *b64)
 {
 	char s[1024];
@@ -240,7 +261,7 @@ static void spinapp(struct w *w, const struct scaffold_options *o, const char *n
 	put(w, "apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: %s\nspec:\n", name);
 	put(w, "  image: \"%s\"\n", o->from);
 	put(w, "  executor: %s\n", o->executor);
-	if (o->autoscaler)
+	if (o->autoscaler && !targets_spinapp(o))
 		put(w, "  enableAutoscaling: true\n");
 	else
 		put(w, "  replicas: %ld\n", o->replicas);
@@ -302,7 +323,7 @@ static void autoscaler(struct w *w, const struct scaffold_options *o, const char
 	put(w, "---\n");
 	if (strcmp(o->autoscaler, "hpa") == 0) {
 		put(w, "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: %s-autoscaler\nspec:\n", name);
-		put(w, "  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: %s\n", name);
+		target_ref(w, o, name);
 		put(w, "  minReplicas: %ld\n  maxReplicas: %ld\n  metrics:\n", o->replicas, o->max_replicas);
 		put(w, "  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: %ld\n",
 		    o->target_cpu);
@@ -310,7 +331,7 @@ static void autoscaler(struct w *w, const struct scaffold_options *o, const char
 		    o->target_memory);
 	} else {
 		put(w, "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: %s-autoscaler\nspec:\n", name);
-		put(w, "  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: %s\n", name);
+		target_ref(w, o, name);
 		put(w, "  minReplicaCount: %ld\n  maxReplicaCount: %ld\n  triggers:\n", o->replicas, o->max_replicas);
 		put(w, "  - type: cpu\n    metricType: Utilization\n    metadata:\n      value: \"%ld\"\n", o->target_cpu);
 		put(w, "  - type: memory\n    metricType: Utilization\n    metadata:\n      value: \"%ld\"\n", o->target_memory);
@@ -371,6 +392,8 @@ static const char usage_scaffold[] =
 	"  -c, --runtime-config-file FILE              runtime config TOML, put in a Secret beside the app\n"
 	"      --listen-port PORT                      the port the app listens on in its pod (ours)\n"
 	"      --node-selector KEY=VALUE               a node label the pods need (repeatable; ours)\n"
+	"      --scale-target deployment|spinapp       what the autoscaler scales: the Deployment (default,\n"
+	"                                              as upstream) or the SpinApp's scale subresource (ours)\n"
 	"  -o, --out FILE                              write the YAML to FILE instead of stdout\n"
 	"  -h, --help                                  this text\n";
 
@@ -388,6 +411,7 @@ enum {
 	S_COMP,
 	S_PORT,
 	S_NODE,
+	S_SCALE,
 };
 
 static const struct option scaffold_opts[] = {
@@ -408,6 +432,7 @@ static const struct option scaffold_opts[] = {
 	{ "runtime-config-file", required_argument, NULL, 'c' },
 	{ "listen-port", required_argument, NULL, S_PORT },
 	{ "node-selector", required_argument, NULL, S_NODE },
+	{ "scale-target", required_argument, NULL, S_SCALE },
 	{ "out", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -479,6 +504,7 @@ int scaffold_main(int argc, char **argv)
 		case S_MEML: o.memory_limit = optarg; break;
 		case S_CPUR: o.cpu_request = optarg; break;
 		case S_MEMR: o.memory_request = optarg; break;
+		case S_SCALE: o.scale_target = optarg; break;
 		case 'c': rc_file = optarg; break;
 		case 'o': out_file = optarg; break;
 		case 's':

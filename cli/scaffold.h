@@ -37,6 +37,8 @@ struct scaffold_options {
 	struct scaffold_kv node_selector[SCAFFOLD_LIST_MAX];
 	size_t n_node_selector;
 	long listen_port;            /* 0: not set */
+	const char *scale_target;    /* NULL or "deployment" (upstream), or "spinapp": the
+	                              * autoscaler drives the SpinApp's scale subresource */
 	const char *runtime_config;  /* the file's bytes (borrowed), or NULL */
 	size_t runtime_config_len;
 };
