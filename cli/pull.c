@@ -13,6 +13,7 @@
 #include "layers.h"
 
 #define MANIFEST_DEPTH_MAX 16
+#define PULL_TOTAL_MAX ((int64_t)16 << 30) /* all blobs of one artifact: 16 GiB */
 
 static int desc_parse(json_object *d, const char *where, struct pull_desc *out, struct sk_error *err)
 {
@@ -106,9 +107,18 @@ int pull_manifest_parse(const char *text, size_t len, struct pull_manifest *out,
 			goto out;
 		}
 	}
+	int64_t total = m.config.size;
+	for (size_t i = 0; i < m.n_layers && r == 0; i++)
+		if ((total += m.layers[i].size) > PULL_TOTAL_MAX)
+			r = sk_err(err, -E2BIG, "manifest: the blobs add up to more than %lld bytes, the most spinkube pull fetches",
+			           (long long)PULL_TOTAL_MAX);
+	if (r < 0)
+		goto out;
 	if (m.locked == SIZE_MAX)
 		r = sk_err(err, -EINVAL, "manifest: no layer of type %s: this is not a Spin app (spin registry push or spinkube push make one)",
 		           MEDIA_LOCKED);
+	else if (m.layers[m.locked].size > SPIN_LOCKED_MAX)
+		r = sk_err(err, -E2BIG, "manifest: the locked app layer is larger than %d bytes", SPIN_LOCKED_MAX);
 out:
 	json_object_put(root);
 	if (r < 0) {

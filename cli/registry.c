@@ -63,7 +63,7 @@ static bool header_value(const char *line, size_t n, const char *name, char *dst
 		end--;
 	size_t len = (size_t)(end - v);
 	if (len >= size)
-		len = size - 1; /* a cut value fails its later validation */
+		return false; /* too long to keep: the caller treats it as absent or refuses it */
 	memcpy(dst, v, len);
 	dst[len] = '\0';
 	return true;
@@ -84,6 +84,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		q->location[0] = q->www_auth[0] = q->content_type_in[0] = '\0';
 		q->content_length = -1;
 		return n;
+	}
+	if (n > 9 && strncasecmp(data, "Location:", 9) == 0 && n - 9 >= sizeof(q->location)) {
+		q->header_over = true;
+		return 0;
 	}
 	if (!header_value(data, n, "Location", q->location, sizeof(q->location)) &&
 	    !header_value(data, n, "WWW-Authenticate", q->www_auth, sizeof(q->www_auth)) &&
