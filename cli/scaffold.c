@@ -388,7 +388,7 @@ static const char usage_scaffold[] =
 	"      --cpu-request Q, --memory-request Q     container requests\n"
 	"  -s, --image-pull-secret NAME[,NAME]         Secrets to pull the image with (repeatable)\n"
 	"      --variable NAME=VALUE                   an app variable (repeatable)\n"
-	"      --component ID                          deploy only these components (repeatable)\n"
+	"      --component ID[,ID]                     deploy only these components (repeatable)\n"
 	"  -c, --runtime-config-file FILE              runtime config TOML, put in a Secret beside the app\n"
 	"      --listen-port PORT                      the port the app listens on in its pod (ours)\n"
 	"      --node-selector KEY=VALUE               a node label the pods need (repeatable; ours)\n"
@@ -530,9 +530,14 @@ int scaffold_main(int argc, char **argv)
 				return usage_fail("--node-selector \"%s\"%s must be KEY=VALUE", optarg, "");
 			break;
 		case S_COMP:
-			if (o.n_components >= SCAFFOLD_LIST_MAX)
-				return usage_fail("more than %s%s --component flags", "128", "");
-			o.components[o.n_components++] = optarg;
+			/* Comma-separated too, as upstream's string slice flags. */
+			for (char *p = optarg, *comma; p; p = comma ? comma + 1 : NULL) {
+				if ((comma = strchr(p, ',')))
+					*comma = '\0';
+				if (o.n_components >= SCAFFOLD_LIST_MAX)
+					return usage_fail("more than %s%s --component ids", "128", "");
+				o.components[o.n_components++] = p;
+			}
 			break;
 		case 'h':
 			fputs(usage_scaffold, stdout);
