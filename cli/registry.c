@@ -210,7 +210,8 @@ static int resolve_location(struct registry *reg, const char *loc, char *dst, si
 	return 0;
 }
 
-static bool url_is_plain_ok(const char *url, const struct reg_options *opt)
+/* https:// anywhere; http:// only to loopback hosts. */
+static bool url_is_plain_ok(const char *url)
 {
 	char host[OCI_HOST_MAX];
 	const char *p;
@@ -226,7 +227,7 @@ static bool url_is_plain_ok(const char *url, const struct reg_options *opt)
 		return false;
 	memcpy(host, p, n);
 	host[n] = '\0';
-	return opt->insecure_http || oci_host_is_loopback(host);
+	return oci_host_is_loopback(host);
 }
 
 static void common_options(struct registry *reg, struct req *q, const char *url)
@@ -281,7 +282,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *ch, co
 	json_object *root = NULL, *tok = NULL;
 	int n, r = 0;
 
-	if (!url_is_plain_ok(ch->realm, &reg->opt))
+	if (!url_is_plain_ok(ch->realm))
 		return sk_err(err, -EPROTO, "%s: the token realm \"%.200s\" is not https:// (plain http only on loopback)",
 		              step, ch->realm);
 	service = curl_easy_escape(reg->curl, ch->service, 0);

@@ -27,7 +27,6 @@
 struct reg_options {
 	const char *ca_file; /* PEM bundle to verify the registry with, or NULL */
 	bool tls;            /* HTTPS even on loopback */
-	bool insecure_http;  /* plain HTTP off loopback (refused unless set) */
 	size_t chunk_size;   /* 0: monolithic uploads; else PATCH chunks of this size */
 };
 
