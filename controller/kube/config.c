@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
@@ -201,49 +201,22 @@ static bool looks_like_pem(const char *data, size_t len, bool key)
 	return memmem(data, len, "-----BEGIN ", 11) && memmem(data, len, tag, strlen(tag));
 }
 
-static bool is_b64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-	       c == '/';
-}
-
-/* Decode standard base64 (padding required, line breaks ignored, as Go's
- * decoder reads []byte fields) into *out (NUL-terminated, caller frees) and
- * *out_len. Returns 0, -EINVAL when not valid base64, or -ENOMEM. OpenSSL's
- * EVP_DecodeBlock takes '=' anywhere and counts padding as zero bytes, so the
- * text is checked first and the padding subtracted after. */
+/* Decode standard base64 as Go's decoder reads []byte fields: padding
+ * required, line breaks ignored, nothing else allowed. *out is
+ * NUL-terminated (caller frees). Empty text is -EINVAL here: a field given
+ * as "" is not a certificate or key. */
 static int b64_decode(const char *in, size_t n, char **out, size_t *out_len)
 {
-	_cleanup_free_ unsigned char *clean = NULL, *dec = NULL;
-	size_t m = 0, pad = 0;
-	int got;
+	unsigned char *dec = NULL;
+	int r = sk_base64_decode(in, n, SK_B64_SKIP_NEWLINES, &dec, out_len);
 
-	if (n > INT_MAX)
-		return -E2BIG;
-	clean = malloc(n + 1);
-	if (!clean)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (in[i] != '\r' && in[i] != '\n')
-			clean[m++] = (unsigned char)in[i];
-	if (m == 0 || m % 4)
+	if (r < 0)
+		return r;
+	if (*out_len == 0) {
+		free(dec);
 		return -EINVAL;
-	for (size_t i = 0; i < m; i++) {
-		if (clean[i] == '=' && i + 2 >= m)
-			pad++;
-		else if (pad || !is_b64((char)clean[i]))
-			return -EINVAL;
 	}
-	dec = malloc(m / 4 * 3 + 1);
-	if (!dec)
-		return -ENOMEM;
-	got = EVP_DecodeBlock(dec, clean, (int)m);
-	if (got < 0 || (size_t)got < pad)
-		return -EINVAL;
-	*out_len = (size_t)got - pad;
-	dec[*out_len] = '\0';
 	*out = (char *)dec;
-	dec = NULL;
 	return 0;
 }
 

@@ -207,28 +207,6 @@ void render_object_hash(json_object *obj, char buf[17])
 	buf[16] = '\0';
 }
 
-char *render_base64(const void *data, size_t len)
-{
-	size_t outlen;
-	char *out;
-
-	/* EVP_EncodeBlock takes an int length. */
-	if (len > (size_t)INT_MAX / 4 * 3 - 3)
-		return NULL;
-	if (len == 0)
-		return strdup("");
-	outlen = (len + 2) / 3 * 4;
-	out = malloc(outlen + 1);
-	if (!out)
-		return NULL;
-	if (EVP_EncodeBlock((unsigned char *)out, data, (int)len) != (int)outlen) {
-		free(out);
-		return NULL;
-	}
-	out[outlen] = '\0';
-	return out;
-}
-
 int render_arr_add(json_object *arr, json_object *value)
 {
 	if (!value)

@@ -7,11 +7,6 @@
 
 #include "err.h"
 
-/* Standard base64 (RFC 4648, with padding, no line breaks) of data[0..len),
- * as Kubernetes expects in Secret.data. Caller frees; NULL on -ENOMEM or when
- * len is too large to encode. */
-char *render_base64(const void *data, size_t len);
-
 /* A new json string holding s; NULL on -ENOMEM. Shorthand for building. */
 static inline json_object *render_jstr(const char *s)
 {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
@@ -988,7 +989,7 @@ static json_object *opaque_secret(struct build *b, json_object *md, const char *
                                   size_t len)
 {
 	json_object *s = json_object_new_object();
-	_cleanup_free_ char *b64 = render_base64(data, len);
+	_cleanup_free_ char *b64 = sk_base64_encode(data, len);
 
 	if (!b64)
 		b->oom = true;

@@ -23,6 +23,7 @@
 
 #include "app-internal.h"
 #include "app.h"
+#include "base64.h"
 #include "cleanup.h"
 #include "hex.h"
 
@@ -99,50 +100,6 @@ static int get_typed(struct lctx *l, json_object *obj, const char *key, json_typ
 	if (!json_object_is_type(v, t))
 		return sk_err(l->err, -EINVAL, "%s: %s: %s has the wrong type", l->name, where, key);
 	*out = v;
-	return 0;
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Standard base64 (padding optional). *out is new (caller frees). */
-static int base64_decode(const char *s, unsigned char **out, size_t *outlen)
-{
-	size_t n = strlen(s), o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	unsigned char *buf;
-
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1 || strlen(s) - n > 2)
-		return -EINVAL;
-	if (!(buf = malloc(n / 4 * 3 + 3)))
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0) {
-			free(buf);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	*out = buf;
-	*outlen = o;
 	return 0;
 }
 
@@ -243,7 +200,7 @@ static int resolve_content(struct lctx *l, json_object *holder, const char *wher
 		return sk_err(l->err, -ENOTSUP, "%s: %s: inline content is not supported here; give a file:// source", l->name,
 		              where);
 	if (inl) {
-		int r = base64_decode(inl, bytes, blen);
+		int r = sk_base64_decode(inl, strlen(inl), SK_B64_PAD_OPTIONAL, bytes, blen);
 		if (r == -ENOMEM)
 			return oom(l);
 		if (r < 0)

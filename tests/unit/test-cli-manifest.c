@@ -1,0 +1,125 @@
+/* cli/pull.c pull_manifest_parse and cli/push.c push_build: what push writes
+ * pull reads back (the test app in a temporary folder), and every manifest
+ * pull must refuse before downloading anything. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "layers.h"
+#include "pull.h"
+#include "push.h"
+#include "tap.h"
+
+#define D1 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CFG "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1 "\",\"size\":10}"
+#define LOCK "{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":5}"
+
+static int parse(const char *text, struct pull_manifest *m, struct sk_error *err)
+{
+	sk_err_clear(err);
+	return pull_manifest_parse(text, strlen(text), m, err);
+}
+
+static void refused(const char *text, int code, const char *words)
+{
+	struct pull_manifest m;
+	struct sk_error err = { 0 };
+	int r = parse(text, &m, &err);
+
+	ok(r == code && strstr(err.message, words), "refused (%d): %s", code, words);
+	if (r != code || !strstr(err.message, words))
+		printf("#   got %d: %s\n", r, err.message);
+	if (r == 0)
+		pull_manifest_free(&m);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A one-component app with a folder of two files, through push_build. */
+static void test_roundtrip(void)
+{
+	char dir[] = "/tmp/test-cli-manifest.XXXXXX", path[256];
+	struct spin_app *app = NULL;
+	struct layer_set layers = { 0 };
+	struct pull_manifest m;
+	struct sk_error err = { 0 };
+	char *manifest = NULL;
+
+	if (!ok(mkdtemp(dir) != NULL, "a temporary folder"))
+		return;
+	(void)snprintf(path, sizeof(path), "%s/spin.toml", dir);
+	write_file(path, "spin_manifest_version = 2\n[application]\nname = \"t\"\nversion = \"1.2.3\"\n"
+	                 "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n"
+	                 "[component.c]\nsource = \"c.wasm\"\nfiles = [{ source = \"static\", destination = \"/s\" }]\n");
+	(void)snprintf(path, sizeof(path), "%s/c.wasm", dir);
+	write_file(path, "\0asm"); /* the loader does not parse wasm */
+	(void)snprintf(path, sizeof(path), "%s/static", dir);
+	mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/static/b.txt", dir);
+	write_file(path, "same");
+	(void)snprintf(path, sizeof(path), "%s/static/a.txt", dir);
+	write_file(path, "same");
+	if (!ok(spin_app_load(dir, &app, &err) == 0, "the app loads")) {
+		printf("#   %s\n", err.message);
+		return;
+	}
+	is_int(push_build(app, &layers, &manifest, &err), 0, "push_build");
+	is_int(layers.n, 4, "wasm, one data layer for two equal files, the locked app, the config");
+	is_str(layers.v[1].title, "/s/a.txt", "files are walked in name order; the first title is kept");
+	is_int(parse(manifest, &m, &err), 0, "pull reads what push wrote");
+	is_int(m.n_layers, 3, "... three layers");
+	is_str(m.layers[m.locked].media_type, MEDIA_LOCKED, "... the locked app found");
+	ok(strstr(layers.v[m.locked].mem, "\"path\":\"/s/a.txt\"") && strstr(layers.v[m.locked].mem, "\"path\":\"/s/b.txt\""),
+	   "the locked app lists both files by guest path");
+	pull_manifest_free(&m);
+	free(manifest);
+	layers_free(&layers);
+	spin_app_free(app);
+	char cmd[300];
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
+int main(void)
+{
+	struct pull_manifest m;
+	struct sk_error err = { 0 };
+
+	test_roundtrip();
+	is_int(parse("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "]}", &m, &err), 0, "a minimal Spin manifest");
+	pull_manifest_free(&m);
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[]}", -EINVAL, "this is not a Spin app");
+	refused("{\"schemaVersion\":1,\"config\":" CFG ",\"layers\":[" LOCK "]}", -EINVAL, "schemaVersion must be 2");
+	refused("{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}", -ENOTSUP, "image index");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "," LOCK "]}", -EINVAL, "more than one layer");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D1 "\",\"size\":1}]}",
+	        -ENOTSUP, "does not read");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"sha256:ABC\",\"size\":1}]}",
+	        -EINVAL, "64 lowercase hex");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":-1}]}",
+	        -E2BIG, "is not between 0 and");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":99999999999}]}",
+	        -E2BIG, "is not between 0 and");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":70000000}]}",
+	        -E2BIG, "locked app layer is larger");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\"}]}",
+	        -EINVAL, "integer size");
+	refused("{\"schemaVersion\":2,\"layers\":[" LOCK "]}", -EINVAL, "no config");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "]} x", -EINVAL, "not one JSON object");
+	refused("[]", -EINVAL, "not one JSON object");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "],\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", -EINVAL,
+	        "not one JSON object");
+	return tap_done();
+}
