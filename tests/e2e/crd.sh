@@ -95,24 +95,7 @@ upstream_samples() {
 	# keda-scaledobject.yaml is a KEDA ScaledObject: KEDA is not part of this
 	# cluster, so a stand-in CRD for that one foreign kind accepts it.
 	diag "keda-scaledobject.yaml needs KEDA's ScaledObject CRD (keda.sh/v1alpha1): a minimal stand-in is installed"
-	kubectl apply -f - >/dev/null <<'EOF'
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: scaledobjects.keda.sh
-spec:
-  group: keda.sh
-  names: {kind: ScaledObject, listKind: ScaledObjectList, plural: scaledobjects, singular: scaledobject}
-  scope: Namespaced
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-EOF
+	kubectl apply -f "$src/tests/e2e/apps/keda-scaledobject-crd.yaml" >/dev/null
 	retry 30 established scaledobjects.keda.sh || bail "the stand-in KEDA CRD did not become Established"
 	samples=0
 	for f in "$ref"/samples/*.yaml; do

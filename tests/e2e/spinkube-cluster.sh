@@ -31,24 +31,7 @@ retry() {
 }
 
 ok "kubectl apply -f crd/" kubectl apply -f "$src/crd/"
-kubectl apply -f - >/dev/null <<'YAML'
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: scaledobjects.keda.sh
-spec:
-  group: keda.sh
-  names: {kind: ScaledObject, listKind: ScaledObjectList, plural: scaledobjects, singular: scaledobject}
-  scope: Namespaced
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-YAML
+kubectl apply -f "$src/tests/e2e/apps/keda-scaledobject-crd.yaml" >/dev/null
 ok "the CRDs are Established" retry 60 bash -c "$(declare -f established); established spinapps.core.spinkube.dev && established scaledobjects.keda.sh"
 
 n=0

@@ -8,22 +8,7 @@ set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
 
-# The JavaScript guests take ~10 s each to build and their 12 MB components
-# ~15 s each to compile: both are kept in the cache folder (hack/lib.sh),
-# keyed by the guests' sources and the build script, so a fresh clone on
-# this machine builds and compiles them once.
-. "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
-key=$(cat "$SPINKUBE_SOURCE_DIR"/tests/guests/js/* "$SPINKUBE_SOURCE_DIR/tests/guests/build-js" \
-	"$SPINKUBE_SOURCE_DIR/hack/versions" | sha256sum | cut -c1-12)
-JS_OUT=$SPINKUBE_CACHE/test-guests-js-$key
-# build-js goes by modification times, which a fresh clone resets, and j2w's
-# output differs from build to build (so its compiled code would too): the
-# key above already names the sources, so a finished folder is reused as is.
-if [ ! -e "$JS_OUT/.complete" ]; then
-	"$SPINKUBE_SOURCE_DIR/tests/guests/build-js" "$JS_OUT" >"$T/build-js.log" 2>&1 \
-		|| { tail -n 20 "$T/build-js.log" | sed 's/^/# /'; bail "tests/guests/build-js failed"; }
-	touch "$JS_OUT/.complete"
-fi
+build_js_guests
 APP=$JS_OUT/js
 
 # A first start compiles four 12 MB components (~20 s each under ASan).

@@ -116,16 +116,8 @@ SPIN_VARIABLE_API_KEY=s3cret roundtrip spin "$GUESTS/spin" '/vars?name=greeting'
 	'/vars?name=literal' '/vars?all' '/vars?name=nosuch'
 roundtrip wasi-http "$GUESTS/wasi-http" /hello /hello020 /noresp /nothing /gen?n=1000
 
-# The JavaScript guests: built once into the cache folder, as js.sh does.
-. "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
-key=$(cat "$SPINKUBE_SOURCE_DIR"/tests/guests/js/* "$SPINKUBE_SOURCE_DIR/tests/guests/build-js" \
-	"$SPINKUBE_SOURCE_DIR/hack/versions" | sha256sum | cut -c1-12)
-JS_OUT=$SPINKUBE_CACHE/test-guests-js-$key
-if [ ! -e "$JS_OUT/.complete" ]; then
-	"$SPINKUBE_SOURCE_DIR/tests/guests/build-js" "$JS_OUT" >"$T/build-js.log" 2>&1 \
-		|| { tail -n 20 "$T/build-js.log" | sed 's/^/# /'; bail "tests/guests/build-js failed"; }
-	touch "$JS_OUT/.complete"
-fi
+# The JavaScript guests, built once into the cache folder.
+build_js_guests
 START_TRIES=3000 BRIDGE_FLAGS="--cache-dir $JS_OUT/compiled" roundtrip js "$JS_OUT/js" \
 	/hello /router/ /router/users/42 /router/users/7/posts/abc /router/elsewhere
 
