@@ -248,7 +248,12 @@ static int cmd_pull(int argc, char **argv)
 	if (pull_app(&reg, &ref, dir, &res, &err) < 0) {
 		rc = fail("pull", &err);
 	} else if (spin_app_load(dir, &app, &err) < 0) {
-		/* The shared loader is the last check: what spin-bridge would say. */
+		/* The shared loader is the last check: what spin-bridge would say.
+		 * The folder must not look like an app then; the verified blobs
+		 * stay for the next pull. */
+		char lock[4096];
+		(void)snprintf(lock, sizeof(lock), "%s/locked-app.json", dir);
+		(void)unlink(lock);
 		sk_err_prefix(&err, "pull: %s does not load as a Spin app", dir);
 		rc = fail("pull", &err);
 	} else {
