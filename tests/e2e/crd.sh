@@ -12,6 +12,7 @@
 set -u
 src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/lib/tap.sh"
+. "$src/tests/lib/e2e.sh"
 ref=$(reference_dir)
 [ -n "$ref" ] || diag "$REFERENCE_MISSING: the comparisons with upstream are skipped"
 tools=$src/tests/tools
@@ -19,23 +20,10 @@ tools=$src/tests/tools
 name=e2e-crd-$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/crd.XXXXXX")
 trap '"$src/hack/cluster-down" --name $name >/dev/null 2>&1; rm -rf "$work"' EXIT
-out=$("$src/hack/cluster-up" --name "$name" 2>"$work/cluster-up.err") || {
-	sed 's/^/# /' "$work/cluster-up.err"
-	bail "hack/cluster-up --name $name failed"
-}
-eval "$out"
-diag "cluster $name up in ${SECONDS}s"
+cluster_up "$name"
 
 # --- Install -----------------------------------------------------------------
 
-# established CRD...: every CRD named has condition Established True (right
-# after creation the status has no conditions yet, which kubectl wait rejects).
-established() {
-	local c
-	for c in "$@"; do
-		[ "$(kubectl get crd "$c" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] || return 1
-	done
-}
 ok "kubectl apply -f crd/ succeeds" kubectl apply -f "$src/crd/"
 ok "both CRDs are Established" \
 	retry 60 established spinapps.core.spinkube.dev spinappexecutors.core.spinkube.dev

@@ -10,29 +10,18 @@
 set -u
 src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/lib/tap.sh"
+. "$src/tests/lib/e2e.sh"
 golden=$src/tests/golden/scaffold
 
 name=e2e-cli-$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/scaffold-e2e.XXXXXX")
 trap '"$src/hack/cluster-down" --name $name >/dev/null 2>&1; rm -rf "$work"' EXIT
-out=$("$src/hack/cluster-up" --name "$name" 2>"$work/cluster-up.err") || {
-	sed 's/^/# /' "$work/cluster-up.err"
-	bail "hack/cluster-up --name $name failed"
-}
-eval "$out"
-diag "cluster $name up in ${SECONDS}s"
+cluster_up "$name"
 
-established() {
-	[ "$(kubectl get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]
-}
-retry() {
-	local n=$1; shift
-	until "$@"; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 1; done
-}
 
 ok "kubectl apply -f crd/" kubectl apply -f "$src/crd/"
 kubectl apply -f "$src/tests/e2e/apps/keda-scaledobject-crd.yaml" >/dev/null
-ok "the CRDs are Established" retry 60 bash -c "$(declare -f established); established spinapps.core.spinkube.dev && established scaledobjects.keda.sh"
+ok "the CRDs are Established" retry 60 established spinapps.core.spinkube.dev scaledobjects.keda.sh
 
 n=0
 for f in "$golden"/*/want.yaml; do
