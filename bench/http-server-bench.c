@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "server.h"
+#include "shim-bridge/http/server.h"
 
 static void hello(void *user, const struct http_request *req, struct http_response *resp)
 {

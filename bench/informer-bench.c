@@ -20,11 +20,11 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
-#include "client.h"
-#include "config.h"
-#include "informer.h"
-#include "json.h"
+#include "controller/kube/api.h"
+#include "controller/kube/client.h"
+#include "controller/kube/config.h"
+#include "controller/kube/informer.h"
+#include "common/json.h"
 
 static const char *NS = "bench-informer";
 
@@ -39,7 +39,7 @@ struct counts {
 static void *project(json_object *obj, void *ud)
 {
 	struct proj *p = malloc(sizeof(*p));
-	const char *v = kj_str(obj, "data.v");
+	const char *v = sk_json_str(obj, "data.v");
 	if (p)
 		snprintf(p->version, sizeof(p->version), "%s", v ? v : "");
 	return p;
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	json_object *ns = NULL;
 	const char *nsdoc = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"bench-informer\"}}";
-	kj_parse(nsdoc, strlen(nsdoc), &ns, NULL);
+	sk_json_parse(nsdoc, strlen(nsdoc), &ns, NULL);
 	kube_create(w, &KUBE_NAMESPACES, NULL, ns, NULL, &err);
 	json_object_put(ns);
 	double t0 = now_s();

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "engine.h"
-#include "handler.h"
-#include "staging.h"
+#include "common/buf.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/runtime/handler.h"
+#include "shim-bridge/runtime/staging.h"
 
 static double now_us(void)
 {

@@ -19,11 +19,11 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
-#include "client.h"
-#include "config.h"
-#include "informer.h"
-#include "json.h"
+#include "controller/kube/api.h"
+#include "controller/kube/client.h"
+#include "controller/kube/config.h"
+#include "controller/kube/informer.h"
+#include "common/json.h"
 
 static const struct kube_resource SPINAPPS = { "core.spinkube.dev/v1alpha1", "spinapps", true };
 
@@ -111,13 +111,13 @@ static void create(struct kube_client *c, const char *ns, long n, int direct)
 static void *app_ready(json_object *obj, void *ud)
 {
 	int *p = malloc(sizeof(*p));
-	json_object *conds = kj_arr(obj, "status.conditions");
+	json_object *conds = sk_json_arr(obj, "status.conditions");
 	if (!p)
 		return NULL;
 	*p = 0;
 	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
 		json_object *cd = json_object_array_get_idx(conds, i);
-		const char *t = kj_str(cd, "type"), *s = kj_str(cd, "status");
+		const char *t = sk_json_str(cd, "type"), *s = sk_json_str(cd, "status");
 		if (t && s && !strcmp(t, "Ready") && !strcmp(s, "True"))
 			*p = 1;
 	}
@@ -130,7 +130,7 @@ static void *dep_ready(json_object *obj, void *ud)
 	int64_t r = 0;
 	if (!p)
 		return NULL;
-	kj_int64(obj, "status.readyReplicas", &r);
+	sk_json_int64(obj, "status.readyReplicas", &r);
 	*p = r >= 1;
 	return p;
 }

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "engine.h"
-#include "handler.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/runtime/handler.h"
 
 #define ROUNDS_MAX 10000000UL
 

@@ -1,5 +1,5 @@
 /* Docker config, credential helpers and WWW-Authenticate. */
-#include "auth.h"
+#include "cli/auth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "buf.h"
-#include "cleanup.h"
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
 
 
 #define CONFIG_MAX_DEPTH 32

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define AUTH_CONFIG_MAX (1024 * 1024) /* config.json */
 #define AUTH_FIELD_MAX 4096           /* a user name, password, token, realm, ... */

@@ -1,11 +1,11 @@
-#include "creds.h"
+#include "cli/creds.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cleanup.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
 
 /* The password: the whole input up to AUTH_FIELD_MAX - 1 bytes, without a
  * final line end (what `echo pw |` adds). */

@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
-#include "auth.h"
-#include "err.h"
-#include "ref.h"
+#include "cli/auth.h"
+#include "common/err.h"
+#include "cli/ref.h"
 
 struct creds_options {
 	const char *username;  /* --username, or NULL */

@@ -1,13 +1,13 @@
-#include "layers.h"
+#include "cli/layers.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "registry.h"
-#include "sha256.h"
+#include "common/cleanup.h"
+#include "cli/registry.h"
+#include "common/sha256.h"
 
 static void hex_digest(struct sha256 *h, char out[72])
 {

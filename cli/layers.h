@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define MEDIA_WASM "application/vnd.wasm.content.layer.v1+wasm"
 #define MEDIA_DATA "application/vnd.wasm.content.layer.v1+data"

@@ -1,4 +1,4 @@
-#include "lock.h"
+#include "cli/lock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cleanup.h"
+#include "common/cleanup.h"
 
 /* A builder with a sticky out-of-memory flag: assembly reads straight down
  * and the flag is checked once at the end. */

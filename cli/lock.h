@@ -9,9 +9,9 @@
 
 #include <json-c/json.h>
 
-#include "app.h"
-#include "err.h"
-#include "layers.h"
+#include "shim-bridge/app/app.h"
+#include "common/err.h"
+#include "cli/layers.h"
 
 #define LOCK_WALK_DEPTH_MAX 64
 

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "cleanup.h"
-#include "creds.h"
-#include "pull.h"
-#include "push.h"
-#include "ref.h"
-#include "registry.h"
-#include "scaffold.h"
+#include "shim-bridge/app/app.h"
+#include "common/cleanup.h"
+#include "cli/creds.h"
+#include "cli/pull.h"
+#include "cli/push.h"
+#include "cli/ref.h"
+#include "cli/registry.h"
+#include "cli/scaffold.h"
 #include "spinkube-version.h"
 
 #define EXIT_USAGE 2

@@ -1,4 +1,4 @@
-#include "pull.h"
+#include "cli/pull.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "app.h"
-#include "layers.h"
+#include "common/cleanup.h"
+#include "shim-bridge/app/app.h"
+#include "cli/layers.h"
 
 #define MANIFEST_DEPTH_MAX 16
 #define PULL_TOTAL_MAX ((int64_t)16 << 30) /* all blobs of one artifact: 16 GiB */

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "ref.h"
-#include "registry.h"
+#include "common/err.h"
+#include "cli/ref.h"
+#include "cli/registry.h"
 
 struct pull_result {
 	char digest[72]; /* the manifest's */

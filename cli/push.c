@@ -1,4 +1,4 @@
-#include "push.h"
+#include "cli/push.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "layers.h"
-#include "lock.h"
+#include "common/cleanup.h"
+#include "cli/layers.h"
+#include "cli/lock.h"
 
 static void json_putp(json_object **o)
 {

@@ -3,11 +3,11 @@
 #ifndef SPINKUBE_CLI_PUSH_H
 #define SPINKUBE_CLI_PUSH_H
 
-#include "app.h"
-#include "err.h"
-#include "layers.h"
-#include "ref.h"
-#include "registry.h"
+#include "shim-bridge/app/app.h"
+#include "common/err.h"
+#include "cli/layers.h"
+#include "cli/ref.h"
+#include "cli/registry.h"
 
 struct push_result {
 	char digest[72];        /* the manifest's digest */

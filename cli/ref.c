@@ -2,7 +2,7 @@
  * reference package in spirit: lowercase path components separated by '/',
  * each made of [a-z0-9] runs joined by '.', '_', '__' or '-'; tags of at
  * most 128 of [A-Za-z0-9_.-] not starting with '.' or '-'. */
-#include "ref.h"
+#include "cli/ref.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define OCI_HOST_MAX 256
 #define OCI_REPO_MAX 256

@@ -1,5 +1,5 @@
 /* The registry client: requests, authentication, uploads, downloads. */
-#include "registry.h"
+#include "cli/registry.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cleanup.h"
-#include "sha256.h"
+#include "common/cleanup.h"
+#include "common/sha256.h"
 #include "spinkube-version.h"
 
 #define TOKEN_MAX (64 * 1024)

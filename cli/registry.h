@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "err.h"
-#include "ref.h"
+#include "cli/auth.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "cli/ref.h"
 
 #define REG_MANIFEST_MAX (4 * 1024 * 1024)  /* a manifest */
 #define REG_BODY_MAX (1024 * 1024)          /* error bodies, token answers */

@@ -1,7 +1,7 @@
 /* SpinApp scaffolding. The documents and the order of their fields follow
  * what `spin kube scaffold` prints; values are written plain when YAML reads
  * them back as the same string, double-quoted otherwise. */
-#include "scaffold.h"
+#include "cli/scaffold.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "base64.h"
-#include "cleanup.h"
-#include "ref.h"
-#include "toml.h"
+#include "shim-bridge/app/app.h"
+#include "common/base64.h"
+#include "common/cleanup.h"
+#include "cli/ref.h"
+#include "common/toml.h"
 
 static void json_putp(json_object **o)
 {
@@ -356,7 +356,7 @@ int scaffold_render(const struct scaffold_options *o, struct sk_buf *out, struct
 		_cleanup_(json_putp) json_object *tree = NULL;
 		if (o->runtime_config_len > SCAFFOLD_RUNTIME_CONFIG_MAX)
 			return sk_err(err, -E2BIG, "--runtime-config-file: larger than %d bytes", SCAFFOLD_RUNTIME_CONFIG_MAX);
-		if ((r = toml_parse(o->runtime_config, o->runtime_config_len, "--runtime-config-file", &tree, err)) < 0)
+		if ((r = sk_toml_parse(o->runtime_config, o->runtime_config_len, "--runtime-config-file", &tree, err)) < 0)
 			return r;
 		if (!(b64 = sk_base64_encode(o->runtime_config, o->runtime_config_len)))
 			return sk_err(err, -ENOMEM, "out of memory");

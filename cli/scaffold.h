@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "buf.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 #define SCAFFOLD_LIST_MAX 128          /* entries of each repeated flag */
 #define SCAFFOLD_RUNTIME_CONFIG_MAX (1024 * 1024)

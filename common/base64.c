@@ -1,4 +1,4 @@
-#include "base64.h"
+#include "common/base64.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-#include "err.h"
+#include "common/err.h"
 
-#include "escape.h"
+#include "common/escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>

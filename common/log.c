@@ -1,6 +1,6 @@
-#include "log.h"
+#include "common/log.h"
 
-#include "escape.h"
+#include "common/escape.h"
 
 #include <errno.h>
 #include <stdarg.h>

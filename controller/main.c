@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "options.h"
-#include "run.h"
+#include "common/err.h"
+#include "controller/options.h"
+#include "controller/run.h"
 #include "spinkube-version.h"
 
 static volatile sig_atomic_t stop_requested;

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "err.h"
+#include "common/err.h"
 
 enum controller_action {
 	CONTROLLER_RUN,

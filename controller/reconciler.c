@@ -1,5 +1,5 @@
 /* The SpinApp reconciler (see reconciler.h). */
-#include "reconciler.h"
+#include "controller/reconciler.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,15 +9,15 @@
 
 #include <openssl/evp.h>
 
-#include "api.h"
-#include "buf.h"
-#include "cleanup.h"
-#include "informer.h"
-#include "json.h"
-#include "queue.h"
-#include "render.h"
-#include "status.h"
-#include "strmap.h"
+#include "controller/kube/api.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "controller/kube/informer.h"
+#include "common/json.h"
+#include "controller/kube/queue.h"
+#include "controller/render/render.h"
+#include "controller/status.h"
+#include "common/strmap.h"
 
 static const struct kube_resource SPINAPPS = { "core.spinkube.dev/v1alpha1", "spinapps", true };
 static const struct kube_resource EXECUTORS = { "core.spinkube.dev/v1alpha1", "spinappexecutors", true };
@@ -212,14 +212,14 @@ static char *slim_json(json_object *obj)
 
 	if (json_object_deep_copy(obj, &copy, NULL) < 0)
 		return NULL;
-	meta = kj_obj(copy, "metadata");
+	meta = sk_json_obj(copy, "metadata");
 	if (meta) {
 		json_object_object_del(meta, "managedFields");
-		json_object *ann = kj_obj(meta, "annotations");
+		json_object *ann = sk_json_obj(meta, "annotations");
 		if (ann)
 			json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
 	}
-	const char *s = kj_to_string(copy, NULL);
+	const char *s = sk_json_to_string(copy, NULL);
 	out = s ? strdup(s) : NULL;
 	json_object_put(copy);
 	return out;
@@ -230,21 +230,21 @@ static void data_hash(json_object *obj, char out[17])
 {
 	json_object *d = json_object_new_object();
 
-	if (kj_obj(obj, "data"))
-		kj_set(d, "data", json_object_get(kj_obj(obj, "data")));
-	if (kj_obj(obj, "binaryData"))
-		kj_set(d, "binaryData", json_object_get(kj_obj(obj, "binaryData")));
+	if (sk_json_obj(obj, "data"))
+		sk_json_set(d, "data", json_object_get(sk_json_obj(obj, "data")));
+	if (sk_json_obj(obj, "binaryData"))
+		sk_json_set(d, "binaryData", json_object_get(sk_json_obj(obj, "binaryData")));
 	render_object_hash(d, out);
 	json_object_put(d);
 }
 
 static void copy_hash(json_object *obj, char out[17])
 {
-	const char *h = kj_str(obj, "metadata.annotations." SPIN_ANNOTATION_DESIRED_HASH);
+	const char *h = sk_json_str(obj, "metadata.annotations." SPIN_ANNOTATION_DESIRED_HASH);
 
 	out[0] = '\0';
 	if (!h)
-		h = json_object_get_string(kj_getv(obj, "metadata", "annotations", SPIN_ANNOTATION_DESIRED_HASH, NULL));
+		h = json_object_get_string(sk_json_getv(obj, "metadata", "annotations", SPIN_ANNOTATION_DESIRED_HASH, NULL));
 	if (h)
 		snprintf(out, 17, "%s", h);
 }
@@ -269,12 +269,12 @@ static void *project_obj_json(json_object *obj, void *ud)
 		free(p);
 		return NULL;
 	}
-	const char *ex = kj_str(obj, "spec.executor");
+	const char *ex = sk_json_str(obj, "spec.executor");
 	/* An empty executor means the default, as the CRD says. */
 	snprintf(p->executor, sizeof(p->executor), "%s", ex && *ex ? ex : "containerd-shim-spin");
-	(void)kj_int64(obj, "metadata.generation", &g);
+	(void)sk_json_int64(obj, "metadata.generation", &g);
 	p->generation = (long long)g;
-	p->deleting = kj_get(obj, "metadata.deletionTimestamp") != NULL;
+	p->deleting = sk_json_get(obj, "metadata.deletionTimestamp") != NULL;
 	return p;
 }
 
@@ -383,16 +383,16 @@ static void *project_dep(json_object *obj, void *ud)
 	if (!d)
 		return NULL;
 	copy_hash(obj, d->hash);
-	(void)kj_int64(obj, "spec.replicas", &d->spec_replicas);
-	(void)kj_int64(obj, "status.replicas", &d->replicas);
-	(void)kj_int64(obj, "status.readyReplicas", &d->ready);
-	(void)kj_int64(obj, "status.updatedReplicas", &d->updated);
-	(void)kj_int64(obj, "status.availableReplicas", &d->available);
-	(void)kj_int64(obj, "metadata.generation", &d->generation);
-	(void)kj_int64(obj, "status.observedGeneration", &d->observed);
-	conds = kj_arr(obj, "status.conditions");
+	(void)sk_json_int64(obj, "spec.replicas", &d->spec_replicas);
+	(void)sk_json_int64(obj, "status.replicas", &d->replicas);
+	(void)sk_json_int64(obj, "status.readyReplicas", &d->ready);
+	(void)sk_json_int64(obj, "status.updatedReplicas", &d->updated);
+	(void)sk_json_int64(obj, "status.availableReplicas", &d->available);
+	(void)sk_json_int64(obj, "metadata.generation", &d->generation);
+	(void)sk_json_int64(obj, "status.observedGeneration", &d->observed);
+	conds = sk_json_arr(obj, "status.conditions");
 	if (conds) {
-		const char *s = kj_to_string(conds, NULL);
+		const char *s = sk_json_to_string(conds, NULL);
 		d->conditions = s ? strdup(s) : NULL;
 	}
 	return d;
@@ -435,7 +435,7 @@ static void *project_small(json_object *obj, void *ud)
 		return NULL;
 	copy_hash(obj, s->hash);
 	data_hash(obj, s->data_hash);
-	app = json_object_get_string(kj_getv(obj, "metadata", "labels", SPIN_LABEL_APP_NAME, NULL));
+	app = json_object_get_string(sk_json_getv(obj, "metadata", "labels", SPIN_LABEL_APP_NAME, NULL));
 	if (app && !(s->app = strdup(app))) {
 		free(s);
 		return NULL;
@@ -533,15 +533,15 @@ static void cm_deleted(const char *key, const void *old, void *ud)
 static void *project_rs(json_object *obj, void *ud)
 {
 	struct rs_obj *s = calloc(1, sizeof(*s));
-	json_object *vols = kj_arr(obj, "spec.template.spec.volumes");
-	const char *app = json_object_get_string(kj_getv(obj, "metadata", "labels", SPIN_LABEL_APP_NAME, NULL));
+	json_object *vols = sk_json_arr(obj, "spec.template.spec.volumes");
+	const char *app = json_object_get_string(sk_json_getv(obj, "metadata", "labels", SPIN_LABEL_APP_NAME, NULL));
 
 	if (!s)
 		return NULL;
 	s->app = app ? strdup(app) : NULL;
 	for (size_t i = 0; vols && i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i);
-		const char *n = kj_str(v, "name"), *sn = kj_str(v, "secret.secretName");
+		const char *n = sk_json_str(v, "name"), *sn = sk_json_str(v, "secret.secretName");
 		if (n && sn && strcmp(n, "spin-runtime-config") == 0)
 			s->rc_secret = strdup(sn);
 	}
@@ -676,7 +676,7 @@ static void apply_obj(struct app_work *w, const struct kube_resource *res, const
 
 	if (kube_path(res, ns, name, NULL, &q, &path, NULL) < 0)
 		return;
-	send_write(w, "PATCH", path, kj_to_string(obj, NULL), "application/apply-patch+yaml");
+	send_write(w, "PATCH", path, sk_json_to_string(obj, NULL), "application/apply-patch+yaml");
 }
 
 static void delete_obj(struct app_work *w, const struct kube_resource *res, const char *ns, const char *name)
@@ -695,37 +695,37 @@ static void post_event(struct app_work *w, json_object *obj, const char *type, c
 {
 	_cleanup_json_ json_object *ev = json_object_new_object();
 	_cleanup_free_ char *path = NULL;
-	const char *ns = kj_str(obj, "metadata.namespace"), *name = kj_str(obj, "metadata.name");
+	const char *ns = sk_json_str(obj, "metadata.namespace"), *name = sk_json_str(obj, "metadata.name");
 	char now[32], gen[300];
 
 	if (!ev || !ns || !name)
 		return;
 	now_rfc3339(now);
 	snprintf(gen, sizeof(gen), "%s.", name);
-	kj_set_str(ev, "apiVersion", "v1");
-	kj_set_str(ev, "kind", "Event");
-	json_object *meta = kj_ensure_obj(ev, "metadata");
-	kj_set_str(meta, "generateName", gen);
-	kj_set_str(meta, "namespace", ns);
-	json_object *inv = kj_ensure_obj(ev, "involvedObject");
-	kj_set_str(inv, "apiVersion", kj_str(obj, "apiVersion") ? kj_str(obj, "apiVersion") : "");
-	kj_set_str(inv, "kind", kj_str(obj, "kind") ? kj_str(obj, "kind") : "");
-	kj_set_str(inv, "name", name);
-	kj_set_str(inv, "namespace", ns);
-	if (kj_str(obj, "metadata.uid"))
-		kj_set_str(inv, "uid", kj_str(obj, "metadata.uid"));
-	kj_set_str(ev, "type", type);
-	kj_set_str(ev, "reason", reason);
-	kj_set_str(ev, "message", message);
-	kj_set_str(kj_ensure_obj(ev, "source"), "component", "spin-controller");
-	kj_set_str(ev, "reportingComponent", "spin-controller");
-	kj_set_str(ev, "firstTimestamp", now);
-	kj_set_str(ev, "lastTimestamp", now);
-	kj_set_int64(ev, "count", 1);
+	sk_json_set_str(ev, "apiVersion", "v1");
+	sk_json_set_str(ev, "kind", "Event");
+	json_object *meta = sk_json_ensure_obj(ev, "metadata");
+	sk_json_set_str(meta, "generateName", gen);
+	sk_json_set_str(meta, "namespace", ns);
+	json_object *inv = sk_json_ensure_obj(ev, "involvedObject");
+	sk_json_set_str(inv, "apiVersion", sk_json_str(obj, "apiVersion") ? sk_json_str(obj, "apiVersion") : "");
+	sk_json_set_str(inv, "kind", sk_json_str(obj, "kind") ? sk_json_str(obj, "kind") : "");
+	sk_json_set_str(inv, "name", name);
+	sk_json_set_str(inv, "namespace", ns);
+	if (sk_json_str(obj, "metadata.uid"))
+		sk_json_set_str(inv, "uid", sk_json_str(obj, "metadata.uid"));
+	sk_json_set_str(ev, "type", type);
+	sk_json_set_str(ev, "reason", reason);
+	sk_json_set_str(ev, "message", message);
+	sk_json_set_str(sk_json_ensure_obj(ev, "source"), "component", "spin-controller");
+	sk_json_set_str(ev, "reportingComponent", "spin-controller");
+	sk_json_set_str(ev, "firstTimestamp", now);
+	sk_json_set_str(ev, "lastTimestamp", now);
+	sk_json_set_int64(ev, "count", 1);
 	if (kube_path(&KUBE_EVENTS, ns, NULL, NULL, NULL, &path, NULL) < 0)
 		return;
 	w->r->stats.events++;
-	send_write(w, "POST", path, kj_to_string(ev, NULL), NULL);
+	send_write(w, "POST", path, sk_json_to_string(ev, NULL), NULL);
 }
 
 /* --- references ------------------------------------------------------------------ */
@@ -741,7 +741,7 @@ struct refs_ctx {
 /* Note one reference; remember the first required one that does not exist. */
 static void note_ref(struct refs_ctx *x, const char *kind, json_object *ref, bool required)
 {
-	const char *name = kj_str(ref, "name");
+	const char *name = sk_json_str(ref, "name");
 	char key[600], rk[700];
 
 	if (!name)
@@ -769,18 +769,18 @@ static void note_ref(struct refs_ctx *x, const char *kind, json_object *ref, boo
 
 static void note_value_from(struct refs_ctx *x, json_object *vf)
 {
-	json_object *s = kj_obj(vf, "secretKeyRef"), *c = kj_obj(vf, "configMapKeyRef");
+	json_object *s = sk_json_obj(vf, "secretKeyRef"), *c = sk_json_obj(vf, "configMapKeyRef");
 
 	if (s)
-		note_ref(x, "Secret", s, !kj_bool(s, "optional", false));
+		note_ref(x, "Secret", s, !sk_json_bool(s, "optional", false));
 	if (c)
-		note_ref(x, "ConfigMap", c, !kj_bool(c, "optional", false));
+		note_ref(x, "ConfigMap", c, !sk_json_bool(c, "optional", false));
 }
 
 static void note_options(struct refs_ctx *x, json_object *opts)
 {
 	for (size_t i = 0; opts && i < json_object_array_length(opts); i++)
-		note_value_from(x, kj_obj(json_object_array_get_idx(opts, i), "valueFrom"));
+		note_value_from(x, sk_json_obj(json_object_array_get_idx(opts, i), "valueFrom"));
 }
 
 /* Collect the app's references into the index (replacing its old ones) and
@@ -790,24 +790,24 @@ static void collect_refs(struct reconciler *r, json_object *app, const char *key
 {
 	struct strlist *seen = calloc(1, sizeof(*seen)), *old;
 	struct refs_ctx x = { r, ns, key, seen, "" };
-	json_object *vars = kj_arr(app, "spec.variables"), *rc = kj_obj(app, "spec.runtimeConfig");
+	json_object *vars = sk_json_arr(app, "spec.variables"), *rc = sk_json_obj(app, "spec.runtimeConfig");
 	struct sk_buf h = sk_buf_make(1u << 20);
 
 	if (!seen)
 		return;
 	for (size_t i = 0; vars && i < json_object_array_length(vars); i++)
-		note_value_from(&x, kj_obj(json_object_array_get_idx(vars, i), "valueFrom"));
-	if (rc && kj_str(rc, "loadFromSecret")) {
+		note_value_from(&x, sk_json_obj(json_object_array_get_idx(vars, i), "valueFrom"));
+	if (rc && sk_json_str(rc, "loadFromSecret")) {
 		json_object *ref = json_object_new_object();
-		kj_set_str(ref, "name", kj_str(rc, "loadFromSecret"));
+		sk_json_set_str(ref, "name", sk_json_str(rc, "loadFromSecret"));
 		note_ref(&x, "Secret", ref, true);
 		json_object_put(ref);
 	} else if (rc) {
-		json_object *stores[] = { kj_arr(rc, "keyValueStores"), kj_arr(rc, "sqliteDatabases") };
+		json_object *stores[] = { sk_json_arr(rc, "keyValueStores"), sk_json_arr(rc, "sqliteDatabases") };
 		for (size_t s = 0; s < 2; s++)
 			for (size_t i = 0; stores[s] && i < json_object_array_length(stores[s]); i++)
-				note_options(&x, kj_arr(json_object_array_get_idx(stores[s], i), "options"));
-		note_options(&x, kj_arr(rc, "llmCompute.options"));
+				note_options(&x, sk_json_arr(json_object_array_get_idx(stores[s], i), "options"));
+		note_options(&x, sk_json_arr(rc, "llmCompute.options"));
 	}
 	/* Drop index entries of references the app no longer has. */
 	old = strmap_get(&r->app_refs, key);
@@ -849,7 +849,7 @@ static int lookup_value(void *ud, const char *kind, const char *name, const char
 	if (kube_get(w->r->c, strcmp(kind, "Secret") == 0 ? &KUBE_SECRETS : &KUBE_CONFIGMAPS, ns, name, NULL, &obj,
 		     NULL) < 0)
 		return -ENOENT;
-	v = json_object_get_string(kj_getv(obj, "data", key, NULL));
+	v = json_object_get_string(sk_json_getv(obj, "data", key, NULL));
 	if (!v)
 		return -ENOENT;
 	if (strcmp(kind, "Secret") != 0) {
@@ -887,9 +887,9 @@ static bool apply_if_changed(struct app_work *w, const struct kube_resource *res
 	render_object_hash(obj, hash);
 	if (cached_hash && strcmp(cached_hash, hash) == 0)
 		return false;
-	json_object *ann = kj_ensure_obj(kj_ensure_obj(obj, "metadata"), "annotations");
+	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(obj, "metadata"), "annotations");
 	if (ann)
-		kj_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, hash);
+		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, hash);
 	apply_obj(w, res, ns, name, obj);
 	return true;
 }
@@ -950,9 +950,9 @@ static void ensure_ca_secret(struct app_work *w, const char *ns, const char *nam
 		return;
 	if (!ca && render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
 		return;
-	json_object *ann = kj_ensure_obj(kj_ensure_obj(ca, "metadata"), "annotations");
+	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(ca, "metadata"), "annotations");
 	if (ann)
-		kj_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, m->hash);
+		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, m->hash);
 	apply_obj(w, &KUBE_SECRETS, ns, name, ca);
 	m->sent_ms = kube_now_ms();
 }
@@ -969,7 +969,7 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 
 	if (!p || p->deleting || split_key(w->key, ns, sizeof(ns), name, sizeof(name)) < 0)
 		return;
-	if (kj_parse(p->json, strlen(p->json), &app, NULL) < 0)
+	if (sk_json_parse(p->json, strlen(p->json), &app, NULL) < 0)
 		return;
 	r->stats.reconciles++;
 
@@ -980,13 +980,13 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 		snprintf(problem_msg, sizeof(problem_msg),
 			 "SpinAppExecutor \"%s\" does not exist in namespace %s: create it or change spec.executor",
 			 p->executor, ns);
-	} else if (kj_parse(xp->json, strlen(xp->json), &exec, NULL) < 0) {
+	} else if (sk_json_parse(xp->json, strlen(xp->json), &exec, NULL) < 0) {
 		return;
 	}
 	if (exec)
-		manages = kj_bool(exec, "spec.createDeployment", true);
+		manages = sk_json_bool(exec, "spec.createDeployment", true);
 	if (exec && !manages &&
-	    (kj_obj(app, "spec.deploymentAnnotations") || kj_obj(app, "spec.podAnnotations"))) {
+	    (sk_json_obj(app, "spec.deploymentAnnotations") || sk_json_obj(app, "spec.podAnnotations"))) {
 		problem = "InvalidForExecutor";
 		snprintf(problem_msg, sizeof(problem_msg),
 			 "executor \"%s\" does not create Deployments: remove spec.deploymentAnnotations and "
@@ -1003,7 +1003,7 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 	if (!problem) {
 		_cleanup_free_ char *toml = NULL, *rc_name = NULL;
 		_cleanup_json_ json_object *secret = NULL, *dep = NULL, *svc = NULL;
-		const char *load = kj_str(app, "spec.runtimeConfig.loadFromSecret");
+		const char *load = sk_json_str(app, "spec.runtimeConfig.loadFromSecret");
 		int rr = 0;
 
 		if (load) {
@@ -1040,9 +1040,9 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 			const struct small_obj *cs = kube_informer_get(r->svcs, w->key);
 			apply_if_changed(w, &KUBE_SERVICES, ns, name, svc, cs ? cs->hash : NULL);
 		}
-		if (!problem && exec && kj_bool(exec, "spec.deploymentConfig.installDefaultCACerts", false) &&
+		if (!problem && exec && sk_json_bool(exec, "spec.deploymentConfig.installDefaultCACerts", false) &&
 		    r->ca_bundle)
-			ensure_ca_secret(w, ns, kj_str(exec, "spec.deploymentConfig.caCertSecret"));
+			ensure_ca_secret(w, ns, sk_json_str(exec, "spec.deploymentConfig.caCertSecret"));
 		if (!problem)
 			cleanup_secrets(w, ns, rc_name);
 	}
@@ -1059,7 +1059,7 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 	const struct dep_obj *d = kube_informer_get(r->deps, w->key);
 	_cleanup_json_ json_object *dconds = NULL;
 	if (d && d->conditions)
-		kj_parse(d->conditions, strlen(d->conditions), &dconds, NULL);
+		sk_json_parse(d->conditions, strlen(d->conditions), &dconds, NULL);
 	now_rfc3339(now);
 	struct status_input si = {
 		.app = app,
@@ -1078,35 +1078,35 @@ static void reconcile_app(struct reconciler *r, struct app_work *w)
 	};
 	_cleanup_json_ json_object *status = spin_status_render(&si);
 	char h_new[17], h_old[17];
-	json_object *old_status = kj_obj(app, "status");
+	json_object *old_status = sk_json_obj(app, "status");
 	render_object_hash(status, h_new);
 	if (old_status)
 		render_object_hash(old_status, h_old);
 	if (!old_status || strcmp(h_new, h_old) != 0) {
 		_cleanup_json_ json_object *patch = json_object_new_object();
 		_cleanup_free_ char *path = NULL;
-		kj_set(patch, "status", json_object_get(status));
+		sk_json_set(patch, "status", json_object_get(status));
 		if (kube_path(&SPINAPPS, ns, name, "status", NULL, &path, NULL) == 0)
-			send_write(w, "PATCH", path, kj_to_string(patch, NULL), "application/merge-patch+json");
+			send_write(w, "PATCH", path, sk_json_to_string(patch, NULL), "application/merge-patch+json");
 	}
 
 	/* An event when the Ready reason changes. */
-	json_object *ready = NULL, *conds = kj_arr(status, "conditions");
+	json_object *ready = NULL, *conds = sk_json_arr(status, "conditions");
 	for (size_t i = 0; conds && i < json_object_array_length(conds); i++)
-		if (strcmp(kj_str(json_object_array_get_idx(conds, i), "type"), "Ready") == 0)
+		if (strcmp(sk_json_str(json_object_array_get_idx(conds, i), "type"), "Ready") == 0)
 			ready = json_object_array_get_idx(conds, i);
-	const char *reason = kj_str(ready, "reason");
+	const char *reason = sk_json_str(ready, "reason");
 	const char *last = strmap_get(&r->last_reason, w->key);
 	if (reason && (!last || strcmp(last, reason) != 0)) {
 		/* Not on the first sight of an app already Ready (a restart). */
 		const char *was = NULL;
-		json_object *oc = kj_arr(app, "status.conditions");
+		json_object *oc = sk_json_arr(app, "status.conditions");
 		for (size_t i = 0; oc && i < json_object_array_length(oc); i++)
-			if (strcmp(kj_str(json_object_array_get_idx(oc, i), "type"), "Ready") == 0)
-				was = kj_str(json_object_array_get_idx(oc, i), "reason");
+			if (strcmp(sk_json_str(json_object_array_get_idx(oc, i), "type"), "Ready") == 0)
+				was = sk_json_str(json_object_array_get_idx(oc, i), "reason");
 		if (!was || strcmp(was, reason) != 0)
-			post_event(w, app, strcmp(kj_str(ready, "status"), "True") == 0 ? "Normal" : "Warning", reason,
-				   kj_str(ready, "message") ? kj_str(ready, "message") : "");
+			post_event(w, app, strcmp(sk_json_str(ready, "status"), "True") == 0 ? "Normal" : "Warning", reason,
+				   sk_json_str(ready, "message") ? sk_json_str(ready, "message") : "");
 		char *copy = strdup(reason), *prev = NULL;
 		if (copy && strmap_put(&r->last_reason, w->key, copy, (void **)&prev))
 			free(prev);
@@ -1128,9 +1128,9 @@ static void reconcile_executor(struct reconciler *r, struct app_work *w)
 	bool has = false;
 
 	if (!p || split_key(key, ns, sizeof(ns), name, sizeof(name)) < 0 ||
-	    kj_parse(p->json, strlen(p->json), &exec, NULL) < 0)
+	    sk_json_parse(p->json, strlen(p->json), &exec, NULL) < 0)
 		return;
-	fins = kj_arr(exec, "metadata.finalizers");
+	fins = sk_json_arr(exec, "metadata.finalizers");
 	for (size_t i = 0; fins && i < json_object_array_length(fins); i++)
 		if (strcmp(json_object_get_string(json_object_array_get_idx(fins, i)), SPIN_FINALIZER) == 0)
 			has = true;
@@ -1163,12 +1163,12 @@ static void reconcile_executor(struct reconciler *r, struct app_work *w)
 	if (!p->deleting)
 		json_object_array_add(newf, json_object_new_string(SPIN_FINALIZER));
 	patch = json_object_new_object();
-	json_object *meta = kj_ensure_obj(patch, "metadata");
-	kj_set(meta, "finalizers", newf);
-	if (kj_str(exec, "metadata.resourceVersion"))
-		kj_set_str(meta, "resourceVersion", kj_str(exec, "metadata.resourceVersion"));
+	json_object *meta = sk_json_ensure_obj(patch, "metadata");
+	sk_json_set(meta, "finalizers", newf);
+	if (sk_json_str(exec, "metadata.resourceVersion"))
+		sk_json_set_str(meta, "resourceVersion", sk_json_str(exec, "metadata.resourceVersion"));
 	if (kube_path(&EXECUTORS, ns, name, NULL, NULL, &path, NULL) == 0)
-		send_write(w, "PATCH", path, kj_to_string(patch, NULL), "application/merge-patch+json");
+		send_write(w, "PATCH", path, sk_json_to_string(patch, NULL), "application/merge-patch+json");
 }
 
 /* --- the loop ---------------------------------------------------------------------- */

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client.h"
+#include "controller/kube/client.h"
 
 struct reconciler_opts {
 	int max_in_progress;        /* apps reconciled at once; default 32 */

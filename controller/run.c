@@ -1,4 +1,4 @@
-#include "run.h"
+#include "controller/run.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "config.h"
-#include "json.h"
-#include "log.h"
-#include "reconciler.h"
+#include "controller/kube/client.h"
+#include "controller/kube/config.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "controller/reconciler.h"
 
 /* The one client the signal handler may wake; set while controller_run runs. */
 static struct kube_client *volatile running_client;
@@ -82,7 +82,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		goto out;
 	}
 	log_info("connected", "server=%s version=%s config=%s", log_quote(cfg->server, q, sizeof(q)),
-		 kj_str(resp.json, "gitVersion") ? kj_str(resp.json, "gitVersion") : "unknown",
+		 sk_json_str(resp.json, "gitVersion") ? sk_json_str(resp.json, "gitVersion") : "unknown",
 		 cfg->context ? cfg->context : "in-cluster");
 	kube_response_clear(&resp);
 

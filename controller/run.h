@@ -4,7 +4,7 @@
 
 #include <signal.h>
 
-#include "options.h"
+#include "controller/options.h"
 
 /* Connect with opts, reconcile SpinApps and SpinAppExecutors, and run until
  * *stop becomes non-zero (set from a signal handler, which should also call

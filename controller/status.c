@@ -1,10 +1,10 @@
-#include "status.h"
+#include "controller/status.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "json.h"
-#include "render.h"
+#include "common/json.h"
+#include "controller/render/render.h"
 
 void spin_status_selector(const char *app_name, char *buf, size_t size)
 {
@@ -16,7 +16,7 @@ static json_object *find_condition(json_object *conds, const char *t)
 {
 	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
 		json_object *c = json_object_array_get_idx(conds, i);
-		const char *ct = kj_str(c, "type");
+		const char *ct = sk_json_str(c, "type");
 		if (ct && strcmp(ct, t) == 0)
 			return c;
 	}
@@ -30,15 +30,15 @@ static void add_condition(json_object *conds, json_object *old_conds, const char
 {
 	json_object *c = json_object_new_object();
 	json_object *old = find_condition(old_conds, type);
-	const char *old_status = kj_str(old, "status"), *old_time = kj_str(old, "lastTransitionTime");
+	const char *old_status = sk_json_str(old, "status"), *old_time = sk_json_str(old, "lastTransitionTime");
 
-	kj_set_str(c, "type", type);
-	kj_set_str(c, "status", status);
-	kj_set_int64(c, "observedGeneration", generation);
-	kj_set_str(c, "lastTransitionTime",
+	sk_json_set_str(c, "type", type);
+	sk_json_set_str(c, "status", status);
+	sk_json_set_int64(c, "observedGeneration", generation);
+	sk_json_set_str(c, "lastTransitionTime",
 		   old_status && old_time && strcmp(old_status, status) == 0 ? old_time : now);
-	kj_set_str(c, "reason", reason);
-	kj_set_str(c, "message", message);
+	sk_json_set_str(c, "reason", reason);
+	sk_json_set_str(c, "message", message);
 	json_object_array_add(conds, c);
 }
 
@@ -57,7 +57,7 @@ static void copy_deployment_condition(json_object *conds, json_object *old_conds
 					    : "the Deployment does not exist yet",
 			      gen, in->now);
 	} else {
-		const char *st = kj_str(dc, "status"), *reason = kj_str(dc, "reason"), *msg = kj_str(dc, "message");
+		const char *st = sk_json_str(dc, "status"), *reason = sk_json_str(dc, "reason"), *msg = sk_json_str(dc, "message");
 		add_condition(conds, old_conds, type, st ? st : "Unknown", reason ? reason : "Unknown", msg ? msg : "",
 			      gen, in->now);
 	}
@@ -66,29 +66,29 @@ static void copy_deployment_condition(json_object *conds, json_object *old_conds
 json_object *spin_status_render(const struct status_input *in)
 {
 	json_object *st = json_object_new_object(), *conds = json_object_new_array();
-	json_object *old_conds = kj_arr(in->app, "status.conditions");
-	const char *name = kj_str(in->app, "metadata.name");
-	const char *executor = kj_str(in->app, "spec.executor");
+	json_object *old_conds = sk_json_arr(in->app, "status.conditions");
+	const char *name = sk_json_str(in->app, "metadata.name");
+	const char *executor = sk_json_str(in->app, "spec.executor");
 	int64_t gen = 0, want = 1;
 	char msg[256], selector[600];
 
-	(void)kj_int64(in->app, "metadata.generation", &gen);
-	if (kj_bool(in->app, "spec.enableAutoscaling", false))
+	(void)sk_json_int64(in->app, "metadata.generation", &gen);
+	if (sk_json_bool(in->app, "spec.enableAutoscaling", false))
 		want = in->dep.found ? in->dep.spec_replicas : 1;
-	else if (kj_int64(in->app, "spec.replicas", &want) < 0)
+	else if (sk_json_int64(in->app, "spec.replicas", &want) < 0)
 		want = 1;
 
-	kj_set_int64(st, "observedGeneration", gen);
+	sk_json_set_int64(st, "observedGeneration", gen);
 	if (executor)
-		kj_set_str(st, "activeScheduler", executor);
-	kj_set_int64(st, "replicas", in->dep.found ? in->dep.replicas : 0);
-	kj_set_int64(st, "readyReplicas", in->dep.found ? in->dep.ready : 0);
+		sk_json_set_str(st, "activeScheduler", executor);
+	sk_json_set_int64(st, "replicas", in->dep.found ? in->dep.replicas : 0);
+	sk_json_set_int64(st, "readyReplicas", in->dep.found ? in->dep.ready : 0);
 	spin_status_selector(name ? name : "", selector, sizeof(selector));
-	kj_set_str(st, "selector", selector);
+	sk_json_set_str(st, "selector", selector);
 	if (in->manages_deployment && name)
-		kj_set_str(st, "deploymentName", name);
+		sk_json_set_str(st, "deploymentName", name);
 	if (name)
-		kj_set_str(st, "serviceName", name);
+		sk_json_set_str(st, "serviceName", name);
 
 	if (in->problem_reason) {
 		add_condition(conds, old_conds, "Ready", "False", in->problem_reason,
@@ -110,6 +110,6 @@ json_object *spin_status_render(const struct status_input *in)
 	}
 	copy_deployment_condition(conds, old_conds, in, "Available", gen);
 	copy_deployment_condition(conds, old_conds, in, "Progressing", gen);
-	kj_set(st, "conditions", conds);
+	sk_json_set(st, "conditions", conds);
 	return st;
 }

@@ -1,4 +1,4 @@
-#include "api.h"
+#include "controller/kube/api.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
 
 const struct kube_resource KUBE_NAMESPACES = { "v1", "namespaces", false };
 const struct kube_resource KUBE_CONFIGMAPS = { "v1", "configmaps", true };
@@ -173,7 +173,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *res, const char
 		r = call_json(c, "GET", path, NULL, 0, NULL, &list, err);
 		if (r < 0)
 			return r;
-		items = kj_arr(list, "items");
+		items = sk_json_arr(list, "items");
 		if (!items)
 			return sk_err(err, -EPROTO, "GET %s: the list has no items array", path);
 		for (size_t i = 0; i < json_object_array_length(items); i++) {
@@ -181,10 +181,10 @@ int kube_list(struct kube_client *c, const struct kube_resource *res, const char
 			if (r < 0)
 				return r;
 		}
-		const char *next = kj_str(list, "metadata.continue");
+		const char *next = sk_json_str(list, "metadata.continue");
 		if (!next || !*next) {
 			if (rv_out) {
-				const char *rv = kj_str(list, "metadata.resourceVersion");
+				const char *rv = sk_json_str(list, "metadata.resourceVersion");
 				*rv_out = strdup(rv ? rv : "");
 				if (!*rv_out)
 					return -ENOMEM;
@@ -211,7 +211,7 @@ int kube_create(struct kube_client *c, const struct kube_resource *res, const ch
 
 	if (r < 0)
 		return r;
-	body = kj_to_string(obj, &len);
+	body = sk_json_to_string(obj, &len);
 	return call_json(c, "POST", path, body, len, NULL, out, err);
 }
 
@@ -225,7 +225,7 @@ int kube_update(struct kube_client *c, const struct kube_resource *res, const ch
 
 	if (r < 0)
 		return r;
-	body = kj_to_string(obj, &len);
+	body = sk_json_to_string(obj, &len);
 	return call_json(c, "PUT", path, body, len, NULL, out, err);
 }
 
@@ -268,22 +268,22 @@ int kube_delete(struct kube_client *c, const struct kube_resource *res, const ch
 	r = kube_path(res, ns, name, NULL, NULL, &path, err);
 	if (r < 0)
 		return r;
-	r = kj_set_str(body, "apiVersion", "v1");
+	r = sk_json_set_str(body, "apiVersion", "v1");
 	if (r == 0)
-		r = kj_set_str(body, "kind", "DeleteOptions");
+		r = sk_json_set_str(body, "kind", "DeleteOptions");
 	if (r == 0 && o && o->propagation_policy)
-		r = kj_set_str(body, "propagationPolicy", o->propagation_policy);
+		r = sk_json_set_str(body, "propagationPolicy", o->propagation_policy);
 	if (r == 0 && o && (o->precondition_uid || o->precondition_resource_version)) {
-		json_object *pre = kj_ensure_obj(body, "preconditions");
+		json_object *pre = sk_json_ensure_obj(body, "preconditions");
 		if (!pre)
 			return -ENOMEM;
 		if (o->precondition_uid)
-			r = kj_set_str(pre, "uid", o->precondition_uid);
+			r = sk_json_set_str(pre, "uid", o->precondition_uid);
 		if (r == 0 && o->precondition_resource_version)
-			r = kj_set_str(pre, "resourceVersion", o->precondition_resource_version);
+			r = sk_json_set_str(pre, "resourceVersion", o->precondition_resource_version);
 	}
 	if (r < 0)
 		return -ENOMEM;
-	text = kj_to_string(body, &len);
+	text = sk_json_to_string(body, &len);
 	return call_json(c, "DELETE", path, text, len, NULL, NULL, err);
 }

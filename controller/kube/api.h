@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "client.h"
+#include "controller/kube/client.h"
 
 /* A resource type: "v1" + "configmaps", "apps/v1" + "deployments". */
 struct kube_resource {

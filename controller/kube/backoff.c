@@ -1,4 +1,4 @@
-#include "backoff.h"
+#include "controller/kube/backoff.h"
 
 uint64_t kube_rand(uint64_t *s)
 {

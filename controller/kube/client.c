@@ -1,5 +1,5 @@
 /* The REST client and its event loop (see client.h). */
-#include "client.h"
+#include "controller/kube/client.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "json.h"
+#include "common/cleanup.h"
+#include "controller/kube/config.h"
+#include "common/json.h"
 #include "spinkube-version.h"
 
 /* Bytes a stream may hold between two turns of the loop before curl is asked
@@ -109,9 +109,9 @@ int kube_status_error(long status, const char *body, size_t len, struct sk_error
 
 	if (status >= 200 && status < 300)
 		return 0;
-	if (body && len && kj_parse(body, len, &st, NULL) == 0 && json_object_is_type(st, json_type_object)) {
-		reason = kj_str(st, "reason");
-		message = kj_str(st, "message");
+	if (body && len && sk_json_parse(body, len, &st, NULL) == 0 && json_object_is_type(st, json_type_object)) {
+		reason = sk_json_str(st, "reason");
+		message = sk_json_str(st, "message");
 	}
 	switch (status) {
 	case 400: code = -EINVAL; break;
@@ -784,7 +784,7 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 			r = err.code ? err.code : -EIO;
 		}
 		if (r == 0 && q->resp.body.len &&
-		    kj_parse(q->resp.body.data, q->resp.body.len, &q->resp.json, NULL) < 0)
+		    sk_json_parse(q->resp.body.data, q->resp.body.len, &q->resp.json, NULL) < 0)
 			q->resp.json = NULL;
 	}
 	if (r < 0 && err.code == 0)

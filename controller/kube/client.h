@@ -32,9 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "config.h"
-#include "err.h"
+#include "common/buf.h"
+#include "controller/kube/config.h"
+#include "common/err.h"
 
 struct kube_client;
 

@@ -6,7 +6,7 @@
  * Only the context in use, its cluster and its user are then resolved into a
  * self-contained struct kube_config; broken entries nobody uses do not stop a
  * load (kubectl does the same), broken structure does. */
-#include "config.h"
+#include "controller/kube/config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
-#include "yaml.h"
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "controller/kube/yaml.h"
 
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
 #define API_V1         "client.authentication.k8s.io/v1"
@@ -579,13 +579,13 @@ static int check_section(const struct kc_file *f, const struct kc_section *sec, 
 	n = json_object_array_length(list);
 	for (size_t i = 0; i < n; i++) {
 		json_object *item = json_object_array_get_idx(list, i), *body = NULL;
-		const char *name = kj_str(item, "name");
+		const char *name = sk_json_str(item, "name");
 
 		if (!json_object_is_type(item, json_type_object))
 			return sk_err(err, -EINVAL,
 			              "kubeconfig %s: %s[%zu] must be a mapping with name and %s", f->path,
 			              sec->list, i, sec->kind);
-		if (!name && kj_get(item, "name"))
+		if (!name && sk_json_get(item, "name"))
 			return sk_err(err, -EINVAL, "kubeconfig %s: %s[%zu]: name must be a string", f->path,
 			              sec->list, i);
 		if (!name || !name[0])
@@ -609,7 +609,7 @@ static int check_section(const struct kc_file *f, const struct kc_section *sec, 
 static int check_file(const struct kc_file *f, struct sk_error *err)
 {
 	json_object *v = NULL;
-	const char *kind = kj_str(f->root, "kind");
+	const char *kind = sk_json_str(f->root, "kind");
 	int r;
 
 	if (!json_object_is_type(f->root, json_type_object))
@@ -713,12 +713,12 @@ static int kc_find(const struct kc_set *set, const struct kc_section *sec, const
                    struct kc_entry *e)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		json_object *list = kj_arr(set->files[i].root, sec->list);
+		json_object *list = sk_json_arr(set->files[i].root, sec->list);
 		size_t n = list ? json_object_array_length(list) : 0;
 
 		for (size_t j = 0; j < n; j++) {
 			json_object *item = json_object_array_get_idx(list, j), *body = NULL;
-			const char *item_name = kj_str(item, "name");
+			const char *item_name = sk_json_str(item, "name");
 
 			if (!item_name || strcmp(item_name, name))
 				continue;
@@ -744,11 +744,11 @@ static char *kc_names(const struct kc_set *set, const struct kc_section *sec)
 	int r = seen ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !r && !full && i < set->n; i++) {
-		json_object *list = kj_arr(set->files[i].root, sec->list);
+		json_object *list = sk_json_arr(set->files[i].root, sec->list);
 		size_t n = list ? json_object_array_length(list) : 0;
 
 		for (size_t j = 0; !r && !full && j < n; j++) {
-			const char *name = kj_str(json_object_array_get_idx(list, j), "name");
+			const char *name = sk_json_str(json_object_array_get_idx(list, j), "name");
 
 			if (!name || json_object_object_get_ex(seen, name, NULL))
 				continue;
@@ -779,7 +779,7 @@ static const char *kc_current_context(const struct kc_set *set, const char *over
 	if (override && override[0])
 		return override;
 	for (size_t i = 0; i < set->n; i++) {
-		const char *s = kj_str(set->files[i].root, "current-context");
+		const char *s = sk_json_str(set->files[i].root, "current-context");
 
 		if (s && s[0])
 			return s;

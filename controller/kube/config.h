@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Caps on what is read from outside. */
 #define KUBE_CONFIG_MAX_FILE (4u << 20)     /* one kubeconfig file */

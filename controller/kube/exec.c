@@ -6,7 +6,7 @@
  * /dev/null (we are never interactive), its stdout is read up to
  * KUBE_CONFIG_MAX_FILE bytes and parsed, and the tail of its stderr is kept so
  * that a failure can quote the plugin's last word. */
-#include "config.h"
+#include "controller/kube/config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
 
 #define API_V1        "client.authentication.k8s.io/v1"
 #define API_V1BETA1   "client.authentication.k8s.io/v1beta1"
@@ -132,7 +132,7 @@ static int status_str(json_object *status, const char *key, const char *what, co
 /* Check apiVersion and kind of an ExecCredential. */
 static int check_type(json_object *doc, const char *what, const char *want_api, struct sk_error *err)
 {
-	const char *api = kj_str(doc, "apiVersion"), *kind = kj_str(doc, "kind");
+	const char *api = sk_json_str(doc, "apiVersion"), *kind = sk_json_str(doc, "kind");
 
 	if (!json_object_is_type(doc, json_type_object))
 		return sk_err(err, -EINVAL, "%s: output is not an ExecCredential (not a JSON object)", what);
@@ -186,11 +186,11 @@ static int exec_parse(const char *text, size_t len, const char *what, const char
 	json_object *status;
 	int r;
 
-	if ((r = kj_parse(text, len, &doc, err)) < 0)
+	if ((r = sk_json_parse(text, len, &doc, err)) < 0)
 		return sk_err_prefix(err, "%s: output is not an ExecCredential", what);
 	if ((r = check_type(doc, what, want_api, err)) < 0)
 		return r;
-	status = kj_obj(doc, "status");
+	status = sk_json_obj(doc, "status");
 	if (!status)
 		return sk_err(err, -EINVAL, "%s: output has no status", what);
 	if ((r = status_str(status, "token", what, &token, err)) < 0 ||
@@ -236,21 +236,21 @@ static char *b64_encode(const char *data, size_t len)
  * Optional fields are left out when empty, as kubectl does. */
 static int exec_info_cluster(const struct kube_config *cfg, json_object *spec)
 {
-	json_object *cluster = kj_ensure_obj(spec, "cluster");
+	json_object *cluster = sk_json_ensure_obj(spec, "cluster");
 	_cleanup_free_ char *ca = NULL;
 
-	if (!cluster || kj_set_str(cluster, "server", cfg->server) < 0)
+	if (!cluster || sk_json_set_str(cluster, "server", cfg->server) < 0)
 		return -ENOMEM;
-	if (cfg->tls_server_name && kj_set_str(cluster, "tls-server-name", cfg->tls_server_name) < 0)
+	if (cfg->tls_server_name && sk_json_set_str(cluster, "tls-server-name", cfg->tls_server_name) < 0)
 		return -ENOMEM;
-	if (cfg->insecure_skip_tls_verify && kj_set_bool(cluster, "insecure-skip-tls-verify", true) < 0)
+	if (cfg->insecure_skip_tls_verify && sk_json_set_bool(cluster, "insecure-skip-tls-verify", true) < 0)
 		return -ENOMEM;
-	if (cfg->proxy_url && kj_set_str(cluster, "proxy-url", cfg->proxy_url) < 0)
+	if (cfg->proxy_url && sk_json_set_str(cluster, "proxy-url", cfg->proxy_url) < 0)
 		return -ENOMEM;
 	if (!cfg->ca_pem)
 		return 0;
 	ca = b64_encode(cfg->ca_pem, cfg->ca_pem_len);
-	if (!ca || kj_set_str(cluster, "certificate-authority-data", ca) < 0)
+	if (!ca || sk_json_set_str(cluster, "certificate-authority-data", ca) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -260,16 +260,16 @@ static int exec_info_cluster(const struct kube_config *cfg, json_object *spec)
 static int exec_info(const struct kube_config *cfg, char **out)
 {
 	_cleanup_json_ json_object *info = json_object_new_object();
-	json_object *spec = info ? kj_ensure_obj(info, "spec") : NULL;
+	json_object *spec = info ? sk_json_ensure_obj(info, "spec") : NULL;
 	const char *text;
 	size_t len;
 
-	if (!spec || kj_set_str(info, "apiVersion", cfg->exec->api_version) < 0 ||
-	    kj_set_str(info, "kind", "ExecCredential") < 0 || kj_set_bool(spec, "interactive", false) < 0)
+	if (!spec || sk_json_set_str(info, "apiVersion", cfg->exec->api_version) < 0 ||
+	    sk_json_set_str(info, "kind", "ExecCredential") < 0 || sk_json_set_bool(spec, "interactive", false) < 0)
 		return -ENOMEM;
 	if (cfg->exec->provide_cluster_info && exec_info_cluster(cfg, spec) < 0)
 		return -ENOMEM;
-	text = kj_to_string(info, &len);
+	text = sk_json_to_string(info, &len);
 	*out = malloc(sizeof(INFO_VAR "=") + len);
 	if (!text || !*out)
 		return -ENOMEM;

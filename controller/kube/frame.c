@@ -1,4 +1,4 @@
-#include "frame.h"
+#include "controller/kube/frame.h"
 
 #include <errno.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 /* Return 0 to go on, negative to stop feeding (returned by kube_framer_feed). */
 typedef int (*kube_line_fn)(const char *line, size_t len, void *userdata);

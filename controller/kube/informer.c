@@ -1,12 +1,12 @@
-#include "informer.h"
+#include "controller/kube/informer.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "strmap.h"
+#include "common/json.h"
+#include "common/strmap.h"
 
 struct kube_informer {
 	struct kube_client *c;
@@ -22,8 +22,8 @@ struct kube_informer {
 
 int kube_object_key(json_object *obj, char *buf, size_t size)
 {
-	const char *name = kj_str(obj, "metadata.name");
-	const char *ns = kj_str(obj, "metadata.namespace");
+	const char *name = sk_json_str(obj, "metadata.name");
+	const char *ns = sk_json_str(obj, "metadata.namespace");
 	int n;
 
 	if (!name || !*name)

@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "watch.h"
+#include "controller/kube/watch.h"
 
 struct kube_informer_handlers {
 	/* Required: what to keep of obj; NULL means out of memory. */

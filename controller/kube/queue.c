@@ -1,11 +1,11 @@
-#include "queue.h"
+#include "controller/kube/queue.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "common/strmap.h"
 
 /* Per-key state, the value of the key's strmap entry. The key text lives in
  * the entry; items point back to it. */

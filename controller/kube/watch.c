@@ -1,13 +1,13 @@
-#include "watch.h"
+#include "controller/kube/watch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
-#include "cleanup.h"
-#include "frame.h"
-#include "json.h"
+#include "controller/kube/backoff.h"
+#include "common/cleanup.h"
+#include "controller/kube/frame.h"
+#include "common/json.h"
 
 struct kube_watch {
 	struct kube_client *c;
@@ -154,22 +154,22 @@ static int on_line(const char *line, size_t len, void *ud)
 	json_object *obj;
 	enum kube_event_type t;
 
-	if (kj_parse(line, len, &ev, &err) < 0) {
+	if (sk_json_parse(line, len, &ev, &err) < 0) {
 		sk_err_prefix(&err, "watch %s: undecodable event", w->plural);
 		err.code = -EPROTO;
 		w->last_err = err;
 		return -EPROTO;
 	}
-	type = kj_str(ev, "type");
-	obj = kj_obj(ev, "object");
+	type = sk_json_str(ev, "type");
+	obj = sk_json_obj(ev, "object");
 	if (!type || !obj) {
 		sk_err(&w->last_err, -EPROTO, "watch %s: event without type or object", w->plural);
 		return -EPROTO;
 	}
 	if (strcmp(type, "ERROR") == 0) {
 		int64_t code = 0;
-		(void)kj_int64(obj, "code", &code);
-		const char *msg = kj_str(obj, "message");
+		(void)sk_json_int64(obj, "code", &code);
+		const char *msg = sk_json_str(obj, "message");
 		sk_err(&w->last_err, code == 410 ? -EIDRM : -EPROTO, "watch %s: ERROR event %lld: %s", w->plural,
 		       (long long)code, msg ? msg : "(no message)");
 		return w->last_err.code;
@@ -186,7 +186,7 @@ static int on_line(const char *line, size_t len, void *ud)
 		sk_err(&w->last_err, -EPROTO, "watch %s: unknown event type \"%s\"", w->plural, type);
 		return -EPROTO;
 	}
-	if (set_rv(w, kj_str(obj, "metadata.resourceVersion")) < 0)
+	if (set_rv(w, sk_json_str(obj, "metadata.resourceVersion")) < 0)
 		return -ENOMEM;
 	if (t == KUBE_EVENT_BOOKMARK)
 		w->stats.bookmarks++;

@@ -18,8 +18,8 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-#include "api.h"
-#include "client.h"
+#include "controller/kube/api.h"
+#include "controller/kube/client.h"
 
 enum kube_event_type {
 	KUBE_EVENT_ADDED,

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "common/json.h"
 
 /* Input larger than this is refused before libyaml sees it. */
 #define KUBE_YAML_MAX_INPUT (16u << 20)
@@ -29,7 +29,7 @@ struct frame {
 };
 
 struct builder {
-	struct frame stack[KJ_MAX_DEPTH];
+	struct frame stack[SK_JSON_MAX_DEPTH];
 	int depth;         /* open containers */
 	unsigned nodes;    /* values seen so far */
 	json_object *root; /* owned; NULL (JSON null) until a value arrives */
@@ -164,10 +164,10 @@ static int on_start(struct builder *b, const yaml_event_t *ev, bool mapping, str
 
 	if (wants_key(b))
 		return mark_err(err, -EINVAL, &ev->start_mark, "mapping keys must be scalars");
-	if (b->depth >= KJ_MAX_DEPTH)
+	if (b->depth >= SK_JSON_MAX_DEPTH)
 		return sk_err(err, -EINVAL,
 		              "invalid YAML at line %zu, column %zu: nested deeper than %d levels",
-		              ev->start_mark.line + 1, ev->start_mark.column + 1, KJ_MAX_DEPTH);
+		              ev->start_mark.line + 1, ev->start_mark.column + 1, SK_JSON_MAX_DEPTH);
 	obj = mapping ? json_object_new_object() : json_object_new_array();
 	if (!obj)
 		return sk_err(err, -ENOMEM, "out of memory");

@@ -4,7 +4,7 @@
  * scalars. Plain scalars true/false, null/~ and decimal integers become JSON
  * booleans, null and numbers; everything else, and every quoted scalar, is a
  * string. Aliases are refused (they are how a small file turns into a large
- * tree), as are non-string mapping keys and trees deeper than KJ_MAX_DEPTH.
+ * tree), as are non-string mapping keys and trees deeper than SK_JSON_MAX_DEPTH.
  * Errors carry the line and column. *out is a new reference the caller puts. */
 #ifndef SPINKUBE_KUBE_YAML_H
 #define SPINKUBE_KUBE_YAML_H
@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Parse the first document of text[0..len). An empty document yields an empty
  * object. */

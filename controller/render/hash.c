@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "render-private.h"
-#include "render.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "controller/render/render-private.h"
+#include "controller/render/render.h"
 
 /* Canonical JSON of a rendered object never gets near this; it bounds the
  * buffer as every buffer here is bounded. */

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "render.h"
+#include "controller/render/render.h"
 
 /* Longer strings are refused before any arithmetic. */
 #define QUANTITY_MAX_LEN 64

@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* A new json string holding s; NULL on -ENOMEM. Shorthand for building. */
 static inline json_object *render_jstr(const char *s)

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
-#include "render-private.h"
-#include "render.h"
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "controller/render/render-private.h"
+#include "controller/render/render.h"
 
 #define SPIN_API_VERSION      "core.spinkube.dev/v1alpha1"
 #define READY_LABEL_PREFIX    "core.spinkube.dev/app."
@@ -55,7 +55,7 @@ static void put(struct build *b, json_object *o, const char *key, json_object *v
 		b->oom = true;
 		return;
 	}
-	if (kj_set(o, key, v) < 0)
+	if (sk_json_set(o, key, v) < 0)
 		b->oom = true;
 }
 
@@ -150,7 +150,7 @@ static int app_meta(json_object *app, struct app_meta *m, struct sk_error *err)
 
 	if (!json_object_is_type(app, json_type_object))
 		return sk_err(err, -EINVAL, "the SpinApp is missing or not a JSON object");
-	m->name = kj_str(app, "metadata.name");
+	m->name = sk_json_str(app, "metadata.name");
 	if (!m->name || !*m->name)
 		return sk_err(err, -EINVAL, "the SpinApp has no metadata.name");
 	len = strlen(m->name);
@@ -159,10 +159,10 @@ static int app_meta(json_object *app, struct app_meta *m, struct sk_error *err)
 		              "SpinApp \"%s\": the name has %zu characters; at most %d fit in the label "
 		              "core.spinkube.dev/app.NAME.status, so choose a shorter name",
 		              m->name, len, APP_NAME_MAX);
-	m->ns = kj_str(app, "metadata.namespace");
+	m->ns = sk_json_str(app, "metadata.namespace");
 	if (!m->ns || !*m->ns)
 		return sk_err(err, -EINVAL, "SpinApp \"%s\" has no metadata.namespace", m->name);
-	m->uid = kj_str(app, "metadata.uid");
+	m->uid = sk_json_str(app, "metadata.uid");
 	if (!m->uid || !*m->uid)
 		return sk_err(
 		    err, -EINVAL,
@@ -210,7 +210,7 @@ static int cmp_str(const void *a, const void *b)
  * NULL when the map is absent or empty (an empty map renders as no field). */
 static int string_map(json_object *spec, const char *field, json_object **out, struct sk_error *err)
 {
-	json_object *m = kj_get(spec, field);
+	json_object *m = sk_json_get(spec, field);
 	_cleanup_free_ const char **keys = NULL;
 	_cleanup_json_ json_object *copy_ = NULL;
 	struct build b = {false};
@@ -289,24 +289,24 @@ static int exec_mode(json_object *executor, struct exec_mode *x, struct sk_error
 
 	if (!json_object_is_type(executor, json_type_object))
 		return sk_err(err, -EINVAL, "the SpinAppExecutor is missing or not a JSON object");
-	x->name = kj_str(executor, "metadata.name");
+	x->name = sk_json_str(executor, "metadata.name");
 	if (!x->name)
 		x->name = "";
-	cd = kj_get(executor, "spec.createDeployment");
+	cd = sk_json_get(executor, "spec.createDeployment");
 	if (!json_object_is_type(cd, json_type_boolean) || !json_object_get_boolean(cd))
 		return sk_err(
 		    err, -EINVAL,
 		    "SpinAppExecutor \"%s\": createDeployment is not true, so it makes no Deployment",
 		    x->name);
-	x->dc = kj_obj(executor, "spec.deploymentConfig");
+	x->dc = sk_json_obj(executor, "spec.deploymentConfig");
 	if (!x->dc)
 		return sk_err(
 		    err, -EINVAL,
 		    "SpinAppExecutor \"%s\": createDeployment is true but spec.deploymentConfig is missing; "
 		    "set deploymentConfig.runtimeClassName (shim) or deploymentConfig.spinImage (spintainer)",
 		    x->name);
-	x->runtime_class = kj_str(x->dc, "runtimeClassName");
-	x->spin_image = kj_str(x->dc, "spinImage");
+	x->runtime_class = sk_json_str(x->dc, "runtimeClassName");
+	x->spin_image = sk_json_str(x->dc, "spinImage");
 	if (x->runtime_class && !*x->runtime_class)
 		x->runtime_class = NULL;
 	if (x->spin_image && !*x->spin_image)
@@ -325,10 +325,10 @@ static int exec_mode(json_object *executor, struct exec_mode *x, struct sk_error
 		    x->name);
 	/* As upstream: a caCertSecret is mounted whenever it is named; the
 	 * default one when installDefaultCACerts asks for it. */
-	ca = kj_str(x->dc, "caCertSecret");
+	ca = sk_json_str(x->dc, "caCertSecret");
 	if (ca && *ca)
 		x->ca_secret = ca;
-	else if (kj_bool(x->dc, "installDefaultCACerts", false))
+	else if (sk_json_bool(x->dc, "installDefaultCACerts", false))
 		x->ca_secret = SPIN_CA_SECRET_DEFAULT;
 	else
 		x->ca_secret = NULL;
@@ -356,7 +356,7 @@ static int64_t resource_bytes(json_object *q)
  * *bytes is -1 when no memory limit is asked for. */
 static int invocation_memory(json_object *spec, int64_t *bytes, struct sk_error *err)
 {
-	json_object *limits = kj_get(spec, "invocationLimits"), *mem, *cap;
+	json_object *limits = sk_json_get(spec, "invocationLimits"), *mem, *cap;
 	const char *s, *capfield = "limits";
 	int64_t capb;
 	int r;
@@ -366,7 +366,7 @@ static int invocation_memory(json_object *spec, int64_t *bytes, struct sk_error 
 		return 0;
 	if (!json_object_is_type(limits, json_type_object))
 		return sk_err(err, -EINVAL, "spec.invocationLimits must be a map of strings");
-	mem = kj_get(limits, "memory");
+	mem = sk_json_get(limits, "memory");
 	if (!mem)
 		return 0;
 	s = json_object_is_type(mem, json_type_string) ? json_object_get_string(mem) : NULL;
@@ -378,9 +378,9 @@ static int invocation_memory(json_object *spec, int64_t *bytes, struct sk_error 
 	if (*bytes == 0)
 		return sk_err(err, -EINVAL,
 		              "spec.invocationLimits.memory is 0; give a size such as \"128Mi\"");
-	cap = kj_get(spec, "resources.limits.memory");
+	cap = sk_json_get(spec, "resources.limits.memory");
 	if (!cap) {
-		cap = kj_get(spec, "resources.requests.memory");
+		cap = sk_json_get(spec, "resources.requests.memory");
 		capfield = "requests";
 	}
 	capb = cap ? resource_bytes(cap) : -1;
@@ -404,7 +404,7 @@ static int build_env(json_object *spec, const struct exec_mode *x, int64_t port,
 	    {"exporter_otlp_logs_endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"},
 	};
 	_cleanup_json_ json_object *env = json_object_new_array();
-	json_object *vars = kj_get(spec, "variables"), *comps = kj_get(spec, "components");
+	json_object *vars = sk_json_get(spec, "variables"), *comps = sk_json_get(spec, "components");
 	struct build b = {false};
 	char addr[32];
 	int64_t mem;
@@ -413,8 +413,8 @@ static int build_env(json_object *spec, const struct exec_mode *x, int64_t port,
 	if (vars && !json_object_is_type(vars, json_type_array))
 		return sk_err(err, -EINVAL, "spec.variables must be a list");
 	for (size_t i = 0, n = vars ? json_object_array_length(vars) : 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(vars, i), *from = kj_get(v, "valueFrom"), *e;
-		const char *name = kj_str(v, "name"), *value = kj_str(v, "value");
+		json_object *v = json_object_array_get_idx(vars, i), *from = sk_json_get(v, "valueFrom"), *e;
+		const char *name = sk_json_str(v, "name"), *value = sk_json_str(v, "value");
 		_cleanup_free_ char *ename = NULL;
 		size_t len;
 
@@ -450,7 +450,7 @@ static int build_env(json_object *spec, const struct exec_mode *x, int64_t port,
 	put_str(&b, e, "value", addr);
 
 	for (size_t i = 0; i < sizeof(otel) / sizeof(otel[0]); i++) {
-		const char *v = kj_str(kj_obj(x->dc, "otel"), otel[i][0]);
+		const char *v = sk_json_str(sk_json_obj(x->dc, "otel"), otel[i][0]);
 		if (!v || !*v)
 			continue;
 		e = push_obj(&b, env);
@@ -514,7 +514,7 @@ static int build_probe(json_object *spec, const char *which, int64_t port, json_
 	    {"initialDelaySeconds", 10}, {"timeoutSeconds", 1},   {"periodSeconds", 10},
 	    {"successThreshold", 1},     {"failureThreshold", 3},
 	};
-	json_object *check = kj_getv(spec, "checks", which, NULL), *hg, *headers;
+	json_object *check = sk_json_getv(spec, "checks", which, NULL), *hg, *headers;
 	_cleanup_json_ json_object *probe = NULL;
 	struct build b = {false};
 	const char *path;
@@ -522,15 +522,15 @@ static int build_probe(json_object *spec, const char *which, int64_t port, json_
 	*out = NULL;
 	if (!check || json_object_is_type(check, json_type_null))
 		return 0;
-	hg = kj_obj(check, "httpGet");
+	hg = sk_json_obj(check, "httpGet");
 	if (!hg)
 		return sk_err(err, -EINVAL, "spec.checks.%s: httpGet is missing; set httpGet.path", which);
-	path = kj_str(hg, "path");
+	path = sk_json_str(hg, "path");
 	if (!path || !*path)
 		return sk_err(
 		    err, -EINVAL,
 		    "spec.checks.%s.httpGet.path is missing; set the path to probe, such as /healthz", which);
-	headers = kj_get(hg, "httpHeaders");
+	headers = sk_json_get(hg, "httpHeaders");
 	if (headers && !json_object_is_type(headers, json_type_array))
 		return sk_err(err, -EINVAL, "spec.checks.%s.httpGet.httpHeaders must be a list", which);
 
@@ -542,7 +542,7 @@ static int build_probe(json_object *spec, const char *which, int64_t port, json_
 		json_object *hs = put_arr(&b, get, "httpHeaders");
 		for (size_t i = 0, n = json_object_array_length(headers); i < n; i++) {
 			json_object *h = json_object_array_get_idx(headers, i);
-			const char *name = kj_str(h, "name"), *value = kj_str(h, "value");
+			const char *name = sk_json_str(h, "name"), *value = sk_json_str(h, "value");
 
 			if (!name || !*name || !value)
 				return sk_err(
@@ -556,7 +556,7 @@ static int build_probe(json_object *spec, const char *which, int64_t port, json_
 	}
 	for (size_t i = 0; i < sizeof(timing) / sizeof(timing[0]); i++) {
 		int64_t v = timing[i].def;
-		int r = kj_int64(check, timing[i].field, &v);
+		int r = sk_json_int64(check, timing[i].field, &v);
 
 		if (r == -EINVAL || (r == 0 && (v < 0 || v > INT32_MAX)))
 			return sk_err(err, -EINVAL, "spec.checks.%s.%s must be a whole number of at least 0",
@@ -595,7 +595,7 @@ static void secret_volume(struct build *b, json_object *volumes, json_object *mo
  * volumes take. */
 static int user_list(json_object *spec, const char *field, json_object **list, struct sk_error *err)
 {
-	json_object *l = kj_get(spec, field);
+	json_object *l = sk_json_get(spec, field);
 
 	*list = NULL;
 	if (!l || json_object_is_type(l, json_type_null))
@@ -603,7 +603,7 @@ static int user_list(json_object *spec, const char *field, json_object **list, s
 	if (!json_object_is_type(l, json_type_array))
 		return sk_err(err, -EINVAL, "spec.%s must be a list", field);
 	for (size_t i = 0, n = json_object_array_length(l); i < n; i++) {
-		const char *name = kj_str(json_object_array_get_idx(l, i), "name");
+		const char *name = sk_json_str(json_object_array_get_idx(l, i), "name");
 		if (name && (strcmp(name, RUNTIME_CONFIG_VOLUME) == 0 || strcmp(name, CA_VOLUME) == 0) &&
 		    strcmp(field, "volumes") == 0)
 			return sk_err(err, -EINVAL,
@@ -650,7 +650,7 @@ static int build_volumes(json_object *spec, const struct exec_mode *x, const cha
  * when absent; anything else is an error. */
 static int optional_obj(json_object *spec, const char *field, json_object **out, struct sk_error *err)
 {
-	json_object *o = kj_get(spec, field);
+	json_object *o = sk_json_get(spec, field);
 
 	*out = NULL;
 	if (!o || json_object_is_type(o, json_type_null))
@@ -663,7 +663,7 @@ static int optional_obj(json_object *spec, const char *field, json_object **out,
 
 static int optional_arr(json_object *spec, const char *field, json_object **out, struct sk_error *err)
 {
-	json_object *o = kj_get(spec, field);
+	json_object *o = sk_json_get(spec, field);
 
 	*out = NULL;
 	if (!o || json_object_is_type(o, json_type_null))
@@ -686,22 +686,22 @@ struct app_opts {
 
 static int app_opts(json_object *spec, struct app_opts *o, struct sk_error *err)
 {
-	bool autoscale = kj_bool(spec, "enableAutoscaling", false);
+	bool autoscale = sk_json_bool(spec, "enableAutoscaling", false);
 	int r;
 
-	o->image = kj_str(spec, "image");
+	o->image = sk_json_str(spec, "image");
 	if (!o->image || !*o->image)
 		return sk_err(err, -EINVAL,
 		              "spec.image is missing; set it to the OCI reference of the Spin app");
 
 	o->port = DEFAULT_HTTP_PORT;
-	r = kj_int64(spec, "listenPort", &o->port);
+	r = sk_json_int64(spec, "listenPort", &o->port);
 	if (r == -EINVAL || o->port < 1 || o->port > 65535)
 		return sk_err(err, -EINVAL, "spec.listenPort must be a port number from 1 to 65535");
 
 	o->replicas = autoscale ? -1 : 1;
 	int64_t rep = 0;
-	r = kj_int64(spec, "replicas", &rep);
+	r = sk_json_int64(spec, "replicas", &rep);
 	if (r == -EINVAL)
 		return sk_err(err, -EINVAL, "spec.replicas must be a whole number");
 	if (r == 0 && autoscale && rep != 0)
@@ -716,7 +716,7 @@ static int app_opts(json_object *spec, struct app_opts *o, struct sk_error *err)
 		o->replicas = rep;
 	}
 
-	o->pull_policy = kj_str(spec, "imagePullPolicy");
+	o->pull_policy = sk_json_str(spec, "imagePullPolicy");
 	if (o->pull_policy && !*o->pull_policy)
 		o->pull_policy = NULL;
 	if (o->pull_policy && strcmp(o->pull_policy, "Always") != 0 &&
@@ -725,7 +725,7 @@ static int app_opts(json_object *spec, struct app_opts *o, struct sk_error *err)
 		              "spec.imagePullPolicy \"%s\" is not Always, IfNotPresent or Never",
 		              o->pull_policy);
 
-	o->service_account = kj_str(spec, "serviceAccountName");
+	o->service_account = sk_json_str(spec, "serviceAccountName");
 	if (!o->service_account || !*o->service_account)
 		o->service_account = "default";
 	return 0;
@@ -784,7 +784,7 @@ static int resources_of(json_object *spec, json_object **out, struct sk_error *e
 		return r;
 	for (int i = 0; i < 2; i++) {
 		const char *f = i ? "requests" : "limits";
-		json_object *m = kj_get(res, f);
+		json_object *m = sk_json_get(res, f);
 		if (m && !json_object_is_type(m, json_type_object) && !json_object_is_type(m, json_type_null))
 			return sk_err(err, -EINVAL, "spec.resources.%s must be a map of quantities", f);
 		if (m && json_object_is_type(m, json_type_object) && json_object_object_length(m) > 0)
@@ -825,7 +825,7 @@ static json_object *container(struct build *b, const struct app_meta *m, const s
 
 	put_str(b, c, "name", m->name);
 	if (x->spin_image) {
-		json_object *args, *comps = kj_arr(spec, "components");
+		json_object *args, *comps = sk_json_arr(spec, "components");
 
 		put_str(b, c, "image", x->spin_image);
 		(void)snprintf(listen, sizeof(listen), "0.0.0.0:%" PRId64, o->port);
@@ -853,8 +853,8 @@ static json_object *container(struct build *b, const struct app_meta *m, const s
 	put_str(b, port, "protocol", "TCP");
 	put(b, c, "env", TAKE_PTR(p->env));
 	if (p->resources) {
-		json_object *res = put_obj(b, c, "resources"), *l = kj_obj(p->resources, "limits"),
-		            *rq = kj_obj(p->resources, "requests");
+		json_object *res = put_obj(b, c, "resources"), *l = sk_json_obj(p->resources, "limits"),
+		            *rq = sk_json_obj(p->resources, "requests");
 		if (l && json_object_object_length(l) > 0)
 			put(b, res, "limits", copy(b, l));
 		if (rq && json_object_object_length(rq) > 0)
@@ -887,7 +887,7 @@ int render_deployment(const struct render_deployment_input *in, json_object **ou
 		return sk_err(err, -EINVAL, "no input to render");
 	if ((r = app_meta(in->app, &m, err)) < 0)
 		return r;
-	spec = kj_obj(in->app, "spec");
+	spec = sk_json_obj(in->app, "spec");
 	if (!spec)
 		return sk_err(err, -EINVAL, "SpinApp \"%s\" has no spec", m.name);
 	if ((r = exec_mode(in->executor, &x, err)) < 0 || (r = app_opts(spec, &o, err)) < 0 ||
@@ -959,7 +959,7 @@ int render_service(json_object *app, json_object **out, struct sk_error *err)
 
 	if ((r = app_meta(app, &m, err)) < 0)
 		return r;
-	spec = kj_obj(app, "spec");
+	spec = sk_json_obj(app, "spec");
 	if ((r = string_map(spec, "serviceAnnotations", &ann, err)) < 0)
 		return r;
 	ready = render_ready_label_key(m.name);

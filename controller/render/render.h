@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define SPIN_LABEL_APP_NAME "core.spinkube.dev/app-name"
 #define SPIN_FIELD_MANAGER "spin-operator"

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
-#include "render.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "controller/render/render.h"
 
 /* A Secret holds at most 1 MiB; a runtime config past that could not be
  * stored anyway. */
@@ -150,34 +150,34 @@ static int toml_fail(struct sk_error *err, int r, const char *path, const char *
 static int option_value(json_object *opt, const char *path, const char *oname, render_lookup_fn lookup,
                         void *ud, char **value, struct sk_error *err)
 {
-	json_object *from = kj_obj(opt, "valueFrom"), *ref;
+	json_object *from = sk_json_obj(opt, "valueFrom"), *ref;
 	const char *kind, *word, *name, *key;
 	int r;
 
 	if (!from) {
-		const char *v = kj_str(opt, "value");
+		const char *v = sk_json_str(opt, "value");
 		*value = strdup(v ? v : "");
 		return *value ? 0 : sk_err(err, -ENOMEM, "out of memory");
 	}
-	if (kj_get(opt, "value"))
+	if (sk_json_get(opt, "value"))
 		return sk_err(err, -EINVAL, "%s (\"%s\"): set value or valueFrom, not both", path, oname);
-	if ((ref = kj_obj(from, "secretKeyRef"))) {
+	if ((ref = sk_json_obj(from, "secretKeyRef"))) {
 		kind = "Secret";
 		word = "secret";
-		if (kj_obj(from, "configMapKeyRef"))
+		if (sk_json_obj(from, "configMapKeyRef"))
 			return sk_err(
 			    err, -EINVAL,
 			    "%s (\"%s\"): valueFrom has both secretKeyRef and configMapKeyRef; keep one",
 			    path, oname);
-	} else if ((ref = kj_obj(from, "configMapKeyRef"))) {
+	} else if ((ref = sk_json_obj(from, "configMapKeyRef"))) {
 		kind = "ConfigMap";
 		word = "configmap";
 	} else {
 		return sk_err(err, -EINVAL, "%s (\"%s\"): valueFrom needs secretKeyRef or configMapKeyRef",
 		              path, oname);
 	}
-	name = kj_str(ref, "name");
-	key = kj_str(ref, "key");
+	name = sk_json_str(ref, "name");
+	key = sk_json_str(ref, "key");
 	if (!name || !*name || !key || !*key)
 		return sk_err(err, -EINVAL, "%s (\"%s\"): the %s reference needs a name and a key", path,
 		              oname, word);
@@ -200,8 +200,8 @@ static int option_value(json_object *opt, const char *path, const char *oname, r
 static int emit_table(struct sk_buf *b, const char *prefix, const char *name, json_object *entry,
                       const char *path, render_lookup_fn lookup, void *ud, struct sk_error *err)
 {
-	json_object *opts = kj_get(entry, "options");
-	const char *type = kj_str(entry, "type");
+	json_object *opts = sk_json_get(entry, "options");
+	const char *type = sk_json_str(entry, "type");
 	size_t n;
 	int r;
 
@@ -221,7 +221,7 @@ static int emit_table(struct sk_buf *b, const char *prefix, const char *name, js
 	n = opts ? json_object_array_length(opts) : 0;
 	for (size_t j = 0; j < n; j++) {
 		json_object *opt = json_object_array_get_idx(opts, j);
-		const char *oname = kj_str(opt, "name");
+		const char *oname = sk_json_str(opt, "name");
 		_cleanup_free_ char *value = NULL;
 		char opath[PATH_MAX_LEN];
 
@@ -233,7 +233,7 @@ static int emit_table(struct sk_buf *b, const char *prefix, const char *name, js
 			    err, -EINVAL,
 			    "%s (\"type\"): an option cannot be called type; the type field sets it", opath);
 		for (size_t k = 0; k < j; k++) {
-			const char *prev = kj_str(json_object_array_get_idx(opts, k), "name");
+			const char *prev = sk_json_str(json_object_array_get_idx(opts, k), "name");
 			if (prev && strcmp(prev, oname) == 0)
 				return sk_err(err, -EINVAL, "%s (\"%s\"): the same option as options[%zu]",
 				              opath, oname, k);
@@ -256,7 +256,7 @@ static int emit_table(struct sk_buf *b, const char *prefix, const char *name, js
 static int emit_named_tables(struct sk_buf *b, json_object *rc, const char *field, const char *prefix,
                              render_lookup_fn lookup, void *ud, struct sk_error *err)
 {
-	json_object *list = kj_get(rc, field);
+	json_object *list = sk_json_get(rc, field);
 	size_t n;
 	int r;
 
@@ -267,14 +267,14 @@ static int emit_named_tables(struct sk_buf *b, json_object *rc, const char *fiel
 	n = json_object_array_length(list);
 	for (size_t i = 0; i < n; i++) {
 		json_object *entry = json_object_array_get_idx(list, i);
-		const char *name = kj_str(entry, "name");
+		const char *name = sk_json_str(entry, "name");
 		char path[PATH_MAX_LEN];
 
 		(void)snprintf(path, sizeof(path), "spec.runtimeConfig.%s[%zu]", field, i);
 		if (!name || !*name)
 			return sk_err(err, -EINVAL, "%s: name is missing", path);
 		for (size_t k = 0; k < i; k++) {
-			const char *prev = kj_str(json_object_array_get_idx(list, k), "name");
+			const char *prev = sk_json_str(json_object_array_get_idx(list, k), "name");
 			if (prev && strcmp(prev, name) == 0)
 				return sk_err(err, -EINVAL,
 				              "%s (\"%s\"): the same name as %s[%zu]; names must differ",
@@ -293,7 +293,7 @@ int render_runtime_config(json_object *app, render_lookup_fn lookup, void *ud, c
 	                               "type = \"env\"\n"
 	                               "prefix = \"SPIN_VARIABLE_\"\n";
 	struct sk_buf b = sk_buf_make(TOML_MAX);
-	json_object *rc = kj_get(app, "spec.runtimeConfig"), *llm;
+	json_object *rc = sk_json_get(app, "spec.runtimeConfig"), *llm;
 	char *s;
 	int r;
 
@@ -304,7 +304,7 @@ int render_runtime_config(json_object *app, render_lookup_fn lookup, void *ud, c
 		r = emit_named_tables(&b, rc, "keyValueStores", "key_value_store", lookup, ud, err);
 	if (r == 0 && rc)
 		r = emit_named_tables(&b, rc, "sqliteDatabases", "sqlite_database", lookup, ud, err);
-	if (r == 0 && rc && (llm = kj_get(rc, "llmCompute"))) {
+	if (r == 0 && rc && (llm = sk_json_get(rc, "llmCompute"))) {
 		if (!json_object_is_type(llm, json_type_object))
 			r = sk_err(err, -EINVAL, "spec.runtimeConfig.llmCompute must be an object");
 		else

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 #include <json-c/json_object_iterator.h>
 
-#include "app.h"
+#include "shim-bridge/app/app.h"
 
 /* Iterate the members of a json-c object (insertion order). */
 #define SPIN_OBJ_FOREACH(it, obj)                                                                   \

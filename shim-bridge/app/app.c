@@ -1,5 +1,5 @@
 /* The app model: loading entry point, whole-app validation, retain, free. */
-#include "app.h"
+#include "shim-bridge/app/app.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app-internal.h"
-#include "buf.h"
-#include "cleanup.h"
-#include "sha256.h"
-#include "routes.h"
-#include "strmap.h"
-#include "toml.h"
-#include "vars.h"
+#include "shim-bridge/app/app-internal.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/sha256.h"
+#include "shim-bridge/app/routes.h"
+#include "common/strmap.h"
+#include "common/toml.h"
+#include "shim-bridge/app/vars.h"
 
 struct spin_app *app_new(void)
 {
@@ -454,7 +454,7 @@ static int load_text(const char *file, const char *text, size_t len, const char 
 	if (len > SPIN_MANIFEST_MAX)
 		return sk_err(err, -E2BIG, "%s: %zu bytes is more than the %d a manifest may have", file, len,
 		              SPIN_MANIFEST_MAX);
-	if ((r = toml_parse(text, len, file, &root, err)) < 0)
+	if ((r = sk_toml_parse(text, len, file, &root, err)) < 0)
 		return r;
 	r = spin_app_from_manifest(root, file, dir, 0, out, err);
 	json_object_put(root);

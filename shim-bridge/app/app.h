@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Caps on what is read from outside. */
 #define SPIN_MANIFEST_MAX (1024 * 1024)     /* spin.toml */
@@ -110,7 +110,7 @@ enum {
  * one line naming the file, the key and the fix. */
 int spin_app_load(const char *path, struct spin_app **out, struct sk_error *err);
 
-/* Build the app from a parsed manifest tree (toml_parse's result, borrowed).
+/* Build the app from a parsed manifest tree (sk_toml_parse's result, borrowed).
  * name is the file name used in messages; dir is the directory relative
  * paths resolve against (absolute, or made so). */
 int spin_app_from_manifest(json_object *root, const char *name, const char *dir, unsigned flags,

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "app-internal.h"
-#include "cleanup.h"
+#include "shim-bridge/app/app-internal.h"
+#include "common/cleanup.h"
 
 #define GLOB_MAX_DEPTH 32
 #define GLOB_MAX_SEGS 64

@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app-internal.h"
-#include "app.h"
-#include "base64.h"
-#include "cleanup.h"
-#include "hex.h"
+#include "shim-bridge/app/app-internal.h"
+#include "shim-bridge/app/app.h"
+#include "common/base64.h"
+#include "common/cleanup.h"
+#include "common/hex.h"
 
 #define LOCK_MAX_DEPTH 64
 

@@ -1,6 +1,6 @@
 /* spin.toml (manifest version 2) -> struct spin_app.
  *
- * Works on the json-c tree toml_parse made, so the rules here can be driven
+ * Works on the json-c tree sk_toml_parse made, so the rules here can be driven
  * without files (SPIN_LOAD_NO_FS) by tests and the fuzzer. Unknown keys are
  * errors where Spin's schema rejects them too: a typo must not silently drop
  * a setting. Every message is "FILE: where: problem (fix)". */
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app-internal.h"
-#include "app.h"
-#include "cleanup.h"
+#include "shim-bridge/app/app-internal.h"
+#include "shim-bridge/app/app.h"
+#include "common/cleanup.h"
 
 struct mctx {
 	const char *name; /* file name for messages */

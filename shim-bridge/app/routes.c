@@ -5,15 +5,15 @@
  * dropped, as Spin joins them. A request is tried against every route and
  * the most specific match is kept; apps have few routes, so a linear scan
  * is both simple and fast enough. */
-#include "routes.h"
+#include "shim-bridge/app/routes.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app-internal.h"
-#include "cleanup.h"
+#include "shim-bridge/app/app-internal.h"
+#include "common/cleanup.h"
 
 enum seg_kind { SEG_WILD = 0, SEG_PARAM = 1, SEG_LIT = 2, SEG_END = 3 };
 

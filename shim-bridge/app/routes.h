@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#include "app.h"
-#include "err.h"
+#include "shim-bridge/app/app.h"
+#include "common/err.h"
 
 #define SPIN_ROUTE_MAX_SEGMENTS 64
 #define SPIN_PATH_MAX (64 * 1024) /* longer request paths never match */

@@ -1,14 +1,14 @@
 /* Application variables: providers and "{{ var }}" templates. */
-#include "vars.h"
+#include "shim-bridge/app/vars.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app-internal.h"
-#include "buf.h"
-#include "cleanup.h"
+#include "shim-bridge/app/app-internal.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
 
 /* The value of key in envp ("K=V" strings), borrowed; NULL when unset. */
 static const char *env_get(char *const *envp, const char *key)

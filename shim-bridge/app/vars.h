@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "app.h"
-#include "err.h"
+#include "shim-bridge/app/app.h"
+#include "common/err.h"
 
 #define SPIN_VAR_VALUE_MAX (1024 * 1024) /* one value, resolved or expanded */
 

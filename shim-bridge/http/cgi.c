@@ -1,6 +1,6 @@
 /* WAGI's CGI rules; see cgi.h. Everything here is pure: strings in,
  * owned strings out. */
-#include "cgi.h"
+#include "shim-bridge/http/cgi.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cleanup.h"
-#include "server.h"
-#include "hex.h"
+#include "common/cleanup.h"
+#include "shim-bridge/http/server.h"
+#include "common/hex.h"
 
 #define ENV_MAX_VARS 4096
 

@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
-#include "parser.h"
+#include "common/err.h"
+#include "shim-bridge/http/parser.h"
 
 #define CGI_DEFAULT_ARGV "${SCRIPT_NAME} ${ARGS}"
 #define CGI_MAX_HEAD (64u * 1024)   /* CGI header section of the output */

@@ -23,8 +23,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "server-int.h"
-#include "stream.h"
+#include "shim-bridge/http/server-int.h"
+#include "shim-bridge/http/stream.h"
 
 static void staging_put(struct conn *c);
 

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 #define HTTP_DEFAULT_MAX_HEAD (64u * 1024)
 #define HTTP_DEFAULT_MAX_HEADERS 100u

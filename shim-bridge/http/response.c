@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server-int.h"
-#include "stream.h"
+#include "shim-bridge/http/server-int.h"
+#include "shim-bridge/http/stream.h"
 
 #define KEEP_ALLOC_MAX (256u * 1024) /* larger buffers are freed between requests */
 

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server.h"
+#include "shim-bridge/http/server.h"
 
 #define CONN_IN_CAP (16u * 1024) /* read staging buffer per connection */
 #define RESP_MAX_HEAD (64u * 1024)

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "server-int.h"
+#include "common/cleanup.h"
+#include "shim-bridge/http/server-int.h"
 
 #define MAX_EVENTS 256
 #define ACCEPT_PAUSE_MS 100

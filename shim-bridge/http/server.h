@@ -28,8 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "err.h"
-#include "parser.h"
+#include "common/err.h"
+#include "shim-bridge/http/parser.h"
 
 struct http_server;
 

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "shim-bridge/http/stream.h"
 
 static uint64_t mono_ms(void)
 {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server-int.h"
+#include "shim-bridge/http/server-int.h"
 
 /* What the handler left of a streamed request body is read and dropped up to
  * this many bytes (or linger_ms) to keep the connection; beyond, it closes. */

@@ -1,4 +1,4 @@
-#include "engine.h"
+#include "shim-bridge/runtime/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "sha256.h"
+#include "common/cleanup.h"
+#include "common/sha256.h"
 
 #define DEFAULT_MAX_MEMORY ((uint64_t)128 << 20)
 #define DEFAULT_MAX_INSTANCES 64u

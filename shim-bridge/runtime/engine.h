@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <wasmtime.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Largest .wasm file accepted (modules and components). */
 #define SB_WASM_MAX ((size_t)256 << 20)

@@ -1,13 +1,13 @@
-#include "handler.h"
-#include "http.h"
+#include "shim-bridge/runtime/handler.h"
+#include "shim-bridge/wasi/http.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "common/cleanup.h"
+#include "common/log.h"
 
 /* A guest's output line longer than this is logged in pieces. */
 #define GUEST_LINE_MAX 4096

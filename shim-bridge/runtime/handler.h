@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
-#include "err.h"
-#include "host.h"
-#include "server.h"
+#include "shim-bridge/runtime/engine.h"
+#include "common/err.h"
+#include "shim-bridge/wasi/host.h"
+#include "shim-bridge/http/server.h"
 
 enum sb_handler_kind { SB_HANDLER_WAGI, SB_HANDLER_INBOUND_HTTP, SB_HANDLER_WASI_HTTP };
 

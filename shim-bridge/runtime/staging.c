@@ -1,4 +1,4 @@
-#include "staging.h"
+#include "shim-bridge/runtime/staging.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "common/cleanup.h"
 
 static inline void closedirp(DIR **d)
 {

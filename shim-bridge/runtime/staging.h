@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Caps on what one component may map. */
 #define SB_FILES_MAX 100000

@@ -1,7 +1,7 @@
 /* allowed_outbound_hosts entries: parsing, validation and matching (see
  * allowed-hosts.h). Entries are parsed again for every check: a component
  * has a handful, and an outbound request costs far more than parsing them. */
-#include "allowed-hosts.h"
+#include "shim-bridge/wasi/allowed-hosts.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define SCHEME_MAX 31
 

@@ -9,8 +9,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "host.h"
-#include "log.h"
+#include "shim-bridge/wasi/host.h"
+#include "common/log.h"
 
 #define GUEST_LINE_MAX 4096
 

@@ -30,8 +30,8 @@
 #include <linux/openat2.h>
 #endif
 
-#include "cleanup.h"
-#include "host.h"
+#include "common/cleanup.h"
+#include "shim-bridge/wasi/host.h"
 
 /* An open file or directory. Owns fd. */
 struct fs_desc {

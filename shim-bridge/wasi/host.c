@@ -1,6 +1,6 @@
 /* The framework of the WASI host (see host.h): the per-request resource
  * table, value helpers, interface registration and the import check. */
-#include "host.h"
+#include "shim-bridge/wasi/host.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -31,7 +31,7 @@
 #include <sys/types.h>
 #include <wasmtime.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Host resource types. The numbers only need to differ. */
 enum wh_rtype {

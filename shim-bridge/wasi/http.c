@@ -1,7 +1,7 @@
 /* wasi:http 0.2 on the host: fields, incoming requests and bodies, outgoing
  * responses and bodies streamed to the client, trailers both ways, and
  * outgoing requests sent through outbound.h. See http.h. */
-#include "http.h"
+#include "shim-bridge/wasi/http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "outbound.h"
+#include "common/log.h"
+#include "shim-bridge/wasi/outbound.h"
 
 #define FIELDS_MAX_ENTRIES 1024
 #define FIELDS_MAX_BYTES ((size_t)256 << 10)

@@ -9,8 +9,8 @@
 
 #include <wasmtime.h>
 
-#include "host.h"
-#include "server.h"
+#include "shim-bridge/wasi/host.h"
+#include "shim-bridge/http/server.h"
 
 /* The reason given when the client closed while the body was sent. */
 #define WH_CLIENT_GONE "the client went away while the body was sent"

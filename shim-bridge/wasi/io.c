@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
+#include "shim-bridge/wasi/host.h"
 
 struct io_error {
 	char *msg;

@@ -8,7 +8,7 @@
  * the host and port curl will connect to are checked against the
  * allow-list as well as the authority the guest gave, so no difference
  * between two parsers can let a request through. */
-#include "outbound.h"
+#include "shim-bridge/wasi/outbound.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* Longest timeout honoured (a day); longer ones are the same as a day. */

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "allowed-hosts.h"
-#include "host.h"
+#include "shim-bridge/wasi/allowed-hosts.h"
+#include "shim-bridge/wasi/host.h"
 
 /* Caps on the response header section (the request's too). */
 #define WH_OUT_HEADERS_MAX      256

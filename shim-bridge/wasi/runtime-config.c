@@ -2,7 +2,7 @@
  * runtime-config.h). The file is parsed with our TOML parser into a json-c
  * tree and checked table by table; json-c keeps no line numbers, so a
  * message's line is found again in the text by the table's header. */
-#include "runtime-config.h"
+#include "shim-bridge/wasi/runtime-config.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "toml.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/toml.h"
 
 /* How long a store operation waits for another connection's lock on the
  * same file before it fails with "database is locked". */
@@ -572,7 +572,7 @@ int spin_runtime_config_parse(const char *text, size_t len, const char *name, co
 
 	if (!rc)
 		return oom(&p);
-	if ((r = toml_parse(text, len, name, &root, err)) < 0)
+	if ((r = sk_toml_parse(text, len, name, &root, err)) < 0)
 		return sk_err_prefix(err, "runtime config");
 	if ((r = parse_root(&p, root)) < 0)
 		return r;

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Where SpinKube's shim mounts the file, and where spin-bridge looks when no
  * file is named. */

@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
-#include "runtime-config.h"
+#include "shim-bridge/wasi/host.h"
+#include "shim-bridge/wasi/runtime-config.h"
 
 _Static_assert(SPIN_KV_VALUE_MAX <= WH_CHUNK_MAX, "a key-value value must fit the host's list<u8> cap");
 

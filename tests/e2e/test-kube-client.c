@@ -15,15 +15,15 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
-#include "cleanup.h"
-#include "client.h"
-#include "config.h"
-#include "informer.h"
-#include "json.h"
-#include "strmap.h"
-#include "tap.h"
-#include "watch.h"
+#include "controller/kube/api.h"
+#include "common/cleanup.h"
+#include "controller/kube/client.h"
+#include "controller/kube/config.h"
+#include "controller/kube/informer.h"
+#include "common/json.h"
+#include "common/strmap.h"
+#include "tests/tap.h"
+#include "controller/kube/watch.h"
 
 static const struct kube_resource WIDGETS = { "kc.spinkube.test/v1", "widgets", true };
 static const struct kube_resource SERVICEACCOUNTS = { "v1", "serviceaccounts", true };
@@ -67,7 +67,7 @@ static struct kube_client *client(const struct kube_config *cfg, const struct ku
 static json_object *parse(const char *text)
 {
 	json_object *o = NULL;
-	if (kj_parse(text, strlen(text), &o, NULL) < 0) {
+	if (sk_json_parse(text, strlen(text), &o, NULL) < 0) {
 		printf("Bail out! bad JSON in the test: %s\n", text);
 		exit(1);
 	}
@@ -95,7 +95,7 @@ static char *whoami(struct kube_client *c, struct sk_error *err)
 
 	req.body_len = strlen(req.body);
 	if (kube_client_call(c, &req, &resp, err) == 0) {
-		const char *u = kj_str(resp.json, "status.userInfo.username");
+		const char *u = sk_json_str(resp.json, "status.userInfo.username");
 		who = u ? strdup(u) : NULL;
 	} else {
 		printf("# whoami failed: %s\n", err->message);
@@ -134,7 +134,7 @@ static void bulk_done(int rc, struct kube_response *r, const struct sk_error *er
 static int count_item(json_object *item, void *ud)
 {
 	struct strmap *seen = ud;
-	const char *name = kj_str(item, "metadata.name");
+	const char *name = sk_json_str(item, "metadata.name");
 	if (name)
 		strmap_put(seen, name, (void *)1, NULL);
 	return 0;
@@ -156,7 +156,7 @@ static void test_crud(struct kube_client *c)
 		snprintf(name, sizeof(name), "cm-%04d", i);
 		_cleanup_json_ json_object *cm = configmap(name, "i", name, i % 2 ? "\"half\":\"yes\"" : NULL);
 		size_t len;
-		const char *body = kj_to_string(cm, &len);
+		const char *body = sk_json_to_string(cm, &len);
 		kube_path(&KUBE_CONFIGMAPS, NS, NULL, NULL, NULL, &path, NULL);
 		struct kube_request req = { .method = "POST", .path = path, .body = body, .body_len = len };
 		kube_client_do(c, &req, bulk_done, &b);
@@ -186,8 +186,8 @@ static void test_crud(struct kube_client *c)
 		if (kube_client_call(c, &req, &resp, &err) < 0)
 			break;
 		pages++;
-		items += (int)json_object_array_length(kj_arr(resp.json, "items"));
-		const char *next = kj_str(resp.json, "metadata.continue");
+		items += (int)json_object_array_length(sk_json_arr(resp.json, "items"));
+		const char *next = sk_json_str(resp.json, "metadata.continue");
 		free(cont);
 		cont = next && *next ? strdup(next) : NULL;
 		kube_response_clear(&resp);
@@ -208,16 +208,16 @@ static void test_crud(struct kube_client *c)
 	/* GET, UPDATE, conflict. */
 	_cleanup_json_ json_object *cm = NULL, *cm2 = NULL, *stale = NULL;
 	is_int(kube_get(c, &KUBE_CONFIGMAPS, NS, "cm-0001", NULL, &cm, &err), 0, "GET cm-0001");
-	is_str(kj_str(cm, "data.i"), "cm-0001", "its data");
+	is_str(sk_json_str(cm, "data.i"), "cm-0001", "its data");
 	stale = json_object_get(cm);
-	snprintf(path_rv, sizeof(path_rv), "%s", kj_str(cm, "metadata.resourceVersion"));
+	snprintf(path_rv, sizeof(path_rv), "%s", sk_json_str(cm, "metadata.resourceVersion"));
 	json_object *copy = NULL;
 	json_object_deep_copy(cm, &copy, NULL);
-	kj_set_str(kj_obj(copy, "data"), "i", "changed");
+	sk_json_set_str(sk_json_obj(copy, "data"), "i", "changed");
 	is_int(kube_update(c, &KUBE_CONFIGMAPS, NS, "cm-0001", NULL, copy, &cm2, &err), 0, "UPDATE with the current resourceVersion");
 	json_object_put(copy);
-	ok(strcmp(kj_str(cm2, "metadata.resourceVersion"), path_rv) != 0, "the resourceVersion moved on");
-	kj_set_str(kj_obj(stale, "data"), "i", "lost update");
+	ok(strcmp(sk_json_str(cm2, "metadata.resourceVersion"), path_rv) != 0, "the resourceVersion moved on");
+	sk_json_set_str(sk_json_obj(stale, "data"), "i", "lost update");
 	is_int(kube_update(c, &KUBE_CONFIGMAPS, NS, "cm-0001", NULL, stale, NULL, &err), -ESTALE,
 	       "UPDATE with a stale resourceVersion is a conflict (-ESTALE)");
 	is_int(err.http_status, 409, "HTTP 409 is reported");
@@ -237,10 +237,10 @@ static void test_crud(struct kube_client *c)
 	_cleanup_json_ json_object *p1 = NULL, *p2 = NULL;
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "cm-0003", NULL, KUBE_PATCH_MERGE, "{\"data\":{\"m\":\"merged\"}}",
 			  NULL, false, &p1, &err), 0, "merge patch");
-	ok(kj_str(p1, "data.m") && kj_str(p1, "data.i"), "merge patch adds a key and keeps the rest");
+	ok(sk_json_str(p1, "data.m") && sk_json_str(p1, "data.i"), "merge patch adds a key and keeps the rest");
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "cm-0003", NULL, KUBE_PATCH_JSON,
 			  "[{\"op\":\"remove\",\"path\":\"/data/i\"}]", NULL, false, &p2, &err), 0, "JSON patch");
-	ok(kj_str(p2, "data.i") == NULL && kj_str(p2, "data.m"), "JSON patch removed data.i");
+	ok(sk_json_str(p2, "data.i") == NULL && sk_json_str(p2, "data.m"), "JSON patch removed data.i");
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "cm-0003", NULL, KUBE_PATCH_JSON,
 			  "[{\"op\":\"test\",\"path\":\"/data/m\",\"value\":\"other\"}]", NULL, false, NULL, &err), -EINVAL,
 	       "a failing JSON patch test op is -EINVAL (%ld)", err.http_status);
@@ -259,14 +259,14 @@ static void test_apply(struct kube_client *c)
 	       "server-side apply creates the object");
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "applied", NULL, KUBE_PATCH_APPLY, doc_a, "mgr-a", false, &a2, &err), 0,
 	       "applying the same again succeeds");
-	is_str(kj_str(a2, "metadata.resourceVersion"), kj_str(a1, "metadata.resourceVersion"),
+	is_str(sk_json_str(a2, "metadata.resourceVersion"), sk_json_str(a1, "metadata.resourceVersion"),
 	       "and is idempotent: the resourceVersion does not move");
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "applied", NULL, KUBE_PATCH_APPLY, doc_b, "mgr-b", false, NULL, &err),
 	       -ESTALE, "a second manager changing the field is refused as a conflict");
 	ok(err.http_status == 409 && strstr(err.message, "mgr-a"), "the message names the owning manager: %s", err.message);
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "applied", NULL, KUBE_PATCH_APPLY, doc_b, "mgr-b", true, &b, &err), 0,
 	       "with force the second manager takes the field");
-	is_str(kj_str(b, "data.k"), "v2", "and the value is its own");
+	is_str(sk_json_str(b, "data.k"), "v2", "and the value is its own");
 	is_int(kube_patch(c, &KUBE_CONFIGMAPS, NS, "applied", NULL, KUBE_PATCH_APPLY, doc_b, NULL, false, NULL, &err),
 	       -EINVAL, "apply without a field manager is refused locally");
 }
@@ -292,10 +292,10 @@ static void test_subresources(struct kube_client *c)
 	for (int i = 0; i < 100 && !established; i++) {
 		_cleanup_json_ json_object *got = NULL;
 		if (kube_get(c, &KUBE_CRDS, NULL, "widgets.kc.spinkube.test", NULL, &got, NULL) == 0) {
-			json_object *conds = kj_arr(got, "status.conditions");
+			json_object *conds = sk_json_arr(got, "status.conditions");
 			for (size_t j = 0; conds && j < json_object_array_length(conds); j++) {
 				json_object *cd = json_object_array_get_idx(conds, j);
-				if (!strcmp(kj_str(cd, "type"), "Established") && !strcmp(kj_str(cd, "status"), "True"))
+				if (!strcmp(sk_json_str(cd, "type"), "Established") && !strcmp(sk_json_str(cd, "status"), "True"))
 					established = 1;
 			}
 		}
@@ -316,27 +316,27 @@ static void test_subresources(struct kube_client *c)
 
 	_cleanup_json_ json_object *got = NULL, *after = NULL, *scale = NULL, *w2 = NULL;
 	kube_get(c, &WIDGETS, NS, "w1", NULL, &got, &err);
-	kj_set_str(kj_ensure_obj(got, "status"), "phase", "Ready");
-	kj_set_str(kj_obj(got, "spec"), "color", "blue");
+	sk_json_set_str(sk_json_ensure_obj(got, "status"), "phase", "Ready");
+	sk_json_set_str(sk_json_obj(got, "spec"), "color", "blue");
 	is_int(kube_update(c, &WIDGETS, NS, "w1", "status", got, &after, &err), 0, "UPDATE of the status subresource");
-	is_str(kj_str(after, "status.phase"), "Ready", "the status changed");
-	is_str(kj_str(after, "spec.color"), "red", "the spec sent along to /status was ignored");
+	is_str(sk_json_str(after, "status.phase"), "Ready", "the status changed");
+	is_str(sk_json_str(after, "spec.color"), "red", "the spec sent along to /status was ignored");
 	is_int(kube_patch(c, &WIDGETS, NS, "w1", NULL, KUBE_PATCH_MERGE, "{\"status\":{\"phase\":\"Broken\"}}", NULL,
 			  false, &w2, &err), 0, "merge patch of the main resource");
-	is_str(kj_str(w2, "status.phase"), "Ready", "does not touch the status");
+	is_str(sk_json_str(w2, "status.phase"), "Ready", "does not touch the status");
 	is_int(kube_patch(c, &WIDGETS, NS, "w1", "status", KUBE_PATCH_MERGE, "{\"status\":{\"replicas\":1}}", NULL, false,
 			  NULL, &err), 0, "merge patch of the status subresource");
 
 	is_int(kube_get(c, &WIDGETS, NS, "w1", "scale", &scale, &err), 0, "GET the scale subresource");
-	is_str(kj_str(scale, "kind"), "Scale", "it is an autoscaling Scale");
+	is_str(sk_json_str(scale, "kind"), "Scale", "it is an autoscaling Scale");
 	int64_t n = 0;
-	kj_int64(scale, "spec.replicas", &n);
+	sk_json_int64(scale, "spec.replicas", &n);
 	is_int(n, 1, "spec.replicas read through scale");
 	is_int(kube_patch(c, &WIDGETS, NS, "w1", "scale", KUBE_PATCH_MERGE, "{\"spec\":{\"replicas\":4}}", NULL, false,
 			  NULL, &err), 0, "PATCH the scale subresource");
 	json_object *w3 = NULL;
 	kube_get(c, &WIDGETS, NS, "w1", NULL, &w3, &err);
-	kj_int64(w3, "spec.replicas", &n);
+	sk_json_int64(w3, "spec.replicas", &n);
 	is_int(n, 4, "the Widget's spec.replicas followed the scale");
 	json_object_put(w3);
 }
@@ -353,8 +353,8 @@ static void test_delete(struct kube_client *c)
 	is_int(kube_delete(c, &KUBE_CONFIGMAPS, NS, "cm-0010", &wrong, &err), -ESTALE,
 	       "DELETE with a wrong UID precondition is a conflict");
 	ok(strstr(err.message, "UID in the precondition") != NULL, "and says why: %s", err.message);
-	struct kube_delete_opts right = { .precondition_uid = kj_str(cm, "metadata.uid"),
-					  .precondition_resource_version = kj_str(cm, "metadata.resourceVersion"),
+	struct kube_delete_opts right = { .precondition_uid = sk_json_str(cm, "metadata.uid"),
+					  .precondition_resource_version = sk_json_str(cm, "metadata.resourceVersion"),
 					  .propagation_policy = "Foreground" };
 	is_int(kube_delete(c, &KUBE_CONFIGMAPS, NS, "cm-0010", &right, &err), 0,
 	       "DELETE with matching UID and resourceVersion preconditions, Foreground");
@@ -383,8 +383,8 @@ struct seqwatch {
 
 static void seq_value(struct seqwatch *s, json_object *obj)
 {
-	const char *name = kj_str(obj, "metadata.name");
-	const char *n = kj_str(obj, "data.n");
+	const char *name = sk_json_str(obj, "metadata.name");
+	const char *n = sk_json_str(obj, "data.n");
 	if (!name || !n) {
 		s->garbled++;
 		return;
@@ -520,7 +520,7 @@ struct inf_counts {
 static void *project(json_object *obj, void *ud)
 {
 	struct proj *p = calloc(1, sizeof(*p));
-	const char *i = kj_str(obj, "data.i");
+	const char *i = sk_json_str(obj, "data.i");
 	if (p && i)
 		snprintf(p->data_i, sizeof(p->data_i), "%s", i);
 	return p;
@@ -600,8 +600,8 @@ static char *sa_token(struct kube_client *c, const char *sa)
 	struct kube_request req = { .method = "POST", .path = path, .body = req_body, .body_len = strlen(req_body) };
 	struct kube_response resp;
 	char *tok = NULL;
-	if (kube_client_call(c, &req, &resp, &err) == 0 && kj_str(resp.json, "status.token"))
-		tok = strdup(kj_str(resp.json, "status.token"));
+	if (kube_client_call(c, &req, &resp, &err) == 0 && sk_json_str(resp.json, "status.token"))
+		tok = strdup(sk_json_str(resp.json, "status.token"));
 	else
 		printf("# token request for %s failed: %s\n", sa, err.message);
 	kube_response_clear(&resp);
@@ -772,7 +772,7 @@ int main(void)
 		struct kube_response resp;
 		struct sk_error err = { 0 };
 		is_int(kube_client_call(c, &req, &resp, &err), 0, "GET /version");
-		ok(kj_str(resp.json, "gitVersion") != NULL, "the server says its version (%s)", kj_str(resp.json, "gitVersion"));
+		ok(sk_json_str(resp.json, "gitVersion") != NULL, "the server says its version (%s)", sk_json_str(resp.json, "gitVersion"));
 		kube_response_clear(&resp);
 	}
 	test_crud(c);

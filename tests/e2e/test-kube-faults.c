@@ -27,13 +27,13 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
-#include "cleanup.h"
-#include "client.h"
-#include "config.h"
-#include "json.h"
-#include "tap.h"
-#include "watch.h"
+#include "controller/kube/api.h"
+#include "common/cleanup.h"
+#include "controller/kube/client.h"
+#include "controller/kube/config.h"
+#include "common/json.h"
+#include "tests/tap.h"
+#include "controller/kube/watch.h"
 
 #define NS             "faults-test"
 #define NOBJ           3 /* ConfigMaps per phase; seq s goes to object (s - 1) % NOBJ */
@@ -120,7 +120,7 @@ static json_object *control(struct ctx *x, const char *what)
 	CURLcode cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(e);
-	if (cc != CURLE_OK || status != 200 || kj_parse(body.data, body.len, &out, NULL) < 0)
+	if (cc != CURLE_OK || status != 200 || sk_json_parse(body.data, body.len, &out, NULL) < 0)
 		bail("faultproxy control %s: %s (HTTP %ld) %s", url, curl_easy_strerror(cc), status,
 		     body.data ? body.data : "");
 	sk_buf_free(&body);
@@ -131,7 +131,7 @@ static int64_t proxy_count(struct ctx *x, const char *key)
 {
 	_cleanup_json_ json_object *st = control(x, "stats");
 	int64_t v = 0;
-	(void)kj_int64(st, key, &v);
+	(void)sk_json_int64(st, key, &v);
 	return v;
 }
 
@@ -161,9 +161,9 @@ static int object_index(const struct phase *p, const char *name)
  * object index or -1 (and counts it as garbled). */
 static int read_object(struct phase *p, json_object *obj, const char *how, int64_t *seq)
 {
-	const char *name = kj_str(obj, "metadata.name"), *ns = kj_str(obj, "metadata.namespace");
-	const char *rv = kj_str(obj, "metadata.resourceVersion"), *s = kj_str(obj, "data.seq");
-	const char *kind = kj_str(obj, "kind");
+	const char *name = sk_json_str(obj, "metadata.name"), *ns = sk_json_str(obj, "metadata.namespace");
+	const char *rv = sk_json_str(obj, "metadata.resourceVersion"), *s = sk_json_str(obj, "data.seq");
+	const char *kind = sk_json_str(obj, "kind");
 	int i = object_index(p, name);
 	char *end = NULL;
 
@@ -210,7 +210,7 @@ static void on_event(enum kube_event_type t, json_object *obj, void *ud)
 	int i;
 
 	if (t == KUBE_EVENT_BOOKMARK) {
-		if (!kj_str(obj, "metadata.resourceVersion")) {
+		if (!sk_json_str(obj, "metadata.resourceVersion")) {
 			p->garbled++;
 			problem(p, "a bookmark without a resourceVersion");
 		}
@@ -402,7 +402,7 @@ static void create_objects(struct ctx *x, const char *phase)
 		         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s-%d\","
 		         "\"labels\":{\"faults-phase\":\"%s\"}},\"data\":{\"seq\":\"0\"}}",
 		         phase, i, phase);
-		if (kj_parse(buf, strlen(buf), &obj, NULL) < 0 ||
+		if (sk_json_parse(buf, strlen(buf), &obj, NULL) < 0 ||
 		    kube_create(x->direct, &KUBE_CONFIGMAPS, NS, obj, NULL, &err) < 0)
 			bail("create ConfigMap %s-%d: %s", phase, i, err.message);
 	}
@@ -501,7 +501,7 @@ static bool two_errors(struct ctx *x, struct phase *p)
 static bool three_cut_kinds(struct ctx *x, struct phase *p)
 {
 	_cleanup_json_ json_object *st = control(x, "stats");
-	json_object *kinds = kj_arr(st, "cut_kinds");
+	json_object *kinds = sk_json_arr(st, "cut_kinds");
 	for (size_t i = 0; i < 3; i++)
 		if (!kinds || json_object_get_int64(json_object_array_get_idx(kinds, i)) < 1)
 			return false;
@@ -552,7 +552,7 @@ int main(int argc, char **argv)
 		_cleanup_json_ json_object *ns = NULL;
 		snprintf(buf, sizeof(buf),
 		         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", NS);
-		if (kj_parse(buf, strlen(buf), &ns, NULL) < 0 ||
+		if (sk_json_parse(buf, strlen(buf), &ns, NULL) < 0 ||
 		    (kube_create(x.direct, &KUBE_NAMESPACES, NULL, ns, NULL, &err) < 0 &&
 		     err.code != -EEXIST))
 			bail("create namespace %s: %s", NS, err.message);
@@ -589,8 +589,8 @@ int main(int argc, char **argv)
 		bool kinds = true;
 		for (size_t i = 0; i < 3; i++)
 			kinds &=
-			    json_object_get_int64(json_object_array_get_idx(kj_arr(st1, "cut_kinds"), i)) >
-			    json_object_get_int64(json_object_array_get_idx(kj_arr(st0, "cut_kinds"), i));
+			    json_object_get_int64(json_object_array_get_idx(sk_json_arr(st1, "cut_kinds"), i)) >
+			    json_object_get_int64(json_object_array_get_idx(sk_json_arr(st0, "cut_kinds"), i));
 		ok(kinds,
 		   "%s: the proxy cut after the first byte, after half, and before the newline of a line",
 		   sp.name);

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allowed-hosts.h"
-#include "escape.h"
+#include "shim-bridge/wasi/allowed-hosts.h"
+#include "common/escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

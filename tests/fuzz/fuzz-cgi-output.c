@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgi.h"
+#include "shim-bridge/http/cgi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "auth.h"
-#include "escape.h"
+#include "cli/auth.h"
+#include "common/escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
  * with a status line, the buffers must never pass their caps, and the
  * connection must end closed after the timeout. */
 #define HTTPD_FUZZING
-#include "../images/httpd.c"
+#include "tests/images/httpd.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
-#include "escape.h"
+#include "controller/kube/config.h"
+#include "common/escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "app.h"
-#include "escape.h"
-#include "routes.h"
+#include "shim-bridge/app/app.h"
+#include "common/escape.h"
+#include "shim-bridge/app/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "escape.h"
-#include "layers.h"
-#include "pull.h"
-#include "ref.h"
+#include "common/escape.h"
+#include "cli/layers.h"
+#include "cli/pull.h"
+#include "cli/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "escape.h"
-#include "runtime-config.h"
+#include "common/escape.h"
+#include "shim-bridge/wasi/runtime-config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "escape.h"
-#include "routes.h"
-#include "toml.h"
-#include "vars.h"
+#include "shim-bridge/app/app.h"
+#include "common/escape.h"
+#include "shim-bridge/app/routes.h"
+#include "common/toml.h"
+#include "shim-bridge/app/vars.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object *root = NULL;
 	struct spin_app *app = NULL;
 
-	if (toml_parse((const char *)data, size, "fuzz.toml", &root, &err) == 0) {
+	if (sk_toml_parse((const char *)data, size, "fuzz.toml", &root, &err) == 0) {
 		if (spin_app_from_manifest(root, "fuzz.toml", "/fuzz", SPIN_LOAD_NO_FS, &app, &err) == 0) {
 			exercise(app);
 			spin_app_free(app);

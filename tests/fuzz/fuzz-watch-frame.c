@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "json.h"
+#include "controller/kube/frame.h"
+#include "common/json.h"
 
 #define MAX_LINE 4096
 
@@ -28,9 +28,9 @@ static int on_line(const char *line, size_t len, void *ud)
 		abort();
 	t->lines++;
 	t->bytes += len;
-	if (kj_parse(line, len, &ev, NULL) == 0) {
-		(void)kj_str(ev, "type");
-		(void)kj_str(ev, "object.metadata.resourceVersion");
+	if (sk_json_parse(line, len, &ev, NULL) == 0) {
+		(void)sk_json_str(ev, "type");
+		(void)sk_json_str(ev, "object.metadata.resourceVersion");
 		json_object_put(ev);
 	}
 	return 0;

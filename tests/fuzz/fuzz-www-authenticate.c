@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "cli/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "tap.h"
+#include "common/base64.h"
+#include "tests/tap.h"
 
 static void roundtrip(const char *plain, const char *b64)
 {

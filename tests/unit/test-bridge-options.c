@@ -1,11 +1,11 @@
-/* spin-bridge's command line and environment (shim-bridge/runtime/options.c). */
+/* spin-bridge's command line and environment (shim-bridge/spin-bridge/options.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
-#include "tap.h"
+#include "shim-bridge/spin-bridge/options.h"
+#include "tests/tap.h"
 
 static int parse(const char *const *argv, const char *const *envp, struct bridge_options *o,
 		 enum bridge_action *a, struct sk_error *err)

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cgi.h"
-#include "tap.h"
+#include "shim-bridge/http/cgi.h"
+#include "tests/tap.h"
 
 static const struct http_header headers[] = {
 	{ "Host", "example.com:3000", 4, 16 },

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "err.h"
-#include "escape.h"
-#include "tap.h"
+#include "cli/auth.h"
+#include "common/err.h"
+#include "common/escape.h"
+#include "tests/tap.h"
 
 static int lookup(const char *json, const char *host, struct auth_cred *c, struct sk_error *err)
 {

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "layers.h"
-#include "pull.h"
-#include "push.h"
-#include "tap.h"
+#include "shim-bridge/app/app.h"
+#include "cli/layers.h"
+#include "cli/pull.h"
+#include "cli/push.h"
+#include "tests/tap.h"
 
 #define D1 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define CFG "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1 "\",\"size\":10}"

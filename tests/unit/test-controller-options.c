@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "options.h"
-#include "tap.h"
+#include "controller/options.h"
+#include "tests/tap.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

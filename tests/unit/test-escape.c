@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "err.h"
-#include "escape.h"
-#include "log.h"
-#include "tap.h"
+#include "common/err.h"
+#include "common/escape.h"
+#include "common/log.h"
+#include "tests/tap.h"
 
 static void esc_is(const char *in, size_t len, int quote, const char *want, const char *name)
 {

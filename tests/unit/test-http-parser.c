@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parser.h"
-#include "tap.h"
+#include "shim-bridge/http/parser.h"
+#include "tests/tap.h"
 
 /* Summarise a parsed request as one line, for comparisons. */
 static void summarise(const struct http_parser *p, char *out, size_t n)

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server.h"
-#include "tap.h"
+#include "shim-bridge/http/server.h"
+#include "tests/tap.h"
 
 static atomic_int concurrent, max_concurrent;
 

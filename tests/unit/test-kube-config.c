@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "tap.h"
+#include "controller/kube/config.h"
+#include "tests/tap.h"
 
-#include "test-pem.h"
+#include "tests/unit/test-pem.h"
 
 #define PBUF 256  /* paths under dir */
 #define WANT 1024 /* expected messages */

@@ -11,16 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "json.h"
-#include "tap.h"
+#include "common/buf.h"
+#include "controller/kube/config.h"
+#include "common/json.h"
+#include "tests/tap.h"
 
 #define V1      "client.authentication.k8s.io/v1"
 #define V1BETA1 "client.authentication.k8s.io/v1beta1"
 #define PBUF    256
 
-#include "test-pem.h"
+#include "tests/unit/test-pem.h"
 
 static char dir[64];
 static char kc[96];
@@ -250,18 +250,18 @@ static void test_environment(void)
 	is_int(run(cfg, 5000, &res, &err), 0, "a plugin reading KUBERNETES_EXEC_INFO runs (%s)", err.message);
 	kube_exec_result_clear(&res);
 	kube_config_free(cfg);
-	ok(sk_read_file(at(p, "info.json"), 65536, &text, &len) == 0 && kj_parse(text, len, &info, NULL) == 0,
+	ok(sk_read_file(at(p, "info.json"), 65536, &text, &len) == 0 && sk_json_parse(text, len, &info, NULL) == 0,
 	   "the plugin saw KUBERNETES_EXEC_INFO as JSON");
-	is_str(kj_str(info, "apiVersion"), V1, "its apiVersion is the kubeconfig's");
-	is_str(kj_str(info, "kind"), "ExecCredential", "its kind");
-	ok(json_object_is_type(kj_get(info, "spec.interactive"), json_type_boolean) &&
-	       !kj_bool(info, "spec.interactive", true),
+	is_str(sk_json_str(info, "apiVersion"), V1, "its apiVersion is the kubeconfig's");
+	is_str(sk_json_str(info, "kind"), "ExecCredential", "its kind");
+	ok(json_object_is_type(sk_json_get(info, "spec.interactive"), json_type_boolean) &&
+	       !sk_json_bool(info, "spec.interactive", true),
 	   "spec.interactive is false");
-	is_str(kj_str(info, "spec.cluster.server"), "https://k.example:6443", "spec.cluster.server");
-	is_str(kj_str(info, "spec.cluster.certificate-authority-data"), ca_b64,
+	is_str(sk_json_str(info, "spec.cluster.server"), "https://k.example:6443", "spec.cluster.server");
+	is_str(sk_json_str(info, "spec.cluster.certificate-authority-data"), ca_b64,
 	       "spec.cluster.certificate-authority-data");
-	is_str(kj_str(info, "spec.cluster.tls-server-name"), "api.internal", "spec.cluster.tls-server-name");
-	ok(kj_get(info, "spec.cluster.insecure-skip-tls-verify") == NULL,
+	is_str(sk_json_str(info, "spec.cluster.tls-server-name"), "api.internal", "spec.cluster.tls-server-name");
+	ok(sk_json_get(info, "spec.cluster.insecure-skip-tls-verify") == NULL,
 	   "insecure left out when false, as kubectl");
 	json_object_put(info);
 	info = NULL;
@@ -271,10 +271,10 @@ static void test_environment(void)
 	cfg = config_for("./info.sh", V1BETA1, "", "");
 	is_int(run(cfg, 5000, &res, &err), -EINVAL, "(the plugin prints v1 to a v1beta1 config)");
 	kube_config_free(cfg);
-	ok(sk_read_file(at(p, "info.json"), 65536, &text, &len) == 0 && kj_parse(text, len, &info, NULL) == 0,
+	ok(sk_read_file(at(p, "info.json"), 65536, &text, &len) == 0 && sk_json_parse(text, len, &info, NULL) == 0,
 	   "KUBERNETES_EXEC_INFO without provideClusterInfo");
-	is_str(kj_str(info, "apiVersion"), V1BETA1, "follows the kubeconfig's apiVersion");
-	ok(kj_obj(info, "spec") && !kj_get(info, "spec.cluster"), "has no spec.cluster");
+	is_str(sk_json_str(info, "apiVersion"), V1BETA1, "follows the kubeconfig's apiVersion");
+	ok(sk_json_obj(info, "spec") && !sk_json_get(info, "spec.cluster"), "has no spec.cluster");
 	json_object_put(info);
 	free(text);
 

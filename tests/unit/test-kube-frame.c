@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "tap.h"
+#include "controller/kube/frame.h"
+#include "tests/tap.h"
 
 struct seen {
 	char lines[16][64];

@@ -2,9 +2,9 @@
  * injected, so every expectation is exact. */
 #include <string.h>
 
-#include "queue.h"
-#include "tap.h"
-#include "backoff.h"
+#include "controller/kube/queue.h"
+#include "tests/tap.h"
+#include "controller/kube/backoff.h"
 
 int main(void)
 {

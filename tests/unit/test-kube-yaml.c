@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "tap.h"
-#include "yaml.h"
+#include "common/json.h"
+#include "tests/tap.h"
+#include "controller/kube/yaml.h"
 
 /* Parse text; NULL on failure with err filled. The caller puts the result. */
 static json_object *parse(const char *text, struct sk_error *err)
@@ -28,30 +28,30 @@ static void test_scalars(void)
 	int64_t v = 0;
 
 	ok(o != NULL, "a document of scalars parses (%s)", err.message);
-	ok(json_object_is_type(kj_get(o, "t"), json_type_boolean) && kj_bool(o, "t", false),
+	ok(json_object_is_type(sk_json_get(o, "t"), json_type_boolean) && sk_json_bool(o, "t", false),
 	   "true is a boolean");
-	ok(kj_bool(o, "T", false), "True is a boolean too");
-	ok(json_object_is_type(kj_get(o, "f"), json_type_boolean) && !kj_bool(o, "f", true),
+	ok(sk_json_bool(o, "T", false), "True is a boolean too");
+	ok(json_object_is_type(sk_json_get(o, "f"), json_type_boolean) && !sk_json_bool(o, "f", true),
 	   "false is a boolean");
-	ok(json_object_object_get_ex(o, "n", NULL) && kj_get(o, "n") == NULL, "null is JSON null (present)");
-	ok(json_object_object_get_ex(o, "tilde", NULL) && kj_get(o, "tilde") == NULL, "~ is null");
-	ok(json_object_object_get_ex(o, "empty", NULL) && kj_get(o, "empty") == NULL,
+	ok(json_object_object_get_ex(o, "n", NULL) && sk_json_get(o, "n") == NULL, "null is JSON null (present)");
+	ok(json_object_object_get_ex(o, "tilde", NULL) && sk_json_get(o, "tilde") == NULL, "~ is null");
+	ok(json_object_object_get_ex(o, "empty", NULL) && sk_json_get(o, "empty") == NULL,
 	   "an empty value is null");
-	is_int(kj_int64(o, "i", &v), 0, "42 is an integer");
+	is_int(sk_json_int64(o, "i", &v), 0, "42 is an integer");
 	is_int(v, 42, "its value");
-	is_int(kj_int64(o, "neg", &v), 0, "-7 is an integer");
+	is_int(sk_json_int64(o, "neg", &v), 0, "-7 is an integer");
 	is_int(v, -7, "its value");
-	is_int(kj_int64(o, "plus", &v), 0, "+3 is an integer");
+	is_int(sk_json_int64(o, "plus", &v), 0, "+3 is an integer");
 	is_int(v, 3, "its value");
-	is_str(kj_str(o, "dq"), "42", "a double-quoted number stays a string");
-	is_str(kj_str(o, "sq"), "true", "a single-quoted true stays a string");
-	is_str(kj_str(o, "fl"), "1.5", "a float is kept as a string");
-	is_str(kj_str(o, "oct"), "007", "a leading-zero number is a string");
-	is_str(kj_str(o, "word"), "hello world", "a plain string");
-	is_str(kj_str(o, "tagged"), "12", "!!str forces a string");
-	is_str(kj_str(o, "big"), "99999999999999999999", "an integer past int64 is a string");
-	is_str(kj_str(o, "yes"), "yes", "yes is not a boolean (only true/false are)");
-	is_str(kj_str(o, "block"), "line one\nline two\n", "a literal block keeps its lines");
+	is_str(sk_json_str(o, "dq"), "42", "a double-quoted number stays a string");
+	is_str(sk_json_str(o, "sq"), "true", "a single-quoted true stays a string");
+	is_str(sk_json_str(o, "fl"), "1.5", "a float is kept as a string");
+	is_str(sk_json_str(o, "oct"), "007", "a leading-zero number is a string");
+	is_str(sk_json_str(o, "word"), "hello world", "a plain string");
+	is_str(sk_json_str(o, "tagged"), "12", "!!str forces a string");
+	is_str(sk_json_str(o, "big"), "99999999999999999999", "an integer past int64 is a string");
+	is_str(sk_json_str(o, "yes"), "yes", "yes is not a boolean (only true/false are)");
+	is_str(sk_json_str(o, "block"), "line one\nline two\n", "a literal block keeps its lines");
 	json_object_put(o);
 }
 
@@ -63,12 +63,12 @@ static void test_structure(void)
 	o = parse("clusters:\n- name: a\n  cluster:\n    server: https://a\n- name: b\nflow: {x: [1, two]}\n",
 	          &err);
 	ok(o != NULL, "nested mappings and sequences parse (%s)", err.message);
-	list = kj_arr(o, "clusters");
+	list = sk_json_arr(o, "clusters");
 	ok(list && json_object_array_length(list) == 2, "a sequence of two mappings");
-	is_str(kj_str(json_object_array_get_idx(list, 0), "cluster.server"), "https://a", "nested value");
-	is_str(kj_str(json_object_array_get_idx(list, 1), "name"), "b", "second item");
-	ok(json_object_array_length(kj_arr(o, "flow.x")) == 2, "flow style works");
-	is_str(json_object_get_string(json_object_array_get_idx(kj_arr(o, "flow.x"), 1)), "two", "flow item");
+	is_str(sk_json_str(json_object_array_get_idx(list, 0), "cluster.server"), "https://a", "nested value");
+	is_str(sk_json_str(json_object_array_get_idx(list, 1), "name"), "b", "second item");
+	ok(json_object_array_length(sk_json_arr(o, "flow.x")) == 2, "flow style works");
+	is_str(json_object_get_string(json_object_array_get_idx(sk_json_arr(o, "flow.x"), 1)), "two", "flow item");
 	json_object_put(o);
 
 	o = parse("", &err);
@@ -81,19 +81,19 @@ static void test_structure(void)
 	json_object_put(o);
 
 	o = parse("a: 1\n---\nb: 2\n", &err);
-	ok(o && kj_get(o, "a") && !kj_get(o, "b"), "only the first document is read");
+	ok(o && sk_json_get(o, "a") && !sk_json_get(o, "b"), "only the first document is read");
 	json_object_put(o);
 
 	o = parse("a: 1\na: 2\n", &err);
-	ok(o && json_object_get_int(kj_get(o, "a")) == 2, "a repeated key: the last one wins");
+	ok(o && json_object_get_int(sk_json_get(o, "a")) == 2, "a repeated key: the last one wins");
 	json_object_put(o);
 
 	o = parse("a: &anchor 1\n", &err);
-	ok(o && json_object_get_int(kj_get(o, "a")) == 1, "an anchor without alias is fine");
+	ok(o && json_object_get_int(sk_json_get(o, "a")) == 1, "an anchor without alias is fine");
 	json_object_put(o);
 
 	o = parse("v: \"a\\0b\"\n", &err);
-	ok(o && json_object_get_string_len(kj_get(o, "v")) == 3, "a NUL in a value is kept (length 3)");
+	ok(o && json_object_get_string_len(sk_json_get(o, "v")) == 3, "a NUL in a value is kept (length 3)");
 	json_object_put(o);
 
 	o = parse("plain scalar\n", &err);
@@ -138,14 +138,14 @@ static void test_bounds(void)
 	ok(o == NULL && strstr(err.message, "line 1, column 1: a mapping key holds a NUL character"),
 	   "a NUL in a key is refused: %s", err.message);
 
-	deep = nested(KJ_MAX_DEPTH);
+	deep = nested(SK_JSON_MAX_DEPTH);
 	o = parse(deep, &err);
-	ok(o != NULL, "%d levels of nesting are fine", KJ_MAX_DEPTH);
+	ok(o != NULL, "%d levels of nesting are fine", SK_JSON_MAX_DEPTH);
 	json_object_put(o);
 	free(deep);
-	deep = nested(KJ_MAX_DEPTH + 1);
+	deep = nested(SK_JSON_MAX_DEPTH + 1);
 	o = parse(deep, &err);
-	ok(o == NULL, "%d levels are refused", KJ_MAX_DEPTH + 1);
+	ok(o == NULL, "%d levels are refused", SK_JSON_MAX_DEPTH + 1);
 	is_str(err.message, "invalid YAML at line 1, column 65: nested deeper than 64 levels",
 	       "and said where");
 	free(deep);

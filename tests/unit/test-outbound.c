@@ -24,8 +24,8 @@
 
 #include <curl/curl.h>
 
-#include "outbound.h"
-#include "tap.h"
+#include "shim-bridge/wasi/outbound.h"
+#include "tests/tap.h"
 
 /* --- allow-list table ----------------------------------------------------------- */
 

@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "json.h"
-#include "render.h"
-#include "tap.h"
-#include "yaml.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "controller/render/render.h"
+#include "tests/tap.h"
+#include "controller/kube/yaml.h"
 
 #define FILE_MAX   (1024 * 1024)
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -163,7 +163,7 @@ static json_object *parse_json(const char *s)
 	json_object *o = NULL;
 	struct sk_error err = {0};
 
-	if (kj_parse(s, strlen(s), &o, &err) < 0) {
+	if (sk_json_parse(s, strlen(s), &o, &err) < 0) {
 		printf("# %s\n", err.message);
 		return NULL;
 	}
@@ -230,7 +230,7 @@ static void test_ca_secret_data(void)
 
 		is_int(render_ca_secret("ns", "spin-ca", v[i].in, strlen(v[i].in), &s, &err), 0,
 		       "CA Secret of \"%s\"", v[i].in);
-		is_str(json_object_get_string(kj_getv(s, "data", SPIN_CA_KEY, NULL)), v[i].want,
+		is_str(json_object_get_string(sk_json_getv(s, "data", SPIN_CA_KEY, NULL)), v[i].want,
 		       "is base64 \"%s\"", v[i].want);
 	}
 	json_object *s = NULL;
@@ -445,7 +445,7 @@ static json_object *read_input(const char *dir, const char *file, bool yaml, boo
 			printf("# %s: %s\n", path, strerror(-r));
 		return NULL;
 	}
-	r = yaml ? kube_yaml_parse(text, len, &o, &err) : kj_parse(text, len, &o, &err);
+	r = yaml ? kube_yaml_parse(text, len, &o, &err) : sk_json_parse(text, len, &o, &err);
 	if (r < 0) {
 		printf("# %s: %s\n", path, err.message);
 		return NULL;
@@ -472,11 +472,11 @@ static int render_steps(const char *cname, json_object *app, json_object *exe, s
 {
 	_cleanup_json_ json_object *secret = NULL, *ca = NULL, *dep = NULL, *svc = NULL;
 	_cleanup_free_ char *toml = NULL, *secret_name = NULL;
-	const char *rc_secret = kj_str(app, "spec.runtimeConfig.loadFromSecret");
-	const char *ns = kj_str(app, "metadata.namespace");
+	const char *rc_secret = sk_json_str(app, "spec.runtimeConfig.loadFromSecret");
+	const char *ns = sk_json_str(app, "metadata.namespace");
 	int r;
 
-	if (kj_bool(exe, "spec.createDeployment", false)) {
+	if (sk_json_bool(exe, "spec.createDeployment", false)) {
 		if (!rc_secret) {
 			if ((r = render_runtime_config(app, lookup, l, &toml, err)) < 0)
 				return r;
@@ -485,12 +485,12 @@ static int render_steps(const char *cname, json_object *app, json_object *exe, s
 				return r;
 			set_json(res, "secret.json", secret);
 			check_rehash(cname, "secret.json", secret);
-			is_str(kj_str(secret, "metadata.name"), secret_name,
+			is_str(sk_json_str(secret, "metadata.name"), secret_name,
 			       "%s: name_out is the Secret's name", cname);
 			rc_secret = secret_name;
 		}
-		if (kj_bool(exe, "spec.deploymentConfig.installDefaultCACerts", false)) {
-			const char *name = kj_str(exe, "spec.deploymentConfig.caCertSecret");
+		if (sk_json_bool(exe, "spec.deploymentConfig.installDefaultCACerts", false)) {
+			const char *name = sk_json_str(exe, "spec.deploymentConfig.caCertSecret");
 
 			if (!name || !*name)
 				name = SPIN_CA_SECRET_DEFAULT;

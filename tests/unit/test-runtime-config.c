@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "escape.h"
-#include "runtime-config.h"
-#include "tap.h"
+#include "common/escape.h"
+#include "shim-bridge/wasi/runtime-config.h"
+#include "tests/tap.h"
 
 #ifdef SPIN_RC_TEST_HOST
-#include "host.h"
+#include "shim-bridge/wasi/host.h"
 #endif
 
 static char tmp[PATH_MAX];

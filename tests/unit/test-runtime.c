@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "staging.h"
-#include "handler.h"
-#include "tap.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/runtime/staging.h"
+#include "shim-bridge/runtime/handler.h"
+#include "tests/tap.h"
 
 /* Writes its argv[1]-independent output: a CGI header and "hi". */
 static const char hello_wat[] =

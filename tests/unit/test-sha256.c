@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
-#include "tap.h"
+#include "common/sha256.h"
+#include "tests/tap.h"
 
 static void hex(const uint8_t *md, char out[65])
 {

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "tap.h"
-#include "toml.h"
+#include "shim-bridge/app/app.h"
+#include "tests/tap.h"
+#include "common/toml.h"
 
 static char *tmpdir(void)
 {
@@ -310,7 +310,7 @@ static void test_no_fs(void)
 	struct spin_app *app = NULL;
 	const char *text = HEAD "[component.hello]\nsource = \"nowhere.wasm\"\nfiles = [\"static/**/*\"]\n" ROUTE;
 
-	ok(toml_parse(text, strlen(text), "mem.toml", &root, &err) == 0, "in-memory manifest parses");
+	ok(sk_toml_parse(text, strlen(text), "mem.toml", &root, &err) == 0, "in-memory manifest parses");
 	is_int(spin_app_from_manifest(root, "mem.toml", "/nonexistent", SPIN_LOAD_NO_FS, &app, &err), 0,
 	       "NO_FS validates without files (%s)", err.message);
 	ok(app && strcmp(app->components[0].source, "/nonexistent/nowhere.wasm") == 0, "source joined to dir");

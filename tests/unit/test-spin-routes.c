@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "routes.h"
-#include "tap.h"
-#include "toml.h"
+#include "shim-bridge/app/app.h"
+#include "shim-bridge/app/routes.h"
+#include "tests/tap.h"
+#include "common/toml.h"
 
 /* A router over one component and the given routes (trigger i has route
  * routes[i]; "private" makes a private route), with app base base. */
@@ -32,7 +32,7 @@ static struct spin_router *router(const char *base, const char *const *routes)
 		else
 			n += (size_t)snprintf(toml + n, sizeof(toml) - n, "[[trigger.http]]\nroute = \"%s\"\ncomponent = \"c\"\n", routes[i]);
 	}
-	if (toml_parse(toml, n, "r.toml", &root, &err) < 0 ||
+	if (sk_toml_parse(toml, n, "r.toml", &root, &err) < 0 ||
 	    spin_app_from_manifest(root, "r.toml", "/nonexistent", SPIN_LOAD_NO_FS, &app, &err) < 0 ||
 	    spin_router_new(app, &r, &err) < 0)
 		printf("# router setup failed: %s\n", err.message);

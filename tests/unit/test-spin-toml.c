@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
-#include "toml.h"
+#include "tests/tap.h"
+#include "common/toml.h"
 
 /* Parse text; NULL on failure with err filled. Caller puts. */
 static json_object *parse(const char *text, struct sk_error *err)
@@ -14,7 +14,7 @@ static json_object *parse(const char *text, struct sk_error *err)
 	json_object *o = NULL;
 
 	sk_err_clear(err);
-	if (toml_parse(text, strlen(text), "t.toml", &o, err) < 0)
+	if (sk_toml_parse(text, strlen(text), "t.toml", &o, err) < 0)
 		return NULL;
 	return o;
 }
@@ -284,11 +284,11 @@ static void test_positions_and_bounds(void)
 	free(deep);
 
 	o = NULL;
-	ok(toml_parse("a = 1", 3, "n", &o, &err) < 0, "len bounds the input (\"a =\" is incomplete)");
-	ok(toml_parse("a = 1\nzzz", 5, "n", &o, &err) == 0 && o, "bytes past len are ignored");
+	ok(sk_toml_parse("a = 1", 3, "n", &o, &err) < 0, "len bounds the input (\"a =\" is incomplete)");
+	ok(sk_toml_parse("a = 1\nzzz", 5, "n", &o, &err) == 0 && o, "bytes past len are ignored");
 	json_object_put(o);
 	o = NULL;
-	ok(toml_parse("a = \"x\0y\"", 9, "n", &o, &err) < 0 && strstr(err.message, "U+0000"), "a raw NUL is refused");
+	ok(sk_toml_parse("a = \"x\0y\"", 9, "n", &o, &err) < 0 && strstr(err.message, "U+0000"), "a raw NUL is refused");
 }
 
 int main(void)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "tap.h"
-#include "toml.h"
-#include "vars.h"
+#include "shim-bridge/app/app.h"
+#include "tests/tap.h"
+#include "common/toml.h"
+#include "shim-bridge/app/vars.h"
 
 /* A writable copy of a literal, for envp arrays. */
 #define E(s) ((char[]){ s })
@@ -29,7 +29,7 @@ static struct spin_app *load(const char *text)
 	json_object *root = NULL;
 	struct spin_app *app = NULL;
 
-	if (toml_parse(text, strlen(text), "v.toml", &root, &err) < 0 ||
+	if (sk_toml_parse(text, strlen(text), "v.toml", &root, &err) < 0 ||
 	    spin_app_from_manifest(root, "v.toml", "/nonexistent", SPIN_LOAD_NO_FS, &app, &err) < 0)
 		printf("# load failed: %s\n", err.message);
 	json_object_put(root);

@@ -3,22 +3,22 @@
  * nothing changed. */
 #include <string.h>
 
-#include "json.h"
-#include "status.h"
-#include "tap.h"
+#include "common/json.h"
+#include "controller/status.h"
+#include "tests/tap.h"
 
 static json_object *parse(const char *s)
 {
 	json_object *o = NULL;
-	kj_parse(s, strlen(s), &o, NULL);
+	sk_json_parse(s, strlen(s), &o, NULL);
 	return o;
 }
 
 static json_object *cond(json_object *st, const char *type)
 {
-	json_object *c = kj_arr(st, "conditions");
+	json_object *c = sk_json_arr(st, "conditions");
 	for (size_t i = 0; c && i < json_object_array_length(c); i++)
-		if (!strcmp(kj_str(json_object_array_get_idx(c, i), "type"), type))
+		if (!strcmp(sk_json_str(json_object_array_get_idx(c, i), "type"), type))
 			return json_object_array_get_idx(c, i);
 	return NULL;
 }
@@ -35,44 +35,44 @@ int main(void)
 	int64_t v = 0;
 
 	st = spin_status_render(&in);
-	is_str(kj_str(cond(st, "Ready"), "status"), "False", "no Deployment yet: Ready False");
-	is_str(kj_str(cond(st, "Ready"), "reason"), "DeploymentNotFound", "reason DeploymentNotFound");
-	is_str(kj_str(cond(st, "Available"), "status"), "Unknown", "Available Unknown before the Deployment exists");
-	is_str(kj_str(cond(st, "Progressing"), "reason"), "DeploymentNotFound", "Progressing: DeploymentNotFound");
-	kj_int64(st, "observedGeneration", &v);
+	is_str(sk_json_str(cond(st, "Ready"), "status"), "False", "no Deployment yet: Ready False");
+	is_str(sk_json_str(cond(st, "Ready"), "reason"), "DeploymentNotFound", "reason DeploymentNotFound");
+	is_str(sk_json_str(cond(st, "Available"), "status"), "Unknown", "Available Unknown before the Deployment exists");
+	is_str(sk_json_str(cond(st, "Progressing"), "reason"), "DeploymentNotFound", "Progressing: DeploymentNotFound");
+	sk_json_int64(st, "observedGeneration", &v);
 	is_int(v, 4, "observedGeneration is the app's generation");
-	is_str(kj_str(st, "selector"), "core.spinkube.dev/app-name=web,core.spinkube.dev/app.web.status=ready",
+	is_str(sk_json_str(st, "selector"), "core.spinkube.dev/app-name=web,core.spinkube.dev/app.web.status=ready",
 	       "selector for the scale subresource");
-	is_str(kj_str(st, "activeScheduler"), "containerd-shim-spin", "activeScheduler is the executor");
-	is_str(kj_str(st, "deploymentName"), "web", "deploymentName");
-	is_str(kj_str(st, "serviceName"), "web", "serviceName");
+	is_str(sk_json_str(st, "activeScheduler"), "containerd-shim-spin", "activeScheduler is the executor");
+	is_str(sk_json_str(st, "deploymentName"), "web", "deploymentName");
+	is_str(sk_json_str(st, "serviceName"), "web", "serviceName");
 	json_object_put(st);
 
 	in.dep = (struct deployment_state){ .found = true, .spec_replicas = 2, .replicas = 2, .ready = 1, .updated = 2,
 					    .observed = true, .conditions = dconds };
 	st = spin_status_render(&in);
-	is_str(kj_str(cond(st, "Ready"), "reason"), "DeploymentNotReady", "1 of 2 ready: not Ready");
-	is_str(kj_str(cond(st, "Ready"), "message"), "1 of 2 replicas ready, 2 updated", "and says how far");
-	is_str(kj_str(cond(st, "Available"), "reason"), "MinimumReplicasAvailable", "Available copied from the Deployment");
+	is_str(sk_json_str(cond(st, "Ready"), "reason"), "DeploymentNotReady", "1 of 2 ready: not Ready");
+	is_str(sk_json_str(cond(st, "Ready"), "message"), "1 of 2 replicas ready, 2 updated", "and says how far");
+	is_str(sk_json_str(cond(st, "Available"), "reason"), "MinimumReplicasAvailable", "Available copied from the Deployment");
 	json_object_put(st);
 
 	in.dep.ready = 2;
 	st = spin_status_render(&in);
-	is_str(kj_str(cond(st, "Ready"), "status"), "True", "2 of 2 ready: Ready True");
-	kj_int64(st, "readyReplicas", &v);
+	is_str(sk_json_str(cond(st, "Ready"), "status"), "True", "2 of 2 ready: Ready True");
+	sk_json_int64(st, "readyReplicas", &v);
 	is_int(v, 2, "readyReplicas");
 	/* The world does not change: the same status, times kept. */
-	kj_set(app, "status", st);
+	sk_json_set(app, "status", st);
 	in.now = "2026-01-01T00:05:00Z";
 	json_object *again = spin_status_render(&in);
-	is_str(kj_to_string(again, NULL), kj_to_string(st, NULL), "an unchanged world renders the same status, times kept");
+	is_str(sk_json_to_string(again, NULL), sk_json_to_string(st, NULL), "an unchanged world renders the same status, times kept");
 	json_object_put(again);
 
 	in.dep.observed = false;
 	again = spin_status_render(&in);
-	is_str(kj_str(cond(again, "Ready"), "status"), "False", "a Deployment not yet observed is not Ready");
-	is_str(kj_str(cond(again, "Ready"), "lastTransitionTime"), "2026-01-01T00:05:00Z", "a transition takes the new time");
-	is_str(kj_str(cond(again, "Available"), "lastTransitionTime"), "2026-01-01T00:00:00Z",
+	is_str(sk_json_str(cond(again, "Ready"), "status"), "False", "a Deployment not yet observed is not Ready");
+	is_str(sk_json_str(cond(again, "Ready"), "lastTransitionTime"), "2026-01-01T00:05:00Z", "a transition takes the new time");
+	is_str(sk_json_str(cond(again, "Available"), "lastTransitionTime"), "2026-01-01T00:00:00Z",
 	       "an unchanged condition keeps its time");
 	json_object_put(again);
 	in.dep.observed = true;
@@ -80,23 +80,23 @@ int main(void)
 	in.problem_reason = "ExecutorNotFound";
 	in.problem_message = "SpinAppExecutor \"x\" does not exist";
 	again = spin_status_render(&in);
-	is_str(kj_str(cond(again, "Ready"), "reason"), "ExecutorNotFound", "a problem wins: its reason");
-	is_str(kj_str(cond(again, "Ready"), "message"), "SpinAppExecutor \"x\" does not exist", "and its message");
+	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ExecutorNotFound", "a problem wins: its reason");
+	is_str(sk_json_str(cond(again, "Ready"), "message"), "SpinAppExecutor \"x\" does not exist", "and its message");
 	json_object_put(again);
 	in.problem_reason = NULL;
 
 	in.manages_deployment = false;
 	again = spin_status_render(&in);
-	is_str(kj_str(cond(again, "Ready"), "reason"), "ServiceReady", "createDeployment false: Ready on the Service");
-	ok(kj_str(again, "deploymentName") == NULL, "and no deploymentName");
+	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ServiceReady", "createDeployment false: Ready on the Service");
+	ok(sk_json_str(again, "deploymentName") == NULL, "and no deploymentName");
 	json_object_put(again);
 	in.manages_deployment = true;
 
-	kj_set_bool(kj_obj(app, "spec"), "enableAutoscaling", true);
+	sk_json_set_bool(sk_json_obj(app, "spec"), "enableAutoscaling", true);
 	in.dep.spec_replicas = 5;
 	in.dep.ready = 2;
 	again = spin_status_render(&in);
-	is_str(kj_str(cond(again, "Ready"), "message"), "2 of 5 replicas ready, 2 updated",
+	is_str(sk_json_str(cond(again, "Ready"), "message"), "2 of 5 replicas ready, 2 updated",
 	       "autoscaling: the Deployment's replicas are the target");
 	json_object_put(again);
 	json_object_put(app);

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "strmap.h"
-#include "tap.h"
+#include "common/strmap.h"
+#include "tests/tap.h"
 
 static int drop_odd(struct strmap_entry *e, void *ud)
 {

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "tap.h"
+#include "shim-bridge/wasi/host.h"
+#include "tests/tap.h"
 
 static struct wh_ctx ctx;
 static wasmtime_context_t *cx;

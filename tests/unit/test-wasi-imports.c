@@ -8,8 +8,8 @@
 #include <string.h>
 #include <wasmtime.h>
 
-#include "host.h"
-#include "tap.h"
+#include "shim-bridge/wasi/host.h"
+#include "tests/tap.h"
 
 static wasm_engine_t *engine;
 

@@ -4,7 +4,7 @@
  * states that TOML needs for its redefinition rules are kept in json-c's
  * per-object userdata while parsing (a small flag word, no allocation) and
  * cleared before the tree is handed out. */
-#include "toml.h"
+#include "common/toml.h"
 
 #include <errno.h>
 #include <json-c/json_object_iterator.h>
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cleanup.h"
-#include "hex.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/hex.h"
 
 /* Table and array states (json-c userdata while parsing). */
 enum {
@@ -924,7 +924,7 @@ static int parse_document(struct tp *p)
 	return 0;
 }
 
-int toml_parse(const char *data, size_t len, const char *name, json_object **out, struct sk_error *err)
+int sk_toml_parse(const char *data, size_t len, const char *name, json_object **out, struct sk_error *err)
 {
 	struct tp p = { .s = data, .len = len, .name = name ? name : "<toml>", .err = err };
 	size_t bad;

@@ -16,22 +16,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "buf.h"
-#include "cgi.h"
-#include "cleanup.h"
-#include "engine.h"
-#include "staging.h"
-#include "handler.h"
-#include "allowed-hosts.h"
-#include "http.h"
-#include "runtime-config.h"
-#include "log.h"
-#include "options.h"
-#include "routes.h"
-#include "server.h"
+#include "shim-bridge/app/app.h"
+#include "common/buf.h"
+#include "shim-bridge/http/cgi.h"
+#include "common/cleanup.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/runtime/staging.h"
+#include "shim-bridge/runtime/handler.h"
+#include "shim-bridge/wasi/allowed-hosts.h"
+#include "shim-bridge/wasi/http.h"
+#include "shim-bridge/wasi/runtime-config.h"
+#include "common/log.h"
+#include "shim-bridge/spin-bridge/options.h"
+#include "shim-bridge/app/routes.h"
+#include "shim-bridge/http/server.h"
 #include "spinkube-version.h"
-#include "vars.h"
+#include "shim-bridge/app/vars.h"
 
 
 /* Request headers passed to a component, spin-* ones included. */

@@ -21,7 +21,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define TOML_MAX_INPUT (1024 * 1024)
 #define TOML_MAX_DEPTH 64
@@ -31,6 +31,6 @@
  * column, column counted in bytes). On success *out is a new reference to
  * the root object (caller puts); on failure *out is untouched and the return
  * is -EINVAL (bad TOML), -E2BIG (input too large) or -ENOMEM. */
-int toml_parse(const char *data, size_t len, const char *name, json_object **out, struct sk_error *err);
+int sk_toml_parse(const char *data, size_t len, const char *name, json_object **out, struct sk_error *err);
 
 #endif

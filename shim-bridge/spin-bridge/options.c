@@ -1,4 +1,4 @@
-#include "options.h"
+#include "shim-bridge/spin-bridge/options.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "common/err.h"
 
 enum bridge_action { BRIDGE_UP, BRIDGE_HELP, BRIDGE_VERSION };
 

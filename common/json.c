@@ -1,10 +1,10 @@
-#include "json.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
-int kj_parse(const char *buf, size_t len, json_object **out, struct sk_error *err)
+int sk_json_parse(const char *buf, size_t len, json_object **out, struct sk_error *err)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -13,7 +13,7 @@ int kj_parse(const char *buf, size_t len, json_object **out, struct sk_error *er
 
 	if (len > INT32_MAX)
 		return sk_err(err, -E2BIG, "JSON document of %zu bytes is too large", len);
-	tok = json_tokener_new_ex(KJ_MAX_DEPTH);
+	tok = json_tokener_new_ex(SK_JSON_MAX_DEPTH);
 	if (!tok)
 		return sk_err(err, -ENOMEM, "out of memory");
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
@@ -36,7 +36,7 @@ int kj_parse(const char *buf, size_t len, json_object **out, struct sk_error *er
 	return 0;
 }
 
-json_object *kj_get(json_object *root, const char *path)
+json_object *sk_json_get(json_object *root, const char *path)
 {
 	json_object *cur = root;
 	const char *p = path;
@@ -57,7 +57,7 @@ json_object *kj_get(json_object *root, const char *path)
 	return cur;
 }
 
-json_object *kj_getv(json_object *root, ...)
+json_object *sk_json_getv(json_object *root, ...)
 {
 	json_object *cur = root;
 	const char *key;
@@ -72,30 +72,30 @@ json_object *kj_getv(json_object *root, ...)
 	return cur;
 }
 
-const char *kj_str(json_object *root, const char *path)
+const char *sk_json_str(json_object *root, const char *path)
 {
-	json_object *o = kj_get(root, path);
+	json_object *o = sk_json_get(root, path);
 
 	return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
 }
 
-json_object *kj_obj(json_object *root, const char *path)
+json_object *sk_json_obj(json_object *root, const char *path)
 {
-	json_object *o = kj_get(root, path);
+	json_object *o = sk_json_get(root, path);
 
 	return json_object_is_type(o, json_type_object) ? o : NULL;
 }
 
-json_object *kj_arr(json_object *root, const char *path)
+json_object *sk_json_arr(json_object *root, const char *path)
 {
-	json_object *o = kj_get(root, path);
+	json_object *o = sk_json_get(root, path);
 
 	return json_object_is_type(o, json_type_array) ? o : NULL;
 }
 
-int kj_int64(json_object *root, const char *path, int64_t *out)
+int sk_json_int64(json_object *root, const char *path, int64_t *out)
 {
-	json_object *o = kj_get(root, path);
+	json_object *o = sk_json_get(root, path);
 
 	if (!o)
 		return -ENOENT;
@@ -106,14 +106,14 @@ int kj_int64(json_object *root, const char *path, int64_t *out)
 	return 0;
 }
 
-bool kj_bool(json_object *root, const char *path, bool def)
+bool sk_json_bool(json_object *root, const char *path, bool def)
 {
-	json_object *o = kj_get(root, path);
+	json_object *o = sk_json_get(root, path);
 
 	return json_object_is_type(o, json_type_boolean) ? json_object_get_boolean(o) : def;
 }
 
-int kj_set(json_object *obj, const char *key, json_object *value)
+int sk_json_set(json_object *obj, const char *key, json_object *value)
 {
 	if (!value)
 		return -ENOMEM;
@@ -124,34 +124,34 @@ int kj_set(json_object *obj, const char *key, json_object *value)
 	return 0;
 }
 
-int kj_set_str(json_object *obj, const char *key, const char *value)
+int sk_json_set_str(json_object *obj, const char *key, const char *value)
 {
-	return kj_set(obj, key, json_object_new_string(value));
+	return sk_json_set(obj, key, json_object_new_string(value));
 }
 
-int kj_set_int64(json_object *obj, const char *key, int64_t value)
+int sk_json_set_int64(json_object *obj, const char *key, int64_t value)
 {
-	return kj_set(obj, key, json_object_new_int64(value));
+	return sk_json_set(obj, key, json_object_new_int64(value));
 }
 
-int kj_set_bool(json_object *obj, const char *key, bool value)
+int sk_json_set_bool(json_object *obj, const char *key, bool value)
 {
-	return kj_set(obj, key, json_object_new_boolean(value));
+	return sk_json_set(obj, key, json_object_new_boolean(value));
 }
 
-json_object *kj_ensure_obj(json_object *obj, const char *key)
+json_object *sk_json_ensure_obj(json_object *obj, const char *key)
 {
 	json_object *o;
 
 	if (json_object_object_get_ex(obj, key, &o))
 		return json_object_is_type(o, json_type_object) ? o : NULL;
 	o = json_object_new_object();
-	if (kj_set(obj, key, o) < 0)
+	if (sk_json_set(obj, key, o) < 0)
 		return NULL;
 	return o;
 }
 
-const char *kj_to_string(json_object *obj, size_t *len)
+const char *sk_json_to_string(json_object *obj, size_t *len)
 {
 	return json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 						  len);
