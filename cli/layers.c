@@ -9,23 +9,22 @@
 #include "cli/registry.h"
 #include "common/sha256.h"
 
-static void hex_digest(struct sha256 *h, char out[72])
+static int hex_digest(struct sk_sha256 *h, char out[72])
 {
 	uint8_t md[32];
+	int r = sk_sha256_final(h, md);
 
-	sha256_final(h, md);
+	if (r < 0)
+		return r;
 	memcpy(out, "sha256:", 7);
-	for (int i = 0; i < 32; i++)
-		(void)snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	sk_sha256_to_hex(md, out + 7);
+	return 0;
 }
 
-void layers_digest(const void *data, size_t len, char out[72])
+int layers_digest(const void *data, size_t len, char out[72])
 {
-	struct sha256 h;
-
-	sha256_init(&h);
-	sha256_update(&h, data, len);
-	hex_digest(&h, out);
+	memcpy(out, "sha256:", 7);
+	return sk_sha256_hex(data, len, out + 7);
 }
 
 static struct layer *find(struct layer_set *s, const char *digest)
@@ -65,15 +64,16 @@ int layers_add_file(struct layer_set *s, const char *path, const char *media_typ
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "rb");
 	struct layer l = { .media_type = media_type };
-	struct sha256 h;
+	_cleanup_sha256_ struct sk_sha256 h = { 0 };
 	char buf[65536];
 	size_t n;
 
 	if (!f)
 		return sk_err(err, -errno, "%s: %s", path, strerror(errno));
-	sha256_init(&h);
+	if (sk_sha256_init(&h) < 0)
+		return sk_err(err, -ENOMEM, "out of memory");
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		sha256_update(&h, buf, n);
+		sk_sha256_update(&h, buf, n);
 		l.size += (int64_t)n;
 		if (l.size > REG_BLOB_MAX)
 			return sk_err(err, -E2BIG, "%s: larger than %lld bytes, the most one layer may hold", path,
@@ -81,7 +81,8 @@ int layers_add_file(struct layer_set *s, const char *path, const char *media_typ
 	}
 	if (ferror(f))
 		return sk_err(err, -EIO, "%s: read error", path);
-	hex_digest(&h, l.digest);
+	if (hex_digest(&h, l.digest) < 0)
+		return sk_err(err, -EIO, "%s: the SHA-256 digest failed", path);
 	if (!(l.path = strdup(path)))
 		return sk_err(err, -ENOMEM, "out of memory");
 	return add(s, &l, title, digest_out, err);
@@ -92,7 +93,8 @@ int layers_add_mem(struct layer_set *s, const void *data, size_t len, const char
 {
 	struct layer l = { .media_type = media_type, .size = (int64_t)len };
 
-	layers_digest(data, len, l.digest);
+	if (layers_digest(data, len, l.digest) < 0)
+		return sk_err(err, -ENOMEM, "out of memory");
 	if (!(l.mem = malloc(len + 1)))
 		return sk_err(err, -ENOMEM, "out of memory");
 	memcpy(l.mem, data, len);

@@ -46,6 +46,6 @@ int layers_add_mem(struct layer_set *s, const void *data, size_t len, const char
 void layers_free(struct layer_set *s);
 
 /* "sha256:" and the hex digest of len bytes into out (72 bytes). */
-void layers_digest(const void *data, size_t len, char out[72]);
+int layers_digest(const void *data, size_t len, char out[72]);
 
 #endif

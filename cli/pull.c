@@ -210,7 +210,10 @@ int pull_app(struct registry *reg, const struct oci_ref *ref, const char *dir, s
 
 	if ((r = reg_manifest_get(reg, oci_ref_target(ref), &body, media, sizeof(media), err)) < 0)
 		return r;
-	layers_digest(body.data ? body.data : "", body.len, out.digest);
+	if ((r = layers_digest(body.data ? body.data : "", body.len, out.digest)) < 0) {
+		r = sk_err(err, r, "pull: out of memory");
+		goto done;
+	}
 	if (ref->digest[0] && strcmp(ref->digest, out.digest) != 0) {
 		r = sk_err(err, -EILSEQ, "pull: the manifest hashes to %s, not %s as the reference says", out.digest, ref->digest);
 		goto done;

@@ -130,7 +130,10 @@ int push_app(struct registry *reg, const struct oci_ref *ref, const struct spin_
 
 	if ((r = push_build(app, &layers, &manifest, err)) < 0)
 		goto done;
-	layers_digest(manifest, strlen(manifest), out.digest);
+	if ((r = layers_digest(manifest, strlen(manifest), out.digest)) < 0) {
+		r = sk_err(err, r, "push: out of memory");
+		goto done;
+	}
 	if (ref->digest[0] && strcmp(ref->digest, out.digest) != 0) {
 		r = sk_err(err, -EINVAL, "push: the reference names digest %s, but the artifact is %s; push to a tag", ref->digest,
 		           out.digest);

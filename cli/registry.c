@@ -30,7 +30,7 @@ struct req {
 	/* The body received: into out (hashed, at most out_max bytes) when the
 	 * status is 2xx and out is set, else into body (bounded). */
 	FILE *out;
-	struct sha256 hash;
+	struct sk_sha256 hash;
 	int64_t out_max, out_got;
 	bool out_over;
 	struct sk_buf body;
@@ -47,6 +47,7 @@ struct req {
 static void req_free(struct req *q)
 {
 	sk_buf_free(&q->body);
+	sk_sha256_free(&q->hash);
 }
 
 /* Header line "Name: value\r\n" -> value into dst when the name matches. */
@@ -113,7 +114,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 			q->out_over = true;
 			return 0;
 		}
-		sha256_update(&q->hash, data, n);
+		sk_sha256_update(&q->hash, data, n);
 		q->out_got += (int64_t)n;
 		return fwrite(data, 1, n, q->out) == n ? n : 0;
 	}
@@ -369,7 +370,9 @@ static int perform(struct registry *reg, struct req *q, struct sk_error *err)
 		q->status = 0, q->in_pos = 0, q->out_got = 0, q->content_length = -1;
 		q->location[0] = q->www_auth[0] = q->content_type_in[0] = '\0';
 		if (q->out) {
-			sha256_init(&q->hash);
+			sk_sha256_free(&q->hash);
+			if (sk_sha256_init(&q->hash) < 0)
+				return sk_err(err, -ENOMEM, "%s: out of memory", q->step);
 			if (fseeko(q->out, 0, SEEK_SET) < 0 || ftruncate(fileno(q->out), 0) < 0)
 				return sk_err(err, -errno, "%s: cannot rewrite the download file: %s", q->step, strerror(errno));
 		}
@@ -580,9 +583,11 @@ int reg_blob_get(struct registry *reg, const char *digest, int64_t size, FILE *f
 		r = http_fail(reg, &q, err);
 		goto out;
 	}
-	sha256_final(&q.hash, md);
-	for (int i = 0; i < 32; i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (sk_sha256_final(&q.hash, md) < 0) {
+		r = sk_err(err, -EIO, "%s: the SHA-256 digest failed", step);
+		goto out;
+	}
+	sk_sha256_to_hex(md, hex);
 	if (q.out_got != size)
 		r = sk_err(err, -EILSEQ, "%s: got %lld bytes, the manifest says %lld; the registry's copy is damaged", step,
 		           (long long)q.out_got, (long long)size);

@@ -1,11 +1,12 @@
 #include "common/base64.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#include <openssl/evp.h>
 
 static int b64val(unsigned char c)
 {
@@ -18,40 +19,34 @@ static int b64val(unsigned char c)
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
+/* OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock do the coding; what they do not
+ * do is checked here first. EVP_DecodeBlock takes lengths as int, skips
+ * leading and trailing blanks, and counts padding as zero bytes in what it
+ * returns: so the input is validated and copied without line breaks and with
+ * its padding completed, and the padding is taken off the length after. */
+#define CHUNK_MAX ((size_t)INT_MAX / 4 * 3)
+
 char *sk_base64_encode(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	size_t outlen, o = 0;
 	char *out;
 
-	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+	if (len > CHUNK_MAX)
 		return NULL;
-	outlen = (len + 2) / 3 * 4;
-	if (!(out = malloc(outlen + 1)))
+	if (!(out = malloc((len + 2) / 3 * 4 + 1)))
 		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		out[o++] = alphabet[(v >> 18) & 63];
-		out[o++] = alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? alphabet[v & 63] : '=';
-	}
-	out[o] = '\0';
+	(void)EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	return out;
 }
 
 int sk_base64_decode(const char *in, size_t n, unsigned flags, unsigned char **out, size_t *out_len)
 {
-	size_t chars = 0, pad = 0, o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	unsigned char *buf;
+	size_t chars = 0, pad = 0;
+	unsigned char *text, *buf;
+	int got;
 
-	/* First pass: validate and count, so the output is allocated once. */
+	if (n > CHUNK_MAX)
+		return -EINVAL;
+	/* Validate and count, so both buffers are allocated once. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if ((flags & SK_B64_SKIP_NEWLINES) && (c == '\r' || c == '\n'))
@@ -67,22 +62,28 @@ int sk_base64_decode(const char *in, size_t n, unsigned flags, unsigned char **o
 	if (pad > 2 || chars % 4 == 1 || (pad && (chars + pad) % 4 && !(flags & SK_B64_PAD_OPTIONAL)) ||
 	    (!pad && chars % 4 && !(flags & SK_B64_PAD_OPTIONAL)))
 		return -EINVAL;
-	if (!(buf = malloc(chars / 4 * 3 + 3)))
+	size_t full = (chars + 3) / 4 * 4;
+	if (!(text = malloc(full + 1)))
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)in[i]);
-		if (v < 0)
-			continue; /* padding or a skipped newline: validated above */
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+	size_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		if (b64val((unsigned char)in[i]) >= 0)
+			text[t++] = (unsigned char)in[i];
+	while (t < full)
+		text[t++] = '=';
+	if (!(buf = malloc(full / 4 * 3 + 1))) {
+		free(text);
+		return -ENOMEM;
 	}
-	buf[o] = '\0';
+	got = full ? EVP_DecodeBlock(buf, text, (int)full) : 0;
+	free(text);
+	if (got < 0) {
+		free(buf);
+		return -EINVAL;
+	}
+	size_t len = (size_t)got - (full - chars); /* the padding decoded as zero bytes */
+	buf[len] = '\0';
 	*out = buf;
-	*out_len = o;
+	*out_len = len;
 	return 0;
 }

@@ -11,6 +11,11 @@
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+const char *log_level_name(enum log_level level)
+{
+	return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level] : "error";
+}
+
 const char *log_quote(const char *s, char *buf, unsigned size)
 {
 	size_t n;
@@ -42,7 +47,7 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "time=%s.%03ldZ level=%s msg=%s", ts, now.tv_nsec / 1000000,
-		     level_names[level], log_quote(msg, q, sizeof(q)));
+		     log_level_name(level), log_quote(msg, q, sizeof(q)));
 	if (n < 0)
 		return;
 	if ((size_t)n < sizeof(line) - 2 && fmt && *fmt) {
@@ -52,6 +57,8 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 		va_end(ap);
 		if (m > 0)
 			n += m;
+		else
+			n--; /* nothing after the space */
 	}
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
@@ -65,4 +72,32 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 			break;
 		off += (size_t)w;
 	}
+}
+
+void sk_report(const struct sk_log_sink *sink, enum log_level level, const char *msg, const char *fmt, ...)
+{
+	char fields[LOG_LINE_MAX / 2];
+	va_list ap;
+
+	if (!sink || !sink->fn)
+		return;
+	fields[0] = '\0';
+	if (fmt && *fmt) {
+		va_start(ap, fmt);
+		(void)vsnprintf(fields, sizeof(fields), fmt, ap);
+		va_end(ap);
+	}
+	sink->fn(sink->ud, level, msg, fields);
+}
+
+static void stderr_sink(void *ud, enum log_level level, const char *msg, const char *fields)
+{
+	(void)ud;
+	log_at(level, msg, "%s", fields);
+}
+
+const struct sk_log_sink *sk_log_sink_stderr(void)
+{
+	static const struct sk_log_sink sink = { stderr_sink, NULL };
+	return &sink;
 }

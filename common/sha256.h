@@ -1,24 +1,37 @@
-/* SHA-256 (FIPS 180-4), small and dependency-free, for the programs that
- * digest wasm binaries and blobs without linking a crypto library (the node
- * runtime keeps its resident memory low this way). */
-#ifndef SPINKUBE_SHA256_H
-#define SPINKUBE_SHA256_H
+/* SHA-256 through OpenSSL's EVP interface (libcrypto is linked already, by
+ * libcurl), for the programs that digest wasm binaries, blobs and cache
+ * keys. */
+#ifndef SPINKUBE_COMMON_SHA256_H
+#define SPINKUBE_COMMON_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len; /* bytes hashed so far */
-	uint8_t block[64];
-	size_t fill;
+struct sk_sha256 {
+	void *ctx;   /* EVP_MD_CTX, owned; NULL before init and after final/free */
+	bool failed; /* an update failed: final reports it */
 };
 
-void sha256_init(struct sha256 *s);
-void sha256_update(struct sha256 *s, const void *data, size_t len);
-void sha256_final(struct sha256 *s, uint8_t out[32]);
+/* Start a digest. Returns 0 or -ENOMEM (then *s needs no freeing). */
+int sk_sha256_init(struct sk_sha256 *s);
 
-/* One-shot digest as 64 lowercase hex digits and a NUL. */
-void sha256_hex(const void *data, size_t len, char out[65]);
+/* Hash len more bytes. A failure is remembered and returned by final. */
+void sk_sha256_update(struct sk_sha256 *s, const void *data, size_t len);
+
+/* The 32-byte digest into out; frees the context. Returns 0 or -EIO. */
+int sk_sha256_final(struct sk_sha256 *s, uint8_t out[32]);
+
+/* Free a digest given up before final. NULL contexts are fine. */
+void sk_sha256_free(struct sk_sha256 *s);
+
+/* Scope cleanup for a digest that may be given up on an error path. */
+#define _cleanup_sha256_ __attribute__((cleanup(sk_sha256_free)))
+
+/* A digest as 64 lowercase hex digits and a NUL. */
+void sk_sha256_to_hex(const uint8_t md[32], char out[65]);
+
+/* One-shot digest of data[0..len) as hex. Returns 0, -ENOMEM or -EIO. */
+int sk_sha256_hex(const void *data, size_t len, char out[65]);
 
 #endif

@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/hex.h"
+#include "common/utf8.h"
 
 /* Table and array states (json-c userdata while parsing). */
 enum {
@@ -198,41 +199,6 @@ static int skip_ws_nl(struct tp *p)
 		if (!eat_newline(p))
 			return 0;
 	}
-}
-
-/* Index of the first byte that is not valid UTF-8 (no overlong forms, no
- * surrogates, nothing past U+10FFFF), or n when all is valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, min = 0x80, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2, min = 0x800, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, min = 0x10000, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (n - i <= need)
-			return i;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += need + 1;
-	}
-	return n;
 }
 
 static int append(struct tp *p, struct sk_buf *b, const void *d, size_t n)
@@ -935,7 +901,7 @@ int sk_toml_parse(const char *data, size_t len, const char *name, json_object **
 		              TOML_MAX_INPUT);
 	if (len > INT32_MAX)
 		return sk_err(err, -E2BIG, "%s: too large", p.name);
-	bad = utf8_invalid_at((const unsigned char *)data, len);
+	bad = sk_utf8_invalid_at((const unsigned char *)data, len);
 	if (bad != len) {
 		p.pos = bad;
 		return perr(&p, "invalid UTF-8");
@@ -952,4 +918,88 @@ int sk_toml_parse(const char *data, size_t len, const char *name, json_object **
 	clear_flags(p.root);
 	*out = p.root;
 	return 0;
+}
+
+/* --- writing --------------------------------------------------------------- */
+
+int sk_toml_append_string(struct sk_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = 0, i = 0, len = strlen(s);
+	int r;
+
+	if ((r = sk_buf_append(b, "\"", 1)) < 0)
+		return r;
+	while (p[i]) {
+		size_t n = sk_utf8_seq(p + i, len - i);
+		char esc[8];
+
+		if (n == 0)
+			return -EILSEQ;
+		if (n > 1 || (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\')) {
+			i += n;
+			continue;
+		}
+		if ((r = sk_buf_append(b, s + start, i - start)) < 0)
+			return r;
+		if (p[i] == '"' || p[i] == '\\')
+			(void)snprintf(esc, sizeof(esc), "\\%c", p[i]);
+		else
+			(void)snprintf(esc, sizeof(esc), "\\u%04X", p[i]);
+		if ((r = sk_buf_append(b, esc, strlen(esc))) < 0)
+			return r;
+		start = ++i;
+	}
+	if ((r = sk_buf_append(b, s + start, i - start)) < 0)
+		return r;
+	return sk_buf_append(b, "\"", 1);
+}
+
+static bool toml_bare_key(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int sk_toml_append_key(struct sk_buf *b, const char *s)
+{
+	if (toml_bare_key(s))
+		return sk_buf_append(b, s, strlen(s));
+	return sk_toml_append_string(b, s);
+}
+
+static int steal_to(struct sk_buf *b, int r, char **out)
+{
+	char *s;
+
+	if (r < 0) {
+		sk_buf_free(b);
+		return r;
+	}
+	s = sk_buf_steal(b, NULL);
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}
+
+int sk_toml_quote(const char *s, char **out)
+{
+	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
+
+	return steal_to(&b, sk_toml_append_string(&b, s), out);
+}
+
+int sk_toml_key(const char *s, char **out)
+{
+	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
+
+	return steal_to(&b, sk_toml_append_key(&b, s), out);
 }

@@ -1,4 +1,6 @@
-/* A bounded TOML 1.0 parser that produces a json-c tree.
+/* TOML for every program: a bounded TOML 1.0 parser that produces a json-c
+ * tree, and the quoting that writes strings and keys. Hand-written: Debian 12
+ * packages no maintained C TOML 1.0 library.
  *
  * Mapping: tables and inline tables -> objects, arrays and arrays of tables
  * -> arrays, strings -> strings (may hold NUL bytes: use
@@ -21,6 +23,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 #define TOML_MAX_INPUT (1024 * 1024)
@@ -32,5 +35,19 @@
  * the root object (caller puts); on failure *out is untouched and the return
  * is -EINVAL (bad TOML), -E2BIG (input too large) or -ENOMEM. */
 int sk_toml_parse(const char *data, size_t len, const char *name, json_object **out, struct sk_error *err);
+
+/* Append s as a TOML basic string to b: '"' and '\\' escaped, control
+ * characters (U+0000..U+001F, U+007F) as \uXXXX, everything else as it is.
+ * -EILSEQ when s is not valid UTF-8 (TOML cannot hold it), -E2BIG past the
+ * buffer's cap, -ENOMEM. */
+int sk_toml_append_string(struct sk_buf *b, const char *s);
+
+/* Append s as a key: as it is when it is a valid bare key (A-Za-z0-9_-),
+ * else quoted as sk_toml_append_string does. Same returns. */
+int sk_toml_append_key(struct sk_buf *b, const char *s);
+
+/* The same two as new strings in *out (caller frees; untouched on error). */
+int sk_toml_quote(const char *s, char **out);
+int sk_toml_key(const char *s, char **out);
 
 #endif

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "controller/kube/api.h"
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "controller/kube/informer.h"
@@ -857,20 +856,11 @@ static int lookup_value(void *ud, const char *kind, const char *name, const char
 		return *value ? 0 : -ENOMEM;
 	}
 	/* Secret data is base64. */
-	size_t len = strlen(v);
-	unsigned char *out = malloc(len / 4 * 3 + 4);
-	if (!out)
-		return -ENOMEM;
-	int n = EVP_DecodeBlock(out, (const unsigned char *)v, (int)len);
-	if (n < 0) {
-		free(out);
-		return -EINVAL;
-	}
-	while (len > 0 && v[len - 1] == '=' && n > 0) {
-		n--;
-		len--;
-	}
-	out[n] = '\0';
+	unsigned char *out = NULL;
+	size_t n = 0;
+	int r = sk_base64_decode(v, strlen(v), 0, &out, &n);
+	if (r < 0)
+		return r;
 	*value = (char *)out;
 	return 0;
 }

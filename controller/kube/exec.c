@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/json.h"
@@ -219,19 +219,6 @@ int kube_exec_parse(const char *json, size_t len, const char *what, struct kube_
 	return exec_parse(json, len, what ? what : "exec plugin", NULL, out, err);
 }
 
-/* Base64 of data[0..len) as a new string (caller frees), NULL on -ENOMEM. */
-static char *b64_encode(const char *data, size_t len)
-{
-	char *s;
-
-	if (len > (size_t)INT32_MAX / 2)
-		return NULL;
-	s = malloc((len + 2) / 3 * 4 + 1);
-	if (s)
-		(void)EVP_EncodeBlock((unsigned char *)s, (const unsigned char *)data, (int)len);
-	return s;
-}
-
 /* spec.cluster of KUBERNETES_EXEC_INFO (provideClusterInfo), into spec.
  * Optional fields are left out when empty, as kubectl does. */
 static int exec_info_cluster(const struct kube_config *cfg, json_object *spec)
@@ -249,7 +236,7 @@ static int exec_info_cluster(const struct kube_config *cfg, json_object *spec)
 		return -ENOMEM;
 	if (!cfg->ca_pem)
 		return 0;
-	ca = b64_encode(cfg->ca_pem, cfg->ca_pem_len);
+	ca = sk_base64_encode(cfg->ca_pem, cfg->ca_pem_len);
 	if (!ca || sk_json_set_str(cluster, "certificate-authority-data", ca) < 0)
 		return -ENOMEM;
 	return 0;

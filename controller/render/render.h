@@ -124,16 +124,6 @@ void render_object_hash(json_object *obj, char buf[17]);
  * quantity and what is accepted. *bytes is set only on success. */
 int render_quantity_bytes(const char *s, int64_t *bytes, struct sk_error *err);
 
-/* s as a TOML basic string, quotes included: '"' and '\' escaped, control
- * characters (U+0000..U+001F, U+007F) as \uXXXX, everything else as it is.
- * Returns 0, -EILSEQ when s is not valid UTF-8 (TOML cannot hold it), or
- * -ENOMEM. *out is the caller's. */
-int render_toml_quote(const char *s, char **out);
-
-/* s as a TOML key: as it is when it is a bare key (A-Za-z0-9_-, not empty),
- * else quoted as by render_toml_quote. Same returns. */
-int render_toml_key(const char *s, char **out);
-
 /* The canonical JSON render_object_hash hashes: compact, object keys in byte
  * order at every level, arrays in order, strings with only '"', '\' and
  * control characters escaped. Returns 0 or -ENOMEM / -E2BIG; *out (length in

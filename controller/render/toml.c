@@ -1,4 +1,4 @@
-/* runtime-config.toml from spec.runtimeConfig, and the TOML quoting it needs. */
+/* runtime-config.toml from spec.runtimeConfig (the quoting is common/toml.h's). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,98 +9,13 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "controller/render/render.h"
+#include "common/toml.h"
 
 /* A Secret holds at most 1 MiB; a runtime config past that could not be
  * stored anyway. */
 #define TOML_MAX (1024u * 1024)
 /* Longest field path in a message: spec.runtimeConfig.keyValueStores[N].options[N] */
 #define PATH_MAX_LEN 128
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one:
- * overlong forms, surrogates and code points past U+10FFFF are refused, as
- * TOML requires. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Append s as a TOML basic string: '"' and '\' escaped, control characters
- * (U+0000..U+001F, U+007F) as \uXXXX, everything else as it is. -EILSEQ when
- * s is not valid UTF-8 (TOML cannot hold it), -E2BIG past the buffer's cap. */
-static int toml_append_string(struct sk_buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t start = 0, i = 0;
-	int r;
-
-	if ((r = sk_buf_append(b, "\"", 1)) < 0)
-		return r;
-	while (p[i]) {
-		size_t n = utf8_seq(p + i);
-		char esc[8];
-
-		if (n == 0)
-			return -EILSEQ;
-		if (n > 1 || (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\')) {
-			i += n;
-			continue;
-		}
-		if ((r = sk_buf_append(b, s + start, i - start)) < 0)
-			return r;
-		if (p[i] == '"' || p[i] == '\\')
-			(void)snprintf(esc, sizeof(esc), "\\%c", p[i]);
-		else
-			(void)snprintf(esc, sizeof(esc), "\\u%04X", p[i]);
-		if ((r = sk_buf_append(b, esc, strlen(esc))) < 0)
-			return r;
-		start = ++i;
-	}
-	if ((r = sk_buf_append(b, s + start, i - start)) < 0)
-		return r;
-	return sk_buf_append(b, "\"", 1);
-}
-
-static bool toml_bare_key(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		char c = *s;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* A key as it is when it is a valid bare key (A-Za-z0-9_-), else quoted. */
-static int toml_append_key(struct sk_buf *b, const char *s)
-{
-	if (toml_bare_key(s))
-		return sk_buf_append(b, s, strlen(s));
-	return toml_append_string(b, s);
-}
 
 static int steal_to(struct sk_buf *b, int r, char **out)
 {
@@ -115,20 +30,6 @@ static int steal_to(struct sk_buf *b, int r, char **out)
 		return -ENOMEM;
 	*out = s;
 	return 0;
-}
-
-int render_toml_quote(const char *s, char **out)
-{
-	struct sk_buf b = sk_buf_make(TOML_MAX);
-
-	return steal_to(&b, toml_append_string(&b, s), out);
-}
-
-int render_toml_key(const char *s, char **out)
-{
-	struct sk_buf b = sk_buf_make(TOML_MAX);
-
-	return steal_to(&b, toml_append_key(&b, s), out);
 }
 
 /* Turn a buffer error into a message about the runtime config. */
@@ -212,9 +113,9 @@ static int emit_table(struct sk_buf *b, const char *prefix, const char *name, js
 		return sk_err(err, -EINVAL, "%s: options must be a list", path);
 	if ((r = sk_buf_append(b, "\n[", 2)) < 0 || (r = sk_buf_append(b, prefix, strlen(prefix))) < 0)
 		return toml_fail(err, r, path, "the table");
-	if (name && ((r = sk_buf_append(b, ".", 1)) < 0 || (r = toml_append_key(b, name)) < 0))
+	if (name && ((r = sk_buf_append(b, ".", 1)) < 0 || (r = sk_toml_append_key(b, name)) < 0))
 		return toml_fail(err, r, path, "the name");
-	if ((r = sk_buf_append(b, "]\ntype = ", 9)) < 0 || (r = toml_append_string(b, type)) < 0 ||
+	if ((r = sk_buf_append(b, "]\ntype = ", 9)) < 0 || (r = sk_toml_append_string(b, type)) < 0 ||
 	    (r = sk_buf_append(b, "\n", 1)) < 0)
 		return toml_fail(err, r, path, "the type");
 
@@ -240,8 +141,8 @@ static int emit_table(struct sk_buf *b, const char *prefix, const char *name, js
 		}
 		if ((r = option_value(opt, opath, oname, lookup, ud, &value, err)) < 0)
 			return r;
-		if ((r = toml_append_key(b, oname)) < 0 || (r = sk_buf_append(b, " = ", 3)) < 0 ||
-		    (r = toml_append_string(b, value)) < 0 || (r = sk_buf_append(b, "\n", 1)) < 0) {
+		if ((r = sk_toml_append_key(b, oname)) < 0 || (r = sk_buf_append(b, " = ", 3)) < 0 ||
+		    (r = sk_toml_append_string(b, value)) < 0 || (r = sk_buf_append(b, "\n", 1)) < 0) {
 			char label[2 * PATH_MAX_LEN];
 
 			(void)snprintf(label, sizeof(label), "%s (\"%s\")", opath, oname);

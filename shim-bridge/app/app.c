@@ -127,13 +127,13 @@ const char *app_digest_hex(const char *digest)
 
 int app_verify_sha256(const char *path, const char *hex, const char *what, struct sk_error *err)
 {
-	static const char digits[] = "0123456789abcdef";
 	_cleanup_close_ int fd = -1;
 	unsigned char md[32], chunk[65536];
 	char got[65];
-	struct sha256 ctx;
+	_cleanup_sha256_ struct sk_sha256 ctx = { 0 };
 
-	sha256_init(&ctx);
+	if (sk_sha256_init(&ctx) < 0)
+		return sk_err(err, -ENOMEM, "%s: out of memory", what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sk_err(err, -errno, "%s: %s: %s", what, path, strerror(errno));
@@ -145,14 +145,11 @@ int app_verify_sha256(const char *path, const char *hex, const char *what, struc
 			return sk_err(err, -errno, "%s: reading %s: %s", what, path, strerror(errno));
 		if (n == 0)
 			break;
-		sha256_update(&ctx, chunk, (size_t)n);
+		sk_sha256_update(&ctx, chunk, (size_t)n);
 	}
-	sha256_final(&ctx, md);
-	for (unsigned i = 0; i < 32; i++) {
-		got[2 * i] = digits[md[i] >> 4];
-		got[2 * i + 1] = digits[md[i] & 15];
-	}
-	got[64] = '\0';
+	if (sk_sha256_final(&ctx, md) < 0)
+		return sk_err(err, -EIO, "%s: %s: the SHA-256 digest failed", what, path);
+	sk_sha256_to_hex(md, got);
 	if (strcmp(got, hex) != 0)
 		return sk_err(err, -EILSEQ, "%s: %s has digest sha256:%s, not the sha256:%s the app names (the blob is corrupt or stale)",
 		              what, path, got, hex);

@@ -6,6 +6,7 @@
  * p->body (or, streaming, into the caller's buffer; discarding, nowhere);
  * chunked trailers go to p->trailer and are parsed the same way. */
 #include "shim-bridge/http/parser.h"
+#include "common/http-field.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,16 +102,6 @@ static enum http_parse_event reject(struct http_parser *p, int status, const cha
 	return HTTP_PARSE_ERROR;
 }
 
-/* tchar from RFC 9110 5.6.2. */
-static bool is_tchar(unsigned char c)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c && strchr(extra, c) != NULL;
-}
-
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
@@ -174,7 +165,7 @@ static enum http_parse_event parse_field(struct http_parser *p, char *line, size
 
 	if (len && is_ows(line[0]))
 		return reject(p, 400, "obsolete line folding (obs-fold) in a header field is not accepted");
-	while (i < len && is_tchar((unsigned char)line[i]))
+	while (i < len && sk_http_tchar((unsigned char)line[i]))
 		i++;
 	if (i == len || line[i] != ':')
 		return reject(p, 400, "header field name is not a token followed by ':'");
@@ -280,7 +271,7 @@ static enum http_parse_event parse_request_line(struct http_parser *p, char *lin
 {
 	size_t i = 0;
 
-	while (i < len && is_tchar((unsigned char)line[i]))
+	while (i < len && sk_http_tchar((unsigned char)line[i]))
 		i++;
 	if (i == 0 || i == len || line[i] != ' ')
 		return reject(p, 400, "request line does not start with a method token and one space");

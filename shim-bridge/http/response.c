@@ -9,6 +9,7 @@
 
 #include "shim-bridge/http/server-int.h"
 #include "shim-bridge/http/stream.h"
+#include "common/http-field.h"
 
 #define KEEP_ALLOC_MAX (256u * 1024) /* larger buffers are freed between requests */
 
@@ -118,36 +119,14 @@ void http_response_clear(struct http_response *r)
 	}
 }
 
-static bool token_ok(const char *s)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      strchr(extra, c)))
-			return false;
-	}
-	return true;
-}
-
-/* Headers whose value only the server can know. */
-static bool server_owned(const char *name)
-{
-	return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
-	       strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0;
-}
-
 /* Append the field line "name: value\r\n" to b and count it in *n.
  * Returns 1 when added, 0 for a server-owned name (skipped), -EINVAL,
  * -E2BIG past the caps. */
 int response_field(struct sk_buf *b, unsigned *n, const char *name, const char *value)
 {
-	if (!token_ok(name) || strpbrk(value, "\r\n"))
+	if (!sk_http_token(name, strlen(name)) || !sk_http_value_ok(value, strlen(value)))
 		return -EINVAL;
-	if (server_owned(name))
+	if (sk_http_owned(name, strlen(name)) & (SK_HTTP_HOP_BY_HOP | SK_HTTP_FRAMING))
 		return 0;
 	if (*n >= RESP_MAX_HEADERS)
 		return -E2BIG;

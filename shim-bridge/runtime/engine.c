@@ -123,7 +123,8 @@ static void config_digest(const struct sb_engine_opts *o, char out[17])
 	int n = snprintf(desc, sizeof(desc), "v=%s;epoch=1;cow=1;pool=1;mem=%llu;cranelift=speed", WASMTIME_VERSION,
 			 (unsigned long long)o->max_instance_memory);
 
-	sha256_hex(desc, (size_t)n, hex);
+	if (sk_sha256_hex(desc, (size_t)n, hex) < 0)
+		memset(hex, '0', 16); /* out of memory: a key that matches no cache entry of ours */
 	memcpy(out, hex, 16);
 	out[16] = '\0';
 }
@@ -352,8 +353,9 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 		return r;
 	path[0] = '\0';
 	if (e->cache_dir) {
-		sha256_hex(bytes, len, hex);
-		if (snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex,
+		if (sk_sha256_hex(bytes, len, hex) < 0)
+			path[0] = '\0';
+		else if (snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex,
 			     c.kind == SB_WASM_MODULE ? "cwasm" : "ccomp") >= (int)sizeof(path))
 			path[0] = '\0';
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/http-field.h"
 #include "common/log.h"
 
 /* A guest's output line longer than this is logged in pieces. */
@@ -728,20 +729,7 @@ static const wasmtime_component_val_t *field(const wasmtime_component_val_t *rec
 /* A header name is an HTTP token; a value has no CR, LF or NUL. */
 static bool valid_header(const wasm_name_t *n, const wasm_name_t *v)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~";
-
-	if (n->size == 0 || n->size > 256 || v->size > 8192)
-		return false;
-	for (size_t i = 0; i < n->size; i++) {
-		char ch = n->data[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      (ch && strchr(tchar, ch))))
-			return false;
-	}
-	for (size_t i = 0; i < v->size; i++)
-		if (v->data[i] == '\r' || v->data[i] == '\n' || v->data[i] == '\0')
-			return false;
-	return true;
+	return v->size <= 8192 && sk_http_token(n->data, n->size) && sk_http_value_ok(v->data, v->size);
 }
 
 static int take_response(const wasmtime_component_val_t *res, struct sb_inbound_response *out, size_t max_body,

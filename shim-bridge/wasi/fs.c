@@ -32,6 +32,7 @@
 
 #include "common/cleanup.h"
 #include "shim-bridge/wasi/host.h"
+#include "common/utf8.h"
 
 /* An open file or directory. Owns fd. */
 struct fs_desc {
@@ -389,41 +390,6 @@ static void hash_val(wasmtime_component_val_t *v, const struct stat *st)
 	uint64_t lower = mix64(mix64((uint64_t)st->st_dev) ^ (uint64_t)st->st_ino);
 	wh_val_u64(&f[0].val, lower);
 	wh_val_u64(&f[1].val, lower ^ 4614256656552045848u);
-}
-
-/* Component strings are UTF-8; a host name that is not cannot be handed over. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i <= k)
-			return false; /* truncated sequence */
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
 }
 
 /* --- descriptors ----------------------------------------------------------------- */
@@ -807,7 +773,7 @@ static wasmtime_error_t *readlink_at(FS_ARGS)
 		return fail(res, errno == ENOENT ? -EINVAL : -errno);
 	if ((size_t)n >= sizeof(target))
 		return fail(res, -ENAMETOOLONG);
-	if (!utf8_valid((const unsigned char *)target, (size_t)n))
+	if (!sk_utf8_valid((const unsigned char *)target, (size_t)n))
 		return fail(res, -EILSEQ);
 	wh_val_string(&v, target, (size_t)n);
 	wh_val_result(res, true, &v);
@@ -935,7 +901,7 @@ static wasmtime_error_t *read_directory_entry(FS_ARGS)
 		wh_val_result(res, true, &opt);
 		return NULL;
 	}
-	if (!utf8_valid((const unsigned char *)e->d_name, strlen(e->d_name)))
+	if (!sk_utf8_valid((const unsigned char *)e->d_name, strlen(e->d_name)))
 		return fail(res, -EILSEQ);
 	f = wh_val_record(&entry, names, 2);
 	wh_val_enum(&f[0].val, dirent_type(dir, e));

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "shim-bridge/wasi/outbound.h"
+#include "common/http-field.h"
 
 #define FIELDS_MAX_ENTRIES 1024
 #define FIELDS_MAX_BYTES ((size_t)256 << 10)
@@ -49,40 +50,6 @@ static void fields_unref(struct fields *f)
 	}
 	free(f->v);
 	free(f);
-}
-
-static bool is_tchar(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static bool valid_name(const char *s, size_t n)
-{
-	if (n == 0 || n > 1024)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool valid_value(const uint8_t *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == '\r' || v[i] == '\n' || v[i] == 0)
-			return false;
-	return true;
-}
-
-/* Hop-by-hop fields a guest may not set (the server owns them). */
-static bool forbidden(const char *lname)
-{
-	static const char *const names[] = { "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-					     "upgrade", "http2-settings", "te" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(lname, names[i]) == 0)
-			return true;
-	return false;
 }
 
 static char *lower_dup(const char *s, size_t n)
@@ -214,8 +181,8 @@ static wasmtime_error_t *fields_from_list(struct wh_ctx *ctx, wasmtime_context_t
 		int r;
 		if (t->kind != WASMTIME_COMPONENT_TUPLE || t->of.tuple.size != 2 ||
 		    wh_arg_string(&t->of.tuple.data[0], &name, &nlen) < 0 ||
-		    wh_arg_bytes(&t->of.tuple.data[1], FIELDS_MAX_BYTES, &val, &vlen) < 0 || !valid_name(name, nlen) ||
-		    !valid_value(val, vlen)) {
+		    wh_arg_bytes(&t->of.tuple.data[1], FIELDS_MAX_BYTES, &val, &vlen) < 0 || !sk_http_token(name, nlen) ||
+		    !sk_http_value_ok(val, vlen)) {
 			free(val);
 			fields_unref(f);
 			header_error(&res[0], "invalid-syntax");
@@ -223,7 +190,7 @@ static wasmtime_error_t *fields_from_list(struct wh_ctx *ctx, wasmtime_context_t
 		}
 		{
 			char *ln = lower_dup(name, nlen);
-			bool forb = ln && forbidden(ln);
+			bool forb = ln && (sk_http_owned(ln, strlen(ln)) & SK_HTTP_HOP_BY_HOP);
 			free(ln);
 			if (forb) {
 				free(val);
@@ -310,14 +277,14 @@ static wasmtime_error_t *fields_change(struct wh_ctx *ctx, wasmtime_context_t *c
 		header_error(&res[0], "immutable");
 		return NULL;
 	}
-	if (!valid_name(name, nlen)) {
+	if (!sk_http_token(name, nlen)) {
 		header_error(&res[0], "invalid-syntax");
 		return NULL;
 	}
 	ln = lower_dup(name, nlen);
 	if (!ln)
 		return wh_trap("out of memory");
-	if (forbidden(ln)) {
+	if ((sk_http_owned(ln, strlen(ln)) & SK_HTTP_HOP_BY_HOP)) {
 		free(ln);
 		header_error(&res[0], "forbidden");
 		return NULL;
@@ -333,7 +300,7 @@ static wasmtime_error_t *fields_change(struct wh_ctx *ctx, wasmtime_context_t *c
 		for (size_t i = 0; i < nv; i++) {
 			uint8_t *v;
 			size_t vl;
-			if (wh_arg_bytes(&vals[i], FIELDS_MAX_BYTES, &v, &vl) < 0 || !valid_value(v, vl)) {
+			if (wh_arg_bytes(&vals[i], FIELDS_MAX_BYTES, &v, &vl) < 0 || !sk_http_value_ok(v, vl)) {
 				free(v);
 				free(ln);
 				header_error(&res[0], "invalid-syntax");
@@ -1399,7 +1366,7 @@ static int method_from(const wasmtime_component_val_t *v, char **out)
 		return -EINVAL;
 	if (v->of.variant.val) {
 		const char *s;
-		if (wh_arg_string(v->of.variant.val, &s, &n) < 0 || !valid_name(s, n))
+		if (wh_arg_string(v->of.variant.val, &s, &n) < 0 || !sk_http_token(s, n))
 			return -EINVAL;
 		*out = strndup(s, n);
 		return *out ? 0 : -ENOMEM;

@@ -21,6 +21,8 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
+#include "common/http-field.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* Longest timeout honoured (a day); longer ones are the same as a day. */
@@ -120,34 +122,6 @@ __attribute__((format(printf, 4, 5))) static enum wh_out_error fail(enum wh_out_
 
 /* --- the request --------------------------------------------------------------- */
 
-static bool tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static bool is_token(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!tchar((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* Request headers curl must own: framing and connection management. */
-static bool dropped_header(const char *name)
-{
-	static const char *const names[] = {"connection",        "content-length",   "expect",
-	                                    "keep-alive",        "proxy-connection", "te",
-	                                    "transfer-encoding", "upgrade"};
-	for (size_t i = 0; i < N(names); i++)
-		if (strcasecmp(names[i], name) == 0)
-			return true;
-	return false;
-}
-
 /* Does the request carry a body (curl's POSTFIELDS)? POST, PUT and PATCH
  * always do, so an empty one is sent as "Content-Length: 0". */
 static bool has_body(const struct wh_out_request *rq)
@@ -177,7 +151,7 @@ static enum wh_out_error build_headers(const struct wh_out_request *rq, struct c
 		_cleanup_free_ char *line = NULL;
 		size_t nl = h->name ? strlen(h->name) : 0, vl = h->value ? h->value_len : 0;
 
-		if (!is_token(h->name, nl))
+		if (!sk_http_token(h->name, nl))
 			return fail(WH_OUT_INTERNAL, why, why_size,
 			            "request header %zu: the name is not a token", i + 1);
 		if (vl &&
@@ -188,7 +162,7 @@ static enum wh_out_error build_headers(const struct wh_out_request *rq, struct c
 		if (bytes > WH_OUT_HEADER_BYTES_MAX)
 			return fail(WH_OUT_INTERNAL, why, why_size,
 			            "the request headers are larger than %d bytes", WH_OUT_HEADER_BYTES_MAX);
-		if (dropped_header(h->name))
+		if (sk_http_owned(h->name, strlen(h->name)))
 			continue;
 		if (strcasecmp(h->name, "content-type") == 0)
 			content_type = true;
@@ -451,7 +425,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 		return x->fail ? 0 : n;
 	}
 	colon = memchr(line, ':', len);
-	if (!colon || !is_token(line, (size_t)(colon - line))) {
+	if (!colon || !sk_http_token(line, (size_t)(colon - line))) {
 		x->fail = XF_HEADERS_BAD;
 		return 0;
 	}
@@ -664,7 +638,7 @@ enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const str
 	*rs = (struct wh_out_response){0};
 	if (!env || !rq || !rq->method || !rq->scheme || !rq->authority)
 		return fail(WH_OUT_INTERNAL, why, why_size, "incomplete outbound request");
-	if (strlen(rq->method) > WH_OUT_METHOD_MAX || !is_token(rq->method, strlen(rq->method)))
+	if (strlen(rq->method) > WH_OUT_METHOD_MAX || !sk_http_token(rq->method, strlen(rq->method)))
 		return fail(WH_OUT_INTERNAL, why, why_size,
 		            "the method of an outbound request is not an HTTP token");
 	if (strcasecmp(rq->scheme, "http") == 0)
@@ -890,44 +864,6 @@ static int spin_parse_request(const wasmtime_component_val_t *rec, size_t max_bo
 	return 0;
 }
 
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + len > n)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 static void spin_error(wasmtime_component_val_t *res, const char *case_name)
 {
 	wasmtime_component_val_t e;
@@ -946,7 +882,7 @@ static int spin_response(wasmtime_component_val_t *res, const struct wh_out_resp
 	wasmtime_component_val_t *items;
 
 	for (size_t i = 0; i < rs->n_headers; i++)
-		if (!valid_utf8((const unsigned char *)rs->headers[i].value, rs->headers[i].value_len))
+		if (!sk_utf8_valid((const unsigned char *)rs->headers[i].value, rs->headers[i].value_len))
 			return -EILSEQ;
 	f = wh_val_record(&resp, names, N(names));
 	wh_val_u16(&f[0].val, (uint16_t)rs->status);

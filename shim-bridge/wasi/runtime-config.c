@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/toml.h"
+#include "common/utf8.h"
 
 /* How long a store operation waits for another connection's lock on the
  * same file before it fails with "database is locked". */
@@ -1052,40 +1053,6 @@ int spin_kvdb_exists(struct spin_kvdb_store *s, const char *key, size_t klen, bo
 	return end(s, ST_EXISTS, 0);
 }
 
-/* Keys go back to the guest as strings, which must be UTF-8. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], cp;
-		size_t k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 2, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 3, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 4, cp = c & 0x07;
-		else
-			return false;
-		if (i + k > n)
-			return false;
-		for (size_t j = 1; j < k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3fu);
-		}
-		if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 void spin_kvdb_keys_free(struct spin_kvdb_key *keys, size_t n)
 {
 	for (size_t i = 0; keys && i < n; i++)
@@ -1117,7 +1084,7 @@ int spin_kvdb_keys(struct spin_kvdb_store *s, struct spin_kvdb_key **out, size_t
 			           s->label, SPIN_KV_KEYS_MAX);
 			goto fail;
 		}
-		if (!k || !utf8_ok(k, kl)) {
+		if (!k || !sk_utf8_valid(k, kl)) {
 			r = sk_err(err, -EILSEQ,
 			           "key-value store \"%s\": a key in the file is not valid UTF-8", s->label);
 			goto fail;

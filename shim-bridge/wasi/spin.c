@@ -24,6 +24,7 @@
 
 #include "shim-bridge/wasi/host.h"
 #include "shim-bridge/wasi/runtime-config.h"
+#include "common/utf8.h"
 
 _Static_assert(SPIN_KV_VALUE_MAX <= WH_CHUNK_MAX, "a key-value value must fit the host's list<u8> cap");
 
@@ -44,35 +45,6 @@ static int clamp(const char *s, size_t n)
 	return (int)k;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned cp;
-	size_t k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 /* A string value of host text, which a guest string must be: valid UTF-8
  * is passed as it is, anything else with '?' for each bad byte (a value
  * from the environment, a truncated message). */
@@ -81,14 +53,14 @@ static void val_text(wasmtime_component_val_t *v, const char *s)
 	size_t n = strlen(s), i = 0, k;
 	char *copy;
 
-	while (i < n && (k = utf8_seq((const unsigned char *)s + i, n - i)))
+	while (i < n && (k = sk_utf8_seq((const unsigned char *)s + i, n - i)))
 		i += k;
 	if (i == n || !(copy = strdup(s))) {
 		wh_val_string(v, s, n);
 		return;
 	}
 	for (i = 0; i < n; i += k)
-		if (!(k = utf8_seq((const unsigned char *)copy + i, n - i)))
+		if (!(k = sk_utf8_seq((const unsigned char *)copy + i, n - i)))
 			copy[i] = '?', k = 1;
 	wh_val_string(v, copy, n);
 	free(copy);

@@ -25,6 +25,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/toml.h"
 #include "controller/render/render.h"
 #include "tests/tap.h"
 #include "controller/kube/yaml.h"
@@ -117,7 +118,7 @@ static void check_quote(const char *in, const char *want, const char *what)
 {
 	_cleanup_free_ char *out = NULL;
 
-	is_int(render_toml_quote(in, &out), 0, "TOML quoting: %s", what);
+	is_int(sk_toml_quote(in, &out), 0, "TOML quoting: %s", what);
 	is_str(out, want, "TOML quoting: %s, the text", what);
 }
 
@@ -125,7 +126,7 @@ static void check_key(const char *in, const char *want)
 {
 	_cleanup_free_ char *out = NULL;
 
-	is_int(render_toml_key(in, &out), 0, "TOML key %s", want);
+	is_int(sk_toml_key(in, &out), 0, "TOML key %s", want);
 	is_str(out, want, "TOML key %s, the text", want);
 }
 
@@ -142,11 +143,11 @@ static void test_toml(void)
 	check_quote("gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x90\xb3",
 	            "\"gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x90\xb3\"", "UTF-8 as it is");
 	check_quote("'single' #hash [x] = y", "\"'single' #hash [x] = y\"", "TOML punctuation needs nothing");
-	is_int(render_toml_quote("bad \xff byte", &out), -EILSEQ, "invalid UTF-8 is refused");
-	is_int(render_toml_quote("overlong \xc0\xaf", &out), -EILSEQ, "an overlong form is refused");
-	is_int(render_toml_quote("surrogate \xed\xa0\x80", &out), -EILSEQ, "a surrogate is refused");
-	is_int(render_toml_quote("cut \xe2\x82", &out), -EILSEQ, "a cut sequence is refused");
-	is_int(render_toml_quote("past \xf4\x90\x80\x80", &out), -EILSEQ,
+	is_int(sk_toml_quote("bad \xff byte", &out), -EILSEQ, "invalid UTF-8 is refused");
+	is_int(sk_toml_quote("overlong \xc0\xaf", &out), -EILSEQ, "an overlong form is refused");
+	is_int(sk_toml_quote("surrogate \xed\xa0\x80", &out), -EILSEQ, "a surrogate is refused");
+	is_int(sk_toml_quote("cut \xe2\x82", &out), -EILSEQ, "a cut sequence is refused");
+	is_int(sk_toml_quote("past \xf4\x90\x80\x80", &out), -EILSEQ,
 	       "a code point past U+10FFFF is refused");
 	ok(out == NULL, "nothing is returned on failure");
 
