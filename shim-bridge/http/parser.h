@@ -1,4 +1,6 @@
 /* An incremental, bounded HTTP/1.1 request parser (RFC 9112). Pure: no I/O.
+ * Our own: Debian 12 packages no maintained C HTTP/1.1 parser (its
+ * libhttp-parser is a project its authors archived).
  *
  * The caller feeds bytes as they arrive, in pieces of any size, and gets an
  * event back each time something happens: the head is complete (so a server
