@@ -102,3 +102,17 @@ fail:
 	sk_buf_free(&b);
 	return r;
 }
+
+int sk_buf_finish(struct sk_buf *b, int r, char **out)
+{
+	char *s;
+
+	if (r < 0) {
+		sk_buf_free(b);
+		return r;
+	}
+	if (!(s = sk_buf_steal(b, NULL)))
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}

@@ -38,6 +38,11 @@ void sk_buf_reset(struct sk_buf *b);
  * NULL on -ENOMEM. */
 char *sk_buf_steal(struct sk_buf *b, size_t *len);
 
+/* End building into b with r, the result of the last step: when r < 0 the
+ * buffer is freed and r returned; else its contents go to *out as
+ * sk_buf_steal hands them (caller frees) and the return is 0 or -ENOMEM. */
+int sk_buf_finish(struct sk_buf *b, int r, char **out);
+
 void sk_buf_free(struct sk_buf *b);
 
 /* Read a whole file of at most max bytes into *out (NUL-terminated, caller

@@ -975,31 +975,16 @@ int sk_toml_append_key(struct sk_buf *b, const char *s)
 	return sk_toml_append_string(b, s);
 }
 
-static int steal_to(struct sk_buf *b, int r, char **out)
-{
-	char *s;
-
-	if (r < 0) {
-		sk_buf_free(b);
-		return r;
-	}
-	s = sk_buf_steal(b, NULL);
-	if (!s)
-		return -ENOMEM;
-	*out = s;
-	return 0;
-}
-
 int sk_toml_quote(const char *s, char **out)
 {
 	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
 
-	return steal_to(&b, sk_toml_append_string(&b, s), out);
+	return sk_buf_finish(&b, sk_toml_append_string(&b, s), out);
 }
 
 int sk_toml_key(const char *s, char **out)
 {
 	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
 
-	return steal_to(&b, sk_toml_append_key(&b, s), out);
+	return sk_buf_finish(&b, sk_toml_append_key(&b, s), out);
 }
