@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <json-c/json_object_iterator.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/hex.h"
+#include "common/toml-scalar.h"
 #include "common/utf8.h"
 
 /* Table and array states (json-c userdata while parsing). */
@@ -388,182 +388,38 @@ static int parse_key(struct tp *p, struct tkey *k)
 
 static int parse_value(struct tp *p, json_object **out);
 
-static bool digits_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static int num2(const char *s)
-{
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* YYYY-MM-DD with a real day of that month. */
-static bool valid_date(const char *s, size_t n)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d;
-
-	if (n < 10 || !digits_ok(s, 4) || s[4] != '-' || !digits_ok(s + 5, 2) || s[7] != '-' ||
-	    !digits_ok(s + 8, 2))
-		return false;
-	y = num2(s) * 100 + num2(s + 2), m = num2(s + 5), d = num2(s + 8);
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return false;
-	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
-/* HH:MM:SS[.frac]; *used gets its length. */
-static bool valid_time(const char *s, size_t n, size_t *used)
-{
-	size_t i = 8;
-
-	if (n < 8 || !digits_ok(s, 2) || s[2] != ':' || !digits_ok(s + 3, 2) || s[5] != ':' ||
-	    !digits_ok(s + 6, 2))
-		return false;
-	if (num2(s) > 23 || num2(s + 3) > 59 || num2(s + 6) > 60)
-		return false;
-	if (i < n && s[i] == '.') {
-		size_t start = ++i;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == start)
-			return false;
-	}
-	*used = i;
-	return true;
-}
-
-/* Z, z or +HH:MM / -HH:MM, and nothing after it. */
-static bool valid_offset(const char *s, size_t n)
-{
-	if (n == 1 && (s[0] == 'Z' || s[0] == 'z'))
-		return true;
-	return n == 6 && (s[0] == '+' || s[0] == '-') && digits_ok(s + 1, 2) && s[3] == ':' &&
-	       digits_ok(s + 4, 2) && num2(s + 1) <= 23 && num2(s + 4) <= 59;
-}
-
-/* Any of TOML's four date/time forms. */
-static bool valid_datetime(const char *s, size_t n)
-{
-	size_t used;
-
-	if (n >= 10 && s[4] == '-') {
-		if (!valid_date(s, n))
-			return false;
-		if (n == 10)
-			return true;
-		if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-			return false;
-		if (!valid_time(s + 11, n - 11, &used))
-			return false;
-		return 11 + used == n || valid_offset(s + 11 + used, n - 11 - used);
-	}
-	return valid_time(s, n, &used) && used == n;
-}
-
-static bool is_digit_of(int c, int base)
-{
-	if (base == 16)
-		return sk_hexval(c) >= 0;
-	return c >= '0' && c < '0' + base;
-}
-
-/* Digits of base with single underscores between digits; true when s[0..n)
- * is that and not empty. */
-static bool digit_run_ok(const char *s, size_t n, int base)
-{
-	if (n == 0 || !is_digit_of(s[0], base) || !is_digit_of(s[n - 1], base))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (s[i] == '_' ? !is_digit_of(s[i + 1], base) : !is_digit_of(s[i], base))
-			return false;
-	return true;
-}
-
-/* An integer token (decimal with sign, or 0x / 0o / 0b). */
+/* An integer token, with the message for each way it can be wrong. */
 static int parse_integer(struct tp *p, const char *t, size_t n, json_object **out)
 {
-	int base = 10;
-	bool neg = false;
-	uint64_t v = 0, limit;
-	size_t i = 0;
+	int64_t v;
+	int r = toml_integer(t, n, &v);
+	int w = (int)(n > 40 ? 40 : n);
 
-	if (n > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o' || t[1] == 'b')) {
-		base = t[1] == 'x' ? 16 : t[1] == 'o' ? 8 : 2;
-		i = 2;
-	} else if (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-';
-		i = 1;
-	}
-	if (!digit_run_ok(t + i, n - i, base))
-		return perr(p, "invalid value '%.*s'", (int)(n > 40 ? 40 : n), t);
-	if (base == 10 && t[i] == '0' && n - i > 1)
-		return perr(p, "integer '%.*s' has a leading zero", (int)(n > 40 ? 40 : n), t);
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < n; i++) {
-		uint64_t d;
-		if (t[i] == '_')
-			continue;
-		d = (uint64_t)sk_hexval(t[i]);
-		if (v > (limit - d) / (uint64_t)base)
-			return perr(p, "integer '%.*s' does not fit in 64 bits", (int)(n > 40 ? 40 : n), t);
-		v = v * (uint64_t)base + d;
-	}
-	*out = json_object_new_int64(neg ? (int64_t)(0 - v) : (int64_t)v);
+	if (r == -EDOM)
+		return perr(p, "integer '%.*s' has a leading zero", w, t);
+	if (r == -ERANGE)
+		return perr(p, "integer '%.*s' does not fit in 64 bits", w, t);
+	if (r < 0)
+		return perr(p, "invalid value '%.*s'", w, t);
+	*out = json_object_new_int64(v);
 	return *out ? 0 : nomem(p);
 }
 
-/* A float token: [+-] int [. frac] [e [+-] exp], or [+-] inf / nan. */
+/* A float token, likewise. */
 static int parse_float(struct tp *p, const char *t, size_t n, json_object **out)
 {
-	_cleanup_free_ char *clean = NULL;
-	size_t i = (t[0] == '+' || t[0] == '-') ? 1 : 0, start, o = 0;
 	double v;
-	char *end;
+	int r = toml_float(t, n, &v);
+	int w = (int)(n > 40 ? 40 : n);
 
-	if (n - i == 3 && (memcmp(t + i, "inf", 3) == 0 || memcmp(t + i, "nan", 3) == 0)) {
-		v = t[i] == 'i' ? INFINITY : NAN;
-		*out = json_object_new_double(t[0] == '-' ? -v : v);
-		return *out ? 0 : nomem(p);
-	}
-	start = i;
-	while (i < n && t[i] != '.' && t[i] != 'e' && t[i] != 'E')
-		i++;
-	if (!digit_run_ok(t + start, i - start, 10) || (t[start] == '0' && i - start > 1))
-		goto bad;
-	if (i < n && t[i] == '.') {
-		start = ++i;
-		while (i < n && t[i] != 'e' && t[i] != 'E')
-			i++;
-		if (!digit_run_ok(t + start, i - start, 10))
-			goto bad;
-	}
-	if (i < n) {
-		start = ++i;
-		if (i < n && (t[i] == '+' || t[i] == '-'))
-			start = ++i;
-		if (!digit_run_ok(t + start, n - start, 10))
-			goto bad;
-	}
-	clean = malloc(n + 1);
-	if (!clean)
+	if (r == -ENOMEM)
 		return nomem(p);
-	for (i = 0; i < n; i++)
-		if (t[i] != '_')
-			clean[o++] = t[i];
-	clean[o] = '\0';
-	errno = 0;
-	v = strtod(clean, &end);
-	if (*end || (errno == ERANGE && isinf(v)))
-		return perr(p, "float '%.*s' is out of range", (int)(n > 40 ? 40 : n), t);
+	if (r == -ERANGE)
+		return perr(p, "float '%.*s' is out of range", w, t);
+	if (r < 0)
+		return perr(p, "invalid value '%.*s'", w, t);
 	*out = json_object_new_double(v);
 	return *out ? 0 : nomem(p);
-bad:
-	return perr(p, "invalid value '%.*s'", (int)(n > 40 ? 40 : n), t);
 }
 
 static bool is_token(int c)
@@ -580,7 +436,7 @@ static int parse_scalar(struct tp *p, json_object **out)
 	while (is_token(peek(p)))
 		p->pos++;
 	/* "1979-05-27 07:32:00": a date, a space, then a time. */
-	if (p->pos - start == 10 && valid_date(t, 10) && peek(p) == ' ' && peek_at(p, 1) >= '0' &&
+	if (p->pos - start == 10 && toml_valid_date(t, 10) && peek(p) == ' ' && peek_at(p, 1) >= '0' &&
 	    peek_at(p, 1) <= '9') {
 		p->pos++;
 		while (is_token(peek(p)))
@@ -593,8 +449,8 @@ static int parse_scalar(struct tp *p, json_object **out)
 		*out = json_object_new_boolean(n == 4);
 		return *out ? 0 : nomem(p);
 	}
-	if ((n >= 10 && digits_ok(t, 4) && t[4] == '-') || (n >= 3 && digits_ok(t, 2) && t[2] == ':')) {
-		if (!valid_datetime(t, n))
+	if ((n >= 10 && toml_digits(t, 4) && t[4] == '-') || (n >= 3 && toml_digits(t, 2) && t[2] == ':')) {
+		if (!toml_valid_datetime(t, n))
 			return perr(p, "invalid date or time '%.*s'", (int)(n > 40 ? 40 : n), t);
 		*out = json_object_new_string_len(t, (int)n);
 		return *out ? 0 : nomem(p);
@@ -918,73 +774,4 @@ int sk_toml_parse(const char *data, size_t len, const char *name, json_object **
 	clear_flags(p.root);
 	*out = p.root;
 	return 0;
-}
-
-/* --- writing --------------------------------------------------------------- */
-
-int sk_toml_append_string(struct sk_buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t start = 0, i = 0, len = strlen(s);
-	int r;
-
-	if ((r = sk_buf_append(b, "\"", 1)) < 0)
-		return r;
-	while (p[i]) {
-		size_t n = sk_utf8_seq(p + i, len - i);
-		char esc[8];
-
-		if (n == 0)
-			return -EILSEQ;
-		if (n > 1 || (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\')) {
-			i += n;
-			continue;
-		}
-		if ((r = sk_buf_append(b, s + start, i - start)) < 0)
-			return r;
-		if (p[i] == '"' || p[i] == '\\')
-			(void)snprintf(esc, sizeof(esc), "\\%c", p[i]);
-		else
-			(void)snprintf(esc, sizeof(esc), "\\u%04X", p[i]);
-		if ((r = sk_buf_append(b, esc, strlen(esc))) < 0)
-			return r;
-		start = ++i;
-	}
-	if ((r = sk_buf_append(b, s + start, i - start)) < 0)
-		return r;
-	return sk_buf_append(b, "\"", 1);
-}
-
-static bool toml_bare_key(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		char c = *s;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-int sk_toml_append_key(struct sk_buf *b, const char *s)
-{
-	if (toml_bare_key(s))
-		return sk_buf_append(b, s, strlen(s));
-	return sk_toml_append_string(b, s);
-}
-
-int sk_toml_quote(const char *s, char **out)
-{
-	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
-
-	return sk_buf_finish(&b, sk_toml_append_string(&b, s), out);
-}
-
-int sk_toml_key(const char *s, char **out)
-{
-	struct sk_buf b = sk_buf_make(TOML_MAX_INPUT);
-
-	return sk_buf_finish(&b, sk_toml_append_key(&b, s), out);
 }
