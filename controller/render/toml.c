@@ -17,21 +17,6 @@
 /* Longest field path in a message: spec.runtimeConfig.keyValueStores[N].options[N] */
 #define PATH_MAX_LEN 128
 
-static int steal_to(struct sk_buf *b, int r, char **out)
-{
-	char *s;
-
-	if (r < 0) {
-		sk_buf_free(b);
-		return r;
-	}
-	s = sk_buf_steal(b, NULL);
-	if (!s)
-		return -ENOMEM;
-	*out = s;
-	return 0;
-}
-
 /* Turn a buffer error into a message about the runtime config. */
 static int toml_fail(struct sk_error *err, int r, const char *path, const char *what)
 {
