@@ -23,21 +23,6 @@ void controller_wakeup(void)
 		kube_client_wakeup(c);
 }
 
-static void reconciler_log(int level, const char *msg, const char *key, const char *detail, void *ud)
-{
-	char qk[600], qd[SK_ERR_MESSAGE_MAX + 64];
-	enum log_level l = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARN : LOG_INFO;
-
-	if (key && detail)
-		log_at(l, msg, "object=%s error=%s", log_quote(key, qk, sizeof(qk)), log_quote(detail, qd, sizeof(qd)));
-	else if (key)
-		log_at(l, msg, "object=%s", log_quote(key, qk, sizeof(qk)));
-	else if (detail)
-		log_at(l, msg, "error=%s", log_quote(detail, qd, sizeof(qd)));
-	else
-		log_at(l, msg, "%s", "");
-}
-
 static void log_stats(const struct reconciler *rec)
 {
 	struct reconciler_stats st;
@@ -55,7 +40,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	struct kube_client_opts clo = { .qps = opts->qps, .burst = (int)opts->burst };
 	struct reconciler_opts ro = { .max_in_progress = (int)opts->concurrency,
 				      .resync_ms = opts->resync_seconds * 1000,
-				      .log = reconciler_log };
+				      .log = sk_log_sink_stderr() };
 	struct kube_config *cfg = NULL;
 	struct kube_client *c = NULL;
 	struct reconciler *rec = NULL;
