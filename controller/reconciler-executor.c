@@ -67,4 +67,3 @@ void rec_reconcile_executor(struct reconciler *r, struct app_work *w)
 	if (kube_path(&REC_EXECUTORS, ns, name, NULL, NULL, &path, NULL) == 0)
 		rec_send_write(w, "PATCH", path, sk_json_to_string(patch, NULL), "application/merge-patch+json");
 }
-

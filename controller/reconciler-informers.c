@@ -13,7 +13,6 @@
 #include "controller/reconciler-internal.h"
 #include "controller/render/render.h"
 
-
 /* The compact JSON we keep of an app or executor. Caller frees. */
 static char *slim_json(json_object *obj)
 {

@@ -105,7 +105,6 @@ struct reconciler {
 	struct strmap app_errors;
 };
 
-
 /* --- writes ------------------------------------------------------------------------ */
 
 /* One reconcile of an app (or executor) whose writes are in flight. */
@@ -117,7 +116,6 @@ struct app_work {
 	bool conflict;
 	char first_error[SK_ERR_MESSAGE_MAX];
 };
-
 
 /* --- reconciler.c: the loop --------------------------------------------------------- */
 

@@ -741,4 +741,3 @@ long kube_client_connections(const struct kube_client *c)
 {
 	return c->connects;
 }
-

@@ -526,4 +526,3 @@ void kube_config_free(struct kube_config *cfg)
 	free(cfg->namespace);
 	free(cfg);
 }
-

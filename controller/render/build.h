@@ -35,7 +35,6 @@
 /* A runtime-config Secret is named NAME-<this many hex digits>. */
 #define RUNTIME_CONFIG_HASH_LEN 10
 
-
 struct build {
 	bool oom;
 };

@@ -87,4 +87,3 @@ int render_ca_secret(const char *ns, const char *name, const char *bundle, size_
 	*out = TAKE_PTR(root);
 	return 0;
 }
-
