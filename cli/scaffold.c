@@ -475,58 +475,57 @@ static bool split_kv(char *arg, struct scaffold_kv *kv)
 	return true;
 }
 
-int scaffold_main(int argc, char **argv)
+/* The command line into o (strings borrowed from argv, which is modified),
+ * --runtime-config-file and --output into *rc_file and *out_file. Returns
+ * -1 to go on, else the exit status (0 after --help, 2 on a usage error,
+ * already printed). */
+static int parse_args(int argc, char **argv, struct scaffold_options *o, const char **rc_file,
+		      const char **out_file)
 {
-	struct scaffold_options o;
-	struct sk_error err = { 0 };
-	struct sk_buf out = sk_buf_make(SCAFFOLD_OUTPUT_MAX);
-	_cleanup_free_ char *rc_text = NULL;
-	const char *rc_file = NULL, *out_file = NULL;
 	long *num;
 	int c;
 
-	scaffold_defaults(&o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:f:r:s:c:o:h", scaffold_opts, NULL)) != -1) {
 		const char *flag = argv[optind - 1];
 		num = NULL;
 		switch (c) {
-		case 'f': o.from = optarg; break;
-		case 'r': num = &o.replicas; break;
-		case S_MAX: num = &o.max_replicas; break;
-		case S_TCPU: num = &o.target_cpu; break;
-		case S_TMEM: num = &o.target_memory; break;
-		case S_PORT: num = &o.listen_port; break;
-		case S_EXECUTOR: o.executor = optarg; break;
-		case S_AUTOSCALER: o.autoscaler = optarg; break;
-		case S_CPUL: o.cpu_limit = optarg; break;
-		case S_MEML: o.memory_limit = optarg; break;
-		case S_CPUR: o.cpu_request = optarg; break;
-		case S_MEMR: o.memory_request = optarg; break;
-		case S_SCALE: o.scale_target = optarg; break;
-		case 'c': rc_file = optarg; break;
-		case 'o': out_file = optarg; break;
+		case 'f': o->from = optarg; break;
+		case 'r': num = &o->replicas; break;
+		case S_MAX: num = &o->max_replicas; break;
+		case S_TCPU: num = &o->target_cpu; break;
+		case S_TMEM: num = &o->target_memory; break;
+		case S_PORT: num = &o->listen_port; break;
+		case S_EXECUTOR: o->executor = optarg; break;
+		case S_AUTOSCALER: o->autoscaler = optarg; break;
+		case S_CPUL: o->cpu_limit = optarg; break;
+		case S_MEML: o->memory_limit = optarg; break;
+		case S_CPUR: o->cpu_request = optarg; break;
+		case S_MEMR: o->memory_request = optarg; break;
+		case S_SCALE: o->scale_target = optarg; break;
+		case 'c': *rc_file = optarg; break;
+		case 'o': *out_file = optarg; break;
 		case 's':
 			/* A comma-separated list, as upstream's string slice flag. */
 			for (char *p = optarg, *comma; p; p = comma ? comma + 1 : NULL) {
 				if ((comma = strchr(p, ',')))
 					*comma = '\0';
-				if (o.n_pull_secrets >= SCAFFOLD_LIST_MAX)
+				if (o->n_pull_secrets >= SCAFFOLD_LIST_MAX)
 					return usage_fail("more than %s%s --image-pull-secret names", "128", "");
-				o.pull_secrets[o.n_pull_secrets++] = p;
+				o->pull_secrets[o->n_pull_secrets++] = p;
 			}
 			break;
 		case S_VAR:
-			if (o.n_variables >= SCAFFOLD_LIST_MAX)
+			if (o->n_variables >= SCAFFOLD_LIST_MAX)
 				return usage_fail("more than %s%s --variable flags", "128", "");
-			if (!split_kv(optarg, &o.variables[o.n_variables++]))
+			if (!split_kv(optarg, &o->variables[o->n_variables++]))
 				return usage_fail("--variable \"%s\"%s must be NAME=VALUE", optarg, "");
 			break;
 		case S_NODE:
-			if (o.n_node_selector >= SCAFFOLD_LIST_MAX)
+			if (o->n_node_selector >= SCAFFOLD_LIST_MAX)
 				return usage_fail("more than %s%s --node-selector flags", "128", "");
-			if (!split_kv(optarg, &o.node_selector[o.n_node_selector++]))
+			if (!split_kv(optarg, &o->node_selector[o->n_node_selector++]))
 				return usage_fail("--node-selector \"%s\"%s must be KEY=VALUE", optarg, "");
 			break;
 		case S_COMP:
@@ -534,9 +533,9 @@ int scaffold_main(int argc, char **argv)
 			for (char *p = optarg, *comma; p; p = comma ? comma + 1 : NULL) {
 				if ((comma = strchr(p, ',')))
 					*comma = '\0';
-				if (o.n_components >= SCAFFOLD_LIST_MAX)
+				if (o->n_components >= SCAFFOLD_LIST_MAX)
 					return usage_fail("more than %s%s --component ids", "128", "");
-				o.components[o.n_components++] = p;
+				o->components[o->n_components++] = p;
 			}
 			break;
 		case 'h':
@@ -552,8 +551,23 @@ int scaffold_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_fail("unexpected argument \"%s\"%s (the reference goes after --from)", argv[optind], "");
-	if (!o.from)
+	if (!o->from)
 		return usage_fail("--from REFERENCE is required%s%s", "", "");
+	return -1;
+}
+
+int scaffold_main(int argc, char **argv)
+{
+	struct scaffold_options o;
+	struct sk_error err = { 0 };
+	struct sk_buf out = sk_buf_make(SCAFFOLD_OUTPUT_MAX);
+	_cleanup_free_ char *rc_text = NULL;
+	const char *rc_file = NULL, *out_file = NULL;
+	int status;
+
+	scaffold_defaults(&o);
+	if ((status = parse_args(argc, argv, &o, &rc_file, &out_file)) >= 0)
+		return status;
 	if (rc_file) {
 		int r = sk_read_file(rc_file, SCAFFOLD_RUNTIME_CONFIG_MAX, &rc_text, &o.runtime_config_len);
 		if (r < 0) {

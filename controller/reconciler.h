@@ -17,15 +17,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "controller/kube/client.h"
 
 struct reconciler_opts {
 	int max_in_progress;        /* apps reconciled at once; default 32 */
 	long resync_ms;             /* periodic resync of every app; default 600000, 0 off */
 	const char *ca_bundle_path; /* default /etc/ssl/certs/ca-certificates.crt */
-	/* Called for notable moments, for the program's log (optional). */
-	void (*log)(int level, const char *msg, const char *key, const char *detail, void *ud);
-	void *log_ud;
+	/* Where notable moments go (a failed watch, a retried write), as
+	 * records with object= and error= fields; NULL drops them. Borrowed:
+	 * it must outlive the reconciler. */
+	const struct sk_log_sink *log;
 };
 
 struct reconciler_stats {

@@ -23,21 +23,6 @@ void controller_wakeup(void)
 		kube_client_wakeup(c);
 }
 
-static void reconciler_log(int level, const char *msg, const char *key, const char *detail, void *ud)
-{
-	char qk[600], qd[SK_ERR_MESSAGE_MAX + 64];
-	enum log_level l = level >= 3 ? LOG_ERROR : level == 2 ? LOG_WARN : LOG_INFO;
-
-	if (key && detail)
-		log_at(l, msg, "object=%s error=%s", log_quote(key, qk, sizeof(qk)), log_quote(detail, qd, sizeof(qd)));
-	else if (key)
-		log_at(l, msg, "object=%s", log_quote(key, qk, sizeof(qk)));
-	else if (detail)
-		log_at(l, msg, "error=%s", log_quote(detail, qd, sizeof(qd)));
-	else
-		log_at(l, msg, "%s", "");
-}
-
 static void log_stats(const struct reconciler *rec)
 {
 	struct reconciler_stats st;
@@ -48,46 +33,36 @@ static void log_stats(const struct reconciler *rec)
 		 (unsigned long long)st.write_errors, (unsigned long long)st.events);
 }
 
-int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop,
-		   volatile sig_atomic_t *dump_stats)
+/* Say hello to the apiserver: GET /version, logged with the server and the
+ * context. Returns 0, or -1 after printing why it cannot be reached. */
+static int say_connected(struct kube_client *c, const struct kube_config *cfg)
 {
-	struct kube_config_opts co = { .explicit_path = opts->kubeconfig, .context = opts->context };
-	struct kube_client_opts clo = { .qps = opts->qps, .burst = (int)opts->burst };
-	struct reconciler_opts ro = { .max_in_progress = (int)opts->concurrency,
-				      .resync_ms = opts->resync_seconds * 1000,
-				      .log = reconciler_log };
-	struct kube_config *cfg = NULL;
-	struct kube_client *c = NULL;
-	struct reconciler *rec = NULL;
-	struct sk_error err = { 0 };
-	char q[SK_ERR_MESSAGE_MAX + 64];
-	int status = 1;
-
-	kube_config_opts_from_env(&co);
-	if (kube_config_load(&co, &cfg, &err) < 0) {
-		fprintf(stderr, "spin-controller: %s\n", err.message);
-		return 1;
-	}
-	if (kube_client_new(cfg, &clo, &c, &err) < 0) {
-		fprintf(stderr, "spin-controller: %s\n", err.message);
-		goto out;
-	}
-	running_client = c;
-
 	struct kube_request req = { .method = "GET", .path = "/version" };
 	struct kube_response resp;
+	struct sk_error err = { 0 };
+	char q[SK_ERR_MESSAGE_MAX + 64];
+
 	if (kube_client_call(c, &req, &resp, &err) < 0) {
 		fprintf(stderr, "spin-controller: cannot reach the apiserver: %s\n", err.message);
 		kube_response_clear(&resp);
-		goto out;
+		return -1;
 	}
 	log_info("connected", "server=%s version=%s config=%s", log_quote(cfg->server, q, sizeof(q)),
 		 sk_json_str(resp.json, "gitVersion") ? sk_json_str(resp.json, "gitVersion") : "unknown",
 		 cfg->context ? cfg->context : "in-cluster");
 	kube_response_clear(&resp);
+	return 0;
+}
 
-	/* Is the SpinApp API served? Say how to fix it, and keep waiting. */
+/* Is the SpinApp API served? Say how to fix it, and keep waiting (with
+ * backoff up to 30 s) until it is or *stop is set. */
+static void wait_for_api(struct kube_client *c, volatile sig_atomic_t *stop)
+{
 	struct kube_request api = { .method = "GET", .path = "/apis/core.spinkube.dev/v1alpha1" };
+	struct kube_response resp;
+	struct sk_error err = { 0 };
+	char q[SK_ERR_MESSAGE_MAX + 64];
+
 	for (long wait_ms = 1000; !*stop; wait_ms = wait_ms < 30000 ? wait_ms * 2 : 30000) {
 		int r = kube_client_call(c, &api, &resp, &err);
 		kube_response_clear(&resp);
@@ -103,25 +78,23 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		while (!*stop && kube_now_ms() < until)
 			kube_client_run(c, (int)(until - kube_now_ms()));
 	}
-	if (*stop)
-		goto stopped;
+}
 
-	if (reconciler_new(c, &ro, &rec, &err) < 0) {
-		fprintf(stderr, "spin-controller: %s\n", err.message);
-		goto out;
-	}
-	log_info("watching", "resources=%s qps=%.0f burst=%ld concurrent_reconciles=%ld resync_s=%ld",
-		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
-		 opts->burst, opts->concurrency, opts->resync_seconds);
+/* Run the client and the reconciler until *stop. Returns 0, or -1 when the
+ * event loop fails. */
+static int reconcile_loop(struct kube_client *c, struct reconciler *rec, volatile sig_atomic_t *stop,
+			  volatile sig_atomic_t *dump_stats)
+{
 	bool synced = false;
 	int64_t last_trim = kube_now_ms();
+
 	while (!*stop) {
 		long wait = reconciler_next_ms(rec);
 		if (wait < 0 || wait > 1000)
 			wait = 1000;
 		if (kube_client_run(c, (int)wait) < 0) {
 			log_error("event loop failed", "%s", "");
-			goto out;
+			return -1;
 		}
 		if (!synced && reconciler_synced(rec)) {
 			synced = true;
@@ -141,6 +114,47 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		}
 	}
 	log_stats(rec);
+	return 0;
+}
+
+int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *dump_stats)
+{
+	struct kube_config_opts co = { .explicit_path = opts->kubeconfig, .context = opts->context };
+	struct kube_client_opts clo = { .qps = opts->qps, .burst = (int)opts->burst };
+	struct reconciler_opts ro = { .max_in_progress = (int)opts->concurrency,
+				      .resync_ms = opts->resync_seconds * 1000,
+				      .log = sk_log_sink_stderr() };
+	struct kube_config *cfg = NULL;
+	struct kube_client *c = NULL;
+	struct reconciler *rec = NULL;
+	struct sk_error err = { 0 };
+	int status = 1;
+
+	kube_config_opts_from_env(&co);
+	if (kube_config_load(&co, &cfg, &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		return 1;
+	}
+	if (kube_client_new(cfg, &clo, &c, &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		goto out;
+	}
+	running_client = c;
+	if (say_connected(c, cfg) < 0)
+		goto out;
+	wait_for_api(c, stop);
+	if (*stop)
+		goto stopped;
+	if (reconciler_new(c, &ro, &rec, &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		goto out;
+	}
+	log_info("watching", "resources=%s qps=%.0f burst=%ld concurrent_reconciles=%ld resync_s=%ld",
+		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
+		 opts->burst, opts->concurrency, opts->resync_seconds);
+	if (reconcile_loop(c, rec, stop, dump_stats) < 0)
+		goto out;
 stopped:
 	log_info("stopping", "%s", "");
 	status = 0;

@@ -1,4 +1,8 @@
-/* The REST client and its event loop (see client.h). */
+/* The REST client and its event loop (see client.h): setup from a
+ * kube_config, the queue of requests behind the rate limiter, starting them
+ * on curl's multi handle, streams with backpressure and stall checks,
+ * finishing (with one retry after a 401), timers and the blocking call.
+ * Credentials are client-auth.c's, errno mapping client-status.c's. */
 #include "controller/kube/client.h"
 
 #include <curl/curl.h>
@@ -9,6 +13,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "controller/kube/client-internal.h"
 #include "controller/kube/config.h"
 #include "common/json.h"
 #include "spinkube-version.h"
@@ -18,67 +23,6 @@
 #define STREAM_PENDING_MAX (1u << 20)
 /* Body of an error response to a stream, kept to decode the Status. */
 #define STREAM_ERROR_BODY_MAX (1u << 20)
-
-struct kube_req {
-	int64_t id;
-	struct kube_client *c;
-	CURL *easy;
-	struct curl_slist *headers;
-	char *url;
-	char *method;
-	char *body;
-	size_t body_len;
-	char *content_type;
-	bool stream;
-	long stall_ms;
-	kube_chunk_fn chunk;
-	kube_done_fn done;
-	void *ud;
-	struct kube_response resp;
-	struct sk_buf pending; /* stream bytes not yet handed to chunk */
-	bool paused;
-	int64_t last_byte_ms;  /* streams: when the last byte (or the start) was */
-	int write_error;       /* set when the write callback aborted */
-	bool retried_auth;
-	char errbuf[CURL_ERROR_SIZE];
-	struct kube_req *prev, *next;
-};
-
-struct kube_timer {
-	int64_t id;
-	int64_t due_ms;
-	kube_timer_fn fire;
-	void *ud;
-	struct kube_timer *next;
-};
-
-struct kube_client {
-	const struct kube_config *cfg;
-	struct kube_client_opts opts;
-	CURLM *multi;
-	char *base_url;            /* scheme://host:port[/prefix], host maybe tls-server-name */
-	struct curl_slist *connect_to;
-	char user_agent[128];
-
-	/* Credentials that change: token file contents, exec plugin output. */
-	char *token;
-	struct timespec token_mtime;
-	ino_t token_ino;
-	off_t token_size;
-	struct kube_exec_result exec;
-	bool exec_valid;
-
-	double tokens; /* rate limiter bucket */
-	int64_t refill_ms;
-
-	struct kube_req *pending_head, *pending_tail; /* waiting for the rate limiter */
-	struct kube_req *active;                      /* started */
-	size_t n_pending, n_active;
-	size_t n_running;      /* active requests that are not streams */
-	struct kube_timer *timers;                    /* sorted by due_ms */
-	int64_t next_id;
-	long connects;
-};
 
 int64_t kube_now_ms(void)
 {
@@ -97,189 +41,6 @@ void kube_response_clear(struct kube_response *r)
 		json_object_put(r->json);
 	r->json = NULL;
 	r->status = 0;
-}
-
-/* --- status decoding ---------------------------------------------------------- */
-
-int kube_status_error(long status, const char *body, size_t len, struct sk_error *err)
-{
-	_cleanup_json_ json_object *st = NULL;
-	const char *reason = NULL, *message = NULL;
-	int code;
-
-	if (status >= 200 && status < 300)
-		return 0;
-	if (body && len && sk_json_parse(body, len, &st, NULL) == 0 && json_object_is_type(st, json_type_object)) {
-		reason = sk_json_str(st, "reason");
-		message = sk_json_str(st, "message");
-	}
-	switch (status) {
-	case 400: code = -EINVAL; break;
-	case 401: code = -EKEYREJECTED; break;
-	case 403: code = -EACCES; break;
-	case 404: code = -ENOENT; break;
-	case 409: code = (reason && strcmp(reason, "AlreadyExists") == 0) ? -EEXIST : -ESTALE; break;
-	case 410: code = -EIDRM; break;
-	case 422: code = -EINVAL; break;
-	case 429: case 503: case 504: code = -EAGAIN; break;
-	default: code = -EPROTO; break;
-	}
-	sk_err(err, code, "HTTP %ld %s: %s", status, reason ? reason : "(no Status reason)",
-	       message ? message : (len ? "(response is not a Status object)" : "(empty response)"));
-	if (err) {
-		err->http_status = status;
-		if (reason)
-			(void)snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	}
-	return code;
-}
-
-/* Map a failed transfer to an errno and a message that names the server. */
-static int transport_error(struct kube_client *c, struct kube_req *q, CURLcode cc, struct sk_error *err)
-{
-	const char *detail = q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc);
-	const char *hint = "";
-	int code;
-
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-		code = -ECONNREFUSED;
-		hint = " (is the apiserver running and the server address right?)";
-		break;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		code = -EHOSTUNREACH;
-		hint = " (check the server or proxy-url host name)";
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		code = -ETIMEDOUT;
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CONNECT_ERROR:
-		code = -EPROTO;
-		hint = " (check certificate-authority and tls-server-name in the kubeconfig)";
-		break;
-	case CURLE_WRITE_ERROR:
-	case CURLE_ABORTED_BY_CALLBACK:
-		if (q->write_error == -E2BIG)
-			return sk_err(err, -E2BIG, "%s %s: response body larger than %zu bytes", q->method, q->url,
-				      c->opts.max_body);
-		code = q->write_error ? q->write_error : -EIO;
-		break;
-	default:
-		code = -ECONNRESET;
-		break;
-	}
-	return sk_err(err, code, "%s %s: %s%s", q->method, q->url, detail, hint);
-}
-
-/* --- credentials ------------------------------------------------------------- */
-
-/* Re-read the token file when it changed (service-account tokens rotate). */
-static int refresh_token_file(struct kube_client *c, struct sk_error *err)
-{
-	struct stat st;
-	char *tok = NULL;
-	int r;
-
-	if (stat(c->cfg->token_file, &st) < 0)
-		return sk_err(err, -errno, "token file %s: %s", c->cfg->token_file, strerror(errno));
-	if (c->token && st.st_ino == c->token_ino && st.st_size == c->token_size &&
-	    st.st_mtim.tv_sec == c->token_mtime.tv_sec && st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
-		return 0;
-	r = kube_read_token_file(c->cfg->token_file, &tok, err);
-	if (r < 0)
-		return r;
-	free(c->token);
-	c->token = tok;
-	c->token_ino = st.st_ino;
-	c->token_size = st.st_size;
-	c->token_mtime = st.st_mtim;
-	return 0;
-}
-
-/* Run the exec plugin when there is no credential or it expires within 10s. */
-static int refresh_exec(struct kube_client *c, struct sk_error *err)
-{
-	time_t now = time(NULL);
-	int r;
-
-	if (c->exec_valid && (c->exec.expiry == 0 || c->exec.expiry - 10 > now))
-		return 0;
-	kube_exec_result_clear(&c->exec);
-	c->exec_valid = false;
-	r = kube_exec_run(c->cfg, 30000, &c->exec, err);
-	if (r < 0)
-		return r;
-	c->exec_valid = true;
-	return 0;
-}
-
-/* Drop cached credentials after a 401 so the next request fetches new ones.
- * Returns true when there is something that could change. */
-static bool invalidate_credentials(struct kube_client *c)
-{
-	if (c->cfg->exec) {
-		kube_exec_result_clear(&c->exec);
-		c->exec_valid = false;
-		return true;
-	}
-	if (c->cfg->token_file) {
-		free(c->token);
-		c->token = NULL;
-		return true;
-	}
-	return false;
-}
-
-/* Set the credential options of one transfer. */
-static int apply_credentials(struct kube_client *c, struct kube_req *q, struct sk_error *err)
-{
-	const char *bearer = NULL;
-	const char *cert = c->cfg->client_cert_pem, *key = c->cfg->client_key_pem;
-	size_t cert_len = c->cfg->client_cert_pem_len, key_len = c->cfg->client_key_pem_len;
-	int r;
-
-	if (c->cfg->exec) {
-		r = refresh_exec(c, err);
-		if (r < 0)
-			return r;
-		if (c->exec.token)
-			bearer = c->exec.token;
-		if (c->exec.client_cert_pem && c->exec.client_key_pem) {
-			cert = c->exec.client_cert_pem;
-			cert_len = strlen(cert);
-			key = c->exec.client_key_pem;
-			key_len = strlen(key);
-		}
-	}
-	if (!bearer && c->cfg->token_file) {
-		r = refresh_token_file(c, err);
-		if (r < 0)
-			return r;
-		bearer = c->token;
-	}
-	if (!bearer)
-		bearer = c->cfg->token;
-	if (bearer) {
-		_cleanup_free_ char *h = NULL;
-		if (asprintf(&h, "Authorization: Bearer %s", bearer) < 0)
-			return -ENOMEM;
-		struct curl_slist *l = curl_slist_append(q->headers, h);
-		if (!l)
-			return -ENOMEM;
-		q->headers = l;
-	}
-	if (cert && key) {
-		struct curl_blob cb = { .data = (void *)(uintptr_t)cert, .len = cert_len, .flags = CURL_BLOB_COPY };
-		struct curl_blob kb = { .data = (void *)(uintptr_t)key, .len = key_len, .flags = CURL_BLOB_COPY };
-		curl_easy_setopt(q->easy, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(q->easy, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(q->easy, CURLOPT_SSLKEY_BLOB, &kb);
-		curl_easy_setopt(q->easy, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	return 0;
 }
 
 /* --- client ---------------------------------------------------------------------- */
@@ -498,7 +259,7 @@ static int req_start(struct kube_client *c, struct kube_req *q, struct sk_error 
 			return -ENOMEM;
 		q->headers = h;
 	}
-	r = apply_credentials(c, q, err);
+	r = kube_client_apply_credentials(c, q, err);
 	if (r < 0)
 		return r;
 
@@ -770,12 +531,12 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 	     cc == CURLE_SEND_ERROR || cc == CURLE_HTTP2))
 		cc = CURLE_OK;
 	if (cc != CURLE_OK) {
-		r = transport_error(c, q, cc, &err);
+		r = kube_client_transport_error(c, q, cc, &err);
 	} else if (r < 0) {
 		sk_err(&err, r, "%s %s: stream aborted", q->method, q->url);
 	} else {
 		r = kube_status_error(status, q->resp.body.data, q->resp.body.len, &err);
-		if (r == -EKEYREJECTED && !q->retried_auth && invalidate_credentials(c)) {
+		if (r == -EKEYREJECTED && !q->retried_auth && kube_client_invalidate_credentials(c)) {
 			curl_easy_cleanup(q->easy);
 			q->easy = NULL;
 			q->retried_auth = true;

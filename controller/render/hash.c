@@ -4,13 +4,14 @@
 #include <inttypes.h>
 #include <json-c/json_object_iterator.h>
 #include <limits.h>
-#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/sha256.h"
 #include "controller/render/render-private.h"
 #include "controller/render/render.h"
 
@@ -18,23 +19,19 @@
  * buffer as every buffer here is bounded. */
 #define CANONICAL_MAX (64u * 1024 * 1024)
 
-static const char hexdigits[] = "0123456789abcdef";
-
 void render_hash(const void *data, size_t len, unsigned n, char *buf)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	char hex[65];
 
 	if (n > 64)
 		n = 64;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	if (sk_sha256_hex(data, len, hex) < 0) {
 		/* Only on allocation failure inside OpenSSL: an empty hash never
 		 * matches a stored one, so the caller errs on writing. */
 		buf[0] = '\0';
 		return;
 	}
-	for (unsigned i = 0; i < n; i++)
-		buf[i] = hexdigits[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	memcpy(buf, hex, n);
 	buf[n] = '\0';
 }
 
@@ -42,13 +39,15 @@ void render_hash(const void *data, size_t len, unsigned n, char *buf)
  * hashing a large object needs no copy of it. */
 struct cwriter {
 	struct sk_buf *buf;
-	EVP_MD_CTX *md;
+	struct sk_sha256 *md;
 };
 
 static int cw_put(struct cwriter *w, const void *p, size_t n)
 {
-	if (w->md)
-		return EVP_DigestUpdate(w->md, p, n) ? 0 : -ENOMEM;
+	if (w->md) {
+		sk_sha256_update(w->md, p, n); /* a failure shows in sk_sha256_final */
+		return 0;
+	}
 	return sk_buf_append(w->buf, p, n);
 }
 
@@ -189,21 +188,22 @@ int render_canonical_json(json_object *obj, char **out, size_t *len)
 
 void render_object_hash(json_object *obj, char buf[17])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	struct cwriter w = {.buf = NULL, .md = EVP_MD_CTX_new()};
-	int ok;
+	struct sk_sha256 s;
+	struct cwriter w = {.buf = NULL, .md = &s};
+	uint8_t md[32];
+	char hex[65];
 
 	buf[0] = '\0';
-	if (!w.md)
+	if (sk_sha256_init(&s) < 0)
 		return;
-	ok = EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) && cw_value(&w, obj) == 0 &&
-	     EVP_DigestFinal_ex(w.md, md, &mdlen) && mdlen == 32;
-	EVP_MD_CTX_free(w.md);
-	if (!ok)
+	if (cw_value(&w, obj) < 0) {
+		sk_sha256_free(&s);
+		return;
+	}
+	if (sk_sha256_final(&s, md) < 0)
 		return; /* empty: never equal to a stored hash, so the caller writes */
-	for (unsigned i = 0; i < 16; i++)
-		buf[i] = hexdigits[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	sk_sha256_to_hex(md, hex);
+	memcpy(buf, hex, 16);
 	buf[16] = '\0';
 }
 

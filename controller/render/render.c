@@ -1,5 +1,6 @@
-/* The children of a SpinApp: Deployment, Service, runtime-config Secret and
- * CA Secret, as COMPAT.md section 2 lays them out.
+/* The Deployment of a SpinApp and the Service in front of it, as COMPAT.md
+ * section 2 lays them out (the Secrets are secret.c's, the builder and the
+ * shared metadata build.h's).
  *
  * Every object is built in one fixed key order, and every map that comes
  * from the user (labels, annotations, nodeSelector) is copied with its keys
@@ -19,257 +20,9 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "controller/render/build.h"
 #include "controller/render/render-private.h"
 #include "controller/render/render.h"
-
-#define SPIN_API_VERSION      "core.spinkube.dev/v1alpha1"
-#define READY_LABEL_PREFIX    "core.spinkube.dev/app."
-#define READY_LABEL_SUFFIX    ".status"
-#define READY_LABEL_VALUE     "ready"
-#define HTTP_PORT_NAME        "http-app"
-#define DEFAULT_HTTP_PORT     80
-#define SERVICE_PORT          80
-#define RUNTIME_CONFIG_VOLUME "spin-runtime-config"
-#define RUNTIME_CONFIG_PATH   "/runtime-config.toml"
-#define CA_VOLUME             "spin-ca"
-#define CA_PATH               "/etc/ssl/certs/ca-certificates.crt"
-#define MANAGED_BY_LABEL      "app.kubernetes.io/managed-by"
-#define MANAGED_BY_VALUE      "spinkube-c"
-/* The name part of a label key holds 63 characters; "app." NAME ".status"
- * leaves 52 for the app's name. */
-#define APP_NAME_MAX 52
-/* A runtime-config Secret is named NAME-<this many hex digits>. */
-#define RUNTIME_CONFIG_HASH_LEN 10
-
-/* ---- building with a sticky out-of-memory flag ---- */
-
-struct build {
-	bool oom;
-};
-
-/* o[key] = v, taking v; a NULL o or v (an earlier failure) marks oom. */
-static void put(struct build *b, json_object *o, const char *key, json_object *v)
-{
-	if (!o || !v) {
-		json_object_put(v);
-		b->oom = true;
-		return;
-	}
-	if (sk_json_set(o, key, v) < 0)
-		b->oom = true;
-}
-
-static void put_str(struct build *b, json_object *o, const char *key, const char *v)
-{
-	put(b, o, key, json_object_new_string(v));
-}
-
-static void put_int(struct build *b, json_object *o, const char *key, int64_t v)
-{
-	put(b, o, key, json_object_new_int64(v));
-}
-
-static void put_bool(struct build *b, json_object *o, const char *key, bool v)
-{
-	put(b, o, key, json_object_new_boolean(v));
-}
-
-/* A new object / array at o[key], borrowed; NULL after a failure. */
-static json_object *put_obj(struct build *b, json_object *o, const char *key)
-{
-	json_object *v = json_object_new_object();
-
-	put(b, o, key, v);
-	return b->oom ? NULL : v;
-}
-
-static json_object *put_arr(struct build *b, json_object *o, const char *key)
-{
-	json_object *v = json_object_new_array();
-
-	put(b, o, key, v);
-	return b->oom ? NULL : v;
-}
-
-/* Append v to arr, taking v. */
-static void push(struct build *b, json_object *arr, json_object *v)
-{
-	if (!arr || !v) {
-		json_object_put(v);
-		b->oom = true;
-		return;
-	}
-	if (render_arr_add(arr, v) < 0)
-		b->oom = true;
-}
-
-static void push_str(struct build *b, json_object *arr, const char *v)
-{
-	push(b, arr, json_object_new_string(v));
-}
-
-/* A new object appended to arr, borrowed. */
-static json_object *push_obj(struct build *b, json_object *arr)
-{
-	json_object *v = json_object_new_object();
-
-	push(b, arr, v);
-	return b->oom ? NULL : v;
-}
-
-/* A deep copy of src (a new reference), NULL with oom on failure. */
-static json_object *copy(struct build *b, json_object *src)
-{
-	json_object *dst = NULL;
-
-	if (json_object_deep_copy(src, &dst, NULL) < 0) {
-		b->oom = true;
-		return NULL;
-	}
-	return dst;
-}
-
-static int oom(struct sk_error *err)
-{
-	return sk_err(err, -ENOMEM, "out of memory");
-}
-
-/* ---- the app's identity ---- */
-
-struct app_meta {
-	const char *name;
-	const char *ns;
-	const char *uid;
-};
-
-/* Name, namespace and uid of the SpinApp, which every child needs (the uid
- * for the owner reference), checked once. */
-static int app_meta(json_object *app, struct app_meta *m, struct sk_error *err)
-{
-	size_t len;
-
-	if (!json_object_is_type(app, json_type_object))
-		return sk_err(err, -EINVAL, "the SpinApp is missing or not a JSON object");
-	m->name = sk_json_str(app, "metadata.name");
-	if (!m->name || !*m->name)
-		return sk_err(err, -EINVAL, "the SpinApp has no metadata.name");
-	len = strlen(m->name);
-	if (len > APP_NAME_MAX)
-		return sk_err(err, -EINVAL,
-		              "SpinApp \"%s\": the name has %zu characters; at most %d fit in the label "
-		              "core.spinkube.dev/app.NAME.status, so choose a shorter name",
-		              m->name, len, APP_NAME_MAX);
-	m->ns = sk_json_str(app, "metadata.namespace");
-	if (!m->ns || !*m->ns)
-		return sk_err(err, -EINVAL, "SpinApp \"%s\" has no metadata.namespace", m->name);
-	m->uid = sk_json_str(app, "metadata.uid");
-	if (!m->uid || !*m->uid)
-		return sk_err(
-		    err, -EINVAL,
-		    "SpinApp \"%s\" has no metadata.uid; render from the object the apiserver returned",
-		    m->name);
-	return 0;
-}
-
-char *render_ready_label_key(const char *app_name)
-{
-	size_t n = strlen(READY_LABEL_PREFIX) + strlen(app_name) + strlen(READY_LABEL_SUFFIX) + 1;
-	char *s = malloc(n);
-
-	if (s)
-		(void)snprintf(s, n, READY_LABEL_PREFIX "%s" READY_LABEL_SUFFIX, app_name);
-	return s;
-}
-
-/* [{the controller owner reference to the app}] */
-static json_object *owner_refs(struct build *b, const struct app_meta *m)
-{
-	json_object *arr = json_object_new_array();
-	json_object *ref = json_object_new_object();
-
-	put_str(b, ref, "apiVersion", SPIN_API_VERSION);
-	put_str(b, ref, "kind", "SpinApp");
-	put_str(b, ref, "name", m->name);
-	put_str(b, ref, "uid", m->uid);
-	put_bool(b, ref, "controller", true);
-	put_bool(b, ref, "blockOwnerDeletion", true);
-	push(b, arr, ref);
-	if (b->oom) {
-		json_object_put(arr);
-		return NULL;
-	}
-	return arr;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A copy of the map of strings at spec.<field>, keys in byte order; *out is
- * NULL when the map is absent or empty (an empty map renders as no field). */
-static int string_map(json_object *spec, const char *field, json_object **out, struct sk_error *err)
-{
-	json_object *m = sk_json_get(spec, field);
-	_cleanup_free_ const char **keys = NULL;
-	_cleanup_json_ json_object *copy_ = NULL;
-	struct build b = {false};
-	size_t n, i = 0;
-
-	*out = NULL;
-	if (!m || json_object_is_type(m, json_type_null))
-		return 0;
-	if (!json_object_is_type(m, json_type_object))
-		return sk_err(err, -EINVAL, "spec.%s must be a map of strings", field);
-	n = (size_t)json_object_object_length(m);
-	if (n == 0)
-		return 0;
-	keys = calloc(n, sizeof(*keys));
-	if (!keys)
-		return oom(err);
-	for (struct json_object_iterator it = json_object_iter_begin(m), end = json_object_iter_end(m);
-	     !json_object_iter_equal(&it, &end) && i < n; json_object_iter_next(&it)) {
-		const char *k = json_object_iter_peek_name(&it);
-
-		if (!json_object_is_type(json_object_iter_peek_value(&it), json_type_string))
-			return sk_err(err, -EINVAL, "spec.%s[\"%s\"] must be a string", field, k);
-		keys[i++] = k;
-	}
-	qsort(keys, i, sizeof(*keys), cmp_str);
-	copy_ = json_object_new_object();
-	for (size_t j = 0; j < i; j++)
-		put_str(&b, copy_, keys[j], json_object_get_string(json_object_object_get(m, keys[j])));
-	if (b.oom)
-		return oom(err);
-	*out = TAKE_PTR(copy_);
-	return 0;
-}
-
-/* {app-name: A} */
-static json_object *app_labels(struct build *b, const char *name)
-{
-	json_object *l = json_object_new_object();
-
-	put_str(b, l, SPIN_LABEL_APP_NAME, name);
-	return l;
-}
-
-/* metadata {name, namespace, labels, annotations (when any), ownerReferences
- * (when owned)}; takes labels and annotations. */
-static json_object *metadata(struct build *b, const char *name, const char *ns, json_object *labels,
-                             json_object *annotations, const struct app_meta *owner)
-{
-	json_object *md = json_object_new_object();
-
-	put_str(b, md, "name", name);
-	put_str(b, md, "namespace", ns);
-	put(b, md, "labels", labels);
-	if (annotations)
-		put(b, md, "annotations", annotations);
-	if (owner)
-		put(b, md, "ownerReferences", owner_refs(b, owner));
-	return md;
-}
 
 /* ---- the executor ---- */
 
@@ -393,22 +146,19 @@ static int invocation_memory(json_object *spec, int64_t *bytes, struct sk_error 
 	return 0;
 }
 
-/* The container's env, in COMPAT.md's order. */
-static int build_env(json_object *spec, const struct exec_mode *x, int64_t port, json_object **out,
-                     struct sk_error *err)
+/* {name, value} appended to env. */
+static void env_pair(struct build *b, json_object *env, const char *name, const char *value)
 {
-	static const char *const otel[][2] = {
-	    {"exporter_otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"},
-	    {"exporter_otlp_traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
-	    {"exporter_otlp_metrics_endpoint", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"},
-	    {"exporter_otlp_logs_endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"},
-	};
-	_cleanup_json_ json_object *env = json_object_new_array();
-	json_object *vars = sk_json_get(spec, "variables"), *comps = sk_json_get(spec, "components");
-	struct build b = {false};
-	char addr[32];
-	int64_t mem;
-	int r;
+	json_object *e = push_obj(b, env);
+
+	put_str(b, e, "name", name);
+	put_str(b, e, "value", value);
+}
+
+/* spec.variables as SPIN_VARIABLE_<NAME> entries, in their order. */
+static int env_variables(struct build *b, json_object *env, json_object *spec, struct sk_error *err)
+{
+	json_object *vars = sk_json_get(spec, "variables");
 
 	if (vars && !json_object_is_type(vars, json_type_array))
 		return sk_err(err, -EINVAL, "spec.variables must be a list");
@@ -435,67 +185,85 @@ static int build_env(json_object *spec, const struct exec_mode *x, int64_t port,
 		for (char *p = ename; *p; p++)
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
-		e = push_obj(&b, env);
-		put_str(&b, e, "name", ename);
+		e = push_obj(b, env);
+		put_str(b, e, "name", ename);
 		/* An empty value is written as no value, as the apiserver stores it. */
 		if (value && *value)
-			put_str(&b, e, "value", value);
+			put_str(b, e, "value", value);
 		if (from)
-			put(&b, e, "valueFrom", copy(&b, from));
+			put(b, e, "valueFrom", copy(b, from));
 	}
+	return 0;
+}
 
+/* spec.components as SPIN_COMPONENTS_TO_RETAIN (comma-separated ids), when
+ * the list is not empty. */
+static int env_components(struct build *b, json_object *env, json_object *spec, struct sk_error *err)
+{
+	json_object *comps = sk_json_get(spec, "components");
+
+	if (comps && !json_object_is_type(comps, json_type_array))
+		return sk_err(err, -EINVAL, "spec.components must be a list of component ids");
+	if (!comps || json_object_array_length(comps) == 0)
+		return 0;
+	struct sk_buf list = sk_buf_make(1024 * 1024);
+	size_t n = json_object_array_length(comps);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(comps, i);
+		const char *id = json_object_is_type(c, json_type_string) ? json_object_get_string(c) : NULL;
+
+		if (!id || !*id || strchr(id, ',')) {
+			sk_buf_free(&list);
+			return sk_err(err, -EINVAL,
+			              "spec.components[%zu] must be a component id (not empty, no comma)", i);
+		}
+		if ((i && sk_buf_append(&list, ",", 1) < 0) || sk_buf_append(&list, id, strlen(id)) < 0) {
+			sk_buf_free(&list);
+			return sk_err(err, -E2BIG, "spec.components is too long");
+		}
+	}
+	env_pair(b, env, "SPIN_COMPONENTS_TO_RETAIN", list.data);
+	sk_buf_free(&list);
+	return 0;
+}
+
+/* The container's env, in COMPAT.md's order: the app's variables, the
+ * listen address, the executor's OpenTelemetry endpoints, the instance
+ * memory cap and the components to retain. */
+static int build_env(json_object *spec, const struct exec_mode *x, int64_t port, json_object **out,
+                     struct sk_error *err)
+{
+	static const char *const otel[][2] = {
+	    {"exporter_otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"},
+	    {"exporter_otlp_traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+	    {"exporter_otlp_metrics_endpoint", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"},
+	    {"exporter_otlp_logs_endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"},
+	};
+	_cleanup_json_ json_object *env = json_object_new_array();
+	struct build b = {false};
+	char addr[32];
+	int64_t mem;
+	int r;
+
+	if ((r = env_variables(&b, env, spec, err)) < 0)
+		return r;
 	(void)snprintf(addr, sizeof(addr), "0.0.0.0:%" PRId64, port);
-	json_object *e = push_obj(&b, env);
-	put_str(&b, e, "name", "SPIN_HTTP_LISTEN_ADDR");
-	put_str(&b, e, "value", addr);
-
+	env_pair(&b, env, "SPIN_HTTP_LISTEN_ADDR", addr);
 	for (size_t i = 0; i < sizeof(otel) / sizeof(otel[0]); i++) {
 		const char *v = sk_json_str(sk_json_obj(x->dc, "otel"), otel[i][0]);
-		if (!v || !*v)
-			continue;
-		e = push_obj(&b, env);
-		put_str(&b, e, "name", otel[i][1]);
-		put_str(&b, e, "value", v);
+		if (v && *v)
+			env_pair(&b, env, otel[i][1], v);
 	}
-
 	if ((r = invocation_memory(spec, &mem, err)) < 0)
 		return r;
 	if (mem >= 0) {
 		char num[32];
 		(void)snprintf(num, sizeof(num), "%" PRId64, mem);
-		e = push_obj(&b, env);
-		put_str(&b, e, "name", "SPIN_MAX_INSTANCE_MEMORY");
-		put_str(&b, e, "value", num);
+		env_pair(&b, env, "SPIN_MAX_INSTANCE_MEMORY", num);
 	}
-
-	if (comps && !json_object_is_type(comps, json_type_array))
-		return sk_err(err, -EINVAL, "spec.components must be a list of component ids");
-	if (comps && json_object_array_length(comps) > 0) {
-		struct sk_buf list = sk_buf_make(1024 * 1024);
-		size_t n = json_object_array_length(comps);
-
-		for (size_t i = 0; i < n; i++) {
-			json_object *c = json_object_array_get_idx(comps, i);
-			const char *id =
-			    json_object_is_type(c, json_type_string) ? json_object_get_string(c) : NULL;
-
-			if (!id || !*id || strchr(id, ',')) {
-				sk_buf_free(&list);
-				return sk_err(
-				    err, -EINVAL,
-				    "spec.components[%zu] must be a component id (not empty, no comma)", i);
-			}
-			if ((i && sk_buf_append(&list, ",", 1) < 0) ||
-			    sk_buf_append(&list, id, strlen(id)) < 0) {
-				sk_buf_free(&list);
-				return sk_err(err, -E2BIG, "spec.components is too long");
-			}
-		}
-		e = push_obj(&b, env);
-		put_str(&b, e, "name", "SPIN_COMPONENTS_TO_RETAIN");
-		put_str(&b, e, "value", list.data);
-		sk_buf_free(&list);
-	}
+	if ((r = env_components(&b, env, spec, err)) < 0)
+		return r;
 	if (b.oom || !env)
 		return oom(err);
 	*out = TAKE_PTR(env);
@@ -798,10 +566,10 @@ static int dep_parts(const struct render_deployment_input *in, json_object *spec
 {
 	int r;
 
-	if ((r = string_map(spec, "deploymentAnnotations", &p->deploy_ann, err)) < 0 ||
-	    (r = string_map(spec, "podAnnotations", &p->pod_ann, err)) < 0 ||
-	    (r = string_map(spec, "podLabels", &p->pod_labels, err)) < 0 ||
-	    (r = string_map(spec, "nodeSelector", &p->node_selector, err)) < 0 ||
+	if ((r = render_string_map(spec, "deploymentAnnotations", &p->deploy_ann, err)) < 0 ||
+	    (r = render_string_map(spec, "podAnnotations", &p->pod_ann, err)) < 0 ||
+	    (r = render_string_map(spec, "podLabels", &p->pod_labels, err)) < 0 ||
+	    (r = render_string_map(spec, "nodeSelector", &p->node_selector, err)) < 0 ||
 	    (r = build_env(spec, x, o->port, &p->env, err)) < 0 ||
 	    (r = build_volumes(spec, x, in->runtime_config_secret, &p->volumes, &p->mounts, err)) < 0 ||
 	    (r = build_probe(spec, "liveness", o->port, &p->liveness, err)) < 0 ||
@@ -885,7 +653,7 @@ int render_deployment(const struct render_deployment_input *in, json_object **ou
 
 	if (!in)
 		return sk_err(err, -EINVAL, "no input to render");
-	if ((r = app_meta(in->app, &m, err)) < 0)
+	if ((r = render_app_meta(in->app, &m, err)) < 0)
 		return r;
 	spec = sk_json_obj(in->app, "spec");
 	if (!spec)
@@ -901,7 +669,7 @@ int render_deployment(const struct render_deployment_input *in, json_object **ou
 	put_str(&b, root, "apiVersion", "apps/v1");
 	put_str(&b, root, "kind", "Deployment");
 	put(&b, root, "metadata",
-	    metadata(&b, m.name, m.ns, app_labels(&b, m.name), TAKE_PTR(p.deploy_ann), &m));
+	    render_metadata(&b, m.name, m.ns, render_app_labels(&b, m.name), TAKE_PTR(p.deploy_ann), &m));
 
 	dspec = put_obj(&b, root, "spec");
 	if (o.replicas >= 0)
@@ -957,10 +725,10 @@ int render_service(json_object *app, json_object **out, struct sk_error *err)
 	json_object *spec, *port;
 	int r;
 
-	if ((r = app_meta(app, &m, err)) < 0)
+	if ((r = render_app_meta(app, &m, err)) < 0)
 		return r;
 	spec = sk_json_obj(app, "spec");
-	if ((r = string_map(spec, "serviceAnnotations", &ann, err)) < 0)
+	if ((r = render_string_map(spec, "serviceAnnotations", &ann, err)) < 0)
 		return r;
 	ready = render_ready_label_key(m.name);
 	if (!ready)
@@ -969,7 +737,7 @@ int render_service(json_object *app, json_object **out, struct sk_error *err)
 	root = json_object_new_object();
 	put_str(&b, root, "apiVersion", "v1");
 	put_str(&b, root, "kind", "Service");
-	put(&b, root, "metadata", metadata(&b, m.name, m.ns, app_labels(&b, m.name), TAKE_PTR(ann), &m));
+	put(&b, root, "metadata", render_metadata(&b, m.name, m.ns, render_app_labels(&b, m.name), TAKE_PTR(ann), &m));
 	spec = put_obj(&b, root, "spec");
 	put_str(&b, spec, "type", "ClusterIP");
 	port = push_obj(&b, put_arr(&b, spec, "ports"));
@@ -978,82 +746,6 @@ int render_service(json_object *app, json_object **out, struct sk_error *err)
 	put_str(&b, port, "targetPort", HTTP_PORT_NAME);
 	put_str(&b, port, "protocol", "TCP");
 	put_str(&b, put_obj(&b, spec, "selector"), ready, READY_LABEL_VALUE);
-	if (b.oom)
-		return oom(err);
-	*out = TAKE_PTR(root);
-	return 0;
-}
-
-/* An Opaque Secret with one key; metadata is taken. */
-static json_object *opaque_secret(struct build *b, json_object *md, const char *key, const void *data,
-                                  size_t len)
-{
-	json_object *s = json_object_new_object();
-	_cleanup_free_ char *b64 = sk_base64_encode(data, len);
-
-	if (!b64)
-		b->oom = true;
-	put_str(b, s, "apiVersion", "v1");
-	put_str(b, s, "kind", "Secret");
-	put(b, s, "metadata", md);
-	put_str(b, s, "type", "Opaque");
-	if (b64)
-		put_str(b, put_obj(b, s, "data"), key, b64);
-	return s;
-}
-
-int render_runtime_config_secret(json_object *app, const char *toml, json_object **out, char **name_out,
-                                 struct sk_error *err)
-{
-	_cleanup_json_ json_object *root = NULL;
-	_cleanup_free_ char *name = NULL;
-	char hash[RUNTIME_CONFIG_HASH_LEN + 1];
-	struct build b = {false};
-	struct app_meta m = {0};
-	size_t len;
-	int r;
-
-	if ((r = app_meta(app, &m, err)) < 0)
-		return r;
-	if (!toml)
-		return sk_err(err, -EINVAL, "SpinApp \"%s\": no runtime config to store", m.name);
-	len = strlen(toml);
-	render_hash(toml, len, RUNTIME_CONFIG_HASH_LEN, hash);
-	if (!hash[0])
-		return oom(err);
-	len = strlen(m.name) + 1 + RUNTIME_CONFIG_HASH_LEN + 1;
-	name = malloc(len);
-	if (!name)
-		return oom(err);
-	(void)snprintf(name, len, "%s-%s", m.name, hash);
-
-	root = opaque_secret(&b, metadata(&b, name, m.ns, app_labels(&b, m.name), NULL, &m),
-	                     SPIN_RUNTIME_CONFIG_KEY, toml, strlen(toml));
-	if (b.oom)
-		return oom(err);
-	*out = TAKE_PTR(root);
-	if (name_out)
-		*name_out = TAKE_PTR(name);
-	return 0;
-}
-
-int render_ca_secret(const char *ns, const char *name, const char *bundle, size_t len, json_object **out,
-                     struct sk_error *err)
-{
-	_cleanup_json_ json_object *root = NULL;
-	struct build b = {false};
-	json_object *labels;
-
-	if (!ns || !*ns)
-		return sk_err(err, -EINVAL, "CA Secret: no namespace given");
-	if (!name || !*name)
-		return sk_err(err, -EINVAL, "CA Secret in %s: no name given", ns);
-	if (!bundle && len)
-		return sk_err(err, -EINVAL, "CA Secret %s/%s: no bundle given", ns, name);
-	labels = json_object_new_object();
-	put_str(&b, labels, MANAGED_BY_LABEL, MANAGED_BY_VALUE);
-	root = opaque_secret(&b, metadata(&b, name, ns, labels, NULL, NULL), SPIN_CA_KEY,
-	                     bundle ? bundle : "", len);
 	if (b.oom)
 		return oom(err);
 	*out = TAKE_PTR(root);
