@@ -17,6 +17,7 @@
 #include "common/base64.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/http-field.h"
 
 
 #define CONFIG_MAX_DEPTH 32
@@ -305,12 +306,6 @@ int auth_helper_get(const char *name, const char *host, struct auth_cred *out, s
 	return 0;
 }
 
-/* RFC 7230 token characters. */
-static bool tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static const char *skip_ws(const char *p)
 {
 	while (*p == ' ' || *p == '\t')
@@ -338,7 +333,7 @@ static int read_value(const char **pp, char *dst, size_t size)
 		}
 		p++;
 	} else {
-		for (; tchar(*p) || *p == '/' || *p == '='; p++) {
+		for (; sk_http_tchar((unsigned char)*p) || *p == '/' || *p == '='; p++) {
 			if (n + 1 >= size)
 				return -EINVAL;
 			dst[n++] = *p;
@@ -358,7 +353,7 @@ int auth_challenge_parse(const char *value, struct auth_challenge *out)
 	char name[32], scheme[16];
 
 	memset(out, 0, sizeof(*out));
-	while (tchar(p[n]))
+	while (sk_http_tchar((unsigned char)p[n]))
 		n++;
 	if (n == 0 || n >= sizeof(scheme))
 		return -EINVAL;
@@ -378,7 +373,7 @@ int auth_challenge_parse(const char *value, struct auth_challenge *out)
 			p = skip_ws(p + 1);
 			continue;
 		}
-		while (tchar(p[k]))
+		while (sk_http_tchar((unsigned char)p[k]))
 			k++;
 		if (k == 0 || k >= sizeof(name))
 			return -EINVAL;
