@@ -279,7 +279,7 @@ static json_object *render_status(struct app_pass *a)
 		.problem_message = a->problem ? a->problem_msg : NULL,
 		.now = now,
 	};
-	return spin_status_render(&si);
+	return status_render(&si);
 }
 
 /* Patch the status subresource when status differs from the app's. */

@@ -6,7 +6,7 @@
 #include "common/json.h"
 #include "controller/render/render.h"
 
-void spin_status_selector(const char *app_name, char *buf, size_t size)
+void status_selector(const char *app_name, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s=%s,core.spinkube.dev/app.%s.status=ready", SPIN_LABEL_APP_NAME, app_name, app_name);
 }
@@ -63,7 +63,7 @@ static void copy_deployment_condition(json_object *conds, json_object *old_conds
 	}
 }
 
-json_object *spin_status_render(const struct status_input *in)
+json_object *status_render(const struct status_input *in)
 {
 	json_object *st = json_object_new_object(), *conds = json_object_new_array();
 	json_object *old_conds = sk_json_arr(in->app, "status.conditions");
@@ -83,7 +83,7 @@ json_object *spin_status_render(const struct status_input *in)
 		sk_json_set_str(st, "activeScheduler", executor);
 	sk_json_set_int64(st, "replicas", in->dep.found ? in->dep.replicas : 0);
 	sk_json_set_int64(st, "readyReplicas", in->dep.found ? in->dep.ready : 0);
-	spin_status_selector(name ? name : "", selector, sizeof(selector));
+	status_selector(name ? name : "", selector, sizeof(selector));
 	sk_json_set_str(st, "selector", selector);
 	if (in->manages_deployment && name)
 		sk_json_set_str(st, "deploymentName", name);

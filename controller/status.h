@@ -33,9 +33,9 @@ struct status_input {
 };
 
 /* The status object (a new reference the caller puts). */
-json_object *spin_status_render(const struct status_input *in);
+json_object *status_render(const struct status_input *in);
 
 /* "core.spinkube.dev/app-name=A,core.spinkube.dev/app.A.status=ready" into buf. */
-void spin_status_selector(const char *app_name, char *buf, size_t size);
+void status_selector(const char *app_name, char *buf, size_t size);
 
 #endif

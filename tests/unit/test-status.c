@@ -34,7 +34,7 @@ int main(void)
 	json_object *st;
 	int64_t v = 0;
 
-	st = spin_status_render(&in);
+	st = status_render(&in);
 	is_str(sk_json_str(cond(st, "Ready"), "status"), "False", "no Deployment yet: Ready False");
 	is_str(sk_json_str(cond(st, "Ready"), "reason"), "DeploymentNotFound", "reason DeploymentNotFound");
 	is_str(sk_json_str(cond(st, "Available"), "status"), "Unknown", "Available Unknown before the Deployment exists");
@@ -50,26 +50,26 @@ int main(void)
 
 	in.dep = (struct deployment_state){ .found = true, .spec_replicas = 2, .replicas = 2, .ready = 1, .updated = 2,
 					    .observed = true, .conditions = dconds };
-	st = spin_status_render(&in);
+	st = status_render(&in);
 	is_str(sk_json_str(cond(st, "Ready"), "reason"), "DeploymentNotReady", "1 of 2 ready: not Ready");
 	is_str(sk_json_str(cond(st, "Ready"), "message"), "1 of 2 replicas ready, 2 updated", "and says how far");
 	is_str(sk_json_str(cond(st, "Available"), "reason"), "MinimumReplicasAvailable", "Available copied from the Deployment");
 	json_object_put(st);
 
 	in.dep.ready = 2;
-	st = spin_status_render(&in);
+	st = status_render(&in);
 	is_str(sk_json_str(cond(st, "Ready"), "status"), "True", "2 of 2 ready: Ready True");
 	sk_json_int64(st, "readyReplicas", &v);
 	is_int(v, 2, "readyReplicas");
 	/* The world does not change: the same status, times kept. */
 	sk_json_set(app, "status", st);
 	in.now = "2026-01-01T00:05:00Z";
-	json_object *again = spin_status_render(&in);
+	json_object *again = status_render(&in);
 	is_str(sk_json_to_string(again, NULL), sk_json_to_string(st, NULL), "an unchanged world renders the same status, times kept");
 	json_object_put(again);
 
 	in.dep.observed = false;
-	again = spin_status_render(&in);
+	again = status_render(&in);
 	is_str(sk_json_str(cond(again, "Ready"), "status"), "False", "a Deployment not yet observed is not Ready");
 	is_str(sk_json_str(cond(again, "Ready"), "lastTransitionTime"), "2026-01-01T00:05:00Z", "a transition takes the new time");
 	is_str(sk_json_str(cond(again, "Available"), "lastTransitionTime"), "2026-01-01T00:00:00Z",
@@ -79,14 +79,14 @@ int main(void)
 
 	in.problem_reason = "ExecutorNotFound";
 	in.problem_message = "SpinAppExecutor \"x\" does not exist";
-	again = spin_status_render(&in);
+	again = status_render(&in);
 	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ExecutorNotFound", "a problem wins: its reason");
 	is_str(sk_json_str(cond(again, "Ready"), "message"), "SpinAppExecutor \"x\" does not exist", "and its message");
 	json_object_put(again);
 	in.problem_reason = NULL;
 
 	in.manages_deployment = false;
-	again = spin_status_render(&in);
+	again = status_render(&in);
 	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ServiceReady", "createDeployment false: Ready on the Service");
 	ok(sk_json_str(again, "deploymentName") == NULL, "and no deploymentName");
 	json_object_put(again);
@@ -95,7 +95,7 @@ int main(void)
 	sk_json_set_bool(sk_json_obj(app, "spec"), "enableAutoscaling", true);
 	in.dep.spec_replicas = 5;
 	in.dep.ready = 2;
-	again = spin_status_render(&in);
+	again = status_render(&in);
 	is_str(sk_json_str(cond(again, "Ready"), "message"), "2 of 5 replicas ready, 2 updated",
 	       "autoscaling: the Deployment's replicas are the target");
 	json_object_put(again);
