@@ -232,3 +232,32 @@ int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars
 	*n = done;
 	return 0;
 }
+
+/* Spin's rules (spin_expressions::Key), so that a name Spin refuses is
+ * refused here with the same words. */
+int app_variable_name_check(const char *name, size_t len, struct sk_error *err)
+{
+	if (len == 0)
+		return sk_err(err, -EINVAL, "must not be empty");
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+			continue;
+		if (c > 0x20 && c < 0x7f)
+			return sk_err(err, -EINVAL,
+			              "invalid character '%c'. Variable names may contain only "
+			              "lower-case letters, numbers, and underscores.",
+			              c);
+		return sk_err(err, -EINVAL,
+		              "invalid character (byte 0x%02x). Variable names may "
+		              "contain only lower-case letters, numbers, and underscores.",
+		              (unsigned char)c);
+	}
+	if (!(name[0] >= 'a' && name[0] <= 'z'))
+		return sk_err(err, -EINVAL, "must start with a lowercase ASCII letter");
+	if (name[len - 1] == '_')
+		return sk_err(err, -EINVAL, "must end with a lowercase ASCII letter or digit");
+	if (memmem(name, len, "__", 2))
+		return sk_err(err, -EINVAL, "must not contain multiple consecutive underscores");
+	return 0;
+}

@@ -79,4 +79,12 @@ int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars
 /* Free an array of n key/value pairs and their strings. NULL is fine. */
 void spin_kv_free(struct spin_kv *kv, size_t n);
 
+/* 0 when name[0..len) is a valid Spin variable name as Spin's
+ * variables interface checks a guest's name: lowercase ASCII letters,
+ * digits and single underscores, starting with a letter and ending with a
+ * letter or digit. Otherwise -EINVAL with the reason, as Spin words it, in
+ * err (may be NULL). Stricter than spin_variable_name_ok (app.h), which is
+ * the manifest's rule. */
+int app_variable_name_check(const char *name, size_t len, struct sk_error *err);
+
 #endif

@@ -25,7 +25,8 @@
 #include "shim-bridge/runtime/handler.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/http.h"
-#include "shim-bridge/wasi/runtime-config.h"
+#include "shim-bridge/app/runtime-config.h"
+#include "shim-bridge/wasi/kv-sqlite.h"
 #include "common/log.h"
 #include "shim-bridge/spin-bridge/options.h"
 #include "shim-bridge/app/routes.h"
@@ -46,8 +47,8 @@ struct bridge {
 	struct spin_router *router;
 	struct http_server *server;
 	char *work_dir; /* staging folder we made (removed at exit), or NULL */
-	struct spin_runtime_config *rc; /* runtime-config.toml, or an empty one */
-	struct spin_kvdb *spin_kv;      /* key-value stores (SQLite) for Spin's key-value */
+	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
+	struct wh_kvdb *spin_kv;      /* key-value stores (SQLite) for Spin's key-value */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -502,7 +503,7 @@ static int make_work_dir(struct bridge *b, struct sk_error *err)
 static int rc_variable(void *ud, const char *name, const char **value)
 {
 	struct bridge *b = ud;
-	return spin_runtime_config_variable(b->rc, (const char *const *)environ, name, value);
+	return app_runtime_config_variable(b->rc, (const char *const *)environ, name, value);
 }
 
 /* runtime-config.toml (--runtime-config-file, else /runtime-config.toml when
@@ -511,7 +512,7 @@ static int rc_variable(void *ud, const char *name, const char **value)
 static int load_runtime_config(struct bridge *b, struct sk_error *err)
 {
 	_cleanup_free_ char *state_dir = NULL;
-	int r = spin_runtime_config_load(b->opts.runtime_config, b->opts.runtime_config_required, &b->rc, err);
+	int r = app_runtime_config_load(b->opts.runtime_config, b->opts.runtime_config_required, &b->rc, err);
 
 	if (r < 0)
 		return r;
@@ -519,17 +520,17 @@ static int load_runtime_config(struct bridge *b, struct sk_error *err)
 		char q[1024];
 		log_warn("runtime config", "warning=%s", log_quote(b->rc->warnings[i], q, sizeof(q)));
 	}
-	r = spin_runtime_config_state_dir(b->rc, b->opts.state_dir, b->app->dir, &state_dir, err);
+	r = app_runtime_config_state_dir(b->rc, b->opts.state_dir, b->app->dir, &state_dir, err);
 	if (r < 0)
 		return r;
-	r = spin_kvdb_new(b->rc, state_dir, &b->spin_kv, err);
+	r = wh_kvdb_new(b->rc, state_dir, &b->spin_kv, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->app->n_components; i++) {
 		const struct spin_component *sc = &b->app->components[i];
 		if (!component_used(b->app, i))
 			continue;
-		r = spin_kvdb_check_component(b->spin_kv, sc->id, (const char *const *)sc->key_value_stores,
+		r = wh_kvdb_check_component(b->spin_kv, sc->id, (const char *const *)sc->key_value_stores,
 					      sc->n_key_value_stores, err);
 		if (r < 0)
 			return r;
@@ -631,8 +632,8 @@ static void bridge_free(struct bridge *b)
 			sb_component_free(b->comps[i]);
 	free(b->comps);
 	spin_router_free(b->router);
-	spin_kvdb_free(b->spin_kv);
-	spin_runtime_config_free(b->rc);
+	wh_kvdb_free(b->spin_kv);
+	app_runtime_config_free(b->rc);
 	sb_engine_free(b->engine);
 	spin_vars_free(b->vars);
 	spin_app_free(b->app);

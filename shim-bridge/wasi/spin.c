@@ -13,7 +13,7 @@
  * error cases follow Spin's host: the v1 interface and wasi:config map them
  * as Spin does. Stores: a component may open only the labels in its
  * key_value_stores (else access-denied), and only labels the app's
- * struct spin_kvdb (env->spin) defines (else no-such-store). An open store
+ * struct wh_kvdb (env->spin) defines (else no-such-store). An open store
  * is a WH_KV_STORE table entry whose object is the app's store, borrowed:
  * dropping it, or the end of the request, only forgets the handle; the
  * SQLite connection belongs to the app. */
@@ -23,10 +23,11 @@
 #include <string.h>
 
 #include "shim-bridge/wasi/host.h"
-#include "shim-bridge/wasi/runtime-config.h"
+#include "shim-bridge/app/vars.h"
+#include "shim-bridge/wasi/kv-sqlite.h"
 #include "common/utf8.h"
 
-_Static_assert(SPIN_KV_VALUE_MAX <= WH_CHUNK_MAX, "a key-value value must fit the host's list<u8> cap");
+_Static_assert(WH_KV_VALUE_MAX <= WH_CHUNK_MAX, "a key-value value must fit the host's list<u8> cap");
 
 /* Longest part of a guest's string quoted back in a message. */
 #define QUOTE_MAX 128
@@ -104,11 +105,12 @@ enum var_status { VAR_FOUND, VAR_INVALID, VAR_UNDEFINED };
 static enum var_status find_var(const struct wh_component_env *env, const char *name, size_t n,
                                 const char **value, char *msg, size_t size)
 {
-	char why[200];
+	struct sk_error why = { 0 };
 
-	if (!spin_variable_name_check(name, n, why, sizeof(why))) {
-		(void)snprintf(msg, size, "\"%.*s\"%s: %s", clamp(name, n), name, n > QUOTE_MAX ? "..." : "",
-		               why);
+	if (app_variable_name_check(name, n, &why) < 0) {
+		/* Spin's reasons are short: 200 characters leave room for the name. */
+		(void)snprintf(msg, size, "\"%.*s\"%s: %.200s", clamp(name, n), name, n > QUOTE_MAX ? "..." : "",
+		               why.message);
 		return VAR_INVALID;
 	}
 	for (size_t i = 0; env && i < env->n_vars; i++)
@@ -225,7 +227,7 @@ static void kv_forget(struct wh_ctx *ctx, void *obj)
 static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const char **error_case)
 {
 	const struct wh_component_env *env = ctx->env;
-	struct spin_kvdb_store *s;
+	struct wh_kvdb_store *s;
 	bool allowed = false;
 	uint32_t rep;
 
@@ -235,7 +237,7 @@ static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const c
 		*error_case = "access-denied";
 		return 0;
 	}
-	if (!(s = spin_kvdb_find(env->spin, label, n))) {
+	if (!(s = wh_kvdb_find(env->spin, label, n))) {
 		*error_case = "no-such-store";
 		return 0;
 	}
@@ -268,7 +270,7 @@ static wasmtime_error_t *kv2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 }
 
 /* The store behind a v2 `self` argument. */
-static struct spin_kvdb_store *kv2_self(struct wh_ctx *ctx, wasmtime_context_t *cx,
+static struct wh_kvdb_store *kv2_self(struct wh_ctx *ctx, wasmtime_context_t *cx,
                                         const wasmtime_component_val_t *v)
 {
 	uint32_t rep;
@@ -285,9 +287,9 @@ static void kv_key(const wasmtime_component_val_t *v, const char **key, size_t *
 	if (wh_arg_string(v, key, n) < 0) {
 		*key = NULL;
 		(void)snprintf(msg, size, "the key is not a string");
-	} else if (*n > SPIN_KV_KEY_MAX) {
+	} else if (*n > WH_KV_KEY_MAX) {
 		(void)snprintf(msg, size, "key of %zu bytes is longer than spin-bridge allows (%zu)", *n,
-		               SPIN_KV_KEY_MAX);
+		               WH_KV_KEY_MAX);
 		*key = NULL;
 	}
 }
@@ -297,7 +299,7 @@ enum kv_op { KV_GET, KV_SET, KV_DELETE, KV_EXISTS, KV_KEYS };
 /* One store operation, with its ok result written to *ok (moved by the
  * caller) or the backend's message in err. 0, -ENOENT (get: no such key)
  * or the backend's error. */
-static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_component_val_t *args,
+static int kv_run(struct wh_kvdb_store *s, enum kv_op op, const wasmtime_component_val_t *args,
                   wasmtime_component_val_t *ok, struct sk_error *err)
 {
 	const char *key = NULL;
@@ -313,7 +315,7 @@ static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_compo
 	case KV_GET: {
 		uint8_t *val = NULL;
 		size_t vlen = 0;
-		if ((r = spin_kvdb_get(s, key, klen, &val, &vlen, err)) == 0)
+		if ((r = wh_kvdb_get(s, key, klen, &val, &vlen, err)) == 0)
 			wh_val_bytes(ok, val, vlen);
 		free(val);
 		break;
@@ -321,37 +323,37 @@ static int kv_run(struct spin_kvdb_store *s, enum kv_op op, const wasmtime_compo
 	case KV_SET: {
 		uint8_t *val = NULL;
 		size_t vlen = 0;
-		r = wh_arg_bytes(&args[1], SPIN_KV_VALUE_MAX, &val, &vlen);
+		r = wh_arg_bytes(&args[1], WH_KV_VALUE_MAX, &val, &vlen);
 		if (r == -E2BIG)
 			return sk_err(err, r,
 			              "key-value store \"%s\": value of %zu bytes is larger than spin-bridge "
 			              "allows (%zu)",
-			              spin_kvdb_store_label(s), args[1].of.list.size, SPIN_KV_VALUE_MAX);
+			              wh_kvdb_store_label(s), args[1].of.list.size, WH_KV_VALUE_MAX);
 		if (r < 0)
 			return sk_err(err, r, "key-value store \"%s\": the value is not a list<u8>",
-			              spin_kvdb_store_label(s));
-		r = spin_kvdb_set(s, key, klen, val, vlen, err);
+			              wh_kvdb_store_label(s));
+		r = wh_kvdb_set(s, key, klen, val, vlen, err);
 		free(val);
 		break;
 	}
 	case KV_DELETE:
-		r = spin_kvdb_delete(s, key, klen, err);
+		r = wh_kvdb_delete(s, key, klen, err);
 		break;
 	case KV_EXISTS: {
 		bool found = false;
-		if ((r = spin_kvdb_exists(s, key, klen, &found, err)) == 0)
+		if ((r = wh_kvdb_exists(s, key, klen, &found, err)) == 0)
 			wh_val_bool(ok, found);
 		break;
 	}
 	case KV_KEYS: {
-		struct spin_kvdb_key *keys = NULL;
+		struct wh_kvdb_key *keys = NULL;
 		size_t n = 0;
-		if ((r = spin_kvdb_keys(s, &keys, &n, err)) == 0) {
+		if ((r = wh_kvdb_keys(s, &keys, &n, err)) == 0) {
 			wasmtime_component_val_t *slots = wh_val_list(ok, n);
 			for (size_t i = 0; i < n; i++)
 				wh_val_string(&slots[i], keys[i].s, keys[i].n);
 		}
-		spin_kvdb_keys_free(keys, n);
+		wh_kvdb_keys_free(keys, n);
 		break;
 	}
 	}
@@ -367,7 +369,7 @@ static wasmtime_error_t *kv2_method(enum kv_op op, struct wh_ctx *ctx, wasmtime_
                                     wasmtime_component_val_t *results, size_t nresults)
 {
 	struct sk_error err = {0};
-	struct spin_kvdb_store *s;
+	struct wh_kvdb_store *s;
 	wasmtime_component_val_t v, opt;
 	wasmtime_error_t *e;
 	char fn[64];
@@ -438,7 +440,7 @@ static wasmtime_error_t *kv1_call(enum kv_op op, struct wh_ctx *ctx, wasmtime_co
                                   wasmtime_component_val_t *results, size_t nresults)
 {
 	struct sk_error err = {0};
-	struct spin_kvdb_store *s;
+	struct wh_kvdb_store *s;
 	wasmtime_component_val_t v;
 	wasmtime_error_t *e;
 	uint32_t handle;

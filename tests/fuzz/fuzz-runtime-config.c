@@ -9,45 +9,46 @@
 #include <string.h>
 
 #include "common/escape.h"
-#include "shim-bridge/wasi/runtime-config.h"
+#include "shim-bridge/app/runtime-config.h"
+#include "shim-bridge/wasi/kv-sqlite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void exercise(const struct spin_runtime_config *rc)
+static void exercise(const struct app_runtime_config *rc)
 {
 	static const char *const names[] = {"a", "token", "greeting", "x1"};
 	const char *envp[] = {"SPIN_VARIABLE_A=1", "SPIN_VARIABLE__TOKEN=t", "X_X1=2", NULL};
 	struct sk_error err = {0};
-	struct spin_kvdb *db = NULL;
+	struct wh_kvdb *db = NULL;
 	const char *v;
 	char *dir = NULL;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (spin_runtime_config_variable(rc, envp, names[i], &v) == 0 && !v)
+		if (app_runtime_config_variable(rc, envp, names[i], &v) == 0 && !v)
 			__builtin_trap();
 	for (size_t i = 0; i < rc->n_warnings; i++)
 		if (!sk_is_one_line(rc->warnings[i]))
 			__builtin_trap();
-	if (spin_runtime_config_state_dir(rc, NULL, "/app", &dir, &err) == 0)
+	if (app_runtime_config_state_dir(rc, NULL, "/app", &dir, &err) == 0)
 		free(dir);
-	if (spin_kvdb_new(rc, NULL, &db, &err) == 0) {
-		if (!spin_kvdb_find(db, SPIN_KV_DEFAULT_LABEL, strlen(SPIN_KV_DEFAULT_LABEL)))
+	if (wh_kvdb_new(rc, NULL, &db, &err) == 0) {
+		if (!wh_kvdb_find(db, WH_KV_DEFAULT_LABEL, strlen(WH_KV_DEFAULT_LABEL)))
 			__builtin_trap(); /* "default" is always defined */
 		for (size_t i = 0; i < rc->n_kv; i++)
-			if (!spin_kvdb_find(db, rc->kv[i].label, strlen(rc->kv[i].label)))
+			if (!wh_kvdb_find(db, rc->kv[i].label, strlen(rc->kv[i].label)))
 				__builtin_trap();
-		spin_kvdb_free(db);
+		wh_kvdb_free(db);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sk_error err = {0};
-	struct spin_runtime_config *rc = NULL;
+	struct app_runtime_config *rc = NULL;
 
-	if (spin_runtime_config_parse((const char *)data, size, "fuzz.toml", "/fuzz", &rc, &err) == 0) {
+	if (app_runtime_config_parse((const char *)data, size, "fuzz.toml", "/fuzz", &rc, &err) == 0) {
 		exercise(rc);
-		spin_runtime_config_free(rc);
+		app_runtime_config_free(rc);
 	}
 	if (!sk_is_one_line(err.message))
 		__builtin_trap(); /* messages are one line */

@@ -1,5 +1,6 @@
-/* Spin's runtime config file and the SQLite key-value backend
- * (shim-bridge/wasi/runtime-config.c); with SPIN_RC_TEST_HOST, also the
+/* Spin's runtime config file (shim-bridge/app/runtime-config.c), the
+ * variable name rules (shim-bridge/app/vars.c) and the SQLite key-value
+ * backend (shim-bridge/wasi/kv-sqlite.c); with APP_RC_TEST_HOST, also the
  * Spin host functions of shim-bridge/wasi/spin.c called the way wasmtime
  * calls them. Stores are real SQLite files in a temporary folder. */
 #include <errno.h>
@@ -13,10 +14,12 @@
 #include <unistd.h>
 
 #include "common/escape.h"
-#include "shim-bridge/wasi/runtime-config.h"
+#include "shim-bridge/app/runtime-config.h"
+#include "shim-bridge/app/vars.h"
+#include "shim-bridge/wasi/kv-sqlite.h"
 #include "tests/tap.h"
 
-#ifdef SPIN_RC_TEST_HOST
+#ifdef APP_RC_TEST_HOST
 #include "shim-bridge/wasi/host.h"
 #endif
 
@@ -48,11 +51,11 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-static struct spin_runtime_config *parse(const char *text, const char *dir, struct sk_error *err)
+static struct app_runtime_config *parse(const char *text, const char *dir, struct sk_error *err)
 {
-	struct spin_runtime_config *rc = NULL;
+	struct app_runtime_config *rc = NULL;
 
-	if (spin_runtime_config_parse(text, strlen(text), "rc.toml", dir, &rc, err) < 0)
+	if (app_runtime_config_parse(text, strlen(text), "rc.toml", dir, &rc, err) < 0)
 		return NULL;
 	return rc;
 }
@@ -74,18 +77,18 @@ static void test_names(void)
 	    {"a b", "invalid character (byte 0x20)"},
 	    {"caf\xc3\xa9", "invalid character (byte 0xc3)"},
 	};
-	char why[200];
+	struct sk_error why = {0};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ok(spin_variable_name_check(good[i], strlen(good[i]), why, sizeof(why)),
+		ok(app_variable_name_check(good[i], strlen(good[i]), &why) == 0,
 		   "variable name \"%s\" is valid", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		why[0] = '\0';
-		ok(!spin_variable_name_check(bad[i].name, strlen(bad[i].name), why, sizeof(why)) &&
-		       strstr(why, bad[i].why),
-		   "variable name \"%s\" refused: %s", bad[i].name, why);
+		sk_err_clear(&why);
+		ok(app_variable_name_check(bad[i].name, strlen(bad[i].name), &why) == -EINVAL &&
+		       strstr(why.message, bad[i].why),
+		   "variable name \"%s\" refused: %s", bad[i].name, why.message);
 	}
-	ok(!spin_variable_name_check("a\0b", 3, NULL, 0), "a NUL inside a name is refused (no reason asked)");
+	ok(app_variable_name_check("a\0b", 3, NULL) == -EINVAL, "a NUL inside a name is refused (no reason asked)");
 }
 
 /* What SpinKube's controller renders, plus what Spin also reads. */
@@ -124,7 +127,7 @@ static const char good_rc[] = "state_dir = \"/var/lib/app\"\n"
 static void test_parse_good(void)
 {
 	struct sk_error err = {0};
-	struct spin_runtime_config *rc = parse(good_rc, "/etc/app", &err);
+	struct app_runtime_config *rc = parse(good_rc, "/etc/app", &err);
 	const char *v = NULL;
 
 	ok(rc != NULL, "SpinKube-style runtime config parses: %s", err.message);
@@ -132,12 +135,12 @@ static void test_parse_good(void)
 		return;
 	ok(rc->has_state_dir && strcmp(rc->state_dir, "/var/lib/app") == 0, "state_dir");
 	is_int(rc->n_providers, 3, "three variable providers");
-	ok(rc->providers[0].type == SPIN_RC_PROVIDER_ENV &&
+	ok(rc->providers[0].type == APP_RC_PROVIDER_ENV &&
 	       strcmp(rc->providers[0].prefix, "SPIN_VARIABLE_") == 0,
 	   "env provider with its prefix");
-	ok(rc->providers[1].type == SPIN_RC_PROVIDER_STATIC && rc->providers[1].n_values == 2,
+	ok(rc->providers[1].type == APP_RC_PROVIDER_STATIC && rc->providers[1].n_values == 2,
 	   "static provider");
-	ok(rc->providers[2].type == SPIN_RC_PROVIDER_ENV && rc->providers[2].prefix == NULL,
+	ok(rc->providers[2].type == APP_RC_PROVIDER_ENV && rc->providers[2].prefix == NULL,
 	   "env provider without a prefix");
 	is_int(rc->n_kv, 3, "three key-value stores");
 	is_str(rc->kv[0].label, "default", "store label");
@@ -156,28 +159,28 @@ static void test_parse_good(void)
 	/* Provider order: env (SPIN_VARIABLE_ + '_' + NAME), static, env (SPIN_VARIABLE_NAME). */
 	const char *envp[] = {"SPIN_VARIABLE__TOKEN=from-env", "SPIN_VARIABLE_GREETING=late",
 	                      "SPIN_VARIABLE_ONLY=o", "SPIN_VARIABLE_EMPTY=", NULL};
-	ok(spin_runtime_config_variable(rc, envp, "token", &v) == 0 && strcmp(v, "from-env") == 0,
+	ok(app_runtime_config_variable(rc, envp, "token", &v) == 0 && strcmp(v, "from-env") == 0,
 	   "first provider wins: SpinKube's prefix looks up SPIN_VARIABLE__TOKEN");
-	ok(spin_runtime_config_variable(rc, envp, "greeting", &v) == 0 && strcmp(v, "hi") == 0,
+	ok(app_runtime_config_variable(rc, envp, "greeting", &v) == 0 && strcmp(v, "hi") == 0,
 	   "static provider before a later env provider");
-	ok(spin_runtime_config_variable(rc, envp, "only", &v) == 0 && strcmp(v, "o") == 0,
+	ok(app_runtime_config_variable(rc, envp, "only", &v) == 0 && strcmp(v, "o") == 0,
 	   "env provider without a prefix reads SPIN_VARIABLE_ONLY");
-	ok(spin_runtime_config_variable(rc, envp, "empty", &v) == 0 && strcmp(v, "") == 0,
+	ok(app_runtime_config_variable(rc, envp, "empty", &v) == 0 && strcmp(v, "") == 0,
 	   "an empty environment value is a value");
-	ok(spin_runtime_config_variable(rc, envp, "missing", &v) == -ENOENT, "unknown variable: -ENOENT");
-	ok(spin_runtime_config_variable(NULL, envp, "token", &v) == -ENOENT, "no config: -ENOENT");
-	spin_runtime_config_free(rc);
+	ok(app_runtime_config_variable(rc, envp, "missing", &v) == -ENOENT, "unknown variable: -ENOENT");
+	ok(app_runtime_config_variable(NULL, envp, "token", &v) == -ENOENT, "no config: -ENOENT");
+	app_runtime_config_free(rc);
 
 	rc = parse("[[variables_provider]]\ntype = \"static\"\n[variables_provider.values]\nx = \"1\"\n",
 	           NULL, &err);
 	ok(rc && rc->n_providers == 1 && rc->providers[0].n_values == 1,
 	   "variables_provider, Spin 3's name: %s", err.message);
-	spin_runtime_config_free(rc);
+	app_runtime_config_free(rc);
 
 	rc = parse("", NULL, &err);
 	ok(rc && rc->n_kv == 0 && rc->n_providers == 0 && !rc->has_state_dir,
 	   "an empty file is an empty config");
-	spin_runtime_config_free(rc);
+	app_runtime_config_free(rc);
 
 	rc = parse(
 	    "state_dir = \"\"\nlog_dir = \"/l\"\n[key_value_store.x]\ntype = \"spin\"\npth = \"typo.db\"\n",
@@ -186,7 +189,7 @@ static void test_parse_good(void)
 	       strstr(rc->warnings[1], "rc.toml:3:") && strstr(rc->warnings[1], "\"pth\""),
 	   "log_dir and an unknown store key are warnings, as Spin ignores them: %s",
 	   rc && rc->n_warnings > 1 ? rc->warnings[1] : err.message);
-	spin_runtime_config_free(rc);
+	app_runtime_config_free(rc);
 }
 
 static void test_parse_bad(void)
@@ -264,9 +267,9 @@ static void test_parse_bad(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sk_error err = {0};
-		struct spin_runtime_config *rc = NULL;
+		struct app_runtime_config *rc = NULL;
 		int r =
-		    spin_runtime_config_parse(bad[i].text, strlen(bad[i].text), "rc.toml", NULL, &rc, &err);
+		    app_runtime_config_parse(bad[i].text, strlen(bad[i].text), "rc.toml", NULL, &rc, &err);
 		bool all = true;
 
 		for (size_t j = 0; j < 3 && bad[i].want[j]; j++)
@@ -274,34 +277,34 @@ static void test_parse_bad(void)
 				all = false;
 		ok(r == bad[i].code && all && rc == NULL, "refused (%d): %s", r, err.message);
 		ok(sk_is_one_line(err.message), "... in one line, control characters escaped");
-		spin_runtime_config_free(rc);
+		app_runtime_config_free(rc);
 	}
 }
 
 static void test_load(void)
 {
 	struct sk_error err = {0};
-	struct spin_runtime_config *rc = NULL;
+	struct app_runtime_config *rc = NULL;
 	char *big;
 	const char *text = "[key_value_store.data]\ntype = \"spin\"\npath = \"sub/data.db\"\n";
 
 	write_file(path_in("rc.toml"), text, strlen(text));
-	ok(spin_runtime_config_load(path_in("rc.toml"), true, &rc, &err) == 0, "load a file: %s",
+	ok(app_runtime_config_load(path_in("rc.toml"), true, &rc, &err) == 0, "load a file: %s",
 	   err.message);
 	if (rc) {
 		is_str(rc->dir, tmp, "the config's folder");
 		is_str(rc->kv[0].path, path_in("sub/data.db"), "store path relative to the file's folder");
 		is_str(rc->path, path_in("rc.toml"), "the file's path");
 	}
-	spin_runtime_config_free(rc);
+	app_runtime_config_free(rc);
 	rc = NULL;
 
-	ok(spin_runtime_config_load(path_in("none.toml"), false, &rc, &err) == 0 && rc && !rc->path &&
+	ok(app_runtime_config_load(path_in("none.toml"), false, &rc, &err) == 0 && rc && !rc->path &&
 	       rc->n_kv == 0,
 	   "a missing optional file is an empty config");
-	spin_runtime_config_free(rc);
+	app_runtime_config_free(rc);
 	rc = NULL;
-	ok(spin_runtime_config_load(path_in("none.toml"), true, &rc, &err) == -ENOENT &&
+	ok(app_runtime_config_load(path_in("none.toml"), true, &rc, &err) == -ENOENT &&
 	       strstr(err.message, "none.toml: no such file") && strstr(err.message, "--runtime-config-file"),
 	   "a missing named file: %s", err.message);
 
@@ -311,14 +314,14 @@ static void test_load(void)
 		write_file(path_in("big.toml"), big, 1024 * 1024 + 1);
 		free(big);
 	}
-	ok(spin_runtime_config_load(path_in("big.toml"), true, &rc, &err) == -E2BIG &&
+	ok(app_runtime_config_load(path_in("big.toml"), true, &rc, &err) == -E2BIG &&
 	       strstr(err.message, "larger than"),
 	   "a file over 1 MiB: %s", err.message);
-	ok(spin_runtime_config_load(tmp, true, &rc, &err) < 0 && strstr(err.message, tmp), "a folder: %s",
+	ok(app_runtime_config_load(tmp, true, &rc, &err) < 0 && strstr(err.message, tmp), "a folder: %s",
 	   err.message);
 	text = "[key_value_store.x]\ntype = \"redis\"\n";
 	write_file(path_in("redis.toml"), text, strlen(text));
-	ok(spin_runtime_config_load(path_in("redis.toml"), true, &rc, &err) == -ENOTSUP &&
+	ok(app_runtime_config_load(path_in("redis.toml"), true, &rc, &err) == -ENOTSUP &&
 	       strstr(err.message, "redis.toml:1:"),
 	   "errors name the file and line: %s", err.message);
 }
@@ -326,52 +329,52 @@ static void test_load(void)
 static void test_state_dir(void)
 {
 	struct sk_error err = {0};
-	struct spin_runtime_config *with = parse("state_dir = \"/from/toml\"\n", NULL, &err);
-	struct spin_runtime_config *empty = parse("state_dir = \"\"\n", NULL, &err);
-	struct spin_runtime_config *rel = parse("state_dir = \"rel/st\"\n", NULL, &err);
+	struct app_runtime_config *with = parse("state_dir = \"/from/toml\"\n", NULL, &err);
+	struct app_runtime_config *empty = parse("state_dir = \"\"\n", NULL, &err);
+	struct app_runtime_config *rel = parse("state_dir = \"rel/st\"\n", NULL, &err);
 	char cwd[PATH_MAX], want[PATH_MAX + 16];
 	char *d = NULL;
 
-	ok(spin_runtime_config_state_dir(with, "/flag", "/app", &d, &err) == 0 && d &&
+	ok(app_runtime_config_state_dir(with, "/flag", "/app", &d, &err) == 0 && d &&
 	       strcmp(d, "/flag") == 0,
 	   "--state-dir wins");
 	free(d);
-	ok(spin_runtime_config_state_dir(with, NULL, "/app", &d, &err) == 0 && d &&
+	ok(app_runtime_config_state_dir(with, NULL, "/app", &d, &err) == 0 && d &&
 	       strcmp(d, "/from/toml") == 0,
 	   "then the file's state_dir");
 	free(d);
-	ok(spin_runtime_config_state_dir(NULL, NULL, "/app", &d, &err) == 0 && d &&
+	ok(app_runtime_config_state_dir(NULL, NULL, "/app", &d, &err) == 0 && d &&
 	       strcmp(d, "/app/.spin") == 0,
 	   "then .spin in the app's folder");
 	free(d);
-	ok(spin_runtime_config_state_dir(NULL, NULL, "/", &d, &err) == 0 && d && strcmp(d, "/.spin") == 0,
+	ok(app_runtime_config_state_dir(NULL, NULL, "/", &d, &err) == 0 && d && strcmp(d, "/.spin") == 0,
 	   "an app at / (the shim's working folder): /.spin");
 	free(d);
-	ok(spin_runtime_config_state_dir(empty, NULL, "/app", &d, &err) == 0 && d == NULL,
+	ok(app_runtime_config_state_dir(empty, NULL, "/app", &d, &err) == 0 && d == NULL,
 	   "state_dir = \"\": no state folder");
-	ok(spin_runtime_config_state_dir(with, "", "/app", &d, &err) == 0 && d == NULL,
+	ok(app_runtime_config_state_dir(with, "", "/app", &d, &err) == 0 && d == NULL,
 	   "--state-dir \"\": none");
-	ok(spin_runtime_config_state_dir(NULL, NULL, NULL, &d, &err) == 0 && d == NULL, "nothing: none");
+	ok(app_runtime_config_state_dir(NULL, NULL, NULL, &d, &err) == 0 && d == NULL, "nothing: none");
 	if (getcwd(cwd, sizeof(cwd))) {
 		(void)snprintf(want, sizeof(want), "%s/rel/st", strcmp(cwd, "/") == 0 ? "" : cwd);
-		ok(spin_runtime_config_state_dir(rel, NULL, "/app", &d, &err) == 0 && d &&
+		ok(app_runtime_config_state_dir(rel, NULL, "/app", &d, &err) == 0 && d &&
 		       strcmp(d, want) == 0,
 		   "a relative state_dir is made absolute: %s", d ? d : "(null)");
 		free(d);
 	}
-	spin_runtime_config_free(with);
-	spin_runtime_config_free(empty);
-	spin_runtime_config_free(rel);
+	app_runtime_config_free(with);
+	app_runtime_config_free(empty);
+	app_runtime_config_free(rel);
 }
 
-static bool get_is(struct spin_kvdb_store *s, const char *key, size_t klen, const void *want, size_t wlen)
+static bool get_is(struct wh_kvdb_store *s, const char *key, size_t klen, const void *want, size_t wlen)
 {
 	struct sk_error err = {0};
 	uint8_t *v = NULL;
 	size_t n = 0;
 	bool same;
 
-	if (spin_kvdb_get(s, key, klen, &v, &n, &err) < 0) {
+	if (wh_kvdb_get(s, key, klen, &v, &n, &err) < 0) {
 		printf("# get: %s\n", err.message);
 		return false;
 	}
@@ -380,27 +383,27 @@ static bool get_is(struct spin_kvdb_store *s, const char *key, size_t klen, cons
 	return same;
 }
 
-static size_t count_keys(struct spin_kvdb_store *s)
+static size_t count_keys(struct wh_kvdb_store *s)
 {
 	struct sk_error err = {0};
-	struct spin_kvdb_key *keys = NULL;
+	struct wh_kvdb_key *keys = NULL;
 	size_t n = 0;
 
-	if (spin_kvdb_keys(s, &keys, &n, &err) < 0) {
+	if (wh_kvdb_keys(s, &keys, &n, &err) < 0) {
 		printf("# keys: %s\n", err.message);
 		return (size_t)-1;
 	}
-	spin_kvdb_keys_free(keys, n);
+	wh_kvdb_keys_free(keys, n);
 	return n;
 }
 
 static void test_kv_ops(void)
 {
 	struct sk_error err = {0};
-	struct spin_runtime_config *rc = NULL;
-	struct spin_kvdb *db = NULL;
-	struct spin_kvdb_store *s, *other;
-	struct spin_kvdb_key *keys = NULL;
+	struct app_runtime_config *rc = NULL;
+	struct wh_kvdb *db = NULL;
+	struct wh_kvdb_store *s, *other;
+	struct wh_kvdb_key *keys = NULL;
 	const char *labels[] = {"default", "other"};
 	const char *text = "[key_value_store.other]\ntype = \"spin\"\npath = \"stores/other.db\"\n";
 	static const uint8_t bin[] = {0, 1, 2, 0xff, 0};
@@ -409,89 +412,89 @@ static void test_kv_ops(void)
 	bool found = true;
 
 	write_file(path_in("kv.toml"), text, strlen(text));
-	ok(spin_runtime_config_load(path_in("kv.toml"), true, &rc, &err) == 0, "runtime config with a store");
-	ok(spin_kvdb_new(rc, path_in("state"), &db, &err) == 0, "backend: %s", err.message);
+	ok(app_runtime_config_load(path_in("kv.toml"), true, &rc, &err) == 0, "runtime config with a store");
+	ok(wh_kvdb_new(rc, path_in("state"), &db, &err) == 0, "backend: %s", err.message);
 	if (!db) {
-		spin_runtime_config_free(rc);
+		app_runtime_config_free(rc);
 		return;
 	}
 	ok(!exists(path_in("state")), "nothing is created before a component needs it");
-	ok(spin_kvdb_check_component(db, "web", labels, 2, &err) == 0, "component's stores open: %s",
+	ok(wh_kvdb_check_component(db, "web", labels, 2, &err) == 0, "component's stores open: %s",
 	   err.message);
 	ok(exists(path_in("state/sqlite_key_value.db")), "the default store at <state>/sqlite_key_value.db");
 	ok(exists(path_in("stores/other.db")), "a labelled store at its path (folder made)");
 	const char *missing[] = {"default", "cache"};
-	ok(spin_kvdb_check_component(db, "web", missing, 2, &err) == -ENOENT &&
+	ok(wh_kvdb_check_component(db, "web", missing, 2, &err) == -ENOENT &&
 	       strstr(err.message, "\"web\"") && strstr(err.message, "\"cache\"") &&
 	       strstr(err.message, "[key_value_store.cache]"),
 	   "an undefined label is a start-up error: %s", err.message);
 
-	s = spin_kvdb_find(db, "default", 7);
-	other = spin_kvdb_find(db, "other", 5);
-	ok(s && other && !spin_kvdb_find(db, "defaul", 6) && !spin_kvdb_find(db, "nope", 4), "find by label");
+	s = wh_kvdb_find(db, "default", 7);
+	other = wh_kvdb_find(db, "other", 5);
+	ok(s && other && !wh_kvdb_find(db, "defaul", 6) && !wh_kvdb_find(db, "nope", 4), "find by label");
 	if (!s || !other)
 		goto out;
-	is_str(spin_kvdb_store_label(s), "default", "label");
-	is_str(spin_kvdb_store_path(s), path_in("state/sqlite_key_value.db"), "path");
+	is_str(wh_kvdb_store_label(s), "default", "label");
+	is_str(wh_kvdb_store_path(s), path_in("state/sqlite_key_value.db"), "path");
 
-	ok(spin_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT, "get of a missing key: -ENOENT");
-	ok(spin_kvdb_exists(s, "a", 1, &found, &err) == 0 && !found, "exists: false");
-	ok(spin_kvdb_set(s, "a", 1, (const uint8_t *)"1", 1, &err) == 0, "set: %s", err.message);
+	ok(wh_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT, "get of a missing key: -ENOENT");
+	ok(wh_kvdb_exists(s, "a", 1, &found, &err) == 0 && !found, "exists: false");
+	ok(wh_kvdb_set(s, "a", 1, (const uint8_t *)"1", 1, &err) == 0, "set: %s", err.message);
 	ok(get_is(s, "a", 1, "1", 1), "get what was set");
-	ok(spin_kvdb_set(s, "a", 1, (const uint8_t *)"two", 3, &err) == 0 && get_is(s, "a", 1, "two", 3),
+	ok(wh_kvdb_set(s, "a", 1, (const uint8_t *)"two", 3, &err) == 0 && get_is(s, "a", 1, "two", 3),
 	   "set overwrites");
-	ok(spin_kvdb_exists(s, "a", 1, &found, &err) == 0 && found, "exists: true");
-	ok(spin_kvdb_set(s, "empty", 5, NULL, 0, &err) == 0 && get_is(s, "empty", 5, "", 0),
+	ok(wh_kvdb_exists(s, "a", 1, &found, &err) == 0 && found, "exists: true");
+	ok(wh_kvdb_set(s, "empty", 5, NULL, 0, &err) == 0 && get_is(s, "empty", 5, "", 0),
 	   "an empty value is stored (not NULL): %s", err.message);
-	ok(spin_kvdb_set(s, "bin", 3, bin, sizeof(bin), &err) == 0 && get_is(s, "bin", 3, bin, sizeof(bin)),
+	ok(wh_kvdb_set(s, "bin", 3, bin, sizeof(bin), &err) == 0 && get_is(s, "bin", 3, bin, sizeof(bin)),
 	   "binary values with NUL bytes");
-	ok(spin_kvdb_set(s, "k\0ey", 4, (const uint8_t *)"n", 1, &err) == 0 &&
-	       get_is(s, "k\0ey", 4, "n", 1) && spin_kvdb_get(s, "k", 1, &v, &n, &err) == -ENOENT,
+	ok(wh_kvdb_set(s, "k\0ey", 4, (const uint8_t *)"n", 1, &err) == 0 &&
+	       get_is(s, "k\0ey", 4, "n", 1) && wh_kvdb_get(s, "k", 1, &v, &n, &err) == -ENOENT,
 	   "a key holding U+0000 is its own key");
-	ok(spin_kvdb_set(s, "", 0, (const uint8_t *)"e", 1, &err) == 0 && get_is(s, "", 0, "e", 1),
+	ok(wh_kvdb_set(s, "", 0, (const uint8_t *)"e", 1, &err) == 0 && get_is(s, "", 0, "e", 1),
 	   "the empty key");
-	ok(spin_kvdb_set(s, "\xe2\x98\x83", 3, (const uint8_t *)"s", 1, &err) == 0, "a UTF-8 key");
-	ok(spin_kvdb_keys(s, &keys, &n, &err) == 0 && n == 6, "get-keys: %zu keys", n);
+	ok(wh_kvdb_set(s, "\xe2\x98\x83", 3, (const uint8_t *)"s", 1, &err) == 0, "a UTF-8 key");
+	ok(wh_kvdb_keys(s, &keys, &n, &err) == 0 && n == 6, "get-keys: %zu keys", n);
 	bool saw = false;
 	for (size_t i = 0; keys && i < n; i++)
 		if (keys[i].n == 4 && memcmp(keys[i].s, "k\0ey", 4) == 0)
 			saw = true;
 	ok(saw, "get-keys returns keys with their length");
-	spin_kvdb_keys_free(keys, n);
+	wh_kvdb_keys_free(keys, n);
 	keys = NULL;
 	ok(count_keys(other) == 0, "stores are separate");
-	ok(spin_kvdb_set(other, "a", 1, (const uint8_t *)"o", 1, &err) == 0 &&
+	ok(wh_kvdb_set(other, "a", 1, (const uint8_t *)"o", 1, &err) == 0 &&
 	       get_is(other, "a", 1, "o", 1) && get_is(s, "a", 1, "two", 3),
 	   "the same key in two stores");
-	ok(spin_kvdb_delete(s, "a", 1, &err) == 0 && spin_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT,
+	ok(wh_kvdb_delete(s, "a", 1, &err) == 0 && wh_kvdb_get(s, "a", 1, &v, &n, &err) == -ENOENT,
 	   "delete");
-	ok(spin_kvdb_delete(s, "a", 1, &err) == 0, "delete of a missing key is no error");
+	ok(wh_kvdb_delete(s, "a", 1, &err) == 0, "delete of a missing key is no error");
 
-	large = calloc(1, SPIN_KV_VALUE_MAX + 1);
+	large = calloc(1, WH_KV_VALUE_MAX + 1);
 	if (large) {
-		ok(spin_kvdb_set(s, "big", 3, large, SPIN_KV_VALUE_MAX, &err) == 0 &&
-		       get_is(s, "big", 3, large, SPIN_KV_VALUE_MAX),
-		   "a value of SPIN_KV_VALUE_MAX bytes");
-		ok(spin_kvdb_set(s, "big", 3, large, SPIN_KV_VALUE_MAX + 1, &err) == -E2BIG &&
+		ok(wh_kvdb_set(s, "big", 3, large, WH_KV_VALUE_MAX, &err) == 0 &&
+		       get_is(s, "big", 3, large, WH_KV_VALUE_MAX),
+		   "a value of WH_KV_VALUE_MAX bytes");
+		ok(wh_kvdb_set(s, "big", 3, large, WH_KV_VALUE_MAX + 1, &err) == -E2BIG &&
 		       strstr(err.message, "larger than"),
 		   "a larger value: %s", err.message);
-		ok(spin_kvdb_get(s, (const char *)large, SPIN_KV_KEY_MAX + 1, &v, &n, &err) == -E2BIG &&
+		ok(wh_kvdb_get(s, (const char *)large, WH_KV_KEY_MAX + 1, &v, &n, &err) == -E2BIG &&
 		       strstr(err.message, "longer than"),
-		   "a key over SPIN_KV_KEY_MAX: %s", err.message);
+		   "a key over WH_KV_KEY_MAX: %s", err.message);
 		free(large);
 	}
 out:
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 	db = NULL;
 
 	/* Persistence: a new backend on the same files sees the data. */
-	ok(spin_kvdb_new(rc, path_in("state"), &db, &err) == 0, "reopen");
-	s = spin_kvdb_find(db, "default", 7);
-	other = spin_kvdb_find(db, "other", 5);
+	ok(wh_kvdb_new(rc, path_in("state"), &db, &err) == 0, "reopen");
+	s = wh_kvdb_find(db, "default", 7);
+	other = wh_kvdb_find(db, "other", 5);
 	ok(s && get_is(s, "bin", 3, bin, sizeof(bin)) && other && get_is(other, "a", 1, "o", 1),
 	   "values persist across reopen");
-	spin_kvdb_free(db);
-	spin_runtime_config_free(rc);
+	wh_kvdb_free(db);
+	app_runtime_config_free(rc);
 }
 
 /* The file is Spin's: the same table, so Spin's data serves here and ours
@@ -499,17 +502,17 @@ out:
 static void test_spin_format(void)
 {
 	struct sk_error err = {0};
-	struct spin_kvdb *db = NULL;
-	struct spin_kvdb_store *s;
+	struct wh_kvdb *db = NULL;
+	struct wh_kvdb_store *s;
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 	bool row = false;
 
-	if (spin_kvdb_new(NULL, path_in("fmt"), &db, &err) < 0 || !(s = spin_kvdb_find(db, "default", 7))) {
+	if (wh_kvdb_new(NULL, path_in("fmt"), &db, &err) < 0 || !(s = wh_kvdb_find(db, "default", 7))) {
 		ok(0, "backend: %s", err.message);
 		return;
 	}
-	ok(spin_kvdb_set(s, "ours", 4, (const uint8_t *)"v", 1, &err) == 0, "write through the backend");
+	ok(wh_kvdb_set(s, "ours", 4, (const uint8_t *)"v", 1, &err) == 0, "write through the backend");
 	if (sqlite3_open(path_in("fmt/sqlite_key_value.db"), &h) == SQLITE_OK &&
 	    sqlite3_prepare_v2(h, "SELECT store, key, typeof(value), value FROM spin_key_value", -1, &st,
 	                       NULL) == SQLITE_OK &&
@@ -525,7 +528,7 @@ static void test_spin_format(void)
 	   "a row as Spin writes it");
 	sqlite3_close(h);
 	ok(get_is(s, "spin", 4, "\0\xff", 2), "is read by the backend");
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 
 	/* A file with another table of that name is refused at open. */
 	mkdir(path_in("foreign"), 0700);
@@ -535,32 +538,32 @@ static void test_spin_format(void)
 	sqlite3_close(h);
 	const char *labels[] = {"default"};
 	db = NULL;
-	ok(spin_kvdb_new(NULL, path_in("foreign"), &db, &err) == 0 &&
-	       spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
+	ok(wh_kvdb_new(NULL, path_in("foreign"), &db, &err) == 0 &&
+	       wh_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
 	       strstr(err.message, "not Spin's key-value table") && strstr(err.message, "component \"c\""),
 	   "a foreign table: %s", err.message);
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 
 	/* An unwritable state folder is a start-up error naming the fix. */
 	write_file(path_in("plainfile"), "x", 1);
 	db = NULL;
-	ok(spin_kvdb_new(NULL, path_in("plainfile/state"), &db, &err) == 0 &&
-	       spin_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
+	ok(wh_kvdb_new(NULL, path_in("plainfile/state"), &db, &err) == 0 &&
+	       wh_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
 	       strstr(err.message, "cannot create folder") && strstr(err.message, "--state-dir"),
 	   "a state folder that cannot be made: %s", err.message);
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 
 	/* No state folder: the default store lives in memory. */
 	db = NULL;
-	ok(spin_kvdb_new(NULL, NULL, &db, &err) == 0 && (s = spin_kvdb_find(db, "default", 7)) &&
-	       spin_kvdb_store_path(s) == NULL &&
-	       spin_kvdb_set(s, "m", 1, (const uint8_t *)"1", 1, &err) == 0 && get_is(s, "m", 1, "1", 1),
+	ok(wh_kvdb_new(NULL, NULL, &db, &err) == 0 && (s = wh_kvdb_find(db, "default", 7)) &&
+	       wh_kvdb_store_path(s) == NULL &&
+	       wh_kvdb_set(s, "m", 1, (const uint8_t *)"1", 1, &err) == 0 && get_is(s, "m", 1, "1", 1),
 	   "an in-memory default store");
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 }
 
 struct worker {
-	struct spin_kvdb_store *s;
+	struct wh_kvdb_store *s;
 	int id;
 	int failures;
 };
@@ -578,9 +581,9 @@ static void *hammer(void *arg)
 		int vl = snprintf(val, sizeof(val), "v%d", i);
 		bool found = false;
 
-		if (spin_kvdb_set(w->s, key, (size_t)kl, (const uint8_t *)val, (size_t)vl, &err) < 0 ||
+		if (wh_kvdb_set(w->s, key, (size_t)kl, (const uint8_t *)val, (size_t)vl, &err) < 0 ||
 		    !get_is(w->s, key, (size_t)kl, val, (size_t)vl) ||
-		    spin_kvdb_exists(w->s, "t0-0", 4, &found, &err) < 0) {
+		    wh_kvdb_exists(w->s, "t0-0", 4, &found, &err) < 0) {
 			printf("# worker %d: %s\n", w->id, err.message);
 			w->failures++;
 		}
@@ -594,29 +597,29 @@ static void *hammer(void *arg)
 static void test_threads(void)
 {
 	struct sk_error err = {0};
-	struct spin_kvdb *a = NULL, *b = NULL;
+	struct wh_kvdb *a = NULL, *b = NULL;
 	struct worker w[4];
 	pthread_t t[4];
 
-	if (spin_kvdb_new(NULL, path_in("threads"), &a, &err) < 0 ||
-	    spin_kvdb_new(NULL, path_in("threads"), &b, &err) < 0) {
+	if (wh_kvdb_new(NULL, path_in("threads"), &a, &err) < 0 ||
+	    wh_kvdb_new(NULL, path_in("threads"), &b, &err) < 0) {
 		ok(0, "backends: %s", err.message);
 		return;
 	}
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){.s = spin_kvdb_find(i < 3 ? a : b, "default", 7), .id = i};
+		w[i] = (struct worker){.s = wh_kvdb_find(i < 3 ? a : b, "default", 7), .id = i};
 		pthread_create(&t[i], NULL, hammer, &w[i]);
 	}
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	ok(w[0].failures + w[1].failures + w[2].failures == 0, "three threads on one store");
 	ok(w[3].failures == 0, "a fourth on another connection to the same file");
-	is_int(count_keys(spin_kvdb_find(a, "default", 7)), 4 * PER_THREAD, "every write is there");
-	spin_kvdb_free(a);
-	spin_kvdb_free(b);
+	is_int(count_keys(wh_kvdb_find(a, "default", 7)), 4 * PER_THREAD, "every write is there");
+	wh_kvdb_free(a);
+	wh_kvdb_free(b);
 }
 
-#ifdef SPIN_RC_TEST_HOST
+#ifdef APP_RC_TEST_HOST
 /* The host functions, called as wasmtime calls them. Only functions that
  * need no store context (variables, configs, Spin 1 key-value handles) can
  * be called without an engine; resources are left to the runtime tests. */
@@ -702,7 +705,7 @@ static void test_host(void)
 	const char *keys[] = {"greeting", "api_key", "raw"}, *vals[] = {"hello", "s3cret", "a\xff\xc3" "b"};
 	const char *stores[] = {"default", "ghost"};
 	struct sk_error err = {0};
-	struct spin_kvdb *db = NULL;
+	struct wh_kvdb *db = NULL;
 	struct wh_component_env env = {.id = "web",
 	                               .var_keys = keys,
 	                               .var_values = vals,
@@ -715,7 +718,7 @@ static void test_host(void)
 	           *V1 = "fermyon:spin/config", *KV1 = "fermyon:spin/key-value";
 	uint32_t h = 0;
 
-	if (spin_kvdb_new(NULL, NULL, &db, &err) < 0)
+	if (wh_kvdb_new(NULL, NULL, &db, &err) < 0)
 		return;
 	env.spin = db;
 	wh_ctx_init(&ctx, &env, 0);
@@ -831,7 +834,7 @@ static void test_host(void)
 	wasmtime_component_val_delete(&r);
 
 	wh_ctx_release(&ctx);
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 }
 
 /* A store resource of rep for a method's self. A guest passes a borrow,
@@ -867,7 +870,7 @@ static void test_host_resources(void)
 	const char *stores[] = {"default"};
 	const char *KV = "fermyon:spin/key-value@2.0.0";
 	struct sk_error err = {0};
-	struct spin_kvdb *db = NULL;
+	struct wh_kvdb *db = NULL;
 	struct wh_component_env env = {.id = "web", .kv_stores = stores, .n_kv_stores = 1};
 	struct wh_ctx ctx;
 	wasm_engine_t *engine = wasm_engine_new();
@@ -877,7 +880,7 @@ static void test_host_resources(void)
 	const wasmtime_component_val_t *p;
 	uint32_t rep = 0;
 
-	if (!engine || spin_kvdb_new(NULL, NULL, &db, &err) < 0) {
+	if (!engine || wh_kvdb_new(NULL, NULL, &db, &err) < 0) {
 		ok(0, "engine and backend");
 		return;
 	}
@@ -941,17 +944,17 @@ static void test_host_resources(void)
 
 	handle_of(cx, rep, &a[0]);
 	wh_val_cstring(&a[1], "big");
-	wh_val_list(&a[2], SPIN_KV_VALUE_MAX + 1);
-	for (size_t i = 0; i <= SPIN_KV_VALUE_MAX; i++)
+	wh_val_list(&a[2], WH_KV_VALUE_MAX + 1);
+	for (size_t i = 0; i <= WH_KV_VALUE_MAX; i++)
 		wh_val_u8(&a[2].of.list.data[i], 0);
 	r = call_in(&ctx, cx, KV, "[method]store.set", a, 3, 1);
 	ok(is_err(&r, "other", "larger than spin-bridge allows"), "store.set over the value cap: other(...)");
 	wasmtime_component_val_delete(&r);
 	{
-		char *longkey = malloc(SPIN_KV_KEY_MAX + 2);
+		char *longkey = malloc(WH_KV_KEY_MAX + 2);
 		if (longkey) {
-			memset(longkey, 'k', SPIN_KV_KEY_MAX + 1);
-			longkey[SPIN_KV_KEY_MAX + 1] = '\0';
+			memset(longkey, 'k', WH_KV_KEY_MAX + 1);
+			longkey[WH_KV_KEY_MAX + 1] = '\0';
 			handle_of(cx, rep, &a[0]);
 			wh_val_cstring(&a[1], longkey);
 			r = call_in(&ctx, cx, KV, "[method]store.get", a, 2, 1);
@@ -986,7 +989,7 @@ out:
 	ok(ctx.n_table == 0, "the end of the request forgets the open stores");
 	wasmtime_store_delete(store);
 	wasm_engine_delete(engine);
-	spin_kvdb_free(db);
+	wh_kvdb_free(db);
 }
 #endif
 
@@ -1021,7 +1024,7 @@ int main(void)
 	test_kv_ops();
 	test_spin_format();
 	test_threads();
-#ifdef SPIN_RC_TEST_HOST
+#ifdef APP_RC_TEST_HOST
 	test_host();
 	test_host_resources();
 #endif
