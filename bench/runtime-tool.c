@@ -39,20 +39,20 @@ static void report(const char *name, double *v, size_t n)
 	printf("%s_median_us=%.2f\n%s_p99_us=%.2f\n", name, v[n / 2], name, v[n * 99 / 100]);
 }
 
-static int request(struct sb_component *c, char *why, size_t size)
+static int request(struct sb_component *c, struct sk_error *why)
 {
 	if (c->kind == SB_HANDLER_WAGI) {
 		const char *argv[] = { "/hello" };
-		struct sb_kv env[] = { { "REQUEST_METHOD", "GET" }, { "PATH_INFO", "" } };
-		struct sb_bytes out = { 0 };
-		int r = sb_wagi_run(c, argv, 1, env, 2, NULL, 0, &out, why, size);
-		sb_bytes_free(&out);
+		struct sk_kv env[] = { { "REQUEST_METHOD", "GET" }, { "PATH_INFO", "" } };
+		struct sk_buf out = sk_buf_make(0);
+		int r = sb_wagi_run(c, argv, 1, env, 2, NULL, 0, &out, why);
+		sk_buf_free(&out);
 		return r;
 	}
-	struct sb_kv headers[] = { { "host", "localhost" }, { "spin-full-url", "http://localhost/hello" } };
+	struct sk_kv headers[] = { { "host", "localhost" }, { "spin-full-url", "http://localhost/hello" } };
 	struct sb_inbound_request req = { .method = "GET", .uri = "/hello", .headers = headers, .n_headers = 2 };
 	struct sb_inbound_response resp;
-	int r = sb_inbound_http_call(c, &req, &resp, why, size);
+	int r = sb_inbound_http_call(c, &req, &resp, why);
 	if (r == 0)
 		sb_inbound_response_free(&resp);
 	return r;
@@ -63,7 +63,7 @@ int main(int argc, char *argv[])
 	struct sk_error err = { 0 };
 	struct sb_engine *e = NULL, *cached = NULL;
 	struct sb_component *c = NULL, *c2 = NULL;
-	char *bytes = NULL, why[512], dir[] = "/tmp/runtime-tool.XXXXXX";
+	char *bytes = NULL, dir[] = "/tmp/runtime-tool.XXXXXX";
 	size_t len = 0, n = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 20000;
 	double *v;
 
@@ -90,7 +90,8 @@ int main(int argc, char *argv[])
 		wasm_byte_vec_delete(&bin);
 	}
 	struct sb_engine_opts eo = { .max_instances = 8 };
-	struct sb_component_opts o = { .id = "bench", .source = argv[1] };
+	struct sb_component_opts o = { .id = "bench", .source = argv[1], .log = sk_log_sink_stderr() };
+	struct sk_error why = { 0 };
 	if (sb_engine_new(&eo, &e, &err) < 0 ||
 	    sb_component_prepare(e, (const uint8_t *)bytes, len, &o, &c, &err) < 0) {
 		fprintf(stderr, "runtime-tool: %s\n", err.message);
@@ -116,19 +117,19 @@ int main(int argc, char *argv[])
 
 	v = calloc(n, sizeof(double));
 	for (size_t i = 0; i < 500; i++)
-		if (sb_component_instantiate_once(c, why, sizeof(why)) < 0 || request(c, why, sizeof(why)) < 0) {
-			fprintf(stderr, "runtime-tool: %s\n", why);
+		if (sb_component_instantiate_once(c, &why) < 0 || request(c, &why) < 0) {
+			fprintf(stderr, "runtime-tool: %s\n", why.message);
 			return 1;
 		}
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_us();
-		sb_component_instantiate_once(c, why, sizeof(why));
+		sb_component_instantiate_once(c, &why);
 		v[i] = now_us() - t0;
 	}
 	report("instantiate", v, n);
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_us();
-		request(c, why, sizeof(why));
+		request(c, &why);
 		v[i] = now_us() - t0;
 	}
 	report("request", v, n);

@@ -52,12 +52,12 @@ static int parse_rounds(const char *s, size_t *out)
 	return 0;
 }
 
-/* Time n instantiations of c into v (microseconds); -1 with the reason in why. */
-static int time_rounds(struct sb_component *c, double *v, size_t n, char *why, size_t size)
+/* Time n instantiations of c into v (microseconds); a negative errno with the reason in why. */
+static int time_rounds(struct sb_component *c, double *v, size_t n, struct sk_error *why)
 {
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_us();
-		if (sb_component_instantiate_once(c, why, size) < 0)
+		if (sb_component_instantiate_once(c, why) < 0)
 			return -1;
 		v[i] = now_us() - t0;
 	}
@@ -72,7 +72,7 @@ int main(int argc, char *argv[])
 	_cleanup_free_ char *bytes = NULL;
 	_cleanup_free_ double *v = NULL;
 	const char *cache_dir = NULL, *file;
-	char why[512];
+	struct sk_error why = { 0 };
 	size_t len = 0, n = 2000;
 	int a = 1, r = 1;
 
@@ -93,7 +93,7 @@ int main(int argc, char *argv[])
 	/* Pool sized like spin-bridge's default on 2 CPUs (4 workers + 2); the
 	 * default memory cap, so the cache digest matches spin-bridge's. */
 	struct sb_engine_opts eo = { .max_instances = 6, .cache_dir = cache_dir };
-	struct sb_component_opts o = { .id = "bench", .source = file };
+	struct sb_component_opts o = { .id = "bench", .source = file, .log = sk_log_sink_stderr() };
 	if (sb_engine_new(&eo, &e, &err) < 0 ||
 	    sb_component_prepare(e, (const uint8_t *)bytes, len, &o, &c, &err) < 0) {
 		fprintf(stderr, "wasi-http-tool: %s\n", err.message);
@@ -111,8 +111,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "wasi-http-tool: out of memory\n");
 		goto out;
 	}
-	if (time_rounds(c, v, n / 10, why, sizeof(why)) < 0 || time_rounds(c, v, n, why, sizeof(why)) < 0) {
-		fprintf(stderr, "wasi-http-tool: %s: %s\n", file, why);
+	if (time_rounds(c, v, n / 10, &why) < 0 || time_rounds(c, v, n, &why) < 0) {
+		fprintf(stderr, "wasi-http-tool: %s: %s\n", file, why.message);
 		goto out;
 	}
 	qsort(v, n, sizeof(double), cmp_double);

@@ -43,7 +43,7 @@ static json_object *lb_str(const char *s)
 	return json_object_new_string(s);
 }
 
-static json_object *kv_object(struct lb *b, const struct spin_kv *kv, size_t n)
+static json_object *kv_object(struct lb *b, const struct sk_kv *kv, size_t n)
 {
 	json_object *o = json_object_new_object();
 

@@ -76,7 +76,7 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 
 void sk_report(const struct sk_log_sink *sink, enum log_level level, const char *msg, const char *fmt, ...)
 {
-	char fields[LOG_LINE_MAX / 2];
+	char fields[LOG_LINE_MAX]; /* a record as long as log_at writes: guest lines are up to 4 KiB quoted */
 	va_list ap;
 
 	if (!sink || !sink->fn)

@@ -268,15 +268,6 @@ long spin_app_find_component(const struct spin_app *app, const char *id)
 	return -1;
 }
 
-void spin_kv_free(struct spin_kv *kv, size_t n)
-{
-	for (size_t i = 0; kv && i < n; i++) {
-		free(kv[i].key);
-		free(kv[i].value);
-	}
-	free(kv);
-}
-
 static void strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
@@ -290,7 +281,7 @@ static void component_clear(struct spin_component *c)
 	free(c->source);
 	free(c->inline_bytes);
 	free(c->source_digest);
-	spin_kv_free(c->env, c->n_env);
+	sk_kv_free(c->env, c->n_env);
 	for (size_t i = 0; c->files && i < c->n_files; i++) {
 		free(c->files[i].source);
 		free(c->files[i].destination);
@@ -298,7 +289,7 @@ static void component_clear(struct spin_component *c)
 	free(c->files);
 	strv_free(c->allowed_outbound_hosts, c->n_allowed_outbound_hosts);
 	strv_free(c->key_value_stores, c->n_key_value_stores);
-	spin_kv_free(c->variables, c->n_variables);
+	sk_kv_free(c->variables, c->n_variables);
 }
 
 static void trigger_clear(struct spin_trigger *t)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/kv.h"
 
 /* Caps on what is read from outside. */
 #define SPIN_MANIFEST_MAX (1024 * 1024)     /* spin.toml */
@@ -25,11 +26,6 @@
 enum spin_handler_kind {
 	SPIN_HANDLER_HTTP, /* wasi:http or fermyon:spin/inbound-http: the runtime tells which */
 	SPIN_HANDLER_WAGI, /* a WASI command speaking CGI */
-};
-
-struct spin_kv {
-	char *key;
-	char *value;
 };
 
 /* A host file or directory made visible to the guest. */
@@ -47,7 +43,7 @@ struct spin_component {
 	unsigned char *inline_bytes;
 	size_t inline_len;
 	char *source_digest; /* "sha256:<hex>" when the input named one, else NULL */
-	struct spin_kv *env;
+	struct sk_kv *env; /* owned pairs (common/kv.h) */
 	size_t n_env;
 	struct spin_file_mount *files;
 	size_t n_files;
@@ -55,7 +51,7 @@ struct spin_component {
 	size_t n_allowed_outbound_hosts;
 	char **key_value_stores;
 	size_t n_key_value_stores;
-	struct spin_kv *variables; /* name -> template ("{{ var }}" allowed) */
+	struct sk_kv *variables; /* name -> template ("{{ var }}" allowed) */
 	size_t n_variables;
 };
 

@@ -214,7 +214,7 @@ static int resolve_content(struct lctx *l, json_object *holder, const char *wher
 
 /* An object of strings appended as key/value pairs. */
 static int str_map(struct lctx *l, json_object *obj, const char *key, const char *where, bool vars,
-                   struct spin_kv **kv, size_t *n)
+                   struct sk_kv **kv, size_t *n)
 {
 	json_object *m;
 	int r = get_typed(l, obj, key, json_type_object, where, &m);
@@ -224,7 +224,7 @@ static int str_map(struct lctx *l, json_object *obj, const char *key, const char
 	SPIN_OBJ_FOREACH(it, m) {
 		const char *k = json_object_iter_peek_name(&it);
 		json_object *v = json_object_iter_peek_value(&it);
-		struct spin_kv *slot;
+		struct sk_kv *slot;
 		if (!json_object_is_type(v, json_type_string) || (vars && !spin_variable_name_ok(k)))
 			return sk_err(l->err, -EINVAL, "%s: %s: %s entry \"%.64s\" is invalid", l->name, where, key, k);
 		if (!(slot = app_push(kv, n, sizeof(*slot))))

@@ -126,7 +126,7 @@ static int str_array(struct mctx *m, json_object *obj, const char *key, const ch
 /* An optional table of strings appended to *kv. names_are_vars: keys must be
  * valid variable names. */
 static int str_table(struct mctx *m, json_object *obj, const char *key, const char *where, bool names_are_vars,
-                     struct spin_kv **kv, size_t *n)
+                     struct sk_kv **kv, size_t *n)
 {
 	json_object *t;
 	int r = get_typed(m, obj, key, json_type_object, where, &t);
@@ -136,7 +136,7 @@ static int str_table(struct mctx *m, json_object *obj, const char *key, const ch
 	SPIN_OBJ_FOREACH(it, t) {
 		const char *k = json_object_iter_peek_name(&it);
 		json_object *v = json_object_iter_peek_value(&it);
-		struct spin_kv *slot;
+		struct sk_kv *slot;
 		if (!json_object_is_type(v, json_type_string))
 			return sk_err(m->err, -EINVAL, "%s: %s: %s.%.64s must be a string", m->name, where, key, k);
 		if (names_are_vars && !spin_variable_name_ok(k))

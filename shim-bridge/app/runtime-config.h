@@ -21,8 +21,7 @@
  * serve those interfaces); any other top-level key is refused, as Spin does.
  * Unsupported store or provider types (redis, azure_cosmos, aws_dynamo,
  * vault, azure_key_vault...) are start-up errors naming the table, the type
- * and what is supported.
- * */
+ * and what is supported. */
 #ifndef SPINKUBE_APP_RUNTIME_CONFIG_H
 #define SPINKUBE_APP_RUNTIME_CONFIG_H
 

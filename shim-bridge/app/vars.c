@@ -207,10 +207,10 @@ int spin_component_var(const struct spin_app *app, const struct spin_vars *vars,
 }
 
 int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
-                        struct spin_kv **out, size_t *n, struct sk_error *err)
+                        struct sk_kv **out, size_t *n, struct sk_error *err)
 {
 	const struct spin_component *c = find_component(app, component_id, err);
-	struct spin_kv *kv;
+	struct sk_kv *kv;
 	size_t done = 0;
 	int r = 0;
 
@@ -219,13 +219,15 @@ int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars
 	if (!(kv = calloc(c->n_variables + 1, sizeof(*kv))))
 		return sk_err(err, -ENOMEM, "out of memory");
 	for (; done < c->n_variables && r == 0; done++) {
+		char *value = NULL;
 		if (!(kv[done].key = strdup(c->variables[done].key)))
 			r = sk_err(err, -ENOMEM, "out of memory");
 		else
-			r = spin_component_var(app, vars, component_id, kv[done].key, &kv[done].value, err);
+			r = spin_component_var(app, vars, component_id, kv[done].key, &value, err);
+		kv[done].value = value;
 	}
 	if (r < 0) {
-		spin_kv_free(kv, done);
+		sk_kv_free(kv, done);
 		return r;
 	}
 	*out = kv;

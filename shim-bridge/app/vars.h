@@ -72,12 +72,9 @@ int spin_component_var(const struct spin_app *app, const struct spin_vars *vars,
                        const char *name, char **value_out, struct sk_error *err);
 
 /* All variables of component_id, expanded: *out is a new array of *n pairs
- * (free with spin_kv_free). */
+ * (free with sk_kv_free). */
 int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
-                        struct spin_kv **out, size_t *n, struct sk_error *err);
-
-/* Free an array of n key/value pairs and their strings. NULL is fine. */
-void spin_kv_free(struct spin_kv *kv, size_t n);
+                        struct sk_kv **out, size_t *n, struct sk_error *err);
 
 /* 0 when name[0..len) is a valid Spin variable name as Spin's
  * variables interface checks a guest's name: lowercase ASCII letters,

@@ -24,7 +24,6 @@
 #include "shim-bridge/runtime/staging.h"
 #include "shim-bridge/runtime/handler.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
-#include "shim-bridge/wasi/http.h"
 #include "shim-bridge/app/runtime-config.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
 #include "common/log.h"
@@ -48,7 +47,7 @@ struct bridge {
 	struct http_server *server;
 	char *work_dir; /* staging folder we made (removed at exit), or NULL */
 	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
-	struct wh_kvdb *spin_kv;      /* key-value stores (SQLite) for Spin's key-value */
+	struct wh_kvdb *kvdb;           /* key-value stores (SQLite) for Spin's key-value */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -96,13 +95,12 @@ static void run_wagi(struct bridge *b, struct sb_component *c, const struct spin
 {
 	struct cgi_strv env = { 0 }, argv = { 0 };
 	struct cgi_response out = { 0 };
-	struct sb_bytes stdout_buf = { 0 };
+	struct sk_buf stdout_buf = sk_buf_make(0); /* sb_wagi_run sets the cap */
 	struct sk_error err = { 0 };
-	_cleanup_free_ struct sb_kv *kv = NULL;
+	_cleanup_free_ struct sk_kv *kv = NULL;
 	_cleanup_free_ struct cgi_path_match *pm = NULL;
 	size_t body_len = 0;
 	const char *body = http_request_body(req, &body_len);
-	char why[512];
 
 	pm = calloc(m->n_params + 1, sizeof(*pm));
 	if (!pm) {
@@ -153,11 +151,11 @@ static void run_wagi(struct bridge *b, struct sb_component *c, const struct spin
 		if (!eq)
 			continue;
 		*eq = '\0';
-		kv[n_kv++] = (struct sb_kv){ env.v[i], eq + 1 };
+		kv[n_kv++] = (struct sk_kv){ env.v[i], eq + 1 };
 	}
 	if (sb_wagi_run(c, (const char *const *)argv.v, argv.n, kv, n_kv, (const uint8_t *)body, body_len,
-			&stdout_buf, why, sizeof(why)) < 0) {
-		fail(resp, c->id, req->path, why);
+			&stdout_buf, &err) < 0) {
+		fail(resp, c->id, req->path, err.message);
 		goto out;
 	}
 	if (cgi_parse_output((const char *)stdout_buf.data, stdout_buf.len, &out, &err) < 0) {
@@ -172,13 +170,13 @@ out:
 	cgi_response_free(&out);
 	cgi_strv_free(&env);
 	cgi_strv_free(&argv);
-	sb_bytes_free(&stdout_buf);
+	sk_buf_free(&stdout_buf);
 }
 
 /* The request headers a component sees: the client's (names in lower case),
  * then Spin's spin-* ones. Strings live in `store`. */
 static size_t spin_headers(const struct http_request *req, const struct spin_route_match *m,
-			   struct sk_buf *store, struct sb_kv *out, size_t max, size_t *offsets)
+			   struct sk_buf *store, struct sk_kv *out, size_t max, size_t *offsets)
 {
 	size_t n = 0;
 	const char *host = http_request_header(req, "host");
@@ -220,7 +218,7 @@ static size_t spin_headers(const struct http_request *req, const struct spin_rou
 	}
 #undef PUT
 	for (size_t i = 0; i < n; i++)
-		out[i] = (struct sb_kv){ (const char *)store->data + offsets[2 * i],
+		out[i] = (struct sk_kv){ (const char *)store->data + offsets[2 * i],
 					 (const char *)store->data + offsets[2 * i + 1] };
 	return n;
 }
@@ -228,14 +226,14 @@ static size_t spin_headers(const struct http_request *req, const struct spin_rou
 static void run_inbound(struct bridge *b, struct sb_component *c, const struct spin_route_match *m,
 			const struct http_request *req, struct http_response *resp)
 {
-	struct sb_kv headers[REQUEST_HEADERS_MAX];
+	struct sk_kv headers[REQUEST_HEADERS_MAX];
 	size_t offsets[2 * REQUEST_HEADERS_MAX];
 	struct sk_buf store = sk_buf_make(1u << 20);
-	_cleanup_free_ struct sb_kv *params = calloc(m->n_params + 1, sizeof(*params));
+	_cleanup_free_ struct sk_kv *params = calloc(m->n_params + 1, sizeof(*params));
 	struct sb_inbound_response out;
 	size_t body_len = 0;
 	const char *body = http_request_body(req, &body_len);
-	char why[512];
+	struct sk_error err = { 0 };
 	int r;
 
 	if (!params) {
@@ -244,7 +242,7 @@ static void run_inbound(struct bridge *b, struct sb_component *c, const struct s
 		return;
 	}
 	for (size_t i = 0; i < m->n_params; i++)
-		params[i] = (struct sb_kv){ m->params[i].name, m->params[i].value };
+		params[i] = (struct sk_kv){ m->params[i].name, m->params[i].value };
 	struct sb_inbound_request in = {
 		.method = req->method,
 		.uri = req->target,
@@ -256,14 +254,14 @@ static void run_inbound(struct bridge *b, struct sb_component *c, const struct s
 		.body_len = body_len,
 		.has_body = body_len > 0,
 	};
-	r = sb_inbound_http_call(c, &in, &out, why, sizeof(why));
+	r = sb_inbound_http_call(c, &in, &out, &err);
 	sk_buf_free(&store);
-	if (r == -2) {
+	if (r == -ENOTSUP) {
 		resp->status = 405;
 		return;
 	}
 	if (r < 0) {
-		fail(resp, c->id, req->path, why);
+		fail(resp, c->id, req->path, err.message);
 		return;
 	}
 	resp->status = (int)out.status;
@@ -279,17 +277,19 @@ static void run_inbound(struct bridge *b, struct sb_component *c, const struct s
 static void run_wasi_http(struct sb_component *c, const struct spin_route_match *m, const struct http_request *req,
 			  struct http_response *resp)
 {
-	struct sb_kv headers[REQUEST_HEADERS_MAX];
+	struct sk_kv headers[REQUEST_HEADERS_MAX];
 	size_t offsets[2 * REQUEST_HEADERS_MAX];
 	struct sk_buf store = sk_buf_make(1u << 20);
 	size_t n = spin_headers(req, m, &store, headers, REQUEST_HEADERS_MAX, offsets);
 	bool started = false;
-	char why[512];
+	struct sk_error err = { 0 };
+	const char *why = err.message;
+	int r = sb_wasi_http_call(c, req, headers, n, resp, &started, &err);
 
-	if (sb_wasi_http_call(c, req, headers, n, resp, &started, why, sizeof(why)) < 0) {
+	if (r < 0) {
 		if (!started)
 			fail(resp, c->id, req->path, why);
-		else if (strcmp(why, WH_CLIENT_GONE) == 0) {
+		else if (r == -EPIPE) {
 			char p[512];
 			/* not the app's fault nor ours: no error, no 5xx count */
 			log_info("request cut short", "component=%s path=%s reason=\"%s\"", c->id,
@@ -405,71 +405,58 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 {
 	const struct spin_component *sc = &b->app->components[idx];
 	_cleanup_free_ struct sb_file_map *maps = NULL;
-	_cleanup_free_ struct sb_kv *env = NULL;
 	_cleanup_free_ char *root = NULL;
 	unsigned char *bytes = NULL;
 	size_t len = 0;
 	const char *entry = NULL;
-	struct spin_kv *vars = NULL;
-	_cleanup_free_ struct sb_kv *var_kv = NULL;
+	struct sk_kv *vars = NULL;
 	size_t n_vars = 0;
 	int r, owned;
 
 	maps = calloc(sc->n_files + 1, sizeof(*maps));
-	env = calloc(sc->n_env + 1, sizeof(*env));
-	if (!maps || !env)
+	if (!maps)
 		return sk_err(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < sc->n_files; i++)
 		maps[i] = (struct sb_file_map){ sc->files[i].source, sc->files[i].destination };
-	for (size_t i = 0; i < sc->n_env; i++)
-		env[i] = (struct sb_kv){ sc->env[i].key, sc->env[i].value };
 	r = sb_stage_files(b->work_dir, sc->id, maps, sc->n_files, &root, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->app->n_triggers; i++)
 		if (b->app->triggers[i].component == idx && b->app->triggers[i].wagi_entrypoint)
 			entry = b->app->triggers[i].wagi_entrypoint;
+	for (size_t i = 0; i < sc->n_allowed_outbound_hosts; i++) {
+		char why[256];
+		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], why, sizeof(why)) < 0)
+			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
+				      sc->id, sc->allowed_outbound_hosts[i], why);
+	}
 	r = spin_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
 	if (r < 0)
 		return sk_err_prefix(err, "component \"%s\"", sc->id);
-	for (size_t i = 0; i < sc->n_allowed_outbound_hosts; i++) {
-		char why[256];
-		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], why, sizeof(why)) < 0) {
-			spin_kv_free(vars, n_vars);
-			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
-				      sc->id, sc->allowed_outbound_hosts[i], why);
-		}
-	}
-	var_kv = calloc(n_vars + 1, sizeof(*var_kv));
-	if (!var_kv) {
-		spin_kv_free(vars, n_vars);
-		return sk_err(err, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n_vars; i++)
-		var_kv[i] = (struct sb_kv){ vars[i].key, vars[i].value };
 	owned = read_wasm(sc, &bytes, &len, err);
 	if (owned < 0) {
-		spin_kv_free(vars, n_vars);
+		sk_kv_free(vars, n_vars);
 		return owned;
 	}
 	struct sb_component_opts o = {
 		.id = sc->id,
 		.source = sc->source ? sc->source : "inline",
 		.files_dir = root,
-		.env = env,
+		.env = sc->env,
 		.n_env = sc->n_env,
 		.entrypoint = entry,
 		.max_output = (size_t)b->opts.max_response_body,
-		.vars = var_kv,
+		.vars = vars,
 		.n_vars = n_vars,
 		.kv_stores = (const char *const *)sc->key_value_stores,
 		.n_kv_stores = sc->n_key_value_stores,
 		.allowed_hosts = (const char *const *)sc->allowed_outbound_hosts,
 		.n_allowed_hosts = sc->n_allowed_outbound_hosts,
-		.spin_kv = b->spin_kv,
+		.kvdb = b->kvdb,
+		.log = sk_log_sink_stderr(),
 	};
 	r = sb_component_prepare(b->engine, bytes, len, &o, &b->comps[idx], err);
-	spin_kv_free(vars, n_vars);
+	sk_kv_free(vars, n_vars);
 	if (owned)
 		free(bytes);
 	if (r < 0)
@@ -523,14 +510,14 @@ static int load_runtime_config(struct bridge *b, struct sk_error *err)
 	r = app_runtime_config_state_dir(b->rc, b->opts.state_dir, b->app->dir, &state_dir, err);
 	if (r < 0)
 		return r;
-	r = wh_kvdb_new(b->rc, state_dir, &b->spin_kv, err);
+	r = wh_kvdb_new(b->rc, state_dir, &b->kvdb, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->app->n_components; i++) {
 		const struct spin_component *sc = &b->app->components[i];
 		if (!component_used(b->app, i))
 			continue;
-		r = wh_kvdb_check_component(b->spin_kv, sc->id, (const char *const *)sc->key_value_stores,
+		r = wh_kvdb_check_component(b->kvdb, sc->id, (const char *const *)sc->key_value_stores,
 					      sc->n_key_value_stores, err);
 		if (r < 0)
 			return r;
@@ -561,10 +548,10 @@ static int load(struct bridge *b, struct sk_error *err)
 		return r;
 	/* Expand every component variable once so a bad template fails now. */
 	for (size_t i = 0; i < b->app->n_components; i++) {
-		struct spin_kv *kv = NULL;
+		struct sk_kv *kv = NULL;
 		size_t n = 0;
 		r = spin_component_vars(b->app, b->vars, b->app->components[i].id, &kv, &n, err);
-		spin_kv_free(kv, n);
+		sk_kv_free(kv, n);
 		if (r < 0)
 			return sk_err_prefix(err, "component \"%s\"", b->app->components[i].id);
 	}
@@ -632,7 +619,7 @@ static void bridge_free(struct bridge *b)
 			sb_component_free(b->comps[i]);
 	free(b->comps);
 	spin_router_free(b->router);
-	wh_kvdb_free(b->spin_kv);
+	wh_kvdb_free(b->kvdb);
 	app_runtime_config_free(b->rc);
 	sb_engine_free(b->engine);
 	spin_vars_free(b->vars);

@@ -10,9 +10,8 @@
 #include <time.h>
 
 #include "shim-bridge/wasi/host.h"
-#include "common/log.h"
+#include "shim-bridge/wasi/guest-log.h"
 
-#define GUEST_LINE_MAX 4096
 
 /* --- clocks -------------------------------------------------------------------- */
 
@@ -196,8 +195,8 @@ static wasmtime_error_t *get_environment(struct wh_ctx *ctx, wasmtime_context_t 
 	l = wh_val_list(&res[0], n);
 	for (size_t i = 0; i < n; i++) {
 		wasmtime_component_val_t *t = wh_val_tuple(&l[i], 2);
-		wh_val_cstring(&t[0], env->env_keys[i]);
-		wh_val_cstring(&t[1], env->env_values[i]);
+		wh_val_cstring(&t[0], env->env[i].key);
+		wh_val_cstring(&t[1], env->env[i].value);
 	}
 	return NULL;
 }
@@ -245,25 +244,7 @@ static wasmtime_error_t *cli_exit_code(struct wh_ctx *ctx, wasmtime_context_t *c
 	return wh_trap("%s", ctx->why);
 }
 
-/* stdout/stderr: to the log, a record per line. */
-struct guest_log {
-	const char *component;
-	const char *stream;
-	size_t len;
-	char line[GUEST_LINE_MAX];
-};
-
-static void glog_flush(struct guest_log *g)
-{
-	char q[GUEST_LINE_MAX + 64];
-	if (!g->len)
-		return;
-	g->line[g->len] = '\0';
-	log_info("guest output", "component=%s stream=%s line=%s", g->component, g->stream,
-		 log_quote(g->line, q, sizeof(q)));
-	g->len = 0;
-}
-
+/* stdout/stderr: to the program's log sink, a record per line. */
 static ssize_t glog_check_write(void *s)
 {
 	(void)s;
@@ -272,24 +253,14 @@ static ssize_t glog_check_write(void *s)
 
 static ssize_t glog_write(void *s, const void *buf, size_t n)
 {
-	struct guest_log *g = s;
-	const char *p = buf;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			glog_flush(g);
-			continue;
-		}
-		if (g->len == sizeof(g->line) - 1)
-			glog_flush(g);
-		g->line[g->len++] = p[i];
-	}
+	wh_guest_log_write(s, buf, n);
 	return (ssize_t)n;
 }
 
 static void glog_close(struct wh_ctx *ctx, void *s)
 {
 	(void)ctx;
-	glog_flush(s);
+	wh_guest_log_flush(s);
 	free(s);
 }
 
@@ -302,16 +273,14 @@ static const struct wh_stream_ops glog_ops = {
 static wasmtime_error_t *get_log_stream(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *res,
 					size_t nr, const char *name)
 {
-	struct guest_log *g;
+	struct wh_guest_log *g;
 	uint32_t rep;
 	if (nr < 1)
 		return wh_trap("get-%s: bad results", name);
 	g = malloc(sizeof(*g));
 	if (!g)
 		return wh_trap("out of memory");
-	g->component = ctx->env && ctx->env->id ? ctx->env->id : "";
-	g->stream = name;
-	g->len = 0;
+	wh_guest_log_init(g, ctx->env ? ctx->env->log : NULL, ctx->env ? ctx->env->id : NULL, name);
 	rep = wh_output_stream_new(ctx, &glog_ops, g);
 	if (!rep || wh_val_resource(cx, &res[0], rep, WH_OUTPUT_STREAM) < 0)
 		return wh_trap("too many resources");

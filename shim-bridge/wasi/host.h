@@ -32,6 +32,8 @@
 #include <wasmtime.h>
 
 #include "common/err.h"
+#include "common/kv.h"
+#include "common/log.h"
 
 /* Host resource types. The numbers only need to differ. */
 enum wh_rtype {
@@ -83,32 +85,27 @@ struct wh_ref {
 	uint64_t serial;
 };
 
-/* A NUL-terminated name/value pair; borrowed. */
-struct wh_kv {
-	const char *key;
-	const char *value;
-};
+struct wh_kvdb;
 
 /* Per-component settings the host interfaces read, owned by the component
- * (shim-bridge/runtime/handler.c fills it from the app). Strings borrowed
- * from the component for its lifetime. */
+ * (shim-bridge/runtime/component.c fills it from the app). Everything is
+ * borrowed from the component for its lifetime. */
 struct wh_component_env {
 	const char *id;
 	const char *files_dir;        /* host folder seen as "/", or NULL */
-	const char *const *env_keys;  /* wasi:cli environment */
-	const char *const *env_values;
+	const struct sk_kv *env;      /* wasi:cli environment */
 	size_t n_env;
 	/* Spin variables: the component's variables, resolved at start */
-	const char *const *var_keys;
-	const char *const *var_values;
+	const struct sk_kv *vars;
 	size_t n_vars;
 	/* key-value stores this component may open, and outbound hosts */
 	const char *const *kv_stores;
 	size_t n_kv_stores;
 	const char *const *allowed_outbound_hosts;
 	size_t n_allowed_outbound_hosts;
-	void *spin;     /* private to spin.c: key-value backends */
-	size_t max_body; /* cap on bodies the host buffers (outbound) */
+	struct wh_kvdb *kvdb;           /* the app's key-value stores (kv-sqlite.h) */
+	const struct sk_log_sink *log;  /* where guest stdout/stderr go (guest-log.h) */
+	size_t max_body;                /* cap on bodies the host buffers (outbound) */
 };
 
 /* An input or output stream's backend. Unused operations are NULL. */
@@ -288,8 +285,5 @@ uint32_t wh_io_error_new(struct wh_ctx *ctx, const char *msg);
 int wh_block_on(struct wh_ctx *ctx, const struct wh_poll_ops *ops, void *src);
 
 int64_t wh_now_ns(void); /* CLOCK_MONOTONIC */
-
-/* Log guest stdout/stderr line by line with the component id. */
-struct wh_guest_log;
 
 #endif

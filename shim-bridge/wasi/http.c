@@ -382,7 +382,7 @@ struct out_response; /* outgoing-response */
 
 struct exchange {
 	const struct http_request *req;
-	const struct wh_kv *headers;
+	const struct sk_kv *headers;
 	size_t n_headers;
 	struct http_response *resp;
 	bool consumed;     /* incoming-request.consume called */
@@ -1931,7 +1931,7 @@ static void outparam_drop(struct wh_ctx *ctx, void *obj)
 }
 
 int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_func_t *fn,
-		   const struct http_request *req, const struct wh_kv *headers, size_t n_headers,
+		   const struct http_request *req, const struct sk_kv *headers, size_t n_headers,
 		   struct http_response *resp, bool *started, wasmtime_error_t **trap, char *why, size_t why_size)
 {
 	struct exchange *ex = calloc(1, sizeof(*ex));

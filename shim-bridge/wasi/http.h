@@ -29,7 +29,7 @@
  * itself failed (trap, timeout), *trap receives wasmtime's error (owned by
  * the caller) and why holds the host's reason if it had one, else "". */
 int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_func_t *fn,
-		   const struct http_request *req, const struct wh_kv *headers, size_t n_headers,
+		   const struct http_request *req, const struct sk_kv *headers, size_t n_headers,
 		   struct http_response *resp, bool *started, wasmtime_error_t **trap, char *why, size_t why_size);
 
 /* Free what the exchange kept (call after wh_ctx_release). */

@@ -9,11 +9,11 @@
  *   fermyon:spin/key-value              the same over u32 handles (Spin 1.x)
  *
  * Variables come from the component's resolved values (wh_component_env
- * var_keys/var_values); names are checked with Spin's rules first, and the
+ * vars); names are checked with Spin's rules first, and the
  * error cases follow Spin's host: the v1 interface and wasi:config map them
  * as Spin does. Stores: a component may open only the labels in its
  * key_value_stores (else access-denied), and only labels the app's
- * struct wh_kvdb (env->spin) defines (else no-such-store). An open store
+ * struct wh_kvdb (env->kvdb) defines (else no-such-store). An open store
  * is a WH_KV_STORE table entry whose object is the app's store, borrowed:
  * dropping it, or the end of the request, only forgets the handle; the
  * SQLite connection belongs to the app. */
@@ -113,11 +113,8 @@ static enum var_status find_var(const struct wh_component_env *env, const char *
 		               why.message);
 		return VAR_INVALID;
 	}
-	for (size_t i = 0; env && i < env->n_vars; i++)
-		if (strlen(env->var_keys[i]) == n && memcmp(env->var_keys[i], name, n) == 0) {
-			*value = env->var_values[i];
-			return VAR_FOUND;
-		}
+	if (env && (*value = sk_kv_get(env->vars, env->n_vars, name, n)))
+		return VAR_FOUND;
 	(void)snprintf(msg, size, "no variable for \"%s\".\"%.*s\"", env && env->id ? env->id : "",
 	               clamp(name, n), name);
 	return VAR_UNDEFINED;
@@ -207,8 +204,8 @@ static wasmtime_error_t *wasi_config_get_all(struct wh_ctx *ctx, wasmtime_contex
 	slots = wh_val_list(&list, n);
 	for (size_t i = 0; i < n; i++) {
 		wasmtime_component_val_t *t = wh_val_tuple(&slots[i], 2);
-		val_text(&t[0], env->var_keys[i]);
-		val_text(&t[1], env->var_values[i]);
+		val_text(&t[0], env->vars[i].key);
+		val_text(&t[1], env->vars[i].value);
 	}
 	wh_val_result(&results[0], true, &list);
 	return NULL;
@@ -237,7 +234,7 @@ static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const c
 		*error_case = "access-denied";
 		return 0;
 	}
-	if (!(s = wh_kvdb_find(env->spin, label, n))) {
+	if (!(s = wh_kvdb_find(env->kvdb, label, n))) {
 		*error_case = "no-such-store";
 		return 0;
 	}

@@ -37,10 +37,10 @@ static void exercise(struct spin_app *app)
 	}
 	if (spin_vars_resolve(app, envp, &vars, &err) == 0) {
 		for (size_t i = 0; i < app->n_components; i++) {
-			struct spin_kv *kv = NULL;
+			struct sk_kv *kv = NULL;
 			size_t n = 0;
 			if (spin_component_vars(app, vars, app->components[i].id, &kv, &n, &err) == 0)
-				spin_kv_free(kv, n);
+				sk_kv_free(kv, n);
 		}
 		spin_vars_free(vars);
 	}

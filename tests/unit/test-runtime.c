@@ -68,7 +68,8 @@ static struct sb_component *prepare(struct sb_engine *e, const char *text, const
 {
 	wasm_byte_vec_t bin;
 	struct sb_component *c = NULL;
-	struct sb_component_opts o = { .id = id, .source = "test.wat", .max_output = 256 * 1024 };
+	struct sb_component_opts o = { .id = id, .source = "test.wat", .max_output = 256 * 1024,
+				       .log = sk_log_sink_stderr() };
 
 	if (wat(text, &bin) < 0)
 		return NULL;
@@ -92,7 +93,7 @@ int main(void)
 	struct sk_error err = { 0 };
 	struct sb_engine *e = NULL;
 	struct sb_component *c;
-	char why[512];
+	struct sk_error why = { 0 };
 	enum sb_wasm_kind kind;
 
 	ok(mkdtemp(dir) != NULL, "temp folder");
@@ -120,16 +121,16 @@ int main(void)
 	c = prepare(e, hello_wat, "hello", &err);
 	ok(c != NULL, "WAGI module prepared: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
+		struct sk_buf out = sk_buf_make(0);
 		ok(c->kind == SB_HANDLER_WAGI && !c->from_cache, "kind wagi, compiled now");
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == 0, "runs: %s", why);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == 0, "runs: %s", why.message);
 		ok(out.len == 29 && memcmp(out.data, "Content-Type: text/plain\n\nhi\n", 29) == 0,
 			   "stdout captured (%zu bytes)", out.len);
-		sb_bytes_free(&out);
+		sk_buf_free(&out);
 		/* A second run is a fresh instance with fresh output. */
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == 0 && out.len == 29,
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == 0 && out.len == 29,
 			   "second request: fresh instance, same output");
-		sb_bytes_free(&out);
+		sk_buf_free(&out);
 		sb_component_free(c);
 	}
 	ok(count_files(dir) == 1, "one compiled artifact in the cache");
@@ -144,10 +145,10 @@ int main(void)
 	c = prepare(e, hello_wat, "hello", &err);
 	ok(c && !c->from_cache, "a damaged artifact is compiled again: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == 0 && out.len == 29,
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == 0 && out.len == 29,
 			   "... and runs");
-		sb_bytes_free(&out);
+		sk_buf_free(&out);
 	}
 	sb_component_free(c);
 	c = prepare(e, hello_wat, "hello", &err);
@@ -158,11 +159,11 @@ int main(void)
 	c = prepare(e, loop_wat, "loop", &err);
 	ok(c != NULL, "looping module prepared: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == -1,
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -ETIMEDOUT,
 			   "an endless loop is stopped");
-		ok(strstr(why, "timed out after 200 ms") != NULL, "... as a timeout: %s", why);
-		sb_bytes_free(&out);
+		ok(strstr(why.message, "timed out after 200 ms") != NULL, "... as a timeout: %s", why.message);
+		sk_buf_free(&out);
 		sb_component_free(c);
 	}
 
@@ -170,12 +171,12 @@ int main(void)
 	c = prepare(e, hog_wat, "hog", &err);
 	ok(c != NULL, "hog module prepared: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == -1,
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -EIO,
 			   "growing past the cap fails");
-		ok(strstr(why, "memory limit of 4 MiB reached") != NULL, "... named as the memory limit: %s",
-			   why);
-		sb_bytes_free(&out);
+		ok(strstr(why.message, "memory limit of 4 MiB reached") != NULL, "... named as the memory limit: %s",
+			   why.message);
+		sk_buf_free(&out);
 		sb_component_free(c);
 	}
 
@@ -183,12 +184,12 @@ int main(void)
 	c = prepare(e, big_wat, "big", &err);
 	ok(c != NULL, "big-output module prepared: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == -1,
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -EFBIG,
 			   "output over the cap fails");
-		ok(strstr(why, "262144-byte limit") != NULL, "... naming the limit: %s", why);
+		ok(strstr(why.message, "262144-byte limit") != NULL, "... naming the limit: %s", why.message);
 		ok(out.len <= 262144, "... and never holds more than the cap (%zu)", out.len);
-		sb_bytes_free(&out);
+		sk_buf_free(&out);
 		sb_component_free(c);
 	}
 
@@ -196,11 +197,11 @@ int main(void)
 	c = prepare(e, exit_wat, "exit", &err);
 	ok(c != NULL, "exit module prepared: %s", err.message);
 	if (c) {
-		struct sb_bytes out = { 0 };
-		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, why, sizeof(why)) == -1 &&
-				   strstr(why, "exited with status 3"),
-			   "exit status 3 reported: %s", why);
-		sb_bytes_free(&out);
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -EIO &&
+				   strstr(why.message, "exited with status 3"),
+			   "exit status 3 reported: %s", why.message);
+		sk_buf_free(&out);
 		sb_component_free(c);
 	}
 

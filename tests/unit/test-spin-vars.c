@@ -82,7 +82,7 @@ static void test_component_vars(void)
 	char *envp[] = { E("SPIN_VARIABLE_TOKEN=s3cret"), E("BOTH=b"), NULL };
 	struct spin_vars *vars = NULL;
 	struct sk_error err = { 0 };
-	struct spin_kv *kv = NULL;
+	struct sk_kv *kv = NULL;
 	size_t n = 0;
 	char *v = NULL;
 
@@ -111,11 +111,11 @@ static void test_component_vars(void)
 	is_int(spin_component_vars(app, vars, "web", &kv, &n, &err), 0, "list all of web's variables");
 	is_int(n, 4, "four of them");
 	ok(n == 4 && strcmp(kv[2].key, "secret") == 0 && strcmp(kv[2].value, "s3cret") == 0, "listed expanded, in order");
-	spin_kv_free(kv, n);
+	sk_kv_free(kv, n);
 	kv = NULL;
 	is_int(spin_component_vars(app, vars, "other", &kv, &n, &err), 0, "a component without variables");
 	is_int(n, 0, "lists none");
-	spin_kv_free(kv, n);
+	sk_kv_free(kv, n);
 	spin_vars_free(vars);
 	spin_app_free(app);
 }
