@@ -118,7 +118,7 @@ static int add_tree(struct lb *b, json_object *files, const char *host, const ch
 	return r;
 }
 
-static int component(struct lb *b, json_object *comps, const struct spin_component *c)
+static int component(struct lb *b, json_object *comps, const struct app_component *c)
 {
 	json_object *o = lb_push(b, comps, json_object_new_object()), *src, *meta, *files;
 	const char *digest;
@@ -141,7 +141,7 @@ static int component(struct lb *b, json_object *comps, const struct spin_compone
 	lb_add(b, o, "env", kv_object(b, c->env, c->n_env));
 	files = lb_add(b, o, "files", json_object_new_array());
 	for (size_t i = 0; i < c->n_files; i++) {
-		const struct spin_file_mount *f = &c->files[i];
+		const struct app_file_mount *f = &c->files[i];
 		r = f->is_dir ? add_tree(b, files, f->source, f->destination, 0) : add_file(b, files, f->source, f->destination);
 		if (r < 0)
 			return sk_err_prefix(b->err, "component \"%s\"", c->id);
@@ -150,7 +150,7 @@ static int component(struct lb *b, json_object *comps, const struct spin_compone
 	return 0;
 }
 
-static void trigger(struct lb *b, json_object *trigs, const struct spin_app *app, const struct spin_trigger *t)
+static void trigger(struct lb *b, json_object *trigs, const struct app *app, const struct app_trigger *t)
 {
 	json_object *o = lb_push(b, trigs, json_object_new_object()), *cfg, *ex, *route;
 
@@ -164,7 +164,7 @@ static void trigger(struct lb *b, json_object *trigs, const struct spin_app *app
 	} else {
 		lb_add(b, cfg, "route", lb_str(t->route));
 	}
-	if (t->kind == SPIN_HANDLER_WAGI) {
+	if (t->kind == APP_HANDLER_WAGI) {
 		ex = lb_add(b, cfg, "executor", json_object_new_object());
 		lb_add(b, ex, "type", lb_str("wagi"));
 		lb_add(b, ex, "argv", lb_str(t->wagi_argv));
@@ -172,7 +172,7 @@ static void trigger(struct lb *b, json_object *trigs, const struct spin_app *app
 	}
 }
 
-int lock_build(const struct spin_app *app, struct layer_set *layers, json_object **out, struct sk_error *err)
+int lock_build(const struct app *app, struct layer_set *layers, json_object **out, struct sk_error *err)
 {
 	struct lb b = { .layers = layers, .err = err };
 	json_object *root = json_object_new_object(), *meta, *trig, *http, *vars, *comps, *trigs;
@@ -190,7 +190,7 @@ int lock_build(const struct spin_app *app, struct layer_set *layers, json_object
 	lb_add(&b, http, "base", lb_str(app->base ? app->base : "/"));
 	vars = lb_add(&b, root, "variables", json_object_new_object());
 	for (size_t i = 0; i < app->n_variables; i++) {
-		const struct spin_variable *v = &app->variables[i];
+		const struct app_variable *v = &app->variables[i];
 		json_object *o = lb_add(&b, vars, v->name, json_object_new_object());
 		if (v->default_value)
 			lb_add(&b, o, "default", lb_str(v->default_value));

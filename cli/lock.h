@@ -16,6 +16,6 @@
 #define LOCK_WALK_DEPTH_MAX 64
 
 /* *out is a new json-c reference (caller puts). */
-int lock_build(const struct spin_app *app, struct layer_set *layers, json_object **out, struct sk_error *err);
+int lock_build(const struct app *app, struct layer_set *layers, json_object **out, struct sk_error *err);
 
 #endif

@@ -191,7 +191,7 @@ static int cmd_push(int argc, char **argv)
 {
 	struct reg_cmd c = { .from = "." };
 	struct sk_error err = { 0 };
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct registry reg = { 0 };
 	struct push_result res;
 	struct oci_ref ref;
@@ -203,12 +203,12 @@ static int cmd_push(int argc, char **argv)
 		return usage_error("push", "%sgive exactly one REFERENCE", "");
 	if (oci_ref_parse(argv[optind], &ref, &err) < 0)
 		return usage_error("push", "%s", err.message);
-	if (spin_app_load(c.from, &app, &err) < 0)
+	if (app_load(c.from, &app, &err) < 0)
 		return fail("push", &err);
 	for (size_t i = 0; i < app->n_warnings; i++)
 		fprintf(stderr, "spinkube push: warning: %s\n", app->warnings[i]);
 	if ((rc = open_registry("push", &c, &ref, &reg)) >= 0) {
-		spin_app_free(app);
+		app_free(app);
 		return rc;
 	}
 	if (push_app(&reg, &ref, app, &res, &err) < 0) {
@@ -222,7 +222,7 @@ static int cmd_push(int argc, char **argv)
 		rc = EXIT_SUCCESS;
 	}
 	reg_close(&reg);
-	spin_app_free(app);
+	app_free(app);
 	return rc;
 }
 
@@ -232,7 +232,7 @@ static int cmd_pull(int argc, char **argv)
 	struct sk_error err = { 0 };
 	struct registry reg = { 0 };
 	struct pull_result res;
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct oci_ref ref;
 	int rc = parse_registry_options("pull", usage_pull, false, argc, argv, &c);
 
@@ -247,7 +247,7 @@ static int cmd_pull(int argc, char **argv)
 	const char *dir = argv[optind + 1];
 	if (pull_app(&reg, &ref, dir, &res, &err) < 0) {
 		rc = fail("pull", &err);
-	} else if (spin_app_load(dir, &app, &err) < 0) {
+	} else if (app_load(dir, &app, &err) < 0) {
 		/* The shared loader is the last check: what spin-bridge would say.
 		 * The folder must not look like an app then; the verified blobs
 		 * stay for the next pull. */
@@ -263,7 +263,7 @@ static int cmd_pull(int argc, char **argv)
 		printf("%s\n", res.digest);
 		rc = EXIT_SUCCESS;
 	}
-	spin_app_free(app);
+	app_free(app);
 	reg_close(&reg);
 	return rc;
 }

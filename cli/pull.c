@@ -117,8 +117,8 @@ int pull_manifest_parse(const char *text, size_t len, struct pull_manifest *out,
 	if (m.locked == SIZE_MAX)
 		r = sk_err(err, -EINVAL, "manifest: no layer of type %s: this is not a Spin app (spin registry push or spinkube push make one)",
 		           MEDIA_LOCKED);
-	else if (m.layers[m.locked].size > SPIN_LOCKED_MAX)
-		r = sk_err(err, -E2BIG, "manifest: the locked app layer is larger than %d bytes", SPIN_LOCKED_MAX);
+	else if (m.layers[m.locked].size > APP_LOCKED_MAX)
+		r = sk_err(err, -E2BIG, "manifest: the locked app layer is larger than %d bytes", APP_LOCKED_MAX);
 out:
 	json_object_put(root);
 	if (r < 0) {
@@ -189,7 +189,7 @@ static int write_locked(const char *dir, const struct pull_desc *d, struct sk_er
 	(void)snprintf(src, sizeof(src), "%s/blobs/sha256/%s", dir, d->digest + 7);
 	(void)snprintf(dst, sizeof(dst), "%s/locked-app.json", dir);
 	(void)snprintf(tmp, sizeof(tmp), "%s/.locked-app.json.tmp", dir);
-	if ((r = sk_read_file(src, SPIN_LOCKED_MAX, &text, &len)) < 0)
+	if ((r = sk_read_file(src, APP_LOCKED_MAX, &text, &len)) < 0)
 		return sk_err(err, r, "pull: %s: %s", src, strerror(-r));
 	_cleanup_fclose_ FILE *f = fopen(tmp, "wb");
 	if (!f || fwrite(text, 1, len, f) != len || fflush(f) != 0)

@@ -39,7 +39,7 @@ static char *to_text(json_object *o)
 	return s ? strdup(s) : NULL;
 }
 
-int push_build(const struct spin_app *app, struct layer_set *layers, char **manifest, struct sk_error *err)
+int push_build(const struct app *app, struct layer_set *layers, char **manifest, struct sk_error *err)
 {
 	_cleanup_(json_putp) json_object *lock = NULL, *config = NULL, *man = NULL;
 	_cleanup_free_ char *lock_text = NULL, *config_text = NULL;
@@ -120,7 +120,7 @@ static int push_blob(struct registry *reg, const struct layer *l, struct sk_erro
 	return 1;
 }
 
-int push_app(struct registry *reg, const struct oci_ref *ref, const struct spin_app *app, struct push_result *res,
+int push_app(struct registry *reg, const struct oci_ref *ref, const struct app *app, struct push_result *res,
              struct sk_error *err)
 {
 	struct layer_set layers = { 0 };

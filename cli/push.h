@@ -19,12 +19,12 @@ struct push_result {
 /* Build the artifact's blobs and manifest from app (borrowed) and push them
  * to reg: each blob the registry lacks (HEAD first), then the manifest under
  * ref's tag (or digest, which must then be the manifest's). */
-int push_app(struct registry *reg, const struct oci_ref *ref, const struct spin_app *app, struct push_result *res,
+int push_app(struct registry *reg, const struct oci_ref *ref, const struct app *app, struct push_result *res,
              struct sk_error *err);
 
 /* The same artifact without a registry: the manifest JSON (*manifest, caller
  * frees) and its blobs (*layers, caller frees with layers_free; the config
  * blob is the last). For tests and --dry-run. */
-int push_build(const struct spin_app *app, struct layer_set *layers, char **manifest, struct sk_error *err);
+int push_build(const struct app *app, struct layer_set *layers, char **manifest, struct sk_error *err);
 
 #endif

@@ -218,7 +218,7 @@ static int validate(const struct scaffold_options *o, const struct oci_ref *ref,
 			return sk_err(err, -EINVAL, "--image-pull-secret \"%s\" must name a Secret: lowercase letters, digits, '-' and '.'",
 			              o->pull_secrets[i]);
 	for (size_t i = 0; i < o->n_variables; i++) {
-		if (!spin_variable_name_ok(o->variables[i].key))
+		if (!app_variable_name_ok(o->variables[i].key))
 			return sk_err(err, -EINVAL, "--variable \"%s\": the name must be a Spin variable name (lowercase letters, digits and '_', starting with a letter)",
 			              o->variables[i].key);
 		for (size_t j = 0; j < i; j++)

@@ -20,9 +20,9 @@
 #include "common/toml.h"
 #include "shim-bridge/app/vars.h"
 
-struct spin_app *app_new(void)
+struct app *app_new(void)
 {
-	return calloc(1, sizeof(struct spin_app));
+	return calloc(1, sizeof(struct app));
 }
 
 void *app_push(void *arr, size_t *n, size_t size)
@@ -30,7 +30,7 @@ void *app_push(void *arr, size_t *n, size_t size)
 	void **parr = arr;
 	char *grown;
 
-	if (*n >= SPIN_MAX_ITEMS) {
+	if (*n >= APP_MAX_ITEMS) {
 		errno = E2BIG;
 		return NULL;
 	}
@@ -60,7 +60,7 @@ int app_strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-int app_warn(struct spin_app *app, const char *fmt, ...)
+int app_warn(struct app *app, const char *fmt, ...)
 {
 	char line[SK_ERR_MESSAGE_MAX];
 	va_list ap;
@@ -98,7 +98,7 @@ bool app_kebab_ok(const char *id)
 	return true;
 }
 
-bool spin_variable_name_ok(const char *name)
+bool app_variable_name_ok(const char *name)
 {
 	if (!(name[0] >= 'a' && name[0] <= 'z'))
 		return false;
@@ -158,12 +158,12 @@ int app_verify_sha256(const char *path, const char *hex, const char *what, struc
 
 /* A template lookup that only says whether the app has the variable. */
 struct var_check {
-	const struct spin_app *app;
+	const struct app *app;
 };
 
 static int var_exists(const char *name, const char **value, void *ud)
 {
-	const struct spin_app *app = ((struct var_check *)ud)->app;
+	const struct app *app = ((struct var_check *)ud)->app;
 
 	for (size_t i = 0; i < app->n_variables; i++) {
 		if (strcmp(app->variables[i].name, name) == 0) {
@@ -202,13 +202,13 @@ static char *route_key(const char *route)
 
 /* Trigger ids unique; WAGI argv placeholders known; public routes valid
  * and unique (after dropping one trailing slash). */
-static int validate_triggers(const struct spin_app *app, const char *name, struct sk_error *err)
+static int validate_triggers(const struct app *app, const char *name, struct sk_error *err)
 {
 	struct strmap ids = { 0 }, routes = { 0 };
 	int r = 0;
 
 	for (size_t i = 0; i < app->n_triggers && r == 0; i++) {
-		const struct spin_trigger *t = &app->triggers[i];
+		const struct app_trigger *t = &app->triggers[i];
 		_cleanup_free_ char *key = NULL;
 		const char *other;
 
@@ -216,12 +216,12 @@ static int validate_triggers(const struct spin_app *app, const char *name, struc
 			r = sk_err(err, -EINVAL, "%s: trigger id \"%s\" is used twice; give each trigger its own id", name, t->id);
 		} else if (!strmap_put(&ids, t->id, (void *)t->id, NULL)) {
 			r = sk_err(err, -ENOMEM, "out of memory");
-		} else if (t->kind == SPIN_HANDLER_WAGI) {
+		} else if (t->kind == APP_HANDLER_WAGI) {
 			r = check_wagi_argv(t->wagi_argv, name, t->id, err);
 		}
 		if (r < 0 || t->is_private)
 			continue;
-		if ((r = spin_route_check(t->route, err)) < 0) {
+		if ((r = app_route_check(t->route, err)) < 0) {
 			r = sk_err_prefix(err, "%s: trigger \"%s\": route \"%.100s\"", name, t->id, t->route);
 		} else if (!(key = route_key(t->route))) {
 			r = sk_err(err, -ENOMEM, "out of memory");
@@ -237,7 +237,7 @@ static int validate_triggers(const struct spin_app *app, const char *name, struc
 	return r;
 }
 
-int app_validate(const struct spin_app *app, const char *name, struct sk_error *err)
+int app_validate(const struct app *app, const char *name, struct sk_error *err)
 {
 	struct var_check vc = { app };
 	int r = validate_triggers(app, name, err);
@@ -245,10 +245,10 @@ int app_validate(const struct spin_app *app, const char *name, struct sk_error *
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < app->n_components; i++) {
-		const struct spin_component *c = &app->components[i];
+		const struct app_component *c = &app->components[i];
 		for (size_t k = 0; k < c->n_variables; k++) {
 			_cleanup_free_ char *ignored = NULL;
-			r = spin_template_expand(c->variables[k].value, var_exists, &vc, &ignored, err);
+			r = app_template_expand(c->variables[k].value, var_exists, &vc, &ignored, err);
 			if (r == -ENOENT)
 				return sk_err_prefix(err, "%s: component \"%s\": variable \"%s\" (declare it under [variables])",
 				                     name, c->id, c->variables[k].key);
@@ -260,7 +260,7 @@ int app_validate(const struct spin_app *app, const char *name, struct sk_error *
 	return 0;
 }
 
-long spin_app_find_component(const struct spin_app *app, const char *id)
+long app_find_component(const struct app *app, const char *id)
 {
 	for (size_t i = 0; i < app->n_components; i++)
 		if (strcmp(app->components[i].id, id) == 0)
@@ -275,7 +275,7 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-static void component_clear(struct spin_component *c)
+static void component_clear(struct app_component *c)
 {
 	free(c->id);
 	free(c->source);
@@ -292,7 +292,7 @@ static void component_clear(struct spin_component *c)
 	sk_kv_free(c->variables, c->n_variables);
 }
 
-static void trigger_clear(struct spin_trigger *t)
+static void trigger_clear(struct app_trigger *t)
 {
 	free(t->id);
 	free(t->route);
@@ -300,7 +300,7 @@ static void trigger_clear(struct spin_trigger *t)
 	free(t->wagi_entrypoint);
 }
 
-void spin_app_free(struct spin_app *app)
+void app_free(struct app *app)
 {
 	if (!app)
 		return;
@@ -326,7 +326,7 @@ void spin_app_free(struct spin_app *app)
 }
 
 /* Mark in keep[] the components named in the comma-separated list. */
-static int retain_mark(const struct spin_app *app, const char *list, bool *keep, struct sk_error *err)
+static int retain_mark(const struct app *app, const char *list, bool *keep, struct sk_error *err)
 {
 	size_t named = 0;
 
@@ -358,7 +358,7 @@ static int retain_mark(const struct spin_app *app, const char *list, bool *keep,
 	return 0;
 }
 
-int spin_app_retain(struct spin_app *app, const char *list, struct sk_error *err)
+int app_retain(struct app *app, const char *list, struct sk_error *err)
 {
 	_cleanup_free_ bool *keep = calloc(app->n_components + 1, sizeof(bool));
 	_cleanup_free_ size_t *newidx = calloc(app->n_components + 1, sizeof(size_t));
@@ -379,7 +379,7 @@ int spin_app_retain(struct spin_app *app, const char *list, struct sk_error *err
 		app->components[nc++] = app->components[i];
 	}
 	for (size_t i = 0; i < app->n_triggers; i++) {
-		struct spin_trigger *t = &app->triggers[i];
+		struct app_trigger *t = &app->triggers[i];
 		if (!keep[t->component]) {
 			trigger_clear(t);
 			continue;
@@ -431,36 +431,36 @@ static bool looks_locked(const char *text, size_t len)
 }
 
 /* Pick the loader by content: JSON object -> locked app, else TOML. */
-static int load_text(const char *file, const char *text, size_t len, const char *dir, struct spin_app **out,
+static int load_text(const char *file, const char *text, size_t len, const char *dir, struct app **out,
                      struct sk_error *err)
 {
 	json_object *root = NULL;
 	int r;
 
 	if (looks_locked(text, len))
-		return spin_app_from_locked(text, len, file, dir, 0, out, err);
-	if (len > SPIN_MANIFEST_MAX)
+		return app_from_locked(text, len, file, dir, 0, out, err);
+	if (len > APP_MANIFEST_MAX)
 		return sk_err(err, -E2BIG, "%s: %zu bytes is more than the %d a manifest may have", file, len,
-		              SPIN_MANIFEST_MAX);
+		              APP_MANIFEST_MAX);
 	if ((r = sk_toml_parse(text, len, file, &root, err)) < 0)
 		return r;
-	r = spin_app_from_manifest(root, file, dir, 0, out, err);
+	r = app_from_manifest(root, file, dir, 0, out, err);
 	json_object_put(root);
 	return r;
 }
 
-int spin_app_load(const char *path, struct spin_app **out, struct sk_error *err)
+int app_load(const char *path, struct app **out, struct sk_error *err)
 {
 	_cleanup_free_ char *file = NULL, *abs = NULL, *dircopy = NULL, *text = NULL;
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	size_t len = 0;
 	int r;
 
 	if ((r = find_app_file(path, &file, err)) < 0)
 		return app_err_line(err, r);
-	r = sk_read_file(file, SPIN_LOCKED_MAX, &text, &len);
+	r = sk_read_file(file, APP_LOCKED_MAX, &text, &len);
 	if (r == -E2BIG)
-		return sk_err(err, r, "%s: larger than %d bytes", file, SPIN_LOCKED_MAX);
+		return sk_err(err, r, "%s: larger than %d bytes", file, APP_LOCKED_MAX);
 	if (r < 0)
 		return sk_err(err, r, "%s: %s", file, strerror(-r));
 	abs = realpath(file, NULL);

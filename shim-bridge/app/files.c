@@ -25,7 +25,7 @@ struct gw {
 	const char *name, *where, *pattern;
 	char *const *exclude;
 	size_t n_exclude;
-	struct spin_component *c;
+	struct app_component *c;
 	struct sk_error *err;
 	char *segs[GLOB_MAX_SEGS];
 	size_t n_segs;
@@ -88,7 +88,7 @@ static bool excluded(const struct gw *g, const char *rel)
 /* Mount the regular file abs (relative path rel) unless excluded or seen. */
 static int add_file(struct gw *g, const char *abs, const char *rel)
 {
-	struct spin_file_mount *f;
+	struct app_file_mount *f;
 
 	if (excluded(g, rel))
 		return 0;
@@ -97,7 +97,7 @@ static int add_file(struct gw *g, const char *abs, const char *rel)
 			return 0;
 	if (!(f = app_push(&g->c->files, &g->c->n_files, sizeof(*f))))
 		return sk_err(g->err, errno == E2BIG ? -E2BIG : -ENOMEM, "%s: %s: files pattern \"%.100s\" matches more than %d files",
-		              g->name, g->where, g->pattern, SPIN_MAX_ITEMS);
+		              g->name, g->where, g->pattern, APP_MAX_ITEMS);
 	f->source = strdup(abs);
 	if (asprintf(&f->destination, "/%s", rel) < 0)
 		f->destination = NULL;
@@ -190,7 +190,7 @@ static int walk(struct gw *g, const char *abs, const char *rel, size_t i, int de
 }
 
 int app_files_glob(const char *name, const char *where, const char *dir, const char *pattern,
-                   char *const *exclude, size_t n_exclude, struct spin_component *c, struct sk_error *err)
+                   char *const *exclude, size_t n_exclude, struct app_component *c, struct sk_error *err)
 {
 	struct gw g = { .name = name, .where = where, .pattern = pattern, .exclude = exclude,
 		        .n_exclude = n_exclude, .c = c, .err = err };

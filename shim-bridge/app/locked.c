@@ -1,4 +1,4 @@
-/* Locked-app JSON (Spin's LockedApp) -> struct spin_app.
+/* Locked-app JSON (Spin's LockedApp) -> struct app.
  *
  * The shape, as Spin writes it:
  *   { "spin_lock_version": 1, "must_understand": [...], "host_requirements": {...},
@@ -34,7 +34,7 @@ struct lctx {
 	const char *dir;  /* where blobs/ is */
 	unsigned flags;
 	struct sk_error *err;
-	struct spin_app *app;
+	struct app *app;
 };
 
 static int oom(struct lctx *l)
@@ -51,8 +51,8 @@ static int parse_json(struct lctx *l, const char *text, size_t len, json_object 
 	enum json_tokener_error jerr;
 	size_t used;
 
-	if (len > SPIN_LOCKED_MAX)
-		return sk_err(l->err, -E2BIG, "%s: larger than %d bytes", l->name, SPIN_LOCKED_MAX);
+	if (len > APP_LOCKED_MAX)
+		return sk_err(l->err, -E2BIG, "%s: larger than %d bytes", l->name, APP_LOCKED_MAX);
 	if (!(tok = json_tokener_new_ex(LOCK_MAX_DEPTH)))
 		return oom(l);
 	o = json_tokener_parse_ex(tok, text, (int)len);
@@ -145,7 +145,7 @@ static int content_blob(struct lctx *l, const char *where, const char *digest, c
 		              l->name, where, digest);
 	if (asprintf(&blob, "%s/blobs/sha256/%s", l->dir, hex) < 0)
 		return oom(l);
-	if (!(l->flags & SPIN_LOAD_NO_FS)) {
+	if (!(l->flags & APP_LOAD_NO_FS)) {
 		if (access(blob, R_OK) < 0) {
 			r = sk_err(l->err, -ENOENT, "%s: %s: content %s is not at %s; put the blob there or give a file:// source",
 			           l->name, where, digest, blob);
@@ -169,7 +169,7 @@ static int content_file(struct lctx *l, const char *where, const char *src, char
 	if (!p)
 		return sk_err(l->err, -EINVAL, "%s: %s: source \"%.150s\" is not a file:// URL with an absolute path; this runtime reads local files only",
 		              l->name, where, src);
-	if (!(l->flags & SPIN_LOAD_NO_FS) && access(p, F_OK) < 0) {
+	if (!(l->flags & APP_LOAD_NO_FS) && access(p, F_OK) < 0) {
 		int r = sk_err(l->err, -ENOENT, "%s: %s: source %s: no such file or directory", l->name, where, p);
 		free(p);
 		return r;
@@ -221,11 +221,11 @@ static int str_map(struct lctx *l, json_object *obj, const char *key, const char
 
 	if (r < 0 || !m)
 		return r;
-	SPIN_OBJ_FOREACH(it, m) {
+	APP_OBJ_FOREACH(it, m) {
 		const char *k = json_object_iter_peek_name(&it);
 		json_object *v = json_object_iter_peek_value(&it);
 		struct sk_kv *slot;
-		if (!json_object_is_type(v, json_type_string) || (vars && !spin_variable_name_ok(k)))
+		if (!json_object_is_type(v, json_type_string) || (vars && !app_variable_name_ok(k)))
 			return sk_err(l->err, -EINVAL, "%s: %s: %s entry \"%.64s\" is invalid", l->name, where, key, k);
 		if (!(slot = app_push(kv, n, sizeof(*slot))))
 			return errno == E2BIG ? sk_err(l->err, -E2BIG, "%s: %s: too many %s entries", l->name, where, key) : oom(l);
@@ -252,14 +252,14 @@ static int str_list(struct lctx *l, json_object *obj, const char *key, const cha
 
 /* files: [{ <content>, "path": "/guest" }] -> mounts (directories when the
  * source is one). Inline file content is refused: mounts need a path. */
-static int component_files(struct lctx *l, struct spin_component *c, const char *where, json_object *comp)
+static int component_files(struct lctx *l, struct app_component *c, const char *where, json_object *comp)
 {
 	json_object *files;
 	int r = get_typed(l, comp, "files", json_type_array, where, &files);
 
 	for (size_t i = 0; r == 0 && files && i < json_object_array_length(files); i++) {
 		json_object *e = json_object_array_get_idx(files, i);
-		struct spin_file_mount *f;
+		struct app_file_mount *f;
 		bool bad = false;
 		const char *dst = json_object_is_type(e, json_type_object) ? get_str(e, "path", &bad) : NULL;
 		struct stat st;
@@ -272,14 +272,14 @@ static int component_files(struct lctx *l, struct spin_component *c, const char 
 			return oom(l);
 		if ((r = resolve_content(l, e, where, &f->source, NULL, NULL, NULL)) < 0)
 			return r;
-		f->is_dir = !(l->flags & SPIN_LOAD_NO_FS) && stat(f->source, &st) == 0 && S_ISDIR(st.st_mode);
+		f->is_dir = !(l->flags & APP_LOAD_NO_FS) && stat(f->source, &st) == 0 && S_ISDIR(st.st_mode);
 	}
 	return r;
 }
 
 /* metadata.allowed_outbound_hosts / key_value_stores; component
  * dependencies are refused (nothing here composes them). */
-static int component_meta(struct lctx *l, struct spin_component *c, const char *where, json_object *comp)
+static int component_meta(struct lctx *l, struct app_component *c, const char *where, json_object *comp)
 {
 	json_object *meta, *deps;
 	int r;
@@ -301,7 +301,7 @@ static int component_meta(struct lctx *l, struct spin_component *c, const char *
 static int load_component(struct lctx *l, json_object *comp, size_t i)
 {
 	char where[160];
-	struct spin_component *c;
+	struct app_component *c;
 	json_object *src;
 	const char *id;
 	bool bad = false;
@@ -311,7 +311,7 @@ static int load_component(struct lctx *l, json_object *comp, size_t i)
 	if (!json_object_is_type(comp, json_type_object) || !(id = get_str(comp, "id", &bad)) || !id[0])
 		return sk_err(l->err, -EINVAL, "%s: %s needs an \"id\"", l->name, where);
 	snprintf(where, sizeof(where), "component \"%.64s\"", id);
-	if (spin_app_find_component(l->app, id) >= 0)
+	if (app_find_component(l->app, id) >= 0)
 		return sk_err(l->err, -EINVAL, "%s: %s is listed twice", l->name, where);
 	if ((r = get_typed(l, comp, "source", json_type_object, where, &src)) < 0)
 		return r;
@@ -333,7 +333,7 @@ static int load_component(struct lctx *l, json_object *comp, size_t i)
 }
 
 /* trigger_config.executor: http (default) or wagi with argv/entrypoint defaults. */
-static int trigger_executor(struct lctx *l, struct spin_trigger *t, const char *where, json_object *cfg)
+static int trigger_executor(struct lctx *l, struct app_trigger *t, const char *where, json_object *cfg)
 {
 	json_object *ex;
 	const char *type, *argv, *entry;
@@ -350,14 +350,14 @@ static int trigger_executor(struct lctx *l, struct spin_trigger *t, const char *
 	if (strcmp(type, "wagi") != 0)
 		return sk_err(l->err, -EINVAL, "%s: %s: executor type \"%.32s\" is unknown; use \"http\" or \"wagi\"", l->name,
 		              where, type);
-	t->kind = SPIN_HANDLER_WAGI;
+	t->kind = APP_HANDLER_WAGI;
 	t->wagi_argv = strdup(argv ? argv : "${SCRIPT_NAME} ${ARGS}");
 	t->wagi_entrypoint = strdup(entry ? entry : "_start");
 	return t->wagi_argv && t->wagi_entrypoint ? 0 : oom(l);
 }
 
 /* trigger_config.route: a string, or { "private": true }. */
-static int trigger_route(struct lctx *l, struct spin_trigger *t, const char *where, json_object *cfg)
+static int trigger_route(struct lctx *l, struct app_trigger *t, const char *where, json_object *cfg)
 {
 	json_object *route, *priv;
 
@@ -379,7 +379,7 @@ static int trigger_route(struct lctx *l, struct spin_trigger *t, const char *whe
 static int load_trigger(struct lctx *l, json_object *trig, size_t i)
 {
 	char where[160];
-	struct spin_trigger *t;
+	struct app_trigger *t;
 	json_object *cfg;
 	const char *id, *type, *comp;
 	bool bad = false;
@@ -400,7 +400,7 @@ static int load_trigger(struct lctx *l, json_object *trig, size_t i)
 		return r;
 	if (!cfg || !(comp = get_str(cfg, "component", &bad)))
 		return sk_err(l->err, -EINVAL, "%s: %s: trigger_config.component is missing", l->name, where);
-	if ((idx = spin_app_find_component(l->app, comp)) < 0)
+	if ((idx = app_find_component(l->app, comp)) < 0)
 		return sk_err(l->err, -ENOENT, "%s: %s: component \"%.64s\" is not in the app", l->name, where, comp);
 	if (!(t = app_push(&l->app->triggers, &l->app->n_triggers, sizeof(*t))))
 		return errno == E2BIG ? sk_err(l->err, -E2BIG, "%s: too many triggers", l->name) : oom(l);
@@ -430,7 +430,7 @@ static int check_must_understand(struct lctx *l, json_object *root)
 	}
 	if (!hr)
 		return 0;
-	SPIN_OBJ_FOREACH(it, hr) {
+	APP_OBJ_FOREACH(it, hr) {
 		const char *k = json_object_iter_peek_name(&it);
 		const char *v = json_object_get_string(json_object_iter_peek_value(&it));
 		if (strcmp(k, "local_service_chaining") == 0 || !v || strcmp(v, "required") != 0)
@@ -480,13 +480,13 @@ static int load_variables(struct lctx *l, json_object *root)
 
 	if (r < 0 || !vars)
 		return r;
-	SPIN_OBJ_FOREACH(it, vars) {
+	APP_OBJ_FOREACH(it, vars) {
 		const char *name = json_object_iter_peek_name(&it);
 		json_object *v = json_object_iter_peek_value(&it), *sec = NULL;
-		struct spin_variable *var;
+		struct app_variable *var;
 		const char *def;
 		bool bad = false;
-		if (!spin_variable_name_ok(name) || !json_object_is_type(v, json_type_object))
+		if (!app_variable_name_ok(name) || !json_object_is_type(v, json_type_object))
 			return sk_err(l->err, -EINVAL, "%s: variable \"%.64s\" is invalid (a lowercase name and an object)", l->name, name);
 		def = get_str(v, "default", &bad);
 		json_object_object_get_ex(v, "secret", &sec);
@@ -542,8 +542,8 @@ static int load_locked(struct lctx *l, json_object *root)
 	return app_validate(l->app, l->name, l->err);
 }
 
-int spin_app_from_locked(const char *json, size_t len, const char *name, const char *dir, unsigned flags,
-                         struct spin_app **out, struct sk_error *err)
+int app_from_locked(const char *json, size_t len, const char *name, const char *dir, unsigned flags,
+                         struct app **out, struct sk_error *err)
 {
 	struct lctx l = { .name = name, .flags = flags, .err = err };
 	json_object *root = NULL;
@@ -552,7 +552,7 @@ int spin_app_from_locked(const char *json, size_t len, const char *name, const c
 	if ((r = parse_json(&l, json, len, &root)) < 0)
 		return r;
 	if (!(l.app = app_new()) || !(l.app->dir = strdup(dir))) {
-		spin_app_free(l.app);
+		app_free(l.app);
 		json_object_put(root);
 		return oom(&l);
 	}
@@ -560,7 +560,7 @@ int spin_app_from_locked(const char *json, size_t len, const char *name, const c
 	r = load_locked(&l, root);
 	json_object_put(root);
 	if (r < 0) {
-		spin_app_free(l.app);
+		app_free(l.app);
 		return app_err_line(err, r);
 	}
 	*out = l.app;

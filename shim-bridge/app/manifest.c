@@ -1,7 +1,7 @@
-/* spin.toml (manifest version 2) -> struct spin_app.
+/* spin.toml (manifest version 2) -> struct app.
  *
  * Works on the json-c tree sk_toml_parse made, so the rules here can be driven
- * without files (SPIN_LOAD_NO_FS) by tests and the fuzzer. Unknown keys are
+ * without files (APP_LOAD_NO_FS) by tests and the fuzzer. Unknown keys are
  * errors where Spin's schema rejects them too: a typo must not silently drop
  * a setting. Every message is "FILE: where: problem (fix)". */
 #include <errno.h>
@@ -21,7 +21,7 @@ struct mctx {
 	const char *dir;  /* absolute directory relative paths resolve against */
 	unsigned flags;
 	struct sk_error *err;
-	struct spin_app *app;
+	struct app *app;
 };
 
 #define WHERE_MAX 192
@@ -35,7 +35,7 @@ static int oom(struct mctx *m)
 static int push_failed(struct mctx *m, const char *where, const char *what)
 {
 	if (errno == E2BIG)
-		return sk_err(m->err, -E2BIG, "%s: %s: more than %d %s", m->name, where, SPIN_MAX_ITEMS, what);
+		return sk_err(m->err, -E2BIG, "%s: %s: more than %d %s", m->name, where, APP_MAX_ITEMS, what);
 	return oom(m);
 }
 
@@ -68,7 +68,7 @@ static bool in_list(const char *k, const char *const *list)
 /* Every key of obj must be in allowed. */
 static int check_keys(struct mctx *m, json_object *obj, const char *where, const char *const *allowed)
 {
-	SPIN_OBJ_FOREACH(it, obj) {
+	APP_OBJ_FOREACH(it, obj) {
 		const char *k = json_object_iter_peek_name(&it);
 		if (!in_list(k, allowed))
 			return sk_err(m->err, -EINVAL, "%s: %s: unknown key \"%.64s\" (check its spelling against the manifest reference)",
@@ -116,7 +116,7 @@ static int str_array(struct mctx *m, json_object *obj, const char *key, const ch
 			return sk_err(m->err, -EINVAL, "%s: %s: %s[%zu] must be a string", m->name, where, key, i);
 		r = app_strv_push(v, n, json_object_get_string(e));
 		if (r == -E2BIG)
-			return sk_err(m->err, r, "%s: %s: %s has more than %d entries", m->name, where, key, SPIN_MAX_ITEMS);
+			return sk_err(m->err, r, "%s: %s: %s has more than %d entries", m->name, where, key, APP_MAX_ITEMS);
 		if (r < 0)
 			return oom(m);
 	}
@@ -133,13 +133,13 @@ static int str_table(struct mctx *m, json_object *obj, const char *key, const ch
 
 	if (r < 0 || !t)
 		return r;
-	SPIN_OBJ_FOREACH(it, t) {
+	APP_OBJ_FOREACH(it, t) {
 		const char *k = json_object_iter_peek_name(&it);
 		json_object *v = json_object_iter_peek_value(&it);
 		struct sk_kv *slot;
 		if (!json_object_is_type(v, json_type_string))
 			return sk_err(m->err, -EINVAL, "%s: %s: %s.%.64s must be a string", m->name, where, key, k);
-		if (names_are_vars && !spin_variable_name_ok(k))
+		if (names_are_vars && !app_variable_name_ok(k))
 			return sk_err(m->err, -EINVAL,
 			              "%s: %s: variable name \"%.64s\" is invalid; use lowercase letters, digits and '_', starting with a letter",
 			              m->name, where, k);
@@ -201,7 +201,7 @@ static int load_application(struct mctx *m, json_object *root)
 	static const char *const keys[] = { "name", "version", "description", "authors", "trigger", "tool",
 		                            "targets", NULL };
 	const char *where = "[application]";
-	struct spin_app *app = m->app;
+	struct app *app = m->app;
 	char **authors = NULL;
 	size_t n_authors = 0;
 	json_object *a;
@@ -230,12 +230,12 @@ static int load_variable(struct mctx *m, const char *name, json_object *v)
 {
 	static const char *const keys[] = { "default", "required", "secret", "description", NULL };
 	char where[WHERE_MAX];
-	struct spin_variable *var;
+	struct app_variable *var;
 	json_object *req, *sec;
 	int r;
 
 	snprintf(where, sizeof(where), "variable \"%.64s\"", name);
-	if (!spin_variable_name_ok(name))
+	if (!app_variable_name_ok(name))
 		return sk_err(m->err, -EINVAL,
 		              "%s: %s: variable names use lowercase letters, digits and '_', starting with a letter",
 		              m->name, where);
@@ -269,7 +269,7 @@ static int load_variables(struct mctx *m, json_object *root)
 
 	if (r < 0 || !vars)
 		return r;
-	SPIN_OBJ_FOREACH(it, vars) {
+	APP_OBJ_FOREACH(it, vars) {
 		if ((r = load_variable(m, json_object_iter_peek_name(&it), json_object_iter_peek_value(&it))) < 0)
 			return r;
 	}
@@ -277,14 +277,14 @@ static int load_variables(struct mctx *m, json_object *root)
 }
 
 /* source = "file.wasm" (relative to the manifest directory). */
-static int source_path(struct mctx *m, struct spin_component *c, const char *where, const char *rel)
+static int source_path(struct mctx *m, struct app_component *c, const char *where, const char *rel)
 {
 	_cleanup_free_ char *path = app_join(m->dir, rel);
 	struct stat st;
 
 	if (!path)
 		return oom(m);
-	if (!(m->flags & SPIN_LOAD_NO_FS)) {
+	if (!(m->flags & APP_LOAD_NO_FS)) {
 		if (stat(path, &st) < 0 && errno == ENOENT)
 			return sk_err(m->err, -ENOENT, "%s: %s: source \"%.200s\": no such file (build the app first)",
 			              m->name, where, rel);
@@ -299,7 +299,7 @@ static int source_path(struct mctx *m, struct spin_component *c, const char *whe
 
 /* source = { url = "...", digest = "sha256:..." }: only a blob already on
  * disk under <dir>/blobs/sha256/<hex> can be used; nothing is downloaded. */
-static int source_url(struct mctx *m, struct spin_component *c, const char *where, json_object *t)
+static int source_url(struct mctx *m, struct app_component *c, const char *where, json_object *t)
 {
 	static const char *const keys[] = { "url", "digest", NULL };
 	_cleanup_free_ char *url = NULL, *blob = NULL;
@@ -318,7 +318,7 @@ static int source_url(struct mctx *m, struct spin_component *c, const char *wher
 		blob = NULL;
 		return oom(m);
 	}
-	if (!(m->flags & SPIN_LOAD_NO_FS)) {
+	if (!(m->flags & APP_LOAD_NO_FS)) {
 		if (access(blob, R_OK) < 0)
 			return sk_err(m->err, -ENOENT,
 			              "%s: %s: source url \"%.150s\" cannot be fetched by this runtime; put the file at %s or use a local path",
@@ -330,7 +330,7 @@ static int source_url(struct mctx *m, struct spin_component *c, const char *wher
 	return 0;
 }
 
-static int load_source(struct mctx *m, struct spin_component *c, const char *where, json_object *t)
+static int load_source(struct mctx *m, struct app_component *c, const char *where, json_object *t)
 {
 	json_object *src;
 
@@ -355,11 +355,11 @@ static bool rel_path_ok(const char *p)
 }
 
 /* files entry { source = "dir", destination = "/x" }. */
-static int files_mapping(struct mctx *m, struct spin_component *c, const char *where, json_object *e)
+static int files_mapping(struct mctx *m, struct app_component *c, const char *where, json_object *e)
 {
 	static const char *const keys[] = { "source", "destination", NULL };
 	_cleanup_free_ char *src = NULL, *dst = NULL;
-	struct spin_file_mount *f;
+	struct app_file_mount *f;
 	struct stat st;
 	int r;
 
@@ -375,7 +375,7 @@ static int files_mapping(struct mctx *m, struct spin_component *c, const char *w
 	f->destination = TAKE_PTR(dst);
 	if (!(f->source = app_join(m->dir, src)))
 		return oom(m);
-	if (m->flags & SPIN_LOAD_NO_FS)
+	if (m->flags & APP_LOAD_NO_FS)
 		return 0;
 	if (stat(f->source, &st) < 0)
 		return sk_err(m->err, -errno, "%s: %s: files source \"%.200s\": %s", m->name, where, src, strerror(errno));
@@ -384,7 +384,7 @@ static int files_mapping(struct mctx *m, struct spin_component *c, const char *w
 }
 
 /* files = [ "glob", { source, destination }, ... ] less exclude_files. */
-static int load_files(struct mctx *m, struct spin_component *c, const char *where, json_object *t)
+static int load_files(struct mctx *m, struct app_component *c, const char *where, json_object *t)
 {
 	char **exclude = NULL;
 	size_t n_exclude = 0;
@@ -397,7 +397,7 @@ static int load_files(struct mctx *m, struct spin_component *c, const char *wher
 	for (size_t i = 0; files && i < json_object_array_length(files) && r == 0; i++) {
 		json_object *e = json_object_array_get_idx(files, i);
 		const char *pat = json_object_get_string(e);
-		struct spin_file_mount *f;
+		struct app_file_mount *f;
 
 		if (json_object_is_type(e, json_type_object)) {
 			r = files_mapping(m, c, where, e);
@@ -407,7 +407,7 @@ static int load_files(struct mctx *m, struct spin_component *c, const char *wher
 		} else if (!rel_path_ok(pat)) {
 			r = sk_err(m->err, -EINVAL, "%s: %s: files pattern \"%.100s\" must be relative and stay in the app directory",
 			           m->name, where, pat);
-		} else if (!(m->flags & SPIN_LOAD_NO_FS)) {
+		} else if (!(m->flags & APP_LOAD_NO_FS)) {
 			r = app_files_glob(m->name, where, m->dir, pat, exclude, n_exclude, c, m->err);
 		} else if (!(f = app_push(&c->files, &c->n_files, sizeof(*f)))) {
 			r = push_failed(m, where, "files");
@@ -442,7 +442,7 @@ static int component_precheck(struct mctx *m, const char *id, json_object *t, co
 		return sk_err(m->err, -EINVAL,
 		              "%s: component id \"%.64s\" must be kebab-case: lowercase letters and digits in words joined by '-' (like \"my-component\")",
 		              m->name, id);
-	if (spin_app_find_component(m->app, id) >= 0)
+	if (app_find_component(m->app, id) >= 0)
 		return sk_err(m->err, -EINVAL, "%s: %s is defined twice", m->name, where);
 	if (!json_object_is_type(t, json_type_object))
 		return sk_err(m->err, -EINVAL, "%s: %s must be a table", m->name, where);
@@ -465,7 +465,7 @@ static int component_precheck(struct mctx *m, const char *id, json_object *t, co
 static int load_component(struct mctx *m, const char *id, json_object *t, bool generated)
 {
 	char where[WHERE_MAX];
-	struct spin_component *c;
+	struct app_component *c;
 	int r;
 
 	snprintf(where, sizeof(where), "component \"%.64s\"", id);
@@ -492,7 +492,7 @@ static int load_components(struct mctx *m, json_object *root)
 
 	if (r < 0 || !comps)
 		return r;
-	SPIN_OBJ_FOREACH(it, comps) {
+	APP_OBJ_FOREACH(it, comps) {
 		if ((r = load_component(m, json_object_iter_peek_name(&it), json_object_iter_peek_value(&it), false)) < 0)
 			return r;
 	}
@@ -500,7 +500,7 @@ static int load_components(struct mctx *m, json_object *root)
 }
 
 /* route = "/x" | { private = true } */
-static int trigger_route(struct mctx *m, struct spin_trigger *t, const char *where, json_object *tbl)
+static int trigger_route(struct mctx *m, struct app_trigger *t, const char *where, json_object *tbl)
 {
 	static const char *const keys[] = { "private", NULL };
 	json_object *route, *priv;
@@ -525,7 +525,7 @@ static int trigger_route(struct mctx *m, struct spin_trigger *t, const char *whe
 }
 
 /* executor = { type = "http" } | { type = "wagi", argv, entrypoint } */
-static int trigger_executor(struct mctx *m, struct spin_trigger *t, const char *where, json_object *tbl)
+static int trigger_executor(struct mctx *m, struct app_trigger *t, const char *where, json_object *tbl)
 {
 	static const char *const keys[] = { "type", "argv", "entrypoint", NULL };
 	_cleanup_free_ char *type = NULL;
@@ -541,7 +541,7 @@ static int trigger_executor(struct mctx *m, struct spin_trigger *t, const char *
 	if (!type || strcmp(type, "wagi") != 0)
 		return sk_err(m->err, -EINVAL, "%s: %s: executor type \"%.32s\" is unknown; use \"http\" or \"wagi\"", m->name,
 		              where, type ? type : "");
-	t->kind = SPIN_HANDLER_WAGI;
+	t->kind = APP_HANDLER_WAGI;
 	if ((r = dup_str(m, ex, "argv", where, &t->wagi_argv)) < 0 ||
 	    (r = dup_str(m, ex, "entrypoint", where, &t->wagi_entrypoint)) < 0)
 		return r;
@@ -553,7 +553,7 @@ static int trigger_executor(struct mctx *m, struct spin_trigger *t, const char *
 }
 
 /* component = "id" | { inline component } */
-static int trigger_component(struct mctx *m, struct spin_trigger *t, const char *where, json_object *tbl,
+static int trigger_component(struct mctx *m, struct app_trigger *t, const char *where, json_object *tbl,
                              bool id_given, size_t index)
 {
 	_cleanup_free_ char *gen = NULL;
@@ -564,7 +564,7 @@ static int trigger_component(struct mctx *m, struct spin_trigger *t, const char 
 	if (!json_object_object_get_ex(tbl, "component", &comp))
 		return sk_err(m->err, -EINVAL, "%s: %s: component is missing; set component = \"id\"", m->name, where);
 	if (json_object_is_type(comp, json_type_string)) {
-		idx = spin_app_find_component(m->app, json_object_get_string(comp));
+		idx = app_find_component(m->app, json_object_get_string(comp));
 		if (idx < 0)
 			return sk_err(m->err, -ENOENT, "%s: %s: component \"%.64s\" is not defined; add [component.%.64s]",
 			              m->name, where, json_object_get_string(comp), json_object_get_string(comp));
@@ -591,7 +591,7 @@ static int load_http_trigger(struct mctx *m, json_object *tbl, size_t index)
 {
 	static const char *const keys[] = { "route", "component", "executor", "id", NULL };
 	char where[WHERE_MAX];
-	struct spin_trigger *t;
+	struct app_trigger *t;
 	int r;
 
 	snprintf(where, sizeof(where), "[[trigger.http]] #%zu", index + 1);
@@ -623,7 +623,7 @@ static int load_triggers(struct mctx *m, json_object *root)
 
 	if (r < 0 || !trig)
 		return r;
-	SPIN_OBJ_FOREACH(it, trig) {
+	APP_OBJ_FOREACH(it, trig) {
 		const char *type = json_object_iter_peek_name(&it);
 		json_object *list = json_object_iter_peek_value(&it);
 		if (!json_object_is_type(list, json_type_array))
@@ -659,11 +659,11 @@ static int load_manifest(struct mctx *m, json_object *root)
 	return app_validate(m->app, m->name, m->err);
 }
 
-int spin_app_from_manifest(json_object *root, const char *name, const char *dir, unsigned flags,
-                           struct spin_app **out, struct sk_error *err)
+int app_from_manifest(json_object *root, const char *name, const char *dir, unsigned flags,
+                           struct app **out, struct sk_error *err)
 {
 	struct mctx m = { .name = name, .flags = flags, .err = err };
-	struct spin_app *app = app_new();
+	struct app *app = app_new();
 	char cwd[PATH_MAX];
 	int r;
 
@@ -676,13 +676,13 @@ int spin_app_from_manifest(json_object *root, const char *name, const char *dir,
 		app->dir = strdup(dir);
 	app->base = strdup("/");
 	if (!app->dir || !app->base) {
-		spin_app_free(app);
+		app_free(app);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	m.dir = app->dir;
 	r = load_manifest(&m, root);
 	if (r < 0) {
-		spin_app_free(app);
+		app_free(app);
 		return app_err_line(err, r);
 	}
 	*out = app;

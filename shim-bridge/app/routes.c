@@ -34,7 +34,7 @@ struct route {
 	bool wildcard;
 };
 
-struct spin_router {
+struct app_router {
 	char *base;
 	struct route *routes;
 	size_t n;
@@ -83,7 +83,7 @@ static bool param_name_ok(const char *s, size_t n)
 static int route_check(const char *route, struct sk_error *err)
 {
 	_cleanup_free_ char *abs = sanitize(route, true);
-	size_t n, nsegs = 0, pstart[SPIN_ROUTE_MAX_SEGMENTS], plen[SPIN_ROUTE_MAX_SEGMENTS], np = 0;
+	size_t n, nsegs = 0, pstart[APP_ROUTE_MAX_SEGMENTS], plen[APP_ROUTE_MAX_SEGMENTS], np = 0;
 	bool wild;
 
 	if (!abs)
@@ -95,8 +95,8 @@ static int route_check(const char *route, struct sk_error *err)
 		size_t start = i + 1, end = start;
 		while (end < n && abs[end] != '/')
 			end++;
-		if (++nsegs > SPIN_ROUTE_MAX_SEGMENTS)
-			return sk_err(err, -EINVAL, "has more than %d segments", SPIN_ROUTE_MAX_SEGMENTS);
+		if (++nsegs > APP_ROUTE_MAX_SEGMENTS)
+			return sk_err(err, -EINVAL, "has more than %d segments", APP_ROUTE_MAX_SEGMENTS);
 		if ((end - start == 3 && memcmp(abs + start, "...", 3) == 0) || (end - start == 1 && abs[start] == '*'))
 			return sk_err(err, -EINVAL, "has a wildcard before its end; \"/...\" may only end a route");
 		if (abs[start] == ':' && !param_name_ok(abs + start + 1, end - start - 1))
@@ -111,7 +111,7 @@ static int route_check(const char *route, struct sk_error *err)
 	return 0;
 }
 
-int spin_route_check(const char *route, struct sk_error *err)
+int app_route_check(const char *route, struct sk_error *err)
 {
 	return app_err_line(err, route_check(route, err));
 }
@@ -127,7 +127,7 @@ static void route_clear(struct route *rt)
 	free(rt->segs);
 }
 
-void spin_router_free(struct spin_router *r)
+void app_router_free(struct app_router *r)
 {
 	if (!r)
 		return;
@@ -164,7 +164,7 @@ static int split_segments(struct route *rt, const char *s, size_t n)
 }
 
 /* Precompute everything a match hands out for trigger t under base. */
-static int route_build(struct route *rt, const char *base, const struct spin_trigger *t)
+static int route_build(struct route *rt, const char *base, const struct app_trigger *t)
 {
 	_cleanup_free_ char *b = sanitize(base, false), *raw = sanitize(t->route, true);
 	size_t n;
@@ -184,22 +184,22 @@ static int route_build(struct route *rt, const char *base, const struct spin_tri
 	return split_segments(rt, rt->script_name, strlen(rt->script_name));
 }
 
-int spin_router_new(const struct spin_app *app, struct spin_router **out, struct sk_error *err)
+int app_router_new(const struct app *app, struct app_router **out, struct sk_error *err)
 {
-	struct spin_router *r = calloc(1, sizeof(*r));
+	struct app_router *r = calloc(1, sizeof(*r));
 	int rc = 0;
 
 	if (!r || !(r->base = strdup(app->base ? app->base : "/")) ||
 	    !(r->routes = calloc(app->n_triggers + 1, sizeof(*r->routes)))) {
-		spin_router_free(r);
+		app_router_free(r);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < app->n_triggers && rc == 0; i++) {
-		const struct spin_trigger *t = &app->triggers[i];
+		const struct app_trigger *t = &app->triggers[i];
 		struct route *rt;
 		if (t->is_private || !t->route)
 			continue;
-		if ((rc = spin_route_check(t->route, err)) < 0) {
+		if ((rc = app_route_check(t->route, err)) < 0) {
 			sk_err_prefix(err, "trigger \"%s\": route \"%.100s\"", t->id, t->route);
 			break;
 		}
@@ -210,7 +210,7 @@ int spin_router_new(const struct spin_app *app, struct spin_router **out, struct
 		rt->component = t->component;
 	}
 	if (rc < 0) {
-		spin_router_free(r);
+		app_router_free(r);
 		return app_err_line(err, rc);
 	}
 	*out = r;
@@ -284,8 +284,8 @@ static char *percent_decode(const char *s)
 }
 
 /* Fill m from the winning route. */
-static int fill_match(const struct spin_router *r, const struct route *rt, const char *path, size_t n,
-                      size_t rest, struct spin_route_match *m)
+static int fill_match(const struct app_router *r, const struct route *rt, const char *path, size_t n,
+                      size_t rest, struct app_route_match *m)
 {
 	size_t pos = 0, np = 0;
 
@@ -315,14 +315,14 @@ static int fill_match(const struct spin_router *r, const struct route *rt, const
 	return 0;
 }
 
-int spin_router_match(const struct spin_router *r, const char *path, struct spin_route_match *m)
+int app_router_match(const struct app_router *r, const char *path, struct app_route_match *m)
 {
 	const struct route *best = NULL;
 	size_t n = strlen(path), best_rest = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (n > SPIN_PATH_MAX || (n > 0 && path[0] != '/'))
+	if (n > APP_PATH_MAX || (n > 0 && path[0] != '/'))
 		return -ENOENT;
 	if (n > 0 && path[n - 1] == '/')
 		n--; /* "/a/" is "/a"; "/" is the root */
@@ -337,11 +337,11 @@ int spin_router_match(const struct spin_router *r, const char *path, struct spin
 		return -ENOENT;
 	rc = fill_match(r, best, path, n, best_rest, m);
 	if (rc < 0)
-		spin_route_match_clear(m);
+		app_route_match_clear(m);
 	return rc;
 }
 
-void spin_route_match_clear(struct spin_route_match *m)
+void app_route_match_clear(struct app_route_match *m)
 {
 	free(m->path_info);
 	free(m->path_info_decoded);

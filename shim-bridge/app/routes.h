@@ -17,28 +17,28 @@
  *
  * Matching is on the raw path (no percent-decoding), as Spin does it; one
  * trailing '/' of the path is ignored. */
-#ifndef SPINKUBE_SPIN_ROUTES_H
-#define SPINKUBE_SPIN_ROUTES_H
+#ifndef SPINKUBE_APP_ROUTES_H
+#define SPINKUBE_APP_ROUTES_H
 
 #include <stddef.h>
 
 #include "shim-bridge/app/app.h"
 #include "common/err.h"
 
-#define SPIN_ROUTE_MAX_SEGMENTS 64
-#define SPIN_PATH_MAX (64 * 1024) /* longer request paths never match */
+#define APP_ROUTE_MAX_SEGMENTS 64
+#define APP_PATH_MAX (64 * 1024) /* longer request paths never match */
 
-struct spin_router;
+struct app_router;
 
-struct spin_route_param {
+struct app_route_param {
 	const char *name; /* borrowed from the router */
 	char *value;      /* owned by the match (raw, not decoded) */
 };
 
 /* One match. Strings marked "router" are borrowed and live as long as the
  * router; the rest are owned by the match and released by
- * spin_route_match_clear(). */
-struct spin_route_match {
+ * app_route_match_clear(). */
+struct app_route_match {
 	size_t trigger;   /* index into app->triggers */
 	size_t component; /* index into app->components */
 	/* spin-* request headers */
@@ -50,27 +50,27 @@ struct spin_route_match {
 	/* WAGI */
 	const char *script_name; /* router: base + route without "/..." (SCRIPT_NAME) */
 	char *path_info_decoded; /* owned: path_info percent-decoded (PATH_INFO) */
-	struct spin_route_param *params; /* owned array: spin-path-match-NAME */
+	struct app_route_param *params; /* owned array: spin-path-match-NAME */
 	size_t n_params;
 };
 
 /* Build the router for app's triggers (the app may be freed afterwards: the
  * router keeps copies). Errors: a route that does not parse. */
-int spin_router_new(const struct spin_app *app, struct spin_router **out, struct sk_error *err);
+int app_router_new(const struct app *app, struct app_router **out, struct sk_error *err);
 
-void spin_router_free(struct spin_router *r);
+void app_router_free(struct app_router *r);
 
 /* Match a raw request path (no query). 0 with *m filled (clear it with
- * spin_route_match_clear), -ENOENT when no route matches (send 404), or
+ * app_route_match_clear), -ENOENT when no route matches (send 404), or
  * -ENOMEM. *m is zeroed first in every case. */
-int spin_router_match(const struct spin_router *r, const char *path, struct spin_route_match *m);
+int app_router_match(const struct app_router *r, const char *path, struct app_route_match *m);
 
 /* Release what a match owns and zero it. Safe on a zeroed match. */
-void spin_route_match_clear(struct spin_route_match *m);
+void app_route_match_clear(struct app_route_match *m);
 
 /* Check a route's syntax ("/..." only at the end, ":name" segments with a
  * name of letters, digits, '_' or '-'). 0 or -EINVAL with the problem in err
  * (no file name: the caller prefixes it). */
-int spin_route_check(const char *route, struct sk_error *err);
+int app_route_check(const char *route, struct sk_error *err);
 
 #endif

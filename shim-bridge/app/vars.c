@@ -22,7 +22,7 @@ static const char *env_get(char *const *envp, const char *key)
 }
 
 /* The first provider's value for variable v (borrowed), or NULL. */
-static const char *provide(const struct spin_variable *v, char *const *envp, char *key, size_t keysz)
+static const char *provide(const struct app_variable *v, char *const *envp, char *key, size_t keysz)
 {
 	size_t pre = strlen("SPIN_VARIABLE_");
 	const char *val;
@@ -38,7 +38,7 @@ static const char *provide(const struct spin_variable *v, char *const *envp, cha
 	return v->default_value;
 }
 
-void spin_vars_free(struct spin_vars *vars)
+void app_vars_free(struct app_vars *vars)
 {
 	if (!vars)
 		return;
@@ -50,16 +50,16 @@ void spin_vars_free(struct spin_vars *vars)
 	free(vars);
 }
 
-int spin_vars_resolve(const struct spin_app *app, char *const *envp, struct spin_vars **out,
+int app_vars_resolve(const struct app *app, char *const *envp, struct app_vars **out,
                       struct sk_error *err)
 {
-	return spin_vars_resolve_with(app, envp, NULL, NULL, out, err);
+	return app_vars_resolve_with(app, envp, NULL, NULL, out, err);
 }
 
-int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_var_provider_fn first, void *ud,
-                           struct spin_vars **out, struct sk_error *err)
+int app_vars_resolve_with(const struct app *app, char *const *envp, app_var_provider_fn first, void *ud,
+                           struct app_vars **out, struct sk_error *err)
 {
-	struct spin_vars *vars = calloc(1, sizeof(*vars));
+	struct app_vars *vars = calloc(1, sizeof(*vars));
 	int r = 0;
 
 	if (!vars || !(vars->items = calloc(app->n_variables + 1, sizeof(*vars->items)))) {
@@ -67,10 +67,10 @@ int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_v
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < app->n_variables && r == 0; i++) {
-		const struct spin_variable *v = &app->variables[i];
+		const struct app_variable *v = &app->variables[i];
 		char key[256];
 		const char *val = provide(v, envp, key, sizeof(key)), *fv = NULL;
-		struct spin_resolved_var *item = &vars->items[vars->n];
+		struct app_resolved_var *item = &vars->items[vars->n];
 
 		if (first && first(ud, v->name, &fv) == 0 && fv)
 			val = fv;
@@ -79,8 +79,8 @@ int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_v
 		else if (!val)
 			r = sk_err(err, -ENOENT, "app variable \"%s\" is required but has no value; set %s=... in the environment",
 			           v->name, key);
-		else if (strlen(val) > SPIN_VAR_VALUE_MAX)
-			r = sk_err(err, -E2BIG, "app variable \"%s\": value longer than %d bytes", v->name, SPIN_VAR_VALUE_MAX);
+		else if (strlen(val) > APP_VAR_VALUE_MAX)
+			r = sk_err(err, -E2BIG, "app variable \"%s\": value longer than %d bytes", v->name, APP_VAR_VALUE_MAX);
 		else if (!(item->name = strdup(v->name)) || !(item->value = strdup(val)))
 			r = sk_err(err, -ENOMEM, "out of memory");
 		if (item->name)
@@ -88,14 +88,14 @@ int spin_vars_resolve_with(const struct spin_app *app, char *const *envp, spin_v
 		item->secret = v->secret;
 	}
 	if (r < 0) {
-		spin_vars_free(vars);
+		app_vars_free(vars);
 		return app_err_line(err, r);
 	}
 	*out = vars;
 	return 0;
 }
 
-const char *spin_vars_get(const struct spin_vars *vars, const char *name)
+const char *app_vars_get(const struct app_vars *vars, const char *name)
 {
 	for (size_t i = 0; vars && i < vars->n; i++)
 		if (strcmp(vars->items[i].name, name) == 0)
@@ -117,7 +117,7 @@ static char *brace_name(const char *s, const char *e, bool *oom)
 		*oom = true;
 		return NULL;
 	}
-	if (!spin_variable_name_ok(name)) {
+	if (!app_variable_name_ok(name)) {
 		free(name);
 		return NULL;
 	}
@@ -129,14 +129,14 @@ static int put(struct sk_buf *b, const char *s, size_t n, struct sk_error *err)
 	int r = sk_buf_append(b, s, n);
 
 	if (r == -E2BIG)
-		return sk_err(err, r, "template expands to more than %d bytes", SPIN_VAR_VALUE_MAX);
+		return sk_err(err, r, "template expands to more than %d bytes", APP_VAR_VALUE_MAX);
 	return r < 0 ? sk_err(err, r, "out of memory") : 0;
 }
 
-int spin_template_expand(const char *tmpl, spin_template_lookup lookup, void *ud, char **out,
+int app_template_expand(const char *tmpl, app_template_lookup lookup, void *ud, char **out,
                          struct sk_error *err)
 {
-	struct sk_buf b = sk_buf_make(SPIN_VAR_VALUE_MAX);
+	struct sk_buf b = sk_buf_make(APP_VAR_VALUE_MAX);
 	const char *p = tmpl, *open;
 	int r = 0;
 
@@ -170,16 +170,16 @@ int spin_template_expand(const char *tmpl, spin_template_lookup lookup, void *ud
 
 static int lookup_vars(const char *name, const char **value, void *ud)
 {
-	const struct spin_vars *vars = ((const struct spin_vars *const *)ud)[0];
+	const struct app_vars *vars = ((const struct app_vars *const *)ud)[0];
 
-	*value = spin_vars_get(vars, name);
+	*value = app_vars_get(vars, name);
 	return *value ? 0 : -ENOENT;
 }
 
-static const struct spin_component *find_component(const struct spin_app *app, const char *id,
+static const struct app_component *find_component(const struct app *app, const char *id,
                                                    struct sk_error *err)
 {
-	long i = spin_app_find_component(app, id);
+	long i = app_find_component(app, id);
 
 	if (i < 0) {
 		sk_err(err, -ENOENT, "component \"%.64s\" is not in the app", id);
@@ -188,28 +188,28 @@ static const struct spin_component *find_component(const struct spin_app *app, c
 	return &app->components[i];
 }
 
-int spin_component_var(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
+int app_component_var(const struct app *app, const struct app_vars *vars, const char *component_id,
                        const char *name, char **value_out, struct sk_error *err)
 {
-	const struct spin_component *c = find_component(app, component_id, err);
-	const struct spin_vars *ud[1] = { vars };
+	const struct app_component *c = find_component(app, component_id, err);
+	const struct app_vars *ud[1] = { vars };
 
 	if (!c)
 		return -ENOENT;
 	for (size_t i = 0; i < c->n_variables; i++) {
 		if (strcmp(c->variables[i].key, name) != 0)
 			continue;
-		if (spin_template_expand(c->variables[i].value, lookup_vars, ud, value_out, err) < 0)
+		if (app_template_expand(c->variables[i].value, lookup_vars, ud, value_out, err) < 0)
 			return sk_err_prefix(err, "component \"%s\": variable \"%s\"", c->id, name);
 		return 0;
 	}
 	return sk_err(err, -ENOENT, "component \"%s\" has no variable \"%.64s\"", c->id, name);
 }
 
-int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars, const char *component_id,
+int app_component_vars(const struct app *app, const struct app_vars *vars, const char *component_id,
                         struct sk_kv **out, size_t *n, struct sk_error *err)
 {
-	const struct spin_component *c = find_component(app, component_id, err);
+	const struct app_component *c = find_component(app, component_id, err);
 	struct sk_kv *kv;
 	size_t done = 0;
 	int r = 0;
@@ -223,7 +223,7 @@ int spin_component_vars(const struct spin_app *app, const struct spin_vars *vars
 		if (!(kv[done].key = strdup(c->variables[done].key)))
 			r = sk_err(err, -ENOMEM, "out of memory");
 		else
-			r = spin_component_var(app, vars, component_id, kv[done].key, &value, err);
+			r = app_component_var(app, vars, component_id, kv[done].key, &value, err);
 		kv[done].value = value;
 	}
 	if (r < 0) {

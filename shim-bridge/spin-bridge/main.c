@@ -39,11 +39,11 @@
 
 struct bridge {
 	struct bridge_options opts;
-	struct spin_app *app;
-	struct spin_vars *vars;
+	struct app *app;
+	struct app_vars *vars;
 	struct sb_engine *engine;
 	struct sb_component **comps; /* by app component index; NULL when unused */
-	struct spin_router *router;
+	struct app_router *router;
 	struct http_server *server;
 	char *work_dir; /* staging folder we made (removed at exit), or NULL */
 	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
@@ -90,8 +90,8 @@ static void copy_headers(struct http_response *resp, const struct http_header *h
 		(void)http_response_add_header(resp, h[i].name, h[i].value);
 }
 
-static void run_wagi(struct bridge *b, struct sb_component *c, const struct spin_trigger *t,
-		     const struct spin_route_match *m, const struct http_request *req, struct http_response *resp)
+static void run_wagi(struct bridge *b, struct sb_component *c, const struct app_trigger *t,
+		     const struct app_route_match *m, const struct http_request *req, struct http_response *resp)
 {
 	struct cgi_strv env = { 0 }, argv = { 0 };
 	struct cgi_response out = { 0 };
@@ -175,7 +175,7 @@ out:
 
 /* The request headers a component sees: the client's (names in lower case),
  * then Spin's spin-* ones. Strings live in `store`. */
-static size_t spin_headers(const struct http_request *req, const struct spin_route_match *m,
+static size_t spin_headers(const struct http_request *req, const struct app_route_match *m,
 			   struct sk_buf *store, struct sk_kv *out, size_t max, size_t *offsets)
 {
 	size_t n = 0;
@@ -223,7 +223,7 @@ static size_t spin_headers(const struct http_request *req, const struct spin_rou
 	return n;
 }
 
-static void run_inbound(struct bridge *b, struct sb_component *c, const struct spin_route_match *m,
+static void run_inbound(struct bridge *b, struct sb_component *c, const struct app_route_match *m,
 			const struct http_request *req, struct http_response *resp)
 {
 	struct sk_kv headers[REQUEST_HEADERS_MAX];
@@ -274,7 +274,7 @@ static void run_inbound(struct bridge *b, struct sb_component *c, const struct s
 
 /* A wasi:http component: both bodies stream. Before the response started a
  * failure is a 500; after, only cutting the connection tells the client. */
-static void run_wasi_http(struct sb_component *c, const struct spin_route_match *m, const struct http_request *req,
+static void run_wasi_http(struct sb_component *c, const struct app_route_match *m, const struct http_request *req,
 			  struct http_response *resp)
 {
 	struct sk_kv headers[REQUEST_HEADERS_MAX];
@@ -310,12 +310,12 @@ static void run_wasi_http(struct sb_component *c, const struct spin_route_match 
 static bool wants_stream(void *user, const struct http_request *req)
 {
 	struct bridge *b = user;
-	struct spin_route_match m;
+	struct app_route_match m;
 	bool stream = false;
 
-	if (spin_router_match(b->router, req->path, &m) == 0) {
+	if (app_router_match(b->router, req->path, &m) == 0) {
 		stream = b->comps[m.component]->kind == SB_HANDLER_WASI_HTTP;
-		spin_route_match_clear(&m);
+		app_route_match_clear(&m);
 	}
 	return stream;
 }
@@ -323,9 +323,9 @@ static bool wants_stream(void *user, const struct http_request *req)
 static void handle(void *user, const struct http_request *req, struct http_response *resp)
 {
 	struct bridge *b = user;
-	struct spin_route_match m;
+	struct app_route_match m;
 	double t0 = b->opts.log_requests ? now_ms() : 0;
-	int r = spin_router_match(b->router, req->path, &m);
+	int r = app_router_match(b->router, req->path, &m);
 
 	if (r == -ENOENT) {
 		resp->status = 404;
@@ -333,7 +333,7 @@ static void handle(void *user, const struct http_request *req, struct http_respo
 		fail(resp, "-", req->path, "out of memory matching the route");
 	} else {
 		struct sb_component *c = b->comps[m.component];
-		const struct spin_trigger *t = &b->app->triggers[m.trigger];
+		const struct app_trigger *t = &b->app->triggers[m.trigger];
 		if (c->kind == SB_HANDLER_WAGI)
 			run_wagi(b, c, t, &m, req, resp);
 		else if (c->kind == SB_HANDLER_WASI_HTTP)
@@ -348,12 +348,12 @@ static void handle(void *user, const struct http_request *req, struct http_respo
 			 r == 0 ? b->app->components[m.component].id : "-", now_ms() - t0);
 	}
 	if (r == 0)
-		spin_route_match_clear(&m);
+		app_route_match_clear(&m);
 }
 
 /* --- start-up ------------------------------------------------------------------------- */
 
-static int read_wasm(const struct spin_component *sc, unsigned char **bytes, size_t *len, struct sk_error *err)
+static int read_wasm(const struct app_component *sc, unsigned char **bytes, size_t *len, struct sk_error *err)
 {
 	char *data = NULL;
 	int r;
@@ -374,7 +374,7 @@ static int read_wasm(const struct spin_component *sc, unsigned char **bytes, siz
 	return 1; /* caller frees */
 }
 
-static bool component_used(const struct spin_app *app, size_t idx)
+static bool component_used(const struct app *app, size_t idx)
 {
 	for (size_t i = 0; i < app->n_triggers; i++)
 		if (app->triggers[i].component == idx)
@@ -386,14 +386,14 @@ static bool component_used(const struct spin_app *app, size_t idx)
 static int check_kinds(struct bridge *b, struct sk_error *err)
 {
 	for (size_t i = 0; i < b->app->n_triggers; i++) {
-		const struct spin_trigger *t = &b->app->triggers[i];
+		const struct app_trigger *t = &b->app->triggers[i];
 		const struct sb_component *c = b->comps[t->component];
 		const char *id = b->app->components[t->component].id;
-		if (t->kind == SPIN_HANDLER_WAGI && c->kind != SB_HANDLER_WAGI)
+		if (t->kind == APP_HANDLER_WAGI && c->kind != SB_HANDLER_WAGI)
 			return sk_err(err, -EINVAL, "trigger \"%s\": executor is wagi but component \"%s\" is a "
 						    "component exporting %s (remove executor = { type = \"wagi\" })",
 				      t->id, id, sb_handler_kind_name(c->kind));
-		if (t->kind != SPIN_HANDLER_WAGI && c->kind == SB_HANDLER_WAGI)
+		if (t->kind != APP_HANDLER_WAGI && c->kind == SB_HANDLER_WAGI)
 			return sk_err(err, -EINVAL, "trigger \"%s\": component \"%s\" is a core wasm module: set "
 						    "executor = { type = \"wagi\" } on the trigger, or build a component",
 				      t->id, id);
@@ -403,7 +403,7 @@ static int check_kinds(struct bridge *b, struct sk_error *err)
 
 static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 {
-	const struct spin_component *sc = &b->app->components[idx];
+	const struct app_component *sc = &b->app->components[idx];
 	_cleanup_free_ struct sb_file_map *maps = NULL;
 	_cleanup_free_ char *root = NULL;
 	unsigned char *bytes = NULL;
@@ -430,7 +430,7 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
 				      sc->id, sc->allowed_outbound_hosts[i], why);
 	}
-	r = spin_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
+	r = app_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
 	if (r < 0)
 		return sk_err_prefix(err, "component \"%s\"", sc->id);
 	owned = read_wasm(sc, &bytes, &len, err);
@@ -514,7 +514,7 @@ static int load_runtime_config(struct bridge *b, struct sk_error *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->app->n_components; i++) {
-		const struct spin_component *sc = &b->app->components[i];
+		const struct app_component *sc = &b->app->components[i];
 		if (!component_used(b->app, i))
 			continue;
 		r = wh_kvdb_check_component(b->kvdb, sc->id, (const char *const *)sc->key_value_stores,
@@ -527,7 +527,7 @@ static int load_runtime_config(struct bridge *b, struct sk_error *err)
 
 static int load(struct bridge *b, struct sk_error *err)
 {
-	int r = spin_app_load(b->opts.from, &b->app, err);
+	int r = app_load(b->opts.from, &b->app, err);
 
 	if (r < 0)
 		return r;
@@ -535,7 +535,7 @@ static int load(struct bridge *b, struct sk_error *err)
 		char q[1024];
 		log_warn("app", "warning=%s", log_quote(b->app->warnings[i], q, sizeof(q)));
 	}
-	if (b->opts.retain && (r = spin_app_retain(b->app, b->opts.retain, err)) < 0)
+	if (b->opts.retain && (r = app_retain(b->app, b->opts.retain, err)) < 0)
 		return sk_err_prefix(err, "SPIN_COMPONENTS_TO_RETAIN");
 	if (b->app->n_triggers == 0)
 		return sk_err(err, -EINVAL, "%s: the app has no HTTP triggers to serve (add a [[trigger.http]])",
@@ -543,19 +543,19 @@ static int load(struct bridge *b, struct sk_error *err)
 	r = load_runtime_config(b, err);
 	if (r < 0)
 		return r;
-	r = spin_vars_resolve_with(b->app, environ, rc_variable, b, &b->vars, err);
+	r = app_vars_resolve_with(b->app, environ, rc_variable, b, &b->vars, err);
 	if (r < 0)
 		return r;
 	/* Expand every component variable once so a bad template fails now. */
 	for (size_t i = 0; i < b->app->n_components; i++) {
 		struct sk_kv *kv = NULL;
 		size_t n = 0;
-		r = spin_component_vars(b->app, b->vars, b->app->components[i].id, &kv, &n, err);
+		r = app_component_vars(b->app, b->vars, b->app->components[i].id, &kv, &n, err);
 		sk_kv_free(kv, n);
 		if (r < 0)
 			return sk_err_prefix(err, "component \"%s\"", b->app->components[i].id);
 	}
-	return spin_router_new(b->app, &b->router, err);
+	return app_router_new(b->app, &b->router, err);
 }
 
 static int start(struct bridge *b, struct sk_error *err)
@@ -603,7 +603,7 @@ static int start(struct bridge *b, struct sk_error *err)
 static void log_routes(const struct bridge *b)
 {
 	for (size_t i = 0; i < b->app->n_triggers; i++) {
-		const struct spin_trigger *t = &b->app->triggers[i];
+		const struct app_trigger *t = &b->app->triggers[i];
 		if (t->is_private)
 			continue;
 		log_info("route", "route=\"%s\" component=%s handler=%s", t->route,
@@ -618,12 +618,12 @@ static void bridge_free(struct bridge *b)
 		for (size_t i = 0; i < b->app->n_components; i++)
 			sb_component_free(b->comps[i]);
 	free(b->comps);
-	spin_router_free(b->router);
+	app_router_free(b->router);
 	wh_kvdb_free(b->kvdb);
 	app_runtime_config_free(b->rc);
 	sb_engine_free(b->engine);
-	spin_vars_free(b->vars);
-	spin_app_free(b->app);
+	app_vars_free(b->vars);
+	app_free(b->app);
 	if (b->work_dir && !b->opts.work_dir)
 		(void)sb_remove_tree(b->work_dir);
 	free(b->work_dir);

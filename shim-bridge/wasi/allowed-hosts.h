@@ -26,7 +26,7 @@
  * "*://" "*:*" to allow all), "{a,b}" lists (Spin does not support them either), paths,
  * unbracketed IPv6 addresses, and "{{ variable }}" templates (Spin
  * resolves those with the app's variables; a caller that wants them
- * expands each entry first, shim-bridge/app/vars.h spin_template_expand). */
+ * expands each entry first, shim-bridge/app/vars.h app_template_expand). */
 #ifndef SPIN_BRIDGE_WASI_ALLOWED_HOSTS_H
 #define SPIN_BRIDGE_WASI_ALLOWED_HOSTS_H
 

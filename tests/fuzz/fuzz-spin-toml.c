@@ -1,5 +1,5 @@
 /* libFuzzer target: spin.toml text through our TOML parser, then the
- * manifest rules (without the file system: SPIN_LOAD_NO_FS), then the
+ * manifest rules (without the file system: APP_LOAD_NO_FS), then the
  * router and the variable templates of whatever app came out. Nothing may
  * crash, leak or hang, and every error message must be one line. */
 #include <stddef.h>
@@ -15,37 +15,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void exercise(struct spin_app *app)
+static void exercise(struct app *app)
 {
 	static const char *const paths[] = { "/", "/a", "/a/b/c", "/hello/", "/users/42/edit", "/static/x%20y" };
 	struct sk_error err = { 0 };
-	struct spin_router *r = NULL;
-	struct spin_vars *vars = NULL;
+	struct app_router *r = NULL;
+	struct app_vars *vars = NULL;
 	char *envp[] = { NULL };
 
 	for (size_t i = 0; i < app->n_warnings; i++)
 		if (!sk_is_one_line(app->warnings[i]))
 			__builtin_trap(); /* warnings are one line too */
-	if (spin_router_new(app, &r, &err) == 0) {
+	if (app_router_new(app, &r, &err) == 0) {
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-			struct spin_route_match m;
-			if (spin_router_match(r, paths[i], &m) == 0 && m.trigger >= app->n_triggers)
+			struct app_route_match m;
+			if (app_router_match(r, paths[i], &m) == 0 && m.trigger >= app->n_triggers)
 				__builtin_trap();
-			spin_route_match_clear(&m);
+			app_route_match_clear(&m);
 		}
-		spin_router_free(r);
+		app_router_free(r);
 	}
-	if (spin_vars_resolve(app, envp, &vars, &err) == 0) {
+	if (app_vars_resolve(app, envp, &vars, &err) == 0) {
 		for (size_t i = 0; i < app->n_components; i++) {
 			struct sk_kv *kv = NULL;
 			size_t n = 0;
-			if (spin_component_vars(app, vars, app->components[i].id, &kv, &n, &err) == 0)
+			if (app_component_vars(app, vars, app->components[i].id, &kv, &n, &err) == 0)
 				sk_kv_free(kv, n);
 		}
-		spin_vars_free(vars);
+		app_vars_free(vars);
 	}
 	if (app->n_components > 0)
-		(void)spin_app_retain(app, app->components[0].id, &err);
+		(void)app_retain(app, app->components[0].id, &err);
 	if (!sk_is_one_line(err.message))
 		__builtin_trap();
 }
@@ -54,12 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sk_error err = { 0 };
 	json_object *root = NULL;
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 
 	if (sk_toml_parse((const char *)data, size, "fuzz.toml", &root, &err) == 0) {
-		if (spin_app_from_manifest(root, "fuzz.toml", "/fuzz", SPIN_LOAD_NO_FS, &app, &err) == 0) {
+		if (app_from_manifest(root, "fuzz.toml", "/fuzz", APP_LOAD_NO_FS, &app, &err) == 0) {
 			exercise(app);
-			spin_app_free(app);
+			app_free(app);
 		}
 		json_object_put(root);
 	}

@@ -50,7 +50,7 @@ static void write_file(const char *path, const char *text)
 static void test_roundtrip(void)
 {
 	char dir[] = "/tmp/test-cli-manifest.XXXXXX", path[256];
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct layer_set layers = { 0 };
 	struct pull_manifest m;
 	struct sk_error err = { 0 };
@@ -70,7 +70,7 @@ static void test_roundtrip(void)
 	write_file(path, "same");
 	(void)snprintf(path, sizeof(path), "%s/static/a.txt", dir);
 	write_file(path, "same");
-	if (!ok(spin_app_load(dir, &app, &err) == 0, "the app loads")) {
+	if (!ok(app_load(dir, &app, &err) == 0, "the app loads")) {
 		printf("#   %s\n", err.message);
 		return;
 	}
@@ -85,7 +85,7 @@ static void test_roundtrip(void)
 	pull_manifest_free(&m);
 	free(manifest);
 	layers_free(&layers);
-	spin_app_free(app);
+	app_free(app);
 	char cmd[300];
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -88,16 +88,16 @@ static char *app_dir(const char *toml)
 static void toml_bad(const char *toml, const char *needle, const char *what)
 {
 	char *d = app_dir(toml);
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
-	int r = spin_app_load(d, &app, &err);
+	int r = app_load(d, &app, &err);
 	int good = r < 0 && app == NULL && strstr(err.message, needle) && !strchr(err.message, '\n') &&
 	           strstr(err.message, "spin.toml");
 
 	ok(good, "manifest refused: %s", what);
 	if (!good)
 		printf("#   r=%d message \"%s\", wanted \"%s\"\n", r, err.message, needle);
-	spin_app_free(app);
+	app_free(app);
 	rmtree(d);
 }
 
@@ -121,7 +121,7 @@ static const char *full_manifest =
 	"[component.home.variables]\nmessage = \"{{ greeting }}, {{api_key}}!\"\n"
 	"[component.home.build]\ncommand = \"make\"\n";
 
-static bool has_file(const struct spin_component *c, const char *dest)
+static bool has_file(const struct app_component *c, const char *dest)
 {
 	for (size_t i = 0; i < c->n_files; i++)
 		if (strcmp(c->files[i].destination, dest) == 0)
@@ -132,9 +132,9 @@ static bool has_file(const struct spin_component *c, const char *dest)
 static void test_manifest_full(void)
 {
 	char *d = tmpdir(), path[PATH_MAX];
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
-	const struct spin_component *c;
+	const struct app_component *c;
 
 	write_file(d, "app.wasm", "\0asm");
 	write_file(d, "spin.toml", full_manifest);
@@ -144,7 +144,7 @@ static void test_manifest_full(void)
 	write_file(d, "assets/site.css", "x");
 	write_file(d, "assets/css/deep/a.css", "x");
 	write_file(d, "data/file.bin", "x");
-	is_int(spin_app_load(d, &app, &err), 0, "a full manifest loads (%s)", err.message);
+	is_int(app_load(d, &app, &err), 0, "a full manifest loads (%s)", err.message);
 	if (!app) {
 		rmtree(d);
 		return;
@@ -182,21 +182,21 @@ static void test_manifest_full(void)
 	is_str(app->triggers[0].id, "t-home", "trigger id as given");
 	is_str(app->triggers[1].id, "trigger-2", "generated trigger id");
 	ok(app->triggers[2].is_private && app->triggers[2].route == NULL, "private route");
-	is_int(app->triggers[3].kind, SPIN_HANDLER_WAGI, "wagi executor");
+	is_int(app->triggers[3].kind, APP_HANDLER_WAGI, "wagi executor");
 	is_str(app->triggers[3].wagi_argv, "${SCRIPT_NAME} ${ARGS}", "WAGI argv default");
 	is_str(app->triggers[3].wagi_entrypoint, "_start", "WAGI entrypoint default");
 	is_str(app->components[app->triggers[3].component].id, "shop-3", "inline component id <app>-<index>");
 	is_str(app->components[app->triggers[4].component].id, "named", "inline component takes the trigger id");
 	is_str(app->triggers[4].wagi_argv, "${SCRIPT_NAME} -x ${ARGS}", "WAGI argv as given");
 	is_str(app->triggers[4].wagi_entrypoint, "main", "WAGI entrypoint as given");
-	is_int(app->triggers[0].kind, SPIN_HANDLER_HTTP, "default executor is HTTP");
-	spin_app_free(app);
+	is_int(app->triggers[0].kind, APP_HANDLER_HTTP, "default executor is HTTP");
+	app_free(app);
 
 	/* The same manifest given as a file path. */
 	snprintf(path, sizeof(path), "%s/spin.toml", d);
 	app = NULL;
-	is_int(spin_app_load(path, &app, &err), 0, "loading the spin.toml path works too");
-	spin_app_free(app);
+	is_int(app_load(path, &app, &err), 0, "loading the spin.toml path works too");
+	app_free(app);
 	rmtree(d);
 }
 
@@ -283,7 +283,7 @@ static void test_manifest_errors(void)
 static void test_manifest_url_source(void)
 {
 	char *d = tmpdir(), hex[65], toml[1024], blob[PATH_MAX];
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
 
 	oracle_sha256_hex("\0asm", 4, hex);
@@ -292,13 +292,13 @@ static void test_manifest_url_source(void)
 	write_file(d, "spin.toml", toml);
 	snprintf(blob, sizeof(blob), "blobs/sha256/%s", hex);
 	write_bytes(d, blob, "\0asm", 4);
-	is_int(spin_app_load(d, &app, &err), 0, "a url source loads from blobs/sha256 (%s)", err.message);
+	is_int(app_load(d, &app, &err), 0, "a url source loads from blobs/sha256 (%s)", err.message);
 	ok(app && strstr(app->components[0].source, blob) && strcmp(app->components[0].source_digest + 7, hex) == 0,
 	   "source is the blob, digest recorded");
-	spin_app_free(app);
+	app_free(app);
 	app = NULL;
 	write_bytes(d, blob, "\0asn", 4);
-	ok(spin_app_load(d, &app, &err) == -EILSEQ && strstr(err.message, "not the sha256:"),
+	ok(app_load(d, &app, &err) == -EILSEQ && strstr(err.message, "not the sha256:"),
 	   "a blob whose digest differs is refused (%s)", err.message);
 	rmtree(d);
 }
@@ -307,33 +307,33 @@ static void test_no_fs(void)
 {
 	struct sk_error err = { 0 };
 	json_object *root = NULL;
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	const char *text = HEAD "[component.hello]\nsource = \"nowhere.wasm\"\nfiles = [\"static/**/*\"]\n" ROUTE;
 
 	ok(sk_toml_parse(text, strlen(text), "mem.toml", &root, &err) == 0, "in-memory manifest parses");
-	is_int(spin_app_from_manifest(root, "mem.toml", "/nonexistent", SPIN_LOAD_NO_FS, &app, &err), 0,
+	is_int(app_from_manifest(root, "mem.toml", "/nonexistent", APP_LOAD_NO_FS, &app, &err), 0,
 	       "NO_FS validates without files (%s)", err.message);
 	ok(app && strcmp(app->components[0].source, "/nonexistent/nowhere.wasm") == 0, "source joined to dir");
 	ok(app && app->components[0].n_files == 1 && strcmp(app->components[0].files[0].destination, "/static/**/*") == 0,
 	   "globs recorded as written");
-	spin_app_free(app);
+	app_free(app);
 	app = NULL;
-	ok(spin_app_from_manifest(root, "mem.toml", "/nonexistent", 0, &app, &err) == -ENOENT, "without NO_FS the file is needed");
+	ok(app_from_manifest(root, "mem.toml", "/nonexistent", 0, &app, &err) == -ENOENT, "without NO_FS the file is needed");
 	json_object_put(root);
 }
 
 static void test_load_paths(void)
 {
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
 	char *d = tmpdir();
 
-	ok(spin_app_load("/nonexistent/app", &app, &err) == -ENOENT && strstr(err.message, "/nonexistent/app"),
+	ok(app_load("/nonexistent/app", &app, &err) == -ENOENT && strstr(err.message, "/nonexistent/app"),
 	   "a missing path names itself (%s)", err.message);
-	ok(spin_app_load(d, &app, &err) == -ENOENT && strstr(err.message, "no spin.toml, locked-app.json or spin.lock"),
+	ok(app_load(d, &app, &err) == -ENOENT && strstr(err.message, "no spin.toml, locked-app.json or spin.lock"),
 	   "an empty directory says what it looked for (%s)", err.message);
-	spin_app_free(NULL);
-	ok(1, "spin_app_free(NULL) is fine");
+	app_free(NULL);
+	ok(1, "app_free(NULL) is fine");
 	rmtree(d);
 }
 
@@ -360,7 +360,7 @@ static void test_load_paths(void)
 static void test_locked(void)
 {
 	char *d = tmpdir(), hex[65], text[4096], blob[PATH_MAX], path[PATH_MAX];
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
 
 	write_bytes(d, "app-x.wasm", "\0asm", 4);
@@ -370,7 +370,7 @@ static void test_locked(void)
 	write_bytes(d, blob, "blob!", 5);
 	snprintf(text, sizeof(text), LOCKED_FMT, d, d, hex);
 	write_file(d, "locked-app.json", text);
-	is_int(spin_app_load(d, &app, &err), 0, "a locked app loads from its directory (%s)", err.message);
+	is_int(app_load(d, &app, &err), 0, "a locked app loads from its directory (%s)", err.message);
 	if (app) {
 		snprintf(path, sizeof(path), "%s/app-x.wasm", d);
 		is_str(app->name, "locked", "metadata.name");
@@ -394,24 +394,24 @@ static void test_locked(void)
 		ok(app->components[2].source && strstr(app->components[2].source, blob), "digest resolved to the blob");
 		is_int(app->n_triggers, 3, "three HTTP triggers");
 		ok(app->triggers[2].is_private, "private route");
-		is_int(app->triggers[1].kind, SPIN_HANDLER_WAGI, "wagi executor");
+		is_int(app->triggers[1].kind, APP_HANDLER_WAGI, "wagi executor");
 		is_str(app->triggers[1].wagi_argv, "${SCRIPT_NAME} ${ARGS}", "WAGI defaults");
 		is_int(app->triggers[1].component, 1, "trigger component index");
 		ok(app->n_warnings == 1 && strstr(app->warnings[0], "redis"), "redis trigger ignored with a warning");
 	}
-	spin_app_free(app);
+	app_free(app);
 	app = NULL;
 
 	/* Detected by content under another name. */
 	write_file(d, "other.json", text);
 	snprintf(path, sizeof(path), "%s/other.json", d);
-	is_int(spin_app_load(path, &app, &err), 0, "a JSON file of any name is read as a locked app");
-	spin_app_free(app);
+	is_int(app_load(path, &app, &err), 0, "a JSON file of any name is read as a locked app");
+	app_free(app);
 	app = NULL;
 
 	/* A blob that does not match its digest. */
 	write_bytes(d, blob, "blob?", 5);
-	ok(spin_app_load(d, &app, &err) == -EILSEQ && strstr(err.message, "component \"blob\"") &&
+	ok(app_load(d, &app, &err) == -EILSEQ && strstr(err.message, "component \"blob\"") &&
 	       strstr(err.message, "not the sha256:"),
 	   "digest mismatch is refused (%s)", err.message);
 	rmtree(d);
@@ -419,15 +419,15 @@ static void test_locked(void)
 
 static void locked_bad(const char *json, const char *needle, const char *what)
 {
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
-	int r = spin_app_from_locked(json, strlen(json), "lock.json", "/nonexistent", 0, &app, &err);
+	int r = app_from_locked(json, strlen(json), "lock.json", "/nonexistent", 0, &app, &err);
 	int good = r < 0 && !app && strstr(err.message, needle) && !strchr(err.message, '\n');
 
 	ok(good, "locked app refused: %s", what);
 	if (!good)
 		printf("#   r=%d message \"%s\", wanted \"%s\"\n", r, err.message, needle);
-	spin_app_free(app);
+	app_free(app);
 }
 
 #define LK_HEAD "{\"spin_lock_version\": 1, \"metadata\": {\"name\": \"x\"}, "
@@ -435,21 +435,21 @@ static void locked_bad(const char *json, const char *needle, const char *what)
 
 static void test_locked_errors(void)
 {
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
 	const char *nested = LK_HEAD "\"triggers\": [], \"components\": [{\"id\": \"c\", \"source\": {\"content_type\": \"a\", "
 	                             "\"content\": {\"inline\": \"AGFzbQ\"}}}]}";
 	const char *old_meta = "{\"spin_lock_version\": 0, \"metadata\": {\"name\": \"x\", \"trigger\": {\"type\": \"http\", "
 	                       "\"base\": \"/old\"}}, \"triggers\": [], " LK_COMP "}";
 
-	is_int(spin_app_from_locked(nested, strlen(nested), "l", "/", 0, &app, &err), 0, "nested content form (%s)", err.message);
+	is_int(app_from_locked(nested, strlen(nested), "l", "/", 0, &app, &err), 0, "nested content form (%s)", err.message);
 	ok(app && app->components[0].inline_len == 4, "unpadded base64 decodes");
-	spin_app_free(app);
+	app_free(app);
 	app = NULL;
-	is_int(spin_app_from_locked(old_meta, strlen(old_meta), "l", "/", 0, &app, &err), 0, "Spin 1 metadata.trigger (%s)",
+	is_int(app_from_locked(old_meta, strlen(old_meta), "l", "/", 0, &app, &err), 0, "Spin 1 metadata.trigger (%s)",
 	       err.message);
 	is_str(app ? app->base : NULL, "/old", "base from metadata.trigger");
-	spin_app_free(app);
+	app_free(app);
 
 	locked_bad("{\"spin_lock_version\": 2, \"triggers\": [], \"components\": []}", "spin_lock_version 2 is not supported",
 	           "version 2");
@@ -505,19 +505,19 @@ static const char *retain_manifest = HEAD "[component.a]\nsource = \"app.wasm\"\
 static void test_retain(void)
 {
 	char *d = app_dir(retain_manifest);
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 	struct sk_error err = { 0 };
 
-	is_int(spin_app_load(d, &app, &err), 0, "retain fixture loads (%s)", err.message);
+	is_int(app_load(d, &app, &err), 0, "retain fixture loads (%s)", err.message);
 	if (!app) {
 		rmtree(d);
 		return;
 	}
-	ok(spin_app_retain(app, "a,zz", &err) == -ENOENT && strstr(err.message, "component \"zz\" is not in app \"demo\""),
+	ok(app_retain(app, "a,zz", &err) == -ENOENT && strstr(err.message, "component \"zz\" is not in app \"demo\""),
 	   "an unknown id is named (%s)", err.message);
 	is_int(app->n_components, 3, "a failed retain leaves the app as it was");
-	ok(spin_app_retain(app, " , ", &err) == -EINVAL && strstr(err.message, "names no component"), "an empty list is refused");
-	is_int(spin_app_retain(app, " c , a", &err), 0, "retain \" c , a\" (%s)", err.message);
+	ok(app_retain(app, " , ", &err) == -EINVAL && strstr(err.message, "names no component"), "an empty list is refused");
+	is_int(app_retain(app, " c , a", &err), 0, "retain \" c , a\" (%s)", err.message);
 	is_int(app->n_components, 2, "two components kept");
 	is_str(app->components[0].id, "a", "manifest order is kept");
 	is_str(app->components[1].id, "c", "second kept component");
@@ -525,8 +525,8 @@ static void test_retain(void)
 	ok(app->triggers[0].component == 0 && app->triggers[1].component == 1 && app->triggers[2].component == 1,
 	   "trigger component indexes are remapped");
 	is_str(app->triggers[1].route, "/c", "the /c trigger stays");
-	is_int(spin_app_find_component(app, "b"), -1, "b is gone");
-	spin_app_free(app);
+	is_int(app_find_component(app, "b"), -1, "b is gone");
+	app_free(app);
 	rmtree(d);
 }
 

@@ -23,14 +23,14 @@ static const char *manifest =
 	"[component.other]\nsource = \"o.wasm\"\n"
 	"[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n";
 
-static struct spin_app *load(const char *text)
+static struct app *load(const char *text)
 {
 	struct sk_error err = { 0 };
 	json_object *root = NULL;
-	struct spin_app *app = NULL;
+	struct app *app = NULL;
 
 	if (sk_toml_parse(text, strlen(text), "v.toml", &root, &err) < 0 ||
-	    spin_app_from_manifest(root, "v.toml", "/nonexistent", SPIN_LOAD_NO_FS, &app, &err) < 0)
+	    app_from_manifest(root, "v.toml", "/nonexistent", APP_LOAD_NO_FS, &app, &err) < 0)
 		printf("# load failed: %s\n", err.message);
 	json_object_put(root);
 	return app;
@@ -48,76 +48,76 @@ static int lookup_fixed(const char *name, const char **value, void *ud)
 
 static void test_resolve(void)
 {
-	struct spin_app *app = load(manifest);
+	struct app *app = load(manifest);
 	char *envp[] = { E("SPIN_VARIABLE_BOTH=from-prefixed"), E("BOTH=from-plain"), E("ENV_ONLY=from-plain"), E("TOKEN=t0k"),
 		         E("PLAINX=no"), E("SPIN_VARIABLE_PLAIN"), NULL };
 	char *none[] = { NULL };
-	struct spin_vars *vars = NULL;
+	struct app_vars *vars = NULL;
 	struct sk_error err = { 0 };
 
 	ok(app != NULL, "fixture loads");
 	if (!app)
 		return;
-	is_int(spin_vars_resolve(app, envp, &vars, &err), 0, "resolve (%s)", err.message);
-	is_str(spin_vars_get(vars, "plain"), "dflt", "no env: the default");
-	is_str(spin_vars_get(vars, "both"), "from-prefixed", "SPIN_VARIABLE_BOTH wins over BOTH");
-	is_str(spin_vars_get(vars, "env_only"), "from-plain", "a plain upper-case env var beats the default");
-	is_str(spin_vars_get(vars, "token"), "t0k", "a required variable from the environment");
+	is_int(app_vars_resolve(app, envp, &vars, &err), 0, "resolve (%s)", err.message);
+	is_str(app_vars_get(vars, "plain"), "dflt", "no env: the default");
+	is_str(app_vars_get(vars, "both"), "from-prefixed", "SPIN_VARIABLE_BOTH wins over BOTH");
+	is_str(app_vars_get(vars, "env_only"), "from-plain", "a plain upper-case env var beats the default");
+	is_str(app_vars_get(vars, "token"), "t0k", "a required variable from the environment");
 	ok(vars && vars->n == 4 && vars->items[3].secret, "secret flag carried");
-	is_str(spin_vars_get(vars, "nope"), NULL, "unknown variable: NULL");
-	spin_vars_free(vars);
+	is_str(app_vars_get(vars, "nope"), NULL, "unknown variable: NULL");
+	app_vars_free(vars);
 	vars = NULL;
 
-	ok(spin_vars_resolve(app, none, &vars, &err) == -ENOENT && vars == NULL &&
+	ok(app_vars_resolve(app, none, &vars, &err) == -ENOENT && vars == NULL &&
 	       strstr(err.message, "app variable \"token\" is required") && strstr(err.message, "SPIN_VARIABLE_TOKEN=..."),
 	   "a missing required variable names it and how to set it (%s)", err.message);
-	ok(spin_vars_resolve(app, NULL, &vars, &err) == -ENOENT, "a NULL environment is an empty one");
-	spin_vars_free(NULL);
-	spin_app_free(app);
+	ok(app_vars_resolve(app, NULL, &vars, &err) == -ENOENT, "a NULL environment is an empty one");
+	app_vars_free(NULL);
+	app_free(app);
 }
 
 static void test_component_vars(void)
 {
-	struct spin_app *app = load(manifest);
+	struct app *app = load(manifest);
 	char *envp[] = { E("SPIN_VARIABLE_TOKEN=s3cret"), E("BOTH=b"), NULL };
-	struct spin_vars *vars = NULL;
+	struct app_vars *vars = NULL;
 	struct sk_error err = { 0 };
 	struct sk_kv *kv = NULL;
 	size_t n = 0;
 	char *v = NULL;
 
-	if (!app || spin_vars_resolve(app, envp, &vars, &err) < 0) {
+	if (!app || app_vars_resolve(app, envp, &vars, &err) < 0) {
 		ok(0, "fixture (%s)", err.message);
-		spin_app_free(app);
+		app_free(app);
 		return;
 	}
-	is_int(spin_component_var(app, vars, "web", "greeting", &v, &err), 0, "expand greeting");
+	is_int(app_component_var(app, vars, "web", "greeting", &v, &err), 0, "expand greeting");
 	is_str(v, "Hello dflt and b!", "templates with and without inner spaces");
 	free(v);
 	v = NULL;
-	is_int(spin_component_var(app, vars, "web", "raw", &v, &err), 0, "text without {{ }}");
+	is_int(app_component_var(app, vars, "web", "raw", &v, &err), 0, "text without {{ }}");
 	is_str(v, "no braces } { here", "single braces are literal");
 	free(v);
 	v = NULL;
-	is_int(spin_component_var(app, vars, "web", "empty", &v, &err), 0, "empty template");
+	is_int(app_component_var(app, vars, "web", "empty", &v, &err), 0, "empty template");
 	is_str(v, "", "expands to empty");
 	free(v);
 	v = NULL;
-	ok(spin_component_var(app, vars, "web", "missing", &v, &err) == -ENOENT && strstr(err.message, "has no variable \"missing\""),
+	ok(app_component_var(app, vars, "web", "missing", &v, &err) == -ENOENT && strstr(err.message, "has no variable \"missing\""),
 	   "unknown component variable");
-	ok(spin_component_var(app, vars, "nope", "x", &v, &err) == -ENOENT && strstr(err.message, "component \"nope\""),
+	ok(app_component_var(app, vars, "nope", "x", &v, &err) == -ENOENT && strstr(err.message, "component \"nope\""),
 	   "unknown component");
-	ok(spin_component_var(app, vars, "other", "greeting", &v, &err) == -ENOENT, "variables are per component");
-	is_int(spin_component_vars(app, vars, "web", &kv, &n, &err), 0, "list all of web's variables");
+	ok(app_component_var(app, vars, "other", "greeting", &v, &err) == -ENOENT, "variables are per component");
+	is_int(app_component_vars(app, vars, "web", &kv, &n, &err), 0, "list all of web's variables");
 	is_int(n, 4, "four of them");
 	ok(n == 4 && strcmp(kv[2].key, "secret") == 0 && strcmp(kv[2].value, "s3cret") == 0, "listed expanded, in order");
 	sk_kv_free(kv, n);
 	kv = NULL;
-	is_int(spin_component_vars(app, vars, "other", &kv, &n, &err), 0, "a component without variables");
+	is_int(app_component_vars(app, vars, "other", &kv, &n, &err), 0, "a component without variables");
 	is_int(n, 0, "lists none");
 	sk_kv_free(kv, n);
-	spin_vars_free(vars);
-	spin_app_free(app);
+	app_vars_free(vars);
+	app_free(app);
 }
 
 static void test_templates(void)
@@ -125,23 +125,23 @@ static void test_templates(void)
 	struct sk_error err = { 0 };
 	char *out = NULL, *big;
 
-	is_int(spin_template_expand("x{{a}}y{{ a }}z{{\ta\t}}", lookup_fixed, NULL, &out, &err), 0, "expand");
+	is_int(app_template_expand("x{{a}}y{{ a }}z{{\ta\t}}", lookup_fixed, NULL, &out, &err), 0, "expand");
 	is_str(out, "xAyAzA", "every form of braces");
 	free(out);
 	out = NULL;
-	ok(spin_template_expand("{{ b }}", lookup_fixed, NULL, &out, &err) == -ENOENT && strstr(err.message, "unknown variable \"b\""),
+	ok(app_template_expand("{{ b }}", lookup_fixed, NULL, &out, &err) == -ENOENT && strstr(err.message, "unknown variable \"b\""),
 	   "unknown variable");
-	ok(spin_template_expand("a {{ a", lookup_fixed, NULL, &out, &err) == -EINVAL && strstr(err.message, "without \"}}\""),
+	ok(app_template_expand("a {{ a", lookup_fixed, NULL, &out, &err) == -EINVAL && strstr(err.message, "without \"}}\""),
 	   "unterminated");
-	ok(spin_template_expand("{{}}", lookup_fixed, NULL, &out, &err) == -EINVAL && strstr(err.message, "does not name"),
+	ok(app_template_expand("{{}}", lookup_fixed, NULL, &out, &err) == -EINVAL && strstr(err.message, "does not name"),
 	   "empty braces");
-	ok(spin_template_expand("{{ A }}", lookup_fixed, NULL, &out, &err) == -EINVAL, "upper case is not a variable name");
-	ok(spin_template_expand("{{ a b }}", lookup_fixed, NULL, &out, &err) == -EINVAL, "two words in braces");
+	ok(app_template_expand("{{ A }}", lookup_fixed, NULL, &out, &err) == -EINVAL, "upper case is not a variable name");
+	ok(app_template_expand("{{ a b }}", lookup_fixed, NULL, &out, &err) == -EINVAL, "two words in braces");
 	ok(out == NULL, "no output on failure");
-	big = malloc(SPIN_VAR_VALUE_MAX + 2);
-	memset(big, 'x', SPIN_VAR_VALUE_MAX + 1);
-	big[SPIN_VAR_VALUE_MAX + 1] = '\0';
-	ok(spin_template_expand(big, lookup_fixed, NULL, &out, &err) == -E2BIG, "results past 1 MiB are refused");
+	big = malloc(APP_VAR_VALUE_MAX + 2);
+	memset(big, 'x', APP_VAR_VALUE_MAX + 1);
+	big[APP_VAR_VALUE_MAX + 1] = '\0';
+	ok(app_template_expand(big, lookup_fixed, NULL, &out, &err) == -E2BIG, "results past 1 MiB are refused");
 	free(big);
 }
 
