@@ -167,12 +167,63 @@ static void defaults(struct bridge_options *o, const char *const *envp, char *ca
 	o->cache_dir = cache_buf[0] ? cache_buf : NULL;
 }
 
+/* Set the flag a[0..nlen) (a known flag that takes a value) to val. */
+static int set_flag(struct bridge_options *o, const char *a, size_t nlen, const char *val, struct sk_error *err)
+{
+	uint64_t u;
+
+#define FLAG(name) (nlen == strlen(name) && strncmp(a, name, nlen) == 0)
+	if (FLAG("--from")) {
+		o->from = val;
+	} else if (FLAG("--listen")) {
+		o->listen = val;
+	} else if (FLAG("--cache-dir")) {
+		o->cache_dir = val;
+	} else if (FLAG("--work-dir")) {
+		o->work_dir = val;
+	} else if (FLAG("--runtime-config-file")) {
+		if (!*val)
+			return sk_err(err, -EINVAL, "--runtime-config-file is empty (name a runtime-config.toml)");
+		o->runtime_config = val;
+		o->runtime_config_required = true;
+	} else if (FLAG("--state-dir")) {
+		o->state_dir = val;
+	} else if (FLAG("--max-instance-memory")) {
+		if (bridge_parse_size(val, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16))
+			return sk_err(err, -EINVAL, "--max-instance-memory \"%s\": not a size of at least 64Ki", val);
+	} else if (FLAG("--max-request-body")) {
+		if (bridge_parse_size(val, &o->max_request_body) < 0)
+			return sk_err(err, -EINVAL, "--max-request-body \"%s\": not a size (e.g. 32Mi)", val);
+	} else if (FLAG("--max-response-body")) {
+		if (bridge_parse_size(val, &o->max_response_body) < 0 || o->max_response_body < 1024)
+			return sk_err(err, -EINVAL, "--max-response-body \"%s\": not a size of at least 1Ki", val);
+	} else if (FLAG("--timeout")) {
+		if (parse_uint(val, 1, 86400000, &o->timeout_ms) < 0)
+			return sk_err(err, -EINVAL, "--timeout \"%s\": milliseconds from 1 to 86400000", val);
+	} else if (FLAG("--head-timeout")) {
+		if (parse_uint(val, 1, 3600000, &u) < 0)
+			return sk_err(err, -EINVAL, "--head-timeout \"%s\": milliseconds from 1 to 3600000", val);
+		o->head_timeout_ms = (unsigned)u;
+	} else if (FLAG("--drain-timeout")) {
+		if (parse_uint(val, 0, 3600000, &u) < 0)
+			return sk_err(err, -EINVAL, "--drain-timeout \"%s\": milliseconds from 0 to 3600000", val);
+		o->drain_ms = (unsigned)u;
+	} else if (FLAG("--max-concurrent")) {
+		if (parse_uint(val, 1, 4096, &u) < 0)
+			return sk_err(err, -EINVAL, "--max-concurrent \"%s\": a number from 1 to 4096", val);
+		o->max_concurrent = (unsigned)u;
+	} else {
+		return sk_err(err, -EINVAL, "unknown flag %.*s (see --help)", (int)nlen, a);
+	}
+#undef FLAG
+	return 0;
+}
+
 int bridge_options_parse(int argc, const char *const *argv, const char *const *envp, struct bridge_options *o,
 			 enum bridge_action *action, char *cache_buf, size_t cache_buf_size, struct sk_error *err)
 {
 	const char *v;
 	bool up = false;
-	uint64_t u;
 
 	defaults(o, envp, cache_buf, cache_buf_size);
 	if ((v = env_get(envp, "SPIN_MAX_INSTANCE_MEMORY")) && *v &&
@@ -220,50 +271,9 @@ int bridge_options_parse(int argc, const char *const *argv, const char *const *e
 		} else {
 			return sk_err(err, -EINVAL, "%s needs a value (see --help)", a);
 		}
-#define FLAG(name) (nlen == strlen(name) && strncmp(a, name, nlen) == 0)
-		if (FLAG("--from")) {
-			o->from = val;
-		} else if (FLAG("--listen")) {
-			o->listen = val;
-		} else if (FLAG("--cache-dir")) {
-			o->cache_dir = val;
-		} else if (FLAG("--work-dir")) {
-			o->work_dir = val;
-		} else if (FLAG("--runtime-config-file")) {
-			if (!*val)
-				return sk_err(err, -EINVAL, "--runtime-config-file is empty (name a runtime-config.toml)");
-			o->runtime_config = val;
-			o->runtime_config_required = true;
-		} else if (FLAG("--state-dir")) {
-			o->state_dir = val;
-		} else if (FLAG("--max-instance-memory")) {
-			if (bridge_parse_size(val, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16))
-				return sk_err(err, -EINVAL, "--max-instance-memory \"%s\": not a size of at least 64Ki", val);
-		} else if (FLAG("--max-request-body")) {
-			if (bridge_parse_size(val, &o->max_request_body) < 0)
-				return sk_err(err, -EINVAL, "--max-request-body \"%s\": not a size (e.g. 32Mi)", val);
-		} else if (FLAG("--max-response-body")) {
-			if (bridge_parse_size(val, &o->max_response_body) < 0 || o->max_response_body < 1024)
-				return sk_err(err, -EINVAL, "--max-response-body \"%s\": not a size of at least 1Ki", val);
-		} else if (FLAG("--timeout")) {
-			if (parse_uint(val, 1, 86400000, &o->timeout_ms) < 0)
-				return sk_err(err, -EINVAL, "--timeout \"%s\": milliseconds from 1 to 86400000", val);
-		} else if (FLAG("--head-timeout")) {
-			if (parse_uint(val, 1, 3600000, &u) < 0)
-				return sk_err(err, -EINVAL, "--head-timeout \"%s\": milliseconds from 1 to 3600000", val);
-			o->head_timeout_ms = (unsigned)u;
-		} else if (FLAG("--drain-timeout")) {
-			if (parse_uint(val, 0, 3600000, &u) < 0)
-				return sk_err(err, -EINVAL, "--drain-timeout \"%s\": milliseconds from 0 to 3600000", val);
-			o->drain_ms = (unsigned)u;
-		} else if (FLAG("--max-concurrent")) {
-			if (parse_uint(val, 1, 4096, &u) < 0)
-				return sk_err(err, -EINVAL, "--max-concurrent \"%s\": a number from 1 to 4096", val);
-			o->max_concurrent = (unsigned)u;
-		} else {
-			return sk_err(err, -EINVAL, "unknown flag %.*s (see --help)", (int)nlen, a);
-		}
-#undef FLAG
+		int r = set_flag(o, a, nlen, val, err);
+		if (r < 0)
+			return r;
 	}
 	if (!up)
 		return sk_err(err, -EINVAL, "no command: use \"spin-bridge up --from PATH\" (see --help)");
