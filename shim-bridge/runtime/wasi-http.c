@@ -72,7 +72,7 @@ int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, co
 	wasmtime_component_instance_t inst;
 	wasmtime_component_func_t fn;
 	wasmtime_error_t *we;
-	char why[SK_ERR_MESSAGE_MAX] = "";
+	struct sk_error herr = { 0 };
 	int r;
 
 	*started = false;
@@ -85,8 +85,8 @@ int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, co
 		r = sb_wasm_fail(c, we, NULL, NULL, err);
 	else if (!wasmtime_component_instance_get_func(&inst, cx, c->export_fn, &fn))
 		r = sk_err(err, -EIO, "wasi:http/incoming-handler#handle is not a function");
-	else if (wh_http_handle(&ctx, cx, &fn, req, headers, n_headers, resp, started, &we, why, sizeof(why)) < 0)
-		r = exchange_fail(c, &ctx, we, why, err);
+	else if (wh_http_handle(&ctx, cx, &fn, req, headers, n_headers, resp, started, &we, &herr) < 0)
+		r = exchange_fail(c, &ctx, we, herr.message, err);
 	else if (we)
 		wasmtime_error_delete(we); /* the exchange completed all the same */
 	wasmtime_store_delete(store);

@@ -425,10 +425,10 @@ static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
 		if (b->app->triggers[i].component == idx && b->app->triggers[i].wagi_entrypoint)
 			entry = b->app->triggers[i].wagi_entrypoint;
 	for (size_t i = 0; i < sc->n_allowed_outbound_hosts; i++) {
-		char why[256];
-		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], why, sizeof(why)) < 0)
+		struct sk_error why = { 0 };
+		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], &why) < 0)
 			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
-				      sc->id, sc->allowed_outbound_hosts[i], why);
+				      sc->id, sc->allowed_outbound_hosts[i], why.message);
 	}
 	r = app_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
 	if (r < 0)

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,20 +29,6 @@ struct rule {
 	bool any_port;
 	unsigned port_lo, port_end; /* ports port_lo .. port_end-1 */
 };
-
-/* Record why entry is invalid (when why is not NULL): the problem and the
- * fix, not the entry itself, which the caller names. Returns -EINVAL. */
-__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || why_size == 0)
-		return -EINVAL;
-	va_start(ap, fmt);
-	(void)sk_vformat_line(why, why_size, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 static unsigned well_known_port(const char *scheme)
 {
@@ -133,23 +118,21 @@ static bool parse_cidr(const char *s, size_t n, struct rule *r)
 	return true;
 }
 
-static int parse_scheme(const char *s, size_t n, struct rule *r, char *why, size_t why_size)
+static int parse_scheme(const char *s, size_t n, struct rule *r, struct sk_error *err)
 {
 	if (n == 1 && s[0] == '*') {
 		r->any_scheme = true;
 		return 0;
 	}
 	if (n == 0)
-		return bad(why, why_size,
-		           "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
+		return sk_err(err, -EINVAL, "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
 	if (s[0] == '{')
-		return bad(why, why_size,
-		           "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
+		return sk_err(err, -EINVAL, "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
 	if (n > SCHEME_MAX)
-		return bad(why, why_size, "the scheme is longer than %d letters", SCHEME_MAX);
+		return sk_err(err, -EINVAL, "the scheme is longer than %d letters", SCHEME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return bad(why, why_size, "scheme \"%.*s\" must be letters (\"https\") or \"*\"",
+			return sk_err(err, -EINVAL, "scheme \"%.*s\" must be letters (\"https\") or \"*\"",
 			           (int)n, s);
 		r->scheme[i] = (char)(s[i] | 0x20);
 	}
@@ -158,10 +141,10 @@ static int parse_scheme(const char *s, size_t n, struct rule *r, char *why, size
 }
 
 /* The host part, h[0..n): bracketed when the entry had "[...]". */
-static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, char *why, size_t why_size)
+static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, struct sk_error *err)
 {
 	if (n == 0)
-		return bad(why, why_size, "no host; write \"https://example.com\", or \"*\" for any host");
+		return sk_err(err, -EINVAL, "no host; write \"https://example.com\", or \"*\" for any host");
 	if (bracketed) {
 		bool ok = memchr(h, '/', n) ? parse_cidr(h, n, r) : parse_ip(h, n, &r->family, r->addr);
 		if (ok && r->family == AF_INET6) {
@@ -169,8 +152,7 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, c
 				r->kind = HOST_IP;
 			return 0;
 		}
-		return bad(why, why_size,
-		           "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")", (int)n,
+		return sk_err(err, -EINVAL, "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")", (int)n,
 		           h);
 	}
 	if (n == 1 && h[0] == '*') {
@@ -182,19 +164,16 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, c
 		return 0;
 	}
 	if (h[0] == '{')
-		return bad(why, why_size,
-		           "host lists (\"{a,b}\") are not supported; write one entry per host");
+		return sk_err(err, -EINVAL, "host lists (\"{a,b}\") are not supported; write one entry per host");
 	if (memchr(h, '/', n)) {
 		if (parse_cidr(h, n, r))
 			return 0;
-		return bad(
-		    why, why_size,
-		    "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
+		return sk_err(err, -EINVAL, "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
 		    (int)n, h);
 	}
 	if (n > 2 && h[0] == '*' && h[1] == '.') {
 		if (memchr(h + 1, '*', n - 1) || !valid_name(h + 2, n - 2))
-			return bad(why, why_size, "\"%.*s\" is not a valid wildcard; write \"*.example.com\"",
+			return sk_err(err, -EINVAL, "\"%.*s\" is not a valid wildcard; write \"*.example.com\"",
 			           (int)n, h);
 		r->kind = HOST_SUFFIX;
 		memcpy(r->name, h + 1, n - 1);
@@ -202,24 +181,19 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, c
 		return 0;
 	}
 	if (memchr(h, '*', n))
-		return bad(
-		    why, why_size,
-		    "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
+		return sk_err(err, -EINVAL, "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
 	if (parse_ip(h, n, &r->family, r->addr)) {
 		if (r->family == AF_INET6)
-			return bad(why, why_size, "IPv6 addresses go in brackets: \"http://[%.*s]:8080\"",
+			return sk_err(err, -EINVAL, "IPv6 addresses go in brackets: \"http://[%.*s]:8080\"",
 			           (int)n, h);
 		r->kind = HOST_IP;
 		return 0;
 	}
 	if (memchr(h, ':', n))
-		return bad(why, why_size,
-		           "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
+		return sk_err(err, -EINVAL, "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
 		           (int)n, h);
 	if (!valid_name(h, n))
-		return bad(
-		    why, why_size,
-		    "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write international "
+		return sk_err(err, -EINVAL, "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write international "
 		    "names in their xn-- form)",
 		    (int)n, h);
 	r->kind = HOST_NAME;
@@ -228,19 +202,17 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, c
 	return 0;
 }
 
-static int parse_port(const char *p, size_t n, struct rule *r, char *why, size_t why_size)
+static int parse_port(const char *p, size_t n, struct rule *r, struct sk_error *err)
 {
 	const char *dots;
 	unsigned lo, hi;
 
 	if (n == 0) {
 		if (r->any_scheme)
-			return bad(why, why_size,
-			           "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
+			return sk_err(err, -EINVAL, "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
 		lo = well_known_port(r->scheme);
 		if (!lo)
-			return bad(why, why_size,
-			           "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
+			return sk_err(err, -EINVAL, "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
 			           r->scheme);
 		r->port_lo = lo;
 		r->port_end = lo + 1;
@@ -251,29 +223,28 @@ static int parse_port(const char *p, size_t n, struct rule *r, char *why, size_t
 		return 0;
 	}
 	if (p[0] == '{')
-		return bad(why, why_size,
-		           "port lists (\"{a,b}\") are not supported; write one entry per port");
+		return sk_err(err, -EINVAL, "port lists (\"{a,b}\") are not supported; write one entry per port");
 	dots = n >= 2 ? memmem(p, n, "..", 2) : NULL;
 	if (dots) {
 		if (!parse_u16(p, (size_t)(dots - p), &lo) ||
 		    !parse_u16(dots + 2, n - (size_t)(dots + 2 - p), &hi))
-			return bad(why, why_size, "port range \"%.*s\" must be two numbers, \"8000..9000\"",
+			return sk_err(err, -EINVAL, "port range \"%.*s\" must be two numbers, \"8000..9000\"",
 			           (int)n, p);
 		r->port_lo = lo;
 		r->port_end = hi; /* half-open, as Spin's */
 		return 0;
 	}
 	if (!parse_u16(p, n, &lo))
-		return bad(why, why_size,
-		           "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"", (int)n,
+		return sk_err(err, -EINVAL, "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"", (int)n,
 		           p);
 	r->port_lo = lo;
 	r->port_end = lo + 1;
 	return 0;
 }
 
-/* Parse one entry into *r. 0 or -EINVAL with a message in why. */
-static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_size)
+/* Parse one entry into *r. 0, or -EINVAL with the problem and the fix in
+ * err (not the entry itself, which the caller names). */
+static int parse_rule(const char *entry, struct rule *r, struct sk_error *err)
 {
 	char buf[WH_ALLOWED_HOST_MAX + 1];
 	const char *s, *end, *rest, *sep, *host, *port, *slash;
@@ -283,37 +254,33 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 
 	memset(r, 0, sizeof(*r));
 	if (!entry)
-		return bad(why, why_size, "no entry");
+		return sk_err(err, -EINVAL, "no entry");
 	for (s = entry; *s && isspace((unsigned char)*s); s++)
 		;
 	for (end = s + strlen(s); end > s && isspace((unsigned char)end[-1]); end--)
 		;
 	if (end == s)
-		return bad(why, why_size, "the entry is empty; write \"https://example.com\"");
+		return sk_err(err, -EINVAL, "the entry is empty; write \"https://example.com\"");
 	if ((size_t)(end - s) > WH_ALLOWED_HOST_MAX)
-		return bad(why, why_size, "the entry is longer than %d bytes", WH_ALLOWED_HOST_MAX);
+		return sk_err(err, -EINVAL, "the entry is longer than %d bytes", WH_ALLOWED_HOST_MAX);
 	memcpy(buf, s, (size_t)(end - s));
 	buf[end - s] = '\0';
 	if (strcmp(buf, "insecure:allow-all") == 0)
-		return bad(why, why_size,
-		           "\"insecure:allow-all\" is not allowed; write \"*://*:*\" to allow every host");
+		return sk_err(err, -EINVAL, "\"insecure:allow-all\" is not allowed; write \"*://*:*\" to allow every host");
 	if (strstr(buf, "{{"))
-		return bad(why, why_size,
-		           "variable templates (\"{{ name }}\") are not supported in allowed_outbound_hosts; "
+		return sk_err(err, -EINVAL, "variable templates (\"{{ name }}\") are not supported in allowed_outbound_hosts; "
 		           "write the "
 		           "host out (\"https://api.example.com\")");
 	for (const char *c = buf; *c; c++)
 		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
-			return bad(why, why_size,
-			           "the entry contains a space, a control or a non-ASCII character (write "
+			return sk_err(err, -EINVAL, "the entry contains a space, a control or a non-ASCII character (write "
 			           "international names "
 			           "in their xn-- form)");
 	sep = strstr(buf, "://");
 	if (!sep)
-		return bad(why, why_size,
-		           "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)", buf,
+		return sk_err(err, -EINVAL, "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)", buf,
 		           buf);
-	if ((rc = parse_scheme(buf, (size_t)(sep - buf), r, why, why_size)) < 0)
+	if ((rc = parse_scheme(buf, (size_t)(sep - buf), r, err)) < 0)
 		return rc;
 	rest = sep + 3;
 
@@ -322,7 +289,7 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 	if (rest[0] == '[') {
 		const char *close = strchr(rest, ']');
 		if (!close)
-			return bad(why, why_size, "'[' without ']'; write IPv6 addresses as \"[::1]\"");
+			return sk_err(err, -EINVAL, "'[' without ']'; write IPv6 addresses as \"[::1]\"");
 		host = rest + 1;
 		hn = (size_t)(close - host);
 		bracketed = true;
@@ -331,9 +298,9 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 		else if (close[1] == '\0' || close[1] == '/')
 			port = close + 1;
 		else
-			return bad(why, why_size, "unexpected \"%s\" after \"]\"", close + 1);
+			return sk_err(err, -EINVAL, "unexpected \"%s\" after \"]\"", close + 1);
 		if (port[0] == '/' && port[1] != '\0')
-			return bad(why, why_size, "entries have no path; remove \"%s\"", port);
+			return sk_err(err, -EINVAL, "entries have no path; remove \"%s\"", port);
 		if (port[0] == '/')
 			port++;
 	} else {
@@ -349,28 +316,26 @@ static int parse_rule(const char *entry, struct rule *r, char *why, size_t why_s
 				hn--;
 			slash = memchr(host, '/', hn);
 			if (slash && !parse_cidr(host, hn, &(struct rule){0}))
-				return bad(why, why_size, "entries have no path; remove \"%s\"", slash);
+				return sk_err(err, -EINVAL, "entries have no path; remove \"%s\"", slash);
 		}
 	}
 	pn = strlen(port);
 	slash = memchr(port, '/', pn);
 	if (slash) {
 		if (slash[1] != '\0')
-			return bad(why, why_size, "entries have no path; remove \"%s\"", slash);
+			return sk_err(err, -EINVAL, "entries have no path; remove \"%s\"", slash);
 		pn = (size_t)(slash - port);
 	}
-	if ((rc = parse_host(host, hn, bracketed, r, why, why_size)) < 0)
+	if ((rc = parse_host(host, hn, bracketed, r, err)) < 0)
 		return rc;
-	return parse_port(port, pn, r, why, why_size);
+	return parse_port(port, pn, r, err);
 }
 
-int wh_allowed_hosts_validate(const char *entry, char *why, size_t why_size)
+int wh_allowed_hosts_validate(const char *entry, struct sk_error *err)
 {
 	struct rule r;
 
-	if (why && why_size)
-		why[0] = '\0';
-	return parse_rule(entry, &r, why, why_size);
+	return parse_rule(entry, &r, err);
 }
 
 /* Are the first bits of a and b equal? */
@@ -429,7 +394,7 @@ bool wh_allowed_hosts_match(const char *const *entries, size_t n, const char *sc
 	if (!scheme || !host)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (parse_rule(entries[i], &r, NULL, 0) == 0 && rule_allows(&r, scheme, host, port))
+		if (parse_rule(entries[i], &r, NULL) == 0 && rule_allows(&r, scheme, host, port))
 			return true;
 	return false;
 }
@@ -439,7 +404,7 @@ bool wh_allowed_hosts_self(const char *const *entries, size_t n, const char *sch
 	struct rule r;
 
 	for (size_t i = 0; i < n; i++)
-		if (parse_rule(entries[i], &r, NULL, 0) == 0 && (r.kind == HOST_SELF || r.kind == HOST_ANY) &&
+		if (parse_rule(entries[i], &r, NULL) == 0 && (r.kind == HOST_SELF || r.kind == HOST_ANY) &&
 		    (r.any_scheme || strcasecmp(r.scheme, scheme) == 0))
 			return true;
 	return false;

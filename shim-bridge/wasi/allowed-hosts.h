@@ -33,16 +33,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
+
 /* Longest entry accepted, after trimming surrounding whitespace. */
 #define WH_ALLOWED_HOST_MAX 1024
 /* Room for a host from wh_authority_split (a DNS name is at most 253). */
 #define WH_HOST_SIZE 256
 
-/* 0 when entry is a valid allowed_outbound_hosts entry; else -EINVAL and a
- * one-line message in why (may be NULL) saying what is wrong and how to
+/* 0 when entry is a valid allowed_outbound_hosts entry; else -EINVAL with a
+ * one-line message in err (may be NULL) saying what is wrong and how to
  * write it; the caller names the component and the entry. E.g. for
  * "example.com": no scheme; write "https://example.com" (or ...). */
-int wh_allowed_hosts_validate(const char *entry, char *why, size_t why_size);
+int wh_allowed_hosts_validate(const char *entry, struct sk_error *err);
 
 /* Does any of the n entries allow scheme://host:port? host is a DNS name or
  * an IP address (IPv6 without brackets); port is explicit (use the scheme's

@@ -104,7 +104,9 @@ struct wh_component_env {
 	const char *const *allowed_outbound_hosts;
 	size_t n_allowed_outbound_hosts;
 	struct wh_kvdb *kvdb;           /* the app's key-value stores (kv-sqlite.h) */
-	const struct sk_log_sink *log;  /* where guest stdout/stderr go (guest-log.h) */
+	/* where guest stdout/stderr go (guest-log.h), and what operators should
+	 * see from the host (an outbound request denied); the program's */
+	const struct sk_log_sink *log;
 	size_t max_body;                /* cap on bodies the host buffers (outbound) */
 };
 

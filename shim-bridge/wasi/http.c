@@ -1602,6 +1602,7 @@ static bool future_ready(struct wh_ctx *ctx, void *src)
 	struct out_request *r = f->req;
 	struct wh_out_request rq;
 	struct wh_out_header *hs = NULL;
+	struct sk_error err = {0};
 	size_t max_body = ctx->env && ctx->env->max_body ? ctx->env->max_body : (size_t)64 << 20;
 
 	if (f->done)
@@ -1640,7 +1641,8 @@ static bool future_ready(struct wh_ctx *ctx, void *src)
 	rq.connect_timeout_ms = (f->opts.t[0] + 999999) / 1000000;
 	rq.first_byte_timeout_ms = (f->opts.t[1] + 999999) / 1000000;
 	rq.between_bytes_timeout_ms = (f->opts.t[2] + 999999) / 1000000;
-	f->error = wh_outbound_send(ctx->env, &rq, ctx->deadline_ns, max_body, f->resp, f->why, sizeof(f->why));
+	(void)wh_outbound_send(ctx->env, &rq, ctx->deadline_ns, max_body, f->resp, &f->error, &err);
+	snprintf(f->why, sizeof(f->why), "%.*s", (int)sizeof(f->why) - 1, err.message);
 	free(hs);
 	return true;
 }
@@ -1676,10 +1678,10 @@ static wasmtime_error_t *outgoing_handle(struct wh_ctx *ctx, wasmtime_context_t 
 	if (!wh_outbound_allowed(ctx->env, r->scheme ? r->scheme : "https", r->authority)) {
 		char q[512];
 		/* operators need to see why a guest's request failed */
-		log_warn("outbound request denied", "component=%s scheme=%s authority=%s hint=%s",
-			 ctx->env && ctx->env->id ? ctx->env->id : "-", r->scheme ? r->scheme : "https",
-			 log_quote(r->authority, q, sizeof(q)),
-			 "\"add it to the component's allowed_outbound_hosts\"");
+		sk_report(ctx->env ? ctx->env->log : NULL, LOG_WARN, "outbound request denied",
+			  "component=%s scheme=%s authority=%s hint=%s", ctx->env && ctx->env->id ? ctx->env->id : "-",
+			  r->scheme ? r->scheme : "https", log_quote(r->authority, q, sizeof(q)),
+			  "\"add it to the component's allowed_outbound_hosts\"");
 		request_unref(r);
 		error_code_val(&e, "HTTP-request-denied", NULL);
 		wh_val_result(&res[0], false, &e);
@@ -1932,21 +1934,17 @@ static void outparam_drop(struct wh_ctx *ctx, void *obj)
 
 int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_func_t *fn,
 		   const struct http_request *req, const struct sk_kv *headers, size_t n_headers,
-		   struct http_response *resp, bool *started, wasmtime_error_t **trap, char *why, size_t why_size)
+		   struct http_response *resp, bool *started, wasmtime_error_t **trap, struct sk_error *err)
 {
 	struct exchange *ex = calloc(1, sizeof(*ex));
 	wasmtime_component_val_t args[2];
 	uint32_t rreq, rout;
 	wasmtime_error_t *we;
-	int r = -1;
 
 	*started = false;
 	*trap = NULL;
-	why[0] = '\0';
-	if (!ex) {
-		snprintf(why, why_size, "out of memory");
-		return -1;
-	}
+	if (!ex)
+		return sk_err(err, -ENOMEM, "out of memory");
 	ex->req = req;
 	ex->headers = headers;
 	ex->n_headers = n_headers;
@@ -1957,8 +1955,7 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 	rout = wh_add(ctx, WH_RESPONSE_OUTPARAM, ex, outparam_drop);
 	if (!rreq || !rout || wh_val_resource(cx, &args[0], rreq, WH_INCOMING_REQUEST) < 0 ||
 	    wh_val_resource(cx, &args[1], rout, WH_RESPONSE_OUTPARAM) < 0) {
-		snprintf(why, why_size, "cannot create the request resources");
-		return -1;
+		return sk_err(err, -ENOMEM, "cannot create the request resources");
 	}
 	we = wasmtime_component_func_call(fn, cx, args, 2, NULL, 0);
 	wasmtime_component_val_delete(&args[0]);
@@ -1972,35 +1969,28 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 	if (we) {
 		*trap = we;
 		/* a guest that traps because its client went away: say that */
-		snprintf(why, why_size, "%s", ex->client_gone ? ex->why : ctx->why);
-		return -1;
+		return sk_err(err, -EIO, "%s", ex->client_gone ? ex->why : ctx->why);
 	}
 	if (!ex->outparam_set) {
-		snprintf(why, why_size, "the guest returned without setting a response");
-		return -1;
+		return sk_err(err, -EPROTO, "the guest returned without setting a response");
 	}
 	if (ex->error_case[0]) {
-		snprintf(why, why_size, "the guest answered with error %s", ex->error_case);
-		return -1;
+		return sk_err(err, -EPROTO, "the guest answered with error %s", ex->error_case);
 	}
 	if (ex->aborted) {
-		snprintf(why, why_size, "%s", ex->why[0] ? ex->why : "the response could not be sent");
-		return -1;
+		return sk_err(err, -EPIPE, "%s", ex->why[0] ? ex->why : "the response could not be sent");
 	}
 	if (ex->started && !ex->finished) {
 		struct out_response *rs = ex->response;
 		if (rs && rs->body_taken) {
-			snprintf(why, why_size, "the guest did not finish the response body");
-			return -1;
+			return sk_err(err, -EPROTO, "the guest did not finish the response body");
 		}
 		/* no body was ever taken: an empty body */
 		if (finish_response(ex, NULL) < 0) {
-			snprintf(why, why_size, "%s", ex->why[0] ? ex->why : "the response could not be finished");
-			return -1;
+			return sk_err(err, -EPIPE, "%s", ex->why[0] ? ex->why : "the response could not be finished");
 		}
 	}
-	r = 0;
-	return r;
+	return 0;
 }
 
 void wh_http_release(struct wh_ctx *ctx)

@@ -9,6 +9,7 @@
 
 #include <wasmtime.h>
 
+#include "common/err.h"
 #include "shim-bridge/wasi/host.h"
 #include "shim-bridge/http/server.h"
 
@@ -23,14 +24,18 @@
  * ctx is the store's data (wh_ctx_init done); fn the instance's handle;
  * headers are what the guest sees (the request's plus Spin's spin-* ones).
  * Fills resp (streamed or buffered). Returns 0 when the exchange completed,
- * or -1 with a one-line reason in `why` (the caller logs it and, when the
- * response has not started, answers 500; when it has, the connection is cut
- * so the client sees a truncated body); *started says which. When the call
- * itself failed (trap, timeout), *trap receives wasmtime's error (owned by
- * the caller) and why holds the host's reason if it had one, else "". */
+ * or a negative errno with a one-line reason in err (may be NULL; the
+ * caller logs it and, when the response has not started, answers 500; when
+ * it has, the connection is cut so the client sees a truncated body):
+ * -ENOMEM when the exchange could not be set up, -EIO when the call itself
+ * failed (trap, timeout: *trap then receives wasmtime's error, owned by the
+ * caller, and err's message is the host's reason if it had one, else ""),
+ * -EPROTO when the guest set no response, answered with an error-code or
+ * left the body unfinished, -EPIPE when the response could not be sent.
+ * *started says whether the response head went out, in every case. */
 int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_func_t *fn,
 		   const struct http_request *req, const struct sk_kv *headers, size_t n_headers,
-		   struct http_response *resp, bool *started, wasmtime_error_t **trap, char *why, size_t why_size);
+		   struct http_response *resp, bool *started, wasmtime_error_t **trap, struct sk_error *err);
 
 /* Free what the exchange kept (call after wh_ctx_release). */
 void wh_http_release(struct wh_ctx *ctx);

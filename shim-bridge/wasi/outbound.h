@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/host.h"
 
@@ -93,11 +94,15 @@ bool wh_outbound_allowed(const struct wh_component_env *env, const char *scheme,
  * allow-list before any connection or name lookup (WH_OUT_DENIED), then
  * send it and buffer the response, whose body may hold at most max_body
  * bytes. Blocks until done or deadline_ns (CLOCK_MONOTONIC, < 0: none).
- * On WH_OUT_OK *rs is the response (the caller frees it); otherwise *rs is
- * left empty and why (may be NULL) holds one line naming the request and
- * the cause. Thread-safe. */
-enum wh_out_error wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq,
-                                   int64_t deadline_ns, size_t max_body, struct wh_out_response *rs,
-                                   char *why, size_t why_size);
+ * Returns 0 with *rs the response (the caller frees it), or a negative
+ * errno with *rs left empty and err (may be NULL) holding one line naming
+ * the request and the cause. *kind (may be NULL) receives the wasi:http
+ * error kind, WH_OUT_OK on success; the errno follows from it: DENIED
+ * -EACCES, DNS -EHOSTUNREACH, REFUSED -ECONNREFUSED, CONNECT_TIMEOUT and
+ * TIMEOUT -ETIMEDOUT, TLS -EKEYREJECTED, TLS_PROTOCOL -EPROTO,
+ * BODY_TOO_LARGE -EFBIG, PROTOCOL -EBADMSG, URI -EINVAL, INTERNAL -EIO.
+ * Thread-safe. */
+int wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq, int64_t deadline_ns,
+                     size_t max_body, struct wh_out_response *rs, enum wh_out_error *kind, struct sk_error *err);
 
 #endif

@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in, *nl, *entry, *authority;
-	char why[256], host[WH_HOST_SIZE];
+	struct sk_error why = {0};
+	char host[WH_HOST_SIZE];
 	unsigned port = 0;
 	int valid;
 
@@ -32,9 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	authority = nl ? nl + 1 : (char *)"example.com:80";
 	if (nl)
 		*nl = '\0';
-	why[0] = '\0';
-	valid = wh_allowed_hosts_validate(entry, why, sizeof(why));
-	if (valid < 0 && (why[0] == '\0' || !sk_is_one_line(why)))
+	valid = wh_allowed_hosts_validate(entry, &why);
+	if (valid < 0 && (why.code != valid || why.message[0] == '\0' || !sk_is_one_line(why.message)))
 		__builtin_trap();
 	{
 		const char *const entries[] = { entry };

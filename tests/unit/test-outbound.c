@@ -27,6 +27,27 @@
 #include "shim-bridge/wasi/outbound.h"
 #include "tests/tap.h"
 
+/* Sends whose return value did not follow their error kind (0 exactly when
+ * WH_OUT_OK, else that kind's errno with a message); checked in main. */
+static atomic_int send_mismatches;
+
+/* wh_outbound_send with the reason copied into why (why_size bytes), and
+ * the error kind returned, as the checks below read best. */
+static enum wh_out_error out_send(const struct wh_component_env *env, const struct wh_out_request *rq,
+                                  int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why,
+                                  size_t why_size)
+{
+	struct sk_error err = {0};
+	enum wh_out_error kind = WH_OUT_INTERNAL;
+	int rc = wh_outbound_send(env, rq, deadline_ns, max_body, rs, &kind, &err);
+
+	if ((rc == 0) != (kind == WH_OUT_OK) || (rc < 0 && (err.code != rc || !err.message[0])) ||
+	    (rc == 0 && err.code != 0))
+		atomic_fetch_add(&send_mismatches, 1);
+	snprintf(why, why_size, "%.*s", (int)why_size - 1, err.message);
+	return kind;
+}
+
 /* --- allow-list table ----------------------------------------------------------- */
 
 struct allow_case {
@@ -183,30 +204,35 @@ static const struct validate_case validate_cases[] = {
 
 static void test_validate(void)
 {
-	char why[256], longer[WH_ALLOWED_HOST_MAX + 64];
+	struct sk_error why, longer_err = {0};
+	char longer[WH_ALLOWED_HOST_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(validate_cases) / sizeof(validate_cases[0]); i++) {
 		const struct validate_case *c = &validate_cases[i];
-		int r = wh_allowed_hosts_validate(c->entry, why, sizeof(why));
+		int r;
+		why = (struct sk_error){0};
+		r = wh_allowed_hosts_validate(c->entry, &why);
 		if (!c->why) {
-			if (!ok(r == 0 && why[0] == '\0', "valid: \"%s\"", c->entry))
-				printf("#   %s\n", why);
+			if (!ok(r == 0 && why.message[0] == '\0', "valid: \"%s\"", c->entry))
+				printf("#   %s\n", why.message);
 		} else {
-			bool good = r == -EINVAL && strstr(why, c->why) && !strchr(why, '\n');
+			bool good = r == -EINVAL && why.code == -EINVAL && strstr(why.message, c->why) &&
+			            !strchr(why.message, '\n');
 			if (!ok(good, "invalid: \"%s\" (%s)", c->entry, c->why))
-				printf("#   r=%d why=%s\n", r, why);
+				printf("#   r=%d why=%s\n", r, why.message);
 		}
 	}
 	memset(longer, 'a', sizeof(longer) - 1);
 	memcpy(longer, "https://", 8);
 	longer[sizeof(longer) - 1] = '\0';
-	wh_allowed_hosts_validate(longer, why, sizeof(why));
-	ok(strstr(why, "longer than 1024 bytes") != NULL, "an entry past the cap is refused: %.60s", why);
-	is_int(wh_allowed_hosts_validate(NULL, NULL, 0), -EINVAL, "NULL entry, no message buffer");
-	ok(wh_allowed_hosts_validate("example.com", why, 8) == -EINVAL && strlen(why) == 7,
-	   "a short why is truncated");
-	wh_allowed_hosts_validate("example.com", why, sizeof(why));
-	is_str(why, "no scheme; write \"https://example.com\" (or \"*://example.com:PORT\" for any scheme)",
+	wh_allowed_hosts_validate(longer, &longer_err);
+	ok(strstr(longer_err.message, "longer than 1024 bytes") != NULL, "an entry past the cap is refused: %.60s",
+	   longer_err.message);
+	is_int(wh_allowed_hosts_validate(NULL, NULL), -EINVAL, "NULL entry, no error to fill");
+	is_int(wh_allowed_hosts_validate("example.com", NULL), -EINVAL, "an invalid entry, no error to fill");
+	why = (struct sk_error){0};
+	wh_allowed_hosts_validate("example.com", &why);
+	is_str(why.message, "no scheme; write \"https://example.com\" (or \"*://example.com:PORT\" for any scheme)",
 	       "the whole message for an entry without a scheme");
 }
 
@@ -533,7 +559,7 @@ static enum wh_out_error get(const struct wh_component_env *env, const char *met
 {
 	struct wh_out_request rq = {
 	    .method = method, .scheme = "http", .authority = authority, .path_query = path};
-	return wh_outbound_send(env, &rq, deadline_ns, max_body, rs, why, 256);
+	return out_send(env, &rq, deadline_ns, max_body, rs, why, 256);
 }
 
 static void test_requests(struct server *s)
@@ -552,7 +578,7 @@ static void test_requests(struct server *s)
 	char why[256];
 	enum wh_out_error e;
 
-	e = wh_outbound_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
 	if (!ok(e == WH_OUT_OK && rs.status == 200, "GET /echo: 200"))
 		printf("#   %d %s\n", e, why);
 	is_str(header(&rs, "x-method", 0), "GET", "response header names are lower case");
@@ -578,7 +604,7 @@ static void test_requests(struct server *s)
 	                             .n_headers = 1,
 	                             .body = body,
 	                             .body_len = sizeof(body)};
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 5000000000, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 5000000000, 1024, &rs, why, sizeof(why));
 	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == sizeof(body) &&
 	       memcmp(rs.body, body, sizeof(body)) == 0,
 	   "POST: a binary body goes out and comes back");
@@ -593,7 +619,7 @@ static void test_requests(struct server *s)
 	                             .path_query = "/echo",
 	                             .body = body,
 	                             .body_len = 2};
-	e = wh_outbound_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
 	ok(e == WH_OUT_OK && !saw_header(s, "content-type"), "POST without Content-Type: curl adds none");
 	wh_out_response_free(&rs);
 
@@ -689,7 +715,7 @@ static void test_limits(struct server *s)
 	                            .path_query = "/slow",
 	                            .first_byte_timeout_ms = 200};
 	t0 = now_ms();
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_TIMEOUT && strstr(why, "no response") && now_ms() - t0 < 1200,
 	   "first-byte timeout: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
@@ -697,13 +723,13 @@ static void test_limits(struct server *s)
 	rq.first_byte_timeout_ms = 0;
 	rq.between_bytes_timeout_ms = 200;
 	t0 = now_ms();
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_TIMEOUT && strstr(why, "stalled") && now_ms() - t0 < 2000,
 	   "between-bytes timeout: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
 	rq.path_query = "/slow";
 	rq.between_bytes_timeout_ms = 0;
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_OK && rs.body_len == 4, "without timeouts the slow response arrives");
 	wh_out_response_free(&rs);
 
@@ -746,25 +772,25 @@ static void test_denied(struct server *s)
 
 	e = get(&open_env, "GE T", "/echo", -1, 1000, &rs, why);
 	ok(e == WH_OUT_INTERNAL && strstr(why, "method"), "a method that is not a token: %s", why);
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_INTERNAL && strstr(why, "CR, LF or NUL"), "a header value with CRLF: %s", why);
 	e = get(&open_env, "GET", "/a\x01", -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a control character in the path: %s", why);
 	e = get(&open_env, "GET", "echo", -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a path without '/': %s", why);
 	rq = (struct wh_out_request){.method = "GET", .scheme = "ftp", .authority = authority};
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_URI && strstr(why, "scheme"), "scheme ftp: %s", why);
 	rq.scheme = "http";
 	rq.authority = "user:pw@127.0.0.1";
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_URI && strstr(why, "credentials") && !strstr(why, "pw"),
 	   "userinfo in the authority: %s", why);
 	rq.authority = "127.0.0.1:80/x";
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_URI, "a path in the authority");
 	rq.authority = "evil\r\nX: y";
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_URI && !strpbrk(why, "\r\n"), "control characters never reach the message: %s", why);
 	usleep(100000);
 	is_int(atomic_load(&s->accepted), before, "no denied or invalid request reached the server");
@@ -782,7 +808,7 @@ static void test_connect_errors(void)
 
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
 	rq.authority = auth;
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_REFUSED, "a port nobody listens on is refused: %s", why);
 	close(closed);
 
@@ -799,12 +825,12 @@ static void test_connect_errors(void)
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
 	rq.connect_timeout_ms = 300;
 	t0 = now_ms();
-	e = wh_outbound_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "connect timeout: %s (%lld ms)", why,
 	   (long long)(now_ms() - t0));
 	rq.connect_timeout_ms = 0;
 	t0 = now_ms();
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 300000000, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 300000000, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "the deadline while connecting: %s (%lld ms)",
 	   why, (long long)(now_ms() - t0));
 	for (int i = 0; i < 3; i++)
@@ -812,7 +838,7 @@ static void test_connect_errors(void)
 	close(full);
 
 	rq.authority = "nonexistent.invalid";
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1000, &rs, why, sizeof(why));
 	ok(e == WH_OUT_DNS, "a name that does not resolve: %s", why);
 }
 
@@ -834,7 +860,7 @@ static void *worker_main(void *arg)
 		                            .path_query = "/echo",
 		                            .body = (const uint8_t *)body,
 		                            .body_len = (size_t)n};
-		if (wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why,
+		if (out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why,
 		                     sizeof(why)) == WH_OUT_OK &&
 		    rs.body_len == (size_t)n && memcmp(rs.body, body, (size_t)n) == 0)
 			w->good++;
@@ -961,24 +987,24 @@ static void test_tls(void)
 	snprintf(auth, sizeof(auth), "localhost:%u", port);
 	rq.authority = auth;
 	unsetenv("SPIN_OUTBOUND_CA_FILE");
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
 	ok(e == WH_OUT_TLS && strstr(why, "TLS certificate"), "a self-signed server fails verification: %s",
 	   why);
 
 	setenv("SPIN_OUTBOUND_CA_FILE", cert, 1);
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
 	if (!ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len > 0,
 	        "with SPIN_OUTBOUND_CA_FILE naming its certificate the request succeeds"))
 		printf("#   %d %s\n", e, why);
 	wh_out_response_free(&rs);
 
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
 	ok(e == WH_OUT_TLS, "a name the certificate does not cover fails: %s", why);
 
 	rq.scheme = "http";
 	snprintf(auth, sizeof(auth), "localhost:%u", port);
-	e = wh_outbound_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
 	ok(e == WH_OUT_PROTOCOL || e == WH_OUT_TIMEOUT, "plain HTTP to a TLS port fails: %s", why);
 	unsetenv("SPIN_OUTBOUND_CA_FILE");
 out:
@@ -1189,6 +1215,8 @@ int main(void)
 	server_stop(&s);
 	test_tls();
 	test_define();
+	is_int(atomic_load(&send_mismatches), 0,
+	       "wh_outbound_send returns 0 exactly on WH_OUT_OK, else its kind's errno and a message");
 	curl_global_cleanup();
 	return tap_done();
 }
