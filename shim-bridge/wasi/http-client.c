@@ -23,7 +23,7 @@ void wh_http_request_unref(struct out_request *r)
 	free(r->authority);
 	free(r->path);
 	wh_http_fields_unref(r->headers);
-	free(r->body);
+	sk_buf_free(&r->body);
 	free(r);
 }
 
@@ -39,19 +39,10 @@ ssize_t wh_http_reqbody_write(void *s, const void *buf, size_t n)
 {
 	struct out_body *b = s;
 	struct out_request *r = b->request;
-	size_t cap = 64u << 20;
-	uint8_t *p;
-	if (r->body_len + n > cap) {
+	int rc = sk_buf_append(&r->body, buf, n);
+	if (rc == -E2BIG)
 		b->failed = r->body_failed = true;
-		return -E2BIG;
-	}
-	p = realloc(r->body, r->body_len + n);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + r->body_len, buf, n);
-	r->body = p;
-	r->body_len += n;
-	return (ssize_t)n;
+	return rc < 0 ? rc : (ssize_t)n;
 }
 
 static struct out_request *oreq_arg(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
@@ -83,6 +74,7 @@ wasmtime_error_t *wh_http_oreq_ctor(struct wh_ctx *ctx, wasmtime_context_t *cx, 
 	}
 	r->refs = 1;
 	r->headers = h;
+	r->body = sk_buf_make(OUT_REQUEST_BODY_MAX);
 	h->immutable = true;
 	return wh_http_give(ctx, cx, WH_OUTGOING_REQUEST, r, oreq_drop, &res[0]);
 }
@@ -400,8 +392,8 @@ static bool future_ready(struct wh_ctx *ctx, void *src)
 	rq.path_query = r->path;
 	rq.headers = hs;
 	rq.n_headers = r->headers->n;
-	rq.body = r->body;
-	rq.body_len = r->body_len;
+	rq.body = (const uint8_t *)r->body.data;
+	rq.body_len = r->body.len;
 	/* rounded up: a duration under 1 ms must not become 0 ("the default") */
 	rq.connect_timeout_ms = (f->opts.t[0] + 999999) / 1000000;
 	rq.first_byte_timeout_ms = (f->opts.t[1] + 999999) / 1000000;

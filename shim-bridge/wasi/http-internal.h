@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/buf.h"
 #include "shim-bridge/http/server.h"
 #include "shim-bridge/wasi/host.h"
 #include "shim-bridge/wasi/http.h"
@@ -18,6 +19,8 @@
 
 #define FIELDS_MAX_ENTRIES 1024
 #define FIELDS_MAX_BYTES ((size_t)256 << 10)
+/* Bytes an outgoing request's body may hold (it is sent whole). */
+#define OUT_REQUEST_BODY_MAX ((size_t)64 << 20)
 
 /* --- fields (http-fields.c) --------------------------------------------------- */
 
@@ -90,8 +93,7 @@ struct out_response {
 	bool body_taken;
 	bool body_finished;       /* finished before the response was set */
 	struct fields *finish_trailers;
-	uint8_t *pending; /* body written before the response was set */
-	size_t pending_len;
+	struct sk_buf pending; /* body written before the response was set (WH_PRESET_BODY_MAX) */
 	struct exchange *ex; /* after response-outparam.set */
 };
 
@@ -115,8 +117,7 @@ struct out_request {
 	char *authority;
 	char *path;
 	struct fields *headers;
-	uint8_t *body;
-	size_t body_len;
+	struct sk_buf body; /* buffered, at most OUT_REQUEST_BODY_MAX */
 	bool body_taken, body_finished, body_failed;
 };
 

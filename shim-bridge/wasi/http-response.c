@@ -17,7 +17,7 @@ void wh_http_response_unref(struct out_response *r)
 		return;
 	wh_http_fields_unref(r->headers);
 	wh_http_fields_unref(r->finish_trailers);
-	free(r->pending);
+	sk_buf_free(&r->pending);
 	free(r);
 }
 
@@ -56,14 +56,13 @@ static int start_response(struct exchange *ex)
 		return rc;
 	}
 	ex->started = true;
-	if (r->pending_len) {
-		ssize_t w = http_response_write(ex->resp, r->pending, r->pending_len);
-		free(r->pending);
-		r->pending = NULL;
+	if (r->pending.len) {
+		size_t n = r->pending.len;
+		ssize_t w = http_response_write(ex->resp, r->pending.data, n);
+		sk_buf_free(&r->pending);
 		if (w < 0)
 			return (int)w;
-		ex->written += r->pending_len;
-		r->pending_len = 0;
+		ex->written += n;
 	}
 	return 0;
 }
@@ -104,7 +103,7 @@ static ssize_t resp_check_write(void *s)
 	if (b->finished || b->failed || !r)
 		return -EPIPE;
 	if (!r->ex)
-		return r->pending_len >= WH_PRESET_BODY_MAX ? 0 : (ssize_t)(WH_PRESET_BODY_MAX - r->pending_len);
+		return r->pending.len >= r->pending.max ? 0 : (ssize_t)(r->pending.max - r->pending.len);
 	return r->ex->started ? 65536 : -EPIPE;
 }
 
@@ -118,16 +117,8 @@ static ssize_t resp_write(void *s, const void *buf, size_t n)
 	if (!r)
 		return -EPIPE;
 	if (!ex) {
-		uint8_t *p;
-		if (r->pending_len + n > WH_PRESET_BODY_MAX)
-			return -E2BIG;
-		p = realloc(r->pending, r->pending_len + n);
-		if (!p)
-			return -ENOMEM;
-		memcpy(p + r->pending_len, buf, n);
-		r->pending = p;
-		r->pending_len += n;
-		return (ssize_t)n;
+		int rc = sk_buf_append(&r->pending, buf, n); /* -E2BIG past WH_PRESET_BODY_MAX */
+		return rc < 0 ? rc : (ssize_t)n;
 	}
 	if (!ex->started)
 		return -EPIPE;
@@ -213,6 +204,7 @@ wasmtime_error_t *wh_http_oresp_ctor(struct wh_ctx *ctx, wasmtime_context_t *cx,
 	}
 	r->refs = 1;
 	r->status = 200;
+	r->pending = sk_buf_make(WH_PRESET_BODY_MAX);
 	r->headers = h;
 	h->immutable = true;
 	return wh_http_give(ctx, cx, WH_OUTGOING_RESPONSE, r, oresp_drop, &res[0]);
