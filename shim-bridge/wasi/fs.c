@@ -1,44 +1,30 @@
-/* wasi:filesystem 0.2 (types and preopens), read-only.
+/* wasi:filesystem 0.2 (types and preopens), read-only: the descriptor
+ * resource and its methods, file input-streams, stat values, and the
+ * tables. Directory entry streams are in fs-dir.c, path resolution in
+ * fs-resolve.c.
  *
  * A Spin component's files are staged into a host folder (env->files_dir)
  * that the guest sees as "/" through one preopen. Every descriptor is a host
  * fd; every path the guest names is resolved beneath the descriptor it is
- * relative to, so nothing outside files_dir can be reached: absolute paths,
- * ".." above the descriptor and symlinks leading out are refused with
- * not-permitted. Resolution uses openat2(RESOLVE_BENEATH), which the kernel
- * enforces and which follows symlinks that stay inside; where openat2 is
- * missing (old kernels, seccomp filters) the path is walked a component at a
- * time with O_NOFOLLOW, and symlinks along the way are refused instead.
+ * relative to (fs-resolve.c), so nothing outside files_dir can be reached.
  *
  * Nothing here writes: opening for write, create or truncate and every
  * mutating function return read-only. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-/* -DWH_FS_NO_OPENAT2 builds the component walk alone (its tests use it) */
-#if defined(SYS_openat2) && !defined(WH_FS_NO_OPENAT2)
-#define HAVE_OPENAT2 1
-#include <linux/openat2.h>
-#endif
 
 #include "common/cleanup.h"
+#include "shim-bridge/wasi/fs-internal.h"
 #include "shim-bridge/wasi/host.h"
 #include "common/utf8.h"
-
-/* An open file or directory. Owns fd. */
-struct fs_desc {
-	int fd;
-	bool dir;
-};
 
 /* An input stream over a file: its own fd (a dup, so it outlives the
  * descriptor it came from) and its own offset. */
@@ -104,7 +90,7 @@ static const char *errno_code(int e)
 }
 
 /* res = err(error-code for -neg) */
-static wasmtime_error_t *fail(wasmtime_component_val_t *res, int neg)
+wasmtime_error_t *wh_fs_fail(wasmtime_component_val_t *res, int neg)
 {
 	wasmtime_component_val_t code;
 	wh_val_enum(&code, errno_code(-neg));
@@ -114,7 +100,7 @@ static wasmtime_error_t *fail(wasmtime_component_val_t *res, int neg)
 
 /* --- arguments ---------------------------------------------------------------- */
 
-static struct fs_desc *desc_arg(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
+struct fs_desc *wh_fs_desc_arg(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
 {
 	uint32_t rep;
 	if (wh_arg_rep(cx, v, WH_DESCRIPTOR, &rep) < 0)
@@ -161,8 +147,6 @@ enum {
 	DF_MUTATE_DIR = 1 << 5,
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 static int follow_arg(const wasmtime_component_val_t *v, bool *follow)
 {
 	uint32_t m;
@@ -170,124 +154,6 @@ static int follow_arg(const wasmtime_component_val_t *v, bool *follow)
 		return -EINVAL;
 	*follow = m & PF_FOLLOW;
 	return 0;
-}
-
-/* Copy a guest path into buf (PATH_MAX, NUL-terminated). 0, or the error
- * the guest gets: name-too-long, invalid (an embedded NUL), not-permitted
- * (absolute: only relative paths stay beneath a descriptor), no-entry
- * (empty). */
-static int path_copy(const char *s, size_t n, char *buf)
-{
-	if (n >= PATH_MAX)
-		return -ENAMETOOLONG;
-	if (memchr(s, '\0', n))
-		return -EINVAL;
-	if (n == 0)
-		return -ENOENT;
-	if (s[0] == '/')
-		return -EPERM;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return 0;
-}
-
-/* --- resolution --------------------------------------------------------------- */
-
-/* Walk path beneath dirfd a component at a time, never following a
- * symlink: intermediate components are opened O_PATH|O_DIRECTORY|O_NOFOLLOW,
- * ".." pops back to the previous directory and is refused at the top.
- * path is modified. A symlink that would have to be followed (along the
- * way, or last with `follow`) is refused with -EPERM, as openat2 refuses
- * links leading out; a last one not to be followed is -ELOOP as usual. */
-static int walk_beneath(int dirfd, char *path, int flags, bool follow)
-{
-	size_t len = strlen(path), depth = 0;
-	bool dir_only = len && path[len - 1] == '/';
-	_cleanup_free_ int *stack = calloc(len / 2 + 2, sizeof(*stack));
-	char *p = path, *last = NULL;
-	int r = 0;
-
-	if (!stack)
-		return -ENOMEM;
-	for (;;) {
-		char *c = p, *slash = strchr(p, '/');
-		char *next = slash ? slash + 1 : NULL;
-		int cur = depth ? stack[depth - 1] : dirfd, fd;
-		struct stat st;
-
-		if (slash)
-			*slash = '\0';
-		while (next && *next == '/')
-			next++;
-		if (next && !*next)
-			next = NULL;
-		last = NULL;
-		if (*c == '\0' || strcmp(c, ".") == 0) {
-			/* nothing */
-		} else if (strcmp(c, "..") == 0) {
-			if (!depth) {
-				r = -EPERM;
-				goto out;
-			}
-			close(stack[--depth]);
-		} else if (!next) {
-			last = c;
-		} else {
-			fd = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				r = -errno;
-				if ((r == -ENOTDIR || r == -ELOOP) &&
-				    fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-					r = -EPERM;
-				goto out;
-			}
-			stack[depth++] = fd;
-		}
-		if (!next)
-			break;
-		p = next;
-	}
-	{
-		int cur = depth ? stack[depth - 1] : dirfd;
-		struct stat st;
-		r = openat(cur, last ? last : ".",
-		           flags | O_NOFOLLOW | O_CLOEXEC | (dir_only ? O_DIRECTORY : 0));
-		if (r < 0) {
-			r = -errno;
-			if (r == -ELOOP && follow) /* O_NOFOLLOW met a link */
-				r = -EPERM;
-		} else if (follow && (flags & O_PATH) && (fstat(r, &st) < 0 || S_ISLNK(st.st_mode))) {
-			close(r);
-			r = -EPERM;
-		}
-	}
-out:
-	while (depth)
-		close(stack[--depth]);
-	return r;
-}
-
-/* Open path (relative, NUL-terminated, modified) beneath dirfd with open(2)
- * flags; the last component is followed when `follow`. The fd, or -errno:
- * an escape is -EPERM. */
-static int open_beneath(int dirfd, char *path, int flags, bool follow)
-{
-#ifdef HAVE_OPENAT2
-	struct open_how how = {
-	    .flags = (unsigned int)(flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd >= 0)
-		return (int)fd;
-	if (errno == EXDEV)
-		return -EPERM; /* RESOLVE_BENEATH: the path leads out */
-	if (errno != ENOSYS && errno != EPERM)
-		return -errno;
-		/* no openat2 here (or a seccomp filter refuses it): the walk is
-		 * stricter, so falling back on a real EPERM is safe too */
-#endif
-	return walk_beneath(dirfd, path, flags, follow);
 }
 
 /* Open the guest path in argument v beneath directory d; fd or -errno. */
@@ -306,15 +172,15 @@ static int open_arg_path(const struct fs_desc *d, const wasmtime_component_val_t
 	}
 	if (!d->dir)
 		return -ENOTDIR;
-	r = path_copy(s, n, buf);
+	r = wh_fs_path_copy(s, n, buf);
 	if (r < 0)
 		return r;
-	return open_beneath(d->fd, buf, flags, follow);
+	return wh_fs_open_beneath(d->fd, buf, flags, follow);
 }
 
 /* --- values ------------------------------------------------------------------- */
 
-static const char *type_name(mode_t m)
+const char *wh_fs_type_name(mode_t m)
 {
 	if (S_ISREG(m))
 		return "regular-file";
@@ -361,7 +227,7 @@ static void stat_val(wasmtime_component_val_t *v, const struct stat *st)
 	    "status-change-timestamp",
 	};
 	wasmtime_component_valrecord_entry_t *f = wh_val_record(v, names, N(names));
-	wh_val_enum(&f[0].val, type_name(st->st_mode));
+	wh_val_enum(&f[0].val, wh_fs_type_name(st->st_mode));
 	wh_val_u64(&f[1].val, (uint64_t)st->st_nlink);
 	wh_val_u64(&f[2].val, st->st_size < 0 ? 0 : (uint64_t)st->st_size);
 	datetime_opt(&f[3].val, st->st_atim);
@@ -421,19 +287,6 @@ static wasmtime_error_t *desc_new(struct wh_ctx *ctx, wasmtime_context_t *cx, in
 	return NULL;
 }
 
-/* The parameters of every callback (wh_fn). */
-#define FS_ARGS                                                                                              \
-	struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *a, size_t na,                  \
-	    wasmtime_component_val_t *res, size_t nr
-
-/* Every descriptor method starts here: `need` arguments (the descriptor
- * first) and one result, or a trap. */
-#define DESC_OR_TRAP(d, need, what)                                                                          \
-	do {                                                                                                 \
-		if (na < (need) || nr < 1 || !((d) = desc_arg(ctx, cx, &a[0])))                              \
-			return wh_trap("descriptor.%s: bad arguments", what);                                \
-	} while (0)
-
 /* get-directories: () -> list<tuple<descriptor, string>> */
 static wasmtime_error_t *get_directories(FS_ARGS)
 {
@@ -483,21 +336,21 @@ static wasmtime_error_t *open_at(FS_ARGS)
 	    a[2].kind != WASMTIME_COMPONENT_STRING)
 		return wh_trap("descriptor.open-at: bad arguments");
 	if (!d->dir)
-		return fail(res, -ENOTDIR);
+		return wh_fs_fail(res, -ENOTDIR);
 	if (df & (DF_FILE_SYNC | DF_DATA_SYNC | DF_REQ_SYNC))
-		return fail(res, -ENOTSUP);
+		return wh_fs_fail(res, -ENOTSUP);
 	if ((of & OF_DIRECTORY) && (of & (OF_CREATE | OF_EXCLUSIVE | OF_TRUNCATE)))
-		return fail(res, -EINVAL);
+		return wh_fs_fail(res, -EINVAL);
 	if ((of & (OF_CREATE | OF_EXCLUSIVE | OF_TRUNCATE)) || (df & (DF_WRITE | DF_MUTATE_DIR)))
-		return fail(res, -EROFS);
+		return wh_fs_fail(res, -EROFS);
 	if (of & OF_DIRECTORY)
 		flags |= O_DIRECTORY;
 	fd = open_arg_path(d, &a[2], flags, follow, &bad);
 	if (fd < 0)
-		return fail(res, fd);
+		return wh_fs_fail(res, fd);
 	/* O_NONBLOCK only kept a FIFO from blocking the open; reads are pread */
 	if (fstat(fd, &st) < 0)
-		return fail(res, -errno);
+		return wh_fs_fail(res, -errno);
 	e = desc_new(ctx, cx, TAKE_FD(fd), S_ISDIR(st.st_mode), &v);
 	if (e)
 		return e;
@@ -520,9 +373,9 @@ static wasmtime_error_t *desc_read(FS_ARGS)
 	if (wh_arg_u64(&a[1], &len) < 0 || wh_arg_u64(&a[2], &off) < 0)
 		return wh_trap("descriptor.read: bad arguments");
 	if (d->dir)
-		return fail(res, -EBADF);
+		return wh_fs_fail(res, -EBADF);
 	if (off > INT64_MAX)
-		return fail(res, -EINVAL);
+		return wh_fs_fail(res, -EINVAL);
 	if (len > WH_CHUNK_MAX)
 		len = WH_CHUNK_MAX;
 	buf = malloc(len ? len : 1);
@@ -533,7 +386,7 @@ static wasmtime_error_t *desc_read(FS_ARGS)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(res, -errno);
+			return wh_fs_fail(res, -errno);
 		if (n == 0)
 			break;
 		got += (size_t)n;
@@ -606,10 +459,10 @@ static wasmtime_error_t *read_via_stream(FS_ARGS)
 	if (wh_arg_u64(&a[1], &off) < 0)
 		return wh_trap("descriptor.read-via-stream: bad arguments");
 	if (d->dir)
-		return fail(res, -EISDIR);
+		return wh_fs_fail(res, -EISDIR);
 	fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(res, -errno);
+		return wh_fs_fail(res, -errno);
 	f = malloc(sizeof(*f));
 	if (!f)
 		return wh_trap("out of memory");
@@ -630,7 +483,7 @@ static wasmtime_error_t *desc_stat(FS_ARGS)
 
 	DESC_OR_TRAP(d, 1, "stat");
 	if (fstat(d->fd, &st) < 0)
-		return fail(res, -errno);
+		return wh_fs_fail(res, -errno);
 	stat_val(&v, &st);
 	wh_val_result(res, true, &v);
 	return NULL;
@@ -667,7 +520,7 @@ static wasmtime_error_t *stat_at(FS_ARGS)
 	if (bad)
 		return wh_trap("descriptor.stat-at: bad arguments");
 	if (r < 0)
-		return fail(res, r);
+		return wh_fs_fail(res, r);
 	stat_val(&v, &st);
 	wh_val_result(res, true, &v);
 	return NULL;
@@ -682,8 +535,8 @@ static wasmtime_error_t *get_type(FS_ARGS)
 
 	DESC_OR_TRAP(d, 1, "get-type");
 	if (fstat(d->fd, &st) < 0)
-		return fail(res, -errno);
-	wh_val_enum(&v, type_name(st.st_mode));
+		return wh_fs_fail(res, -errno);
+	wh_val_enum(&v, wh_fs_type_name(st.st_mode));
 	wh_val_result(res, true, &v);
 	return NULL;
 }
@@ -711,7 +564,7 @@ static wasmtime_error_t *metadata_hash(FS_ARGS)
 
 	DESC_OR_TRAP(d, 1, "metadata-hash");
 	if (fstat(d->fd, &st) < 0)
-		return fail(res, -errno);
+		return wh_fs_fail(res, -errno);
 	hash_val(&v, &st);
 	wh_val_result(res, true, &v);
 	return NULL;
@@ -731,7 +584,7 @@ static wasmtime_error_t *metadata_hash_at(FS_ARGS)
 	if (bad)
 		return wh_trap("descriptor.metadata-hash-at: bad arguments");
 	if (r < 0)
-		return fail(res, r);
+		return wh_fs_fail(res, r);
 	hash_val(&v, &st);
 	wh_val_result(res, true, &v);
 	return NULL;
@@ -744,7 +597,7 @@ static wasmtime_error_t *is_same_object(FS_ARGS)
 	struct stat s1, s2;
 
 	DESC_OR_TRAP(d, 2, "is-same-object");
-	if (!(o = desc_arg(ctx, cx, &a[1])))
+	if (!(o = wh_fs_desc_arg(ctx, cx, &a[1])))
 		return wh_trap("descriptor.is-same-object: bad arguments");
 	wh_val_bool(&res[0], fstat(d->fd, &s1) == 0 && fstat(o->fd, &s2) == 0 && s1.st_dev == s2.st_dev &&
 	                         s1.st_ino == s2.st_ino);
@@ -767,14 +620,14 @@ static wasmtime_error_t *readlink_at(FS_ARGS)
 	if (bad)
 		return wh_trap("descriptor.readlink-at: bad arguments");
 	if (fd < 0)
-		return fail(res, fd);
+		return wh_fs_fail(res, fd);
 	n = readlinkat(fd, "", target, sizeof(target));
 	if (n < 0) /* "" on anything but a link is ENOENT: not a link */
-		return fail(res, errno == ENOENT ? -EINVAL : -errno);
+		return wh_fs_fail(res, errno == ENOENT ? -EINVAL : -errno);
 	if ((size_t)n >= sizeof(target))
-		return fail(res, -ENAMETOOLONG);
+		return wh_fs_fail(res, -ENAMETOOLONG);
 	if (!sk_utf8_valid((const unsigned char *)target, (size_t)n))
-		return fail(res, -EILSEQ);
+		return wh_fs_fail(res, -EILSEQ);
 	wh_val_string(&v, target, (size_t)n);
 	wh_val_result(res, true, &v);
 	return NULL;
@@ -792,7 +645,7 @@ static wasmtime_error_t *advise(FS_ARGS)
 	    a[3].kind != WASMTIME_COMPONENT_ENUM)
 		return wh_trap("descriptor.advise: bad arguments");
 	if (d->dir)
-		return fail(res, -EBADF);
+		return wh_fs_fail(res, -EBADF);
 	wh_val_ok(res);
 	return NULL;
 }
@@ -811,104 +664,7 @@ static wasmtime_error_t *read_only(FS_ARGS)
 {
 	struct fs_desc *d;
 	DESC_OR_TRAP(d, 1, "(mutating method)");
-	return fail(res, -EROFS);
-}
-
-/* --- directory entry streams ----------------------------------------------------------- */
-
-static void dir_stream_drop(struct wh_ctx *ctx, void *obj)
-{
-	(void)ctx;
-	if (obj)
-		closedir(obj);
-}
-
-/* read-directory() -> result<directory-entry-stream, error-code>: over a
- * fresh open of the directory, so its position is its own. */
-static wasmtime_error_t *read_directory(FS_ARGS)
-{
-	struct fs_desc *d;
-	DIR *dir;
-	uint32_t rep;
-	wasmtime_component_val_t v;
-	_cleanup_close_ int fd = -1;
-
-	DESC_OR_TRAP(d, 1, "read-directory");
-	if (!d->dir)
-		return fail(res, -ENOTDIR);
-	fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(res, -errno);
-	dir = fdopendir(fd);
-	if (!dir)
-		return fail(res, -errno);
-	fd = -1; /* the DIR owns it now */
-	rep = wh_add(ctx, WH_DIR_ENTRY_STREAM, dir, dir_stream_drop);
-	if (!rep || wh_val_resource(cx, &v, rep, WH_DIR_ENTRY_STREAM) < 0)
-		return wh_trap("too many resources");
-	wh_val_result(res, true, &v);
-	return NULL;
-}
-
-static const char *dirent_type(DIR *dir, const struct dirent *e)
-{
-	struct stat st;
-	switch (e->d_type) {
-	case DT_REG:
-		return "regular-file";
-	case DT_DIR:
-		return "directory";
-	case DT_LNK:
-		return "symbolic-link";
-	case DT_BLK:
-		return "block-device";
-	case DT_CHR:
-		return "character-device";
-	case DT_FIFO:
-		return "fifo";
-	case DT_SOCK:
-		return "socket";
-	default:
-		/* some filesystems do not fill d_type */
-		if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return type_name(st.st_mode);
-		return "unknown";
-	}
-}
-
-/* read-directory-entry() -> result<option<directory-entry>, error-code>:
- * the next entry but "." and "..", none at the end. */
-static wasmtime_error_t *read_directory_entry(FS_ARGS)
-{
-	static const char *const names[] = {"type", "name"};
-	uint32_t rep;
-	DIR *dir;
-	struct dirent *e;
-	wasmtime_component_val_t entry, opt;
-	wasmtime_component_valrecord_entry_t *f;
-
-	if (na < 1 || nr < 1 || wh_arg_rep(cx, &a[0], WH_DIR_ENTRY_STREAM, &rep) < 0 ||
-	    !(dir = wh_get(ctx, rep, WH_DIR_ENTRY_STREAM)))
-		return wh_trap("directory-entry-stream.read-directory-entry: bad arguments");
-	do {
-		errno = 0;
-		e = readdir(dir);
-	} while (e && (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0));
-	if (!e) {
-		if (errno)
-			return fail(res, -errno);
-		wh_val_option(&opt, NULL);
-		wh_val_result(res, true, &opt);
-		return NULL;
-	}
-	if (!sk_utf8_valid((const unsigned char *)e->d_name, strlen(e->d_name)))
-		return fail(res, -EILSEQ);
-	f = wh_val_record(&entry, names, 2);
-	wh_val_enum(&f[0].val, dirent_type(dir, e));
-	wh_val_cstring(&f[1].val, e->d_name);
-	wh_val_option(&opt, &entry);
-	wh_val_result(res, true, &opt);
-	return NULL;
+	return wh_fs_fail(res, -EROFS);
 }
 
 /* filesystem-error-code(borrow<error>) -> option<error-code>: stream errors
@@ -938,7 +694,7 @@ static const struct wh_func_def types_funcs[] = {
     {"[method]descriptor.set-times", read_only},
     {"[method]descriptor.read", desc_read},
     {"[method]descriptor.write", read_only},
-    {"[method]descriptor.read-directory", read_directory},
+    {"[method]descriptor.read-directory", wh_fs_read_directory},
     {"[method]descriptor.sync", desc_sync},
     {"[method]descriptor.create-directory-at", read_only},
     {"[method]descriptor.stat", desc_stat},
@@ -954,7 +710,7 @@ static const struct wh_func_def types_funcs[] = {
     {"[method]descriptor.is-same-object", is_same_object},
     {"[method]descriptor.metadata-hash", metadata_hash},
     {"[method]descriptor.metadata-hash-at", metadata_hash_at},
-    {"[method]directory-entry-stream.read-directory-entry", read_directory_entry},
+    {"[method]directory-entry-stream.read-directory-entry", wh_fs_read_directory_entry},
     {"filesystem-error-code", filesystem_error_code},
 };
 static const struct wh_func_def preopens_funcs[] = {{"get-directories", get_directories}};
