@@ -125,15 +125,17 @@ static int parse_scheme(const char *s, size_t n, struct rule *r, struct sk_error
 		return 0;
 	}
 	if (n == 0)
-		return sk_err(err, -EINVAL, "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
+		return sk_err(err, -EINVAL,
+		              "no scheme before \"://\"; write \"https://\", \"http://\" or \"*://\"");
 	if (s[0] == '{')
-		return sk_err(err, -EINVAL, "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
+		return sk_err(err, -EINVAL,
+		              "scheme lists (\"{a,b}\") are not supported; write one entry per scheme");
 	if (n > SCHEME_MAX)
 		return sk_err(err, -EINVAL, "the scheme is longer than %d letters", SCHEME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 			return sk_err(err, -EINVAL, "scheme \"%.*s\" must be letters (\"https\") or \"*\"",
-			           (int)n, s);
+			              (int)n, s);
 		r->scheme[i] = (char)(s[i] | 0x20);
 	}
 	r->scheme[n] = '\0';
@@ -152,8 +154,9 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, s
 				r->kind = HOST_IP;
 			return 0;
 		}
-		return sk_err(err, -EINVAL, "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")", (int)n,
-		           h);
+		return sk_err(err, -EINVAL,
+		              "\"[%.*s]\" is not an IPv6 address (\"[::1]\") or prefix (\"[fd00::/8]\")",
+		              (int)n, h);
 	}
 	if (n == 1 && h[0] == '*') {
 		r->kind = HOST_ANY;
@@ -164,38 +167,43 @@ static int parse_host(const char *h, size_t n, bool bracketed, struct rule *r, s
 		return 0;
 	}
 	if (h[0] == '{')
-		return sk_err(err, -EINVAL, "host lists (\"{a,b}\") are not supported; write one entry per host");
+		return sk_err(err, -EINVAL,
+		              "host lists (\"{a,b}\") are not supported; write one entry per host");
 	if (memchr(h, '/', n)) {
 		if (parse_cidr(h, n, r))
 			return 0;
-		return sk_err(err, -EINVAL, "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
-		    (int)n, h);
+		return sk_err(err, -EINVAL,
+		              "\"%.*s\" is neither a host nor an address/prefix (\"10.0.0.0/8\"); entries have no path",
+		              (int)n, h);
 	}
 	if (n > 2 && h[0] == '*' && h[1] == '.') {
 		if (memchr(h + 1, '*', n - 1) || !valid_name(h + 2, n - 2))
-			return sk_err(err, -EINVAL, "\"%.*s\" is not a valid wildcard; write \"*.example.com\"",
-			           (int)n, h);
+			return sk_err(err, -EINVAL,
+			              "\"%.*s\" is not a valid wildcard; write \"*.example.com\"", (int)n, h);
 		r->kind = HOST_SUFFIX;
 		memcpy(r->name, h + 1, n - 1);
 		r->name[n - 1] = '\0';
 		return 0;
 	}
 	if (memchr(h, '*', n))
-		return sk_err(err, -EINVAL, "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
+		return sk_err(err, -EINVAL,
+		              "a wildcard may only be the whole host (\"*\") or a leading \"*.\" (\"*.example.com\")");
 	if (parse_ip(h, n, &r->family, r->addr)) {
 		if (r->family == AF_INET6)
 			return sk_err(err, -EINVAL, "IPv6 addresses go in brackets: \"http://[%.*s]:8080\"",
-			           (int)n, h);
+			              (int)n, h);
 		r->kind = HOST_IP;
 		return 0;
 	}
 	if (memchr(h, ':', n))
-		return sk_err(err, -EINVAL, "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
-		           (int)n, h);
+		return sk_err(err, -EINVAL,
+		              "\"%.*s\" is not a host; IPv6 addresses go in brackets (\"http://[::1]:8080\")",
+		              (int)n, h);
 	if (!valid_name(h, n))
-		return sk_err(err, -EINVAL, "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write international "
-		    "names in their xn-- form)",
-		    (int)n, h);
+		return sk_err(err, -EINVAL,
+		              "\"%.*s\" is not a valid host name (letters, digits, '-', '.'; write "
+		              "international names in their xn-- form)",
+		              (int)n, h);
 	r->kind = HOST_NAME;
 	memcpy(r->name, h, n);
 	r->name[n] = '\0';
@@ -209,11 +217,13 @@ static int parse_port(const char *p, size_t n, struct rule *r, struct sk_error *
 
 	if (n == 0) {
 		if (r->any_scheme)
-			return sk_err(err, -EINVAL, "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
+			return sk_err(err, -EINVAL,
+			              "\"*://\" entries need a port: add \":*\" or a number (\":443\")");
 		lo = well_known_port(r->scheme);
 		if (!lo)
-			return sk_err(err, -EINVAL, "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
-			           r->scheme);
+			return sk_err(err, -EINVAL,
+			              "scheme \"%s\" has no default port; add one (\":8080\") or \":*\"",
+			              r->scheme);
 		r->port_lo = lo;
 		r->port_end = lo + 1;
 		return 0;
@@ -223,20 +233,22 @@ static int parse_port(const char *p, size_t n, struct rule *r, struct sk_error *
 		return 0;
 	}
 	if (p[0] == '{')
-		return sk_err(err, -EINVAL, "port lists (\"{a,b}\") are not supported; write one entry per port");
+		return sk_err(err, -EINVAL,
+		              "port lists (\"{a,b}\") are not supported; write one entry per port");
 	dots = n >= 2 ? memmem(p, n, "..", 2) : NULL;
 	if (dots) {
 		if (!parse_u16(p, (size_t)(dots - p), &lo) ||
 		    !parse_u16(dots + 2, n - (size_t)(dots + 2 - p), &hi))
 			return sk_err(err, -EINVAL, "port range \"%.*s\" must be two numbers, \"8000..9000\"",
-			           (int)n, p);
+			              (int)n, p);
 		r->port_lo = lo;
 		r->port_end = hi; /* half-open, as Spin's */
 		return 0;
 	}
 	if (!parse_u16(p, n, &lo))
-		return sk_err(err, -EINVAL, "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"", (int)n,
-		           p);
+		return sk_err(err, -EINVAL,
+		              "port \"%.*s\" must be a number up to 65535, a range \"a..b\" or \"*\"", (int)n,
+		              p);
 	r->port_lo = lo;
 	r->port_end = lo + 1;
 	return 0;
@@ -266,20 +278,22 @@ static int parse_rule(const char *entry, struct rule *r, struct sk_error *err)
 	memcpy(buf, s, (size_t)(end - s));
 	buf[end - s] = '\0';
 	if (strcmp(buf, "insecure:allow-all") == 0)
-		return sk_err(err, -EINVAL, "\"insecure:allow-all\" is not allowed; write \"*://*:*\" to allow every host");
+		return sk_err(err, -EINVAL,
+		              "\"insecure:allow-all\" is not allowed; write \"*://*:*\" to allow every host");
 	if (strstr(buf, "{{"))
-		return sk_err(err, -EINVAL, "variable templates (\"{{ name }}\") are not supported in allowed_outbound_hosts; "
-		           "write the "
-		           "host out (\"https://api.example.com\")");
+		return sk_err(err, -EINVAL,
+		              "variable templates (\"{{ name }}\") are not supported in "
+		              "allowed_outbound_hosts; write the host out (\"https://api.example.com\")");
 	for (const char *c = buf; *c; c++)
 		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
-			return sk_err(err, -EINVAL, "the entry contains a space, a control or a non-ASCII character (write "
-			           "international names "
-			           "in their xn-- form)");
+			return sk_err(err, -EINVAL,
+			              "the entry contains a space, a control or a non-ASCII character (write "
+			              "international names in their xn-- form)");
 	sep = strstr(buf, "://");
 	if (!sep)
-		return sk_err(err, -EINVAL, "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)", buf,
-		           buf);
+		return sk_err(err, -EINVAL,
+		              "no scheme; write \"https://%.200s\" (or \"*://%.200s:PORT\" for any scheme)",
+		              buf, buf);
 	if ((rc = parse_scheme(buf, (size_t)(sep - buf), r, err)) < 0)
 		return rc;
 	rest = sep + 3;

@@ -248,10 +248,12 @@ static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, 
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
 	if (x->fail == XF_BODY_BIG)
-		return out_fail(WH_OUT_BODY_TOO_LARGE, err, "%s: the response body is larger than %zu bytes", what, max_body);
+		return out_fail(WH_OUT_BODY_TOO_LARGE, err, "%s: the response body is larger than %zu bytes",
+		                what, max_body);
 	if (x->fail == XF_HEADERS_BIG)
-		return out_fail(WH_OUT_PROTOCOL, err, "%s: the response has more than %d headers or %d bytes of them", what,
-		            WH_OUT_HEADERS_MAX, WH_OUT_HEADER_BYTES_MAX);
+		return out_fail(WH_OUT_PROTOCOL, err,
+		                "%s: the response has more than %d headers or %d bytes of them", what,
+		                WH_OUT_HEADERS_MAX, WH_OUT_HEADER_BYTES_MAX);
 	if (x->fail == XF_HEADERS_BAD)
 		return out_fail(WH_OUT_PROTOCOL, err, "%s: a response header line is malformed", what);
 	if (x->fail == XF_NOMEM)
@@ -265,9 +267,10 @@ static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, 
 		return out_fail(WH_OUT_REFUSED, err, "%s: %s", what, detail);
 	case CURLE_OPERATION_TIMEDOUT:
 		if (!connected(e))
-			return out_fail(WH_OUT_CONNECT_TIMEOUT, err, "%s: no connection before the timeout", what);
+			return out_fail(WH_OUT_CONNECT_TIMEOUT, err, "%s: no connection before the timeout",
+			                what);
 		return out_fail(WH_OUT_TIMEOUT, err, "%s: %s before the timeout", what,
-		            x->first_byte_ns ? "the response stalled" : "no response");
+		                x->first_byte_ns ? "the response stalled" : "no response");
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:

@@ -82,7 +82,8 @@ bool wh_out_has_body(const struct wh_out_request *rq)
 /* The header list curl sends: the guest's, checked, without those curl
  * owns; no "Expect: 100-continue" wait, and no Content-Type that the guest
  * did not set (curl would add a form type to bodies). */
-static enum wh_out_error build_headers(const struct wh_out_request *rq, struct curl_slist **out, struct sk_error *err)
+static enum wh_out_error build_headers(const struct wh_out_request *rq, struct curl_slist **out,
+                                       struct sk_error *err)
 {
 	_cleanup_(curl_slist_free_allp) struct curl_slist *list = NULL;
 	struct curl_slist *l;
@@ -91,20 +92,22 @@ static enum wh_out_error build_headers(const struct wh_out_request *rq, struct c
 
 	if (rq->n_headers > WH_OUT_HEADERS_MAX)
 		return out_fail(WH_OUT_INTERNAL, err, "the request has %zu headers, more than %d",
-		            rq->n_headers, WH_OUT_HEADERS_MAX);
+		                rq->n_headers, WH_OUT_HEADERS_MAX);
 	for (size_t i = 0; i < rq->n_headers; i++) {
 		const struct wh_out_header *h = &rq->headers[i];
 		_cleanup_free_ char *line = NULL;
 		size_t nl = h->name ? strlen(h->name) : 0, vl = h->value ? h->value_len : 0;
 
 		if (!sk_http_token(h->name, nl))
-			return out_fail(WH_OUT_INTERNAL, err, "request header %zu: the name is not a token", i + 1);
-		if (vl &&
-		    (memchr(h->value, '\r', vl) || memchr(h->value, '\n', vl) || memchr(h->value, '\0', vl)))
-			return out_fail(WH_OUT_INTERNAL, err, "request header %.64s: the value holds CR, LF or NUL", h->name);
+			return out_fail(WH_OUT_INTERNAL, err, "request header %zu: the name is not a token",
+			                i + 1);
+		if (vl && !sk_http_value_ok(h->value, vl))
+			return out_fail(WH_OUT_INTERNAL, err,
+			                "request header %.64s: the value holds CR, LF or NUL", h->name);
 		bytes += nl + vl + 4;
 		if (bytes > WH_OUT_HEADER_BYTES_MAX)
-			return out_fail(WH_OUT_INTERNAL, err, "the request headers are larger than %d bytes", WH_OUT_HEADER_BYTES_MAX);
+			return out_fail(WH_OUT_INTERNAL, err, "the request headers are larger than %d bytes",
+			                WH_OUT_HEADER_BYTES_MAX);
 		if (sk_http_owned(h->name, strlen(h->name)))
 			continue;
 		if (strcasecmp(h->name, "content-type") == 0)
@@ -140,18 +143,19 @@ static bool encode_in_path(unsigned char c)
  * needed and cut at a fragment. The authority is checked strictly and
  * split into host and port. */
 static enum wh_out_error build_url(const struct wh_out_request *rq, const char *scheme, char *url,
-                                   size_t size, char *host, size_t host_size, unsigned *port, struct sk_error *err)
+                                   size_t size, char *host, size_t host_size, unsigned *port,
+                                   struct sk_error *err)
 {
 	const char *pq = rq->path_query && rq->path_query[0] ? rq->path_query : "/";
 	size_t n;
 	int w;
 
 	if (strchr(rq->authority, '@'))
-		return out_fail(WH_OUT_URI, err, "credentials in the URL are not supported; send an Authorization header");
+		return out_fail(WH_OUT_URI, err,
+		                "credentials in the URL are not supported; send an Authorization header");
 	if (wh_authority_split(scheme, rq->authority, host, host_size, port) < 0)
-		return out_fail(
-		    WH_OUT_URI, err,
-		    "the authority is not host[:port] (a name, an IPv4 address or [IPv6], port 1-65535)");
+		return out_fail(WH_OUT_URI, err,
+		                "the authority is not host[:port] (a name, an IPv4 address or [IPv6], port 1-65535)");
 	if (pq[0] != '/' && pq[0] != '?')
 		return out_fail(WH_OUT_URI, err, "the path does not start with '/'");
 	w = snprintf(url, size, "%s://%s%s", scheme, rq->authority, pq[0] == '?' ? "/" : "");
@@ -228,11 +232,10 @@ static enum wh_out_error parse_and_check(const struct wh_component_env *env, con
 	if (!wh_allowed_hosts_match(allowed, n, scheme, host, port) ||
 	    !wh_allowed_hosts_match(allowed, n, scheme, chost, (unsigned)p)) {
 		const char *lb = strchr(host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-		return out_fail(
-		    WH_OUT_DENIED, err,
-		    "%s://%s%s%s:%u is not in the component's allowed_outbound_hosts; add \"%s://%s%s%s:%u\" "
-		    "to allow it",
-		    scheme, lb, host, rb, port, scheme, lb, host, rb, port);
+		return out_fail(WH_OUT_DENIED, err,
+		                "%s://%s%s%s:%u is not in the component's allowed_outbound_hosts; add "
+		                "\"%s://%s%s%s:%u\" to allow it",
+		                scheme, lb, host, rb, port, scheme, lb, host, rb, port);
 	}
 	*out = TAKE_PTR(u);
 	return WH_OUT_OK;
@@ -279,8 +282,8 @@ static enum wh_out_error send_request(const struct wh_component_env *env, const 
 		return r;
 	}
 	if (deadline_ns >= 0 && wh_now_ns() >= deadline_ns)
-		return out_fail(WH_OUT_CONNECT_TIMEOUT, err, "%s: the request's deadline passed before it was sent",
-		                what);
+		return out_fail(WH_OUT_CONNECT_TIMEOUT, err,
+		                "%s: the request's deadline passed before it was sent", what);
 	return wh_out_transfer(rq, u, headers, deadline_ns, max_body, what, rs, err);
 }
 
