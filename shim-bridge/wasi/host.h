@@ -143,7 +143,7 @@ struct wh_ctx {
 	uint64_t next_serial;
 	int64_t deadline_ns; /* wall-clock end of the request (monotonic) */
 	bool timed_out;      /* a host wait hit deadline_ns */
-	void *http;          /* private to http.c: the exchange */
+	void *http;          /* private to the wasi:http host (http*.c): the exchange */
 	void *spin;          /* private to spin.c: open stores */
 	void *outbound;      /* private to outbound.c */
 	char why[256];       /* host-side reason a request failed, or "" */

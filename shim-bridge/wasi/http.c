@@ -27,6 +27,7 @@ void wh_http_free_drop(struct wh_ctx *ctx, void *obj)
 	free(obj);
 }
 
+/* Known methods are their own case; any other token is other(name). */
 void wh_http_method_val(wasmtime_component_val_t *v, const char *m)
 {
 	static const char *const known[][2] = { { "GET", "get" },	  { "HEAD", "head" },	 { "POST", "post" },

@@ -1,6 +1,6 @@
 /* fermyon:spin/http, Spin's v1 outbound HTTP: send-request(request) ->
- * result<response, http-error>, over the client of outbound.h. As Spin does: params are ignored
- * (deprecated), a relative URI is a "self" request (not supported here: the
+ * result<response, http-error>, over the client of outbound.h. As Spin
+ * does: params are ignored (deprecated), a relative URI is a "self" request (not supported here: the
  * runtime has no origin to resolve it against), a refused destination is
  * destination-not-allowed, a URL that is not absolute http(s) is
  * invalid-url, everything else runtime-error; response header names are
