@@ -136,7 +136,7 @@ int sb_inbound_http_call(struct sb_component *c, const struct sb_inbound_request
  * request body from the connection and writes its response straight to it
  * (resp streams). headers: what the guest sees (request + spin-*). 0 when
  * the exchange completed; else an error above, or -EPIPE when the client
- * went away while the body was sent (message WH_CLIENT_GONE, wasi/http.h);
+ * went away while the body was sent (its message WH_CLIENT_GONE, wasi/http.h);
  * *started tells whether the response had begun (then the caller can only
  * cut it). */
 int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, const struct sk_kv *headers,

@@ -44,23 +44,22 @@ int sb_wasi_http_instantiate_once(struct sb_component *c, struct sk_error *err)
 	return 0;
 }
 
-/* The error of a failed exchange: the host's reason when it had one, the
- * I/O deadline, or wasmtime's words for the trap. we is owned. */
-static int exchange_fail(struct sb_component *c, const struct wh_ctx *ctx, wasmtime_error_t *we, const char *why,
-			 struct sk_error *err)
+/* The error of a failed exchange (herr, from wh_http_handle): the I/O
+ * deadline, the client gone (-EPIPE), the host's reason when it had one, or
+ * wasmtime's words for the trap. we is owned. */
+static int exchange_fail(struct sb_component *c, const struct wh_ctx *ctx, wasmtime_error_t *we,
+			 const struct sk_error *herr, struct sk_error *err)
 {
 	if (we && ctx->timed_out) {
 		wasmtime_error_delete(we);
 		return sk_err(err, -ETIMEDOUT, "timed out after %llu ms waiting for I/O",
 			      (unsigned long long)c->engine->opts.timeout_ms);
 	}
-	if (we && !why[0])
+	if (we && herr->code != -EPIPE && !herr->message[0])
 		return sb_wasm_fail(c, we, NULL, NULL, err);
 	if (we)
 		wasmtime_error_delete(we);
-	if (strcmp(why, WH_CLIENT_GONE) == 0)
-		return sk_err(err, -EPIPE, "%s", why);
-	return sk_err(err, -EIO, "%s", why);
+	return sk_err(err, herr->code == -EPIPE ? -EPIPE : -EIO, "%s", herr->message);
 }
 
 int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, const struct sk_kv *headers,
@@ -86,7 +85,7 @@ int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, co
 	else if (!wasmtime_component_instance_get_func(&inst, cx, c->export_fn, &fn))
 		r = sk_err(err, -EIO, "wasi:http/incoming-handler#handle is not a function");
 	else if (wh_http_handle(&ctx, cx, &fn, req, headers, n_headers, resp, started, &we, &herr) < 0)
-		r = exchange_fail(c, &ctx, we, herr.message, err);
+		r = exchange_fail(c, &ctx, we, &herr, err);
 	else if (we)
 		wasmtime_error_delete(we); /* the exchange completed all the same */
 	wasmtime_store_delete(store);

@@ -165,7 +165,9 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 	if (we) {
 		*trap = we;
 		/* a guest that traps because its client went away: say that */
-		return sk_err(err, -EIO, "%s", ex->client_gone ? ex->why : ctx->why);
+		if (ex->client_gone)
+			return sk_err(err, -EPIPE, "%s", ex->why);
+		return sk_err(err, -EIO, "%s", ctx->why);
 	}
 	if (!ex->outparam_set) {
 		return sk_err(err, -EPROTO, "the guest returned without setting a response");
@@ -174,7 +176,8 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 		return sk_err(err, -EPROTO, "the guest answered with error %s", ex->error_case);
 	}
 	if (ex->aborted) {
-		return sk_err(err, -EPIPE, "%s", ex->why[0] ? ex->why : "the response could not be sent");
+		return sk_err(err, ex->client_gone ? -EPIPE : -EIO, "%s",
+			      ex->why[0] ? ex->why : "the response could not be sent");
 	}
 	if (ex->started && !ex->finished) {
 		struct out_response *rs = ex->response;
@@ -183,7 +186,8 @@ int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_co
 		}
 		/* no body was ever taken: an empty body */
 		if (wh_http_finish_response(ex, NULL) < 0) {
-			return sk_err(err, -EPIPE, "%s", ex->why[0] ? ex->why : "the response could not be finished");
+			return sk_err(err, ex->client_gone ? -EPIPE : -EIO, "%s",
+				      ex->why[0] ? ex->why : "the response could not be finished");
 		}
 	}
 	return 0;

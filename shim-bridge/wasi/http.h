@@ -13,7 +13,7 @@
 #include "shim-bridge/wasi/host.h"
 #include "shim-bridge/http/server.h"
 
-/* The reason given when the client closed while the body was sent. */
+/* The message of -EPIPE: the client closed while the body was sent. */
 #define WH_CLIENT_GONE "the client went away while the body was sent"
 
 /* Bytes a guest may write to a response body before it sets the response
@@ -29,9 +29,11 @@
  * it has, the connection is cut so the client sees a truncated body):
  * -ENOMEM when the exchange could not be set up, -EIO when the call itself
  * failed (trap, timeout: *trap then receives wasmtime's error, owned by the
- * caller, and err's message is the host's reason if it had one, else ""),
- * -EPROTO when the guest set no response, answered with an error-code or
- * left the body unfinished, -EPIPE when the response could not be sent.
+ * caller, and err's message is the host's reason if it had one, else "") or
+ * the response could not be sent, -EPROTO when the guest set no response,
+ * answered with an error-code or left the body unfinished, -EPIPE when the
+ * client went away while the body was sent (trapped or not; *trap is set
+ * when it trapped).
  * *started says whether the response head went out, in every case. */
 int wh_http_handle(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_func_t *fn,
 		   const struct http_request *req, const struct sk_kv *headers, size_t n_headers,

@@ -31,11 +31,11 @@
  * WH_OUT_OK, else that kind's errno with a message); checked in main. */
 static atomic_int send_mismatches;
 
-/* wh_outbound_send with the reason copied into why (why_size bytes), and
- * the error kind returned, as the checks below read best. */
+/* wh_outbound_send with the error's message copied into why, and the error
+ * kind returned, as the checks below read best. */
 static enum wh_out_error out_send(const struct wh_component_env *env, const struct wh_out_request *rq,
-                                  int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why,
-                                  size_t why_size)
+                                  int64_t deadline_ns, size_t max_body, struct wh_out_response *rs,
+                                  char why[SK_ERR_MESSAGE_MAX])
 {
 	struct sk_error err = {0};
 	enum wh_out_error kind = WH_OUT_INTERNAL;
@@ -44,7 +44,7 @@ static enum wh_out_error out_send(const struct wh_component_env *env, const stru
 	if ((rc == 0) != (kind == WH_OUT_OK) || (rc < 0 && (err.code != rc || !err.message[0])) ||
 	    (rc == 0 && err.code != 0))
 		atomic_fetch_add(&send_mismatches, 1);
-	snprintf(why, why_size, "%.*s", (int)why_size - 1, err.message);
+	snprintf(why, SK_ERR_MESSAGE_MAX, "%s", err.message);
 	return kind;
 }
 
@@ -555,11 +555,11 @@ static const struct wh_component_env open_env = {
     .id = "test", .allowed_outbound_hosts = all_hosts, .n_allowed_outbound_hosts = 1};
 
 static enum wh_out_error get(const struct wh_component_env *env, const char *method, const char *path,
-                             int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char *why)
+                             int64_t deadline_ns, size_t max_body, struct wh_out_response *rs, char why[SK_ERR_MESSAGE_MAX])
 {
 	struct wh_out_request rq = {
 	    .method = method, .scheme = "http", .authority = authority, .path_query = path};
-	return out_send(env, &rq, deadline_ns, max_body, rs, why, 256);
+	return out_send(env, &rq, deadline_ns, max_body, rs, why);
 }
 
 static void test_requests(struct server *s)
@@ -575,10 +575,10 @@ static void test_requests(struct server *s)
 	                            .headers = hs,
 	                            .n_headers = 4};
 	struct wh_out_response rs = {0};
-	char why[256];
+	char why[SK_ERR_MESSAGE_MAX];
 	enum wh_out_error e;
 
-	e = out_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1024, &rs, why);
 	if (!ok(e == WH_OUT_OK && rs.status == 200, "GET /echo: 200"))
 		printf("#   %d %s\n", e, why);
 	is_str(header(&rs, "x-method", 0), "GET", "response header names are lower case");
@@ -604,7 +604,7 @@ static void test_requests(struct server *s)
 	                             .n_headers = 1,
 	                             .body = body,
 	                             .body_len = sizeof(body)};
-	e = out_send(&open_env, &rq, wh_now_ns() + 5000000000, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 5000000000, 1024, &rs, why);
 	ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len == sizeof(body) &&
 	       memcmp(rs.body, body, sizeof(body)) == 0,
 	   "POST: a binary body goes out and comes back");
@@ -619,7 +619,7 @@ static void test_requests(struct server *s)
 	                             .path_query = "/echo",
 	                             .body = body,
 	                             .body_len = 2};
-	e = out_send(&open_env, &rq, -1, 1024, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1024, &rs, why);
 	ok(e == WH_OUT_OK && !saw_header(s, "content-type"), "POST without Content-Type: curl adds none");
 	wh_out_response_free(&rs);
 
@@ -684,7 +684,7 @@ static void test_requests(struct server *s)
 static void test_limits(struct server *s)
 {
 	struct wh_out_response rs = {0};
-	char why[256];
+	char why[SK_ERR_MESSAGE_MAX];
 	enum wh_out_error e;
 	int64_t t0;
 
@@ -715,7 +715,7 @@ static void test_limits(struct server *s)
 	                            .path_query = "/slow",
 	                            .first_byte_timeout_ms = 200};
 	t0 = now_ms();
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_TIMEOUT && strstr(why, "no response") && now_ms() - t0 < 1200,
 	   "first-byte timeout: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
@@ -723,13 +723,13 @@ static void test_limits(struct server *s)
 	rq.first_byte_timeout_ms = 0;
 	rq.between_bytes_timeout_ms = 200;
 	t0 = now_ms();
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_TIMEOUT && strstr(why, "stalled") && now_ms() - t0 < 2000,
 	   "between-bytes timeout: %s (%lld ms)", why, (long long)(now_ms() - t0));
 
 	rq.path_query = "/slow";
 	rq.between_bytes_timeout_ms = 0;
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_OK && rs.body_len == 4, "without timeouts the slow response arrives");
 	wh_out_response_free(&rs);
 
@@ -742,7 +742,7 @@ static void test_limits(struct server *s)
 
 static void test_denied(struct server *s)
 {
-	char other[64], why[256];
+	char other[64], why[SK_ERR_MESSAGE_MAX];
 	const char *entries[1] = {other};
 	const char *local[] = {"http://localhost:*"};
 	struct wh_component_env env = {.allowed_outbound_hosts = entries, .n_allowed_outbound_hosts = 1};
@@ -772,25 +772,25 @@ static void test_denied(struct server *s)
 
 	e = get(&open_env, "GE T", "/echo", -1, 1000, &rs, why);
 	ok(e == WH_OUT_INTERNAL && strstr(why, "method"), "a method that is not a token: %s", why);
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_INTERNAL && strstr(why, "CR, LF or NUL"), "a header value with CRLF: %s", why);
 	e = get(&open_env, "GET", "/a\x01", -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a control character in the path: %s", why);
 	e = get(&open_env, "GET", "echo", -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a path without '/': %s", why);
 	rq = (struct wh_out_request){.method = "GET", .scheme = "ftp", .authority = authority};
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI && strstr(why, "scheme"), "scheme ftp: %s", why);
 	rq.scheme = "http";
 	rq.authority = "user:pw@127.0.0.1";
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI && strstr(why, "credentials") && !strstr(why, "pw"),
 	   "userinfo in the authority: %s", why);
 	rq.authority = "127.0.0.1:80/x";
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI, "a path in the authority");
 	rq.authority = "evil\r\nX: y";
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_URI && !strpbrk(why, "\r\n"), "control characters never reach the message: %s", why);
 	usleep(100000);
 	is_int(atomic_load(&s->accepted), before, "no denied or invalid request reached the server");
@@ -800,7 +800,7 @@ static void test_connect_errors(void)
 {
 	struct wh_out_response rs = {0};
 	struct wh_out_request rq = {.method = "GET", .scheme = "http", .path_query = "/"};
-	char auth[64], why[256];
+	char auth[64], why[SK_ERR_MESSAGE_MAX];
 	unsigned port;
 	int closed = bind_local(-1, &port), full, filler[3];
 	enum wh_out_error e;
@@ -808,7 +808,7 @@ static void test_connect_errors(void)
 
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
 	rq.authority = auth;
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_REFUSED, "a port nobody listens on is refused: %s", why);
 	close(closed);
 
@@ -825,12 +825,12 @@ static void test_connect_errors(void)
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
 	rq.connect_timeout_ms = 300;
 	t0 = now_ms();
-	e = out_send(&open_env, &rq, -1, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, -1, 1000, &rs, why);
 	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "connect timeout: %s (%lld ms)", why,
 	   (long long)(now_ms() - t0));
 	rq.connect_timeout_ms = 0;
 	t0 = now_ms();
-	e = out_send(&open_env, &rq, wh_now_ns() + 300000000, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 300000000, 1000, &rs, why);
 	ok(e == WH_OUT_CONNECT_TIMEOUT && now_ms() - t0 < 2000, "the deadline while connecting: %s (%lld ms)",
 	   why, (long long)(now_ms() - t0));
 	for (int i = 0; i < 3; i++)
@@ -838,7 +838,7 @@ static void test_connect_errors(void)
 	close(full);
 
 	rq.authority = "nonexistent.invalid";
-	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1000, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1000, &rs, why);
 	ok(e == WH_OUT_DNS, "a name that does not resolve: %s", why);
 }
 
@@ -851,7 +851,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (int i = 0; i < 5; i++) {
-		char body[64], why[256];
+		char body[64], why[SK_ERR_MESSAGE_MAX];
 		struct wh_out_response rs = {0};
 		int n = snprintf(body, sizeof(body), "worker %d request %d", w->id, i);
 		struct wh_out_request rq = {.method = "POST",
@@ -860,8 +860,7 @@ static void *worker_main(void *arg)
 		                            .path_query = "/echo",
 		                            .body = (const uint8_t *)body,
 		                            .body_len = (size_t)n};
-		if (out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why,
-		                     sizeof(why)) == WH_OUT_OK &&
+		if (out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1024, &rs, why) == WH_OUT_OK &&
 		    rs.body_len == (size_t)n && memcmp(rs.body, body, (size_t)n) == 0)
 			w->good++;
 		wh_out_response_free(&rs);
@@ -925,7 +924,7 @@ static int run(const char *const *argv)
 
 static void test_tls(void)
 {
-	char dir[] = "/tmp/test-outbound-XXXXXX", cert[128], key[128], accept_arg[64], auth[64], why[256];
+	char dir[] = "/tmp/test-outbound-XXXXXX", cert[128], key[128], accept_arg[64], auth[64], why[SK_ERR_MESSAGE_MAX];
 	struct wh_out_response rs = {0};
 	struct wh_out_request rq = {.method = "GET", .scheme = "https", .path_query = "/"};
 	unsigned port;
@@ -987,24 +986,24 @@ static void test_tls(void)
 	snprintf(auth, sizeof(auth), "localhost:%u", port);
 	rq.authority = auth;
 	unsetenv("SPIN_OUTBOUND_CA_FILE");
-	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why);
 	ok(e == WH_OUT_TLS && strstr(why, "TLS certificate"), "a self-signed server fails verification: %s",
 	   why);
 
 	setenv("SPIN_OUTBOUND_CA_FILE", cert, 1);
-	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why);
 	if (!ok(e == WH_OUT_OK && rs.status == 200 && rs.body_len > 0,
 	        "with SPIN_OUTBOUND_CA_FILE naming its certificate the request succeeds"))
 		printf("#   %d %s\n", e, why);
 	wh_out_response_free(&rs);
 
 	snprintf(auth, sizeof(auth), "127.0.0.1:%u", port);
-	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why);
 	ok(e == WH_OUT_TLS, "a name the certificate does not cover fails: %s", why);
 
 	rq.scheme = "http";
 	snprintf(auth, sizeof(auth), "localhost:%u", port);
-	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why, sizeof(why));
+	e = out_send(&open_env, &rq, wh_now_ns() + 10000000000, 1 << 20, &rs, why);
 	ok(e == WH_OUT_PROTOCOL || e == WH_OUT_TIMEOUT, "plain HTTP to a TLS port fails: %s", why);
 	unsetenv("SPIN_OUTBOUND_CA_FILE");
 out:
