@@ -29,6 +29,16 @@ bool sk_http_value_ok(const void *v, size_t n)
 	return true;
 }
 
+bool sk_http_value_strict(const void *v, size_t n)
+{
+	const unsigned char *p = v;
+
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static const struct {
 	const char *name;
 	unsigned classes;

@@ -24,8 +24,14 @@ bool sk_http_tchar(unsigned char c);
 /* Is s[0..n) a field name: 1..SK_HTTP_NAME_MAX tchars? */
 bool sk_http_token(const char *s, size_t n);
 
-/* May v[0..n) be a field value: no CR, LF or NUL? */
+/* May v[0..n) be a field value: no CR, LF or NUL? (What a guest may put
+ * in a field; the line framing is what must be protected.) */
 bool sk_http_value_ok(const void *v, size_t n);
+
+/* Is v[0..n) a field value as RFC 9110 writes it: visible characters,
+ * spaces, tabs and obs-text, no other control character and no DEL? (What
+ * we accept from the wire and from WAGI output.) */
+bool sk_http_value_strict(const void *v, size_t n);
 
 enum {
 	SK_HTTP_HOP_BY_HOP = 1 << 0, /* connection, keep-alive, proxy-connection, te, transfer-encoding, upgrade, http2-settings */

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "shim-bridge/http/server.h"
 #include "common/hex.h"
+#include "common/http-field.h"
 
 #define ENV_MAX_VARS 4096
 
@@ -351,18 +352,6 @@ static size_t find_head_end(const char *out, size_t len)
 	return 0;
 }
 
-static bool cgi_token(const char *s, size_t n)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !(s[i] && strchr(extra, s[i])))
-			return false;
-	return true;
-}
-
 /* "NNN reason" -> NNN, or 502 when it is not a status code (as Spin). */
 static int parse_status(const char *v)
 {
@@ -390,7 +379,7 @@ static int parse_cgi_line(char *line, struct cgi_response *resp, unsigned *seen,
 		end--;
 	while (*line == ' ' || *line == '\t')
 		line++;
-	if (!cgi_token(line, (size_t)(end - line)))
+	if (!sk_http_token(line, (size_t)(end - line)))
 		return 0; /* Spin: invalid header name, ignored */
 	*end = '\0';
 	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
@@ -398,9 +387,8 @@ static int parse_cgi_line(char *line, struct cgi_response *resp, unsigned *seen,
 	size_t vl = strlen(v);
 	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
 		v[--vl] = '\0';
-	for (size_t i = 0; i < vl; i++)
-		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-			return sk_err(err, -EBADMSG, "WAGI output: header \"%s\" holds a control character", line);
+	if (!sk_http_value_strict(v, vl))
+		return sk_err(err, -EBADMSG, "WAGI output: header \"%s\" holds a control character", line);
 	if (strcasecmp(line, "status") == 0) {
 		*seen |= 4;
 		resp->status = parse_status(v);

@@ -179,11 +179,8 @@ static enum http_parse_event parse_field(struct http_parser *p, char *line, size
 		v++;
 	while (end > v && is_ows(line[end - 1]))
 		end--;
-	for (size_t k = v; k < end; k++) {
-		unsigned char c = (unsigned char)line[k];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return reject(p, 400, "header field value holds a control character");
-	}
+	if (!sk_http_value_strict(line + v, end - v))
+		return reject(p, 400, "header field value holds a control character");
 	line[end] = '\0';
 	h.value = line + v;
 	h.value_len = end - v;

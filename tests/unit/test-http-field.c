@@ -26,6 +26,11 @@ int main(void)
 	ok(!sk_http_value_ok("a\nb", 3), "LF is refused");
 	ok(!sk_http_value_ok("a\0b", 3), "NUL is refused");
 
+	ok(sk_http_value_strict("text/plain; q=1\t\x80\xff", 18), "strict: tabs, spaces and obs-text are allowed");
+	ok(!sk_http_value_strict("a\x01b", 3), "strict: a control character is refused");
+	ok(!sk_http_value_strict("a\x7f", 2), "strict: DEL is refused");
+	ok(!sk_http_value_strict("a\rb", 3), "strict: CR is refused");
+
 	is_int((int)sk_http_owned("Connection", 10), SK_HTTP_HOP_BY_HOP, "connection is hop-by-hop, in any case");
 	is_int((int)sk_http_owned("transfer-encoding", 17), SK_HTTP_HOP_BY_HOP | SK_HTTP_FRAMING,
 	       "transfer-encoding is hop-by-hop and framing");
