@@ -276,12 +276,12 @@ static const char *type_name(uint8_t type)
 static int handle_frame(struct conn *c, const struct sk_ttrpc_header *h, const uint8_t *data, struct sk_error *err)
 {
 	if (h->type != SK_TTRPC_REQUEST)
-		return sk_err(err, -EPROTO, "a %s frame on stream %u from a client (this server takes unary requests only)",
+		return sk_err(err, -EPROTO, "ttrpc: a %s frame on stream %u from a client (this server takes unary requests only)",
 			type_name(h->type), h->stream);
 	if (h->stream % 2 == 0)
-		return sk_err(err, -EPROTO, "a request on even stream id %u (client streams are odd)", h->stream);
+		return sk_err(err, -EPROTO, "ttrpc: a request on even stream id %u (client streams are odd)", h->stream);
 	if (h->stream <= c->last_stream)
-		return sk_err(err, -EPROTO, "a request on stream id %u, not above the last one (%u)", h->stream,
+		return sk_err(err, -EPROTO, "ttrpc: a request on stream id %u, not above the last one (%u)", h->stream,
 			c->last_stream);
 	c->last_stream = h->stream;
 
