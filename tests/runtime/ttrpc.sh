@@ -63,7 +63,8 @@ is "$rc" 0 "and our server's serve returned; it exited 0"
 SERVER_PID=$!
 wait_for "$T/events.out" '^listening' || { sed 's/^/# /' "$T/events.err"; bail "the Go events service did not start"; }
 "$CPEER" forward "$T/events.sock" >"$T/forward.out" 2>"$T/forward.err"
-is "$?" 0 "our client forwarded four task events ($(tr '\n' ' ' <"$T/forward.err"))"
+is "$?" 0 "our client forwarded four task events"
+[ ! -s "$T/forward.err" ] || sed 's/^/# /' "$T/forward.err"
 wait "$SERVER_PID"; rc=$?; SERVER_PID=
 is "$rc" 0 "the Go events service received all four and exited"
 sed 's/^/# /' "$T/events.out"
