@@ -453,6 +453,55 @@ static void listen_and_events(void)
 	rmdir(dir);
 }
 
+/* max_conns 1: a second connection is closed at once, with a record. */
+static void conn_cap(void)
+{
+	char dir[] = "/tmp/test-ttrpc.XXXXXX";
+	if (!mkdtemp(dir))
+		abort();
+	char path[128];
+	snprintf(path, sizeof(path), "%s/cap.sock", dir);
+	struct sk_ttrpc_server_config cfg = { .log = { record, &logs }, .max_conns = 1 };
+	struct sk_ttrpc_server *srv = NULL;
+	struct sk_error e = { 0 };
+	if (sk_ttrpc_server_new(&cfg, &srv, NULL) < 0 || sk_ttrpc_server_register(srv, "test.Echo", "Echo", echo, NULL, NULL) < 0 ||
+		sk_ttrpc_server_listen(srv, path, &e) < 0)
+		abort();
+	struct serve_run sr = { .srv = srv, .result = 1 };
+	pthread_t t;
+	pthread_create(&t, NULL, serve_main, &sr);
+	struct sk_ttrpc_client *c1 = NULL, *c2 = NULL;
+	uint8_t *resp = NULL;
+	size_t n = 0;
+	sk_ttrpc_client_connect(path, &c1, &e);
+	is_int(sk_ttrpc_client_call(c1, "test.Echo", "Echo", NULL, NULL, 0, 1000, &resp, &n, NULL, &e), 0,
+		"max_conns 1: the first connection is served");
+	int before = logs.records;
+	sk_ttrpc_client_connect(path, &c2, &e);
+	int r = sk_ttrpc_client_call(c2, "test.Echo", "Echo", NULL, NULL, 0, 1000, &resp, &n, NULL, &e);
+	ok(r == -ECONNRESET || r == -EPIPE, "max_conns 1: a second one is closed (%s)", e.message);
+	ok(logs.records == before + 1 && strstr(logs.fields, "1 connections are open"), "with one record: %s",
+		logs.fields);
+	sk_ttrpc_client_free(c2);
+	sk_ttrpc_client_free(c1);
+	/* The slot is free again once the first client is gone. */
+	for (int i = 0; i < 100; i++) {
+		c1 = NULL;
+		sk_ttrpc_client_connect(path, &c1, &e);
+		r = sk_ttrpc_client_call(c1, "test.Echo", "Echo", NULL, NULL, 0, 1000, &resp, &n, NULL, &e);
+		sk_ttrpc_client_free(c1);
+		if (r == 0)
+			break;
+		usleep(10 * 1000);
+	}
+	is_int(r, 0, "max_conns 1: after the first closes, a new connection is served");
+	sk_ttrpc_server_shutdown(srv);
+	pthread_join(t, NULL);
+	sk_ttrpc_server_free(srv);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	dispatching();
@@ -460,5 +509,6 @@ int main(void)
 	breaks();
 	client();
 	listen_and_events();
+	conn_cap();
 	return tap_done();
 }

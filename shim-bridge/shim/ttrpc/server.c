@@ -28,6 +28,17 @@ struct method {
 	void *ud;
 };
 
+/* A thread's place: a connection's reader on the server, a handler on a
+ * connection. Free, running, or done and waiting to be joined: threads are
+ * joined, never detached, so none is left running when a connection, the
+ * server, or the program ends. */
+enum slot_state { SLOT_FREE, SLOT_RUNNING, SLOT_DONE };
+struct slot {
+	pthread_t thread;
+	enum slot_state state;
+	int fd; /* a connection's socket (server slots only) */
+};
+
 struct sk_ttrpc_server {
 	struct sk_ttrpc_server_config cfg;
 	struct method methods[MAX_METHODS];
@@ -36,13 +47,13 @@ struct sk_ttrpc_server {
 	int wake[2]; /* shutdown writes a byte to wake[1] */
 	pthread_mutex_t mu;
 	pthread_cond_t conns_done;
-	int *conn_fds; /* cfg.max_conns slots, -1 when free */
+	struct slot *conns; /* cfg.max_conns reader threads */
 	unsigned n_conns;
 };
 
 /* One connection: its socket, the lock that keeps response frames whole,
- * and the count of handlers still running (the connection lives until it is
- * back to 0). */
+ * and max_streams slots for its handler threads (the connection lives until
+ * every one is joined). */
 struct conn {
 	struct sk_ttrpc_server *srv;
 	int fd;
@@ -50,7 +61,8 @@ struct conn {
 	pthread_mutex_t write_mu;
 	pthread_mutex_t mu;
 	pthread_cond_t idle;
-	unsigned in_flight;
+	struct slot *slots; /* srv->cfg.max_streams */
+	unsigned in_flight; /* slots running */
 };
 
 /* A request handed to its handler thread; the thread frees it. */
@@ -59,6 +71,7 @@ struct job {
 	const struct method *m;
 	Ttrpc__Request *req;
 	uint32_t stream;
+	unsigned slot;
 };
 
 int sk_ttrpc_fail(struct sk_ttrpc_reply *reply, int code, const char *fmt, ...)
@@ -102,14 +115,12 @@ int sk_ttrpc_server_new(const struct sk_ttrpc_server_config *cfg, struct sk_ttrp
 	srv->wake[0] = srv->wake[1] = -1;
 	pthread_mutex_init(&srv->mu, NULL);
 	pthread_cond_init(&srv->conns_done, NULL);
-	srv->conn_fds = malloc(srv->cfg.max_conns * sizeof(int));
-	if (!srv->conn_fds || pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		int e = srv->conn_fds ? errno : ENOMEM;
+	srv->conns = calloc(srv->cfg.max_conns, sizeof(*srv->conns));
+	if (!srv->conns || pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int e = srv->conns ? errno : ENOMEM;
 		sk_ttrpc_server_free(srv);
 		return sk_err(err, -e, "ttrpc server: %s", strerror(e));
 	}
-	for (unsigned i = 0; i < srv->cfg.max_conns; i++)
-		srv->conn_fds[i] = -1;
 	*out = srv;
 	return 0;
 }
@@ -220,12 +231,24 @@ static void *run_job(void *arg)
 		respond(c, j->stream, code, reply.message, NULL, 0);
 	free(reply.payload);
 	ttrpc__request__free_unpacked(j->req, NULL);
-	free(j);
 	pthread_mutex_lock(&c->mu);
+	c->slots[j->slot].state = SLOT_DONE;
 	c->in_flight--;
 	pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->mu);
+	free(j);
 	return NULL;
+}
+
+/* Join the threads of n slots that are done and free the slots. With the
+ * lock that guards the slots held: a done thread no longer takes it. */
+static void reap(struct slot *slots, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (slots[i].state == SLOT_DONE) {
+			pthread_join(slots[i].thread, NULL);
+			slots[i].state = SLOT_FREE;
+		}
 }
 
 /* Start the handler of req on a thread of its own, or answer at once when
@@ -233,37 +256,32 @@ static void *run_job(void *arg)
 static void dispatch(struct conn *c, const struct method *m, Ttrpc__Request *req, uint32_t stream)
 {
 	pthread_mutex_lock(&c->mu);
-	int full = c->in_flight >= c->srv->cfg.max_streams;
-	if (!full)
-		c->in_flight++;
-	pthread_mutex_unlock(&c->mu);
-	if (full) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "%u requests are in flight on this connection already, the most it takes",
-			c->srv->cfg.max_streams);
-		respond(c, stream, SK_RPC_RESOURCE_EXHAUSTED, msg, NULL, 0);
-		ttrpc__request__free_unpacked(req, NULL);
-		return;
-	}
-	struct job *j = malloc(sizeof(*j));
-	pthread_t t;
-	pthread_attr_t attr;
+	reap(c->slots, c->srv->cfg.max_streams);
+	unsigned slot = 0;
+	while (slot < c->srv->cfg.max_streams && c->slots[slot].state != SLOT_FREE)
+		slot++;
+	struct job *j = slot < c->srv->cfg.max_streams ? malloc(sizeof(*j)) : NULL;
 	int r = -1;
 	if (j) {
-		*j = (struct job){ .c = c, .m = m, .req = req, .stream = stream };
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&t, &attr, run_job, j);
-		pthread_attr_destroy(&attr);
+		*j = (struct job){ .c = c, .m = m, .req = req, .stream = stream, .slot = slot };
+		r = pthread_create(&c->slots[slot].thread, NULL, run_job, j);
+		if (r == 0) {
+			c->slots[slot].state = SLOT_RUNNING;
+			c->in_flight++;
+		}
 	}
+	pthread_mutex_unlock(&c->mu);
 	if (r == 0)
 		return;
 	free(j);
-	respond(c, stream, SK_RPC_RESOURCE_EXHAUSTED, "no thread for this request", NULL, 0);
+	char msg[160];
+	if (slot == c->srv->cfg.max_streams)
+		snprintf(msg, sizeof(msg), "%u requests are in flight on this connection already, the most it takes",
+			c->srv->cfg.max_streams);
+	else
+		snprintf(msg, sizeof(msg), "no thread for this request");
+	respond(c, stream, SK_RPC_RESOURCE_EXHAUSTED, msg, NULL, 0);
 	ttrpc__request__free_unpacked(req, NULL);
-	pthread_mutex_lock(&c->mu);
-	c->in_flight--;
-	pthread_mutex_unlock(&c->mu);
 }
 
 static const char *type_name(uint8_t type)
@@ -317,6 +335,9 @@ static int handle_frame(struct conn *c, const struct sk_ttrpc_header *h, const u
 static int serve_fd(struct sk_ttrpc_server *srv, int fd, struct sk_error *err)
 {
 	struct conn c = { .srv = srv, .fd = fd };
+	c.slots = calloc(srv->cfg.max_streams, sizeof(*c.slots));
+	if (!c.slots)
+		return sk_err(err, -ENOMEM, "ttrpc: out of memory for a connection");
 	pthread_mutex_init(&c.write_mu, NULL);
 	pthread_mutex_init(&c.mu, NULL);
 	pthread_cond_init(&c.idle, NULL);
@@ -347,7 +368,9 @@ static int serve_fd(struct sk_ttrpc_server *srv, int fd, struct sk_error *err)
 	pthread_mutex_lock(&c.mu);
 	while (c.in_flight > 0)
 		pthread_cond_wait(&c.idle, &c.mu);
+	reap(c.slots, srv->cfg.max_streams);
 	pthread_mutex_unlock(&c.mu);
+	free(c.slots);
 	pthread_cond_destroy(&c.idle);
 	pthread_mutex_destroy(&c.mu);
 	pthread_mutex_destroy(&c.write_mu);
@@ -370,12 +393,13 @@ static void *conn_thread(void *arg)
 {
 	struct conn_start *cs = arg;
 	struct sk_ttrpc_server *srv = cs->srv;
-	unsigned slot = cs->slot;
+	struct slot *sl = &srv->conns[cs->slot];
 	free(cs);
-	(void)serve_fd(srv, srv->conn_fds[slot], NULL);
+	(void)serve_fd(srv, sl->fd, NULL);
 	pthread_mutex_lock(&srv->mu);
-	close(srv->conn_fds[slot]);
-	srv->conn_fds[slot] = -1;
+	close(sl->fd);
+	sl->fd = -1;
+	sl->state = SLOT_DONE;
 	srv->n_conns--;
 	pthread_cond_broadcast(&srv->conns_done);
 	pthread_mutex_unlock(&srv->mu);
@@ -387,32 +411,28 @@ static void *conn_thread(void *arg)
 static void start_conn(struct sk_ttrpc_server *srv, int fd)
 {
 	pthread_mutex_lock(&srv->mu);
+	reap(srv->conns, srv->cfg.max_conns);
 	unsigned slot = 0;
-	while (slot < srv->cfg.max_conns && srv->conn_fds[slot] >= 0)
+	while (slot < srv->cfg.max_conns && srv->conns[slot].state != SLOT_FREE)
 		slot++;
 	struct conn_start *cs = slot < srv->cfg.max_conns ? malloc(sizeof(*cs)) : NULL;
-	pthread_t t;
-	pthread_attr_t attr;
 	int r = -1;
 	if (cs) {
 		*cs = (struct conn_start){ .srv = srv, .slot = slot };
-		srv->conn_fds[slot] = fd;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&t, &attr, conn_thread, cs);
-		pthread_attr_destroy(&attr);
-		if (r == 0)
+		srv->conns[slot].fd = fd;
+		r = pthread_create(&srv->conns[slot].thread, NULL, conn_thread, cs);
+		if (r == 0) {
+			srv->conns[slot].state = SLOT_RUNNING;
 			srv->n_conns++;
-		else
-			srv->conn_fds[slot] = -1;
+		}
 	}
 	pthread_mutex_unlock(&srv->mu);
 	if (r == 0)
 		return;
 	free(cs);
 	close(fd);
-	sk_report(&srv->cfg.log, LOG_WARN, "ttrpc connection refused", "reason=\"%u connections are open, the most the server takes\"",
-		srv->cfg.max_conns);
+	sk_report(&srv->cfg.log, LOG_WARN, "ttrpc connection refused",
+		"reason=\"%u connections are open, the most the server takes\"", srv->cfg.max_conns);
 }
 
 int sk_ttrpc_server_serve(struct sk_ttrpc_server *srv, struct sk_error *err)
@@ -444,10 +464,11 @@ int sk_ttrpc_server_serve(struct sk_ttrpc_server *srv, struct sk_error *err)
 	 * handlers and gives its slot back. */
 	pthread_mutex_lock(&srv->mu);
 	for (unsigned i = 0; i < srv->cfg.max_conns; i++)
-		if (srv->conn_fds[i] >= 0)
-			shutdown(srv->conn_fds[i], SHUT_RD);
+		if (srv->conns[i].state == SLOT_RUNNING)
+			shutdown(srv->conns[i].fd, SHUT_RD);
 	while (srv->n_conns > 0)
 		pthread_cond_wait(&srv->conns_done, &srv->mu);
+	reap(srv->conns, srv->cfg.max_conns);
 	pthread_mutex_unlock(&srv->mu);
 	char c;
 	while (read(srv->wake[0], &c, 1) == 1)
@@ -476,7 +497,7 @@ void sk_ttrpc_server_free(struct sk_ttrpc_server *srv)
 		close(srv->wake[0]);
 	if (srv->wake[1] >= 0)
 		close(srv->wake[1]);
-	free(srv->conn_fds);
+	free(srv->conns);
 	pthread_cond_destroy(&srv->conns_done);
 	pthread_mutex_destroy(&srv->mu);
 	free(srv);
