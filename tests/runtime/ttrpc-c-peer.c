@@ -1,7 +1,8 @@
 /* Our side of tests/runtime/ttrpc.sh, against the real Go ttrpc:
  *
  *   runtime-ttrpc-peer serve SOCKET    a ttrpc server with the task service's
- *                                      State (a test answer) and Shutdown
+ *                                      State (a test answer: the namespace
+ *                                      from the metadata as the bundle) and Shutdown
  *                                      (stops the server); prints "serving"
  *   runtime-ttrpc-peer forward SOCKET  publish TaskCreate, TaskStart,
  *                                      TaskExit and TaskDelete to the events
@@ -9,6 +10,7 @@
  *
  * Exit 0 on success, 1 with one line on stderr on failure. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +30,9 @@ static int state(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_rep
 		return sk_ttrpc_fail(reply, SK_RPC_INVALID_ARGUMENT, "State: %zu bytes that are not a StateRequest", call->len);
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	resp.id = req->id;
+	/* A test answer: the namespace the client sent, where the bundle goes. */
+	const char *ns = sk_ttrpc_call_metadata(call, SK_TTRPC_NAMESPACE_KEY);
+	resp.bundle = (char *)(uintptr_t)(ns ? ns : "");
 	resp.pid = 42;
 	resp.status = CONTAINERD__V1__TYPES__STATUS__RUNNING;
 	int code = sk_ttrpc_reply_pack(reply, &resp.base);

@@ -38,7 +38,8 @@ wait_for "$T/server.out" '^serving' || { cat "$T/server.err" | sed 's/^/# /'; ba
 is "$?" 0 "the Go client ran its calls"
 sed 's/^/# /' "$T/call.out"
 line() { grep "^$1 " "$T/call.out"; }
-is "$(line state)" "state id=app-1 pid=42 status=RUNNING" "Task/State through the generated Go client: our StateResponse"
+is "$(line state)" "state id=app-1 pid=42 status=RUNNING bundle=k8s.io" \
+	"Task/State through the generated Go client: our StateResponse; the handler read the namespace from the metadata"
 is "$(line concurrent)" "concurrent good=20 of 20" "20 State calls at once on one connection: each answered on its own stream"
 is "$(line pause)" 'pause code=Unimplemented msg="service containerd.task.v2.Task: method Pause is not implemented"' \
 	"Task/Pause, not registered: Unimplemented (12) as grpc's status reads it"

@@ -41,6 +41,9 @@ static void record(void *ud, enum log_level level, const char *msg, const char *
 
 static int echo(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
 {
+	const char *ns = sk_ttrpc_call_metadata(call, SK_TTRPC_NAMESPACE_KEY);
+	if (ns && strcmp(ns, "k8s.io") != 0)
+		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "namespace %s", ns);
 	reply->payload = malloc(call->len + 1);
 	memcpy(reply->payload, call->payload, call->len);
 	reply->len = call->len;
@@ -351,6 +354,12 @@ static void client(void)
 	ok(code == SK_RPC_UNIMPLEMENTED && strstr(e.message, "Task/Pause: Unimplemented: "), "client: with code 12 named");
 	is_int(sk_ttrpc_client_call(c, "test.Echo", "Echo", NULL, NULL, 0, 1000, &resp, &n, NULL, &e), 0,
 		"client: an error answer leaves the connection usable");
+	const char *const good_md[] = { "other", "x", SK_TTRPC_NAMESPACE_KEY, "k8s.io", NULL };
+	const char *const bad_md[] = { SK_TTRPC_NAMESPACE_KEY, "default", NULL };
+	is_int(sk_ttrpc_client_call(c, "test.Echo", "Echo", good_md, NULL, 0, 1000, &resp, &n, NULL, &e), 0,
+		"metadata: the handler finds the namespace among the pairs");
+	is_int(sk_ttrpc_client_call(c, "test.Echo", "Echo", bad_md, NULL, 0, 1000, &resp, &n, &code, &e), -EREMOTEIO,
+		"metadata: another namespace reaches the handler too (%s)", e.message);
 	ok(resp == NULL && n == 0, "client: an empty answer is NULL, 0");
 	is_int(sk_ttrpc_client_call(c, "test.Echo", "Slow", NULL, NULL, 0, 50, &resp, &n, NULL, &e), -ETIMEDOUT,
 		"client: no answer within 50 ms is -ETIMEDOUT (%s)", e.message);

@@ -84,6 +84,14 @@ int sk_ttrpc_fail(struct sk_ttrpc_reply *reply, int code, const char *fmt, ...)
 	return code;
 }
 
+const char *sk_ttrpc_call_metadata(const struct sk_ttrpc_call *call, const char *key)
+{
+	for (size_t i = 0; i < call->n_metadata; i++)
+		if (call->metadata[i]->key && strcmp(call->metadata[i]->key, key) == 0)
+			return call->metadata[i]->value;
+	return NULL;
+}
+
 int sk_ttrpc_reply_pack(struct sk_ttrpc_reply *reply, const ProtobufCMessage *msg)
 {
 	size_t n = protobuf_c_message_get_packed_size(msg);
@@ -220,6 +228,8 @@ static void *run_job(void *arg)
 		.len = j->req->payload.len,
 		.timeout_nano = j->req->timeout_nano,
 		.stream = j->stream,
+		.metadata = j->req->metadata,
+		.n_metadata = j->req->n_metadata,
 	};
 	struct sk_ttrpc_reply reply = { 0 };
 	int code = j->m->fn(j->m->ud, &call, &reply);

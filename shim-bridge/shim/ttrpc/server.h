@@ -23,6 +23,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "shim-bridge/shim/proto/request.pb-c.h"
 
 /* One call as its handler sees it; everything is borrowed for the
  * duration of the handler. */
@@ -33,7 +34,13 @@ struct sk_ttrpc_call {
 	size_t len;
 	int64_t timeout_nano; /* 0: none */
 	uint32_t stream;
+	Ttrpc__KeyValue *const *metadata; /* the request's pairs */
+	size_t n_metadata;
 };
+
+/* The first value of metadata key in call (borrowed), or NULL: how a task
+ * service handler reads its namespace (key "containerd-namespace-ttrpc"). */
+const char *sk_ttrpc_call_metadata(const struct sk_ttrpc_call *call, const char *key);
 
 /* What a handler answers: a payload (the response message) when code is
  * SK_RPC_OK, else a status code and message. Start: all zero. */

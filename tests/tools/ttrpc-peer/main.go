@@ -74,11 +74,13 @@ func call(sock string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	st, err := tc.State(ctx, &task.StateRequest{ID: "app-1"})
+	// The namespace goes in the metadata, as containerd sends it.
+	nsctx := ttrpc.WithMetadata(ctx, ttrpc.MD{"containerd-namespace-ttrpc": {"k8s.io"}})
+	st, err := tc.State(nsctx, &task.StateRequest{ID: "app-1"})
 	if err != nil {
 		fmt.Printf("state code=%s err=%q\n", codeOf(err), err)
 	} else {
-		fmt.Printf("state id=%s pid=%d status=%s\n", st.ID, st.Pid, st.Status)
+		fmt.Printf("state id=%s pid=%d status=%s bundle=%s\n", st.ID, st.Pid, st.Status, st.Bundle)
 	}
 
 	// Many calls at once on one connection: each answered on its stream.
