@@ -24,8 +24,9 @@ int sk_ttrpc_client_from_fd(int fd, struct sk_ttrpc_client **out, struct sk_erro
 
 /* Call service/method with metadata (NULL, or key, value, ..., NULL), the
  * encoded request message req (len bytes), and
- * wait up to timeout_ms (> 0) for the answer; the timeout also goes to the
- * server in the request. Returns 0 with *resp (the response message,
+ * wait up to timeout_ms (> 0) for the answer (the socket's send and
+ * receive timeout: each write and read waits at most that long); the timeout
+ * also goes to the server in the request. Returns 0 with *resp (the response message,
  * caller frees; NULL when empty) and *resp_len; -EREMOTEIO when the server
  * answered with an error status (*status_code set when not NULL, *err
  * says "service/method: Code: message"); -ETIMEDOUT; -ENOTCONN on a broken

@@ -462,9 +462,17 @@ int sk_ttrpc_server_serve(struct sk_ttrpc_server *srv, struct sk_error *err)
 			break;
 		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED || errno == EMFILE ||
-				errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors or memory for now: the pending
+				 * connection stays queued; wait a little instead of
+				 * spinning on it (a shutdown still ends the wait). */
+				sk_report(&srv->cfg.log, LOG_WARN, "ttrpc accept failed, retrying in 100 ms", "error=\"%s\"",
+					strerror(errno));
+				(void)poll(&p[1], 1, 100);
+				continue;
+			}
 			r = sk_err(err, -errno, "ttrpc server: accept: %s", strerror(errno));
 			break;
 		}
