@@ -21,6 +21,10 @@ RUNC_DIR=$SPINKUBE_CACHE/runc-$RUNC_VERSION
 CNI_DIR=$SPINKUBE_CACHE/cni-plugins-$CNI_PLUGINS_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
 KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
+# The .proto files meson generates the shim's messages from (protoc-c).
+PROTOS_DIR=$SPINKUBE_CACHE/protos-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION
+# The Go ttrpc peer of tests/runtime/ttrpc.sh, keyed by the versions and its source.
+TTRPC_PEER_DIR=$SPINKUBE_CACHE/ttrpc-peer-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION
 # wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.
 WASMTIME_VERSION=$(sed -n '/^name = "wasmtime-c-api-impl"$/{n;s/^version = "\(.*\)"$/\1/p}' "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock")
 WASMTIME_DIR=$SPINKUBE_CACHE/wasmtime-$WASMTIME_VERSION-$(cat "$REPO_ROOT/shim-bridge/wasmtime/Cargo.toml" "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock" "$REPO_ROOT/shim-bridge/wasmtime/src/lib.rs" | sha256sum | cut -c1-12)
@@ -61,6 +65,7 @@ cni_bin_dir() { printf '%s/bin' "$CNI_DIR"; }
 kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
 kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
+ttrpc_peer_bin() { printf '%s/bin/ttrpc-peer' "$TTRPC_PEER_DIR"; }
 wasmtools_bin() { printf '%s/bin/%s' "$WASMTOOLS_DIR" "$1"; }
 # wasi_adapter reactor|command: the WASI preview 1 -> component adapter.
 wasi_adapter() { printf '%s/adapters/wasi_snapshot_preview1.%s.wasm' "$WASMTOOLS_DIR" "$1"; }
@@ -140,14 +145,14 @@ unmount_under() {
 }
 
 # meson_setup DIR [MESON ARGS...]: configure a build folder, or bring an
-# existing one up to date with where the wasmtime C API is now (the folder
-# keeps the pkg-config path it was set up with).
+# existing one up to date with where the wasmtime C API and the .proto
+# files are now (the folder keeps the paths it was set up with).
 meson_setup() {
 	local dir=$1; shift
 	if [ -f "$dir/build.ninja" ]; then
-		meson configure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig"
+		meson configure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR"
 	else
-		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" "$@"
+		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR" "$@"
 	fi
 }
 
