@@ -150,7 +150,10 @@ unmount_under() {
 meson_setup() {
 	local dir=$1; shift
 	if [ -f "$dir/build.ninja" ]; then
-		meson configure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR"
+		# --reconfigure, not meson configure: it also takes options that were
+		# added to meson_options.txt since the folder was set up.
+		meson setup --reconfigure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" \
+			-Dprotos_dir="$PROTOS_DIR" "$@" >/dev/null
 	else
 		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR" "$@"
 	fi
