@@ -1,0 +1,356 @@
+/* cgroup v1 and v2 for app containers (see cgroup.h). */
+#include "shim-bridge/shim/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+
+static bool is_v2(const char *root)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/cgroup.controllers", root);
+	return access(p, F_OK) == 0;
+}
+
+static int write_file(const char *dir, const char *file, const char *value, struct sk_error *err)
+{
+	char p[PATH_MAX];
+	int fd, r = 0;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
+		return sk_err(err, -ENAMETOOLONG, "cgroup path %s is too long", dir);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sk_err(err, -errno, "cgroup: cannot open %s: %s", p, strerror(errno));
+	size_t n = strlen(value);
+	if (write(fd, value, n) != (ssize_t)n)
+		r = sk_err(err, -errno, "cgroup: cannot write \"%s\" to %s: %s", value, p, strerror(errno));
+	close(fd);
+	return r;
+}
+
+static int read_u64(const char *dir, const char *file, uint64_t *out)
+{
+	char p[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	*out = 0;
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	if (sk_read_file(p, 4096, &text, &len) < 0)
+		return -ENOENT;
+	if (strncmp(text, "max", 3) == 0)
+		return 0;
+	*out = strtoull(text, NULL, 10);
+	return 0;
+}
+
+/* mkdir -p base/path; a new cpuset cgroup gets its parent's CPUs and memory
+ * nodes (v1 leaves them empty, and an empty cpuset takes no process). */
+static int make_dirs(const char *base, const char *path, bool cpuset, struct sk_error *err)
+{
+	char p[PATH_MAX];
+	size_t n = (size_t)snprintf(p, sizeof(p), "%s/%s", base, path[0] == '/' ? path + 1 : path);
+
+	if (n >= sizeof(p))
+		return sk_err(err, -ENAMETOOLONG, "cgroup path %s/%s is too long", base, path);
+	for (char *s = p + strlen(base) + 1;; s++) {
+		bool end = *s == '\0';
+		if (*s != '/' && !end)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == 0 && cpuset) {
+			char parent[PATH_MAX], v[4096];
+			snprintf(parent, sizeof(parent), "%s", p);
+			*strrchr(parent, '/') = '\0';
+			for (int i = 0; i < 2; i++) {
+				const char *f = i == 0 ? "cpuset.cpus" : "cpuset.mems";
+				char fp[PATH_MAX + 16];
+				_cleanup_free_ char *text = NULL;
+				size_t len;
+				snprintf(fp, sizeof(fp), "%s/%s", parent, f);
+				if (sk_read_file(fp, sizeof(v) - 1, &text, &len) == 0 && len > 0)
+					(void)write_file(p, f, text, NULL);
+			}
+		} else if (errno != EEXIST && access(p, F_OK) != 0) {
+			return sk_err(err, -errno, "cgroup: cannot make %s: %s", p, strerror(errno));
+		}
+		if (end)
+			break;
+		*s = '/';
+	}
+	return 0;
+}
+
+/* Call fn for each v1 hierarchy under root (real folders, not the
+ * symlinks that name combined ones), or for root itself on v2. */
+static int each_hierarchy(const char *root, int (*fn)(void *ud, const char *dir, const char *name), void *ud)
+{
+	if (is_v2(root))
+		return fn(ud, root, "");
+	_cleanup_closedir_ DIR *d = opendir(root);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char p[PATH_MAX], procs[PATH_MAX + 16];
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", root, e->d_name);
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
+		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || access(procs, F_OK) < 0)
+			continue;
+		if ((r = fn(ud, p, e->d_name)) < 0)
+			break;
+	}
+	return r;
+}
+
+struct walk {
+	const char *path;
+	const struct shim_cgroup_limits *lim;
+	pid_t pid;
+	struct shim_cgroup_stats *st;
+	struct sk_error *err;
+};
+
+static void sub(char *out, size_t size, const char *dir, const char *path)
+{
+	snprintf(out, size, "%s/%s", dir, path[0] == '/' ? path + 1 : path);
+}
+
+static int apply(const char *dir, const char *name, bool v2, const struct shim_cgroup_limits *lim, struct sk_error *err)
+{
+	char v[64];
+	int r = 0;
+
+	if (v2) {
+		if (lim->memory_limit > 0) {
+			snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
+			r = write_file(dir, "memory.max", v, err);
+		}
+		if (r == 0 && lim->cpu_quota > 0) {
+			snprintf(v, sizeof(v), "%" PRId64 " %" PRIu64, lim->cpu_quota, lim->cpu_period ? lim->cpu_period : 100000);
+			r = write_file(dir, "cpu.max", v, err);
+		}
+		if (r == 0 && lim->pids_limit > 0) {
+			snprintf(v, sizeof(v), "%" PRId64, lim->pids_limit);
+			r = write_file(dir, "pids.max", v, err);
+		}
+		return r;
+	}
+	if (strcmp(name, "memory") == 0 && lim->memory_limit > 0) {
+		snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
+		r = write_file(dir, "memory.limit_in_bytes", v, err);
+	}
+	if (strstr(name, "cpu") && access(dir, F_OK) == 0 && strcmp(name, "cpuset") != 0) {
+		char f[PATH_MAX + 16];
+		snprintf(f, sizeof(f), "%s/cpu.shares", dir);
+		if (r == 0 && lim->cpu_shares > 0 && access(f, F_OK) == 0) {
+			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_shares);
+			r = write_file(dir, "cpu.shares", v, err);
+		}
+		if (r == 0 && lim->cpu_period > 0 && access(f, F_OK) == 0) {
+			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_period);
+			r = write_file(dir, "cpu.cfs_period_us", v, err);
+		}
+		if (r == 0 && lim->cpu_quota > 0 && access(f, F_OK) == 0) {
+			snprintf(v, sizeof(v), "%" PRId64, lim->cpu_quota);
+			r = write_file(dir, "cpu.cfs_quota_us", v, err);
+		}
+	}
+	if (r == 0 && strcmp(name, "pids") == 0 && lim->pids_limit > 0) {
+		snprintf(v, sizeof(v), "%" PRId64, lim->pids_limit);
+		r = write_file(dir, "pids.max", v, err);
+	}
+	return r;
+}
+
+static int create_one(void *ud, const char *dir, const char *name)
+{
+	struct walk *w = ud;
+	char p[PATH_MAX];
+	int r = make_dirs(dir, w->path, strcmp(name, "cpuset") == 0, w->err);
+
+	if (r < 0 || !w->lim)
+		return r;
+	sub(p, sizeof(p), dir, w->path);
+	return apply(p, name, name[0] == '\0', w->lim, w->err);
+}
+
+int shim_cgroup_create(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
+{
+	struct walk w = { .path = path, .lim = lim, .err = err };
+	int r = each_hierarchy(root, create_one, &w);
+
+	return r < 0 && err && !err->code ? sk_err(err, r, "cgroup: cannot read %s: %s", root, strerror(-r)) : r;
+}
+
+static int update_one(void *ud, const char *dir, const char *name)
+{
+	struct walk *w = ud;
+	char p[PATH_MAX];
+
+	sub(p, sizeof(p), dir, w->path);
+	return apply(p, name, name[0] == '\0', w->lim, w->err);
+}
+
+int shim_cgroup_update(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
+{
+	struct walk w = { .path = path, .lim = lim, .err = err };
+
+	return each_hierarchy(root, update_one, &w);
+}
+
+static int join_one(void *ud, const char *dir, const char *name)
+{
+	struct walk *w = ud;
+	char p[PATH_MAX], v[32];
+
+	(void)name;
+	sub(p, sizeof(p), dir, w->path);
+	snprintf(v, sizeof(v), "%d", (int)w->pid);
+	return write_file(p, "cgroup.procs", v, w->err);
+}
+
+int shim_cgroup_join(const char *root, const char *path, pid_t pid, struct sk_error *err)
+{
+	struct walk w = { .path = path, .pid = pid, .err = err };
+
+	return each_hierarchy(root, join_one, &w);
+}
+
+static void memory_stat(const char *dir, struct shim_cgroup_stats *st)
+{
+	char p[PATH_MAX + 16];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	snprintf(p, sizeof(p), "%s/memory.stat", dir);
+	if (sk_read_file(p, 65536, &text, &len) < 0)
+		return;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char key[64];
+		unsigned long long v;
+		if (sscanf(line, "%63s %llu", key, &v) != 2)
+			continue;
+		if (strcmp(key, "rss") == 0 || strcmp(key, "anon") == 0)
+			st->rss = v;
+		else if (strcmp(key, "cache") == 0 || strcmp(key, "file") == 0)
+			st->cache = v;
+		else if (strcmp(key, "mapped_file") == 0 || strcmp(key, "file_mapped") == 0)
+			st->mapped_file = v;
+		else if (strcmp(key, "inactive_file") == 0)
+			st->inactive_file = v;
+		else if (strcmp(key, "active_file") == 0)
+			st->active_file = v;
+		else if (strcmp(key, "total_inactive_file") == 0)
+			st->total_inactive_file = v;
+		else if (strcmp(key, "pgfault") == 0)
+			st->pgfault = v;
+		else if (strcmp(key, "pgmajfault") == 0)
+			st->pgmajfault = v;
+	}
+}
+
+static void cpu_stat_v2(const char *dir, struct shim_cgroup_stats *st)
+{
+	char p[PATH_MAX + 16];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	snprintf(p, sizeof(p), "%s/cpu.stat", dir);
+	if (sk_read_file(p, 65536, &text, &len) < 0)
+		return;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char key[64];
+		unsigned long long v;
+		if (sscanf(line, "%63s %llu", key, &v) != 2)
+			continue;
+		if (strcmp(key, "usage_usec") == 0)
+			st->cpu_total_ns = v * 1000;
+		else if (strcmp(key, "user_usec") == 0)
+			st->cpu_user_ns = v * 1000;
+		else if (strcmp(key, "system_usec") == 0)
+			st->cpu_kernel_ns = v * 1000;
+	}
+}
+
+static int stats_one(void *ud, const char *dir, const char *name)
+{
+	struct walk *w = ud;
+	struct shim_cgroup_stats *st = w->st;
+	char p[PATH_MAX];
+
+	sub(p, sizeof(p), dir, w->path);
+	if (name[0] == '\0') {
+		(void)read_u64(p, "memory.current", &st->memory_usage);
+		(void)read_u64(p, "memory.max", &st->memory_limit);
+		(void)read_u64(p, "memory.peak", &st->memory_max_usage);
+		(void)read_u64(p, "pids.current", &st->pids_current);
+		(void)read_u64(p, "pids.max", &st->pids_limit);
+		memory_stat(p, st);
+		cpu_stat_v2(p, st);
+		return 0;
+	}
+	if (strcmp(name, "memory") == 0) {
+		(void)read_u64(p, "memory.usage_in_bytes", &st->memory_usage);
+		(void)read_u64(p, "memory.limit_in_bytes", &st->memory_limit);
+		(void)read_u64(p, "memory.max_usage_in_bytes", &st->memory_max_usage);
+		(void)read_u64(p, "memory.failcnt", &st->memory_failcnt);
+		memory_stat(p, st);
+	} else if (strcmp(name, "cpuacct") == 0 || (strstr(name, "cpuacct") && !st->cpu_total_ns)) {
+		uint64_t user = 0, sys = 0;
+		(void)read_u64(p, "cpuacct.usage", &st->cpu_total_ns);
+		(void)read_u64(p, "cpuacct.usage_user", &user);
+		(void)read_u64(p, "cpuacct.usage_sys", &sys);
+		st->cpu_user_ns = user;
+		st->cpu_kernel_ns = sys;
+	} else if (strcmp(name, "pids") == 0) {
+		(void)read_u64(p, "pids.current", &st->pids_current);
+		(void)read_u64(p, "pids.max", &st->pids_limit);
+	}
+	return 0;
+}
+
+int shim_cgroup_stats(const char *root, const char *path, struct shim_cgroup_stats *st, struct sk_error *err)
+{
+	struct walk w = { .path = path, .st = st, .err = err };
+
+	memset(st, 0, sizeof(*st));
+	int r = each_hierarchy(root, stats_one, &w);
+	return r < 0 ? sk_err(err, r, "cgroup: cannot read %s: %s", root, strerror(-r)) : 0;
+}
+
+static int remove_one(void *ud, const char *dir, const char *name)
+{
+	struct walk *w = ud;
+	char p[PATH_MAX];
+
+	(void)name;
+	sub(p, sizeof(p), dir, w->path);
+	if (rmdir(p) < 0 && errno != ENOENT)
+		return sk_err(w->err, -errno, "cgroup: cannot remove %s: %s", p, strerror(errno));
+	return 0;
+}
+
+int shim_cgroup_remove(const char *root, const char *path, struct sk_error *err)
+{
+	struct walk w = { .path = path, .err = err };
+
+	return each_hierarchy(root, remove_one, &w);
+}
