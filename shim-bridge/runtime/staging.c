@@ -13,12 +13,6 @@
 
 #include "common/cleanup.h"
 
-static inline void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_closedir_ _cleanup_(closedirp)
 
 struct stage {
 	const char *id;

@@ -6,12 +6,12 @@
  * into its cgroup, puts its stdio on the container's log pipes and the
  * start pipe on fd 3, enters the pod's network namespace and execs. The
  * exec'd program waits on fd 3 for Start before it loads the app. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +65,9 @@ static const char *netns_path(struct shim *s, const struct shim_container *c, ch
 	return p;
 }
 
-static char **build_env(const struct shim_container *c)
+static const char **build_env(const struct shim_container *c)
 {
-	char **env = calloc(c->spec.n_env + 2, sizeof(*env));
+	const char **env = calloc(c->spec.n_env + 2, sizeof(*env));
 	size_t n = 0;
 	bool has_path = false;
 
@@ -78,7 +78,7 @@ static char **build_env(const struct shim_container *c)
 		has_path |= strncmp(c->spec.env[i], "PATH=", 5) == 0;
 	}
 	if (!has_path)
-		env[n++] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	return env;
 }
 
@@ -86,12 +86,11 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 {
 	_cleanup_close_ int out = -1, errfd = -1, ns_fd = -1, devnull = -1;
 	int go[2] = { -1, -1 }, sync_[2] = { -1, -1 };
-	_cleanup_free_ char **env = build_env(c);
+	_cleanup_free_ const char **env = build_env(c);
 	char nsbuf[64];
 	const char *ns = netns_path(s, c, nsbuf, sizeof(nsbuf));
-	char *argv[] = { s->self, (char *)"app", (char *)"--bundle", c->bundle, (char *)"--id", c->id,
-			 (char *)"--namespace", s->ns, (char *)"--address", s->grpc_address, (char *)"--state-dir",
-			 s->state_dir, NULL };
+	const char *argv[] = { s->self, "app", "--bundle", c->bundle, "--id", c->id, "--namespace", s->ns,
+			       "--address", s->grpc_address, "--state-dir", s->state_dir, NULL };
 	int r;
 
 	if (!env)
@@ -130,7 +129,7 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 		syscall(SYS_close_range, 4U, ~0U, 0U);
 		if (chdir("/") < 0 || setsid() < 0)
 			_exit(126);
-		execve(s->self, argv, env);
+		execve(s->self, (char *const *)(uintptr_t)argv, (char *const *)(uintptr_t)env);
 		_exit(127);
 	}
 	close(go[0]);

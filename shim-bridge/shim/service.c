@@ -7,10 +7,10 @@
  * process. An app container is one app process (process.c) running the
  * Spin app (app.c). Exec, ResizePty, Pause, Resume and Checkpoint answer
  * Unimplemented with the reason. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,7 +381,7 @@ static int h_connect(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc
 	Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
 
 	resp.shim_pid = (uint32_t)getpid();
-	resp.version = (char *)SPINKUBE_VERSION;
+	resp.version = (char *)(uintptr_t)SPINKUBE_VERSION;
 	pthread_mutex_lock(&s->mu);
 	struct shim_container *c = shim_find(s, m->id);
 	if (c)

@@ -21,6 +21,7 @@
 
 #include "common/err.h"
 #include "shim-bridge/shim/spec.h"
+#include "shim-bridge/shim/ttrpc/message.h"
 #include "shim-bridge/shim/ttrpc/server.h"
 
 /* containerd.v1.types.Status */

@@ -645,7 +645,7 @@ static int setup_signals(void)
 	return 0;
 }
 
-int bridge_main(int argc, char *argv[])
+int bridge_run(int argc, char *argv[], struct sk_error *failure)
 {
 	struct bridge b = { 0 };
 	struct sk_error err = { 0 };
@@ -657,6 +657,8 @@ int bridge_main(int argc, char *argv[])
 	if (bridge_options_parse(argc, (const char *const *)argv, (const char *const *)environ, &b.opts, &action,
 				 cache, sizeof(cache), &err) < 0) {
 		fprintf(stderr, "spin-bridge: %s\n", err.message);
+		if (failure)
+			*failure = err;
 		return 2;
 	}
 	if (action == BRIDGE_HELP) {
@@ -687,6 +689,8 @@ int bridge_main(int argc, char *argv[])
 		char q[1024];
 		log_error("cannot start", "error=%s", log_quote(err.message, q, sizeof(q)));
 		fprintf(stderr, "spin-bridge: %s\n", err.message);
+		if (failure)
+			*failure = err;
 		bridge_free(&b);
 		curl_global_cleanup();
 		return 1;
@@ -703,4 +707,9 @@ int bridge_main(int argc, char *argv[])
 	bridge_free(&b);
 	curl_global_cleanup();
 	return 0;
+}
+
+int bridge_main(int argc, char *argv[])
+{
+	return bridge_run(argc, argv, NULL);
 }

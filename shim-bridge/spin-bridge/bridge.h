@@ -5,7 +5,13 @@
 #ifndef SPIN_BRIDGE_BRIDGE_H
 #define SPIN_BRIDGE_BRIDGE_H
 
+#include "common/err.h"
+
 /* Returns 0 after a drain, 1 when the app cannot start, 2 for bad usage. */
 int bridge_main(int argc, char *argv[]);
+
+/* The same; when the app cannot start, the reason also goes to *failure
+ * (when not NULL). */
+int bridge_run(int argc, char *argv[], struct sk_error *failure);
 
 #endif

@@ -1,0 +1,150 @@
+/* The app process (see app.h). */
+#include "shim-bridge/shim/app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "shim-bridge/shim/image.h"
+#include "shim-bridge/spin-bridge/bridge.h"
+#include "shim-bridge/spin-bridge/options.h"
+
+#define RUNTIME_CONFIG_PATH "/runtime-config.toml"
+#define CA_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
+#define TERMINATION_LOG_PATH "/dev/termination-log"
+#define BASE_MEMORY (24ull << 20) /* the runtime itself, before instances */
+
+void shim_app_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *max_concurrent)
+{
+	if (limit <= 0)
+		return;
+	uint64_t l = (uint64_t)limit;
+	if (*instance_memory > l / 2)
+		*instance_memory = l / 2 < (1u << 16) ? (1u << 16) : l / 2;
+	uint64_t avail = l > BASE_MEMORY * 2 ? l - BASE_MEMORY : l / 2;
+	uint64_t n = avail * 3 / 4 / *instance_memory;
+	if (n < 1)
+		n = 1;
+	if (*max_concurrent == 0 || n < *max_concurrent)
+		*max_concurrent = (unsigned)n;
+}
+
+/* One line to stderr and to the termination message file. */
+static int fail(const struct shim_spec *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const struct shim_spec *sp, const char *fmt, ...)
+{
+	char line[SK_ERR_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)sk_vformat_line(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "containerd-shim-spin-v2: %s\n", line);
+	const char *tl = sp ? shim_spec_mount_source(sp, TERMINATION_LOG_PATH) : NULL;
+	if (tl) {
+		FILE *f = fopen(tl, "w");
+		if (f) {
+			fprintf(f, "%s\n", line);
+			fclose(f);
+		}
+	}
+	return 1;
+}
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Where the app is: fills from (a folder or a locked-app JSON file). */
+static int find_app(const struct shim_app_args *a, const struct shim_spec *sp, char *from, size_t size,
+		    struct sk_error *err)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/rootfs/spin.toml", a->bundle);
+	if (is_file(p)) {
+		snprintf(from, size, "%s/rootfs", a->bundle);
+		return 0;
+	}
+	if (!sp->image_name || !*sp->image_name)
+		return sk_err(err, -ENOENT, "the container names no image (annotation %s) and its rootfs has no "
+				       "/spin.toml: run a Spin app's OCI artifact or an image holding spin.toml",
+			      SHIM_ANN_IMAGE_NAME);
+	int r = shim_image_fetch(a->grpc_address, a->ns, sp->image_name, a->state_dir, from, size, err);
+	if (r == -ENOMEDIUM)
+		return sk_err(err, -ENOENT, "image %s is neither a Spin app (no Spin layers) nor an image holding "
+				       "/spin.toml: build it with spinkube push, or add spin.toml to the image",
+			      sp->image_name);
+	return r;
+}
+
+int shim_app_main(const struct shim_app_args *a)
+{
+	struct shim_spec sp;
+	struct sk_error err = { 0 };
+	char b, from[PATH_MAX], cache[PATH_MAX], mem_s[32], conc_s[16];
+	ssize_t n;
+
+	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
+	}
+	if (n != 1)
+		return 1; /* deleted before Start, or the shim is gone */
+	close(3);
+	if (shim_spec_load(a->bundle, &sp, &err) < 0)
+		return fail(NULL, "%s", err.message);
+	if (find_app(a, &sp, from, sizeof(from), &err) < 0) {
+		int r = fail(&sp, "%s", err.message);
+		shim_spec_free(&sp);
+		return r;
+	}
+	snprintf(cache, sizeof(cache), "%s/cache", a->state_dir);
+	const char *argv[24];
+	int argc = 0;
+	argv[argc++] = "spin-bridge";
+	argv[argc++] = "up";
+	argv[argc++] = "--from";
+	argv[argc++] = from;
+	argv[argc++] = "--cache-dir";
+	argv[argc++] = cache;
+	const char *rc = shim_spec_mount_source(&sp, RUNTIME_CONFIG_PATH);
+	if (rc && is_file(rc)) {
+		argv[argc++] = "--runtime-config-file";
+		argv[argc++] = rc;
+	}
+	const char *ca = shim_spec_mount_source(&sp, CA_BUNDLE_PATH);
+	if (ca && is_file(ca))
+		setenv("SPIN_OUTBOUND_CA_FILE", ca, 1);
+	if (sp.memory_limit > 0) {
+		uint64_t im = 128ull << 20;
+		unsigned conc = 0;
+		const char *v = getenv("SPIN_MAX_INSTANCE_MEMORY");
+		if (v && *v && bridge_parse_size(v, &im) < 0)
+			im = 128ull << 20; /* spin-bridge reports the bad value */
+		shim_app_fit_memory(sp.memory_limit, &im, &conc);
+		snprintf(mem_s, sizeof(mem_s), "%" PRIu64, im);
+		snprintf(conc_s, sizeof(conc_s), "%u", conc);
+		argv[argc++] = "--max-instance-memory";
+		argv[argc++] = mem_s;
+		argv[argc++] = "--max-concurrent";
+		argv[argc++] = conc_s;
+	}
+	argv[argc] = NULL;
+	fprintf(stderr, "containerd-shim-spin-v2: container %s: serving %s\n", a->id, from);
+	fflush(stderr);
+	struct sk_error failure = { 0 };
+	int r = bridge_run(argc, (char **)(uintptr_t)argv, &failure);
+	if (r != 0 && failure.message[0])
+		(void)fail(&sp, "%s", failure.message);
+	shim_spec_free(&sp);
+	return r;
+}

@@ -1,0 +1,142 @@
+/* containerd-shim-spin-v2: containerd's runtime v2 shim for Spin apps.
+ *
+ * containerd runs it as
+ *   containerd-shim-spin-v2 -namespace NS -address ADDR -publish-binary BIN -id ID start
+ * in the container's bundle folder. "start" finds the shim of the
+ * container's pod (one per pod, keyed by CRI's sandbox id) or starts one,
+ * and prints its ttrpc address; "delete" cleans up after a container whose
+ * shim is gone and prints a DeleteResponse. Two more commands are the
+ * shim's own: "serve" is the daemon "start" launches (daemon.c), "app" is
+ * one container's app process (app.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim-bridge/shim/app.h"
+#include "shim-bridge/shim/commands.h"
+#include "spinkube-version.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: containerd-shim-spin-v2 -namespace NS -address ADDR -id ID [-bundle DIR] [-debug]\n"
+	      "                               [-publish-binary BIN] start|delete\n"
+	      "\n"
+	      "containerd's runtime v2 shim for Spin apps (runtime type io.containerd.spin.v2).\n"
+	      "containerd runs it; it is not meant to be run by hand.\n"
+	      "\n"
+	      "  start   start the pod's shim (or find it) and print its ttrpc address\n"
+	      "  delete  clean up a container whose shim is gone; print a DeleteResponse\n"
+	      "\n"
+	      "Environment (from containerd): TTRPC_ADDRESS (events), GRPC_ADDRESS (the content store),\n"
+	      "NAMESPACE. Of the shim: SPIN_SHIM_STATE_DIR, the node-wide folder for the compiled-code\n"
+	      "cache and the apps read from containerd (default /var/lib/spinkube-c/shim).\n"
+	      "\n"
+	      "  --help     this text\n"
+	      "  --version  the version\n",
+	      f);
+}
+
+/* Go's flag package takes -name value, --name value and -name=value. */
+static int parse(int argc, char **argv, struct shim_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-') {
+			if (cmd->action) {
+				fprintf(stderr, "containerd-shim-spin-v2: unexpected argument \"%s\" (see --help)\n", a);
+				return -EINVAL;
+			}
+			cmd->action = a;
+			continue;
+		}
+		const char *name = a + (a[1] == '-' ? 2 : 1);
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+#define IS(s) (nlen == strlen(s) && strncmp(name, s, nlen) == 0)
+		if (IS("help") || IS("h")) {
+			cmd->action = "help";
+			return 0;
+		}
+		if (IS("version") || IS("v")) {
+			cmd->action = "version";
+			return 0;
+		}
+		if (IS("debug")) {
+			cmd->debug = true;
+			continue;
+		}
+		const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+		if (!val) {
+			fprintf(stderr, "containerd-shim-spin-v2: -%.*s needs a value (see --help)\n", (int)nlen, name);
+			return -EINVAL;
+		}
+		if (IS("namespace"))
+			cmd->ns = val;
+		else if (IS("address"))
+			cmd->address = val;
+		else if (IS("publish-binary"))
+			cmd->publish_binary = val;
+		else if (IS("id"))
+			cmd->id = val;
+		else if (IS("bundle"))
+			cmd->bundle = val;
+		else if (IS("socket"))
+			cmd->socket = val;
+		else if (IS("state-dir"))
+			cmd->state_dir = val;
+		else {
+			fprintf(stderr, "containerd-shim-spin-v2: unknown flag -%.*s (see --help)\n", (int)nlen, name);
+			return -EINVAL;
+		}
+#undef IS
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct shim_cmd cmd;
+
+	if (parse(argc, argv, &cmd) < 0)
+		return 2;
+	if (!cmd.action) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd.action, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd.action, "version") == 0) {
+		printf("containerd-shim-spin-v2 %s (runtime io.containerd.spin.v2, task API v2)\n", SPINKUBE_VERSION);
+		return 0;
+	}
+	if (!cmd.state_dir) {
+		const char *v = getenv("SPIN_SHIM_STATE_DIR");
+		cmd.state_dir = v && *v ? v : "/var/lib/spinkube-c/shim";
+	}
+	if (strcmp(cmd.action, "app") == 0) {
+		struct shim_app_args a = { cmd.bundle, cmd.id, cmd.ns, cmd.address, cmd.state_dir };
+		if (!a.bundle || !a.id || !a.ns || !a.grpc_address) {
+			fprintf(stderr, "containerd-shim-spin-v2: app needs -bundle, -id, -namespace and -address\n");
+			return 2;
+		}
+		return shim_app_main(&a);
+	}
+	if (!cmd.ns || !*cmd.ns || !cmd.id || !*cmd.id || !cmd.address || !*cmd.address) {
+		fprintf(stderr, "containerd-shim-spin-v2: %s needs -namespace, -id and -address (containerd passes "
+				"them; see --help)\n", cmd.action);
+		return 2;
+	}
+	if (strcmp(cmd.action, "start") == 0)
+		return shim_cmd_start(&cmd);
+	if (strcmp(cmd.action, "delete") == 0)
+		return shim_cmd_delete(&cmd);
+	if (strcmp(cmd.action, "serve") == 0)
+		return shim_cmd_serve(&cmd);
+	fprintf(stderr, "containerd-shim-spin-v2: unknown command \"%s\" (start or delete; see --help)\n", cmd.action);
+	return 2;
+}
