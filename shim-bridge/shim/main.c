@@ -9,6 +9,7 @@
  * shim's own: "serve" is the daemon "start" launches (daemon.c), "app" is
  * one container's app process (app.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,30 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* "-info": containerd asks a runtime about itself and decodes stdout as a
+ * containerd.types.RuntimeInfo. Ours names the runtime (field 1) and its
+ * Version (field 2: version = 1), encoded by hand: two length-delimited
+ * fields need no generated code. Options on stdin are not read. */
+static int print_info(void)
+{
+	static const char name[] = "io.containerd.spin.v2";
+	const size_t nl = sizeof(name) - 1, vl = strlen(SPINKUBE_VERSION);
+	uint8_t buf[128];
+	size_t n = 0;
+
+	buf[n++] = 0x0a; /* field 1, length-delimited */
+	buf[n++] = (uint8_t)nl;
+	memcpy(buf + n, name, nl);
+	n += nl;
+	buf[n++] = 0x12; /* field 2: Version */
+	buf[n++] = (uint8_t)(vl + 2);
+	buf[n++] = 0x0a; /* Version.version */
+	buf[n++] = (uint8_t)vl;
+	memcpy(buf + n, SPINKUBE_VERSION, vl);
+	n += vl;
+	return fwrite(buf, 1, n, stdout) == n && fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* Go's flag package takes -name value, --name value and -name=value. */
 static int parse(int argc, char **argv, struct shim_cmd *cmd)
 {
@@ -62,6 +87,10 @@ static int parse(int argc, char **argv, struct shim_cmd *cmd)
 		}
 		if (IS("version") || IS("v")) {
 			cmd->action = "version";
+			return 0;
+		}
+		if (IS("info")) {
+			cmd->action = "info";
 			return 0;
 		}
 		if (IS("debug")) {
@@ -110,6 +139,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd.action, "info") == 0)
+		return print_info();
 	if (strcmp(cmd.action, "version") == 0) {
 		printf("containerd-shim-spin-v2 %s (runtime io.containerd.spin.v2, task API v2)\n", SPINKUBE_VERSION);
 		return 0;

@@ -40,14 +40,14 @@ void shim_publish(struct shim *s, const char *topic, const ProtobufCMessage *msg
 	e->type_name = msg->descriptor->name;
 	e->time_ns = shim_now_ns();
 	e->len = protobuf_c_message_pack(msg, e->data);
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->ev_mu);
 	if (s->ev_tail)
 		s->ev_tail->next = e;
 	else
 		s->ev_head = e;
 	s->ev_tail = e;
 	pthread_cond_signal(&s->ev_cond);
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->ev_mu);
 }
 
 static void sleep_ms(int ms)
@@ -85,10 +85,10 @@ static void *publisher(void *ud)
 	struct sk_ttrpc_client *c = NULL;
 	int64_t stop_deadline = 0;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->ev_mu);
 	for (;;) {
 		while (!s->ev_head && !s->ev_stop)
-			pthread_cond_wait(&s->ev_cond, &s->mu);
+			pthread_cond_wait(&s->ev_cond, &s->ev_mu);
 		if (!s->ev_head)
 			break;
 		struct shim_event *e = s->ev_head;
@@ -98,18 +98,19 @@ static void *publisher(void *ud)
 		if (s->ev_stop && !stop_deadline)
 			stop_deadline = shim_now_ns() + 2000000000LL;
 		int64_t deadline = stop_deadline ? stop_deadline : shim_now_ns() + PUBLISH_GIVE_UP_MS * 1000000LL;
-		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->ev_mu);
 		(void)send_one(s, &c, e, deadline);
 		free(e);
-		pthread_mutex_lock(&s->mu);
+		pthread_mutex_lock(&s->ev_mu);
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->ev_mu);
 	sk_ttrpc_client_free(c);
 	return NULL;
 }
 
 int shim_publish_start(struct shim *s, struct sk_error *err)
 {
+	pthread_mutex_init(&s->ev_mu, NULL);
 	pthread_cond_init(&s->ev_cond, NULL);
 	int r = pthread_create(&s->pub_thread, NULL, publisher, s);
 	return r ? sk_err(err, -r, "cannot start the event publisher: %s", strerror(r)) : 0;
@@ -117,9 +118,9 @@ int shim_publish_start(struct shim *s, struct sk_error *err)
 
 void shim_publish_stop(struct shim *s)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->ev_mu);
 	s->ev_stop = true;
 	pthread_cond_signal(&s->ev_cond);
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->ev_mu);
 	pthread_join(s->pub_thread, NULL);
 }

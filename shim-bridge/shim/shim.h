@@ -7,8 +7,8 @@
  * that the kernel's parent-death signal follows the shim and not a request
  * thread that ends, and reaps them (SIGCHLD through a signalfd); one
  * publisher thread (publish.c) sends task events to containerd in order,
- * reconnecting when containerd restarts. Everything below mu is guarded by
- * it; cond wakes Wait calls when a container stops. */
+ * reconnecting when containerd restarts. The containers are guarded by mu;
+ * cond wakes Wait calls when a container stops. */
 #ifndef SPINKUBE_SHIM_SHIM_H
 #define SPINKUBE_SHIM_SHIM_H
 
@@ -69,8 +69,10 @@ struct shim {
 	struct shim_spawn *spawn_req; /* one at a time, guarded by spawn_mu */
 	pthread_mutex_t spawn_mu;
 
-	/* publish.c */
+	/* publish.c: the queue has a lock of its own, so events are queued
+	 * with mu held */
 	pthread_t pub_thread;
+	pthread_mutex_t ev_mu;
 	struct shim_event *ev_head, *ev_tail;
 	pthread_cond_t ev_cond;
 	bool ev_stop;

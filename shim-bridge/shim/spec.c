@@ -156,10 +156,12 @@ static int parse_resources(json_object *res, struct shim_spec *s, struct sk_erro
 
 static int parse_annotations(json_object *ann, struct shim_spec *s, struct sk_error *err)
 {
-	const char *type = sk_json_str(ann, SHIM_ANN_CONTAINER_TYPE);
+	json_object *type = json_object_object_get(ann, SHIM_ANN_CONTAINER_TYPE);
 	int r;
 
-	s->sandbox = type && strcmp(type, "sandbox") == 0;
+	/* Annotation keys hold dots: looked up as keys, never as paths. */
+	s->sandbox = type && json_object_is_type(type, json_type_string) &&
+		     strcmp(json_object_get_string(type), "sandbox") == 0;
 	if ((r = dup_str(json_object_object_get(ann, SHIM_ANN_SANDBOX_ID), SHIM_ANN_SANDBOX_ID, &s->sandbox_id, err)) < 0 ||
 	    (r = dup_str(json_object_object_get(ann, SHIM_ANN_IMAGE_NAME), SHIM_ANN_IMAGE_NAME, &s->image_name, err)) < 0 ||
 	    (r = dup_str(json_object_object_get(ann, SHIM_ANN_CONTAINER_NAME), SHIM_ANN_CONTAINER_NAME,
