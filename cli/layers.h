@@ -15,6 +15,8 @@
 #define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define ANNOTATION_TITLE "org.opencontainers.image.title"
+/* The image config label that names the locked app's digest, as Spin writes it. */
+#define CONFIG_LABEL_LOCKED_DIGEST "com.fermyon.spin.lockedAppDigest"
 #define ANNOTATION_VERSION "org.opencontainers.image.version"
 
 #define LAYERS_MAX 100000
