@@ -20,22 +20,6 @@
 #define RUNTIME_CONFIG_PATH "/runtime-config.toml"
 #define CA_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
 #define TERMINATION_LOG_PATH "/dev/termination-log"
-#define BASE_MEMORY (24ull << 20) /* the runtime itself, before instances */
-
-void shim_app_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *max_concurrent)
-{
-	if (limit <= 0)
-		return;
-	uint64_t l = (uint64_t)limit;
-	if (*instance_memory > l / 2)
-		*instance_memory = l / 2 < (1u << 16) ? (1u << 16) : l / 2;
-	uint64_t avail = l > BASE_MEMORY * 2 ? l - BASE_MEMORY : l / 2;
-	uint64_t n = avail * 3 / 4 / *instance_memory;
-	if (n < 1)
-		n = 1;
-	if (*max_concurrent == 0 || n < *max_concurrent)
-		*max_concurrent = (unsigned)n;
-}
 
 /* One line to stderr and to the termination message file. */
 static int fail(const struct shim_spec *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -130,7 +114,7 @@ int shim_app_main(const struct shim_app_args *a)
 		const char *v = getenv("SPIN_MAX_INSTANCE_MEMORY");
 		if (v && *v && bridge_parse_size(v, &im) < 0)
 			im = 128ull << 20; /* spin-bridge reports the bad value */
-		shim_app_fit_memory(sp.memory_limit, &im, &conc);
+		shim_spec_fit_memory(sp.memory_limit, &im, &conc);
 		snprintf(mem_s, sizeof(mem_s), "%" PRIu64, im);
 		snprintf(conc_s, sizeof(conc_s), "%u", conc);
 		argv[argc++] = "--max-instance-memory";

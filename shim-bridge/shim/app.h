@@ -20,9 +20,4 @@ struct shim_app_args {
 
 int shim_app_main(const struct shim_app_args *a);
 
-/* The app's instance memory and instance count under a memory limit
- * (bytes; 0: none): at most half the limit per instance, and as many
- * instances as fit in three quarters of it, from 1 to max_concurrent. Pure. */
-void shim_app_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *max_concurrent);
-
 #endif

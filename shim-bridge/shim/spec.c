@@ -277,3 +277,20 @@ const char *shim_spec_group(const struct shim_spec *s, const char *id)
 {
 	return s->sandbox_id && *s->sandbox_id ? s->sandbox_id : id;
 }
+
+#define BASE_MEMORY (24ull << 20) /* the runtime itself, before instances */
+
+void shim_spec_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *max_concurrent)
+{
+	if (limit <= 0)
+		return;
+	uint64_t l = (uint64_t)limit;
+	if (*instance_memory > l / 2)
+		*instance_memory = l / 2 < (1u << 16) ? (1u << 16) : l / 2;
+	uint64_t avail = l > BASE_MEMORY * 2 ? l - BASE_MEMORY : l / 2;
+	uint64_t n = avail * 3 / 4 / *instance_memory;
+	if (n < 1)
+		n = 1;
+	if (*max_concurrent == 0 || n < *max_concurrent)
+		*max_concurrent = (unsigned)n;
+}

@@ -71,4 +71,10 @@ const char *shim_spec_env(const struct shim_spec *s, const char *name);
  * the container id itself. Borrowed from s or id. */
 const char *shim_spec_group(const struct shim_spec *s, const char *id);
 
+/* The app's instance memory and instance count under the container's
+ * memory limit (bytes; 0: none, nothing changes): at most half the limit
+ * per instance, and as many instances as fit in three quarters of what the
+ * runtime leaves, at least 1 and at most *max_concurrent (0: no cap). */
+void shim_spec_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *max_concurrent);
+
 #endif
