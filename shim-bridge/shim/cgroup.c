@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -353,4 +354,27 @@ int shim_cgroup_remove(const char *root, const char *path, struct sk_error *err)
 	struct walk w = { .path = path, .err = err };
 
 	return each_hierarchy(root, remove_one, &w);
+}
+
+int shim_cgroup_oom_fd(const char *root, const char *path, struct sk_error *err)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 32], v[32];
+
+	if (is_v2(root))
+		return -ENOTSUP;
+	snprintf(dir, sizeof(dir), "%s/memory/%s", root, path[0] == '/' ? path + 1 : path);
+	snprintf(p, sizeof(p), "%s/memory.oom_control", dir);
+	_cleanup_close_ int ctl = open(p, O_RDONLY | O_CLOEXEC);
+	if (ctl < 0)
+		return errno == ENOENT ? -ENOTSUP : sk_err(err, -errno, "cgroup: cannot open %s: %s", p, strerror(errno));
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return sk_err(err, -errno, "eventfd: %s", strerror(errno));
+	snprintf(v, sizeof(v), "%d %d", efd, ctl);
+	int r = write_file(dir, "cgroup.event_control", v, err);
+	if (r < 0) {
+		close(efd);
+		return r;
+	}
+	return efd;
 }

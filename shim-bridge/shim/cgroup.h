@@ -43,6 +43,12 @@ int shim_cgroup_join(const char *root, const char *path, pid_t pid, struct sk_er
 /* Read what Stats reports. Fields that a hierarchy lacks stay 0. */
 int shim_cgroup_stats(const char *root, const char *path, struct shim_cgroup_stats *st, struct sk_error *err);
 
+/* An eventfd that becomes readable each time the kernel's OOM killer acts
+ * in path (cgroup v1: memory.oom_control through cgroup.event_control).
+ * Returns the descriptor (caller closes), or -ENOTSUP on cgroup v2 or
+ * without a memory hierarchy, or another negative errno. */
+int shim_cgroup_oom_fd(const char *root, const char *path, struct sk_error *err);
+
 /* Remove path from every hierarchy (it must hold no process). Missing is
  * fine. */
 int shim_cgroup_remove(const char *root, const char *path, struct sk_error *err);

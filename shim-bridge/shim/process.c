@@ -24,6 +24,8 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "shim-bridge/shim/cgroup.h"
+#include "shim-bridge/shim/events.h"
+#include "shim-bridge/shim/proto/events-task.pb-c.h"
 #include "shim-bridge/shim/shim.h"
 
 #define SPAWN_MAX_ENV (SHIM_SPEC_MAX_ITEMS + 4)
@@ -170,24 +172,58 @@ static void reap(struct shim *s)
 		shim_service_exited(s, pid, ws);
 }
 
+/* Each container's OOM eventfd that fired: a TaskOOM event. */
+static void oom_events(struct shim *s, const int *fds, size_t n, const struct pollfd *p)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t count;
+		if (!p[i].revents)
+			continue;
+		/* Only a descriptor a container still owns is read (a closed one's
+		 * number may be reused by now). */
+		for (size_t j = 0; j < s->n; j++) {
+			if (s->c[j]->oom_fd != fds[i] || read(fds[i], &count, sizeof(count)) != sizeof(count))
+				continue;
+			log_warn("oom", "container=%s", s->c[j]->id);
+			Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+			ev.container_id = s->c[j]->id;
+			shim_publish(s, SK_TOPIC_TASK_OOM, &ev.base);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void *proc_main(void *ud)
 {
 	struct shim *s = ud;
 
 	for (;;) {
-		struct pollfd p[2] = { { s->proc_wake[0], POLLIN, 0 }, { s->sigfd, POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0) {
+		struct pollfd p[2 + SHIM_MAX_CONTAINERS] = { { s->proc_wake[0], POLLIN, 0 }, { s->sigfd, POLLIN, 0 } };
+		int oom[SHIM_MAX_CONTAINERS];
+		size_t n_oom = 0;
+		pthread_mutex_lock(&s->mu);
+		for (size_t i = 0; i < s->n; i++)
+			if (s->c[i]->oom_fd >= 0) {
+				oom[n_oom] = s->c[i]->oom_fd;
+				p[2 + n_oom++] = (struct pollfd){ s->c[i]->oom_fd, POLLIN, 0 };
+			}
+		pthread_mutex_unlock(&s->mu);
+		if (poll(p, (nfds_t)(2 + n_oom), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("process thread", "error=\"poll: %s\"", strerror(errno));
 			return NULL;
 		}
+		/* OOM first: the kill it reports is reaped right after. */
+		oom_events(s, oom, n_oom, p + 2);
 		if (p[1].revents)
 			reap(s);
 		if (!p[0].revents)
 			continue;
 		char b[16];
-		(void)read(s->proc_wake[0], b, sizeof(b));
+		if (read(s->proc_wake[0], b, sizeof(b)) < 0 && errno != EAGAIN)
+			log_warn("process thread", "error=\"read: %s\"", strerror(errno));
 		pthread_mutex_lock(&s->spawn_mu);
 		struct shim_spawn *q = s->spawn_req;
 		if (q && !q->done) {
@@ -198,6 +234,12 @@ static void *proc_main(void *ud)
 		pthread_mutex_unlock(&s->spawn_mu);
 	}
 	return NULL;
+}
+
+void shim_process_wake(struct shim *s)
+{
+	if (write(s->proc_wake[1], "w", 1) < 0 && errno != EAGAIN)
+		log_warn("process thread", "error=\"wake: %s\"", strerror(errno));
 }
 
 int shim_process_start(struct shim *s, struct sk_error *err)

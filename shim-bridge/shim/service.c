@@ -55,6 +55,8 @@ static void container_free(struct shim_container *c)
 		return;
 	if (c->go_fd >= 0)
 		close(c->go_fd);
+	if (c->oom_fd >= 0)
+		close(c->oom_fd);
 	shim_spec_free(&c->spec);
 	free(c->id);
 	free(c->bundle);
@@ -169,6 +171,10 @@ static int create_app(struct shim *s, struct shim_container *c, Containerd__Task
 		if (r < 0)
 			return r;
 		c->cgroup_made = true;
+		int fd = shim_cgroup_oom_fd(s->cgroup_root, c->spec.cgroups_path, err);
+		if (fd < 0 && fd != -ENOTSUP)
+			return fd;
+		c->oom_fd = fd >= 0 ? fd : -1;
 	}
 	return shim_process_spawn(s, c, err);
 }
@@ -194,6 +200,7 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	if (!c)
 		return sk_ttrpc_fail(reply, SK_RPC_RESOURCE_EXHAUSTED, "out of memory");
 	c->go_fd = -1;
+	c->oom_fd = -1;
 	c->id = strdup(m->id);
 	c->bundle = strdup(m->bundle);
 	c->stdout_path = strdup(m->stdout);
@@ -242,6 +249,8 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 		log_error("create failed", "container=%s error=\"%s\"", m->id, err.message);
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "%s", err.message);
 	}
+	if (c->oom_fd >= 0)
+		shim_process_wake(s);
 	log_info("created", "container=%s sandbox=%s pid=%d", c->id, c->sandbox ? "yes" : "no", (int)c->pid);
 
 	Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
@@ -484,6 +493,7 @@ static int h_delete(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 			s->c[i] = s->c[--s->n];
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+	shim_process_wake(s);
 	cleanup_container(s, c);
 
 	Google__Protobuf__Timestamp ts = stamp(c->exited_at_ns);

@@ -40,6 +40,7 @@ struct shim_container {
 	int go_fd;            /* write end of the pipe the app process waits on before Start */
 	bool rootfs_mounted;  /* BUNDLE/rootfs is ours to unmount */
 	bool cgroup_made;
+	int oom_fd;           /* readable when the OOM killer acts in the cgroup, or -1 */
 	uint32_t exit_status;
 	int64_t exited_at_ns; /* CLOCK_REALTIME */
 };
@@ -94,6 +95,10 @@ int shim_process_start(struct shim *s, struct sk_error *err);
  * namespace, with stdout and stderr on c's log paths. Sets c->pid and
  * c->go_fd. Caller does not hold mu. */
 int shim_process_spawn(struct shim *s, struct shim_container *c, struct sk_error *err);
+
+/* Make the process thread look at the containers again (a new OOM
+ * descriptor to watch, one gone). */
+void shim_process_wake(struct shim *s);
 
 /* Let c's process run the app. */
 int shim_process_release(struct shim_container *c, struct sk_error *err);
