@@ -466,7 +466,10 @@ disabled_plugins = [
     stream_server_address = "127.0.0.1"
     stream_server_port = "0"
 EOT
-	SPIN_SHIM_STATE_DIR=$nd/shim start containerd "$(containerd_bin containerd)" --config "$nd/containerd.toml"
+	# containerd hands its environment to the shims: SPIN_SHIM_STATE_DIR keeps
+	# their compiled-code cache and apps in the cluster's folder (env(1) makes
+	# it part of the command line hack/cluster-restart replays).
+	start containerd env SPIN_SHIM_STATE_DIR="$nd/shim" "$(containerd_bin containerd)" --config "$nd/containerd.toml"
 	wait_for containerd 30 "$(containerd_bin ctr)" --address "$run/containerd.sock" version
 	log "containerd: ready in $((SECONDS - t))s"
 

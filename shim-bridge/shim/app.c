@@ -20,6 +20,7 @@
 #define RUNTIME_CONFIG_PATH "/runtime-config.toml"
 #define CA_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
 #define TERMINATION_LOG_PATH "/dev/termination-log"
+#define SHUTDOWN_DELAY_MS "2000"
 
 /* One line to stderr and to the termination message file. */
 static int fail(const struct shim_spec *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -100,6 +101,10 @@ int shim_app_main(const struct shim_app_args *a)
 	argv[argc++] = from;
 	argv[argc++] = "--cache-dir";
 	argv[argc++] = cache;
+	/* kube-proxy takes about a second to drop a terminating pod's endpoint:
+	 * requests that still arrive meanwhile are answered, then the drain. */
+	argv[argc++] = "--shutdown-delay";
+	argv[argc++] = SHUTDOWN_DELAY_MS;
 	const char *rc = shim_spec_mount_source(&sp, RUNTIME_CONFIG_PATH);
 	if (rc && is_file(rc)) {
 		argv[argc++] = "--runtime-config-file";

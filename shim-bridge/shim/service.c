@@ -583,8 +583,14 @@ static int h_stats(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 		pthread_mutex_unlock(&s->mu);
 		return not_found(reply, m->id);
 	}
-	if (c->cgroup_made)
+	if (c->cgroup_made) {
 		snprintf(path, sizeof(path), "%s", c->spec.cgroups_path);
+	} else if (c->sandbox && c->spec.cgroups_path && strrchr(c->spec.cgroups_path, '/')) {
+		/* The sandbox has no process of its own: its figures are the pod's,
+		 * the cgroup its path names the parent of. */
+		snprintf(path, sizeof(path), "%s", c->spec.cgroups_path);
+		*strrchr(path, '/') = '\0';
+	}
 	pthread_mutex_unlock(&s->mu);
 	struct shim_cgroup_stats st = { 0 };
 	if (path[0] && shim_cgroup_stats(s->cgroup_root, path, &st, &err) < 0)

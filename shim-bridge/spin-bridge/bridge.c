@@ -594,6 +594,7 @@ static int start(struct bridge *b, struct sk_error *err)
 	cfg.head_timeout_ms = b->opts.head_timeout_ms;
 	cfg.shutdown_fd = signal_pipe[0];
 	cfg.drain_ms = b->opts.drain_ms;
+	cfg.shutdown_delay_ms = b->opts.shutdown_delay_ms;
 	cfg.stream_request = wants_stream;
 	r = http_server_new(&cfg, handle, b, &b->server, err);
 	if (r < 0)

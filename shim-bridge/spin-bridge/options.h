@@ -26,6 +26,7 @@ struct bridge_options {
 	uint64_t max_response_body;    /* bytes */
 	unsigned max_concurrent;       /* instances at once */
 	unsigned drain_ms;             /* SIGTERM: time to finish requests */
+	unsigned shutdown_delay_ms;    /* SIGTERM: keep accepting this long first */
 	unsigned head_timeout_ms;      /* a request head must arrive within */
 	bool log_requests;             /* one log line per request */
 };
