@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "shim-bridge/shim/image.h"
 #include "shim-bridge/spin-bridge/bridge.h"
 #include "shim-bridge/spin-bridge/options.h"
@@ -77,7 +78,7 @@ int shim_app_main(const struct shim_app_args *a)
 {
 	struct shim_spec sp;
 	struct sk_error err = { 0 };
-	char b, from[PATH_MAX], cache[PATH_MAX], mem_s[32], conc_s[16];
+	char b, from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16];
 	ssize_t n;
 
 	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
@@ -93,6 +94,16 @@ int shim_app_main(const struct shim_app_args *a)
 		return r;
 	}
 	snprintf(cache, sizeof(cache), "%s/cache", a->state_dir);
+	/* The container's own state (Spin's default key-value store, SQLite
+	 * files without a path): ephemeral like a container's rootfs, removed
+	 * at Delete (service.c). */
+	snprintf(state, sizeof(state), "%s/containers/%s", a->state_dir, a->id);
+	int mr = sk_mkdir_p(state, 0700);
+	if (mr < 0) {
+		int r = fail(&sp, "cannot make the container's state folder %s: %s", state, strerror(-mr));
+		shim_spec_free(&sp);
+		return r;
+	}
 	const char *argv[24];
 	int argc = 0;
 	argv[argc++] = "spin-bridge";
@@ -103,6 +114,8 @@ int shim_app_main(const struct shim_app_args *a)
 	argv[argc++] = cache;
 	/* kube-proxy takes about a second to drop a terminating pod's endpoint:
 	 * requests that still arrive meanwhile are answered, then the drain. */
+	argv[argc++] = "--state-dir";
+	argv[argc++] = state;
 	argv[argc++] = "--shutdown-delay";
 	argv[argc++] = SHUTDOWN_DELAY_MS;
 	const char *rc = shim_spec_mount_source(&sp, RUNTIME_CONFIG_PATH);

@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "shim-bridge/runtime/staging.h"
 #include "shim-bridge/shim/cgroup.h"
 #include "shim-bridge/shim/events.h"
 #include "shim-bridge/shim/proto/events-task.pb-c.h"
@@ -187,6 +188,9 @@ static void cleanup_container(struct shim *s, struct shim_container *c)
 	if (c->cgroup_made && shim_cgroup_remove(s->cgroup_root, c->spec.cgroups_path, &err) < 0)
 		log_warn("cgroup", "container=%s error=\"%s\"", c->id, err.message);
 	c->cgroup_made = false;
+	char state[PATH_MAX];
+	if ((size_t)snprintf(state, sizeof(state), "%s/containers/%s", s->state_dir, c->id) < sizeof(state))
+		(void)sb_remove_tree(state);
 }
 
 static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
