@@ -1,6 +1,7 @@
 #include "common/sha256.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -57,4 +58,14 @@ int sk_sha256_hex(const void *data, size_t len, char out[65])
 		return -ENOMEM;
 	sk_sha256_to_hex(md, out);
 	return 0;
+}
+
+bool sk_sha256_digest_ok(const char *d)
+{
+	if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71)
+		return false;
+	for (const char *p = d + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
 }
