@@ -168,6 +168,12 @@ static int call_run(struct ctrd_client *c, const char *method, const uint8_t *re
 		memcpy(body + GRPC_PREFIX_LEN, req, len);
 	grpc_deframer_init(&k.deframer, msg_max);
 	curl_easy_reset(h);
+	/* A fresh connection per call: libcurl 7.88 (bookworm) fails the second
+	 * request on a re-used HTTP/2 prior-knowledge connection with "Error in
+	 * the HTTP2 framing layer". Connecting to a unix socket costs little
+	 * next to what a call does. */
+	(void)curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	(void)curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 	(void)curl_easy_setopt(h, CURLOPT_URL, url);
 	(void)curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
 	(void)curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
