@@ -15,45 +15,15 @@
 #include "common/sha256.h"
 #include "shim-bridge/app/app.h"
 #include "shim-bridge/app/oci.h"
+#include "shim-bridge/shim/containerd/blob.h"
 #include "shim-bridge/shim/containerd/content.h"
 
 /* ---- reading blobs --------------------------------------------------------- */
 
-/* Where a blob's bytes go while content.Read streams them. */
-struct sink {
-	struct sk_sha256 sha;
-	struct sk_buf *mem; /* into memory, or */
-	int fd;             /* into a file */
-	const char *path;
-	struct sk_error *err;
-};
-
-static int sink_write(void *ud, const uint8_t *data, size_t len)
+/* content.Info first, so that a missing or different blob is told before
+ * anything is read. */
+static int check_info(struct ctrd_client *c, const struct oci_desc *d, struct sk_error *err)
 {
-	struct sink *s = ud;
-
-	sk_sha256_update(&s->sha, data, len);
-	if (s->mem)
-		return sk_buf_append(s->mem, data, len) < 0 ? sk_err(s->err, -E2BIG, "a blob is larger than its descriptor says")
-		                                              : 0;
-	while (len > 0) {
-		ssize_t n = write(s->fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sk_err(s->err, -errno, "cannot write %s: %s", s->path, strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Stream blob d into s and check what came against its digest: content
- * .Info first, so a missing or different blob is told before anything is read. */
-static int read_blob(struct ctrd_client *c, const struct oci_desc *d, struct sink *s, struct sk_error *err)
-{
-	uint8_t md[32];
-	char hex[65];
 	int64_t have;
 	int r;
 
@@ -62,37 +32,56 @@ static int read_blob(struct ctrd_client *c, const struct oci_desc *d, struct sin
 	if (have != d->size)
 		return sk_err(err, -EILSEQ, "containerd %s holds %lld bytes for %s, the manifest says %lld: pull the image again",
 		              ctrd_client_socket(c), (long long)have, d->digest, (long long)d->size);
-	if ((r = sk_sha256_init(&s->sha)) < 0)
-		return sk_err(err, r, "out of memory");
-	s->err = err;
-	if (d->size > 0 && (r = ctrd_content_read(c, d->digest, 0, d->size, sink_write, s, err)) < 0) {
-		sk_sha256_free(&s->sha);
-		return r;
-	}
-	if ((r = sk_sha256_final(&s->sha, md)) < 0)
-		return sk_err(err, r, "SHA-256 failed");
-	sk_sha256_to_hex(md, hex);
-	if (strcmp(hex, d->digest + 7) != 0)
-		return sk_err(err, -EILSEQ, "containerd %s: the bytes of %s hash to sha256:%s: the content store is damaged, pull the image again",
-		              ctrd_client_socket(c), d->digest, hex);
 	return 0;
 }
 
-/* A small blob (a manifest, an index) into memory: *text, caller frees. */
+/* Where a small blob's bytes go while content.Read streams them. */
+struct mem_sink {
+	struct sk_sha256 sha;
+	struct sk_buf buf;
+	struct sk_error *err;
+};
+
+static int mem_write(void *ud, const uint8_t *data, size_t len)
+{
+	struct mem_sink *s = ud;
+
+	sk_sha256_update(&s->sha, data, len);
+	return sk_buf_append(&s->buf, data, len) < 0 ? sk_err(s->err, -ENOMEM, "out of memory") : 0;
+}
+
+/* A small blob (a manifest, an index) into memory, its digest checked:
+ * *text, caller frees. */
 static int read_small(struct ctrd_client *c, const struct oci_desc *d, char **text, size_t *len, struct sk_error *err)
 {
-	struct sk_buf b = sk_buf_make(OCI_MANIFEST_MAX);
-	struct sink s = { .mem = &b, .fd = -1 };
+	struct mem_sink s = { .buf = sk_buf_make(OCI_MANIFEST_MAX), .err = err };
+	uint8_t md[32];
+	char hex[65];
 	int r;
 
 	if (d->size > OCI_MANIFEST_MAX)
 		return sk_err(err, -E2BIG, "%s is %lld bytes, more than the %d a manifest may have", d->digest, (long long)d->size,
 		              OCI_MANIFEST_MAX);
-	if ((r = read_blob(c, d, &s, err)) < 0) {
-		sk_buf_free(&b);
+	if ((r = check_info(c, d, err)) < 0)
+		return r;
+	if (sk_sha256_init(&s.sha) < 0)
+		return sk_err(err, -ENOMEM, "out of memory");
+	if (d->size > 0 && (r = ctrd_content_read(c, d->digest, 0, d->size, mem_write, &s, err)) < 0) {
+		sk_sha256_free(&s.sha);
+		sk_buf_free(&s.buf);
 		return r;
 	}
-	if (!(*text = sk_buf_steal(&b, len)))
+	if ((r = sk_sha256_final(&s.sha, md)) < 0) {
+		sk_buf_free(&s.buf);
+		return sk_err(err, r, "SHA-256 failed");
+	}
+	sk_sha256_to_hex(md, hex);
+	if (strcmp(hex, d->digest + 7) != 0) {
+		sk_buf_free(&s.buf);
+		return sk_err(err, -EILSEQ, "containerd %s: the bytes of %s hash to sha256:%s: the content store is damaged, pull the image again",
+		              ctrd_client_socket(c), d->digest, hex);
+	}
+	if (!(*text = sk_buf_steal(&s.buf, len)))
 		return sk_err(err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -106,42 +95,55 @@ static int mkdir_one(const char *path, struct sk_error *err)
 	return 0;
 }
 
-/* Is the blob at path there with d's size and digest? */
-static bool blob_good(const char *path, const struct oci_desc *d)
-{
-	char hex[65];
-	int64_t size;
+struct file_sink {
+	struct ctrd_blob *blob;
+	struct sk_error *err;
+};
 
-	return sk_sha256_file(path, d->size, hex, &size) == 0 && size == d->size && strcmp(hex, d->digest + 7) == 0;
+static int file_write(void *ud, const uint8_t *data, size_t len)
+{
+	struct file_sink *s = ud;
+
+	return ctrd_blob_write(s->blob, data, len, s->err);
 }
 
-/* Blob d into DIR/blobs/sha256/<hex> through a temporary file renamed only
- * once checked. 1 when read from containerd, 0 when a right copy was there. */
+/* Blob d into DIR/blobs/sha256/<hex>, checked (blob.h). 1 when read from
+ * containerd, 0 when a right copy was there. */
 static int fetch_blob(struct ctrd_client *c, const char *dir, const struct oci_desc *d, struct sk_error *err)
 {
-	char path[PATH_MAX + 128], tmp[PATH_MAX + 160];
-	struct sink s = { .fd = -1 };
+	struct ctrd_blob b;
+	struct file_sink s = { .blob = &b, .err = err };
 	int r;
 
-	(void)snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, d->digest + 7);
-	if (blob_good(path, d))
+	if (ctrd_blob_present(dir, d))
 		return 0;
-	(void)snprintf(tmp, sizeof(tmp), "%s/blobs/sha256/.tmp-%s-XXXXXX", dir, d->digest + 7);
-	if ((s.fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return sk_err(err, -errno, "cannot make a file in %s/blobs/sha256: %s", dir, strerror(errno));
-	s.path = tmp;
-	r = read_blob(c, d, &s, err);
-	if (r == 0 && fchmod(s.fd, 0644) < 0)
-		r = sk_err(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-	if (close(s.fd) < 0 && r == 0)
-		r = sk_err(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-	if (r == 0 && rename(tmp, path) < 0)
-		r = sk_err(err, -errno, "cannot put %s in place: %s", path, strerror(errno));
-	if (r < 0) {
-		unlink(tmp);
+	if ((r = check_info(c, d, err)) < 0 || (r = ctrd_blob_begin(&b, dir, d, err)) < 0)
+		return r;
+	if (d->size > 0 && (r = ctrd_content_read(c, d->digest, 0, d->size, file_write, &s, err)) < 0) {
+		ctrd_blob_abort(&b);
+		return r;
+	}
+	if ((r = ctrd_blob_commit(&b, err)) < 0) {
+		if (r == -EILSEQ)
+			(void)sk_err_prefix(err, "containerd %s: the content store is damaged, pull the image again",
+			                    ctrd_client_socket(c));
 		return r;
 	}
 	return 1;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /* The locked-app blob (checked) to DIR/locked-app.json, by rename: the
@@ -160,20 +162,18 @@ static int write_locked(const char *dir, const struct oci_desc *d, struct sk_err
 		return sk_err(err, r, "cannot read %s: %s", src, strerror(-r));
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return sk_err(err, -errno, "cannot make a file in %s: %s", dir, strerror(errno));
-	struct sink s = { .fd = fd, .path = tmp, .err = err };
-	if ((r = sk_sha256_init(&s.sha)) == 0) {
-		r = sink_write(&s, (const uint8_t *)text, len);
-		sk_sha256_free(&s.sha);
-	}
+	r = write_all(fd, text, len);
 	if (r == 0 && fchmod(fd, 0644) < 0)
-		r = sk_err(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
+		r = -errno;
 	if (close(fd) < 0 && r == 0)
-		r = sk_err(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
+		r = -errno;
 	if (r == 0 && rename(tmp, dst) < 0)
-		r = sk_err(err, -errno, "cannot put %s in place: %s", dst, strerror(errno));
-	if (r < 0)
+		r = -errno;
+	if (r < 0) {
 		unlink(tmp);
-	return r;
+		return sk_err(err, r, "cannot write %s: %s", dst, strerror(-r));
+	}
+	return 0;
 }
 
 /* ---- the image ----------------------------------------------------------------- */
