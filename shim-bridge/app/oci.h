@@ -18,22 +18,22 @@
 
 #include "common/err.h"
 
-#define OCI_MEDIA_WASM "application/vnd.wasm.content.layer.v1+wasm"
-#define OCI_MEDIA_WASM_PLAIN "application/wasm"
-#define OCI_MEDIA_DATA "application/vnd.wasm.content.layer.v1+data"
-#define OCI_MEDIA_BUNDLE "application/vnd.wasm.content.bundle.v1.tar+gzip"
-#define OCI_MEDIA_LOCKED "application/vnd.fermyon.spin.application.v1+config"
-#define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_MEDIA_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MEDIA_WASM            "application/vnd.wasm.content.layer.v1+wasm"
+#define OCI_MEDIA_WASM_PLAIN      "application/wasm"
+#define OCI_MEDIA_DATA            "application/vnd.wasm.content.layer.v1+data"
+#define OCI_MEDIA_BUNDLE          "application/vnd.wasm.content.bundle.v1.tar+gzip"
+#define OCI_MEDIA_LOCKED          "application/vnd.fermyon.spin.application.v1+config"
+#define OCI_MEDIA_CONFIG          "application/vnd.oci.image.config.v1+json"
+#define OCI_MEDIA_MANIFEST        "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MEDIA_INDEX           "application/vnd.oci.image.index.v1+json"
 #define OCI_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define OCI_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCI_MEDIA_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
 
 #define OCI_MANIFEST_MAX (4 * 1024 * 1024)
-#define OCI_BLOB_MAX ((int64_t)1 << 32)   /* one blob: 4 GiB */
-#define OCI_TOTAL_MAX ((int64_t)16 << 30) /* all blobs of one artifact: 16 GiB */
-#define OCI_LAYERS_MAX 100000
-#define OCI_INDEX_MAX 1024                /* manifests in one index */
+#define OCI_BLOB_MAX     ((int64_t)1 << 32)  /* one blob: 4 GiB */
+#define OCI_TOTAL_MAX    ((int64_t)16 << 30) /* all blobs of one artifact: 16 GiB */
+#define OCI_LAYERS_MAX   100000
+#define OCI_INDEX_MAX    1024 /* manifests in one index */
 
 /* What a manifest lists, validated: every descriptor's media type, digest
  * ("sha256:" and 64 lowercase hex digits) and size. */

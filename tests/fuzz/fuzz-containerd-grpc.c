@@ -30,10 +30,12 @@ static int on_message(void *ud, const uint8_t *msg, size_t len)
 		__builtin_trap();
 	if (oci_manifest_parse((const char *)msg, len, &m, &err) == 0) {
 		if (m.locked >= m.n_layers || strcmp(m.layers[m.locked].media_type, OCI_MEDIA_LOCKED) != 0 ||
-		    strcmp(m.config.media_type, OCI_MEDIA_CONFIG) != 0 || !sk_sha256_digest_ok(m.config.digest))
+		    strcmp(m.config.media_type, OCI_MEDIA_CONFIG) != 0 ||
+		    !sk_sha256_digest_ok(m.config.digest))
 			__builtin_trap();
 		for (size_t i = 0; i < m.n_layers; i++)
-			if (!sk_sha256_digest_ok(m.layers[i].digest) || m.layers[i].size < 0 || m.layers[i].size > OCI_BLOB_MAX)
+			if (!sk_sha256_digest_ok(m.layers[i].digest) || m.layers[i].size < 0 ||
+			    m.layers[i].size > OCI_BLOB_MAX)
 				__builtin_trap();
 		oci_manifest_free(&m);
 	} else if (!sk_is_one_line(err.message)) {

@@ -43,8 +43,9 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return 2;
 	}
-	printf("dir=%s digest=%s cached=%d blobs=%zu fetched=%zu bytes=%lld components=%zu\n", got.dir, got.manifest_digest,
-	       got.cached, got.blobs, got.fetched, (long long)got.bytes, app->n_components);
+	printf("dir=%s digest=%s cached=%d blobs=%zu fetched=%zu bytes=%lld components=%zu\n", got.dir,
+	       got.manifest_digest, got.cached, got.blobs, got.fetched, (long long)got.bytes,
+	       app->n_components);
 	app_free(app);
 	curl_global_cleanup();
 	return 0;

@@ -18,11 +18,11 @@
 #include "shim-bridge/shim/containerd/blob.h"
 #include "tests/tap.h"
 
-#define D1 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define DESC(mt, size) "{\"mediaType\":\"" mt "\",\"digest\":\"" D1 "\",\"size\":" #size "}"
-#define CFG DESC(OCI_MEDIA_CONFIG, 10)
-#define LOCK DESC(OCI_MEDIA_LOCKED, 5)
-#define WASM DESC(OCI_MEDIA_WASM, 100)
+#define D1                       "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define DESC(mt, size)           "{\"mediaType\":\"" mt "\",\"digest\":\"" D1 "\",\"size\":" #size "}"
+#define CFG                      DESC(OCI_MEDIA_CONFIG, 10)
+#define LOCK                     DESC(OCI_MEDIA_LOCKED, 5)
+#define WASM                     DESC(OCI_MEDIA_WASM, 100)
 #define MANIFEST(config, layers) "{\"schemaVersion\":2,\"config\":" config ",\"layers\":[" layers "]}"
 
 static void refused(const char *text, int code, const char *words, const char *name)
@@ -31,7 +31,8 @@ static void refused(const char *text, int code, const char *words, const char *n
 	struct sk_error err = { 0 };
 	int r = oci_manifest_parse(text, strlen(text), &m, &err);
 
-	ok(r == code && strstr(err.message, words) && sk_is_one_line(err.message), "%s: %d, \"%s\"", name, code, words);
+	ok(r == code && strstr(err.message, words) && sk_is_one_line(err.message), "%s: %d, \"%s\"", name,
+	   code, words);
 	if (r != code || !strstr(err.message, words))
 		printf("#   got %d: %s\n", r, err.message);
 	if (r == 0)
@@ -50,30 +51,41 @@ static void test_manifest(void)
 	oci_manifest_free(&m);
 	refused(MANIFEST(DESC("application/vnd.docker.container.image.v1+json", 10), WASM "," LOCK), -EINVAL,
 	        "not a Spin app: the config has media type", "wrong config media type");
-	refused(MANIFEST(DESC(OCI_MEDIA_LOCKED, 10), WASM "," LOCK), -EINVAL, "not a Spin app: the config has media type",
+	refused(MANIFEST(DESC(OCI_MEDIA_LOCKED, 10), WASM "," LOCK), -EINVAL,
+	        "not a Spin app: the config has media type",
 	        "the locked app as the config (pre-OCI-config Spin)");
-	refused(MANIFEST(CFG, WASM), -EINVAL, "not a Spin app: no layer of type " OCI_MEDIA_LOCKED, "no locked-app layer");
+	refused(MANIFEST(CFG, WASM), -EINVAL, "not a Spin app: no layer of type " OCI_MEDIA_LOCKED,
+	        "no locked-app layer");
 	refused(MANIFEST(DESC("application/vnd.docker.container.image.v1+json", 10),
 	                 DESC("application/vnd.docker.image.rootfs.diff.tar.gzip", 100)),
-	        -ENOMEDIUM, "not a Spin app: a container image", "an ordinary (Docker) image is the fallback code");
-	refused(MANIFEST(CFG, DESC("application/vnd.oci.image.layer.v1.tar+gzip", 100) "," DESC("application/vnd.oci.image.layer.v1.tar", 1)),
+	        -ENOMEDIUM, "not a Spin app: a container image",
+	        "an ordinary (Docker) image is the fallback code");
+	refused(MANIFEST(CFG, DESC("application/vnd.oci.image.layer.v1.tar+gzip",
+	                           100) "," DESC("application/vnd.oci.image.layer.v1.tar", 1)),
 	        -ENOMEDIUM, "a container image", "an ordinary OCI image too");
-	refused(MANIFEST(CFG, WASM "," LOCK "," DESC(OCI_MEDIA_BUNDLE, 9)), -ENOTSUP, "layers[2] has media type",
-	        "a tar bundle in a Spin app is not read");
-	refused(MANIFEST(CFG, WASM "," LOCK "," DESC("application/vnd.oci.image.layer.v1.tar+gzip", 9)), -ENOTSUP,
-	        "is not read", "a container layer in a Spin app");
-	refused(MANIFEST(CFG, LOCK "," LOCK), -EINVAL, "more than one layer of type", "two locked-app layers");
-	refused(MANIFEST(CFG, DESC(OCI_MEDIA_LOCKED, 70000000)), -E2BIG, "locked app layer is larger", "a locked app over its cap");
-	refused(MANIFEST(CFG, LOCK "," DESC(OCI_MEDIA_WASM, 4294967296) "," DESC(OCI_MEDIA_WASM, 4294967296) ","
-	                 DESC(OCI_MEDIA_WASM, 4294967296) "," DESC(OCI_MEDIA_WASM, 4294967296) "," DESC(OCI_MEDIA_WASM, 4294967296)),
+	refused(MANIFEST(CFG, WASM "," LOCK "," DESC(OCI_MEDIA_BUNDLE, 9)), -ENOTSUP,
+	        "layers[2] has media type", "a tar bundle in a Spin app is not read");
+	refused(MANIFEST(CFG, WASM "," LOCK "," DESC("application/vnd.oci.image.layer.v1.tar+gzip", 9)),
+	        -ENOTSUP, "is not read", "a container layer in a Spin app");
+	refused(MANIFEST(CFG, LOCK "," LOCK), -EINVAL, "more than one layer of type",
+	        "two locked-app layers");
+	refused(MANIFEST(CFG, DESC(OCI_MEDIA_LOCKED, 70000000)), -E2BIG, "locked app layer is larger",
+	        "a locked app over its cap");
+	refused(MANIFEST(CFG, LOCK
+	                 "," DESC(OCI_MEDIA_WASM, 4294967296) "," DESC(OCI_MEDIA_WASM, 4294967296) "," DESC(
+	                     OCI_MEDIA_WASM, 4294967296) "," DESC(OCI_MEDIA_WASM,
+	                                                          4294967296) "," DESC(OCI_MEDIA_WASM,
+	                                                                               4294967296)),
 	        -E2BIG, "add up to more than", "blobs over the total cap");
-	refused(MANIFEST(CFG, DESC(OCI_MEDIA_WASM, 4294967297)), -E2BIG, "is not between 0 and", "one blob over its cap");
-	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" OCI_MEDIA_WASM "\",\"digest\":\"sha512:00\",\"size\":1}]}",
+	refused(MANIFEST(CFG, DESC(OCI_MEDIA_WASM, 4294967297)), -E2BIG, "is not between 0 and",
+	        "one blob over its cap");
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" OCI_MEDIA_WASM
+	        "\",\"digest\":\"sha512:00\",\"size\":1}]}",
 	        -EINVAL, "is not sha256:", "a digest of another algorithm");
-	refused("{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_INDEX "\",\"manifests\":[]}", -ENOTSUP, "image index",
-	        "an index where a manifest belongs");
-	refused("{\"schemaVersion\":\"2\",\"config\":" CFG ",\"layers\":[" LOCK "]}", -EINVAL, "schemaVersion must be 2",
-	        "schemaVersion as a string");
+	refused("{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_INDEX "\",\"manifests\":[]}", -ENOTSUP,
+	        "image index", "an index where a manifest belongs");
+	refused("{\"schemaVersion\":\"2\",\"config\":" CFG ",\"layers\":[" LOCK "]}", -EINVAL,
+	        "schemaVersion must be 2", "schemaVersion as a string");
 
 	/* Oversized: one byte over the cap, refused before parsing. */
 	size_t n = OCI_MANIFEST_MAX + 1;
@@ -82,14 +94,18 @@ static void test_manifest(void)
 		memset(big, ' ', n);
 		big[0] = '{';
 		big[n - 1] = '}';
-		is_int(oci_manifest_parse(big, n, &m, &err), -E2BIG, "a manifest over %d bytes is refused", OCI_MANIFEST_MAX);
+		is_int(oci_manifest_parse(big, n, &m, &err), -E2BIG, "a manifest over %d bytes is refused",
+		       OCI_MANIFEST_MAX);
 		is_int(oci_index_pick(big, n, &m.config, &err), -E2BIG, "... and so is an index");
 		free(big);
 	}
 }
 
-#define ENTRY(mt, os, arch) "{\"mediaType\":\"" mt "\",\"digest\":\"" D1 "\",\"size\":9,\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\"}}"
-#define INDEX(entries) "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_INDEX "\",\"manifests\":[" entries "]}"
+#define ENTRY(mt, os, arch)                                                                                  \
+	"{\"mediaType\":\"" mt "\",\"digest\":\"" D1 "\",\"size\":9,\"platform\":{\"os\":\"" os              \
+	"\",\"architecture\":\"" arch "\"}}"
+#define INDEX(entries)                                                                                       \
+	"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_INDEX "\",\"manifests\":[" entries "]}"
 
 static void test_index(void)
 {
@@ -97,25 +113,31 @@ static void test_index(void)
 	struct sk_error err = { 0 };
 	const char *t;
 
-	t = INDEX(ENTRY(OCI_MEDIA_MANIFEST, "linux", "amd64") "," DESC(OCI_MEDIA_MANIFEST, 77) "," ENTRY(OCI_MEDIA_MANIFEST, "wasip1", "wasm"));
-	is_int(oci_index_pick(t, strlen(t), &d, &err), 0, "an index with linux/amd64, no platform and wasip1/wasm");
+	t = INDEX(ENTRY(OCI_MEDIA_MANIFEST, "linux", "amd64") "," DESC(OCI_MEDIA_MANIFEST, 77) "," ENTRY(
+	    OCI_MEDIA_MANIFEST, "wasip1", "wasm"));
+	is_int(oci_index_pick(t, strlen(t), &d, &err), 0,
+	       "an index with linux/amd64, no platform and wasip1/wasm");
 	is_int(d.size, 9, "... the wasm entry is chosen");
 	t = INDEX(ENTRY(OCI_MEDIA_MANIFEST, "wasi", "wasm"));
 	is_int(oci_index_pick(t, strlen(t), &d, &err), 0, "wasi/wasm (upstream Spin artifacts) is taken");
 #if defined(__x86_64__)
-	t = INDEX(ENTRY(OCI_MEDIA_DOCKER_MANIFEST, "linux", "arm64") "," ENTRY(OCI_MEDIA_DOCKER_MANIFEST, "linux", "amd64"));
+	t = INDEX(ENTRY(OCI_MEDIA_DOCKER_MANIFEST, "linux", "arm64") "," ENTRY(OCI_MEDIA_DOCKER_MANIFEST,
+	                                                                       "linux", "amd64"));
 	is_int(oci_index_pick(t, strlen(t), &d, &err), 0, "linux/amd64 when there is no wasm entry");
 	is_str(d.media_type, OCI_MEDIA_DOCKER_MANIFEST, "... a Docker manifest is fine");
 #endif
-	t = INDEX(ENTRY(OCI_MEDIA_MANIFEST, "windows", "amd64") "," ENTRY(OCI_MEDIA_MANIFEST, "unknown", "unknown"));
+	t = INDEX(ENTRY(OCI_MEDIA_MANIFEST, "windows", "amd64") "," ENTRY(OCI_MEDIA_MANIFEST, "unknown",
+	                                                                  "unknown"));
 	d.size = -7;
 	is_int(oci_index_pick(t, strlen(t), &d, &err), -ENOENT, "no entry for wasm or linux: -ENOENT");
 	ok(strstr(err.message, "none of its 2 manifests"), "... saying what was looked for: %s", err.message);
 	is_int(d.size, -7, "... and *out untouched");
 	t = INDEX(ENTRY(OCI_MEDIA_INDEX, "wasip1", "wasm"));
 	is_int(oci_index_pick(t, strlen(t), &d, &err), -ENOTSUP, "a nested index is not followed");
-	t = INDEX("{\"mediaType\":\"" OCI_MEDIA_MANIFEST "\",\"digest\":\"sha256:x\",\"size\":1,\"platform\":{\"os\":\"wasip1\",\"architecture\":\"wasm\"}}");
-	is_int(oci_index_pick(t, strlen(t), &d, &err), -EINVAL, "a chosen entry with a bad digest is refused");
+	t = INDEX("{\"mediaType\":\"" OCI_MEDIA_MANIFEST "\",\"digest\":\"sha256:x\",\"size\":1,\"platform\":"
+	                                                 "{\"os\":\"wasip1\",\"architecture\":\"wasm\"}}");
+	is_int(oci_index_pick(t, strlen(t), &d, &err), -EINVAL,
+	       "a chosen entry with a bad digest is refused");
 	is_int(oci_index_pick("[]", 2, &d, &err), -EINVAL, "an index that is no object");
 
 	/* More entries than the cap. */
@@ -126,7 +148,8 @@ static void test_index(void)
 		for (int i = 0; i <= OCI_INDEX_MAX; i++)
 			n += (size_t)snprintf(many + n, cap - n, "%s{}", i ? "," : "");
 		n += (size_t)snprintf(many + n, cap - n, "]}");
-		is_int(oci_index_pick(many, n, &d, &err), -EINVAL, "an index of more than %d entries is refused", OCI_INDEX_MAX);
+		is_int(oci_index_pick(many, n, &d, &err), -EINVAL,
+		       "an index of more than %d entries is refused", OCI_INDEX_MAX);
 		free(many);
 	}
 }
@@ -175,8 +198,8 @@ static void test_blob(void)
 	(void)ctrd_blob_begin(&b, dir, &d, &err);
 	(void)ctrd_blob_write(&b, "SOME wasm bytes", strlen(data), &err);
 	is_int(ctrd_blob_commit(&b, &err), -EILSEQ, "a digest mismatch fails the commit");
-	ok(strstr(err.message, "hash to sha256:") && sk_is_one_line(err.message), "... one line naming both digests: %s",
-	   err.message);
+	ok(strstr(err.message, "hash to sha256:") && sk_is_one_line(err.message),
+	   "... one line naming both digests: %s", err.message);
 	is_int(count_files(sub), 0, "... and nothing unchecked is renamed into place");
 	ok(!ctrd_blob_present(dir, &d), "the blob is not present");
 

@@ -30,8 +30,10 @@ static int check_info(struct ctrd_client *c, const struct oci_desc *d, struct sk
 	if ((r = ctrd_content_info(c, d->digest, &have, err)) < 0)
 		return r;
 	if (have != d->size)
-		return sk_err(err, -EILSEQ, "containerd %s holds %lld bytes for %s, the manifest says %lld: pull the image again",
-		              ctrd_client_socket(c), (long long)have, d->digest, (long long)d->size);
+		return sk_err(
+		    err, -EILSEQ,
+		    "containerd %s holds %lld bytes for %s, the manifest says %lld: pull the image again",
+		    ctrd_client_socket(c), (long long)have, d->digest, (long long)d->size);
 	return 0;
 }
 
@@ -52,7 +54,8 @@ static int mem_write(void *ud, const uint8_t *data, size_t len)
 
 /* A small blob (a manifest, an index) into memory, its digest checked:
  * *text, caller frees. */
-static int read_small(struct ctrd_client *c, const struct oci_desc *d, char **text, size_t *len, struct sk_error *err)
+static int read_small(struct ctrd_client *c, const struct oci_desc *d, char **text, size_t *len,
+                      struct sk_error *err)
 {
 	struct mem_sink s = { .buf = sk_buf_make(OCI_MANIFEST_MAX), .err = err };
 	uint8_t md[32];
@@ -60,8 +63,8 @@ static int read_small(struct ctrd_client *c, const struct oci_desc *d, char **te
 	int r;
 
 	if (d->size > OCI_MANIFEST_MAX)
-		return sk_err(err, -E2BIG, "%s is %lld bytes, more than the %d a manifest may have", d->digest, (long long)d->size,
-		              OCI_MANIFEST_MAX);
+		return sk_err(err, -E2BIG, "%s is %lld bytes, more than the %d a manifest may have",
+		              d->digest, (long long)d->size, OCI_MANIFEST_MAX);
 	if ((r = check_info(c, d, err)) < 0)
 		return r;
 	if (sk_sha256_init(&s.sha) < 0)
@@ -78,7 +81,9 @@ static int read_small(struct ctrd_client *c, const struct oci_desc *d, char **te
 	sk_sha256_to_hex(md, hex);
 	if (strcmp(hex, d->digest + 7) != 0) {
 		sk_buf_free(&s.buf);
-		return sk_err(err, -EILSEQ, "containerd %s: the bytes of %s hash to sha256:%s: the content store is damaged, pull the image again",
+		return sk_err(err, -EILSEQ,
+		              "containerd %s: the bytes of %s hash to sha256:%s: the content store is "
+		              "damaged, pull the image again",
 		              ctrd_client_socket(c), d->digest, hex);
 	}
 	if (!(*text = sk_buf_steal(&s.buf, len)))
@@ -125,8 +130,9 @@ static int fetch_blob(struct ctrd_client *c, const char *dir, const struct oci_d
 	}
 	if ((r = ctrd_blob_commit(&b, err)) < 0) {
 		if (r == -EILSEQ)
-			(void)sk_err_prefix(err, "containerd %s: the content store is damaged, pull the image again",
-			                    ctrd_client_socket(c));
+			(void)sk_err_prefix(
+			    err, "containerd %s: the content store is damaged, pull the image again",
+			    ctrd_client_socket(c));
 		return r;
 	}
 	return 1;
@@ -194,12 +200,15 @@ static int resolve(struct ctrd_client *c, const char *image, struct oci_desc *ou
 	memcpy(d.digest, t.digest, sizeof(d.digest));
 	d.size = t.size;
 	if (oci_is_index(d.media_type)) {
-		if ((r = read_small(c, &d, &text, &len, err)) < 0 || (r = oci_index_pick(text, len, &d, err)) < 0) {
+		if ((r = read_small(c, &d, &text, &len, err)) < 0 ||
+		    (r = oci_index_pick(text, len, &d, err)) < 0) {
 			(void)sk_err_prefix(err, "image \"%s\"", image);
 			return r;
 		}
 	} else if (!oci_is_manifest(d.media_type)) {
-		return sk_err(err, -ENOTSUP, "image \"%s\": its target has media type \"%.100s\", neither an image manifest nor an index",
+		return sk_err(err, -ENOTSUP,
+		              "image \"%s\": its target has media type \"%.100s\", neither an image manifest "
+		              "nor an index",
 		              image, d.media_type);
 	}
 	*out = d;
@@ -236,8 +245,8 @@ static int make_folders(const char *cache, const char *dir, struct sk_error *err
 }
 
 /* Read the manifest, validate it, fetch what it lists into out->dir. */
-static int fetch_manifest(struct ctrd_client *c, const char *image, const char *cache, const struct oci_desc *md,
-                          struct ctrd_app *out, struct sk_error *err)
+static int fetch_manifest(struct ctrd_client *c, const char *image, const char *cache,
+                          const struct oci_desc *md, struct ctrd_app *out, struct sk_error *err)
 {
 	struct oci_manifest m = { 0 };
 	_cleanup_free_ char *text = NULL;
@@ -268,7 +277,8 @@ done:
 	return r;
 }
 
-int ctrd_app_fetch(struct ctrd_client *c, const char *image, const char *cache, struct ctrd_app *out, struct sk_error *err)
+int ctrd_app_fetch(struct ctrd_client *c, const char *image, const char *cache, struct ctrd_app *out,
+                   struct sk_error *err)
 {
 	struct ctrd_app app = { 0 };
 	struct oci_desc md;
@@ -292,8 +302,8 @@ int ctrd_app_fetch(struct ctrd_client *c, const char *image, const char *cache, 
 	return 0;
 }
 
-int ctrd_app_fetch_at(const char *address, const char *ns, const char *image, const char *cache, struct ctrd_app *out,
-                      struct sk_error *err)
+int ctrd_app_fetch_at(const char *address, const char *ns, const char *image, const char *cache,
+                      struct ctrd_app *out, struct sk_error *err)
 {
 	struct ctrd_client *c = NULL;
 	int r;

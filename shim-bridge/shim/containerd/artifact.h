@@ -53,11 +53,12 @@ struct ctrd_app {
  * we run; -EILSEQ when a blob's bytes do not match its digest; or what the
  * gRPC call or the file system returned. *err is one line, naming the image,
  * for example `image "x" is not a Spin app: no layer of type ...`. */
-int ctrd_app_fetch(struct ctrd_client *c, const char *image, const char *cache, struct ctrd_app *out, struct sk_error *err);
+int ctrd_app_fetch(struct ctrd_client *c, const char *image, const char *cache, struct ctrd_app *out,
+                   struct sk_error *err);
 
 /* The same with a client of its own for containerd at address (GRPC_ADDRESS:
  * "unix:///path" or "/path") in namespace ns. */
-int ctrd_app_fetch_at(const char *address, const char *ns, const char *image, const char *cache, struct ctrd_app *out,
-                      struct sk_error *err);
+int ctrd_app_fetch_at(const char *address, const char *ns, const char *image, const char *cache,
+                      struct ctrd_app *out, struct sk_error *err);
 
 #endif

@@ -16,13 +16,15 @@ bool ctrd_blob_present(const char *dir, const struct oci_desc *d)
 
 	if (snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, d->digest + 7) >= (int)sizeof(path))
 		return false;
-	return sk_sha256_file(path, d->size, hex, &size) == 0 && size == d->size && strcmp(hex, d->digest + 7) == 0;
+	return sk_sha256_file(path, d->size, hex, &size) == 0 && size == d->size &&
+	       strcmp(hex, d->digest + 7) == 0;
 }
 
 int ctrd_blob_begin(struct ctrd_blob *b, const char *dir, const struct oci_desc *d, struct sk_error *err)
 {
 	*b = (struct ctrd_blob){ .desc = *d, .fd = -1 };
-	if (snprintf(b->path, sizeof(b->path), "%s/blobs/sha256/%s", dir, d->digest + 7) >= (int)sizeof(b->path))
+	if (snprintf(b->path, sizeof(b->path), "%s/blobs/sha256/%s", dir, d->digest + 7) >=
+	    (int)sizeof(b->path))
 		return sk_err(err, -ENAMETOOLONG, "app folder %s: the name is too long", dir);
 	(void)snprintf(b->tmp, sizeof(b->tmp), "%s/blobs/sha256/.tmp-%s-XXXXXX", dir, d->digest + 7);
 	if (sk_sha256_init(&b->sha) < 0)
@@ -40,8 +42,8 @@ int ctrd_blob_write(struct ctrd_blob *b, const void *data, size_t len, struct sk
 	const uint8_t *p = data;
 
 	if ((int64_t)len > b->desc.size - b->written)
-		return sk_err(err, -E2BIG, "blob %s: more than the %lld bytes its descriptor says", b->desc.digest,
-		              (long long)b->desc.size);
+		return sk_err(err, -E2BIG, "blob %s: more than the %lld bytes its descriptor says",
+		              b->desc.digest, (long long)b->desc.size);
 	sk_sha256_update(&b->sha, data, len);
 	b->written += (int64_t)len;
 	while (len > 0) {

@@ -36,7 +36,7 @@ typedef int (*ctrd_sink_fn)(void *ud, const uint8_t *data, size_t len);
 /* Read size bytes (> 0) of blob digest from offset and hand them to sink
  * as they arrive. Every piece must continue where the last ended and the
  * total must be exactly size, else -EPROTO. -ENOENT when the blob is absent. */
-int ctrd_content_read(struct ctrd_client *c, const char *digest, int64_t offset, int64_t size, ctrd_sink_fn sink,
-                      void *ud, struct sk_error *err);
+int ctrd_content_read(struct ctrd_client *c, const char *digest, int64_t offset, int64_t size,
+                      ctrd_sink_fn sink, void *ud, struct sk_error *err);
 
 #endif

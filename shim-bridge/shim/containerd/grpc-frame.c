@@ -37,13 +37,15 @@ bool grpc_deframer_idle(const struct grpc_deframer *d)
 static int prefix_done(struct grpc_deframer *d, struct sk_error *err)
 {
 	if (d->prefix[0] == 1)
-		return sk_err(err, -EPROTO, "gRPC: the server sent a compressed message, which was not asked for");
+		return sk_err(err, -EPROTO,
+		              "gRPC: the server sent a compressed message, which was not asked for");
 	if (d->prefix[0] != 0)
 		return sk_err(err, -EPROTO, "gRPC: message flag byte is %u, not 0 or 1", d->prefix[0]);
 	d->want = (uint32_t)d->prefix[1] << 24 | (uint32_t)d->prefix[2] << 16 | (uint32_t)d->prefix[3] << 8 |
 	          (uint32_t)d->prefix[4];
 	if (d->want > d->msg.max)
-		return sk_err(err, -EMSGSIZE, "gRPC: a message of %u bytes is more than the %zu this call takes", d->want,
+		return sk_err(err, -EMSGSIZE,
+		              "gRPC: a message of %u bytes is more than the %zu this call takes", d->want,
 		              d->msg.max);
 	return 0;
 }
@@ -113,7 +115,8 @@ static void message_decode(char *dst, size_t size, const char *s, size_t len)
 
 	for (size_t i = 0; i < len && o + 1 < size; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < len && (hi = sk_hexval(s[i + 1])) >= 0 && (lo = sk_hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < len && (hi = sk_hexval(s[i + 1])) >= 0 &&
+		    (lo = sk_hexval(s[i + 2])) >= 0) {
 			dst[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -165,7 +168,8 @@ int grpc_status_header(struct grpc_status *st, const char *line, size_t len)
 		message_decode(st->message, sizeof(st->message), v, vlen);
 	} else if (field(line, len, "content-type", &v, &vlen)) {
 		st->grpc_type = (vlen == 16 && strncasecmp(v, "application/grpc", 16) == 0) ||
-		                (vlen > 16 && strncasecmp(v, "application/grpc", 16) == 0 && (v[16] == '+' || v[16] == ';'));
+		                (vlen > 16 && strncasecmp(v, "application/grpc", 16) == 0 &&
+		                 (v[16] == '+' || v[16] == ';'));
 	}
 	return 0;
 }
@@ -186,17 +190,32 @@ const char *grpc_code_name(int code)
 int grpc_code_errno(int code)
 {
 	switch (code) {
-	case 0: return 0;
-	case 1: case 10: return -ECANCELED;
-	case 3: case 11: return -EINVAL;
-	case 4: return -ETIMEDOUT;
-	case 5: return -ENOENT;
-	case 6: return -EEXIST;
-	case 7: case 16: return -EACCES;
-	case 8: return -ENOSPC;
-	case 9: return -EPERM;
-	case 12: return -ENOSYS;
-	case 14: return -ECONNREFUSED;
-	default: return -EIO;
+	case 0:
+		return 0;
+	case 1:
+	case 10:
+		return -ECANCELED;
+	case 3:
+	case 11:
+		return -EINVAL;
+	case 4:
+		return -ETIMEDOUT;
+	case 5:
+		return -ENOENT;
+	case 6:
+		return -EEXIST;
+	case 7:
+	case 16:
+		return -EACCES;
+	case 8:
+		return -ENOSPC;
+	case 9:
+		return -EPERM;
+	case 12:
+		return -ENOSYS;
+	case 14:
+		return -ECONNREFUSED;
+	default:
+		return -EIO;
 	}
 }

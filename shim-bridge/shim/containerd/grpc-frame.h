@@ -21,7 +21,7 @@
 /* The most a peer may send in one message: gRPC's default receive cap. */
 #define GRPC_MSG_MAX (4u << 20)
 /* grpc-message as kept (decoded), and the longest header line looked at. */
-#define GRPC_MESSAGE_MAX 1024
+#define GRPC_MESSAGE_MAX     1024
 #define GRPC_HEADER_LINE_MAX 8192
 
 /* Write the prefix of an uncompressed message of len bytes into out. */
@@ -33,10 +33,10 @@ typedef int (*grpc_msg_fn)(void *ud, const uint8_t *msg, size_t len);
 
 struct grpc_deframer {
 	uint8_t prefix[GRPC_PREFIX_LEN];
-	size_t prefix_len;  /* bytes of the prefix seen so far */
-	uint32_t want;      /* length of the message being read */
-	struct sk_buf msg;  /* its bytes so far (owned) */
-	size_t messages;    /* whole messages delivered */
+	size_t prefix_len; /* bytes of the prefix seen so far */
+	uint32_t want;     /* length of the message being read */
+	struct sk_buf msg; /* its bytes so far (owned) */
+	size_t messages;   /* whole messages delivered */
 };
 
 /* A deframer accepting messages of at most max bytes (<= GRPC_MSG_MAX). */
@@ -56,10 +56,10 @@ void grpc_deframer_free(struct grpc_deframer *d);
 
 /* The call's outcome as the server gave it. */
 struct grpc_status {
-	bool have;       /* a grpc-status field was seen */
-	int code;        /* 0 OK ... 16 Unauthenticated */
+	bool have;                      /* a grpc-status field was seen */
+	int code;                       /* 0 OK ... 16 Unauthenticated */
 	char message[GRPC_MESSAGE_MAX]; /* grpc-message, percent-decoded, "" when none */
-	bool grpc_type;  /* content-type was application/grpc (or +proto) */
+	bool grpc_type;                 /* content-type was application/grpc (or +proto) */
 };
 
 /* Look at one header or trailer line as libcurl hands it ("name: value"

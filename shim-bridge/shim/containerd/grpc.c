@@ -24,9 +24,9 @@ struct call {
 	struct grpc_status status;
 	grpc_msg_fn fn;
 	void *ud;
-	int failed;             /* the negative errno that stopped the body */
-	struct sk_error *err;   /* where the body's failure is described */
-	bool bad_status;        /* a grpc-status line that did not parse */
+	int failed;           /* the negative errno that stopped the body */
+	struct sk_error *err; /* where the body's failure is described */
+	bool bad_status;      /* a grpc-status line that did not parse */
 };
 
 static bool ns_ok(const char *ns)
@@ -37,8 +37,8 @@ static bool ns_ok(const char *ns)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = ns[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '_' || ch == '-'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;
@@ -50,20 +50,28 @@ int ctrd_client_new(const char *address, const char *ns, struct ctrd_client **ou
 	char line[32 + CTRD_NAMESPACE_MAX];
 
 	if (path[0] != '/')
-		return sk_err(err, -EINVAL, "containerd address \"%s\" is not a unix socket path (unix:///PATH or /PATH)", address);
+		return sk_err(err, -EINVAL,
+		              "containerd address \"%s\" is not a unix socket path (unix:///PATH or /PATH)",
+		              address);
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return sk_err(err, -ENAMETOOLONG, "containerd socket %s: the path is longer than a unix socket allows", path);
+		return sk_err(err, -ENAMETOOLONG,
+		              "containerd socket %s: the path is longer than a unix socket allows", path);
 	if (!ns_ok(ns))
-		return sk_err(err, -EINVAL, "containerd namespace \"%s\" must be 1 to %d letters, digits, '.', '_' or '-'", ns,
-		              CTRD_NAMESPACE_MAX);
+		return sk_err(err, -EINVAL,
+		              "containerd namespace \"%s\" must be 1 to %d letters, digits, '.', '_' or '-'",
+		              ns, CTRD_NAMESPACE_MAX);
 	_cleanup_free_ struct ctrd_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return sk_err(err, -ENOMEM, "out of memory");
 	memcpy(c->socket, path, strlen(path) + 1);
 	memcpy(c->ns, ns, strlen(ns) + 1);
 	(void)snprintf(line, sizeof(line), "containerd-namespace: %s", ns);
-	const char *fixed[] = { "content-type: application/grpc", "te: trailers", "user-agent: spinkube-c", "Accept:", "Expect:",
-		                line };
+	const char *fixed[] = {"content-type: application/grpc",
+	                       "te: trailers",
+	                       "user-agent: spinkube-c",
+	                       "Accept:",
+	                       "Expect:",
+	                       line};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		struct curl_slist *l = curl_slist_append(c->headers, fixed[i]);
 		if (!l) {
@@ -116,34 +124,49 @@ static size_t on_header(char *line, size_t size, size_t n, void *p)
 }
 
 /* The transfer ended: turn its outcome into 0 or one error line. */
-static int call_result(struct ctrd_client *c, const char *method, struct call *k, CURLcode cr, const char *errbuf,
-                       struct sk_error *err)
+static int call_result(struct ctrd_client *c, const char *method, struct call *k, CURLcode cr,
+                       const char *errbuf, struct sk_error *err)
 {
 	long http = 0;
 
-	if (k->failed < 0)
-		return err && err->code == k->failed
-		               ? k->failed
-		               : sk_err(err, k->failed, "containerd %s: %s: the answer was refused", c->socket, method);
+	if (k->failed < 0) {
+		/* The framing's own refusals say "gRPC: ..." and need the call
+		 * named; the callback's name their thing already. */
+		if (!err || err->code != k->failed)
+			return sk_err(err, k->failed, "containerd %s: %s: the answer was refused", c->socket,
+			              method);
+		if (strncmp(err->message, "gRPC: ", 6) == 0)
+			(void)sk_err_prefix(err, "containerd %s: %s", c->socket, method);
+		return k->failed;
+	}
 	if (cr == CURLE_COULDNT_CONNECT)
-		return sk_err(err, -ECONNREFUSED, "containerd %s: cannot connect (%s): is containerd running, and is GRPC_ADDRESS its socket?",
+		return sk_err(err, -ECONNREFUSED,
+		              "containerd %s: cannot connect (%s): is containerd running, and is "
+		              "GRPC_ADDRESS its socket?",
 		              c->socket, errbuf[0] ? errbuf : curl_easy_strerror(cr));
 	if (cr == CURLE_OPERATION_TIMEDOUT)
-		return sk_err(err, -ETIMEDOUT, "containerd %s: %s: no answer in time (%s)", c->socket, method, errbuf);
+		return sk_err(err, -ETIMEDOUT, "containerd %s: %s: no answer in time (%s)", c->socket, method,
+		              errbuf);
 	if (cr != CURLE_OK)
-		return sk_err(err, -EIO, "containerd %s: %s: %s", c->socket, method, errbuf[0] ? errbuf : curl_easy_strerror(cr));
+		return sk_err(err, -EIO, "containerd %s: %s: %s", c->socket, method,
+		              errbuf[0] ? errbuf : curl_easy_strerror(cr));
 	(void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
 	if (http != 200 || !k->status.grpc_type)
-		return sk_err(err, -EPROTO, "containerd %s: %s: answered HTTP %ld%s, not a gRPC answer: is this containerd's gRPC socket (not its ttrpc one)?",
-		              c->socket, method, http, k->status.grpc_type ? "" : " without content-type application/grpc");
+		return sk_err(err, -EPROTO,
+		              "containerd %s: %s: answered HTTP %ld%s, not a gRPC answer: is this "
+		              "containerd's gRPC socket (not its ttrpc one)?",
+		              c->socket, method, http,
+		              k->status.grpc_type ? "" : " without content-type application/grpc");
 	if (k->bad_status || !k->status.have)
-		return sk_err(err, -EPROTO, "containerd %s: %s: the answer has %s grpc-status", c->socket, method,
-		              k->bad_status ? "a malformed" : "no");
+		return sk_err(err, -EPROTO, "containerd %s: %s: the answer has %s grpc-status", c->socket,
+		              method, k->bad_status ? "a malformed" : "no");
 	if (k->status.code != 0)
-		return sk_err(err, grpc_code_errno(k->status.code), "containerd %s: %s: %s: %s", c->socket, method,
-		              grpc_code_name(k->status.code), k->status.message[0] ? k->status.message : "(no message)");
+		return sk_err(err, grpc_code_errno(k->status.code), "containerd %s: %s: %s: %s", c->socket,
+		              method, grpc_code_name(k->status.code),
+		              k->status.message[0] ? k->status.message : "(no message)");
 	if (!grpc_deframer_idle(&k->deframer))
-		return sk_err(err, -EPROTO, "containerd %s: %s: the answer ends inside a message", c->socket, method);
+		return sk_err(err, -EPROTO, "containerd %s: %s: the answer ends inside a message", c->socket,
+		              method);
 	return 0;
 }
 
@@ -156,8 +179,8 @@ static int call_run(struct ctrd_client *c, const char *method, const uint8_t *re
 	CURL *h = c->curl;
 
 	if (len > GRPC_MSG_MAX)
-		return sk_err(err, -EMSGSIZE, "containerd %s: %s: the request is larger than %u bytes", c->socket, method,
-		              GRPC_MSG_MAX);
+		return sk_err(err, -EMSGSIZE, "containerd %s: %s: the request is larger than %u bytes",
+		              c->socket, method, GRPC_MSG_MAX);
 	if (snprintf(url, sizeof(url), "http://containerd%s", method) >= (int)sizeof(url))
 		return sk_err(err, -ENAMETOOLONG, "gRPC method name %.64s... is too long", method);
 	_cleanup_free_ uint8_t *body = malloc(GRPC_PREFIX_LEN + len);
@@ -198,14 +221,14 @@ static int call_run(struct ctrd_client *c, const char *method, const uint8_t *re
 	CURLcode cr = curl_easy_perform(h);
 	int r = call_result(c, method, &k, cr, errbuf, err);
 	if (r == 0 && unary && k.deframer.messages != 1)
-		r = sk_err(err, -EPROTO, "containerd %s: %s: %zu messages in a unary answer, not 1", c->socket, method,
-		           k.deframer.messages);
+		r = sk_err(err, -EPROTO, "containerd %s: %s: %zu messages in a unary answer, not 1",
+		           c->socket, method, k.deframer.messages);
 	grpc_deframer_free(&k.deframer);
 	return r;
 }
 
-int ctrd_call_stream(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len, size_t msg_max,
-                     grpc_msg_fn fn, void *ud, struct sk_error *err)
+int ctrd_call_stream(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len,
+                     size_t msg_max, grpc_msg_fn fn, void *ud, struct sk_error *err)
 {
 	return call_run(c, method, req, len, msg_max, false, fn, ud, err);
 }
@@ -223,16 +246,16 @@ static int keep_one(void *ud, const uint8_t *msg, size_t len)
 	struct one *o = ud;
 
 	if (o->got)
-		return sk_err(o->err, -EPROTO, "containerd %s: %s: more than one message in a unary answer", o->socket,
-		              o->method);
+		return sk_err(o->err, -EPROTO, "containerd %s: %s: more than one message in a unary answer",
+		              o->socket, o->method);
 	o->got = true;
 	if (sk_buf_append(&o->b, msg, len) < 0)
 		return sk_err(o->err, -ENOMEM, "out of memory");
 	return 0;
 }
 
-int ctrd_call_unary(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len, size_t resp_max,
-                    uint8_t **resp, size_t *resp_len, struct sk_error *err)
+int ctrd_call_unary(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len,
+                    size_t resp_max, uint8_t **resp, size_t *resp_len, struct sk_error *err)
 {
 	struct one o = { .b = sk_buf_make(resp_max), .socket = c->socket, .method = method, .err = err };
 	int r = call_run(c, method, req, len, resp_max, true, keep_one, &o, err);

@@ -22,7 +22,7 @@
 
 /* A unix socket path is at most 107 bytes; a namespace is a containerd
  * identifier (at most 76 characters). */
-#define CTRD_NAMESPACE_MAX 76
+#define CTRD_NAMESPACE_MAX    76
 #define CTRD_UNARY_TIMEOUT_MS 30000
 /* A stream call fails when no byte arrives for this long. */
 #define CTRD_STREAM_IDLE_S 30
@@ -47,15 +47,15 @@ void ctrd_client_free(struct ctrd_client *c);
  * the errno of grpc_code_errno for an error status (-ENOENT for NotFound,
  * ...); -ECONNREFUSED when nothing listens; -ETIMEDOUT; -EPROTO or
  * -EMSGSIZE for an answer that breaks the rules above. */
-int ctrd_call_unary(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len, size_t resp_max,
-                    uint8_t **resp, size_t *resp_len, struct sk_error *err);
+int ctrd_call_unary(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len,
+                    size_t resp_max, uint8_t **resp, size_t *resp_len, struct sk_error *err);
 
 /* Call a server-streaming method and hand each message (at most msg_max
  * bytes, borrowed during the call) to fn as it arrives; fn's negative
  * return stops the call and is returned (its message in *err, if it set
  * one). Fails when the server is silent for CTRD_STREAM_IDLE_S. Returns
  * as ctrd_call_unary does. */
-int ctrd_call_stream(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len, size_t msg_max,
-                     grpc_msg_fn fn, void *ud, struct sk_error *err);
+int ctrd_call_stream(struct ctrd_client *c, const char *method, const uint8_t *req, size_t len,
+                     size_t msg_max, grpc_msg_fn fn, void *ud, struct sk_error *err);
 
 #endif
