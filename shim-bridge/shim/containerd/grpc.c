@@ -27,6 +27,8 @@ struct call {
 	int failed;           /* the negative errno that stopped the body */
 	struct sk_error *err; /* where the body's failure is described */
 	bool bad_status;      /* a grpc-status line that did not parse */
+	bool not_grpc;        /* the body came with a status or type not gRPC's */
+	CURL *curl;
 };
 
 static bool ns_ok(const char *ns)
@@ -105,6 +107,15 @@ void ctrd_client_free(struct ctrd_client *c)
 static size_t on_body(char *data, size_t size, size_t n, void *p)
 {
 	struct call *k = p;
+	long http = 0;
+
+	/* The headers are all in before the first body byte: a body that is
+	 * not gRPC's is never fed to the deframer. */
+	(void)curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &http);
+	if (http != 200 || !k->status.grpc_type) {
+		k->not_grpc = true;
+		return 0;
+	}
 	int r = grpc_deframer_feed(&k->deframer, (const uint8_t *)data, size * n, k->fn, k->ud, k->err);
 
 	if (r < 0) {
@@ -129,6 +140,13 @@ static int call_result(struct ctrd_client *c, const char *method, struct call *k
 {
 	long http = 0;
 
+	(void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
+	if (k->not_grpc || (cr == CURLE_OK && (http != 200 || !k->status.grpc_type)))
+		return sk_err(err, -EPROTO,
+		              "containerd %s: %s: answered HTTP %ld%s, not a gRPC answer: is this "
+		              "containerd's gRPC socket (not its ttrpc one)?",
+		              c->socket, method, http,
+		              k->status.grpc_type ? "" : " without content-type application/grpc");
 	if (k->failed < 0) {
 		/* The framing's own refusals say "gRPC: ..." and need the call
 		 * named; the callback's name their thing already. */
@@ -150,13 +168,6 @@ static int call_result(struct ctrd_client *c, const char *method, struct call *k
 	if (cr != CURLE_OK)
 		return sk_err(err, -EIO, "containerd %s: %s: %s", c->socket, method,
 		              errbuf[0] ? errbuf : curl_easy_strerror(cr));
-	(void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
-	if (http != 200 || !k->status.grpc_type)
-		return sk_err(err, -EPROTO,
-		              "containerd %s: %s: answered HTTP %ld%s, not a gRPC answer: is this "
-		              "containerd's gRPC socket (not its ttrpc one)?",
-		              c->socket, method, http,
-		              k->status.grpc_type ? "" : " without content-type application/grpc");
 	if (k->bad_status || !k->status.have)
 		return sk_err(err, -EPROTO, "containerd %s: %s: the answer has %s grpc-status", c->socket,
 		              method, k->bad_status ? "a malformed" : "no");
@@ -175,7 +186,7 @@ static int call_run(struct ctrd_client *c, const char *method, const uint8_t *re
                     bool unary, grpc_msg_fn fn, void *ud, struct sk_error *err)
 {
 	char url[256], errbuf[CURL_ERROR_SIZE] = "";
-	struct call k = { .fn = fn, .ud = ud, .err = err };
+	struct call k = { .fn = fn, .ud = ud, .err = err, .curl = c->curl };
 	CURL *h = c->curl;
 
 	if (len > GRPC_MSG_MAX)
