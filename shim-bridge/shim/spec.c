@@ -182,8 +182,8 @@ int shim_spec_parse(const char *text, size_t len, struct shim_spec *out, struct 
 	if (len > SHIM_SPEC_MAX)
 		return sk_err(err, -E2BIG, "config.json is %zu bytes (at most %d)", len, SHIM_SPEC_MAX);
 	r = sk_json_parse(text, len, &root, err);
-	if (r < 0)
-		return sk_err(err, r, "config.json: %s", err ? err->message : "not JSON");
+	if (r < 0) /* not sk_err: it clears the message it would quote */
+		return err ? sk_err_prefix(err, "config.json") : r;
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return sk_err(err, -EINVAL, "config.json is not a JSON object");
