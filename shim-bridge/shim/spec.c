@@ -107,6 +107,7 @@ static int parse_namespaces(json_object *arr, struct shim_spec *s, struct sk_err
 	if (!json_object_is_type(arr, json_type_array))
 		return sk_err(err, -EINVAL, "config.json: linux.namespaces is not an array");
 	size_t len = json_object_array_length(arr);
+	bool seen = false;
 	for (size_t i = 0; i < len && i < 64; i++) {
 		json_object *ns = json_object_array_get_idx(arr, i);
 		const char *type = sk_json_str(ns, "type");
@@ -114,12 +115,17 @@ static int parse_namespaces(json_object *arr, struct shim_spec *s, struct sk_err
 			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu] has no type", i);
 		if (strcmp(type, "network") != 0)
 			continue;
+		/* Runtimes refuse a namespace type named twice; keeping the
+		 * first path would also leak it. */
+		if (seen)
+			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu]: a second network namespace", i);
+		seen = true;
 		int r = dup_str(json_object_object_get(ns, "path"), "linux.namespaces[].path", &s->netns, err);
 		if (r < 0)
 			return r;
 		if (s->netns && s->netns[0] != '/')
-			return sk_err(err, -EINVAL, "config.json: the network namespace path \"%s\" is not absolute",
-				      s->netns);
+			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu].path \"%s\" is not an absolute path",
+				      i, s->netns);
 		s->own_netns = !s->netns;
 	}
 	return 0;
