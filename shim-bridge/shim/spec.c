@@ -291,7 +291,9 @@ void shim_spec_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *ma
 	if (limit <= 0)
 		return;
 	uint64_t l = (uint64_t)limit;
-	if (*instance_memory > l / 2)
+	/* 0 (SPIN_MAX_INSTANCE_MEMORY=0) would divide by zero below: take
+	 * the largest share instead. */
+	if (*instance_memory == 0 || *instance_memory > l / 2)
 		*instance_memory = l / 2 < (1u << 16) ? (1u << 16) : l / 2;
 	uint64_t avail = l > BASE_MEMORY * 2 ? l - BASE_MEMORY : l / 2;
 	uint64_t n = avail * 3 / 4 / *instance_memory;
