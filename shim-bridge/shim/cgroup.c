@@ -23,6 +23,11 @@ static bool is_v2(const char *root)
 	return access(p, F_OK) == 0;
 }
 
+/* Write value to dir/file as `echo value > file` does (O_CREAT|O_TRUNC).
+ * On cgroupfs that changes nothing: the kernel's files exist, and one
+ * that does not cannot be made (EACCES, reported as the ENOENT it is). In
+ * a plain folder standing in for a cgroup root (the unit tests) the file is
+ * made, so what would reach the kernel can be read back. */
 static int write_file(const char *dir, const char *file, const char *value, struct sk_error *err)
 {
 	char p[PATH_MAX];
@@ -30,7 +35,9 @@ static int write_file(const char *dir, const char *file, const char *value, stru
 
 	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
 		return sk_err(err, -ENAMETOOLONG, "cgroup path %s is too long", dir);
-	fd = open(p, O_WRONLY | O_CLOEXEC);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EACCES && access(p, F_OK) < 0)
+		errno = ENOENT;
 	if (fd < 0)
 		return sk_err(err, -errno, "cgroup: cannot open %s: %s", p, strerror(errno));
 	size_t n = strlen(value);
@@ -133,7 +140,10 @@ static void sub(char *out, size_t size, const char *dir, const char *path)
 	snprintf(out, size, "%s/%s", dir, path[0] == '/' ? path + 1 : path);
 }
 
-static int apply(const char *dir, const char *name, bool v2, const struct shim_cgroup_limits *lim, struct sk_error *err)
+/* Write lim into the cgroup dir of the hierarchy mounted at hier (named
+ * name; "" on v2). */
+static int apply(const char *hier, const char *dir, const char *name, bool v2, const struct shim_cgroup_limits *lim,
+		 struct sk_error *err)
 {
 	char v[64];
 	int r = 0;
@@ -157,9 +167,11 @@ static int apply(const char *dir, const char *name, bool v2, const struct shim_c
 		snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
 		r = write_file(dir, "memory.limit_in_bytes", v, err);
 	}
-	if (strstr(name, "cpu") && access(dir, F_OK) == 0 && strcmp(name, "cpuset") != 0) {
+	if (strstr(name, "cpu") && strcmp(name, "cpuset") != 0) {
+		/* The hierarchy has the cpu controller (not cpuacct alone) when
+		 * its root has cpu.shares: every cgroup in it has the same files. */
 		char f[PATH_MAX + 16];
-		snprintf(f, sizeof(f), "%s/cpu.shares", dir);
+		snprintf(f, sizeof(f), "%s/cpu.shares", hier);
 		if (r == 0 && lim->cpu_shares > 0 && access(f, F_OK) == 0) {
 			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_shares);
 			r = write_file(dir, "cpu.shares", v, err);
@@ -189,7 +201,7 @@ static int create_one(void *ud, const char *dir, const char *name)
 	if (r < 0 || !w->lim)
 		return r;
 	sub(p, sizeof(p), dir, w->path);
-	return apply(p, name, name[0] == '\0', w->lim, w->err);
+	return apply(dir, p, name, name[0] == '\0', w->lim, w->err);
 }
 
 int shim_cgroup_create(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
@@ -206,7 +218,7 @@ static int update_one(void *ud, const char *dir, const char *name)
 	char p[PATH_MAX];
 
 	sub(p, sizeof(p), dir, w->path);
-	return apply(p, name, name[0] == '\0', w->lim, w->err);
+	return apply(dir, p, name, name[0] == '\0', w->lim, w->err);
 }
 
 int shim_cgroup_update(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
