@@ -77,7 +77,8 @@ static int make_dirs(const char *base, const char *path, bool cpuset, struct sk_
 		if (*s != '/' && !end)
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0 && cpuset) {
+		int made = mkdir(p, 0755) == 0 ? 0 : errno;
+		if (made == 0 && cpuset) {
 			char parent[PATH_MAX], v[4096];
 			snprintf(parent, sizeof(parent), "%s", p);
 			*strrchr(parent, '/') = '\0';
@@ -90,8 +91,8 @@ static int make_dirs(const char *base, const char *path, bool cpuset, struct sk_
 				if (sk_read_file(fp, sizeof(v) - 1, &text, &len) == 0 && len > 0)
 					(void)write_file(p, f, text, NULL);
 			}
-		} else if (errno != EEXIST && access(p, F_OK) != 0) {
-			return sk_err(err, -errno, "cgroup: cannot make %s: %s", p, strerror(errno));
+		} else if (made != 0 && made != EEXIST && access(p, F_OK) != 0) {
+			return sk_err(err, -made, "cgroup: cannot make %s: %s", p, strerror(made));
 		}
 		if (end)
 			break;
