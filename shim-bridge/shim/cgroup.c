@@ -256,7 +256,8 @@ static void memory_stat(const char *dir, struct shim_cgroup_stats *st)
 	snprintf(p, sizeof(p), "%s/memory.stat", dir);
 	if (sk_read_file(p, 65536, &text, &len) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[64];
 		unsigned long long v;
 		if (sscanf(line, "%63s %llu", key, &v) != 2)
@@ -289,7 +290,8 @@ static void cpu_stat_v2(const char *dir, struct shim_cgroup_stats *st)
 	snprintf(p, sizeof(p), "%s/cpu.stat", dir);
 	if (sk_read_file(p, 65536, &text, &len) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[64];
 		unsigned long long v;
 		if (sscanf(line, "%63s %llu", key, &v) != 2)
