@@ -154,6 +154,14 @@ static int apply(const char *hier, const char *dir, const char *name, bool v2, c
 			snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
 			r = write_file(dir, "memory.max", v, err);
 		}
+		if (r == 0 && lim->cpu_shares > 0) {
+			/* v2 has weights (1..10000), not shares (2..262144): the
+			 * same linear map runc and crun use, so a pod's CPU
+			 * request counts as it does under them. */
+			uint64_t sh = lim->cpu_shares < 2 ? 2 : lim->cpu_shares > 262144 ? 262144 : lim->cpu_shares;
+			snprintf(v, sizeof(v), "%" PRIu64, 1 + ((sh - 2) * 9999) / 262142);
+			r = write_file(dir, "cpu.weight", v, err);
+		}
 		if (r == 0 && lim->cpu_quota > 0) {
 			snprintf(v, sizeof(v), "%" PRId64 " %" PRIu64, lim->cpu_quota, lim->cpu_period ? lim->cpu_period : 100000);
 			r = write_file(dir, "cpu.max", v, err);
