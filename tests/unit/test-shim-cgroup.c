@@ -21,8 +21,12 @@
 #include "shim-bridge/shim/cgroup.h"
 #include "tests/tap.h"
 
-#define POD "/kubepods/besteffort/pod5b1f0c2e-8d3a-4e6b-9f7c-1a2b3c4d5e6f"
-#define CGPATH POD "/8e2d4c6a0b1f3e5d7c9a8b6e4f2d0c1a"
+/* The pod's and the container's cgroup, and the same without the leading
+ * slash (a path under a v2 root). */
+#define POD_REL "kubepods/besteffort/pod5b1f0c2e-8d3a-4e6b-9f7c-1a2b3c4d5e6f"
+#define CG_REL POD_REL "/8e2d4c6a0b1f3e5d7c9a8b6e4f2d0c1a"
+#define POD "/" POD_REL
+#define CGPATH "/" CG_REL
 
 static char root[PATH_MAX], outside[PATH_MAX + 16];
 
@@ -270,35 +274,35 @@ static void v2(void)
 	put(at("cgroup.controllers"), "cpuset cpu io memory pids\n");
 	put(at("cgroup.procs"), "");
 	is_int(shim_cgroup_create(root, CGPATH, &lim, &e), 0, "v2 create: succeeds (%s)", e.message);
-	ok(is_dir(at("%s", CGPATH + 1)), "v2 create: the nested folder is made");
-	is_str(get(at("%s/memory.max", CGPATH + 1)), "134217728", "v2 create: memory.max");
-	is_str(get(at("%s/cpu.max", CGPATH + 1)), "50000 100000", "v2 create: cpu.max with the default period");
-	is_str(get(at("%s/pids.max", CGPATH + 1)), "512", "v2 create: pids.max");
-	is_str(get(at("%s/cpu.weight", CGPATH + 1)), "4", "v2 create: cpu.shares 102 as cpu.weight 4 (runc's map)");
-	is_str(get(at("%s/memory.limit_in_bytes", CGPATH + 1)), NULL, "v2 create: no v1 files");
-	is_str(get(at("%s/memory.max", POD + 1)), NULL, "v2 create: the pod's folder keeps its limit");
+	ok(is_dir(at(CG_REL)), "v2 create: the nested folder is made");
+	is_str(get(at(CG_REL "/memory.max")), "134217728", "v2 create: memory.max");
+	is_str(get(at(CG_REL "/cpu.max")), "50000 100000", "v2 create: cpu.max with the default period");
+	is_str(get(at(CG_REL "/pids.max")), "512", "v2 create: pids.max");
+	is_str(get(at(CG_REL "/cpu.weight")), "4", "v2 create: cpu.shares 102 as cpu.weight 4 (runc's map)");
+	is_str(get(at(CG_REL "/memory.limit_in_bytes")), NULL, "v2 create: no v1 files");
+	is_str(get(at(POD_REL "/memory.max")), NULL, "v2 create: the pod's folder keeps its limit");
 
 	lim = (struct shim_cgroup_limits){ .cpu_quota = 20000, .cpu_period = 50000 };
 	is_int(shim_cgroup_update(root, CGPATH, &lim, &e), 0, "v2 update: succeeds");
-	is_str(get(at("%s/cpu.max", CGPATH + 1)), "20000 50000", "v2 update: cpu.max quota and period");
-	is_str(get(at("%s/memory.max", CGPATH + 1)), "134217728", "v2 update: memory 0 leaves memory.max");
+	is_str(get(at(CG_REL "/cpu.max")), "20000 50000", "v2 update: cpu.max quota and period");
+	is_str(get(at(CG_REL "/memory.max")), "134217728", "v2 update: memory 0 leaves memory.max");
 	lim = (struct shim_cgroup_limits){ .cpu_shares = 1024 };
 	is_int(shim_cgroup_update(root, CGPATH, &lim, &e), 0, "v2 update: shares");
-	is_str(get(at("%s/cpu.weight", CGPATH + 1)), "39", "v2 update: cpu.shares 1024 as cpu.weight 39");
+	is_str(get(at(CG_REL "/cpu.weight")), "39", "v2 update: cpu.shares 1024 as cpu.weight 39");
 	lim = (struct shim_cgroup_limits){ .cpu_shares = 262144 };
 	is_int(shim_cgroup_update(root, CGPATH, &lim, &e), 0, "v2 update: most shares");
-	is_str(get(at("%s/cpu.weight", CGPATH + 1)), "10000", "v2 update: cpu.shares 262144 as cpu.weight 10000");
+	is_str(get(at(CG_REL "/cpu.weight")), "10000", "v2 update: cpu.shares 262144 as cpu.weight 10000");
 
 	is_int(shim_cgroup_join(root, CGPATH, 777, &e), 0, "v2 join: succeeds (%s)", e.message);
-	is_str(get(at("%s/cgroup.procs", CGPATH + 1)), "777", "v2 join: cgroup.procs");
+	is_str(get(at(CG_REL "/cgroup.procs")), "777", "v2 join: cgroup.procs");
 
-	put(at("%s/memory.current", CGPATH + 1), "5242880\n");
-	put(at("%s/memory.max", CGPATH + 1), "max\n");
-	put(at("%s/memory.peak", CGPATH + 1), "6291456\n");
-	put(at("%s/pids.current", CGPATH + 1), "2\n");
-	put(at("%s/memory.stat", CGPATH + 1), "anon 3000\nfile 4000\nkernel 50\nfile_mapped 600\n"
+	put(at(CG_REL "/memory.current"), "5242880\n");
+	put(at(CG_REL "/memory.max"), "max\n");
+	put(at(CG_REL "/memory.peak"), "6291456\n");
+	put(at(CG_REL "/pids.current"), "2\n");
+	put(at(CG_REL "/memory.stat"), "anon 3000\nfile 4000\nkernel 50\nfile_mapped 600\n"
 						"active_file 700\ninactive_file 800\npgfault 90\npgmajfault 1\n");
-	put(at("%s/cpu.stat", CGPATH + 1), "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n");
+	put(at(CG_REL "/cpu.stat"), "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n");
 	is_int(shim_cgroup_stats(root, CGPATH, &st, &e), 0, "v2 stats: succeeds (%s)", e.message);
 	is_int(st.memory_usage, 5242880, "v2 stats: memory.current");
 	is_int(st.memory_limit, 0, "v2 stats: memory.max \"max\" is no limit");
@@ -316,9 +320,9 @@ static void v2(void)
 	is_int(st.pids_current, 2, "v2 stats: pids.current");
 	is_int(st.pids_limit, 512, "v2 stats: pids.max");
 
-	clear_files(at("%s", CGPATH + 1));
+	clear_files(at(CG_REL));
 	is_int(shim_cgroup_remove(root, CGPATH, &e), 0, "v2 remove: succeeds (%s)", e.message);
-	ok(!is_dir(at("%s", CGPATH + 1)) && is_dir(at("%s", POD + 1)), "v2 remove: the leaf goes, the pod stays");
+	ok(!is_dir(at(CG_REL)) && is_dir(at(POD_REL)), "v2 remove: the leaf goes, the pod stays");
 	rm_rf(root);
 }
 
