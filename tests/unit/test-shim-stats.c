@@ -116,7 +116,7 @@ static void resources_ok(void)
 	is_int(lim.cpu_period, 100000, "resources: cpu.period");
 	is_int(lim.pids_limit, 2048, "resources: pids.limit");
 
-	static const char some[] = "{\"cpu\":{\"quota\":-1},\"memory\":{}}";
+	static const char some[] = "{\"cpu\":{\"quota\":-1,\"period\":null},\"memory\":{}}";
 	memset(&lim, 0xff, sizeof(lim));
 	is_int(resources(some, strlen(some), &lim, &e), 0, "resources: partial");
 	ok(lim.memory_limit == 0 && lim.cpu_shares == 0 && lim.cpu_quota == 0 && lim.cpu_period == 0 &&
@@ -162,6 +162,23 @@ static void resources_bad(void)
 		is_int(r, -EINVAL, "resources, %s: -EINVAL", cases[i].name);
 		ok(strstr(e.message, cases[i].msg) && strstr(e.message, RESOURCES_URL) && !strchr(e.message, '\n'),
 		   "resources, %s: one line naming the type (%s)", cases[i].name, e.message);
+	}
+	static const struct {
+		const char *json, *field;
+	} fields[] = {
+		{ "{\"memory\":{\"limit\":\"1Gi\"}}", "the resources' memory.limit is not an integer" },
+		{ "{\"cpu\":{\"shares\":1.5}}", "the resources' cpu.shares is not an integer" },
+		{ "{\"cpu\":{\"shares\":2,\"quota\":true}}", "the resources' cpu.quota is not an integer" },
+		{ "{\"cpu\":{\"period\":[]}}", "the resources' cpu.period is not an integer" },
+		{ "{\"memory\":{\"limit\":1},\"pids\":{\"limit\":{}}}", "the resources' pids.limit is not an integer" },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		struct shim_cgroup_limits lim;
+		struct sk_error e;
+		int r = resources(fields[i].json, strlen(fields[i].json), &lim, &e);
+		is_int(r, -EINVAL, "resources %s: -EINVAL", fields[i].json);
+		is_str(e.message, fields[i].field, "resources %s: names the field", fields[i].json);
+		ok(lim.memory_limit == 0 && lim.cpu_shares == 0, "resources %s: no limits handed out", fields[i].json);
 	}
 	/* An Any with no value bytes at all (data NULL), as protobuf-c gives. */
 	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
