@@ -24,6 +24,11 @@ static bool is_v2(const char *root)
 	return access(p, F_OK) == 0;
 }
 
+/* Write value to dir/file as `echo value > file` does (O_CREAT|O_TRUNC).
+ * On cgroupfs that changes nothing: the kernel's files exist, and one
+ * that does not cannot be made (EACCES, reported as the ENOENT it is). In
+ * a plain folder standing in for a cgroup root (the unit tests) the file is
+ * made, so what would reach the kernel can be read back. */
 static int write_file(const char *dir, const char *file, const char *value, struct sk_error *err)
 {
 	char p[PATH_MAX];
@@ -31,7 +36,9 @@ static int write_file(const char *dir, const char *file, const char *value, stru
 
 	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
 		return sk_err(err, -ENAMETOOLONG, "cgroup path %s is too long", dir);
-	fd = open(p, O_WRONLY | O_CLOEXEC);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EACCES && access(p, F_OK) < 0)
+		errno = ENOENT;
 	if (fd < 0)
 		return sk_err(err, -errno, "cgroup: cannot open %s: %s", p, strerror(errno));
 	size_t n = strlen(value);
@@ -71,7 +78,8 @@ static int make_dirs(const char *base, const char *path, bool cpuset, struct sk_
 		if (*s != '/' && !end)
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0 && cpuset) {
+		int made = mkdir(p, 0755) == 0 ? 0 : errno;
+		if (made == 0 && cpuset) {
 			char parent[PATH_MAX], v[4096];
 			snprintf(parent, sizeof(parent), "%s", p);
 			*strrchr(parent, '/') = '\0';
@@ -84,8 +92,8 @@ static int make_dirs(const char *base, const char *path, bool cpuset, struct sk_
 				if (sk_read_file(fp, sizeof(v) - 1, &text, &len) == 0 && len > 0)
 					(void)write_file(p, f, text, NULL);
 			}
-		} else if (errno != EEXIST && access(p, F_OK) != 0) {
-			return sk_err(err, -errno, "cgroup: cannot make %s: %s", p, strerror(errno));
+		} else if (made != 0 && made != EEXIST && access(p, F_OK) != 0) {
+			return sk_err(err, -made, "cgroup: cannot make %s: %s", p, strerror(made));
 		}
 		if (end)
 			break;
@@ -134,7 +142,10 @@ static void sub(char *out, size_t size, const char *dir, const char *path)
 	snprintf(out, size, "%s/%s", dir, path[0] == '/' ? path + 1 : path);
 }
 
-static int apply(const char *dir, const char *name, bool v2, const struct shim_cgroup_limits *lim, struct sk_error *err)
+/* Write lim into the cgroup dir of the hierarchy mounted at hier (named
+ * name; "" on v2). */
+static int apply(const char *hier, const char *dir, const char *name, bool v2, const struct shim_cgroup_limits *lim,
+		 struct sk_error *err)
 {
 	char v[64];
 	int r = 0;
@@ -143,6 +154,14 @@ static int apply(const char *dir, const char *name, bool v2, const struct shim_c
 		if (lim->memory_limit > 0) {
 			snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
 			r = write_file(dir, "memory.max", v, err);
+		}
+		if (r == 0 && lim->cpu_shares > 0) {
+			/* v2 has weights (1..10000), not shares (2..262144): the
+			 * same linear map runc and crun use, so a pod's CPU
+			 * request counts as it does under them. */
+			uint64_t sh = lim->cpu_shares < 2 ? 2 : lim->cpu_shares > 262144 ? 262144 : lim->cpu_shares;
+			snprintf(v, sizeof(v), "%" PRIu64, 1 + ((sh - 2) * 9999) / 262142);
+			r = write_file(dir, "cpu.weight", v, err);
 		}
 		if (r == 0 && lim->cpu_quota > 0) {
 			snprintf(v, sizeof(v), "%" PRId64 " %" PRIu64, lim->cpu_quota, lim->cpu_period ? lim->cpu_period : 100000);
@@ -158,9 +177,11 @@ static int apply(const char *dir, const char *name, bool v2, const struct shim_c
 		snprintf(v, sizeof(v), "%" PRId64, lim->memory_limit);
 		r = write_file(dir, "memory.limit_in_bytes", v, err);
 	}
-	if (strstr(name, "cpu") && access(dir, F_OK) == 0 && strcmp(name, "cpuset") != 0) {
+	if (strstr(name, "cpu") && strcmp(name, "cpuset") != 0) {
+		/* The hierarchy has the cpu controller (not cpuacct alone) when
+		 * its root has cpu.shares: every cgroup in it has the same files. */
 		char f[PATH_MAX + 16];
-		snprintf(f, sizeof(f), "%s/cpu.shares", dir);
+		snprintf(f, sizeof(f), "%s/cpu.shares", hier);
 		if (r == 0 && lim->cpu_shares > 0 && access(f, F_OK) == 0) {
 			snprintf(v, sizeof(v), "%" PRIu64, lim->cpu_shares);
 			r = write_file(dir, "cpu.shares", v, err);
@@ -190,7 +211,7 @@ static int create_one(void *ud, const char *dir, const char *name)
 	if (r < 0 || !w->lim)
 		return r;
 	sub(p, sizeof(p), dir, w->path);
-	return apply(p, name, name[0] == '\0', w->lim, w->err);
+	return apply(dir, p, name, name[0] == '\0', w->lim, w->err);
 }
 
 int shim_cgroup_create(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
@@ -207,7 +228,7 @@ static int update_one(void *ud, const char *dir, const char *name)
 	char p[PATH_MAX];
 
 	sub(p, sizeof(p), dir, w->path);
-	return apply(p, name, name[0] == '\0', w->lim, w->err);
+	return apply(dir, p, name, name[0] == '\0', w->lim, w->err);
 }
 
 int shim_cgroup_update(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err)
@@ -244,7 +265,8 @@ static void memory_stat(const char *dir, struct shim_cgroup_stats *st)
 	snprintf(p, sizeof(p), "%s/memory.stat", dir);
 	if (sk_read_file(p, 65536, &text, &len) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[64];
 		unsigned long long v;
 		if (sscanf(line, "%63s %llu", key, &v) != 2)
@@ -277,7 +299,8 @@ static void cpu_stat_v2(const char *dir, struct shim_cgroup_stats *st)
 	snprintf(p, sizeof(p), "%s/cpu.stat", dir);
 	if (sk_read_file(p, 65536, &text, &len) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[64];
 		unsigned long long v;
 		if (sscanf(line, "%63s %llu", key, &v) != 2)

@@ -97,29 +97,26 @@ static int parse(int argc, char **argv, struct shim_cmd *cmd)
 			cmd->debug = true;
 			continue;
 		}
+		/* Which flag first, then its value: an unknown flag is named
+		 * as unknown, not as one that needs a value. */
+		const char **dst = IS("namespace") ? &cmd->ns
+				   : IS("address") ? &cmd->address
+				   : IS("publish-binary") ? &cmd->publish_binary
+				   : IS("id") ? &cmd->id
+				   : IS("bundle") ? &cmd->bundle
+				   : IS("socket") ? &cmd->socket
+				   : IS("state-dir") ? &cmd->state_dir
+				   : NULL;
+		if (!dst) {
+			fprintf(stderr, "containerd-shim-spin-v2: unknown flag -%.*s (see --help)\n", (int)nlen, name);
+			return -EINVAL;
+		}
 		const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 		if (!val) {
 			fprintf(stderr, "containerd-shim-spin-v2: -%.*s needs a value (see --help)\n", (int)nlen, name);
 			return -EINVAL;
 		}
-		if (IS("namespace"))
-			cmd->ns = val;
-		else if (IS("address"))
-			cmd->address = val;
-		else if (IS("publish-binary"))
-			cmd->publish_binary = val;
-		else if (IS("id"))
-			cmd->id = val;
-		else if (IS("bundle"))
-			cmd->bundle = val;
-		else if (IS("socket"))
-			cmd->socket = val;
-		else if (IS("state-dir"))
-			cmd->state_dir = val;
-		else {
-			fprintf(stderr, "containerd-shim-spin-v2: unknown flag -%.*s (see --help)\n", (int)nlen, name);
-			return -EINVAL;
-		}
+		*dst = val;
 #undef IS
 	}
 	return 0;

@@ -107,6 +107,7 @@ static int parse_namespaces(json_object *arr, struct shim_spec *s, struct sk_err
 	if (!json_object_is_type(arr, json_type_array))
 		return sk_err(err, -EINVAL, "config.json: linux.namespaces is not an array");
 	size_t len = json_object_array_length(arr);
+	bool seen = false;
 	for (size_t i = 0; i < len && i < 64; i++) {
 		json_object *ns = json_object_array_get_idx(arr, i);
 		const char *type = sk_json_str(ns, "type");
@@ -114,12 +115,17 @@ static int parse_namespaces(json_object *arr, struct shim_spec *s, struct sk_err
 			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu] has no type", i);
 		if (strcmp(type, "network") != 0)
 			continue;
+		/* Runtimes refuse a namespace type named twice; keeping the
+		 * first path would also leak it. */
+		if (seen)
+			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu]: a second network namespace", i);
+		seen = true;
 		int r = dup_str(json_object_object_get(ns, "path"), "linux.namespaces[].path", &s->netns, err);
 		if (r < 0)
 			return r;
 		if (s->netns && s->netns[0] != '/')
-			return sk_err(err, -EINVAL, "config.json: the network namespace path \"%s\" is not absolute",
-				      s->netns);
+			return sk_err(err, -EINVAL, "config.json: linux.namespaces[%zu].path \"%s\" is not an absolute path",
+				      i, s->netns);
 		s->own_netns = !s->netns;
 	}
 	return 0;
@@ -182,8 +188,8 @@ int shim_spec_parse(const char *text, size_t len, struct shim_spec *out, struct 
 	if (len > SHIM_SPEC_MAX)
 		return sk_err(err, -E2BIG, "config.json is %zu bytes (at most %d)", len, SHIM_SPEC_MAX);
 	r = sk_json_parse(text, len, &root, err);
-	if (r < 0)
-		return sk_err(err, r, "config.json: %s", err ? err->message : "not JSON");
+	if (r < 0) /* not sk_err: it clears the message it would quote */
+		return err ? sk_err_prefix(err, "config.json") : r;
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return sk_err(err, -EINVAL, "config.json is not a JSON object");
@@ -285,7 +291,9 @@ void shim_spec_fit_memory(int64_t limit, uint64_t *instance_memory, unsigned *ma
 	if (limit <= 0)
 		return;
 	uint64_t l = (uint64_t)limit;
-	if (*instance_memory > l / 2)
+	/* 0 (SPIN_MAX_INSTANCE_MEMORY=0) would divide by zero below: take
+	 * the largest share instead. */
+	if (*instance_memory == 0 || *instance_memory > l / 2)
 		*instance_memory = l / 2 < (1u << 16) ? (1u << 16) : l / 2;
 	uint64_t avail = l > BASE_MEMORY * 2 ? l - BASE_MEMORY : l / 2;
 	uint64_t n = avail * 3 / 4 / *instance_memory;

@@ -59,13 +59,20 @@ int shim_stats_reply(const struct shim_cgroup_stats *st, struct sk_ttrpc_reply *
 	return r;
 }
 
-static int64_t num(json_object *o, const char *key)
+/* o.key as a limit: 0 when missing, null or negative (-1: unlimited);
+ * anything but an integer is refused, naming obj.key. */
+static int num(json_object *o, const char *obj, const char *key, int64_t *out, struct sk_error *err)
 {
 	json_object *v = json_object_object_get(o, key);
-	if (!v || !json_object_is_type(v, json_type_int))
+
+	*out = 0;
+	if (!v || json_object_is_type(v, json_type_null))
 		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return sk_err(err, -EINVAL, "the resources' %s.%s is not an integer", obj, key);
 	int64_t x = json_object_get_int64(v);
-	return x > 0 ? x : 0;
+	*out = x > 0 ? x : 0;
+	return 0;
 }
 
 int shim_stats_resources(const Google__Protobuf__Any *any, struct shim_cgroup_limits *lim, struct sk_error *err)
@@ -83,15 +90,21 @@ int shim_stats_resources(const Google__Protobuf__Any *any, struct shim_cgroup_li
 		return sk_err(err, -EINVAL, "the resources (%s) are not a JSON object", any->type_url);
 	}
 	json_object *mem = sk_json_obj(root, "memory"), *cpu = sk_json_obj(root, "cpu"), *pids = sk_json_obj(root, "pids");
+	int64_t shares = 0, period = 0;
+	r = 0;
 	if (mem)
-		lim->memory_limit = num(mem, "limit");
-	if (cpu) {
-		lim->cpu_shares = (uint64_t)num(cpu, "shares");
-		lim->cpu_quota = num(cpu, "quota");
-		lim->cpu_period = (uint64_t)num(cpu, "period");
-	}
-	if (pids)
-		lim->pids_limit = num(pids, "limit");
+		r = num(mem, "memory", "limit", &lim->memory_limit, err);
+	if (r == 0 && cpu && (r = num(cpu, "cpu", "shares", &shares, err)) == 0 &&
+	    (r = num(cpu, "cpu", "quota", &lim->cpu_quota, err)) == 0)
+		r = num(cpu, "cpu", "period", &period, err);
+	if (r == 0 && pids)
+		r = num(pids, "pids", "limit", &lim->pids_limit, err);
 	json_object_put(root);
+	if (r < 0) {
+		memset(lim, 0, sizeof(*lim));
+		return r;
+	}
+	lim->cpu_shares = (uint64_t)shares;
+	lim->cpu_period = (uint64_t)period;
 	return 0;
 }
