@@ -183,8 +183,7 @@ static int split_hostport(const char *s, char *host, size_t hlen, char *port, si
 	return 0;
 }
 
-/* Bind and listen on "host:port"; returns the descriptor or a negative errno. */
-static int listen_on(const char *spec, struct sk_error *err)
+int http_listen(const char *spec, struct sk_error *err)
 {
 	char host[256], port[32];
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
@@ -501,7 +500,7 @@ int http_server_new(const struct http_server_config *cfg, http_handler_fn handle
 	srv->cfg.listen = srv->listen_copy;
 	srv->cfg.server_name = srv->name_copy;
 	if (srv->lfd < 0) {
-		r = listen_on(cfg->listen, err);
+		r = http_listen(cfg->listen, err);
 		srv->lfd = r;
 	}
 	if (r >= 0)

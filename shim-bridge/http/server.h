@@ -197,6 +197,10 @@ struct http_server_config {
 	bool (*stream_request)(void *user, const struct http_request *req);
 };
 
+/* Bind and listen on "host:port" (a close-on-exec, non-blocking socket, for
+ * cfg->listen_fd). Returns the descriptor or a negative errno. */
+int http_listen(const char *spec, struct sk_error *err);
+
 /* Fill cfg with the defaults (listen NULL, listen_fd -1, shutdown_fd -1). */
 void http_server_config_init(struct http_server_config *cfg);
 

@@ -1,6 +1,7 @@
 /* The app process (see app.h). */
 #include "shim-bridge/shim/app.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "shim-bridge/http/server.h"
 #include "shim-bridge/shim/image.h"
 #include "shim-bridge/spin-bridge/bridge.h"
 #include "shim-bridge/spin-bridge/options.h"
@@ -78,16 +80,43 @@ int shim_app_main(const struct shim_app_args *a)
 {
 	struct shim_spec sp;
 	struct sk_error err = { 0 };
-	char b, from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16];
+	char b, from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
 	ssize_t n;
 
-	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
-	}
-	if (n != 1)
-		return 1; /* deleted before Start, or the shim is gone */
-	close(3);
 	if (shim_spec_load(a->bundle, &sp, &err) < 0)
 		return fail(NULL, "%s", err.message);
+	/* Listen before Start, in the pod's network namespace: connections that
+	 * arrive while the app loads wait in the backlog instead of being
+	 * refused, so a pod is never Ready on a port that is not there. */
+	const char *listen = getenv("SPIN_HTTP_LISTEN_ADDR");
+	if (!listen || !*listen)
+		listen = "0.0.0.0:80";
+	int lfd = http_listen(listen, &err);
+	if (lfd < 0) {
+		int r = fail(&sp, "SPIN_HTTP_LISTEN_ADDR=%s: %s", listen, err.message);
+		shim_spec_free(&sp);
+		return r;
+	}
+	snprintf(lfd_s, sizeof(lfd_s), "%d", lfd);
+	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
+	}
+	if (n != 1) {
+		shim_spec_free(&sp);
+		return 1; /* deleted before Start, or the shim is gone */
+	}
+	close(3);
+	/* Once per process, before the fetch's and the guests' libcurl use. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		int r = fail(&sp, "cannot initialise libcurl");
+		shim_spec_free(&sp);
+		return r;
+	}
+	int mk = sk_mkdir_p(a->state_dir, 0755);
+	if (mk < 0) {
+		int r = fail(&sp, "cannot make the shim's state folder %s: %s", a->state_dir, strerror(-mk));
+		shim_spec_free(&sp);
+		return r;
+	}
 	if (find_app(a, &sp, from, sizeof(from), &err) < 0) {
 		int r = fail(&sp, "%s", err.message);
 		shim_spec_free(&sp);
@@ -112,6 +141,10 @@ int shim_app_main(const struct shim_app_args *a)
 	argv[argc++] = from;
 	argv[argc++] = "--cache-dir";
 	argv[argc++] = cache;
+	argv[argc++] = "--listen";
+	argv[argc++] = listen;
+	argv[argc++] = "--listen-fd";
+	argv[argc++] = lfd_s;
 	/* kube-proxy takes about a second to drop a terminating pod's endpoint:
 	 * requests that still arrive meanwhile are answered, then the drain. */
 	argv[argc++] = "--state-dir";

@@ -588,6 +588,7 @@ static int start(struct bridge *b, struct sk_error *err)
 
 	http_server_config_init(&cfg);
 	cfg.listen = b->opts.listen;
+	cfg.listen_fd = b->opts.listen_fd;
 	cfg.workers = b->opts.max_concurrent;
 	cfg.limits.max_body = (size_t)b->opts.max_request_body;
 	cfg.max_response = (size_t)b->opts.max_response_body;

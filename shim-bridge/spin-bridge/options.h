@@ -14,6 +14,7 @@ enum bridge_action { BRIDGE_UP, BRIDGE_HELP, BRIDGE_VERSION };
 struct bridge_options {
 	const char *from;              /* app folder, spin.toml or locked-app JSON */
 	const char *listen;            /* host:port */
+	int listen_fd;                 /* --listen-fd: a listening socket already open, or -1 */
 	const char *cache_dir;         /* compiled-code cache, NULL: none */
 	const char *retain;            /* SPIN_COMPONENTS_TO_RETAIN, or NULL */
 	const char *work_dir;          /* where mapped files are staged */
