@@ -175,7 +175,8 @@ for i in $(seq 1 20); do [ "$(get wagi /hello)" = "hello from wagi" ] && n=$((n 
 is "$n" 20 "20 requests through the Service across 5 pods all answered"
 kubectl patch spinapp wagi --type merge -p '{"spec":{"replicas":1}}' >/dev/null
 ok "scaled back to 1: four pods gone" retry 60 bash -c "[ \"\$(kubectl get pods -l core.spinkube.dev/app-name=wagi --no-headers | wc -l)\" = 1 ]"
-ok "and their shims exited" retry 30 bash -c "[ \"\$(pgrep -fc '$dir/node/bin/containerd-shim-spin-v2 .*serve')\" = $shims ]"
+shims_are() { [ "$(pgrep -fc "$dir/node/bin/containerd-shim-spin-v2 .*serve")" = "$1" ]; }
+ok "and their shims exited" retry 30 shims_are "$shims"
 
 # --- a rolling update under load ---------------------------------------------------
 ip=$(svc_ip wagi); assert_local_addr "$ip" || bail "the wagi Service address is not local"
