@@ -193,9 +193,27 @@ static void cleanup_container(struct shim *s, struct shim_container *c)
 		(void)sb_remove_tree(state);
 }
 
+/* Milliseconds since t0_ns (CLOCK_MONOTONIC): the handlers' own time, logged. */
+static double since_ms(int64_t t0_ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec - t0_ns) / 1e6;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
 {
 	struct shim *s = ud;
+	int64_t t0 = mono_ns();
 	struct sk_error err = { 0 };
 	DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request__descriptor, m);
 	struct shim_container *c = calloc(1, sizeof(*c));
@@ -255,7 +273,8 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	}
 	if (c->oom_fd >= 0)
 		shim_process_wake(s);
-	log_info("created", "container=%s sandbox=%s pid=%d", c->id, c->sandbox ? "yes" : "no", (int)c->pid);
+	log_info("created", "container=%s sandbox=%s pid=%d ms=%.3f", c->id, c->sandbox ? "yes" : "no", (int)c->pid,
+		 since_ms(t0));
 
 	Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
 	io.stdin = m->stdin;
@@ -280,6 +299,7 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 static int h_start(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
 {
 	struct shim *s = ud;
+	int64_t t0 = mono_ns();
 	struct sk_error err = { 0 };
 	DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request__descriptor, m);
 
@@ -302,7 +322,7 @@ static int h_start(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 	pthread_mutex_unlock(&s->mu);
 	if (r < 0)
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "%s", err.message);
-	log_info("started", "container=%s pid=%u", m->id, pid);
+	log_info("started", "container=%s pid=%u ms=%.3f", m->id, pid, since_ms(t0));
 	Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
 	ev.container_id = m->id;
 	ev.pid = pid;
