@@ -124,6 +124,8 @@ cid=$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containe
 ok "the app container runs in the shim's app process" pgrep -f "containerd-shim-spin-v2 app --bundle .*$cid"
 is "$(pgrep -fc "$dir/node/bin/containerd-shim-spin-v2 .*serve" || true)" 3 "one shim per pod, no pause or runc process"
 ok "no pause process runs on the node" bash -c "! pgrep -x pause"
+kubectl exec "$pod" -- / >"$work/exec.out" 2>&1
+ok "kubectl exec is refused with the shim's one line" grep -q "Exec is not supported by containerd-shim-spin-v2" "$work/exec.out"
 
 # --- guest output, traps and loops ----------------------------------------------
 is "$(code wagi /trap)" 500 "a guest that traps gets 500 for that request"
