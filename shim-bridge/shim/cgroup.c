@@ -256,62 +256,57 @@ int shim_cgroup_join(const char *root, const char *path, pid_t pid, struct sk_er
 	return each_hierarchy(root, join_one, &w);
 }
 
-static void memory_stat(const char *dir, struct shim_cgroup_stats *st)
+/* Call fn for each "key value" line of dir/file (memory.stat, cpu.stat). */
+static void read_stat(const char *dir, const char *file, void (*fn)(struct shim_cgroup_stats *st, const char *key,
+								     unsigned long long v),
+		      struct shim_cgroup_stats *st)
 {
-	char p[PATH_MAX + 16];
+	char p[PATH_MAX + 32];
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 
-	snprintf(p, sizeof(p), "%s/memory.stat", dir);
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
 	if (sk_read_file(p, 65536, &text, &len) < 0)
 		return;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[64];
 		unsigned long long v;
-		if (sscanf(line, "%63s %llu", key, &v) != 2)
-			continue;
-		if (strcmp(key, "rss") == 0 || strcmp(key, "anon") == 0)
-			st->rss = v;
-		else if (strcmp(key, "cache") == 0 || strcmp(key, "file") == 0)
-			st->cache = v;
-		else if (strcmp(key, "mapped_file") == 0 || strcmp(key, "file_mapped") == 0)
-			st->mapped_file = v;
-		else if (strcmp(key, "inactive_file") == 0)
-			st->inactive_file = v;
-		else if (strcmp(key, "active_file") == 0)
-			st->active_file = v;
-		else if (strcmp(key, "total_inactive_file") == 0)
-			st->total_inactive_file = v;
-		else if (strcmp(key, "pgfault") == 0)
-			st->pgfault = v;
-		else if (strcmp(key, "pgmajfault") == 0)
-			st->pgmajfault = v;
+		if (sscanf(line, "%63s %llu", key, &v) == 2)
+			fn(st, key, v);
 	}
 }
 
-static void cpu_stat_v2(const char *dir, struct shim_cgroup_stats *st)
+/* memory.stat, v1 names and their v2 equivalents. */
+static void memory_key(struct shim_cgroup_stats *st, const char *key, unsigned long long v)
 {
-	char p[PATH_MAX + 16];
-	_cleanup_free_ char *text = NULL;
-	size_t len;
+	if (strcmp(key, "rss") == 0 || strcmp(key, "anon") == 0)
+		st->rss = v;
+	else if (strcmp(key, "cache") == 0 || strcmp(key, "file") == 0)
+		st->cache = v;
+	else if (strcmp(key, "mapped_file") == 0 || strcmp(key, "file_mapped") == 0)
+		st->mapped_file = v;
+	else if (strcmp(key, "inactive_file") == 0)
+		st->inactive_file = v;
+	else if (strcmp(key, "active_file") == 0)
+		st->active_file = v;
+	else if (strcmp(key, "total_inactive_file") == 0)
+		st->total_inactive_file = v;
+	else if (strcmp(key, "pgfault") == 0)
+		st->pgfault = v;
+	else if (strcmp(key, "pgmajfault") == 0)
+		st->pgmajfault = v;
+}
 
-	snprintf(p, sizeof(p), "%s/cpu.stat", dir);
-	if (sk_read_file(p, 65536, &text, &len) < 0)
-		return;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char key[64];
-		unsigned long long v;
-		if (sscanf(line, "%63s %llu", key, &v) != 2)
-			continue;
-		if (strcmp(key, "usage_usec") == 0)
-			st->cpu_total_ns = v * 1000;
-		else if (strcmp(key, "user_usec") == 0)
-			st->cpu_user_ns = v * 1000;
-		else if (strcmp(key, "system_usec") == 0)
-			st->cpu_kernel_ns = v * 1000;
-	}
+/* v2's cpu.stat, in microseconds. */
+static void cpu_key_v2(struct shim_cgroup_stats *st, const char *key, unsigned long long v)
+{
+	if (strcmp(key, "usage_usec") == 0)
+		st->cpu_total_ns = v * 1000;
+	else if (strcmp(key, "user_usec") == 0)
+		st->cpu_user_ns = v * 1000;
+	else if (strcmp(key, "system_usec") == 0)
+		st->cpu_kernel_ns = v * 1000;
 }
 
 static int stats_one(void *ud, const char *dir, const char *name)
@@ -327,8 +322,8 @@ static int stats_one(void *ud, const char *dir, const char *name)
 		(void)read_u64(p, "memory.peak", &st->memory_max_usage);
 		(void)read_u64(p, "pids.current", &st->pids_current);
 		(void)read_u64(p, "pids.max", &st->pids_limit);
-		memory_stat(p, st);
-		cpu_stat_v2(p, st);
+		read_stat(p, "memory.stat", memory_key, st);
+		read_stat(p, "cpu.stat", cpu_key_v2, st);
 		return 0;
 	}
 	if (strcmp(name, "memory") == 0) {
@@ -336,7 +331,7 @@ static int stats_one(void *ud, const char *dir, const char *name)
 		(void)read_u64(p, "memory.limit_in_bytes", &st->memory_limit);
 		(void)read_u64(p, "memory.max_usage_in_bytes", &st->memory_max_usage);
 		(void)read_u64(p, "memory.failcnt", &st->memory_failcnt);
-		memory_stat(p, st);
+		read_stat(p, "memory.stat", memory_key, st);
 	} else if (strcmp(name, "cpuacct") == 0 || (strstr(name, "cpuacct") && !st->cpu_total_ns)) {
 		uint64_t user = 0, sys = 0;
 		(void)read_u64(p, "cpuacct.usage", &st->cpu_total_ns);

@@ -99,6 +99,19 @@ static int not_found(struct sk_ttrpc_reply *reply, const char *id)
 	return sk_ttrpc_fail(reply, SK_RPC_NOT_FOUND, "container %s: not found", id);
 }
 
+/* Lock mu and find id: the container with mu held, or NULL (mu released)
+ * with reply set to NotFound. */
+static struct shim_container *lock_find(struct shim *s, const char *id, struct sk_ttrpc_reply *reply)
+{
+	pthread_mutex_lock(&s->mu);
+	struct shim_container *c = shim_find(s, id);
+	if (!c) {
+		pthread_mutex_unlock(&s->mu);
+		(void)not_found(reply, id);
+	}
+	return c;
+}
+
 /* --- Create ------------------------------------------------------------------- */
 
 static int mount_rootfs(struct shim_container *c, Containerd__Types__Mount **m, size_t n, struct sk_error *err)
@@ -305,12 +318,9 @@ static int h_start(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 
 	if (m->exec_id[0])
 		return sk_ttrpc_fail(reply, SK_RPC_NOT_FOUND, "exec %s: not found (the shim runs no execs)", m->exec_id);
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	if (c->status != SHIM_CREATED) {
 		pthread_mutex_unlock(&s->mu);
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "container %s: not in the created state", m->id);
@@ -339,12 +349,9 @@ static int h_state(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 
 	if (m->exec_id[0])
 		return sk_ttrpc_fail(reply, SK_RPC_NOT_FOUND, "exec %s: not found", m->exec_id);
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = stamp(c->exited_at_ns);
 	resp.id = c->id;
@@ -389,12 +396,9 @@ static int h_pids(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_re
 	struct shim *s = ud;
 	DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request__descriptor, m);
 
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
 	Containerd__V1__Types__ProcessInfo *list[1] = { &pi };
 	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
@@ -465,12 +469,9 @@ static int h_kill(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_re
 		return sk_ttrpc_fail(reply, SK_RPC_NOT_FOUND, "exec %s: not found", m->exec_id);
 	if (m->signal == 0 || m->signal >= 65)
 		return sk_ttrpc_fail(reply, SK_RPC_INVALID_ARGUMENT, "signal %u is not a signal", m->signal);
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	if (c->status != SHIM_STOPPED) {
 		if (c->sandbox) {
 			/* The pod's stand-in ends at the first signal that would end a pause process. */
@@ -494,12 +495,9 @@ static int h_delete(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 
 	if (m->exec_id[0])
 		return sk_ttrpc_fail(reply, SK_RPC_NOT_FOUND, "exec %s: not found", m->exec_id);
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	if (c->status == SHIM_RUNNING) {
 		pthread_mutex_unlock(&s->mu);
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "container %s: still running (kill it first)",
@@ -579,12 +577,9 @@ static int h_update(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 
 	if (m->resources && shim_stats_resources(m->resources, &lim, &err) < 0)
 		return sk_ttrpc_fail(reply, SK_RPC_INVALID_ARGUMENT, "container %s: %s", m->id, err.message);
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	int r = 0;
 	if (m->resources && c->cgroup_made)
 		r = shim_cgroup_update(s->cgroup_root, c->spec.cgroups_path, &lim, &err);
@@ -601,12 +596,9 @@ static int h_stats(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 	DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request__descriptor, m);
 	char path[1100] = "";
 
-	pthread_mutex_lock(&s->mu);
-	struct shim_container *c = shim_find(s, m->id);
-	if (!c) {
-		pthread_mutex_unlock(&s->mu);
-		return not_found(reply, m->id);
-	}
+	struct shim_container *c = lock_find(s, m->id, reply);
+	if (!c)
+		return reply->code;
 	if (c->cgroup_made) {
 		snprintf(path, sizeof(path), "%s", c->spec.cgroups_path);
 	} else if (c->sandbox && c->spec.cgroups_path && strrchr(c->spec.cgroups_path, '/')) {

@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/sha256.h"
+#include "common/unix-socket.h"
 #include "shim-bridge/shim/commands.h"
 #include "shim-bridge/shim/spec.h"
 
@@ -50,42 +51,22 @@ static int socket_path(const struct shim_cmd *cmd, const char *group, char *out,
 
 static int connect_to(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = sk_unix_connect("shim", path, NULL);
 
 	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
+		return fd;
 	close(fd);
 	return 0;
 }
 
 static int listen_on(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
+	int fd = sk_unix_listen("shim", path, 64, NULL);
+	if (fd >= 0 && chmod(path, 0600) < 0) {
+		int e = -errno;
 		close(fd);
-		return -e;
+		return e;
 	}
 	return fd;
 }
