@@ -76,28 +76,108 @@ static int find_app(const struct shim_app_args *a, const struct shim_spec *sp, c
 	return r;
 }
 
+/* What one run of the app needs; argv points into it. */
+struct run {
+	const char *listen;
+	char from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
+	const char *argv[24];
+	int argc;
+};
+
+/* After Start: libcurl, the state folders, the app. */
+static int prepare(const struct shim_app_args *a, const struct shim_spec *sp, struct run *run, struct sk_error *err)
+{
+	/* Once per process, before the fetch's and the guests' libcurl use. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return sk_err(err, -ENOMEM, "cannot initialise libcurl");
+	int r = sk_mkdir_p(a->state_dir, 0755);
+	if (r < 0)
+		return sk_err(err, r, "cannot make the shim's state folder %s: %s", a->state_dir, strerror(-r));
+	if ((r = find_app(a, sp, run->from, sizeof(run->from), err)) < 0)
+		return r;
+	snprintf(run->cache, sizeof(run->cache), "%s/cache", a->state_dir);
+	/* The container's own state (Spin's default key-value store, SQLite
+	 * files without a path): ephemeral like a container's rootfs, removed
+	 * at Delete (service.c). */
+	snprintf(run->state, sizeof(run->state), "%s/containers/%s", a->state_dir, a->id);
+	if ((r = sk_mkdir_p(run->state, 0700)) < 0)
+		return sk_err(err, r, "cannot make the container's state folder %s: %s", run->state, strerror(-r));
+	return 0;
+}
+
+#define ARG(x) (run->argv[run->argc++] = (x))
+
+/* spin-bridge's command line for the container's spec. */
+static void build_argv(struct run *run, const struct shim_spec *sp)
+{
+	run->argc = 0;
+	ARG("spin-bridge");
+	ARG("up");
+	ARG("--from");
+	ARG(run->from);
+	ARG("--cache-dir");
+	ARG(run->cache);
+	ARG("--listen");
+	ARG(run->listen);
+	ARG("--listen-fd");
+	ARG(run->lfd_s);
+	ARG("--state-dir");
+	ARG(run->state);
+	/* kube-proxy takes about a second to drop a terminating pod's endpoint:
+	 * requests that still arrive meanwhile are answered, then the drain. */
+	ARG("--shutdown-delay");
+	ARG(SHUTDOWN_DELAY_MS);
+	const char *rc = shim_spec_mount_source(sp, RUNTIME_CONFIG_PATH);
+	if (rc && is_file(rc)) {
+		ARG("--runtime-config-file");
+		ARG(rc);
+	}
+	const char *ca = shim_spec_mount_source(sp, CA_BUNDLE_PATH);
+	if (ca && is_file(ca))
+		setenv("SPIN_OUTBOUND_CA_FILE", ca, 1);
+	if (sp->memory_limit > 0) {
+		uint64_t im = 128ull << 20;
+		unsigned conc = 0;
+		const char *v = getenv("SPIN_MAX_INSTANCE_MEMORY");
+		if (v && *v && bridge_parse_size(v, &im) < 0)
+			im = 128ull << 20; /* spin-bridge reports the bad value */
+		shim_spec_fit_memory(sp->memory_limit, &im, &conc);
+		snprintf(run->mem_s, sizeof(run->mem_s), "%" PRIu64, im);
+		snprintf(run->conc_s, sizeof(run->conc_s), "%u", conc);
+		ARG("--max-instance-memory");
+		ARG(run->mem_s);
+		ARG("--max-concurrent");
+		ARG(run->conc_s);
+	}
+	run->argv[run->argc] = NULL;
+}
+
+#undef ARG
+
 int shim_app_main(const struct shim_app_args *a)
 {
 	struct shim_spec sp;
 	struct sk_error err = { 0 };
-	char b, from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
+	static struct run run;
+	char b;
 	ssize_t n;
+	int r;
 
 	if (shim_spec_load(a->bundle, &sp, &err) < 0)
 		return fail(NULL, "%s", err.message);
 	/* Listen before Start, in the pod's network namespace: connections that
 	 * arrive while the app loads wait in the backlog instead of being
 	 * refused, so a pod is never Ready on a port that is not there. */
-	const char *listen = getenv("SPIN_HTTP_LISTEN_ADDR");
-	if (!listen || !*listen)
-		listen = "0.0.0.0:80";
-	int lfd = http_listen(listen, &err);
+	run.listen = getenv("SPIN_HTTP_LISTEN_ADDR");
+	if (!run.listen || !*run.listen)
+		run.listen = "0.0.0.0:80";
+	int lfd = http_listen(run.listen, &err);
 	if (lfd < 0) {
-		int r = fail(&sp, "SPIN_HTTP_LISTEN_ADDR=%s: %s", listen, err.message);
+		r = fail(&sp, "SPIN_HTTP_LISTEN_ADDR=%s: %s", run.listen, err.message);
 		shim_spec_free(&sp);
 		return r;
 	}
-	snprintf(lfd_s, sizeof(lfd_s), "%d", lfd);
+	snprintf(run.lfd_s, sizeof(run.lfd_s), "%d", lfd);
 	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
 	}
 	if (n != 1) {
@@ -105,79 +185,16 @@ int shim_app_main(const struct shim_app_args *a)
 		return 1; /* deleted before Start, or the shim is gone */
 	}
 	close(3);
-	/* Once per process, before the fetch's and the guests' libcurl use. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		int r = fail(&sp, "cannot initialise libcurl");
+	if (prepare(a, &sp, &run, &err) < 0) {
+		r = fail(&sp, "%s", err.message);
 		shim_spec_free(&sp);
 		return r;
 	}
-	int mk = sk_mkdir_p(a->state_dir, 0755);
-	if (mk < 0) {
-		int r = fail(&sp, "cannot make the shim's state folder %s: %s", a->state_dir, strerror(-mk));
-		shim_spec_free(&sp);
-		return r;
-	}
-	if (find_app(a, &sp, from, sizeof(from), &err) < 0) {
-		int r = fail(&sp, "%s", err.message);
-		shim_spec_free(&sp);
-		return r;
-	}
-	snprintf(cache, sizeof(cache), "%s/cache", a->state_dir);
-	/* The container's own state (Spin's default key-value store, SQLite
-	 * files without a path): ephemeral like a container's rootfs, removed
-	 * at Delete (service.c). */
-	snprintf(state, sizeof(state), "%s/containers/%s", a->state_dir, a->id);
-	int mr = sk_mkdir_p(state, 0700);
-	if (mr < 0) {
-		int r = fail(&sp, "cannot make the container's state folder %s: %s", state, strerror(-mr));
-		shim_spec_free(&sp);
-		return r;
-	}
-	const char *argv[24];
-	int argc = 0;
-	argv[argc++] = "spin-bridge";
-	argv[argc++] = "up";
-	argv[argc++] = "--from";
-	argv[argc++] = from;
-	argv[argc++] = "--cache-dir";
-	argv[argc++] = cache;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--listen-fd";
-	argv[argc++] = lfd_s;
-	/* kube-proxy takes about a second to drop a terminating pod's endpoint:
-	 * requests that still arrive meanwhile are answered, then the drain. */
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--shutdown-delay";
-	argv[argc++] = SHUTDOWN_DELAY_MS;
-	const char *rc = shim_spec_mount_source(&sp, RUNTIME_CONFIG_PATH);
-	if (rc && is_file(rc)) {
-		argv[argc++] = "--runtime-config-file";
-		argv[argc++] = rc;
-	}
-	const char *ca = shim_spec_mount_source(&sp, CA_BUNDLE_PATH);
-	if (ca && is_file(ca))
-		setenv("SPIN_OUTBOUND_CA_FILE", ca, 1);
-	if (sp.memory_limit > 0) {
-		uint64_t im = 128ull << 20;
-		unsigned conc = 0;
-		const char *v = getenv("SPIN_MAX_INSTANCE_MEMORY");
-		if (v && *v && bridge_parse_size(v, &im) < 0)
-			im = 128ull << 20; /* spin-bridge reports the bad value */
-		shim_spec_fit_memory(sp.memory_limit, &im, &conc);
-		snprintf(mem_s, sizeof(mem_s), "%" PRIu64, im);
-		snprintf(conc_s, sizeof(conc_s), "%u", conc);
-		argv[argc++] = "--max-instance-memory";
-		argv[argc++] = mem_s;
-		argv[argc++] = "--max-concurrent";
-		argv[argc++] = conc_s;
-	}
-	argv[argc] = NULL;
-	fprintf(stderr, "containerd-shim-spin-v2: container %s: serving %s\n", a->id, from);
+	build_argv(&run, &sp);
+	fprintf(stderr, "containerd-shim-spin-v2: container %s: serving %s\n", a->id, run.from);
 	fflush(stderr);
 	struct sk_error failure = { 0 };
-	int r = bridge_run(argc, (char **)(uintptr_t)argv, &failure);
+	r = bridge_run(run.argc, (char **)(uintptr_t)run.argv, &failure);
 	if (r != 0 && failure.message[0])
 		(void)fail(&sp, "%s", failure.message);
 	shim_spec_free(&sp);
