@@ -178,6 +178,12 @@ int shim_app_main(const struct shim_app_args *a)
 		return r;
 	}
 	snprintf(run.lfd_s, sizeof(run.lfd_s), "%d", lfd);
+	/* Tell Create that the port is there (fd 4, a pipe: see process.c). */
+	struct stat st4;
+	if (lfd != 4 && fstat(4, &st4) == 0 && S_ISFIFO(st4.st_mode)) {
+		(void)!write(4, "l", 1);
+		close(4);
+	}
 	while ((n = read(3, &b, 1)) < 0 && errno == EINTR) {
 	}
 	if (n != 1) {

@@ -1,5 +1,6 @@
 /* "containerd-shim-spin-v2 app": the app process of one container (see
- * process.c for how it is started). It waits on fd 3 for Start, finds the
+ * process.c for how it is started). It listens on SPIN_HTTP_LISTEN_ADDR,
+ * says so on fd 4 (Create waits for that), waits on fd 3 for Start, finds the
  * Spin app (the OCI Wasm artifact CRI pulled, read through containerd's
  * content store, or the rootfs of an ordinary image holding spin.toml),
  * sets up what the container's spec asks (runtime-config.toml, the CA

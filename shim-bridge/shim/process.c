@@ -4,8 +4,10 @@
  * (app.c). Between fork and exec the child only makes system calls: it
  * asks for SIGKILL when the shim dies, waits until the shim has moved it
  * into its cgroup, puts its stdio on the container's log pipes and the
- * start pipe on fd 3, enters the pod's network namespace and execs. The
- * exec'd program waits on fd 3 for Start before it loads the app. */
+ * start pipe on fd 3, the listening pipe on fd 4, enters the pod's network
+ * namespace and execs. The exec'd program listens, says so on fd 4 (Create
+ * waits for that, so the port is there when Start returns), then waits on
+ * fd 3 for Start before it loads the app. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +38,7 @@ struct shim_spawn {
 	struct sk_error err;
 	bool done;
 	pthread_cond_t cond;
+	int listen_fd; /* read end of the app process's fd 4 */
 };
 
 /* The log pipe (a FIFO containerd reads) or /dev/null. */
@@ -84,10 +87,10 @@ static const char **build_env(const struct shim_container *c)
 	return env;
 }
 
-static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *err)
+static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, struct sk_error *err)
 {
 	_cleanup_close_ int out = -1, errfd = -1, ns_fd = -1, devnull = -1;
-	int go[2] = { -1, -1 }, sync_[2] = { -1, -1 };
+	int go[2] = { -1, -1 }, sync_[2] = { -1, -1 }, up[2] = { -1, -1 };
 	_cleanup_free_ const char **env = build_env(c);
 	char nsbuf[64];
 	const char *ns = netns_path(s, c, nsbuf, sizeof(nsbuf));
@@ -105,7 +108,7 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 		return sk_err(err, -errno, "cannot open /dev/null: %s", strerror(errno));
 	if (ns && (ns_fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
 		return sk_err(err, -errno, "cannot open the pod's network namespace %s: %s", ns, strerror(errno));
-	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(sync_, O_CLOEXEC) < 0) {
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(sync_, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -124,11 +127,12 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 			_exit(126);
 		if (read(sync_[0], &b, 1) != 1)
 			_exit(126);
-		if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0 || dup2(go[0], 3) < 0)
+		if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0 || dup2(go[0], 3) < 0 ||
+		    dup2(up[1], 4) < 0)
 			_exit(126);
 		if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0)
 			_exit(125);
-		syscall(SYS_close_range, 4U, ~0U, 0U);
+		syscall(SYS_close_range, 5U, ~0U, 0U);
 		if (chdir("/") < 0 || setsid() < 0)
 			_exit(126);
 		execve(s->self, (char *const *)(uintptr_t)argv, (char *const *)(uintptr_t)env);
@@ -136,6 +140,8 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 	}
 	close(go[0]);
 	close(sync_[0]);
+	close(up[1]);
+	up[1] = -1;
 	c->pid = pid;
 	r = 0;
 	if (c->cgroup_made)
@@ -146,12 +152,16 @@ static int do_spawn(struct shim *s, struct shim_container *c, struct sk_error *e
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		close(go[1]);
+		close(up[0]);
 		return r;
 	}
 	c->go_fd = go[1];
+	*listen_fd = up[0];
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
+		if (up[i] >= 0)
+			close(up[i]);
 		if (go[i] >= 0)
 			close(go[i]);
 		if (sync_[i] >= 0)
@@ -227,7 +237,7 @@ static void *proc_main(void *ud)
 		pthread_mutex_lock(&s->spawn_mu);
 		struct shim_spawn *q = s->spawn_req;
 		if (q && !q->done) {
-			q->r = do_spawn(s, q->c, &q->err);
+			q->r = do_spawn(s, q->c, &q->listen_fd, &q->err);
 			q->done = true;
 			pthread_cond_signal(&q->cond);
 		}
@@ -264,7 +274,7 @@ int shim_process_start(struct shim *s, struct sk_error *err)
 int shim_process_spawn(struct shim *s, struct shim_container *c, struct sk_error *err)
 {
 	static pthread_mutex_t serial = PTHREAD_MUTEX_INITIALIZER; /* one request at a time */
-	struct shim_spawn q = { .c = c };
+	struct shim_spawn q = { .c = c, .listen_fd = -1 };
 
 	pthread_cond_init(&q.cond, NULL);
 	pthread_mutex_lock(&serial);
@@ -284,6 +294,18 @@ int shim_process_spawn(struct shim *s, struct shim_container *c, struct sk_error
 	pthread_cond_destroy(&q.cond);
 	if (q.r < 0 && err)
 		*err = q.err;
+	if (q.listen_fd >= 0) {
+		/* Until the app process listens (a byte) or exits before that
+		 * (end of file: Start then finds it gone, or its exit is
+		 * reported as usual), at most 10 s. */
+		struct pollfd p = { q.listen_fd, POLLIN, 0 };
+		char b;
+		while (poll(&p, 1, 10000) < 0 && errno == EINTR) {
+		}
+		if (p.revents)
+			(void)!read(q.listen_fd, &b, 1);
+		close(q.listen_fd);
+	}
 	return q.r;
 }
 

@@ -92,8 +92,10 @@ int shim_process_start(struct shim *s, struct sk_error *err);
 
 /* Fork and exec the app process of c, stopped before the app until
  * shim_process_release (it waits on a pipe), in c's cgroup and network
- * namespace, with stdout and stderr on c's log paths. Sets c->pid and
- * c->go_fd. Caller does not hold mu. */
+ * namespace, with stdout and stderr on c's log paths. Returns once the
+ * app process listens on its port (or has exited, or after 10 s), so the
+ * port is there when Start returns. Sets c->pid and c->go_fd. Caller does
+ * not hold mu. */
 int shim_process_spawn(struct shim *s, struct shim_container *c, struct sk_error *err);
 
 /* Make the process thread look at the containers again (a new OOM
