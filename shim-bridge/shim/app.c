@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -154,7 +155,82 @@ static void build_argv(struct run *run, const struct shim_spec *sp)
 
 #undef ARG
 
-int shim_app_main(const struct shim_app_args *a)
+static int app_run(const struct shim_app_args *a);
+
+/* A spare (process.c's use_spare): read the container from fd 3 (bundle,
+ * id, network namespace, stdout and stderr paths, each NUL-terminated),
+ * put stdout and stderr on the log pipes and enter the namespace. */
+static int spare_take(struct shim_app_args *a, char *buf, size_t size)
+{
+	size_t n = 0, fields = 0;
+
+	while (fields < 5) {
+		if (n == size)
+			return -E2BIG;
+		ssize_t r = read(3, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 1)
+			return -EPIPE; /* the shim is gone, or never had a container for us */
+		if (buf[n++] == '\0')
+			fields++;
+	}
+	const char *f[5];
+	f[0] = buf;
+	for (size_t i = 1; i < 5; i++)
+		f[i] = f[i - 1] + strlen(f[i - 1]) + 1;
+	a->bundle = f[0];
+	a->id = f[1];
+	for (int i = 0; i < 2; i++) {
+		const char *p = f[3 + i][0] ? f[3 + i] : "/dev/null";
+		int fd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		if (dup2(fd, 1 + i) < 0)
+			return -errno;
+		close(fd);
+	}
+	if (f[2][0]) {
+		int fd = open(f[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return -errno;
+		close(fd);
+	}
+	return 0;
+}
+
+/* A spare's environment is the container's (a process started for the
+ * container got it from execve). */
+static void take_env(const struct shim_spec *sp)
+{
+	clearenv();
+	for (size_t i = 0; i < sp->n_env; i++)
+		if (strchr(sp->env[i], '='))
+			(void)putenv(sp->env[i]);
+	if (!getenv("PATH"))
+		(void)setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+}
+
+int shim_app_main(const struct shim_app_args *args)
+{
+	static char spare_buf[5 * PATH_MAX + 8];
+	struct shim_app_args av = *args, *a = &av;
+
+	if (a->spare) {
+		int r = spare_take(a, spare_buf, sizeof(spare_buf));
+		if (r < 0) {
+			if (r != -EPIPE)
+				fprintf(stderr, "containerd-shim-spin-v2: spare app process: %s\n", strerror(-r));
+			return 1;
+		}
+	}
+	return app_run(a);
+}
+
+static int app_run(const struct shim_app_args *a)
 {
 	struct shim_spec sp;
 	struct sk_error err = { 0 };
@@ -165,6 +241,8 @@ int shim_app_main(const struct shim_app_args *a)
 
 	if (shim_spec_load(a->bundle, &sp, &err) < 0)
 		return fail(NULL, "%s", err.message);
+	if (a->spare)
+		take_env(&sp);
 	/* Listen before Start, in the pod's network namespace: connections that
 	 * arrive while the app loads wait in the backlog instead of being
 	 * refused, so a pod is never Ready on a port that is not there. */

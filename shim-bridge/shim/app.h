@@ -11,12 +11,14 @@
 #ifndef SPINKUBE_SHIM_APP_H
 #define SPINKUBE_SHIM_APP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "shim-bridge/shim/spec.h"
 
 struct shim_app_args {
 	const char *bundle, *id, *ns, *grpc_address, *state_dir;
+	bool spare; /* bundle, id, network namespace and log pipes come on fd 3 */
 };
 
 int shim_app_main(const struct shim_app_args *a);

@@ -11,6 +11,7 @@ struct shim_cmd {
 	const char *socket;    /* serve: the socket path (the listening socket is fd 3) */
 	const char *state_dir;
 	bool debug;
+	bool spare;            /* app: a spare, told its container on fd 3 */
 };
 
 int shim_cmd_start(const struct shim_cmd *cmd);  /* start.c */

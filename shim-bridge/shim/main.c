@@ -93,6 +93,10 @@ static int parse(int argc, char **argv, struct shim_cmd *cmd)
 			cmd->action = "info";
 			return 0;
 		}
+		if (IS("spare")) {
+			cmd->spare = true;
+			continue;
+		}
 		if (IS("debug")) {
 			cmd->debug = true;
 			continue;
@@ -147,8 +151,8 @@ int main(int argc, char **argv)
 		cmd.state_dir = v && *v ? v : "/var/lib/spinkube-c/shim";
 	}
 	if (strcmp(cmd.action, "app") == 0) {
-		struct shim_app_args a = { cmd.bundle, cmd.id, cmd.ns, cmd.address, cmd.state_dir };
-		if (!a.bundle || !a.id || !a.ns || !a.grpc_address) {
+		struct shim_app_args a = { cmd.bundle, cmd.id, cmd.ns, cmd.address, cmd.state_dir, cmd.spare };
+		if ((!cmd.spare && (!a.bundle || !a.id)) || !a.ns || !a.grpc_address) {
 			fprintf(stderr, "containerd-shim-spin-v2: app needs -bundle, -id, -namespace and -address\n");
 			return 2;
 		}

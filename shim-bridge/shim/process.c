@@ -9,6 +9,7 @@
  * waits for that, so the port is there when Start returns), then waits on
  * fd 3 for Start before it loads the app. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -87,27 +88,33 @@ static const char **build_env(const struct shim_container *c)
 	return env;
 }
 
-static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, struct sk_error *err)
+/* A struct child (shim.h) is, between fork and exec, blocked on sync until
+ * the caller releases it (after moving it into its cgroup). */
+
+static void child_close(struct child *ch)
 {
-	_cleanup_close_ int out = -1, errfd = -1, ns_fd = -1, devnull = -1;
+	if (ch->go >= 0)
+		close(ch->go);
+	if (ch->up >= 0)
+		close(ch->up);
+	if (ch->sync >= 0)
+		close(ch->sync);
+	*ch = (struct child){ .pid = 0, .go = -1, .up = -1, .sync = -1 };
+}
+
+/* Fork a child that, once released, puts /dev/null, out and errfd on its
+ * stdio, the start pipe on fd 3 and the listening pipe on fd 4, enters the
+ * network namespace ns_fd (-1: stays) and execs argv with env. */
+static int fork_child(struct shim *s, const char *const *argv, const char *const *env, int out, int errfd, int ns_fd,
+		      struct child *ch, struct sk_error *err)
+{
 	int go[2] = { -1, -1 }, sync_[2] = { -1, -1 }, up[2] = { -1, -1 };
-	_cleanup_free_ const char **env = build_env(c);
-	char nsbuf[64];
-	const char *ns = netns_path(s, c, nsbuf, sizeof(nsbuf));
-	const char *argv[] = { s->self, "app", "--bundle", c->bundle, "--id", c->id, "--namespace", s->ns,
-			       "--address", s->grpc_address, "--state-dir", s->state_dir, NULL };
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int r;
 
-	if (!env)
-		return sk_err(err, -ENOMEM, "out of memory");
-	if ((out = open_log(c->stdout_path, err)) < 0)
-		return out;
-	if ((errfd = open_log(c->stderr_path, err)) < 0)
-		return errfd;
-	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+	*ch = (struct child){ .pid = 0, .go = -1, .up = -1, .sync = -1 };
+	if (devnull < 0)
 		return sk_err(err, -errno, "cannot open /dev/null: %s", strerror(errno));
-	if (ns && (ns_fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
-		return sk_err(err, -errno, "cannot open the pod's network namespace %s: %s", ns, strerror(errno));
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(sync_, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
@@ -127,8 +134,8 @@ static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, st
 			_exit(126);
 		if (read(sync_[0], &b, 1) != 1)
 			_exit(126);
-		if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0 || dup2(go[0], 3) < 0 ||
-		    dup2(up[1], 4) < 0)
+		if (dup2(devnull, 0) < 0 || dup2(out >= 0 ? out : devnull, 1) < 0 ||
+		    dup2(errfd >= 0 ? errfd : devnull, 2) < 0 || dup2(go[0], 3) < 0 || dup2(up[1], 4) < 0)
 			_exit(126);
 		if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0)
 			_exit(125);
@@ -141,22 +148,7 @@ static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, st
 	close(go[0]);
 	close(sync_[0]);
 	close(up[1]);
-	up[1] = -1;
-	c->pid = pid;
-	r = 0;
-	if (c->cgroup_made)
-		r = shim_cgroup_join(s->cgroup_root, c->spec.cgroups_path, pid, err);
-	if (r == 0 && write(sync_[1], "g", 1) != 1)
-		r = sk_err(err, -errno, "cannot release the app process: %s", strerror(errno));
-	close(sync_[1]);
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		close(go[1]);
-		close(up[0]);
-		return r;
-	}
-	c->go_fd = go[1];
-	*listen_fd = up[0];
+	*ch = (struct child){ .pid = pid, .go = go[1], .up = up[0], .sync = sync_[1] };
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -170,6 +162,114 @@ fail:
 	return sk_err(err, r, "cannot start the app process: %s", strerror(-r));
 }
 
+/* Let a forked child exec. */
+static int child_release(struct child *ch, struct sk_error *err)
+{
+	int r = write(ch->sync, "g", 1) == 1 ? 0 : sk_err(err, -errno, "cannot release the app process: %s", strerror(errno));
+	close(ch->sync);
+	ch->sync = -1;
+	return r;
+}
+
+/* The spare app process: exec'd ahead of time (when the pod's sandbox is
+ * created, while CRI pulls the image), so that the app container's Create
+ * only hands it the container (app.c's --spare). */
+static void spawn_spare(struct shim *s)
+{
+	struct sk_error err = { 0 };
+	const char *argv[] = { s->self, "app", "--spare", "--namespace", s->ns, "--address", s->grpc_address,
+			       "--state-dir", s->state_dir, NULL };
+
+	if (s->spare.pid > 0)
+		return;
+	if (fork_child(s, argv, (const char *const *)environ, -1, -1, -1, &s->spare, &err) < 0 ||
+	    child_release(&s->spare, &err) < 0) {
+		log_warn("spare app process", "error=\"%s\"", err.message);
+		if (s->spare.pid > 0)
+			kill(s->spare.pid, SIGKILL);
+		child_close(&s->spare);
+	}
+}
+
+/* Hand the spare to c: move it into c's cgroup, then tell it its bundle,
+ * id, network namespace and log pipes on fd 3 (NUL-terminated fields; the
+ * Start byte follows on the same pipe). 0, or -EPIPE when it is gone. */
+static int use_spare(struct shim *s, struct shim_container *c, const char *ns, int *listen_fd, struct sk_error *err)
+{
+	char cmd[5 * PATH_MAX + 8];
+	const char *f[] = { c->bundle, c->id, ns ? ns : "", c->stdout_path, c->stderr_path };
+	size_t n = 0;
+
+	for (size_t i = 0; i < 5; i++) {
+		size_t l = strlen(f[i]);
+		if (l >= PATH_MAX || n + l + 1 > sizeof(cmd))
+			return sk_err(err, -ENAMETOOLONG, "container %s: a path is too long", c->id);
+		memcpy(cmd + n, f[i], l + 1);
+		n += l + 1;
+	}
+	if (c->cgroup_made) {
+		int r = shim_cgroup_join(s->cgroup_root, c->spec.cgroups_path, s->spare.pid, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(s->spare.go, cmd + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -EPIPE;
+		off += (size_t)w;
+	}
+	c->pid = s->spare.pid;
+	c->go_fd = s->spare.go;
+	*listen_fd = s->spare.up;
+	s->spare = (struct child){ .pid = 0, .go = -1, .up = -1, .sync = -1 };
+	return 0;
+}
+
+static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, struct sk_error *err)
+{
+	_cleanup_close_ int out = -1, errfd = -1, ns_fd = -1;
+	_cleanup_free_ const char **env = build_env(c);
+	char nsbuf[64];
+	const char *ns = netns_path(s, c, nsbuf, sizeof(nsbuf));
+	const char *argv[] = { s->self, "app", "--bundle", c->bundle, "--id", c->id, "--namespace", s->ns,
+			       "--address", s->grpc_address, "--state-dir", s->state_dir, NULL };
+	struct child ch;
+	int r;
+
+	if (s->spare.pid > 0) {
+		r = use_spare(s, c, ns, listen_fd, err);
+		if (r != -EPIPE)
+			return r;
+		kill(s->spare.pid, SIGKILL); /* gone or going: the slow way */
+		child_close(&s->spare);
+	}
+	if (!env)
+		return sk_err(err, -ENOMEM, "out of memory");
+	if ((out = open_log(c->stdout_path, err)) < 0)
+		return out;
+	if ((errfd = open_log(c->stderr_path, err)) < 0)
+		return errfd;
+	if (ns && (ns_fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+		return sk_err(err, -errno, "cannot open the pod's network namespace %s: %s", ns, strerror(errno));
+	if ((r = fork_child(s, argv, env, out, errfd, ns_fd, &ch, err)) < 0)
+		return r;
+	c->pid = ch.pid;
+	if (c->cgroup_made)
+		r = shim_cgroup_join(s->cgroup_root, c->spec.cgroups_path, ch.pid, err);
+	if (r == 0)
+		r = child_release(&ch, err);
+	if (r < 0) {
+		kill(ch.pid, SIGKILL);
+		child_close(&ch);
+		return r;
+	}
+	c->go_fd = ch.go;
+	*listen_fd = ch.up;
+	return 0;
+}
+
 static void reap(struct shim *s)
 {
 	struct signalfd_siginfo si;
@@ -178,8 +278,14 @@ static void reap(struct shim *s)
 
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 	}
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if (pid == s->spare.pid) {
+			log_warn("spare app process", "pid=%d error=\"exited before use\"", (int)pid);
+			child_close(&s->spare);
+			continue;
+		}
 		shim_service_exited(s, pid, ws);
+	}
 }
 
 /* Each container's OOM eventfd that fired: a TaskOOM event. */
@@ -235,6 +341,10 @@ static void *proc_main(void *ud)
 		if (read(s->proc_wake[0], b, sizeof(b)) < 0 && errno != EAGAIN)
 			log_warn("process thread", "error=\"read: %s\"", strerror(errno));
 		pthread_mutex_lock(&s->spawn_mu);
+		if (s->want_spare) {
+			s->want_spare = false;
+			spawn_spare(s);
+		}
 		struct shim_spawn *q = s->spawn_req;
 		if (q && !q->done) {
 			q->r = do_spawn(s, q->c, &q->listen_fd, &q->err);
@@ -244,6 +354,14 @@ static void *proc_main(void *ud)
 		pthread_mutex_unlock(&s->spawn_mu);
 	}
 	return NULL;
+}
+
+void shim_process_prespawn(struct shim *s)
+{
+	pthread_mutex_lock(&s->spawn_mu);
+	s->want_spare = true;
+	pthread_mutex_unlock(&s->spawn_mu);
+	shim_process_wake(s);
 }
 
 void shim_process_wake(struct shim *s)
@@ -267,6 +385,7 @@ int shim_process_start(struct shim *s, struct sk_error *err)
 		return sk_err(err, -errno, "pipe: %s", strerror(errno));
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pthread_mutex_init(&s->spawn_mu, NULL);
+	s->spare = (struct child){ .pid = 0, .go = -1, .up = -1, .sync = -1 };
 	int r = pthread_create(&s->proc_thread, NULL, proc_main, s);
 	return r ? sk_err(err, -r, "cannot start the process thread: %s", strerror(r)) : 0;
 }

@@ -286,6 +286,8 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	}
 	if (c->oom_fd >= 0)
 		shim_process_wake(s);
+	if (c->sandbox)
+		shim_process_prespawn(s);
 	log_info("created", "container=%s sandbox=%s pid=%d ms=%.3f", c->id, c->sandbox ? "yes" : "no", (int)c->pid,
 		 since_ms(t0));
 

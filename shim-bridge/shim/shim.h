@@ -47,6 +47,14 @@ struct shim_container {
 
 struct shim_event; /* publish.c */
 
+/* A child the process thread forked (process.c). */
+struct child {
+	pid_t pid;
+	int go;   /* write end of its fd 3 */
+	int up;   /* read end of its fd 4 */
+	int sync; /* write end of the pipe it waits on before exec */
+};
+
 struct shim {
 	char *ns;            /* containerd namespace */
 	char *grpc_address;  /* containerd's gRPC socket (the content store) */
@@ -69,6 +77,8 @@ struct shim {
 	pthread_t proc_thread;
 	struct shim_spawn *spawn_req; /* one at a time, guarded by spawn_mu */
 	pthread_mutex_t spawn_mu;
+	bool want_spare;              /* guarded by spawn_mu */
+	struct child spare;           /* the process thread's own */
 
 	/* publish.c: the queue has a lock of its own, so events are queued
 	 * with mu held */
@@ -97,6 +107,10 @@ int shim_process_start(struct shim *s, struct sk_error *err);
  * port is there when Start returns. Sets c->pid and c->go_fd. Caller does
  * not hold mu. */
 int shim_process_spawn(struct shim *s, struct shim_container *c, struct sk_error *err);
+
+/* Have a spare app process exec'd ahead of the pod's app container (called
+ * when the sandbox is created); Create hands it the container. */
+void shim_process_prespawn(struct shim *s);
 
 /* Make the process thread look at the containers again (a new OOM
  * descriptor to watch, one gone). */
