@@ -121,7 +121,15 @@ is "$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].ready}')
 ok "the Deployment carries the liveness probe" grep -q '"/hello"' <<<"$(kubectl get deploy wagi -o jsonpath='{.spec.template.spec.containers[0].livenessProbe}')"
 # No pause process: the shim stands in for the sandbox.
 cid=$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}'); cid=${cid#containerd://}
-ok "the app container runs in the shim's app process" pgrep -f "containerd-shim-spin-v2 app --bundle .*$cid"
+# app_pid CID: the app process of a container (in the container's cgroup).
+app_pid() {
+	local p
+	for p in $(pgrep -f "$dir/node/bin/containerd-shim-spin-v2 app"); do
+		grep -q "$1" "/proc/$p/cgroup" 2>/dev/null && { echo "$p"; return 0; }
+	done
+	return 1
+}
+ok "the app container runs in the shim's app process, in its own cgroup" app_pid "$cid"
 is "$(pgrep -fc "$dir/node/bin/containerd-shim-spin-v2 .*serve" || true)" 3 "one shim per pod, no pause or runc process"
 ok "no pause process runs on the node" bash -c "! pgrep -x pause"
 kubectl exec "$pod" -- / >"$work/exec.out" 2>&1
