@@ -221,6 +221,7 @@ static int use_spare(struct shim *s, struct shim_container *c, const char *ns, i
 		off += (size_t)w;
 	}
 	c->pid = s->spare.pid;
+	c->from_spare = true;
 	c->go_fd = s->spare.go;
 	*listen_fd = s->spare.up;
 	s->spare = (struct child){ .pid = 0, .go = -1, .up = -1, .sync = -1 };

@@ -171,41 +171,6 @@ static int cgroup_limits_from_spec(const struct shim_spec *sp, struct shim_cgrou
 	return 0;
 }
 
-static int create_app(struct shim *s, struct shim_container *c, Containerd__Task__V2__CreateTaskRequest *m,
-		      struct sk_error *err)
-{
-	int r = mount_rootfs(c, m->rootfs, m->n_rootfs, err);
-
-	if (r < 0)
-		return r;
-	if (c->spec.cgroups_path && *c->spec.cgroups_path) {
-		struct shim_cgroup_limits lim;
-		cgroup_limits_from_spec(&c->spec, &lim);
-		r = shim_cgroup_create(s->cgroup_root, c->spec.cgroups_path, &lim, err);
-		if (r < 0)
-			return r;
-		c->cgroup_made = true;
-		int fd = shim_cgroup_oom_fd(s->cgroup_root, c->spec.cgroups_path, err);
-		if (fd < 0 && fd != -ENOTSUP)
-			return fd;
-		c->oom_fd = fd >= 0 ? fd : -1;
-	}
-	return shim_process_spawn(s, c, err);
-}
-
-static void cleanup_container(struct shim *s, struct shim_container *c)
-{
-	struct sk_error err = { 0 };
-
-	unmount_rootfs(c);
-	if (c->cgroup_made && shim_cgroup_remove(s->cgroup_root, c->spec.cgroups_path, &err) < 0)
-		log_warn("cgroup", "container=%s error=\"%s\"", c->id, err.message);
-	c->cgroup_made = false;
-	char state[PATH_MAX];
-	if ((size_t)snprintf(state, sizeof(state), "%s/containers/%s", s->state_dir, c->id) < sizeof(state))
-		(void)sb_remove_tree(state);
-}
-
 /* Milliseconds since t0_ns (CLOCK_MONOTONIC): the handlers' own time, logged. */
 static double since_ms(int64_t t0_ns)
 {
@@ -221,6 +186,44 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int create_app(struct shim *s, struct shim_container *c, Containerd__Task__V2__CreateTaskRequest *m,
+		      struct sk_error *err)
+{
+	int64_t t0 = mono_ns();
+	int r = mount_rootfs(c, m->rootfs, m->n_rootfs, err);
+
+	if (r < 0)
+		return r;
+	c->t_mount_ms = since_ms(t0);
+	if (c->spec.cgroups_path && *c->spec.cgroups_path) {
+		struct shim_cgroup_limits lim;
+		cgroup_limits_from_spec(&c->spec, &lim);
+		r = shim_cgroup_create(s->cgroup_root, c->spec.cgroups_path, &lim, err);
+		if (r < 0)
+			return r;
+		c->cgroup_made = true;
+		int fd = shim_cgroup_oom_fd(s->cgroup_root, c->spec.cgroups_path, err);
+		if (fd < 0 && fd != -ENOTSUP)
+			return fd;
+		c->oom_fd = fd >= 0 ? fd : -1;
+	}
+	c->t_cgroup_ms = since_ms(t0) - c->t_mount_ms;
+	return shim_process_spawn(s, c, err);
+}
+
+static void cleanup_container(struct shim *s, struct shim_container *c)
+{
+	struct sk_error err = { 0 };
+
+	unmount_rootfs(c);
+	if (c->cgroup_made && shim_cgroup_remove(s->cgroup_root, c->spec.cgroups_path, &err) < 0)
+		log_warn("cgroup", "container=%s error=\"%s\"", c->id, err.message);
+	c->cgroup_made = false;
+	char state[PATH_MAX];
+	if ((size_t)snprintf(state, sizeof(state), "%s/containers/%s", s->state_dir, c->id) < sizeof(state))
+		(void)sb_remove_tree(state);
 }
 
 static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
@@ -288,8 +291,11 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 		shim_process_wake(s);
 	if (c->sandbox)
 		shim_process_prespawn(s);
-	log_info("created", "container=%s sandbox=%s pid=%d ms=%.3f", c->id, c->sandbox ? "yes" : "no", (int)c->pid,
-		 since_ms(t0));
+	if (c->sandbox)
+		log_info("created", "container=%s sandbox=yes pid=%d ms=%.3f", c->id, (int)c->pid, since_ms(t0));
+	else
+		log_info("created", "container=%s sandbox=no pid=%d ms=%.3f mount_ms=%.3f cgroup_ms=%.3f spare=%s",
+			 c->id, (int)c->pid, since_ms(t0), c->t_mount_ms, c->t_cgroup_ms, c->from_spare ? "yes" : "no");
 
 	Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
 	io.stdin = m->stdin;

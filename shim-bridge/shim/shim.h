@@ -41,6 +41,8 @@ struct shim_container {
 	bool rootfs_mounted;  /* BUNDLE/rootfs is ours to unmount */
 	bool cgroup_made;
 	int oom_fd;           /* readable when the OOM killer acts in the cgroup, or -1 */
+	bool from_spare;      /* its process was the pod's spare (process.c) */
+	double t_mount_ms, t_cgroup_ms; /* Create's steps, logged */
 	uint32_t exit_status;
 	int64_t exited_at_ns; /* CLOCK_REALTIME */
 };
