@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -182,19 +183,28 @@ static void spawn_spare(struct shim *s)
 
 	if (s->spare.pid > 0)
 		return;
+	s->spare_in_pod = false;
 	if (fork_child(s, argv, (const char *const *)environ, -1, -1, -1, &s->spare, &err) < 0 ||
 	    child_release(&s->spare, &err) < 0) {
 		log_warn("spare app process", "error=\"%s\"", err.message);
 		if (s->spare.pid > 0)
 			kill(s->spare.pid, SIGKILL);
 		child_close(&s->spare);
+		return;
 	}
+	/* Into the pod's cgroup now, while nothing waits on it. */
+	if (s->pod_cgroup && shim_cgroup_join(s->cgroup_root, s->pod_cgroup, s->spare.pid, &err) == 0)
+		s->spare_in_pod = true;
+	else if (s->pod_cgroup)
+		log_warn("spare app process", "error=\"%s\"", err.message);
 }
 
 /* Hand the spare to c: move it into c's cgroup, then tell it its bundle,
  * id, network namespace and log pipes on fd 3 (NUL-terminated fields; the
- * Start byte follows on the same pipe). 0, or -EPIPE when it is gone. */
-static int use_spare(struct shim *s, struct shim_container *c, const char *ns, int *listen_fd, struct sk_error *err)
+ * Start byte follows on the same pipe); in_pod: it runs in the pod's cgroup,
+ * where it is already. 0, or -EPIPE when it is gone. */
+static int use_spare(struct shim *s, struct shim_container *c, const char *ns, bool in_pod, int *listen_fd,
+		     struct sk_error *err)
 {
 	char cmd[5 * PATH_MAX + 8];
 	const char *f[] = { c->bundle, c->id, ns ? ns : "", c->stdout_path, c->stderr_path };
@@ -207,8 +217,8 @@ static int use_spare(struct shim *s, struct shim_container *c, const char *ns, i
 		memcpy(cmd + n, f[i], l + 1);
 		n += l + 1;
 	}
-	if (c->cgroup_made) {
-		int r = shim_cgroup_join(s->cgroup_root, c->spec.cgroups_path, s->spare.pid, err);
+	if (c->cgroup && !in_pod) {
+		int r = shim_cgroup_join(s->cgroup_root, c->cgroup, s->spare.pid, err);
 		if (r < 0)
 			return r;
 	}
@@ -228,6 +238,45 @@ static int use_spare(struct shim *s, struct shim_container *c, const char *ns, i
 	return 0;
 }
 
+/* Whether c is the pod's only app container that has not stopped. */
+static bool alone(struct shim *s, const struct shim_container *c)
+{
+	bool only = true;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->c[i] != c && !s->c[i]->sandbox && s->c[i]->status != SHIM_STOPPED)
+			only = false;
+	pthread_mutex_unlock(&s->mu);
+	return only;
+}
+
+/* The cgroup c's process runs in. The pod's own when c is its only app
+ * container and the spare waits there already: no cgroup to make and no
+ * process to move (a move costs cgroup v1 an RCU grace period, most of a
+ * Create's time); the pod's limits are then the container's, kubelet's sum
+ * of its containers'. Else a cgroup of its own with the spec's limits. */
+static int pick_cgroup(struct shim *s, struct shim_container *c, bool *in_pod, struct sk_error *err)
+{
+	*in_pod = false;
+	if (!c->spec.cgroups_path || !*c->spec.cgroups_path)
+		return 0;
+	if (s->spare.pid > 0 && s->spare_in_pod && s->pod_cgroup && alone(s, c)) {
+		*in_pod = true;
+		c->cgroup = strdup(s->pod_cgroup);
+		return c->cgroup ? 0 : sk_err(err, -ENOMEM, "out of memory");
+	}
+	struct shim_cgroup_limits lim = { .memory_limit = c->spec.memory_limit, .cpu_shares = c->spec.cpu_shares,
+					  .cpu_quota = c->spec.cpu_quota, .cpu_period = c->spec.cpu_period,
+					  .pids_limit = c->spec.pids_limit };
+	int r = shim_cgroup_create(s->cgroup_root, c->spec.cgroups_path, &lim, err);
+	if (r < 0)
+		return r;
+	c->cgroup_made = true;
+	c->cgroup = strdup(c->spec.cgroups_path);
+	return c->cgroup ? 0 : sk_err(err, -ENOMEM, "out of memory");
+}
+
 static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, struct sk_error *err)
 {
 	_cleanup_close_ int out = -1, errfd = -1, ns_fd = -1;
@@ -237,10 +286,15 @@ static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, st
 	const char *argv[] = { s->self, "app", "--bundle", c->bundle, "--id", c->id, "--namespace", s->ns,
 			       "--address", s->grpc_address, "--state-dir", s->state_dir, NULL };
 	struct child ch;
-	int r;
+	bool in_pod;
+	int64_t t0 = shim_mono_ns();
+	int r = pick_cgroup(s, c, &in_pod, err);
 
+	c->t_cgroup_ms = (double)(shim_mono_ns() - t0) / 1e6;
+	if (r < 0)
+		return r;
 	if (s->spare.pid > 0) {
-		r = use_spare(s, c, ns, listen_fd, err);
+		r = use_spare(s, c, ns, in_pod, listen_fd, err);
 		if (r != -EPIPE)
 			return r;
 		kill(s->spare.pid, SIGKILL); /* gone or going: the slow way */
@@ -257,8 +311,8 @@ static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, st
 	if ((r = fork_child(s, argv, env, out, errfd, ns_fd, &ch, err)) < 0)
 		return r;
 	c->pid = ch.pid;
-	if (c->cgroup_made)
-		r = shim_cgroup_join(s->cgroup_root, c->spec.cgroups_path, ch.pid, err);
+	if (c->cgroup)
+		r = shim_cgroup_join(s->cgroup_root, c->cgroup, ch.pid, err);
 	if (r == 0)
 		r = child_release(&ch, err);
 	if (r < 0) {

@@ -59,6 +59,7 @@ static void container_free(struct shim_container *c)
 	if (c->oom_fd >= 0)
 		close(c->oom_fd);
 	shim_spec_free(&c->spec);
+	free(c->cgroup);
 	free(c->id);
 	free(c->bundle);
 	free(c->stdout_path);
@@ -163,14 +164,6 @@ static void unmount_rootfs(struct shim_container *c)
 	c->rootfs_mounted = false;
 }
 
-static int cgroup_limits_from_spec(const struct shim_spec *sp, struct shim_cgroup_limits *lim)
-{
-	*lim = (struct shim_cgroup_limits){ .memory_limit = sp->memory_limit, .cpu_shares = sp->cpu_shares,
-					    .cpu_quota = sp->cpu_quota, .cpu_period = sp->cpu_period,
-					    .pids_limit = sp->pids_limit };
-	return 0;
-}
-
 /* Milliseconds since t0_ns (CLOCK_MONOTONIC): the handlers' own time, logged. */
 static double since_ms(int64_t t0_ns)
 {
@@ -180,7 +173,7 @@ static double since_ms(int64_t t0_ns)
 	return (double)((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec - t0_ns) / 1e6;
 }
 
-static int64_t mono_ns(void)
+int64_t shim_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -191,26 +184,22 @@ static int64_t mono_ns(void)
 static int create_app(struct shim *s, struct shim_container *c, Containerd__Task__V2__CreateTaskRequest *m,
 		      struct sk_error *err)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = shim_mono_ns();
 	int r = mount_rootfs(c, m->rootfs, m->n_rootfs, err);
 
 	if (r < 0)
 		return r;
 	c->t_mount_ms = since_ms(t0);
-	if (c->spec.cgroups_path && *c->spec.cgroups_path) {
-		struct shim_cgroup_limits lim;
-		cgroup_limits_from_spec(&c->spec, &lim);
-		r = shim_cgroup_create(s->cgroup_root, c->spec.cgroups_path, &lim, err);
-		if (r < 0)
-			return r;
-		c->cgroup_made = true;
-		int fd = shim_cgroup_oom_fd(s->cgroup_root, c->spec.cgroups_path, err);
+	/* The process and its cgroup (process.c), then its OOM kills watched. */
+	if ((r = shim_process_spawn(s, c, err)) < 0)
+		return r;
+	if (c->cgroup) {
+		int fd = shim_cgroup_oom_fd(s->cgroup_root, c->cgroup, err);
 		if (fd < 0 && fd != -ENOTSUP)
 			return fd;
 		c->oom_fd = fd >= 0 ? fd : -1;
 	}
-	c->t_cgroup_ms = since_ms(t0) - c->t_mount_ms;
-	return shim_process_spawn(s, c, err);
+	return 0;
 }
 
 static void cleanup_container(struct shim *s, struct shim_container *c)
@@ -218,7 +207,7 @@ static void cleanup_container(struct shim *s, struct shim_container *c)
 	struct sk_error err = { 0 };
 
 	unmount_rootfs(c);
-	if (c->cgroup_made && shim_cgroup_remove(s->cgroup_root, c->spec.cgroups_path, &err) < 0)
+	if (c->cgroup_made && shim_cgroup_remove(s->cgroup_root, c->cgroup, &err) < 0)
 		log_warn("cgroup", "container=%s error=\"%s\"", c->id, err.message);
 	c->cgroup_made = false;
 	char state[PATH_MAX];
@@ -229,7 +218,7 @@ static void cleanup_container(struct shim *s, struct shim_container *c)
 static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
 {
 	struct shim *s = ud;
-	int64_t t0 = mono_ns();
+	int64_t t0 = shim_mono_ns();
 	struct sk_error err = { 0 };
 	DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request__descriptor, m);
 	struct shim_container *c = calloc(1, sizeof(*c));
@@ -270,6 +259,11 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	if (c->sandbox) {
 		free(s->pod_netns);
 		s->pod_netns = c->spec.netns ? strdup(c->spec.netns) : NULL;
+		free(s->pod_cgroup);
+		s->pod_cgroup = NULL;
+		if (c->spec.cgroups_path && strrchr(c->spec.cgroups_path, '/') &&
+		    (s->pod_cgroup = strdup(c->spec.cgroups_path)))
+			*strrchr(s->pod_cgroup, '/') = '\0';
 		c->pid = getpid();
 	}
 	c->status = SHIM_CREATED;
@@ -320,7 +314,7 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 static int h_start(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_reply *reply)
 {
 	struct shim *s = ud;
-	int64_t t0 = mono_ns();
+	int64_t t0 = shim_mono_ns();
 	struct sk_error err = { 0 };
 	DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request__descriptor, m);
 
@@ -589,8 +583,9 @@ static int h_update(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	if (!c)
 		return reply->code;
 	int r = 0;
+	/* Only a cgroup of its own: the pod's is the kubelet's to size. */
 	if (m->resources && c->cgroup_made)
-		r = shim_cgroup_update(s->cgroup_root, c->spec.cgroups_path, &lim, &err);
+		r = shim_cgroup_update(s->cgroup_root, c->cgroup, &lim, &err);
 	pthread_mutex_unlock(&s->mu);
 	if (r < 0)
 		return sk_ttrpc_fail(reply, SK_RPC_INTERNAL, "container %s: %s", m->id, err.message);
@@ -607,8 +602,8 @@ static int h_stats(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 	struct shim_container *c = lock_find(s, m->id, reply);
 	if (!c)
 		return reply->code;
-	if (c->cgroup_made) {
-		snprintf(path, sizeof(path), "%s", c->spec.cgroups_path);
+	if (c->cgroup) {
+		snprintf(path, sizeof(path), "%s", c->cgroup);
 	} else if (c->sandbox && c->spec.cgroups_path && strrchr(c->spec.cgroups_path, '/')) {
 		/* The sandbox has no process of its own: its figures are the pod's,
 		 * the cgroup its path names the parent of. */

@@ -39,7 +39,8 @@ struct shim_container {
 	pid_t pid;            /* the app process; the shim's own pid for a sandbox */
 	int go_fd;            /* write end of the pipe the app process waits on before Start */
 	bool rootfs_mounted;  /* BUNDLE/rootfs is ours to unmount */
-	bool cgroup_made;
+	char *cgroup;         /* the cgroup its process runs in: its own or the pod's; NULL: none */
+	bool cgroup_made;     /* cgroup is the container's own, made here (removed at Delete) */
 	int oom_fd;           /* readable when the OOM killer acts in the cgroup, or -1 */
 	bool from_spare;      /* its process was the pod's spare (process.c) */
 	double t_mount_ms, t_cgroup_ms; /* Create's steps, logged */
@@ -71,6 +72,7 @@ struct shim {
 	struct shim_container *c[SHIM_MAX_CONTAINERS];
 	size_t n;
 	char *pod_netns; /* the sandbox's network namespace path */
+	char *pod_cgroup; /* the pod's cgroup (the parent of the sandbox's), or NULL */
 	bool exiting;
 
 	/* process.c */
@@ -81,6 +83,7 @@ struct shim {
 	pthread_mutex_t spawn_mu;
 	bool want_spare;              /* guarded by spawn_mu */
 	struct child spare;           /* the process thread's own */
+	bool spare_in_pod;            /* the spare is in pod_cgroup already */
 
 	/* publish.c: the queue has a lock of its own, so events are queued
 	 * with mu held */
@@ -94,8 +97,9 @@ struct shim {
 /* Look up id (caller holds mu). */
 struct shim_container *shim_find(struct shim *s, const char *id);
 
-/* Nanoseconds since the epoch. */
+/* Nanoseconds since the epoch; and on CLOCK_MONOTONIC, for durations. */
 int64_t shim_now_ns(void);
+int64_t shim_mono_ns(void);
 
 /* --- process.c -------------------------------------------------------------- */
 
