@@ -135,6 +135,7 @@ struct walk {
 	pid_t pid;
 	struct shim_cgroup_stats *st;
 	struct sk_error *err;
+	unsigned joined;
 };
 
 static void sub(char *out, size_t size, const char *dir, const char *path)
@@ -245,15 +246,24 @@ static int join_one(void *ud, const char *dir, const char *name)
 
 	(void)name;
 	sub(p, sizeof(p), dir, w->path);
+	/* A hierarchy without the cgroup is left as it is: kubelet makes a
+	 * pod's cgroup only in the hierarchies it manages. */
+	if (access(p, F_OK) < 0 && errno == ENOENT)
+		return 0;
 	snprintf(v, sizeof(v), "%d", (int)w->pid);
-	return write_file(p, "cgroup.procs", v, w->err);
+	int r = write_file(p, "cgroup.procs", v, w->err);
+	w->joined += r == 0;
+	return r;
 }
 
 int shim_cgroup_join(const char *root, const char *path, pid_t pid, struct sk_error *err)
 {
 	struct walk w = { .path = path, .pid = pid, .err = err };
+	int r = each_hierarchy(root, join_one, &w);
 
-	return each_hierarchy(root, join_one, &w);
+	if (r == 0 && w.joined == 0)
+		return sk_err(err, -ENOENT, "cgroup: no hierarchy under %s has %s (%s/cgroup.procs)", root, path, path);
+	return r;
 }
 
 /* Call fn for each "key value" line of dir/file (memory.stat, cpu.stat). */

@@ -37,7 +37,9 @@ int shim_cgroup_create(const char *root, const char *path, const struct shim_cgr
 /* Apply lim to an existing cgroup (the Update method). */
 int shim_cgroup_update(const char *root, const char *path, const struct shim_cgroup_limits *lim, struct sk_error *err);
 
-/* Move pid into path in every hierarchy. */
+/* Move pid into path in every hierarchy that has it (kubelet makes a pod's
+ * cgroup only in the hierarchies it manages; shim_cgroup_create makes one in
+ * every hierarchy). -ENOENT when no hierarchy has it. */
 int shim_cgroup_join(const char *root, const char *path, pid_t pid, struct sk_error *err);
 
 /* Read what Stats reports. Fields that a hierarchy lacks stay 0. */

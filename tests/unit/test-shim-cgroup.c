@@ -191,7 +191,14 @@ static void v1_create(void)
 	is_str(get(at("memory" POD "/cgroup.procs")), NULL, "v1 join: only the container's cgroup");
 	e.code = 0;
 	ok(shim_cgroup_join(root, POD "/nope", 1, &e) == -ENOENT && strstr(e.message, "/nope/cgroup.procs"),
-	   "v1 join: a missing cgroup is -ENOENT naming the file (%s)", e.message);
+	   "v1 join: a cgroup no hierarchy has is -ENOENT naming it (%s)", e.message);
+	/* A pod's cgroup as kubelet makes it: in some hierarchies only. */
+	mkdir(at("memory" POD "/partial"), 0755);
+	put(at("memory" POD "/partial/cgroup.procs"), "");
+	is_int(shim_cgroup_join(root, POD "/partial", 4343, &e), 0,
+	       "v1 join: a cgroup only some hierarchies have is joined there (%s)", e.message);
+	is_str(get(at("memory" POD "/partial/cgroup.procs")), "4343", "v1 join: ... the memory hierarchy's cgroup.procs");
+	is_str(get(at("pids" POD "/partial/cgroup.procs")), NULL, "v1 join: ... and nothing made elsewhere");
 }
 
 static void v1_stats(void)
