@@ -121,7 +121,7 @@ is "$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].ready}')
 ok "the Deployment carries the liveness probe" grep -q '"/hello"' <<<"$(kubectl get deploy wagi -o jsonpath='{.spec.template.spec.containers[0].livenessProbe}')"
 # No pause process: the shim stands in for the sandbox.
 cid=$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}'); cid=${cid#containerd://}
-# app_pid CID: the app process of a container (in the container's cgroup).
+# app_pid POD-UID: the app process of a pod (in the pod's cgroup).
 app_pid() {
 	local p
 	for p in $(pgrep -f "$dir/node/bin/containerd-shim-spin-v2 app"); do
@@ -129,7 +129,7 @@ app_pid() {
 	done
 	return 1
 }
-ok "the app container runs in the shim's app process, in its own cgroup" app_pid "$cid"
+ok "the app container runs in the shim's app process, in the pod's cgroup" app_pid "$(kubectl get pod "$pod" -o jsonpath='{.metadata.uid}')"
 is "$(pgrep -fc "$dir/node/bin/containerd-shim-spin-v2 .*serve" || true)" 3 "one shim per pod, no pause or runc process"
 ok "no pause process runs on the node" bash -c "! pgrep -x pause"
 kubectl exec "$pod" -- / >"$work/exec.out" 2>&1
