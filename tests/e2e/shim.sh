@@ -293,6 +293,16 @@ lock=$(curl -s --noproxy '*' -H 'Accept: application/vnd.oci.image.manifest.v1+j
 rm -rf "$dir/node/registry/docker/registry/v2/blobs/sha256/${lock:7:2}/${lock:7}"
 spinapp missing e2e/missing:v1
 ok "an artifact with a missing layer fails its pod with the pull error" retry 60 failed_with missing "not found"
+# Over its memory limit: the kernel kills the app, reported as OOMKilled.
+spinapp oom e2e/wagi:v1 "  replicas: 1
+  resources:
+    limits: {memory: 12Mi}"
+oom_reason() {
+	kubectl get pods -l core.spinkube.dev/app-name=oom \
+		-o jsonpath='{.items[0].status.containerStatuses[0].lastState.terminated.reason}{.items[0].status.containerStatuses[0].state.terminated.reason}' |
+		grep -q OOMKilled
+}
+ok "an app over its pod's memory limit is OOMKilled" retry 60 oom_reason
 is "$(get wagi /hello)" "hello from wagi" "the node stays healthy: the good app still answers"
 is "$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" True "and the node is Ready"
 
