@@ -8,16 +8,20 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "shim-bridge/app/oci.h"
 
-#define MEDIA_WASM "application/vnd.wasm.content.layer.v1+wasm"
-#define MEDIA_DATA "application/vnd.wasm.content.layer.v1+data"
-#define MEDIA_LOCKED "application/vnd.fermyon.spin.application.v1+config"
-#define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+/* The media types push writes: shim-bridge/app/oci.h is their one home. */
+#define MEDIA_WASM OCI_MEDIA_WASM
+#define MEDIA_DATA OCI_MEDIA_DATA
+#define MEDIA_LOCKED OCI_MEDIA_LOCKED
+#define MEDIA_CONFIG OCI_MEDIA_CONFIG
+#define MEDIA_MANIFEST OCI_MEDIA_MANIFEST
 #define ANNOTATION_TITLE "org.opencontainers.image.title"
+/* The image config label that names the locked app's digest, as Spin writes it. */
+#define CONFIG_LABEL_LOCKED_DIGEST "com.fermyon.spin.lockedAppDigest"
 #define ANNOTATION_VERSION "org.opencontainers.image.version"
 
-#define LAYERS_MAX 100000
+#define LAYERS_MAX OCI_LAYERS_MAX
 
 struct layer {
 	char digest[72];        /* "sha256:<hex>" */

@@ -55,26 +55,34 @@ int push_build(const struct app *app, struct layer_set *layers, char **manifest,
 	if ((r = layers_add_mem(layers, lock_text, strlen(lock_text), MEDIA_LOCKED, NULL, &digest, err)) < 0)
 		return r;
 	n_layers = layers->n;
-	/* The image config: a wasm "platform", the layers as its rootfs. */
+	/* The image config: a wasm "platform" and no rootfs layers (containerd
+	 * unpacks none of Spin's media types, and a container's snapshot is
+	 * made from the config's diff_ids: they must be empty for CRI to run
+	 * it), with the locked app's digest as a label so that two apps never
+	 * share a config, which is containerd's image id. */
 	config = json_object_new_object();
 	rootfs = json_object_new_object();
 	diffs = json_object_new_array();
-	if (!config || !rootfs || !diffs) {
+	json_object *cfg = json_object_new_object(), *labels = json_object_new_object();
+	if (!config || !rootfs || !diffs || !cfg || !labels) {
 		json_object_put(rootfs);
 		json_object_put(diffs);
+		json_object_put(cfg);
+		json_object_put(labels);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	json_object_object_add(config, "architecture", json_object_new_string("wasm"));
 	json_object_object_add(config, "os", json_object_new_string("wasip1"));
+	json_object_object_add(labels, CONFIG_LABEL_LOCKED_DIGEST, json_object_new_string(digest));
+	json_object_object_add(cfg, "Labels", labels);
+	json_object_object_add(config, "config", cfg);
 	json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-	for (size_t i = 0; i < n_layers; i++)
-		json_object_array_add(diffs, json_object_new_string(layers->v[i].digest));
 	json_object_object_add(rootfs, "diff_ids", diffs);
 	json_object_object_add(config, "rootfs", rootfs);
 	if (!(config_text = to_text(config)))
 		return sk_err(err, -ENOMEM, "out of memory");
 	/* A config identical to a layer would be deduplicated away: impossible
-	 * here, the config names every layer's digest. */
+	 * here, the config names the locked app's digest, which no file holds. */
 	if ((r = layers_add_mem(layers, config_text, strlen(config_text), MEDIA_CONFIG, NULL, &digest, err)) < 0)
 		return r;
 	if (layers->n != n_layers + 1)

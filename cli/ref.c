@@ -8,19 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sha256.h"
+
 static bool is_lower_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-bool oci_digest_ok(const char *d)
-{
-	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71)
-		return false;
-	for (const char *p = d + 7; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
 }
 
 /* One path component: [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)* */
@@ -144,7 +136,7 @@ int oci_ref_parse(const char *s, struct oci_ref *out, struct sk_error *err)
 		return sk_err(err, -EINVAL, "reference \"%.100s\": give HOST[:PORT]/PATH[:TAG][@sha256:DIGEST], at most 1024 characters", s);
 	/* The digest comes after '@'. */
 	if ((at = strchr(s, '@'))) {
-		if (!oci_digest_ok(at + 1))
+		if (!sk_sha256_digest_ok(at + 1))
 			return sk_err(err, -EINVAL, "reference %s: the digest after '@' must be sha256: and 64 lowercase hex digits", s);
 		memcpy(r.digest, at + 1, 72);
 		len = (size_t)(at - s);

@@ -27,9 +27,6 @@ struct oci_ref {
 /* Parse s into *out. Errors name the part that is wrong and what is allowed. */
 int oci_ref_parse(const char *s, struct oci_ref *out, struct sk_error *err);
 
-/* True for "sha256:" and 64 lowercase hex digits. */
-bool oci_digest_ok(const char *d);
-
 /* True when host (with an optional :port, or a bracketed IPv6 address) names
  * this machine's loopback: localhost, 127.0.0.0/8 or [::1]. Plain HTTP is
  * allowed only there. */

@@ -18,11 +18,12 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "cli/ref.h"
+#include "shim-bridge/app/oci.h"
 
-#define REG_MANIFEST_MAX (4 * 1024 * 1024)  /* a manifest */
+#define REG_MANIFEST_MAX OCI_MANIFEST_MAX   /* a manifest */
 #define REG_BODY_MAX (1024 * 1024)          /* error bodies, token answers */
 #define REG_HEADER_MAX 8192                 /* one response header line */
-#define REG_BLOB_MAX ((int64_t)1 << 32)     /* one blob: 4 GiB */
+#define REG_BLOB_MAX OCI_BLOB_MAX           /* one blob: 4 GiB */
 
 struct reg_options {
 	const char *ca_file; /* PEM bundle to verify the registry with, or NULL */

@@ -1,6 +1,9 @@
 #include "common/sha256.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -56,5 +59,48 @@ int sk_sha256_hex(const void *data, size_t len, char out[65])
 	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
 		return -ENOMEM;
 	sk_sha256_to_hex(md, out);
+	return 0;
+}
+
+bool sk_sha256_digest_ok(const char *d)
+{
+	if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71)
+		return false;
+	for (const char *p = d + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int sk_sha256_file(const char *path, int64_t max, char out[65], int64_t *size)
+{
+	struct sk_sha256 s;
+	uint8_t buf[65536], md[32];
+	int64_t total = 0;
+	ssize_t n;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((r = sk_sha256_init(&s)) < 0) {
+		close(fd);
+		return r;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (total += n) > max) {
+			r = n < 0 ? -errno : -EFBIG;
+			close(fd);
+			sk_sha256_free(&s);
+			return r;
+		}
+		sk_sha256_update(&s, buf, (size_t)n);
+	}
+	close(fd);
+	if ((r = sk_sha256_final(&s, md)) < 0)
+		return r;
+	sk_sha256_to_hex(md, out);
+	*size = total;
 	return 0;
 }

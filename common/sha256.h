@@ -31,6 +31,14 @@ void sk_sha256_free(struct sk_sha256 *s);
 /* A digest as 64 lowercase hex digits and a NUL. */
 void sk_sha256_to_hex(const uint8_t md[32], char out[65]);
 
+/* True for an OCI digest of this algorithm: "sha256:" and 64 lowercase
+ * hex digits (the only form registries and containerd name blobs by here). */
+bool sk_sha256_digest_ok(const char *d);
+
+/* Digest of the file at path as hex, and its size in *size: 0, -EFBIG when
+ * it is larger than max bytes, or a negative errno from open/read. */
+int sk_sha256_file(const char *path, int64_t max, char out[65], int64_t *size);
+
 /* One-shot digest of data[0..len) as hex. Returns 0, -ENOMEM or -EIO. */
 int sk_sha256_hex(const void *data, size_t len, char out[65]);
 

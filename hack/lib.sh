@@ -21,8 +21,9 @@ RUNC_DIR=$SPINKUBE_CACHE/runc-$RUNC_VERSION
 CNI_DIR=$SPINKUBE_CACHE/cni-plugins-$CNI_PLUGINS_VERSION
 KUBECTL_DIR=$SPINKUBE_CACHE/kubectl-layer-$KUBECTL_LAYER_VERSION
 KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
-# The .proto files meson generates the shim's messages from (protoc-c).
-PROTOS_DIR=$SPINKUBE_CACHE/protos-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION
+# The .proto files meson generates the shim's messages from (protoc-c), keyed
+# by the three modules they come from.
+PROTOS_DIR=$SPINKUBE_CACHE/protos-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION-cgroups$CGROUPS_VERSION
 # The Go ttrpc peer of tests/runtime/ttrpc.sh, keyed by the versions and its source.
 TTRPC_PEER_DIR=$SPINKUBE_CACHE/ttrpc-peer-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION
 # wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.

@@ -126,17 +126,11 @@ static int visit(struct gw *g, const char *abs, const char *rel, const char *nam
 	return S_ISDIR(st.st_mode) ? walk(g, a, r, i + 1, depth + 1) : 0;
 }
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
 /* Segment i is "**": zero directories, or one more and "**" again. When it
  * is the last segment it matches every file below. */
 static int walk_any(struct gw *g, const char *abs, const char *rel, size_t i, int depth)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 	int r = 0;
 
@@ -167,7 +161,7 @@ static int walk_any(struct gw *g, const char *abs, const char *rel, size_t i, in
 /* Match segments i.. of the pattern below directory abs (rel relative). */
 static int walk(struct gw *g, const char *abs, const char *rel, size_t i, int depth)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	const char *seg = g->segs[i];
 	struct dirent *e;
 	int r = 0;

@@ -275,7 +275,7 @@ static void start_write(struct conn *c)
 	struct http_server *srv = c->srv;
 	struct response_meta m = {
 		.version_minor = c->parser.parsed.method ? c->parser.parsed.version_minor : 1,
-		.keep_alive = c->keep_alive && !c->close_after && !srv->draining,
+		.keep_alive = c->keep_alive && !c->close_after && !srv->draining && !srv->closing,
 		.head_method = c->head_method,
 		.date = server_date(srv),
 		.server_name = srv->cfg.server_name,
@@ -474,7 +474,7 @@ static void finish_response(struct conn *c)
 
 	if (body_blocks_reuse(c))
 		c->close_after = true;
-	if (c->close_after || srv->draining) {
+	if (c->close_after || srv->draining || srv->closing) {
 		/* Readiness we have not used up may be stale (a streaming
 		 * worker read the socket): look before lingering for nothing. */
 		if (c->can_read && c->parser.state != HP_ERROR && !body_left)

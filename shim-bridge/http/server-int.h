@@ -102,6 +102,8 @@ struct http_server {
 	unsigned n_conns;
 	uint64_t now_ms;
 	bool draining, accept_paused;
+	bool closing;         /* shutdown requested, drain at drain_at (shutdown_delay_ms) */
+	uint64_t drain_at;
 	uint64_t drain_deadline, accept_resume_ms;
 	time_t date_sec;
 	char date[48];

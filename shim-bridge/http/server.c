@@ -133,6 +133,8 @@ static int next_timeout(struct http_server *srv)
 			next = srv->timers[i].head->deadline;
 	if (srv->draining && srv->drain_deadline < next)
 		next = srv->drain_deadline;
+	if (srv->closing && !srv->draining && srv->drain_at < next)
+		next = srv->drain_at;
 	if (srv->accept_paused && srv->accept_resume_ms < next)
 		next = srv->accept_resume_ms;
 	if (next == UINT64_MAX)
@@ -181,8 +183,7 @@ static int split_hostport(const char *s, char *host, size_t hlen, char *port, si
 	return 0;
 }
 
-/* Bind and listen on "host:port"; returns the descriptor or a negative errno. */
-static int listen_on(const char *spec, struct sk_error *err)
+int http_listen(const char *spec, struct sk_error *err)
 {
 	char host[256], port[32];
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
@@ -383,7 +384,10 @@ static void handle_event(struct http_server *srv, const struct epoll_event *ev)
 			start_drain(srv, atomic_load(&srv->drain_ms));
 	} else if (tag == &tag_shutdown) {
 		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->cfg.shutdown_fd, NULL);
-		start_drain(srv, srv->cfg.drain_ms);
+		srv->closing = true;
+		srv->drain_at = srv->now_ms + srv->cfg.shutdown_delay_ms;
+		if (srv->cfg.shutdown_delay_ms == 0)
+			start_drain(srv, srv->cfg.drain_ms);
 	} else {
 		struct conn *c = tag;
 		if (c->dead)
@@ -418,6 +422,8 @@ static void *net_main(void *arg)
 		for (int i = 0; i < n; i++)
 			handle_event(srv, &evs[i]);
 		run_timers(srv);
+		if (srv->closing && !srv->draining && srv->now_ms >= srv->drain_at)
+			start_drain(srv, srv->cfg.drain_ms);
 		if (srv->accept_paused && srv->now_ms >= srv->accept_resume_ms && epoll_add(srv, srv->lfd, &tag_listen) == 0)
 			srv->accept_paused = false;
 		if (srv->draining && srv->n_conns > 0 && srv->now_ms >= srv->drain_deadline)
@@ -494,7 +500,7 @@ int http_server_new(const struct http_server_config *cfg, http_handler_fn handle
 	srv->cfg.listen = srv->listen_copy;
 	srv->cfg.server_name = srv->name_copy;
 	if (srv->lfd < 0) {
-		r = listen_on(cfg->listen, err);
+		r = http_listen(cfg->listen, err);
 		srv->lfd = r;
 	}
 	if (r >= 0)

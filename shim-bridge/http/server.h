@@ -185,6 +185,10 @@ struct http_server_config {
 	unsigned retry_after_s;    /* Retry-After on 503 when the queue is full */
 	int shutdown_fd;      /* readable (pipe written on SIGTERM) starts the drain; -1 */
 	unsigned drain_ms;    /* drain deadline when shutdown_fd triggers it */
+	/* After shutdown_fd: keep accepting this long (answers say
+	 * Connection: close) before the drain, while load balancers (kube-proxy)
+	 * take the server out of their lists; 0: drain at once. */
+	unsigned shutdown_delay_ms;
 	const char *server_name; /* "Server:" value, or NULL for none */
 	/* NULL (default): every request is buffered. Called on the network
 	 * thread right after a head is parsed (must be quick, must not block;
@@ -192,6 +196,10 @@ struct http_server_config {
 	 * once, its body still on the wire, in streaming mode. */
 	bool (*stream_request)(void *user, const struct http_request *req);
 };
+
+/* Bind and listen on "host:port" (a close-on-exec, non-blocking socket, for
+ * cfg->listen_fd). Returns the descriptor or a negative errno. */
+int http_listen(const char *spec, struct sk_error *err);
 
 /* Fill cfg with the defaults (listen NULL, listen_fd -1, shutdown_fd -1). */
 void http_server_config_init(struct http_server_config *cfg);

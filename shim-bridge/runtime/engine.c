@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/sha256.h"
 
 #define DEFAULT_MAX_MEMORY ((uint64_t)128 << 20)
@@ -129,26 +130,6 @@ static void config_digest(const struct sb_engine_opts *o, char out[17])
 	out[16] = '\0';
 }
 
-static int mkdir_p(const char *path, struct sk_error *err)
-{
-	_cleanup_free_ char *p = strdup(path);
-
-	if (!p)
-		return sk_err(err, -ENOMEM, "out of memory");
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return sk_err(err, -errno, "cache folder %s: cannot create %s: %s (pass --cache-dir or --no-cache)",
-				      path, p, strerror(errno));
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return sk_err(err, -errno, "cache folder %s: %s (pass --cache-dir or --no-cache)", path, strerror(errno));
-	return 0;
-}
-
 static wasm_config_t *make_config(const struct sb_engine_opts *o)
 {
 	wasm_config_t *c = wasm_config_new();
@@ -224,7 +205,9 @@ int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, str
 			sb_engine_free(e);
 			return sk_err(err, -ENOMEM, "out of memory");
 		}
-		r = mkdir_p(e->cache_dir, err);
+		r = sk_mkdir_p(e->cache_dir, 0700);
+		if (r < 0)
+			r = sk_err(err, r, "cache folder %s: %s (pass --cache-dir or --no-cache)", e->cache_dir, strerror(-r));
 		if (r < 0) {
 			sb_engine_free(e);
 			return r;

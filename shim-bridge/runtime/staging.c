@@ -12,36 +12,14 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 
-static inline void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_closedir_ _cleanup_(closedirp)
 
 struct stage {
 	const char *id;
 	size_t files;
 	struct sk_error *err;
 };
-
-/* Create every folder of path (absolute), like mkdir -p. */
-static int mkdirs(char *path)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		int r = mkdir(path, 0755);
-		*s = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int copy_file(const char *from, const char *to)
 {
@@ -87,7 +65,7 @@ static int place_file(struct stage *st, const char *host, const char *dest)
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		r = mkdirs(parent);
+		r = sk_mkdir_p(parent, 0755);
 		if (r < 0)
 			return sk_err(st->err, r, "component \"%s\": cannot create %s: %s", st->id, parent, strerror(-r));
 	}
@@ -113,7 +91,7 @@ static int place_tree(struct stage *st, const char *host, const char *dest, int 
 	if (depth > SB_FILES_DEPTH_MAX)
 		return sk_err(st->err, -ELOOP, "component \"%s\": %s is nested more than %d folders deep", st->id, host,
 			      SB_FILES_DEPTH_MAX);
-	if (snprintf(dp, sizeof(dp), "%s", dest) >= (int)sizeof(dp) || (r = mkdirs(dp)) < 0)
+	if (snprintf(dp, sizeof(dp), "%s", dest) >= (int)sizeof(dp) || (r = sk_mkdir_p(dp, 0755)) < 0)
 		return sk_err(st->err, -EINVAL, "component \"%s\": cannot create %s", st->id, dest);
 	d = opendir(host);
 	if (!d)
@@ -192,7 +170,7 @@ int sb_stage_files(const char *work_dir, const char *id, const struct sb_file_ma
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	(void)sb_remove_tree(root);
-	if ((r = mkdirs(root)) < 0)
+	if ((r = sk_mkdir_p(root, 0755)) < 0)
 		return sk_err(err, r, "component \"%s\": cannot create the staging folder %s: %s", id, root,
 			      strerror(-r));
 	for (size_t i = 0; i < n; i++) {

@@ -34,4 +34,9 @@
 int sk_events_forward(struct sk_ttrpc_client *c, const char *ns, const char *topic, const ProtobufCMessage *event,
 	int64_t time_ns, int timeout_ms, struct sk_error *err);
 
+/* The same for an event already packed: value[0..n) is a message of the
+ * protobuf type type_name. */
+int sk_events_forward_packed(struct sk_ttrpc_client *c, const char *ns, const char *topic, const char *type_name,
+	const uint8_t *value, size_t n, int64_t time_ns, int timeout_ms, struct sk_error *err);
+
 #endif

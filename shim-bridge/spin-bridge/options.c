@@ -98,6 +98,11 @@ void bridge_usage(FILE *f)
 	      "                               memory)\n"
 	      "  --drain-timeout MS           on SIGTERM or SIGINT, time given to requests in progress\n"
 	      "                               before exiting (default 10000)\n"
+	      "  --listen-fd N                serve on the listening socket N, already open (what\n"
+	      "                               --listen names is then only logged)\n"
+	      "  --shutdown-delay MS          on SIGTERM or SIGINT, keep accepting requests this long\n"
+	      "                               first (answers close their connections), while load\n"
+	      "                               balancers drop this server (default 0)\n"
 	      "  --log-requests               one log line per request\n"
 	      "  -h, --help                   this text\n"
 	      "  --version                    the version\n"
@@ -125,7 +130,7 @@ static bool known_flag(const char *a, size_t n)
 {
 	static const char *const flags[] = { "--from", "--listen", "--cache-dir", "--work-dir",
 					     "--max-instance-memory", "--max-request-body", "--max-response-body",
-					     "--timeout", "--head-timeout", "--drain-timeout", "--max-concurrent",
+					     "--timeout", "--head-timeout", "--drain-timeout", "--max-concurrent", "--shutdown-delay", "--listen-fd",
 					     "--runtime-config-file", "--state-dir" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (strlen(flags[i]) == n && strncmp(a, flags[i], n) == 0)
@@ -138,6 +143,7 @@ static void defaults(struct bridge_options *o, const char *const *envp, char *ca
 	const char *v;
 
 	memset(o, 0, sizeof(*o));
+	o->listen_fd = -1;
 	o->listen = env_get(envp, "SPIN_HTTP_LISTEN_ADDR");
 	if (!o->listen || !*o->listen)
 		o->listen = "0.0.0.0:80";
@@ -208,6 +214,14 @@ static int set_flag(struct bridge_options *o, const char *a, size_t nlen, const 
 		if (parse_uint(val, 0, 3600000, &u) < 0)
 			return sk_err(err, -EINVAL, "--drain-timeout \"%s\": milliseconds from 0 to 3600000", val);
 		o->drain_ms = (unsigned)u;
+	} else if (FLAG("--listen-fd")) {
+		if (parse_uint(val, 3, 65535, &u) < 0)
+			return sk_err(err, -EINVAL, "--listen-fd \"%s\": a descriptor number from 3 up", val);
+		o->listen_fd = (int)u;
+	} else if (FLAG("--shutdown-delay")) {
+		if (parse_uint(val, 0, 600000, &u) < 0)
+			return sk_err(err, -EINVAL, "--shutdown-delay \"%s\": milliseconds from 0 to 600000", val);
+		o->shutdown_delay_ms = (unsigned)u;
 	} else if (FLAG("--max-concurrent")) {
 		if (parse_uint(val, 1, 4096, &u) < 0)
 			return sk_err(err, -EINVAL, "--max-concurrent \"%s\": a number from 1 to 4096", val);

@@ -14,6 +14,7 @@ enum bridge_action { BRIDGE_UP, BRIDGE_HELP, BRIDGE_VERSION };
 struct bridge_options {
 	const char *from;              /* app folder, spin.toml or locked-app JSON */
 	const char *listen;            /* host:port */
+	int listen_fd;                 /* --listen-fd: a listening socket already open, or -1 */
 	const char *cache_dir;         /* compiled-code cache, NULL: none */
 	const char *retain;            /* SPIN_COMPONENTS_TO_RETAIN, or NULL */
 	const char *work_dir;          /* where mapped files are staged */
@@ -26,6 +27,7 @@ struct bridge_options {
 	uint64_t max_response_body;    /* bytes */
 	unsigned max_concurrent;       /* instances at once */
 	unsigned drain_ms;             /* SIGTERM: time to finish requests */
+	unsigned shutdown_delay_ms;    /* SIGTERM: keep accepting this long first */
 	unsigned head_timeout_ms;      /* a request head must arrive within */
 	bool log_requests;             /* one log line per request */
 };

@@ -65,7 +65,8 @@ int main(void)
 	const char *flags[] = { "spin-bridge", "up", "--from=/x", "--listen", "[::1]:8080", "--max-instance-memory",
 				"64Mi", "--timeout", "250", "--max-concurrent", "3", "--max-request-body", "1Mi",
 				"--max-response-body=2Mi", "--no-cache", "--drain-timeout", "0", "--head-timeout",
-				"500", "--work-dir", "/w", "--log-requests", "--state-dir", "/var/lib/app", NULL };
+				"500", "--work-dir", "/w", "--log-requests", "--state-dir", "/var/lib/app",
+				"--listen-fd", "7", "--shutdown-delay", "2000", NULL };
 	ok(parse(flags, env, &o, &a, &err) == 0, "every flag: %s", err.message);
 	is_str(o.listen, "[::1]:8080", "--listen wins over the environment");
 	ok(o.max_instance_memory == 64u << 20, "--max-instance-memory 64Mi");
@@ -76,6 +77,16 @@ int main(void)
 	is_str(o.work_dir, "/w", "--work-dir");
 	ok(o.log_requests, "--log-requests");
 	is_str(o.state_dir, "/var/lib/app", "--state-dir");
+	ok(o.listen_fd == 7 && o.shutdown_delay_ms == 2000, "--listen-fd 7, --shutdown-delay 2000");
+	const char *nofd[] = { "spin-bridge", "up", "--from=/x", NULL };
+	ok(parse(nofd, env, &o, &a, &err) == 0 && o.listen_fd == -1 && o.shutdown_delay_ms == 0,
+	   "by default no inherited socket and no shutdown delay");
+	const char *badfd[] = { "spin-bridge", "up", "--from=/x", "--listen-fd", "2", NULL };
+	ok(parse(badfd, env, &o, &a, &err) == -EINVAL && strstr(err.message, "--listen-fd"),
+	   "--listen-fd below 3 is refused: %s", err.message);
+	const char *baddelay[] = { "spin-bridge", "up", "--from=/x", "--shutdown-delay", "soon", NULL };
+	ok(parse(baddelay, env, &o, &a, &err) == -EINVAL && strstr(err.message, "--shutdown-delay"),
+	   "--shutdown-delay needs milliseconds: %s", err.message);
 
 	const char *help[] = { "spin-bridge", "--help", NULL };
 	ok(parse(help, noenv, &o, &a, &err) == 0 && a == BRIDGE_HELP, "--help");
@@ -129,7 +140,7 @@ int main(void)
 				"--no-cache", "--work-dir", "--drain-timeout", "--log-requests", "--help", "--version",
 				"SPIN_HTTP_LISTEN_ADDR", "SPIN_MAX_INSTANCE_MEMORY", "SPIN_COMPONENTS_TO_RETAIN",
 				"SPIN_VARIABLE_", "SPIN_BRIDGE_CACHE_DIR", "--runtime-config-file", "--state-dir",
-				"SPIN_RUNTIME_CONFIG_FILE" };
+				"SPIN_RUNTIME_CONFIG_FILE", "--listen-fd", "--shutdown-delay" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		ok(strstr(text, names[i]) != NULL, "--help documents %s", names[i]);
 	free(text);

@@ -1,4 +1,4 @@
-/* cli/pull.c pull_manifest_parse and cli/push.c push_build: what push writes
+/* cli/pull.c oci_manifest_parse and cli/push.c push_build: what push writes
  * pull reads back (the test app in a temporary folder), and every manifest
  * pull must refuse before downloading anything. */
 #include <errno.h>
@@ -18,15 +18,15 @@
 #define CFG "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1 "\",\"size\":10}"
 #define LOCK "{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":5}"
 
-static int parse(const char *text, struct pull_manifest *m, struct sk_error *err)
+static int parse(const char *text, struct oci_manifest *m, struct sk_error *err)
 {
 	sk_err_clear(err);
-	return pull_manifest_parse(text, strlen(text), m, err);
+	return oci_manifest_parse(text, strlen(text), m, err);
 }
 
 static void refused(const char *text, int code, const char *words)
 {
-	struct pull_manifest m;
+	struct oci_manifest m;
 	struct sk_error err = { 0 };
 	int r = parse(text, &m, &err);
 
@@ -34,7 +34,7 @@ static void refused(const char *text, int code, const char *words)
 	if (r != code || !strstr(err.message, words))
 		printf("#   got %d: %s\n", r, err.message);
 	if (r == 0)
-		pull_manifest_free(&m);
+		oci_manifest_free(&m);
 }
 
 static void write_file(const char *path, const char *text)
@@ -52,7 +52,7 @@ static void test_roundtrip(void)
 	char dir[] = "/tmp/test-cli-manifest.XXXXXX", path[256];
 	struct app *app = NULL;
 	struct layer_set layers = { 0 };
-	struct pull_manifest m;
+	struct oci_manifest m;
 	struct sk_error err = { 0 };
 	char *manifest = NULL;
 
@@ -82,7 +82,7 @@ static void test_roundtrip(void)
 	is_str(m.layers[m.locked].media_type, MEDIA_LOCKED, "... the locked app found");
 	ok(strstr(layers.v[m.locked].mem, "\"path\":\"/s/a.txt\"") && strstr(layers.v[m.locked].mem, "\"path\":\"/s/b.txt\""),
 	   "the locked app lists both files by guest path");
-	pull_manifest_free(&m);
+	oci_manifest_free(&m);
 	free(manifest);
 	layers_free(&layers);
 	app_free(app);
@@ -94,18 +94,18 @@ static void test_roundtrip(void)
 
 int main(void)
 {
-	struct pull_manifest m;
+	struct oci_manifest m;
 	struct sk_error err = { 0 };
 
 	test_roundtrip();
 	is_int(parse("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "]}", &m, &err), 0, "a minimal Spin manifest");
-	pull_manifest_free(&m);
-	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[]}", -EINVAL, "this is not a Spin app");
+	oci_manifest_free(&m);
+	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[]}", -EINVAL, "not a Spin app: no layer of type " MEDIA_LOCKED);
 	refused("{\"schemaVersion\":1,\"config\":" CFG ",\"layers\":[" LOCK "]}", -EINVAL, "schemaVersion must be 2");
 	refused("{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}", -ENOTSUP, "image index");
 	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[" LOCK "," LOCK "]}", -EINVAL, "more than one layer");
 	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D1 "\",\"size\":1}]}",
-	        -ENOTSUP, "does not read");
+	        -ENOMEDIUM, "not a Spin app: a container image");
 	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"sha256:ABC\",\"size\":1}]}",
 	        -EINVAL, "64 lowercase hex");
 	refused("{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_LOCKED "\",\"digest\":\"" D1 "\",\"size\":-1}]}",

@@ -650,6 +650,43 @@ static void test_shutdown_fd(void)
 	http_server_free(srv);
 	close(p[0]);
 	close(p[1]);
+
+	/* shutdown_delay_ms: after shutdown_fd the server still accepts for the
+	 * delay, answering with Connection: close, then drains. */
+	if (pipe(p) < 0)
+		return;
+	cfg.shutdown_fd = p[0];
+	cfg.shutdown_delay_ms = 600;
+	srv = start(&cfg);
+	unsigned port = http_server_port(srv);
+	struct client kept, late;
+	struct resp r;
+	client_open(port, &kept);
+	send_str(&kept, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&kept, &r, 0) == 0 && r.status == 200 && !strstr(r.head, "Connection: close"),
+	   "before the shutdown a connection is kept alive");
+	free(r.body);
+	long t0 = now_ms();
+	(void)!write(p[1], "x", 1);
+	usleep(200 * 1000);
+	ok(client_open(port, &late) == 0, "during the shutdown delay a new connection is accepted");
+	send_str(&late, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&late, &r, 0) == 0 && r.status == 200 && strstr(r.head, "Connection: close"),
+	   "and answered, with Connection: close");
+	free(r.body);
+	ok(sees_eof(&late), "then closed");
+	send_str(&kept, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ok(read_resp(&kept, &r, 0) == 0 && r.status == 200 && strstr(r.head, "Connection: close"),
+	   "a kept-alive connection's next answer closes it too");
+	free(r.body);
+	is_int(http_server_wait(srv), 0, "then the server drains and stops");
+	long took = now_ms() - t0;
+	ok(took >= 550, "not before the delay (%ld ms)", took);
+	client_close(&kept);
+	client_close(&late);
+	http_server_free(srv);
+	close(p[0]);
+	close(p[1]);
 }
 
 

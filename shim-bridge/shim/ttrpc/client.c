@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/unix-socket.h"
 #include "shim-bridge/shim/ttrpc/frame.h"
 #include "shim-bridge/shim/ttrpc/message.h"
 
@@ -38,18 +39,11 @@ int sk_ttrpc_client_from_fd(int fd, struct sk_ttrpc_client **out, struct sk_erro
 
 int sk_ttrpc_client_connect(const char *path, struct sk_ttrpc_client **out, struct sk_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return sk_err(err, -ENAMETOOLONG, "ttrpc client: socket path %s is longer than %zu bytes", path,
-			sizeof(addr.sun_path) - 1);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = sk_unix_connect("ttrpc client", path, err);
+
 	if (fd < 0)
-		return sk_err(err, -errno, "ttrpc client: socket: %s", strerror(errno));
-	while (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		if (errno != EINTR)
-			return sk_err(err, -errno, "ttrpc client: connect to %s: %s", path, strerror(errno));
-	return sk_ttrpc_client_from_fd(TAKE_FD(fd), out, err);
+		return fd;
+	return sk_ttrpc_client_from_fd(fd, out, err);
 }
 
 static int set_timeout(int fd, int timeout_ms)

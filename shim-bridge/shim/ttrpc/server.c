@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/unix-socket.h"
 #include "shim-bridge/shim/ttrpc/frame.h"
 #include "shim-bridge/shim/ttrpc/message.h"
 
@@ -175,19 +176,11 @@ int sk_ttrpc_server_register(struct sk_ttrpc_server *srv, const char *service, c
 
 int sk_ttrpc_server_listen(struct sk_ttrpc_server *srv, const char *path, struct sk_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return sk_err(err, -ENAMETOOLONG, "ttrpc server: socket path %s is longer than %zu bytes", path,
-			sizeof(addr.sun_path) - 1);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = sk_unix_listen("ttrpc server", path, 128, err);
+
 	if (fd < 0)
-		return sk_err(err, -errno, "ttrpc server: socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return sk_err(err, -errno, "ttrpc server: bind %s: %s", path, strerror(errno));
-	if (listen(fd, 128) < 0)
-		return sk_err(err, -errno, "ttrpc server: listen on %s: %s", path, strerror(errno));
-	sk_ttrpc_server_listen_fd(srv, TAKE_FD(fd));
+		return fd;
+	sk_ttrpc_server_listen_fd(srv, fd);
 	return 0;
 }
 

@@ -1,0 +1,3 @@
+module spinkube-c.local/grpc-fake
+
+go 1.24
