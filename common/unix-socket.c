@@ -20,16 +20,24 @@ static int address(const char *what, const char *path, struct sockaddr_un *sa, s
 	return 0;
 }
 
-int sk_unix_listen(const char *what, const char *path, int backlog, struct sk_error *err)
+/* A close-on-exec stream socket and path's address. */
+static int open_socket(const char *what, const char *path, struct sockaddr_un *sa, struct sk_error *err)
 {
-	struct sockaddr_un sa;
-	int r = address(what, path, &sa, err);
+	int r = address(what, path, sa, err);
 
 	if (r < 0)
 		return r;
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd >= 0 ? fd : sk_err(err, -errno, "%s: socket: %s", what, strerror(errno));
+}
+
+int sk_unix_listen(const char *what, const char *path, int backlog, struct sk_error *err)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int fd = open_socket(what, path, &sa, err);
+
 	if (fd < 0)
-		return sk_err(err, -errno, "%s: socket: %s", what, strerror(errno));
+		return TAKE_FD(fd);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return sk_err(err, -errno, "%s: bind %s: %s", what, path, strerror(errno));
 	if (listen(fd, backlog) < 0)
@@ -40,13 +48,10 @@ int sk_unix_listen(const char *what, const char *path, int backlog, struct sk_er
 int sk_unix_connect(const char *what, const char *path, struct sk_error *err)
 {
 	struct sockaddr_un sa;
-	int r = address(what, path, &sa, err);
+	_cleanup_close_ int fd = open_socket(what, path, &sa, err);
 
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return sk_err(err, -errno, "%s: socket: %s", what, strerror(errno));
+		return TAKE_FD(fd);
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		if (errno != EINTR)
 			return sk_err(err, -errno, "%s: connect to %s: %s", what, path, strerror(errno));

@@ -13,6 +13,23 @@
 #define IMAGE_ANSWER_MAX (1u << 20) /* an Image with its labels */
 #define INFO_ANSWER_MAX  (1u << 20)
 
+/* req packed into *buf (malloc'd, *n bytes). */
+static int pack(const ProtobufCMessage *req, uint8_t **buf, size_t *n, struct sk_error *err)
+{
+	*n = protobuf_c_message_get_packed_size(req);
+	if (!(*buf = malloc(*n ? *n : 1)))
+		return sk_err(err, -ENOMEM, "out of memory");
+	protobuf_c_message_pack(req, *buf);
+	return 0;
+}
+
+/* What a NotFound from Content/Info or Content/Read means. */
+static int missing_blob(struct ctrd_client *c, const char *digest, struct sk_error *err)
+{
+	return sk_err(err, -ENOENT, "containerd %s: blob %s is not in the content store: pull the image again",
+	              ctrd_client_socket(c), digest);
+}
+
 int ctrd_image_get(struct ctrd_client *c, const char *name, struct ctrd_desc *target, struct sk_error *err)
 {
 	Containerd__Services__Images__V1__GetImageRequest req =
@@ -22,10 +39,8 @@ int ctrd_image_get(struct ctrd_client *c, const char *name, struct ctrd_desc *ta
 	int r;
 
 	req.name = (char *)(uintptr_t)name;
-	n = containerd__services__images__v1__get_image_request__get_packed_size(&req);
-	if (!(buf = malloc(n ? n : 1)))
-		return sk_err(err, -ENOMEM, "out of memory");
-	containerd__services__images__v1__get_image_request__pack(&req, buf);
+	if ((r = pack(&req.base, &buf, &n, err)) < 0)
+		return r;
 	r = ctrd_call_unary(c, "/containerd.services.images.v1.Images/Get", buf, n, IMAGE_ANSWER_MAX, &resp,
 	                    &resp_len, err);
 	if (r == -ENOENT)
@@ -66,16 +81,12 @@ int ctrd_content_info(struct ctrd_client *c, const char *digest, int64_t *size, 
 	int r;
 
 	req.digest = (char *)(uintptr_t)digest;
-	n = containerd__services__content__v1__info_request__get_packed_size(&req);
-	if (!(buf = malloc(n ? n : 1)))
-		return sk_err(err, -ENOMEM, "out of memory");
-	containerd__services__content__v1__info_request__pack(&req, buf);
+	if ((r = pack(&req.base, &buf, &n, err)) < 0)
+		return r;
 	r = ctrd_call_unary(c, "/containerd.services.content.v1.Content/Info", buf, n, INFO_ANSWER_MAX, &resp,
 	                    &resp_len, err);
 	if (r == -ENOENT)
-		return sk_err(err, r,
-		              "containerd %s: blob %s is not in the content store: pull the image again",
-		              ctrd_client_socket(c), digest);
+		return missing_blob(c, digest, err);
 	if (r < 0)
 		return r;
 	Containerd__Services__Content__V1__InfoResponse *m =
@@ -143,16 +154,12 @@ int ctrd_content_read(struct ctrd_client *c, const char *digest, int64_t offset,
 	req.digest = (char *)(uintptr_t)digest;
 	req.offset = offset;
 	req.size = size;
-	n = containerd__services__content__v1__read_content_request__get_packed_size(&req);
-	if (!(buf = malloc(n ? n : 1)))
-		return sk_err(err, -ENOMEM, "out of memory");
-	containerd__services__content__v1__read_content_request__pack(&req, buf);
+	if ((r = pack(&req.base, &buf, &n, err)) < 0)
+		return r;
 	r = ctrd_call_stream(c, "/containerd.services.content.v1.Content/Read", buf, n, GRPC_MSG_MAX,
 	                     on_piece, &rd, err);
 	if (r == -ENOENT)
-		return sk_err(err, r,
-		              "containerd %s: blob %s is not in the content store: pull the image again",
-		              ctrd_client_socket(c), digest);
+		return missing_blob(c, digest, err);
 	if (r < 0)
 		return r;
 	if (rd.next != rd.end)
