@@ -10,7 +10,8 @@
 # every blob of the manifest, each hashing to its name, and app_load takes
 # it; a second fetch reads nothing; blobs already there are kept; an image
 # index is followed to its wasm manifest; an unknown image, a socket nobody
-# serves and a damaged blob in the store each fail with one line (the
+# serves and a damaged blob in the store (changed without relying on
+# CAP_DAC_OVERRIDE: containerd keeps blobs 0444) each fail with one line (the
 # damaged blob leaves nothing in the folder); an ordinary container image
 # gives the fallback exit (-ENOMEDIUM). Root only; only loopback traffic.
 #   containerd-content.sh RUNTIME-CONTAINERD-FETCH (meson passes the driver)
@@ -179,8 +180,18 @@ ok "... saying it is not a Spin app but a container image" one_error "$T/f8.err"
 # --- a damaged blob in the store (same size, other bytes): caught by digest ---
 BIG=$(jq -r '.layers[] | select(.size > 1000000) | .digest' "$T/manifest.json" | head -n1)
 STORE=$T/root/io.containerd.content.v1.content/blobs/sha256/${BIG#sha256:}
+# damage STORE: one byte changed to another value. containerd keeps its blobs
+# read-only (0444): make the file writable first, so that this works without
+# CAP_DAC_OVERRIDE too, and check the file's digest changed.
+damage() {
+	local b
+	b=$(od -An -tu1 -j 1000 -N 1 "$STORE" | tr -d ' ') || return 1
+	chmod u+w "$STORE" || return 1
+	printf "\\$(printf %03o $(((b + 1) % 256)))" | dd of="$STORE" bs=1 seek=1000 conv=notrunc status=none || return 1
+	[ "sha256:$(sha256sum <"$STORE" | cut -d' ' -f1)" != "$BIG" ]
+}
 if [ -f "$STORE" ]; then
-	printf 'X' | dd of="$STORE" bs=1 seek=1000 conv=notrunc status=none
+	ok "a byte of the app's large blob is changed in containerd's content store" damage
 	"$FETCH" "$SOCK" "$NS" "$APP" "$T/cache2" >/dev/null 2>"$T/f9.err"
 	is "$?" 1 "a blob whose bytes do not match its digest fails the fetch"
 	ok "... with one line naming the digest" one_error "$T/f9.err" "the bytes of $BIG hash to sha256:"
