@@ -26,6 +26,9 @@ KSTATUS_DIR=$SPINKUBE_CACHE/kstatus-$CLI_UTILS_VERSION
 PROTOS_DIR=$SPINKUBE_CACHE/protos-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION-cgroups$CGROUPS_VERSION
 # The Go ttrpc peer of tests/runtime/ttrpc.sh, keyed by the versions and its source.
 TTRPC_PEER_DIR=$SPINKUBE_CACHE/ttrpc-peer-api$CONTAINERD_API_VERSION-ttrpc$TTRPC_VERSION
+# The OpenTelemetry Collector of tests/lib/otelcol.sh, keyed by its release
+# (the folder's "source" file holds a digest of tests/tools/otelcol).
+OTELCOL_DIR=$SPINKUBE_CACHE/otelcol-$OTELCOL_VERSION
 # wasmtime C API: the version its Cargo.lock pins plus a digest of the crate.
 WASMTIME_VERSION=$(sed -n '/^name = "wasmtime-c-api-impl"$/{n;s/^version = "\(.*\)"$/\1/p}' "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock")
 WASMTIME_DIR=$SPINKUBE_CACHE/wasmtime-$WASMTIME_VERSION-$(cat "$REPO_ROOT/shim-bridge/wasmtime/Cargo.toml" "$REPO_ROOT/shim-bridge/wasmtime/Cargo.lock" "$REPO_ROOT/shim-bridge/wasmtime/src/lib.rs" | sha256sum | cut -c1-12)
@@ -67,6 +70,7 @@ kwok_bin() { printf '%s/bin/kwok' "$KWOK_DIR"; }
 tools_bin_dir() { printf '%s/bin' "$KUBECTL_DIR"; }
 kstatus_bin() { printf '%s/bin/kstatus' "$KSTATUS_DIR"; }
 ttrpc_peer_bin() { printf '%s/bin/ttrpc-peer' "$TTRPC_PEER_DIR"; }
+otelcol_bin() { printf '%s/bin/otelcol' "$OTELCOL_DIR"; }
 wasmtools_bin() { printf '%s/bin/%s' "$WASMTOOLS_DIR" "$1"; }
 # wasi_adapter reactor|command: the WASI preview 1 -> component adapter.
 wasi_adapter() { printf '%s/adapters/wasi_snapshot_preview1.%s.wasm' "$WASMTOOLS_DIR" "$1"; }
