@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "shim-bridge/runtime/engine.h"
 #include "shim-bridge/runtime/staging.h"
 #include "shim-bridge/runtime/handler.h"
+#include "shim-bridge/telemetry/telemetry.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/app/runtime-config.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
@@ -321,32 +323,83 @@ static bool wants_stream(void *user, const struct http_request *req)
 	return stream;
 }
 
+/* The incoming W3C traceparent, when the request carries a valid one. */
+static const struct tel_ctx *incoming_trace(const struct http_request *req, struct tel_ctx *out)
+{
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (h->name_len == 11 && strncasecmp(h->name, "traceparent", 11) == 0)
+			return tel_traceparent_parse(h->value, h->value_len, out) == 0 ? out : NULL;
+	}
+	return NULL;
+}
+
+static void run_component(struct bridge *b, const struct app_route_match *m, const struct http_request *req,
+			  struct http_response *resp)
+{
+	struct sb_component *c = b->comps[m->component];
+	const struct app_trigger *t = &b->app->triggers[m->trigger];
+	struct tel_span span;
+	char name[TEL_SPAN_NAME_MAX];
+
+	(void)snprintf(name, sizeof(name), "execute_wasm_component %s", c->id);
+	tel_span_begin(&span, name, TEL_SPAN_INTERNAL, NULL);
+	tel_span_attr_str(&span, "component_id", c->id);
+	tel_span_enter(&span);
+	if (c->kind == SB_HANDLER_WAGI)
+		run_wagi(b, c, t, m, req, resp);
+	else if (c->kind == SB_HANDLER_WASI_HTTP)
+		run_wasi_http(c, m, req, resp);
+	else
+		run_inbound(b, c, m, req, resp);
+	if (resp->server_error || resp->status >= 500)
+		tel_span_fail(&span, NULL);
+	tel_span_end(&span);
+}
+
 static void handle(void *user, const struct http_request *req, struct http_response *resp)
 {
 	struct bridge *b = user;
 	struct app_route_match m;
-	double t0 = b->opts.log_requests ? now_ms() : 0;
+	struct tel_span span;
+	struct tel_ctx parent;
+	bool tel = tel_on(TEL_TRACES) || tel_on(TEL_METRICS);
+	double t0 = b->opts.log_requests || tel ? now_ms() : 0;
 	int r = app_router_match(b->router, req->path, &m);
+	const char *route = r == 0 ? b->app->triggers[m.trigger].route : "";
+	const char *component = r == 0 ? b->app->components[m.component].id : "-";
 
-	if (r == -ENOENT) {
+	if (tel) {
+		char name[TEL_SPAN_NAME_MAX];
+		(void)snprintf(name, sizeof(name), "%s %s", req->method, r == 0 ? route : "");
+		tel_span_begin(&span, name, TEL_SPAN_SERVER, incoming_trace(req, &parent));
+		tel_span_attr_str(&span, "http.request.method", req->method);
+		tel_span_attr_str(&span, "url.path", req->path);
+		tel_span_attr_str(&span, "url.scheme", "http");
+		if (r == 0)
+			tel_span_attr_str(&span, "http.route", route);
+		tel_span_attr_str(&span, "network.protocol.version", req->version_minor ? "1.1" : "1.0");
+		tel_span_attr_str(&span, "client.address", req->client_ip);
+		tel_span_enter(&span);
+	}
+	if (r == -ENOENT)
 		resp->status = 404;
-	} else if (r < 0) {
+	else if (r < 0)
 		fail(resp, "-", req->path, "out of memory matching the route");
-	} else {
-		struct sb_component *c = b->comps[m.component];
-		const struct app_trigger *t = &b->app->triggers[m.trigger];
-		if (c->kind == SB_HANDLER_WAGI)
-			run_wagi(b, c, t, &m, req, resp);
-		else if (c->kind == SB_HANDLER_WASI_HTTP)
-			run_wasi_http(c, &m, req, resp);
-		else
-			run_inbound(b, c, &m, req, resp);
+	else
+		run_component(b, &m, req, resp);
+	double ms = b->opts.log_requests || tel ? now_ms() - t0 : 0;
+	if (tel) {
+		tel_span_attr_int(&span, "http.response.status_code", resp->status);
+		if (resp->server_error || resp->status >= 500)
+			tel_span_fail(&span, NULL);
+		tel_span_end(&span);
+		tel_request_done(component, req->method, route, (unsigned)resp->status, ms / 1000.0);
 	}
 	if (b->opts.log_requests) {
 		char p[512];
 		log_info("request", "method=%s path=%s status=%d component=%s ms=%.3f", req->method,
-			 log_quote(req->path, p, sizeof(p)), resp->status,
-			 r == 0 ? b->app->components[m.component].id : "-", now_ms() - t0);
+			 log_quote(req->path, p, sizeof(p)), resp->status, component, ms);
 	}
 	if (r == 0)
 		app_route_match_clear(&m);
@@ -614,6 +667,25 @@ static void log_routes(const struct bridge *b)
 	}
 }
 
+/* OTEL_* from the environment (the pod's, in the shim's app process). A
+ * setting that cannot be used is a warning; telemetry never stops the app. */
+static void start_telemetry(struct bridge *b)
+{
+	struct tel_config *cfg = malloc(sizeof(*cfg));
+	struct sk_error err = { 0 };
+
+	if (!cfg) {
+		log_warn("telemetry off", "reason=\"out of memory\"");
+		return;
+	}
+	tel_config_read((const char *const *)environ, b->app->name, sk_log_sink_stderr(), cfg);
+	if (tel_config_any(cfg) && tel_start(cfg, sk_log_sink_stderr(), &err) < 0) {
+		char q[1024];
+		log_warn("telemetry off", "reason=%s", log_quote(err.message, q, sizeof(q)));
+	}
+	free(cfg);
+}
+
 static void bridge_free(struct bridge *b)
 {
 	http_server_free(b->server);
@@ -697,6 +769,7 @@ int bridge_run(int argc, char *argv[], struct sk_error *failure)
 		curl_global_cleanup();
 		return 1;
 	}
+	start_telemetry(&b);
 	log_routes(&b);
 	log_info("serving", "app=%s listen=%s port=%u components=%zu concurrency=%u start_ms=%.1f", b.app->name,
 		 b.opts.listen, http_server_port(b.server), b.app->n_components, b.opts.max_concurrent,
@@ -706,6 +779,7 @@ int bridge_run(int argc, char *argv[], struct sk_error *failure)
 	http_server_stats(b.server, &st);
 	log_info("stopped", "requests=%llu errors=%llu drain=%s", (unsigned long long)st.requests,
 		 (unsigned long long)st.handler_errors, r == 0 ? "complete" : "cut off at the deadline");
+	tel_stop(); /* sends what is queued: the server's threads are done */
 	bridge_free(&b);
 	curl_global_cleanup();
 	return 0;

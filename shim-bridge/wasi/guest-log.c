@@ -2,6 +2,8 @@
  * guest-log.h). */
 #include "shim-bridge/wasi/guest-log.h"
 
+#include "shim-bridge/telemetry/telemetry.h"
+
 void wh_guest_log_init(struct wh_guest_log *g, const struct sk_log_sink *sink, const char *component,
 		       const char *stream)
 {
@@ -18,6 +20,7 @@ void wh_guest_log_flush(struct wh_guest_log *g)
 	if (g->len == 0)
 		return;
 	g->line[g->len] = '\0';
+	tel_log_guest(g->component, g->stream, g->line, g->len);
 	sk_report(g->sink, LOG_INFO, "guest output", "component=%s stream=%s line=%s", g->component, g->stream,
 		  log_quote(g->line, q, sizeof(q)));
 	g->len = 0;

@@ -6,6 +6,7 @@
  * guest gave, so no difference between two parsers can let a request
  * through. outbound-transfer.c then runs it. */
 #include "shim-bridge/wasi/outbound.h"
+#include "shim-bridge/telemetry/telemetry.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -82,8 +83,10 @@ bool wh_out_has_body(const struct wh_out_request *rq)
 /* The header list curl sends: the guest's, checked, without those curl
  * owns; no "Expect: 100-continue" wait, and no Content-Type that the guest
  * did not set (curl would add a form type to bodies). */
-static enum wh_out_error build_headers(const struct wh_out_request *rq, struct curl_slist **out,
-                                       struct sk_error *err)
+/* trace: the client span whose context goes on as `traceparent` (W3C Trace
+ * Context), unless the guest sent one itself; NULL or not valid: none. */
+static enum wh_out_error build_headers(const struct wh_out_request *rq, const struct tel_ctx *trace,
+                                       struct curl_slist **out, struct sk_error *err)
 {
 	_cleanup_(curl_slist_free_allp) struct curl_slist *list = NULL;
 	struct curl_slist *l;
@@ -112,12 +115,22 @@ static enum wh_out_error build_headers(const struct wh_out_request *rq, struct c
 			continue;
 		if (strcasecmp(h->name, "content-type") == 0)
 			content_type = true;
+		if (strcasecmp(h->name, "traceparent") == 0)
+			trace = NULL;
 		/* "Name;" is curl's way to send a header with an empty value */
 		if (asprintf(&line, vl ? "%s: %.*s" : "%s;", h->name, (int)vl, vl ? h->value : "") < 0) {
 			line = NULL; /* undefined after a failure */
 			return out_fail(WH_OUT_INTERNAL, err, "out of memory");
 		}
 		if (!(l = curl_slist_append(list, line)))
+			return out_fail(WH_OUT_INTERNAL, err, "out of memory");
+		list = l;
+	}
+	if (tel_ctx_valid(trace)) {
+		char tp[sizeof("traceparent: ") + TEL_TRACEPARENT_LEN];
+		memcpy(tp, "traceparent: ", 13);
+		tel_traceparent_format(trace, tp + 13);
+		if (!(l = curl_slist_append(list, tp)))
 			return out_fail(WH_OUT_INTERNAL, err, "out of memory");
 		list = l;
 	}
@@ -244,7 +257,7 @@ static enum wh_out_error parse_and_check(const struct wh_component_env *env, con
 /* The checks and the transfer; each failure names the request. */
 static enum wh_out_error send_request(const struct wh_component_env *env, const struct wh_out_request *rq,
                                       int64_t deadline_ns, size_t max_body, struct wh_out_response *rs,
-                                      struct sk_error *err)
+                                      struct tel_span *span, struct sk_error *err)
 {
 	_cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
 	_cleanup_(curl_url_cleanupp) CURLU *u = NULL;
@@ -275,8 +288,12 @@ static enum wh_out_error send_request(const struct wh_component_env *env, const 
 	r = build_url(rq, scheme, url, sizeof(url), host, sizeof(host), &port, err);
 	if (r == WH_OUT_OK)
 		r = parse_and_check(env, scheme, url, host, port, &u, err);
-	if (r == WH_OUT_OK)
-		r = build_headers(rq, &headers, err);
+	if (r == WH_OUT_OK) {
+		tel_span_attr_str(span, "url.full", url);
+		tel_span_attr_str(span, "server.address", host);
+		tel_span_attr_int(span, "server.port", port);
+		r = build_headers(rq, &span->ctx, &headers, err);
+	}
 	if (r != WH_OUT_OK) {
 		(void)sk_err_prefix(err, "%s", what); /* the request, then the reason */
 		return r;
@@ -290,8 +307,25 @@ static enum wh_out_error send_request(const struct wh_component_env *env, const 
 int wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq, int64_t deadline_ns,
                      size_t max_body, struct wh_out_response *rs, enum wh_out_error *kind, struct sk_error *err)
 {
-	enum wh_out_error k = send_request(env, rq, deadline_ns, max_body, rs, err);
+	struct tel_span span;
+	const char *method = rq && rq->method && sk_http_token(rq->method, strlen(rq->method)) &&
+	                             strlen(rq->method) <= WH_OUT_METHOD_MAX
+	                         ? rq->method
+	                         : "HTTP";
 
+	/* a client span, child of the request's; the server's status on it */
+	tel_span_begin(&span, method, TEL_SPAN_CLIENT, NULL);
+	tel_span_attr_str(&span, "http.request.method", method);
+	enum wh_out_error k = send_request(env, rq, deadline_ns, max_body, rs, &span, err);
+	if (k == WH_OUT_OK) {
+		tel_span_attr_int(&span, "http.response.status_code", rs->status);
+		if (rs->status >= 400)
+			tel_span_fail(&span, NULL);
+	} else {
+		tel_span_attr_str(&span, "error.type", wh_out_error_case(k));
+		tel_span_fail(&span, err ? err->message : wh_out_error_case(k));
+	}
+	tel_span_end(&span);
 	if (kind)
 		*kind = k;
 	return wh_out_errno(k);
