@@ -325,7 +325,8 @@ void tel_span_end(struct tel_span *s)
 
 /* logs.proto: LogRecord { time 1, severity_number 2, severity_text 3,
  * body 5, attributes 6, trace_id 9, span_id 10, observed_time 11 } */
-void tel_log_guest(const char *component, const char *stream, const char *line, size_t len)
+void tel_log_guest(const struct tel_ctx *ctx, const char *component, const char *stream, const char *line,
+		   size_t len)
 {
 	struct tel *t = atomic_load_explicit(&g_tel, memory_order_acquire);
 	struct sk_buf b = { .data = NULL, .max = TEL_ITEM_MAX };
@@ -350,9 +351,9 @@ void tel_log_guest(const char *component, const char *stream, const char *line, 
 	otw_kv_str(&w, "component_id", component ? component : "");
 	otw_kv_str(&w, "log.iostream", stream);
 	otw_array_end(&w);
-	if (g_current && !all_zero(g_current->ctx.trace_id, 16)) {
-		otw_id(&w, 9, "traceId", g_current->ctx.trace_id, 16);
-		otw_id(&w, 10, "spanId", g_current->ctx.span_id, 8);
+	if (tel_ctx_valid(ctx)) {
+		otw_id(&w, 9, "traceId", ctx->trace_id, 16);
+		otw_id(&w, 10, "spanId", ctx->span_id, 8);
 	}
 	if (otw_finish(&w) == 0)
 		enqueue(t, TEL_LOGS, &b);

@@ -11,7 +11,7 @@
  *   metrics  spin.request_count (a counter by component, status) and
  *            http.server.request.duration (a histogram in seconds)
  *   logs     each line a guest writes to stdout or stderr, with the trace
- *            and span of the request it belongs to
+ *            and span of the component run it belongs to
  *
  * Spans and log records are encoded when they end and queued; one exporter
  * thread sends them in batches (OTEL_BSP_*, OTEL_BLRP_*) and the metrics
@@ -116,9 +116,10 @@ const struct tel_ctx *tel_current(void);
 int tel_traceparent_parse(const char *v, size_t n, struct tel_ctx *out);
 void tel_traceparent_format(const struct tel_ctx *c, char *out);
 
-/* A log record: a guest's output line (stream "stdout" or "stderr"), with
- * the current span's context. */
-void tel_log_guest(const char *component, const char *stream, const char *line, size_t len);
+/* A log record: a guest's output line (stream "stdout" or "stderr"), in
+ * the span ctx (NULL or not valid: none). */
+void tel_log_guest(const struct tel_ctx *ctx, const char *component, const char *stream, const char *line,
+		   size_t len);
 
 /* One request served: counts and times it. */
 void tel_request_done(const char *component, const char *method, const char *route, unsigned status,

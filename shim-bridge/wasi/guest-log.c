@@ -2,7 +2,7 @@
  * guest-log.h). */
 #include "shim-bridge/wasi/guest-log.h"
 
-#include "shim-bridge/telemetry/telemetry.h"
+#include <string.h>
 
 void wh_guest_log_init(struct wh_guest_log *g, const struct sk_log_sink *sink, const char *component,
 		       const char *stream)
@@ -11,6 +11,11 @@ void wh_guest_log_init(struct wh_guest_log *g, const struct sk_log_sink *sink, c
 	g->component = component ? component : "";
 	g->stream = stream;
 	g->len = 0;
+	const struct tel_ctx *c = tel_current();
+	if (c)
+		g->trace = *c;
+	else
+		memset(&g->trace, 0, sizeof(g->trace));
 }
 
 void wh_guest_log_flush(struct wh_guest_log *g)
@@ -20,7 +25,7 @@ void wh_guest_log_flush(struct wh_guest_log *g)
 	if (g->len == 0)
 		return;
 	g->line[g->len] = '\0';
-	tel_log_guest(g->component, g->stream, g->line, g->len);
+	tel_log_guest(&g->trace, g->component, g->stream, g->line, g->len);
 	sk_report(g->sink, LOG_INFO, "guest output", "component=%s stream=%s line=%s", g->component, g->stream,
 		  log_quote(g->line, q, sizeof(q)));
 	g->len = 0;
