@@ -186,9 +186,12 @@ static bool add_attr(void *ud, const char *key, const char *value)
 	return true;
 }
 
+/* http(s)://, then a host: something before the path */
 static bool url_ok(const char *u)
 {
-	return (strncasecmp(u, "http://", 7) == 0 && u[7]) || (strncasecmp(u, "https://", 8) == 0 && u[8]);
+	size_t at = strncasecmp(u, "http://", 7) == 0 ? 7 : strncasecmp(u, "https://", 8) == 0 ? 8 : 0;
+
+	return at && u[at] && u[at] != '/' && u[at] != '?' && u[at] != '#';
 }
 
 static void read_signal(const char *const *envp, const struct sk_log_sink *sink, enum tel_signal s,
@@ -211,7 +214,7 @@ static void read_signal(const char *const *envp, const struct sk_log_sink *sink,
 	(void)snprintf(name, sizeof(name), specific ? "OTEL_EXPORTER_OTLP_%s_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT",
 		       sig_upper[s]);
 	if (!url_ok(v)) {
-		warn(sink, name, v, "want an http:// or https:// URL; this signal is not exported");
+		warn(sink, name, v, "want an http:// or https:// URL with a host; this signal is not exported");
 		return;
 	}
 	if (specific) {
@@ -221,8 +224,9 @@ static void read_signal(const char *const *envp, const struct sk_log_sink *sink,
 		}
 		memcpy(out->url, v, strlen(v) + 1);
 	} else {
+		/* one slash between the base and v1/<signal> */
 		size_t n = strlen(v);
-		while (n > 0 && v[n - 1] == '/')
+		if (v[n - 1] == '/')
 			n--;
 		if ((size_t)snprintf(out->url, sizeof(out->url), "%.*s%s", (int)n, v, sig_path[s]) >= sizeof(out->url)) {
 			warn(sink, name, v, "the URL is too long; this signal is not exported");
