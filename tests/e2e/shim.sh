@@ -5,7 +5,8 @@
 # and answer through their Services: a WAGI app, an inbound-http app, a
 # JavaScript wasi:http app; variables from values and from a Secret; a
 # runtime-config Secret with a key-value store; selective deployment;
-# readiness and liveness probes; kubectl logs with guest output. Then
+# readiness and liveness probes; kubectl logs with guest output; traces and
+# logs of a pod to the OTLP endpoint its executor names. Then
 # scale 1 -> 5 -> 1, a rolling update under a bounded request loop with no
 # failed request, a pod deleted mid-request finishing it; the faults (kill -9
 # of a shim, containerd and the kubelet restarted, a guest that traps or
@@ -32,6 +33,7 @@ loop_pid=
 cleanup() {
 	[ -n "$loop_pid" ] && kill "$loop_pid" 2>/dev/null
 	[ -n "$ctrl_pid" ] && kill "$ctrl_pid" 2>/dev/null
+	declare -F otelcol_stop >/dev/null && otelcol_stop >/dev/null 2>&1
 	"$src/hack/cluster-down" --name "$name" >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -170,6 +172,45 @@ spinapp sel e2e/wagi:v1 "  replicas: 1
 ok "a SpinApp with selected components is Ready" ready sel
 is "$(code sel /hello)" 200 "a selected component answers"
 is "$(code sel /echo/x)" 404 "a component left out is not served"
+
+# --- OpenTelemetry: the executor's otel endpoint reaches the app ----------------
+# The real collector (tests/lib/otelcol.sh) listens on the node's bridge
+# address, which pods reach and which is this machine's own (checked first).
+. "$src/tests/lib/otelcol.sh"
+if reason=$(otelcol_missing); then
+	skip "traces and logs of a pod reach the executor's collector" "$reason"
+elif ! ip -o addr show dev "$NODE_BRIDGE" | grep -q " $NODE_BRIDGE_IP/"; then
+	bail "the bridge address $NODE_BRIDGE_IP is not on $NODE_BRIDGE of this machine"
+elif ! OTELCOL_ADDR=$NODE_BRIDGE_IP otelcol_start "$work/otelcol"; then
+	bail "the collector did not start on $NODE_BRIDGE_IP"
+else
+	kubectl apply -f - >/dev/null <<EOT
+apiVersion: core.spinkube.dev/v1alpha1
+kind: SpinAppExecutor
+metadata: {name: traced}
+spec:
+  createDeployment: true
+  deploymentConfig:
+    runtimeClassName: wasmtime-spin-v2
+    otel: {exporter_otlp_endpoint: "$OTELCOL_ENDPOINT"}
+EOT
+	spinapp traced e2e/wasi-http:v1 "  replicas: 1
+  executor: traced"
+	ok "a SpinApp whose executor names an OTLP endpoint is Ready" ready traced
+	is "$(kubectl get deploy traced -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="OTEL_EXPORTER_OTLP_ENDPOINT")].value}')" \
+		"$OTELCOL_ENDPOINT" "... its pod has OTEL_EXPORTER_OTLP_ENDPOINT"
+	tp=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+	get traced /hello -H "traceparent: $tp" >/dev/null
+	get traced /trapmid -o /dev/null
+	# the default batch delay is 5 s
+	ok "the request's server span reaches the collector, child of the caller's span" \
+		otelcol_wait_for "$OTELCOL_TRACES" '[.[].resourceSpans[] | select(any(.resource.attributes[]; .key == "service.name" and .value.stringValue == "wasi-http"))
+		| .scopeSpans[].spans[] | select(.name == "GET /hello" and .traceId == "4bf92f3577b34da6a3ce929d0e0e4736" and .parentSpanId == "00f067aa0ba902b7")] | length == 1' 30
+	ok "the guest's stderr line reaches it as a log record of its request" \
+		otelcol_wait_for "$OTELCOL_LOGS" '[.[].resourceLogs[].scopeLogs[].logRecords[] | select(.body.stringValue | startswith("trapmid: trapping")) | select(.traceId != null)] | length >= 1' 30
+	kubectl delete spinapp traced --wait=true >/dev/null
+	otelcol_stop >/dev/null
+fi
 
 wait "$loopreq_pid"
 is "$(cat "$work/loop.code")" 500 "a guest that loops gets 500 at its time limit"

@@ -21,7 +21,10 @@
 # listener of its own; the receiver's port is the only one it opens) and it
 # logs warnings and errors only, to DIR/otelcol.log. OTELCOL_LOG_LEVEL=debug
 # or info says more; OTELCOL_DEBUG=1 adds the debug exporter (every item,
-# detailed) to each pipeline, into the same log.
+# detailed) to each pipeline, into the same log. OTELCOL_ADDR is the address
+# the receiver binds (default 127.0.0.1): the real-node e2e test gives the
+# node's bridge address, so that pods reach it; the caller checks first that
+# the address is this machine's own.
 
 if ! declare -F otelcol_bin >/dev/null; then
 	# shellcheck source=hack/lib.sh
@@ -59,7 +62,7 @@ otelcol_config() {
 	  otlp:
 	    protocols:
 	      http:
-	        endpoint: 127.0.0.1:0
+	        endpoint: ${OTELCOL_ADDR:-127.0.0.1}:0
 	exporters:
 	EOF
 	printf '%s' "$debug"
@@ -116,8 +119,8 @@ otelcol_start() {
 		[ -n "$port" ] || port=$(otelcol_port "$OTELCOL_PID")
 		# Any HTTP answer (405 to a GET) says the receiver serves.
 		if [ -n "$port" ] && [ "$(curl -s --noproxy '*' --max-time 1 -o /dev/null -w '%{http_code}' \
-			"http://127.0.0.1:$port/v1/traces")" != 000 ]; then
-			export OTELCOL_ENDPOINT=http://127.0.0.1:$port OTELCOL_PID
+			"http://${OTELCOL_ADDR:-127.0.0.1}:$port/v1/traces")" != 000 ]; then
+			export OTELCOL_ENDPOINT=http://${OTELCOL_ADDR:-127.0.0.1}:$port OTELCOL_PID
 			OTELCOL_TRACES=$dir/traces.jsonl
 			OTELCOL_METRICS=$dir/metrics.jsonl
 			OTELCOL_LOGS=$dir/logs.jsonl
