@@ -50,6 +50,8 @@ export GOTOOLCHAIN=local
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # die_with_log COMPONENT LOGFILE: say which component failed and show the end of
 # its log, then exit non-zero.

@@ -46,19 +46,53 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Trace and span ids: a per-thread xoshiro256** generator seeded once from
+ * getrandom (ids must be unique and unpredictable enough to not collide,
+ * not secret; a system call per id would cost the request path). */
+static __thread uint64_t rng[4];
+static __thread bool rng_seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(void)
+{
+	if (!rng_seeded) {
+		if (getrandom(rng, sizeof(rng), 0) != (ssize_t)sizeof(rng)) {
+			/* no entropy source: the clock and the thread's address */
+			uint64_t x = mono_ns() ^ tel_now_ns() ^ (uint64_t)(uintptr_t)&rng;
+			for (int i = 0; i < 4; i++) {
+				x += 0x9e3779b97f4a7c15u;
+				uint64_t z = x;
+				z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+				z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+				rng[i] = z ^ (z >> 31);
+			}
+		}
+		if ((rng[0] | rng[1] | rng[2] | rng[3]) == 0)
+			rng[0] = 1;
+		rng_seeded = true;
+	}
+	uint64_t r = rotl(rng[1] * 5, 7) * 9, t = rng[1] << 17;
+	rng[2] ^= rng[0];
+	rng[3] ^= rng[1];
+	rng[1] ^= rng[2];
+	rng[0] ^= rng[3];
+	rng[2] ^= t;
+	rng[3] = rotl(rng[3], 45);
+	return r;
+}
+
 static void random_bytes(uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t r = getrandom(p, n, 0);
-		if (r <= 0) {
-			/* no entropy source: time-based, still unique enough per process */
-			uint64_t x = mono_ns() ^ (uint64_t)(uintptr_t)p;
-			for (size_t i = 0; i < n; i++, x = x * 6364136223846793005u + 1442695040888963407u)
-				p[i] = (uint8_t)(x >> 56);
-			return;
-		}
-		p += r;
-		n -= (size_t)r;
+		uint64_t r = rng_next();
+		size_t k = n < 8 ? n : 8;
+		memcpy(p, &r, k);
+		p += k;
+		n -= k;
 	}
 }
 

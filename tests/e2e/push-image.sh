@@ -42,7 +42,6 @@ cleanup() {
 trap cleanup EXIT
 
 push() { "$src/hack/push-image" "$@"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds.
 wait_for() {

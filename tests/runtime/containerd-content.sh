@@ -40,7 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # one_error FILE PATTERN: FILE (stderr) is one line, matching PATTERN.
 one_error() { [ "$(wc -l <"$1")" -eq 1 ] && grep -qE -- "$2" "$1"; }
 # field NAME LINE: the value of NAME=VALUE in the driver's output line.

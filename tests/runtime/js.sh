@@ -63,7 +63,7 @@ memory_ok "stream: spin-bridge's peak memory grew less than the bodies (${grow} 
 
 # outbound fetch: allowed to 127.0.0.1 and localhost on any port only
 mkdir -p "$T/www" && echo "upstream says hi" >"$T/www/hi.txt"
-UP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+UP_PORT=$(free_port)
 (cd "$T/www" && exec python3 -m http.server "$UP_PORT" --bind 127.0.0.1 >"$T/upstream.log" 2>&1) &
 UP_PID=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$UP_PORT/" && break; sleep 0.1; done

@@ -2,6 +2,8 @@
 # it, stop it. Source after tests/lib/tap.sh. Needs SPINKUBE_BUILD_DIR and
 # SPINKUBE_SOURCE_DIR (meson sets both) and the guests built by
 # tests/guests/build into $GUESTS.
+# shellcheck source=hack/lib.sh
+. "$SPINKUBE_SOURCE_DIR/hack/lib.sh" # free_port, the cache folder
 BRIDGE=$SPINKUBE_BUILD_DIR/shim-bridge/spin-bridge/spin-bridge
 GUESTS=${SPINKUBE_GUESTS_DIR:-$SPINKUBE_BUILD_DIR/guests}
 T=$(mktemp -d "${TMPDIR:-/tmp}/spin-bridge-test.XXXXXX")

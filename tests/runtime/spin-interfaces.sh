@@ -50,7 +50,6 @@ start_upstream() {
 }
 
 # free_port: a port nothing listens on (bound and released).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 mkdir -p "$T/www"
 echo "upstream says hi" >"$T/www/hi.txt"

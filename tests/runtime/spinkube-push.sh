@@ -32,7 +32,6 @@ cleanup_all() {
 }
 trap cleanup_all EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # start_registry NAME [HTTP-LINES...]: a docker-registry on a free loopback
 # port, storage under $T/NAME/data; sets RPORT, REG_LOG, REG_DATA. Extra
 # lines go into its http block (tls) or, starting with "auth:", at the top.

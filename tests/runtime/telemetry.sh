@@ -179,7 +179,7 @@ is "$?" 0 "the collector takes the JSON encoding"
 stop_bridge
 
 # ---- a collector that is down
-DOWN=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DOWN=$(free_port)
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$DOWN start_bridge down "$T/app"
 good=0
 for _ in $(seq 1 20); do [ "$(get /hello/d)" = "hello from wasi:http" ] && good=$((good + 1)); done
