@@ -27,6 +27,17 @@ void controller_usage(FILE *out)
 	      "  --resync-period SECONDS\n"
 	      "                     look at every SpinApp again this often; nothing is\n"
 	      "                     written when nothing changed (default 600, 0 off)\n"
+	      "  --leader-elect[=true|false]\n"
+	      "                     elect one active controller through a Lease; the others\n"
+	      "                     stand by without writing (default false)\n"
+	      "  --leader-election-id NAME\n"
+	      "                     the Lease's name (default " CONTROLLER_LEADER_ID_DEFAULT ")\n"
+	      "  --leader-election-namespace NS\n"
+	      "                     the Lease's namespace (default: the pod's, from\n"
+	      "                     POD_NAMESPACE or the service account)\n"
+	      "  --leader-elect-lease-duration D, --leader-elect-renew-deadline D,\n"
+	      "  --leader-elect-retry-period D\n"
+	      "                     durations such as 15s or 500ms (defaults 15s, 10s, 2s)\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
 	      "\n"
@@ -80,10 +91,61 @@ static int option_number(int argc, const char *const argv[], int *i, const char 
 	return 1;
 }
 
+/* A duration option: "15s", "500ms", "1m" or plain seconds, in [1 ms, 1 h]. */
+static int option_duration(int argc, const char *const argv[], int *i, const char *name, long *out_ms,
+			   struct sk_error *err)
+{
+	const char *v = NULL;
+	char *end = NULL;
+	double x;
+	int r = option_value(argc, argv, i, name, &v, err);
+
+	if (r <= 0)
+		return r;
+	errno = 0;
+	x = strtod(v, &end);
+	if (errno == 0 && end != v) {
+		if (strcmp(end, "ms") == 0)
+			x /= 1000;
+		else if (strcmp(end, "m") == 0)
+			x *= 60;
+		else if (*end && strcmp(end, "s") != 0)
+			x = -1;
+		if (x >= 0.001 && x <= 3600) {
+			*out_ms = (long)(x * 1000 + 0.5);
+			return 1;
+		}
+	}
+	return sk_err(err, -EINVAL, "%s '%s': give a duration such as 15s or 500ms (1ms to 1h)", name, v);
+}
+
+/* --leader-elect, --leader-elect=true or --leader-elect=false. */
+static int option_bool(const char *arg, const char *name, bool *out, struct sk_error *err)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
+		return 0;
+	if (arg[n] == '\0' || strcmp(arg + n + 1, "true") == 0)
+		*out = true;
+	else if (strcmp(arg + n + 1, "false") == 0)
+		*out = false;
+	else
+		return sk_err(err, -EINVAL, "%s '%s': give true or false", name, arg + n + 1);
+	return 1;
+}
+
 int controller_options_parse(int argc, const char *const argv[], struct controller_options *opts,
 			     enum controller_action *action, struct sk_error *err)
 {
-	struct controller_options o = { .qps = 200, .burst = 400, .concurrency = 32, .resync_seconds = 600 };
+	struct controller_options o = { .qps = 200,
+					.burst = 400,
+					.concurrency = 32,
+					.resync_seconds = 600,
+					.leader_election_id = CONTROLLER_LEADER_ID_DEFAULT,
+					.lease_ms = 15000,
+					.renew_deadline_ms = 10000,
+					.retry_ms = 2000 };
 	long qps = 200;
 	int r;
 
@@ -109,6 +171,18 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 			r = option_number(argc, argv, &i, "--concurrent-reconciles", 1, 1024, &o.concurrency, err);
 		if (r == 0)
 			r = option_number(argc, argv, &i, "--resync-period", 0, 86400 * 7, &o.resync_seconds, err);
+		if (r == 0)
+			r = option_bool(arg, "--leader-elect", &o.leader_elect, err);
+		if (r == 0)
+			r = option_value(argc, argv, &i, "--leader-election-id", &o.leader_election_id, err);
+		if (r == 0)
+			r = option_value(argc, argv, &i, "--leader-election-namespace", &o.leader_election_ns, err);
+		if (r == 0)
+			r = option_duration(argc, argv, &i, "--leader-elect-lease-duration", &o.lease_ms, err);
+		if (r == 0)
+			r = option_duration(argc, argv, &i, "--leader-elect-renew-deadline", &o.renew_deadline_ms, err);
+		if (r == 0)
+			r = option_duration(argc, argv, &i, "--leader-elect-retry-period", &o.retry_ms, err);
 		if (r < 0)
 			return r;
 		if (r > 0)

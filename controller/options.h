@@ -3,6 +3,7 @@
 #ifndef SPINKUBE_CONTROLLER_OPTIONS_H
 #define SPINKUBE_CONTROLLER_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -20,7 +21,15 @@ struct controller_options {
 	long burst;             /* --kube-api-burst; default 400 */
 	long concurrency;       /* --concurrent-reconciles; default 32 */
 	long resync_seconds;    /* --resync-period; default 600, 0 off */
+	/* leader election (controller-runtime's flags and defaults) */
+	bool leader_elect;                  /* --leader-elect; default false */
+	const char *leader_election_id;     /* --leader-election-id */
+	const char *leader_election_ns;     /* --leader-election-namespace; NULL: the pod's */
+	long lease_ms, renew_deadline_ms, retry_ms; /* 15 s, 10 s, 2 s */
 };
+
+/* The default --leader-election-id: the Lease's name. */
+#define CONTROLLER_LEADER_ID_DEFAULT "spin-controller.spinkube.dev"
 
 /* Parse argv[1..argc-1]. On success fills *opts and *action and returns 0; on a
  * bad argument returns -EINVAL with a message naming the argument and the fix.

@@ -1,5 +1,7 @@
 #include "controller/run.h"
 
+#include "controller/leader.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -82,8 +84,8 @@ static void wait_for_api(struct kube_client *c, volatile sig_atomic_t *stop)
 
 /* Run the client and the reconciler until *stop. Returns 0, or -1 when the
  * event loop fails. */
-static int reconcile_loop(struct kube_client *c, struct reconciler *rec, volatile sig_atomic_t *stop,
-			  volatile sig_atomic_t *dump_stats)
+static int reconcile_loop(struct kube_client *c, struct reconciler *rec, struct leader *le,
+			  volatile sig_atomic_t *stop, volatile sig_atomic_t *dump_stats)
 {
 	bool synced = false;
 	int64_t last_trim = kube_now_ms();
@@ -96,6 +98,9 @@ static int reconcile_loop(struct kube_client *c, struct reconciler *rec, volatil
 			log_error("event loop failed", "%s", "");
 			return -1;
 		}
+		/* the lease is gone: another controller may be writing already */
+		if (le && leader_lost(le))
+			return -1;
 		if (!synced && reconciler_synced(rec)) {
 			synced = true;
 			log_info("synced", "%s", "");
@@ -117,6 +122,33 @@ static int reconcile_loop(struct kube_client *c, struct reconciler *rec, volatil
 	return 0;
 }
 
+/* The Lease's namespace and this candidate's identity, then the runner. */
+static int start_election(struct kube_client *c, const struct controller_options *opts, struct leader **out)
+{
+	char ns[256], identity[LEADER_ID_MAX];
+	struct sk_error err = { 0 };
+	struct leader_opts lo = { .name = opts->leader_election_id,
+				  .lease_ms = opts->lease_ms,
+				  .renew_deadline_ms = opts->renew_deadline_ms,
+				  .retry_ms = opts->retry_ms };
+
+	if (opts->leader_election_ns)
+		(void)snprintf(ns, sizeof(ns), "%s", opts->leader_election_ns);
+	else if (leader_namespace_from_pod(ns, sizeof(ns), &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		return -1;
+	}
+	leader_identity(identity, sizeof(identity));
+	lo.namespace = ns;
+	lo.identity = identity;
+	if (leader_new(c, &lo, out, &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		return -1;
+	}
+	leader_start(*out);
+	return 0;
+}
+
 int controller_run(const struct controller_options *opts, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *dump_stats)
 {
@@ -128,6 +160,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	struct kube_config *cfg = NULL;
 	struct kube_client *c = NULL;
 	struct reconciler *rec = NULL;
+	struct leader *le = NULL;
 	struct sk_error err = { 0 };
 	int status = 1;
 
@@ -146,6 +179,18 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	wait_for_api(c, stop);
 	if (*stop)
 		goto stopped;
+	if (opts->leader_elect) {
+		if (start_election(c, opts, &le) < 0)
+			goto out;
+		/* standing by: no informers, no writes, until the lease is ours */
+		while (!*stop && !leader_leading(le) && !leader_lost(le))
+			if (kube_client_run(c, 1000) < 0) {
+				log_error("event loop failed", "%s", "");
+				goto out;
+			}
+		if (*stop)
+			goto stopped;
+	}
 	if (reconciler_new(c, &ro, &rec, &err) < 0) {
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		goto out;
@@ -153,15 +198,19 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	log_info("watching", "resources=%s qps=%.0f burst=%ld concurrent_reconciles=%ld resync_s=%ld",
 		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
 		 opts->burst, opts->concurrency, opts->resync_seconds);
-	if (reconcile_loop(c, rec, stop, dump_stats) < 0)
+	if (reconcile_loop(c, rec, le, stop, dump_stats) < 0)
 		goto out;
 stopped:
 	log_info("stopping", "%s", "");
 	status = 0;
 out:
 	running_client = NULL;
-	/* The reconciler goes first: the client drops its callbacks unrun. */
+	/* The reconciler goes first: the client drops its callbacks unrun. Then
+	 * the lease is released, so a standby takes over at once. */
 	reconciler_free(rec);
+	if (status == 0)
+		leader_release(le);
+	leader_free(le);
 	kube_client_free(c);
 	kube_config_free(cfg);
 	return status;

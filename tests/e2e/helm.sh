@@ -27,7 +27,8 @@ ok "the CRDs came with it" kubectl get crd spinapps.core.spinkube.dev spinappexe
 is "$(kubectl get runtimeclass wasmtime-spin-v2 -o jsonpath='{.handler}')" spin "the RuntimeClass wasmtime-spin-v2 with handler spin"
 is "$(kubectl -n default get spinappexecutor containerd-shim-spin -o jsonpath='{.spec.deploymentConfig.runtimeClassName}')" \
 	wasmtime-spin-v2 "the default executor in namespace default"
-is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.status.readyReplicas}')" 1 "the controller's Deployment is Ready"
+is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.status.readyReplicas}')" 2 "the controller's Deployment is Ready (two replicas)"
+ok "... both with --leader-elect and the pod's namespace" bash -c "kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.containers[0].args} {.spec.template.spec.containers[0].env}' | grep -q -- '--leader-elect\".*POD_NAMESPACE'"
 is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.securityContext.runAsNonRoot}')" true \
 	"the controller runs as non-root"
 
@@ -36,6 +37,8 @@ for what in "patch spinapps.core.spinkube.dev/status" "watch spinappexecutors.co
 	"delete secrets" "watch replicasets.apps" "list configmaps" "create events"; do
 	is "$(kubectl auth can-i $what --as $sa)" yes "the chart's account may $what"
 done
+is "$(kubectl auth can-i create leases.coordination.k8s.io -n $ns --as $sa),$(kubectl auth can-i update leases.coordination.k8s.io/spin-controller.spinkube.dev -n $ns --as $sa),$(kubectl auth can-i update leases.coordination.k8s.io/other -n $ns --as $sa),$(kubectl auth can-i create leases.coordination.k8s.io -n default --as $sa)" \
+	"yes,yes,no,no" "the chart's account may create and update its own Lease, in its namespace only"
 for what in "delete spinapps.core.spinkube.dev" "create spinapps.core.spinkube.dev" "update configmaps" "list nodes" \
 	"create pods" "delete namespaces"; do
 	is "$(kubectl auth can-i $what --as $sa 2>/dev/null)" no "the chart's account may not $what"

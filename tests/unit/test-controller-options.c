@@ -77,5 +77,37 @@ int main(void)
 		ok(strstr(buf, "--context NAME") != NULL, "--help documents --context");
 		ok(strstr(buf, "KUBECONFIG") != NULL, "--help documents KUBECONFIG");
 	}
+	{
+		const char *argv[] = { "spin-controller" };
+		controller_options_parse(ARGC(argv), argv, &o, &act, &err);
+		ok(!o.leader_elect && strcmp(o.leader_election_id, "spin-controller.spinkube.dev") == 0 &&
+		       o.leader_election_ns == NULL && o.lease_ms == 15000 && o.renew_deadline_ms == 10000 && o.retry_ms == 2000,
+		   "leader election: off by default, controller-runtime's durations (15s, 10s, 2s)");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--leader-elect", "--leader-election-id=my.lease",
+				       "--leader-election-namespace", "ops", "--leader-elect-lease-duration=1m",
+				       "--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period=0.5" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "the leader election flags parse");
+		ok(o.leader_elect && strcmp(o.leader_election_id, "my.lease") == 0 && strcmp(o.leader_election_ns, "ops") == 0 &&
+		       o.lease_ms == 60000 && o.renew_deadline_ms == 1500 && o.retry_ms == 500,
+		   "... durations in m, ms and plain seconds");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--leader-elect=false" };
+		controller_options_parse(ARGC(argv), argv, &o, &act, &err);
+		ok(!o.leader_elect, "--leader-elect=false turns it off");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--leader-elect=yes" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL, "--leader-elect=yes is refused");
+		is_str(err.message, "--leader-elect 'yes': give true or false", "... in one line");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--leader-elect-retry-period", "2h" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL, "a duration over 1h is refused");
+		is_str(err.message, "--leader-elect-retry-period '2h': give a duration such as 15s or 500ms (1ms to 1h)",
+		       "... naming the flag and the form");
+	}
 	return tap_done();
 }
