@@ -106,8 +106,10 @@ void bridge_usage(FILE *f)
 	      "  --log-requests               one log line per request\n"
 	      "  -h, --help                   this text\n"
 	      "  --version                    the version\n"
-	      "\n"
-	      "Environment:\n"
+	      "\n",
+	      f);
+	/* two strings: each under the 4095 bytes C99 promises */
+	fputs("Environment:\n"
 	      "  SPIN_HTTP_LISTEN_ADDR        default for --listen\n"
 	      "  SPIN_MAX_INSTANCE_MEMORY     default for --max-instance-memory (bytes)\n"
 	      "  SPIN_COMPONENTS_TO_RETAIN    comma-separated component ids: serve only these and\n"
