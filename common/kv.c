@@ -22,3 +22,13 @@ void sk_kv_free(struct sk_kv *kv, size_t n)
 	}
 	free(kv);
 }
+
+const char *sk_env_get(const char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}

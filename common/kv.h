@@ -26,6 +26,10 @@ struct sk_kv {
  * NULL when there is none. */
 const char *sk_kv_get(const struct sk_kv *kv, size_t n, const char *key, size_t len);
 
+/* The value of name in an environment array (NULL-terminated "NAME=value"
+ * strings, as environ is), borrowed; NULL when it is not set. */
+const char *sk_env_get(const char *const *envp, const char *name);
+
 /* Free an array of n owned pairs and their strings. NULL is fine. */
 void sk_kv_free(struct sk_kv *kv, size_t n);
 

@@ -4,15 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *env_get(const char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
+#include "common/kv.h"
 
 int bridge_parse_size(const char *s, uint64_t *out)
 {
@@ -153,7 +145,7 @@ static void defaults(struct bridge_options *o, const char *const *envp, char *ca
 
 	memset(o, 0, sizeof(*o));
 	o->listen_fd = -1;
-	o->listen = env_get(envp, "SPIN_HTTP_LISTEN_ADDR");
+	o->listen = sk_env_get(envp, "SPIN_HTTP_LISTEN_ADDR");
 	if (!o->listen || !*o->listen)
 		o->listen = "0.0.0.0:80";
 	o->max_instance_memory = 128ull << 20;
@@ -165,19 +157,19 @@ static void defaults(struct bridge_options *o, const char *const *envp, char *ca
 	/* SpinKube's shim mounts the app's runtime config here; it is
 	 * optional unless named. */
 	o->runtime_config = "/runtime-config.toml";
-	if ((v = env_get(envp, "SPIN_RUNTIME_CONFIG_FILE")) && *v) {
+	if ((v = sk_env_get(envp, "SPIN_RUNTIME_CONFIG_FILE")) && *v) {
 		o->runtime_config = v;
 		o->runtime_config_required = true;
 	}
-	o->retain = env_get(envp, "SPIN_COMPONENTS_TO_RETAIN");
+	o->retain = sk_env_get(envp, "SPIN_COMPONENTS_TO_RETAIN");
 	if (o->retain && !*o->retain)
 		o->retain = NULL;
 	cache_buf[0] = '\0';
-	if ((v = env_get(envp, "SPIN_BRIDGE_CACHE_DIR")) && *v)
+	if ((v = sk_env_get(envp, "SPIN_BRIDGE_CACHE_DIR")) && *v)
 		snprintf(cache_buf, cache_size, "%s", v);
-	else if ((v = env_get(envp, "XDG_CACHE_HOME")) && *v)
+	else if ((v = sk_env_get(envp, "XDG_CACHE_HOME")) && *v)
 		snprintf(cache_buf, cache_size, "%s/spin-bridge", v);
-	else if ((v = env_get(envp, "HOME")) && *v)
+	else if ((v = sk_env_get(envp, "HOME")) && *v)
 		snprintf(cache_buf, cache_size, "%s/.cache/spin-bridge", v);
 	o->cache_dir = cache_buf[0] ? cache_buf : NULL;
 }
@@ -249,7 +241,7 @@ int bridge_options_parse(int argc, const char *const *argv, const char *const *e
 	bool up = false;
 
 	defaults(o, envp, cache_buf, cache_buf_size);
-	if ((v = env_get(envp, "SPIN_MAX_INSTANCE_MEMORY")) && *v &&
+	if ((v = sk_env_get(envp, "SPIN_MAX_INSTANCE_MEMORY")) && *v &&
 	    (bridge_parse_size(v, &o->max_instance_memory) < 0 || o->max_instance_memory < (1u << 16)))
 		return sk_err(err, -EINVAL, "SPIN_MAX_INSTANCE_MEMORY=\"%s\": not a size of at least 64Ki "
 					    "(bytes, or a number with Ki, Mi or Gi)", v);

@@ -74,14 +74,8 @@ int tel_metrics_encode(struct tel *t, uint64_t now_ns, struct sk_buf *out)
 
 	if (t->n_series == 0)
 		return 0;
-	otw_init(&w, out, t->cfg.sig[TEL_METRICS].json);
-	otw_array_begin(&w, 1, "resourceMetrics");
-	otw_msg_begin(&w, 0, NULL);
-	tel_write_resource(&w, &t->cfg);
-	otw_array_begin(&w, 2, "scopeMetrics");
-	otw_msg_begin(&w, 0, NULL);
-	tel_write_scope(&w);
-	otw_array_begin(&w, 2, "metrics");
+	static const char *const names[3] = { "resourceMetrics", "scopeMetrics", "metrics" };
+	tel_write_open(&w, out, t->cfg.sig[TEL_METRICS].json, &t->cfg, names);
 
 	otw_msg_begin(&w, 0, NULL);
 	otw_cstr(&w, 1, "name", "spin.request_count");
@@ -140,11 +134,5 @@ int tel_metrics_encode(struct tel *t, uint64_t now_ns, struct sk_buf *out)
 	otw_enum(&w, 2, "aggregationTemporality", 2);
 	otw_msg_end(&w);
 	otw_msg_end(&w);
-
-	otw_array_end(&w);
-	otw_msg_end(&w);
-	otw_array_end(&w);
-	otw_msg_end(&w);
-	otw_array_end(&w);
-	return otw_finish(&w);
+	return tel_write_close(&w);
 }

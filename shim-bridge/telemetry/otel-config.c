@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/http-field.h"
+#include "common/kv.h"
 
 static const char *const sig_upper[TEL_SIGNALS] = { "TRACES", "METRICS", "LOGS" };
 static const char *const sig_path[TEL_SIGNALS] = { "/v1/traces", "/v1/metrics", "/v1/logs" };
@@ -19,16 +20,6 @@ const char *tel_signal_name(enum tel_signal s)
 	return (unsigned)s < TEL_SIGNALS ? n[s] : "?";
 }
 
-static const char *env_get(const char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 /* OTEL_<prefix>_<SIGNAL>_<what>, or the general OTEL_<prefix>_<what>. */
 static const char *env_signal(const char *const *envp, const char *prefix, enum tel_signal s, const char *what,
 			      bool *specific)
@@ -37,7 +28,7 @@ static const char *env_signal(const char *const *envp, const char *prefix, enum 
 	const char *v;
 
 	(void)snprintf(name, sizeof(name), "OTEL_%s_%s_%s", prefix, sig_upper[s], what);
-	if ((v = env_get(envp, name)) && *v) {
+	if ((v = sk_env_get(envp, name)) && *v) {
 		if (specific)
 			*specific = true;
 		return v;
@@ -45,7 +36,7 @@ static const char *env_signal(const char *const *envp, const char *prefix, enum 
 	if (specific)
 		*specific = false;
 	(void)snprintf(name, sizeof(name), "OTEL_%s_%s", prefix, what);
-	v = env_get(envp, name);
+	v = sk_env_get(envp, name);
 	return v && *v ? v : NULL;
 }
 
@@ -61,7 +52,7 @@ static void warn(const struct sk_log_sink *sink, const char *name, const char *v
 static unsigned env_uint(const struct sk_log_sink *sink, const char *const *envp, const char *name, unsigned def,
 			 unsigned lo, unsigned hi)
 {
-	const char *v = env_get(envp, name);
+	const char *v = sk_env_get(envp, name);
 	char *end;
 	unsigned long x;
 
@@ -204,7 +195,7 @@ static void read_signal(const char *const *envp, const struct sk_log_sink *sink,
 	memset(out, 0, sizeof(*out));
 	out->timeout_ms = 10000;
 	(void)snprintf(name, sizeof(name), "OTEL_%s_EXPORTER", sig_upper[s]);
-	if ((v = env_get(envp, name)) && *v && strcmp(v, "otlp") != 0) {
+	if ((v = sk_env_get(envp, name)) && *v && strcmp(v, "otlp") != 0) {
 		if (strcmp(v, "none") != 0)
 			warn(sink, name, v, "only otlp and none are known; this signal is not exported");
 		return;
@@ -275,8 +266,8 @@ static void read_signal(const char *const *envp, const struct sk_log_sink *sink,
 
 static void read_sampler(const char *const *envp, const struct sk_log_sink *sink, struct tel_config *c)
 {
-	const char *v = env_get(envp, "OTEL_TRACES_SAMPLER");
-	const char *arg = env_get(envp, "OTEL_TRACES_SAMPLER_ARG");
+	const char *v = sk_env_get(envp, "OTEL_TRACES_SAMPLER");
+	const char *arg = sk_env_get(envp, "OTEL_TRACES_SAMPLER_ARG");
 
 	c->sampler = TEL_SAMPLE_ALWAYS_ON;
 	c->parent_based = true;
@@ -321,7 +312,7 @@ void tel_config_read(const char *const *envp, const char *default_service, const
 
 	memset(out, 0, sizeof(*out));
 	out->metric_interval_ms = 60000;
-	if ((v = env_get(envp, "OTEL_SDK_DISABLED")) && strcasecmp(v, "true") == 0)
+	if ((v = sk_env_get(envp, "OTEL_SDK_DISABLED")) && strcasecmp(v, "true") == 0)
 		return;
 	for (int s = 0; s < TEL_SIGNALS; s++)
 		read_signal(envp, sink, (enum tel_signal)s, &out->sig[s]);
@@ -330,10 +321,10 @@ void tel_config_read(const char *const *envp, const char *default_service, const
 	out->metric_interval_ms = env_uint(sink, envp, "OTEL_METRIC_EXPORT_INTERVAL", 60000, 100, 3600000);
 	read_sampler(envp, sink, out);
 	(void)add_attr(out, "service.name", default_service && *default_service ? default_service : "spin");
-	if ((v = env_get(envp, "OTEL_RESOURCE_ATTRIBUTES")) && *v && !parse_pairs(v, add_attr, out))
+	if ((v = sk_env_get(envp, "OTEL_RESOURCE_ATTRIBUTES")) && *v && !parse_pairs(v, add_attr, out))
 		warn(sink, "OTEL_RESOURCE_ATTRIBUTES", v,
 		     "want name=value,... (at most 16, values percent-encoded); the pairs before the bad one are kept");
-	if ((v = env_get(envp, "OTEL_SERVICE_NAME")) && *v) {
+	if ((v = sk_env_get(envp, "OTEL_SERVICE_NAME")) && *v) {
 		if (strlen(v) >= TEL_ATTR_MAX)
 			warn(sink, "OTEL_SERVICE_NAME", v, "longer than 255 bytes; not used");
 		else

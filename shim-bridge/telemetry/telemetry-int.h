@@ -60,9 +60,13 @@ struct tel {
 };
 
 uint64_t tel_now_ns(void);
-/* The Resource and InstrumentationScope that open every export request. */
-void tel_write_resource(struct otw *w, const struct tel_config *c);
-void tel_write_scope(struct otw *w);
+/* An export request's frame: Export*ServiceRequest { resource_<x> 1 {
+ * resource 1, scope_<x> 2 { scope 1, <items> 2 [ ... ] } } }, with names the
+ * JSON names of those three repeated fields. tel_write_open leaves the items'
+ * array open; tel_write_close closes everything and returns otw_finish's. */
+void tel_write_open(struct otw *w, struct sk_buf *out, bool json, const struct tel_config *c,
+		    const char *const names[3]);
+int tel_write_close(struct otw *w);
 
 /* metrics.c: record one request (mu held), and encode the whole
  * ExportMetricsServiceRequest of every series (mu held). */

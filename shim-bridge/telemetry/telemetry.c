@@ -411,7 +411,7 @@ void tel_request_done(const char *component, const char *method, const char *rou
 /* ---- export requests ------------------------------------------------------------ */
 
 /* resource.proto: Resource { attributes 1 } */
-void tel_write_resource(struct otw *w, const struct tel_config *c)
+static void write_resource(struct otw *w, const struct tel_config *c)
 {
 	otw_msg_begin(w, 1, "resource");
 	otw_array_begin(w, 1, "attributes");
@@ -424,7 +424,7 @@ void tel_write_resource(struct otw *w, const struct tel_config *c)
 
 /* common.proto: InstrumentationScope { name 1, version 2 } (field 1 of
  * ScopeSpans, ScopeLogs and ScopeMetrics) */
-void tel_write_scope(struct otw *w)
+static void write_scope(struct otw *w)
 {
 	otw_msg_begin(w, 1, "scope");
 	otw_cstr(w, 1, "name", "spinkube-c");
@@ -432,8 +432,30 @@ void tel_write_scope(struct otw *w)
 	otw_msg_end(w);
 }
 
-/* Export{Trace,Logs}ServiceRequest { resource_spans/logs 1 { resource 1,
- * scope_spans/logs 2 { scope 1, spans/log_records 2 } } } of items. */
+void tel_write_open(struct otw *w, struct sk_buf *out, bool json, const struct tel_config *c,
+		    const char *const names[3])
+{
+	otw_init(w, out, json);
+	otw_array_begin(w, 1, names[0]);
+	otw_msg_begin(w, 0, NULL);
+	write_resource(w, c);
+	otw_array_begin(w, 2, names[1]);
+	otw_msg_begin(w, 0, NULL);
+	write_scope(w);
+	otw_array_begin(w, 2, names[2]);
+}
+
+int tel_write_close(struct otw *w)
+{
+	otw_array_end(w);
+	otw_msg_end(w);
+	otw_array_end(w);
+	otw_msg_end(w);
+	otw_array_end(w);
+	return otw_finish(w);
+}
+
+/* Export{Trace,Logs}ServiceRequest of the encoded items. */
 static int encode_batch(struct tel *t, enum tel_signal sig, struct tel_item **items, size_t n, struct sk_buf *out)
 {
 	static const char *const names[TEL_SIGNALS][3] = {
@@ -443,22 +465,10 @@ static int encode_batch(struct tel *t, enum tel_signal sig, struct tel_item **it
 	};
 	struct otw w;
 
-	otw_init(&w, out, t->cfg.sig[sig].json);
-	otw_array_begin(&w, 1, names[sig][0]);
-	otw_msg_begin(&w, 0, NULL);
-	tel_write_resource(&w, &t->cfg);
-	otw_array_begin(&w, 2, names[sig][1]);
-	otw_msg_begin(&w, 0, NULL);
-	tel_write_scope(&w);
-	otw_array_begin(&w, 2, names[sig][2]);
+	tel_write_open(&w, out, t->cfg.sig[sig].json, &t->cfg, names[sig]);
 	for (size_t i = 0; i < n; i++)
 		otw_raw(&w, items[i]->data, items[i]->len);
-	otw_array_end(&w);
-	otw_msg_end(&w);
-	otw_array_end(&w);
-	otw_msg_end(&w);
-	otw_array_end(&w);
-	return otw_finish(&w);
+	return tel_write_close(&w);
 }
 
 static void report(struct tel *t, enum tel_signal sig, int r, const struct sk_error *err)
