@@ -380,29 +380,11 @@ void otw_bool(struct otw *w, uint32_t field, const char *name, bool v)
 	}
 }
 
-void otw_packed_fixed64(struct otw *w, uint32_t field, const char *name, const uint64_t *v, size_t n)
-{
-	char t[24];
+/* A packed repeated 8-byte field: each element's bits for protobuf and its
+ * JSON text from one callback. */
+typedef uint64_t (*packed_elem)(const void *v, size_t i, char *text, size_t size);
 
-	if (w->err)
-		return;
-	if (w->json) {
-		json_key(w, name);
-		put(w, "[", 1);
-		for (size_t i = 0; i < n; i++) {
-			(void)snprintf(t, sizeof(t), "%s\"%" PRIu64 "\"", i ? "," : "", v[i]);
-			put(w, t, strlen(t));
-		}
-		put(w, "]", 1);
-	} else if (n > 0) {
-		put_tag(w, field, WT_LEN);
-		put_varint(w, 8 * n);
-		for (size_t i = 0; i < n; i++)
-			put_le(w, v[i], 8);
-	}
-}
-
-void otw_packed_double(struct otw *w, uint32_t field, const char *name, const double *v, size_t n)
+static void packed(struct otw *w, uint32_t field, const char *name, const void *v, size_t n, packed_elem elem)
 {
 	char t[48];
 
@@ -414,7 +396,7 @@ void otw_packed_double(struct otw *w, uint32_t field, const char *name, const do
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				put(w, ",", 1);
-			json_double(t, sizeof(t), v[i]);
+			(void)elem(v, i, t, sizeof(t));
 			put(w, t, strlen(t));
 		}
 		put(w, "]", 1);
@@ -422,8 +404,36 @@ void otw_packed_double(struct otw *w, uint32_t field, const char *name, const do
 		put_tag(w, field, WT_LEN);
 		put_varint(w, 8 * n);
 		for (size_t i = 0; i < n; i++)
-			put_le(w, double_bits(v[i]), 8);
+			put_le(w, elem(v, i, NULL, 0), 8);
 	}
+}
+
+static uint64_t fixed64_elem(const void *v, size_t i, char *text, size_t size)
+{
+	uint64_t x = ((const uint64_t *)v)[i];
+
+	if (text)
+		(void)snprintf(text, size, "\"%" PRIu64 "\"", x);
+	return x;
+}
+
+static uint64_t double_elem(const void *v, size_t i, char *text, size_t size)
+{
+	double x = ((const double *)v)[i];
+
+	if (text)
+		json_double(text, size, x);
+	return double_bits(x);
+}
+
+void otw_packed_fixed64(struct otw *w, uint32_t field, const char *name, const uint64_t *v, size_t n)
+{
+	packed(w, field, name, v, n, fixed64_elem);
+}
+
+void otw_packed_double(struct otw *w, uint32_t field, const char *name, const double *v, size_t n)
+{
+	packed(w, field, name, v, n, double_elem);
 }
 
 /* common.proto: KeyValue { key = 1; value = 2 }, AnyValue { string_value =

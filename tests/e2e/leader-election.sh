@@ -38,6 +38,11 @@ identity() { sed -n 's/.*msg="leader election: starting".* identity=\([^ ]*\).*/
 holder() { kubectl get lease -n default spin-controller.spinkube.dev -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
 transitions() { kubectl get lease -n default spin-controller.spinkube.dev -o jsonpath='{.spec.leaseTransitions}'; }
 elected() { grep -q 'msg="leader elected"' "$work/$1.log"; }
+# spinapp NAME: apply a SpinApp (its Deployment shows who reconciles)
+spinapp() {
+	printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata: {name: %s}\nspec: {image: "ghcr.io/example/app:v1", replicas: 1, executor: containerd-shim-spin}\n' "$1" |
+		kubectl apply -f - >/dev/null
+}
 
 start 1
 ok "the first controller takes the Lease" retry 40 elected 1
@@ -46,12 +51,7 @@ ok "... and it starts its informers" retry 20 grep -q 'msg="watching"' "$work/1.
 start 2
 ok "the second one stands by, naming the holder" retry 40 grep -q "msg=\"leader election: standing by\" lease=default/spin-controller.spinkube.dev holder=$(identity 1)" "$work/2.log"
 
-kubectl apply -f - >/dev/null <<'EOT'
-apiVersion: core.spinkube.dev/v1alpha1
-kind: SpinApp
-metadata: {name: le-one}
-spec: {image: "ghcr.io/example/app:v1", replicas: 1, executor: containerd-shim-spin}
-EOT
+spinapp le-one
 ok "the leader reconciles: the SpinApp gets its Deployment" retry 40 kubectl get deploy le-one
 sleep 2
 ok "the standby has no informers, so it makes no write" bash -c "! grep -q 'msg=\"watching\"' '$work/2.log'"
@@ -68,12 +68,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 diag "took over ${ms} ms after the release (lease duration 3000 ms)"
 ok "... before the lease would have expired" test "$ms" -lt 3000
 is "$(holder),$(transitions)" "$(identity 2),1" "... the Lease names it; one transition"
-kubectl apply -f - >/dev/null <<'EOT'
-apiVersion: core.spinkube.dev/v1alpha1
-kind: SpinApp
-metadata: {name: le-two}
-spec: {image: "ghcr.io/example/app:v1", replicas: 1, executor: containerd-shim-spin}
-EOT
+spinapp le-two
 ok "... the new SpinApp gets its Deployment" retry 40 kubectl get deploy le-two
 
 # kill -9: nothing is released; a standby waits for the lease to expire.
