@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "shim-bridge/http/parser.h"
+#include "common/http-parser.h"
 
 #define CGI_DEFAULT_ARGV "${SCRIPT_NAME} ${ARGS}"
 #define CGI_MAX_HEAD (64u * 1024)   /* CGI header section of the output */

@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
-#include "shim-bridge/http/parser.h"
+#include "common/http-parser.h"
 
 struct http_server;
 

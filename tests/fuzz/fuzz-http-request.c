@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim-bridge/http/parser.h"
+#include "common/http-parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

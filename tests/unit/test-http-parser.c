@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim-bridge/http/parser.h"
+#include "common/http-parser.h"
 #include "tests/tap.h"
 
 /* Summarise a parsed request as one line, for comparisons. */

@@ -5,7 +5,7 @@
  * values are C strings without further copies. The body is decoded into
  * p->body (or, streaming, into the caller's buffer; discarding, nowhere);
  * chunked trailers go to p->trailer and are parsed the same way. */
-#include "shim-bridge/http/parser.h"
+#include "common/http-parser.h"
 #include "common/http-field.h"
 
 #include <errno.h>
