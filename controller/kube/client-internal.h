@@ -54,6 +54,13 @@ struct kube_timer {
 	struct kube_timer *next;
 };
 
+struct kube_fd_watch {
+	int fd;
+	short events;
+	kube_fd_fn fn;
+	void *ud;
+};
+
 struct kube_client {
 	const struct kube_config *cfg;
 	struct kube_client_opts opts;
@@ -80,6 +87,10 @@ struct kube_client {
 	struct kube_timer *timers;                    /* sorted by due_ms */
 	int64_t next_id;
 	long connects;
+	struct kube_fd_watch fds[KUBE_CLIENT_MAX_FDS]; /* watched beside curl's */
+	size_t nfds;
+	kube_request_observer_fn observe;
+	void *observe_ud;
 };
 
 /* --- client-auth.c --------------------------------------------------------------- */

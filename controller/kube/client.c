@@ -516,6 +516,8 @@ static void finish(struct kube_client *c, struct kube_req *q, CURLcode cc)
 	}
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(q->easy, CURLINFO_NUM_CONNECTS, &nconn);
+	if (c->observe)
+		c->observe(q->method, cc == CURLE_OK || status >= 400 ? status : 0, c->observe_ud);
 	c->connects += nconn;
 	list_unlink(&c->active, NULL, q);
 	c->n_active--;
@@ -638,8 +640,25 @@ int kube_client_run(struct kube_client *c, int timeout_ms)
 		wait = t;
 	if (wait < 0)
 		wait = 0;
-	if (curl_multi_poll(c->multi, NULL, 0, (int)wait, &numfds) != CURLM_OK)
+	struct curl_waitfd extra[KUBE_CLIENT_MAX_FDS];
+	struct kube_fd_watch seen[KUBE_CLIENT_MAX_FDS];
+	size_t nextra = c->nfds;
+	for (size_t i = 0; i < nextra; i++) {
+		seen[i] = c->fds[i];
+		extra[i] = (struct curl_waitfd){ .fd = c->fds[i].fd, .events = c->fds[i].events };
+	}
+	if (curl_multi_poll(c->multi, extra, (unsigned)nextra, (int)wait, &numfds) != CURLM_OK)
 		return -EIO;
+	/* A callback may unwatch fds: each is called only while still watched. */
+	for (size_t i = 0; i < nextra; i++) {
+		if (!extra[i].revents)
+			continue;
+		for (size_t j = 0; j < c->nfds; j++)
+			if (c->fds[j].fd == seen[i].fd && c->fds[j].fn == seen[i].fn && c->fds[j].ud == seen[i].ud) {
+				seen[i].fn(seen[i].fd, extra[i].revents, seen[i].ud);
+				break;
+			}
+	}
 	if (curl_multi_perform(c->multi, &running) != CURLM_OK)
 		return -EIO;
 	drain_streams(c);
@@ -656,6 +675,36 @@ int kube_client_run(struct kube_client *c, int timeout_ms)
 	(void)fire_timers(c);
 	(void)start_pending(c);
 	return 0;
+}
+
+int kube_client_watch_fd(struct kube_client *c, int fd, short events, kube_fd_fn fn, void *userdata)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfds && c->fds[i].fd != fd; i++)
+		;
+	if (i == c->nfds) {
+		if (c->nfds == KUBE_CLIENT_MAX_FDS)
+			return -ENOSPC;
+		c->nfds++;
+	}
+	c->fds[i] = (struct kube_fd_watch){ .fd = fd, .events = events, .fn = fn, .ud = userdata };
+	return 0;
+}
+
+void kube_client_unwatch_fd(struct kube_client *c, int fd)
+{
+	for (size_t i = 0; i < c->nfds; i++)
+		if (c->fds[i].fd == fd) {
+			c->fds[i] = c->fds[--c->nfds];
+			return;
+		}
+}
+
+void kube_client_observe(struct kube_client *c, kube_request_observer_fn fn, void *userdata)
+{
+	c->observe = fn;
+	c->observe_ud = userdata;
 }
 
 void kube_client_wakeup(struct kube_client *c)

@@ -98,6 +98,22 @@ int kube_client_run(struct kube_client *c, int timeout_ms);
  * handler or another thread). */
 void kube_client_wakeup(struct kube_client *c);
 
+/* File descriptors the loop watches beside curl's (a small server living
+ * on the same loop): fn is called from kube_client_run with the poll
+ * revents when fd is ready for events (POLLIN, POLLOUT). Watching an fd
+ * again replaces its events and callback. Returns 0, or -ENOSPC past
+ * KUBE_CLIENT_MAX_FDS. */
+#define KUBE_CLIENT_MAX_FDS 64
+typedef void (*kube_fd_fn)(int fd, short revents, void *userdata);
+int kube_client_watch_fd(struct kube_client *c, int fd, short events, kube_fd_fn fn, void *userdata);
+void kube_client_unwatch_fd(struct kube_client *c, int fd);
+
+/* Called once for every finished transfer (each attempt, streams too) with
+ * its method and HTTP status (0 when no response came): request metrics.
+ * NULL fn removes it. */
+typedef void (*kube_request_observer_fn)(const char *method, long status, void *userdata);
+void kube_client_observe(struct kube_client *c, kube_request_observer_fn fn, void *userdata);
+
 /* Synchronous request: start it and run the loop until it finishes. Fills
  * *resp (caller clears) whatever the outcome; returns 0 for a 2xx status. */
 int kube_client_call(struct kube_client *c, const struct kube_request *req, struct kube_response *resp,

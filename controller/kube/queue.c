@@ -18,6 +18,7 @@ struct item {
 	bool ready;          /* in the ready FIFO */
 	bool processing;
 	bool dirty;          /* added while processing */
+	uint64_t added_stamp, started_stamp; /* the observer's */
 };
 
 struct kube_queue {
@@ -30,6 +31,7 @@ struct kube_queue {
 	double tokens;
 	int64_t refill_ms;
 	int64_t bucket_next_ms;   /* next free slot of the overall bucket */
+	struct kube_queue_observer obs;
 };
 
 int kube_queue_new(const struct kube_queue_opts *opts, int64_t now_ms, struct kube_queue **out)
@@ -52,6 +54,20 @@ int kube_queue_new(const struct kube_queue_opts *opts, int64_t now_ms, struct ku
 	q->refill_ms = now_ms;
 	*out = q;
 	return 0;
+}
+
+void kube_queue_observe(struct kube_queue *q, const struct kube_queue_observer *o)
+{
+	if (o)
+		q->obs = *o;
+	else
+		memset(&q->obs, 0, sizeof(q->obs));
+}
+
+static void note_added(struct kube_queue *q, struct item *it)
+{
+	if (q->obs.added)
+		it->added_stamp = q->obs.added(q->obs.ud, it->entry->key);
 }
 
 static int free_item(struct strmap_entry *e, void *ud)
@@ -168,15 +184,21 @@ static void maybe_drop(struct kube_queue *q, struct item *it)
 	free(it);
 }
 
-static void push_ready(struct kube_queue *q, struct item *it)
+/* Make it ready (or dirty while processing); counted by the observer
+ * unless it was counted already (a dirty key queued at done). */
+static void push_ready(struct kube_queue *q, struct item *it, bool counted)
 {
 	if (it->ready)
 		return;
 	heap_remove(q, it);
 	if (it->processing) {
+		if (!it->dirty)
+			note_added(q, it);
 		it->dirty = true;
 		return;
 	}
+	if (!counted)
+		note_added(q, it);
 	it->ready = true;
 	it->next = NULL;
 	if (q->tail)
@@ -193,7 +215,7 @@ int kube_queue_add(struct kube_queue *q, const char *key)
 
 	if (!it)
 		return -ENOMEM;
-	push_ready(q, it);
+	push_ready(q, it, false);
 	return 0;
 }
 
@@ -233,6 +255,8 @@ int kube_queue_add_rate_limited(struct kube_queue *q, const char *key, int64_t n
 	if (delay > q->o.max_delay_ms)
 		delay = q->o.max_delay_ms;
 	it->failures++;
+	if (q->obs.retried)
+		q->obs.retried(q->obs.ud, key);
 	/* The overall bucket: each add takes a token; when none is left, the
 	 * add waits for the time the next token appears. */
 	q->tokens += (double)(now_ms - q->refill_ms) * q->o.qps / 1000.0;
@@ -266,7 +290,7 @@ const char *kube_queue_get(struct kube_queue *q, int64_t now_ms)
 	struct item *it;
 
 	while (q->nheap && q->heap[0]->due_ms <= now_ms)
-		push_ready(q, q->heap[0]);
+		push_ready(q, q->heap[0], false);
 	it = q->head;
 	if (!it)
 		return NULL;
@@ -277,6 +301,8 @@ const char *kube_queue_get(struct kube_queue *q, int64_t now_ms)
 	it->ready = false;
 	it->processing = true;
 	q->nprocessing++;
+	if (q->obs.started)
+		it->started_stamp = q->obs.started(q->obs.ud, it->entry->key, it->added_stamp);
 	return it->entry->key;
 }
 
@@ -288,9 +314,11 @@ void kube_queue_done(struct kube_queue *q, const char *key)
 		return;
 	it->processing = false;
 	q->nprocessing--;
+	if (q->obs.finished)
+		q->obs.finished(q->obs.ud, key, it->started_stamp);
 	if (it->dirty) {
 		it->dirty = false;
-		push_ready(q, it);
+		push_ready(q, it, true);
 		return;
 	}
 	maybe_drop(q, it);

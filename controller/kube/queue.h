@@ -27,8 +27,25 @@ struct kube_queue_opts {
 
 struct kube_queue;
 
+/* Who watches the queue (metrics): called as keys move through it, each
+ * with the key. added: the key became ready (or, while processing, was
+ * marked to be queued again), counted once until get hands it out; the
+ * stamp it returns is kept with the key and given to started, when get
+ * hands the key out, whose own stamp is given to finished, at done.
+ * retried: add_rate_limited. Any member may be NULL. */
+struct kube_queue_observer {
+	uint64_t (*added)(void *ud, const char *key);
+	uint64_t (*started)(void *ud, const char *key, uint64_t added_stamp);
+	void (*finished)(void *ud, const char *key, uint64_t started_stamp);
+	void (*retried)(void *ud, const char *key);
+	void *ud;
+};
+
 int kube_queue_new(const struct kube_queue_opts *opts, int64_t now_ms, struct kube_queue **out);
 void kube_queue_free(struct kube_queue *q);
+
+/* Install (copied) or, with NULL, remove the observer. */
+void kube_queue_observe(struct kube_queue *q, const struct kube_queue_observer *o);
 
 /* Queue key now. Returns 0 or -ENOMEM. */
 int kube_queue_add(struct kube_queue *q, const char *key);
