@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/metrics/server.h"
+
 void controller_usage(FILE *out)
 {
 	fputs("Usage: spin-controller [OPTIONS]\n"
@@ -38,6 +40,19 @@ void controller_usage(FILE *out)
 	      "  --leader-elect-lease-duration D, --leader-elect-renew-deadline D,\n"
 	      "  --leader-elect-retry-period D\n"
 	      "                     durations such as 15s or 500ms (defaults 15s, 10s, 2s)\n"
+	      "  --metrics-bind-address ADDR\n"
+	      "                     serve Prometheus metrics on /metrics at ADDR (host:port;\n"
+	      "                     default :8080, 0 off)\n"
+	      "  --metrics-secure[=true|false]\n"
+	      "                     HTTPS, and only for bearer tokens whose user may get\n"
+	      "                     /metrics (TokenReview, SubjectAccessReview); false:\n"
+	      "                     plain HTTP for anyone (default true)\n"
+	      "  --metrics-cert-path DIR\n"
+	      "                     tls.crt and tls.key for the metrics endpoint (default: a\n"
+	      "                     self-signed certificate made at start)\n"
+	      "  --health-probe-bind-address ADDR\n"
+	      "                     serve /healthz and /readyz over HTTP at ADDR (default\n"
+	      "                     :8082, 0 off)\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
 	      "\n"
@@ -119,7 +134,23 @@ static int option_duration(int argc, const char *const argv[], int *i, const cha
 	return sk_err(err, -EINVAL, "%s '%s': give a duration such as 15s or 500ms (1ms to 1h)", name, v);
 }
 
-/* --leader-elect, --leader-elect=true or --leader-elect=false. */
+/* An address to listen on: host:port, or "0" for none. */
+static int option_bind(int argc, const char *const argv[], int *i, const char *name, const char **out,
+		       struct sk_error *err)
+{
+	const char *v = NULL;
+	char host[256];
+	int port, r = option_value(argc, argv, i, name, &v, err);
+
+	if (r <= 0)
+		return r;
+	if ((r = metrics_bind_parse(name, v, host, sizeof(host), &port, err)) < 0)
+		return r;
+	*out = v;
+	return 1;
+}
+
+/* --name, --name=true or --name=false. */
 static int option_bool(const char *arg, const char *name, bool *out, struct sk_error *err)
 {
 	size_t n = strlen(name);
@@ -145,7 +176,10 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 					.leader_election_id = CONTROLLER_LEADER_ID_DEFAULT,
 					.lease_ms = 15000,
 					.renew_deadline_ms = 10000,
-					.retry_ms = 2000 };
+					.retry_ms = 2000,
+					.metrics_addr = ":8080",
+					.metrics_secure = true,
+					.health_addr = ":8082" };
 	long qps = 200;
 	int r;
 
@@ -183,6 +217,14 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 			r = option_duration(argc, argv, &i, "--leader-elect-renew-deadline", &o.renew_deadline_ms, err);
 		if (r == 0)
 			r = option_duration(argc, argv, &i, "--leader-elect-retry-period", &o.retry_ms, err);
+		if (r == 0)
+			r = option_bind(argc, argv, &i, "--metrics-bind-address", &o.metrics_addr, err);
+		if (r == 0)
+			r = option_bool(arg, "--metrics-secure", &o.metrics_secure, err);
+		if (r == 0)
+			r = option_value(argc, argv, &i, "--metrics-cert-path", &o.metrics_cert_dir, err);
+		if (r == 0)
+			r = option_bind(argc, argv, &i, "--health-probe-bind-address", &o.health_addr, err);
 		if (r < 0)
 			return r;
 		if (r > 0)

@@ -26,6 +26,11 @@ struct controller_options {
 	const char *leader_election_id;     /* --leader-election-id */
 	const char *leader_election_ns;     /* --leader-election-namespace; NULL: the pod's */
 	long lease_ms, renew_deadline_ms, retry_ms; /* 15 s, 10 s, 2 s */
+	/* metrics and probes (controller-runtime's flags and defaults) */
+	const char *metrics_addr;   /* --metrics-bind-address; default ":8080", "0" off */
+	bool metrics_secure;        /* --metrics-secure; default true */
+	const char *metrics_cert_dir; /* --metrics-cert-path; NULL: self-signed */
+	const char *health_addr;    /* --health-probe-bind-address; default ":8082", "0" off */
 };
 
 /* The default --leader-election-id: the Lease's name. */

@@ -114,6 +114,7 @@ struct app_work {
 	int pending;
 	int failed;
 	bool conflict;
+	int64_t started_ns; /* for the reconcile time metric */
 	char first_error[SK_ERR_MESSAGE_MAX];
 };
 

@@ -25,10 +25,27 @@ void rec_now_rfc3339(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A reconcile ends: counted as controller-runtime counts its results. A
+ * failed write is an error; a conflict (the cache was behind) is retried
+ * with backoff like a requeue, not reported as an error. */
+static void count_reconcile(struct app_work *w)
+{
+	struct reconciler *r = w->r;
+	enum cm_result res = CM_SUCCESS;
+
+	if (!r->o.metrics)
+		return;
+	if (w->failed)
+		res = w->conflict ? CM_REQUEUE : CM_ERROR;
+	ctrl_metrics_reconcile_end(r->o.metrics, ctrl_metrics_controller_of(w->key, EXEC_PREFIX), res,
+				   (double)(ctrl_metrics_now_ns() - w->started_ns) / 1e9);
+}
+
 void rec_work_finish(struct app_work *w)
 {
 	struct reconciler *r = w->r;
 
+	count_reconcile(w);
 	if (w->failed) {
 		rec_say(r, LOG_WARN, w->conflict ? "write conflict; retrying" : "reconcile failed; retrying", w->key,
 		    w->first_error);

@@ -73,6 +73,10 @@ void reconciler_step(struct reconciler *r)
 		w->r = r;
 		snprintf(w->key, sizeof(w->key), "%s", key);
 		r->in_progress++;
+		if (r->o.metrics) {
+			w->started_ns = ctrl_metrics_now_ns();
+			ctrl_metrics_reconcile_start(r->o.metrics, ctrl_metrics_controller_of(key, EXEC_PREFIX));
+		}
 		/* A guard write keeps w alive until reconcile has queued everything. */
 		w->pending = 1;
 		if (strncmp(key, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
@@ -136,6 +140,11 @@ int reconciler_new(struct kube_client *c, const struct reconciler_opts *opts, st
 	if (kube_queue_new(&qo, kube_now_ms(), &r->q) < 0) {
 		reconciler_free(r);
 		return sk_err(err, -ENOMEM, "out of memory");
+	}
+	if (r->o.metrics) {
+		struct kube_queue_observer obs;
+		ctrl_metrics_queue_observer(r->o.metrics, EXEC_PREFIX, &obs);
+		kube_queue_observe(r->q, &obs);
 	}
 	if ((rc = rec_start_informers(r, err)) < 0) {
 		reconciler_free(r);

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "controller/kube/client.h"
+#include "controller/metrics/metrics.h"
 
 struct reconciler_opts {
 	int max_in_progress;        /* apps reconciled at once; default 32 */
@@ -28,6 +29,10 @@ struct reconciler_opts {
 	 * records with object= and error= fields; NULL drops them. Borrowed:
 	 * it must outlive the reconciler. */
 	const struct sk_log_sink *log;
+	/* Where reconciles and the work queue are counted (controller-runtime's
+	 * and the workqueue's series); NULL counts nothing. Borrowed: it must
+	 * outlive the reconciler. */
+	struct ctrl_metrics *metrics;
 };
 
 struct reconciler_stats {

@@ -12,6 +12,8 @@
 #include "controller/kube/config.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "controller/metrics/metrics.h"
+#include "controller/metrics/server.h"
 #include "controller/reconciler.h"
 
 /* The one client the signal handler may wake; set while controller_run runs. */
@@ -33,6 +35,83 @@ static void log_stats(const struct reconciler *rec)
 	log_info("stats", "reconciles=%llu writes=%llu write_errors=%llu events=%llu",
 		 (unsigned long long)st.reconciles, (unsigned long long)st.writes,
 		 (unsigned long long)st.write_errors, (unsigned long long)st.events);
+}
+
+/* What the probes and the metrics page ask about the loop. */
+struct run_state {
+	struct ctrl_metrics *m;
+	struct leader *le;
+	bool synced; /* the informers have their first lists */
+};
+
+/* Ready once the informers synced, or while standing by for the lease (a
+ * standby that is not ready would hold up every rolling update). */
+static bool run_ready(void *ud)
+{
+	struct run_state *st = ud;
+
+	return st->synced || (st->le && !leader_leading(st->le) && !leader_lost(st->le));
+}
+
+/* Healthy unless the lease was lost (the program is stopping then). A loop
+ * that is stuck answers nothing, which the probe counts as a failure. */
+static bool run_healthy(void *ud)
+{
+	struct run_state *st = ud;
+
+	return !(st->le && leader_lost(st->le));
+}
+
+static void run_collect(void *ud, struct ctrl_metrics *m)
+{
+	struct run_state *st = ud;
+
+	m->leading = st->le && leader_leading(st->le);
+}
+
+static void count_request(const char *method, long status, void *ud)
+{
+	ctrl_metrics_rest(ud, method, status);
+}
+
+/* The apiserver's host:port, rest_client_requests_total's host label. */
+static void server_host(const char *server, char *out, size_t size)
+{
+	const char *h = strstr(server, "://");
+	size_t n;
+
+	h = h ? h + 3 : server;
+	n = strcspn(h, "/");
+	(void)snprintf(out, size, "%.*s", (int)n, h);
+}
+
+/* Start the metrics and probe listeners on c's loop and say where. */
+static int start_server(struct kube_client *c, const struct controller_options *opts, struct run_state *st,
+			struct metrics_server **out)
+{
+	struct metrics_server_opts mo = { .metrics_addr = opts->metrics_addr,
+					  .secure = opts->metrics_secure,
+					  .cert_dir = opts->metrics_cert_dir,
+					  .health_addr = opts->health_addr,
+					  .metrics = st->m,
+					  .ready = run_ready,
+					  .healthy = run_healthy,
+					  .collect = run_collect,
+					  .ud = st };
+	struct sk_error err = { 0 };
+	char addr[96];
+
+	if (metrics_server_new(c, &mo, out, &err) < 0) {
+		fprintf(stderr, "spin-controller: %s\n", err.message);
+		return -1;
+	}
+	metrics_server_addr(*out, false, addr, sizeof(addr));
+	if (addr[0])
+		log_info("serving metrics", "addr=%s secure=%s path=/metrics", addr, opts->metrics_secure ? "true" : "false");
+	metrics_server_addr(*out, true, addr, sizeof(addr));
+	if (addr[0])
+		log_info("serving probes", "addr=%s paths=/healthz,/readyz", addr);
+	return 0;
 }
 
 /* Say hello to the apiserver: GET /version, logged with the server and the
@@ -84,10 +163,9 @@ static void wait_for_api(struct kube_client *c, volatile sig_atomic_t *stop)
 
 /* Run the client and the reconciler until *stop. Returns 0, or -1 when the
  * event loop fails. */
-static int reconcile_loop(struct kube_client *c, struct reconciler *rec, struct leader *le,
+static int reconcile_loop(struct kube_client *c, struct reconciler *rec, struct leader *le, struct run_state *st,
 			  volatile sig_atomic_t *stop, volatile sig_atomic_t *dump_stats)
 {
-	bool synced = false;
 	int64_t last_trim = kube_now_ms();
 
 	while (!*stop) {
@@ -101,8 +179,8 @@ static int reconcile_loop(struct kube_client *c, struct reconciler *rec, struct 
 		/* the lease is gone: another controller may be writing already */
 		if (le && leader_lost(le))
 			return -1;
-		if (!synced && reconciler_synced(rec)) {
-			synced = true;
+		if (!st->synced && reconciler_synced(rec)) {
+			st->synced = true;
 			log_info("synced", "%s", "");
 		}
 		reconciler_step(rec);
@@ -161,7 +239,10 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	struct kube_client *c = NULL;
 	struct reconciler *rec = NULL;
 	struct leader *le = NULL;
+	struct metrics_server *srv = NULL;
+	struct run_state st = { 0 };
 	struct sk_error err = { 0 };
+	char host[256];
 	int status = 1;
 
 	kube_config_opts_from_env(&co);
@@ -173,7 +254,20 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 		fprintf(stderr, "spin-controller: %s\n", err.message);
 		goto out;
 	}
+	server_host(cfg->server, host, sizeof(host));
+	if (ctrl_metrics_new(opts->concurrency, host, &st.m) < 0) {
+		fprintf(stderr, "spin-controller: out of memory\n");
+		goto out;
+	}
+	if (opts->leader_elect) {
+		st.m->leader_election = true;
+		(void)snprintf(st.m->lease_name, sizeof(st.m->lease_name), "%s", opts->leader_election_id);
+	}
+	kube_client_observe(c, count_request, st.m);
+	ro.metrics = st.m;
 	running_client = c;
+	if (start_server(c, opts, &st, &srv) < 0)
+		goto out;
 	if (say_connected(c, cfg) < 0)
 		goto out;
 	wait_for_api(c, stop);
@@ -182,6 +276,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	if (opts->leader_elect) {
 		if (start_election(c, opts, &le) < 0)
 			goto out;
+		st.le = le;
 		/* standing by: no informers, no writes, until the lease is ours */
 		while (!*stop && !leader_leading(le) && !leader_lost(le))
 			if (kube_client_run(c, 1000) < 0) {
@@ -198,7 +293,7 @@ int controller_run(const struct controller_options *opts, volatile sig_atomic_t 
 	log_info("watching", "resources=%s qps=%.0f burst=%ld concurrent_reconciles=%ld resync_s=%ld",
 		 "spinapps,spinappexecutors,deployments,services,secrets,configmaps,replicasets", opts->qps,
 		 opts->burst, opts->concurrency, opts->resync_seconds);
-	if (reconcile_loop(c, rec, le, stop, dump_stats) < 0)
+	if (reconcile_loop(c, rec, le, &st, stop, dump_stats) < 0)
 		goto out;
 stopped:
 	log_info("stopping", "%s", "");
@@ -210,8 +305,10 @@ out:
 	reconciler_free(rec);
 	if (status == 0)
 		leader_release(le);
+	metrics_server_free(srv);
 	leader_free(le);
 	kube_client_free(c);
+	ctrl_metrics_free(st.m);
 	kube_config_free(cfg);
 	return status;
 }

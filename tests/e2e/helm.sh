@@ -62,7 +62,7 @@ contexts:
   context: {cluster: c, user: sa}
 current-context: sa
 EOK
-"$build/controller/spin-controller" --kubeconfig "$kc" 2>"$logf" &
+"$build/controller/spin-controller" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$kc" 2>"$logf" &
 ctl_pid=$!
 kubectl apply -f "$src/tests/e2e/apps/hello.yaml" >/dev/null
 ok "with the chart's RBAC the controller makes the app Ready" kubectl wait --for=condition=Ready spinapp/hello --timeout=90s

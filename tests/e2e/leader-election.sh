@@ -30,7 +30,7 @@ kubectl apply -f "$src/crd/" >/dev/null
 retry 60 kubectl wait --for=condition=Established crd/spinapps.core.spinkube.dev crd/spinappexecutors.core.spinkube.dev --timeout=30s >/dev/null
 kubectl apply -f "$src/crd/defaults/" >/dev/null
 
-flags=(--leader-elect --leader-election-namespace default --leader-elect-lease-duration 3s
+flags=(--metrics-bind-address=0 --health-probe-bind-address=0 --leader-elect --leader-election-namespace default --leader-elect-lease-duration 3s
 	--leader-elect-renew-deadline 2s --leader-elect-retry-period 500ms --resync-period 0)
 # start N: controller N in the background, its log in $work/N.log
 start() { "$ctl" "${flags[@]}" 2>"$work/$1.log" & pids[$1]=$!; }
@@ -82,13 +82,13 @@ kill -TERM "${pids[3]}"; wait "${pids[3]}"
 pids=()
 
 # Settings that cannot work: one line each.
-"$ctl" --leader-elect --kubeconfig "$KUBECONFIG" 2>"$work/e1" </dev/null
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --leader-elect --kubeconfig "$KUBECONFIG" 2>"$work/e1" </dev/null
 is "$?" 1 "--leader-elect outside a pod without a namespace exits 1"
 ok "... with one line naming the flag to give" grep -qx "spin-controller: leader election: not running in a pod (no POD_NAMESPACE, no /var/run/secrets/kubernetes.io/serviceaccount/namespace): give --leader-election-namespace" "$work/e1"
-"$ctl" --leader-elect --leader-election-namespace default --leader-elect-retry-period 20s 2>"$work/e2"
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --leader-elect --leader-election-namespace default --leader-elect-retry-period 20s 2>"$work/e2"
 is "$?" 1 "a retry period longer than the renew deadline exits 1"
 ok "... with one line giving the rule" grep -q "^spin-controller: leader election: want retry period < renew deadline < lease duration (got 20000 ms, 10000 ms, 15000 ms)$" "$work/e2"
-"$ctl" --leader-elect-lease-duration soon 2>"$work/e3"
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --leader-elect-lease-duration soon 2>"$work/e3"
 is "$?" 2 "a duration that is not one exits 2"
 ok "... naming the flag" grep -qx "spin-controller: --leader-elect-lease-duration 'soon': give a duration such as 15s or 500ms (1ms to 1h)" "$work/e3"
 tap_done

@@ -21,7 +21,7 @@ name=e2e-rec-$$
 logf=$(mktemp)
 ctl_pid=
 stop_ctl() { [ -n "$ctl_pid" ] && kill -TERM "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null; ctl_pid=; }
-start_ctl() { "$build/controller/spin-controller" "$@" 2>>"$logf" & ctl_pid=$!; }
+start_ctl() { "$build/controller/spin-controller" --metrics-bind-address=0 --health-probe-bind-address=0 "$@" 2>>"$logf" & ctl_pid=$!; }
 trap 'stop_ctl; "$src/hack/cluster-down" --name $name >/dev/null 2>&1; rm -f $logf' EXIT
 out=$("$src/hack/cluster-up" --name "$name" --nodes 2 2>/dev/null) || bail "hack/cluster-up failed"
 eval "$out"

@@ -64,7 +64,7 @@ kubectl apply -f "$src/crd/" >/dev/null
 until kubectl wait --for=condition=Established --timeout=60s crd/spinapps.core.spinkube.dev \
 	crd/spinappexecutors.core.spinkube.dev >/dev/null 2>&1; do sleep 1; done
 kubectl apply -f "$src/crd/defaults/" >/dev/null
-setsid "$build/controller/spin-controller" --kubeconfig "$KUBECONFIG" </dev/null >"$work/controller.log" 2>&1 &
+setsid "$build/controller/spin-controller" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$KUBECONFIG" </dev/null >"$work/controller.log" 2>&1 &
 ctrl_pid=$!
 
 push() { "$sk" push -q -f "$1" "$reg/$2" 2>>"$work/push.log"; }

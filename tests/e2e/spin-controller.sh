@@ -16,16 +16,16 @@ out=$("$src/hack/cluster-up" --name "$name" 2>/dev/null) || bail "hack/cluster-u
 eval "$out"
 ctl=$build/controller/spin-controller
 
-"$ctl" --kubeconfig /no/such/file 2>"$logf"
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig /no/such/file 2>"$logf"
 is "$?" 1 "a missing kubeconfig exits 1"
 ok "with one line naming the file and the fix" grep -qx "spin-controller: kubeconfig /no/such/file: cannot read: No such file or directory (check --kubeconfig or KUBECONFIG)" "$logf"
 
-"$ctl" --kubeconfig "$KUBECONFIG" --context no-such-context 2>"$logf"
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$KUBECONFIG" --context no-such-context 2>"$logf"
 is "$?" 1 "an unknown --context exits 1"
 ok "naming the context" grep -q 'context "no-such-context" not found' "$logf"
 
 # Without the CRDs: it runs, and says what to install.
-"$ctl" --kubeconfig "$KUBECONFIG" 2>"$logf" &
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$KUBECONFIG" 2>"$logf" &
 pid=$!
 ok "it connects and logs the server version" retry 20 grep -q "msg=\"connected\".*version=$K8S_VERSION" "$logf"
 ok "it says the SpinApp API is missing and how to install it" retry 20 grep -q 'install the CRDs (kubectl apply -f crd/)' "$logf"
@@ -38,7 +38,7 @@ ok "and it says so" grep -q 'msg="stopping"' "$logf"
 kubectl apply -f "$src/crd/" >/dev/null
 retry 60 kubectl wait --for=condition=Established crd/spinapps.core.spinkube.dev crd/spinappexecutors.core.spinkube.dev --timeout=30s
 : >"$logf"
-"$ctl" --resync-period 0 2>"$logf" &
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --resync-period 0 2>"$logf" &
 pid=$!
 ok "with the CRDs installed it starts watching" retry 20 grep -q 'msg="watching"' "$logf"
 ok "and syncs its caches" retry 20 grep -q 'msg="synced"' "$logf"
@@ -46,7 +46,7 @@ ok "every log line is logfmt with time, level and msg" bash -c "! grep -v '^time
 kill -TERM $pid; wait $pid; rc=$?
 is "$rc" 0 "SIGTERM stops it with status 0"
 pid=
-"$ctl" --kube-api-qps 0 2>"$logf"
+"$ctl" --metrics-bind-address=0 --health-probe-bind-address=0 --kube-api-qps 0 2>"$logf"
 is "$?" 2 "an out-of-range --kube-api-qps exits 2"
 ok "naming the flag and the range" grep -qx "spin-controller: --kube-api-qps '0': give a whole number from 1 to 100000" "$logf"
 tap_done

@@ -109,5 +109,50 @@ int main(void)
 		is_str(err.message, "--leader-elect-retry-period '2h': give a duration such as 15s or 500ms (1ms to 1h)",
 		       "... naming the flag and the form");
 	}
+	{
+		const char *argv[] = { "spin-controller" };
+		controller_options_parse(ARGC(argv), argv, &o, &act, &err);
+		ok(strcmp(o.metrics_addr, ":8080") == 0 && o.metrics_secure && o.metrics_cert_dir == NULL &&
+		       strcmp(o.health_addr, ":8082") == 0,
+		   "metrics on :8080 over HTTPS, probes on :8082 by default (controller-runtime's, SpinKube's)");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--metrics-bind-address", "127.0.0.1:9000", "--metrics-secure=false",
+				       "--health-probe-bind-address=[::1]:0", "--metrics-cert-path", "/certs" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "the metrics and probe flags parse");
+		ok(strcmp(o.metrics_addr, "127.0.0.1:9000") == 0 && !o.metrics_secure && strcmp(o.health_addr, "[::1]:0") == 0 &&
+		       strcmp(o.metrics_cert_dir, "/certs") == 0,
+		   "... host:port, [v6]:port, --metrics-secure=false, a cert dir");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--metrics-bind-address=0", "--health-probe-bind-address", "0" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "0 turns either endpoint off");
+		ok(strcmp(o.metrics_addr, "0") == 0 && strcmp(o.health_addr, "0") == 0, "... and is kept as 0");
+	}
+	{
+		const char *bad[] = { "8080", ":http", ":70000", "::1:80", "[::1]80", ":", "[::1" };
+		int refused = 0;
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *argv[] = { "spin-controller", "--metrics-bind-address", bad[i] };
+			refused += controller_options_parse(ARGC(argv), argv, &o, &act, &err) == -EINVAL;
+		}
+		is_int(refused, 7, "addresses without host:port or with a bad port are refused");
+		is_str(err.message,
+		       "--metrics-bind-address '[::1': give host:port such as :8080, 127.0.0.1:8080 or [::1]:8080, or 0 to turn it off",
+		       "... naming the flag and the forms");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--metrics-secure=no" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL, "--metrics-secure=no is refused");
+	}
+	{
+		char buf[8192] = "";
+		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+		controller_usage(f);
+		fclose(f);
+		ok(strstr(buf, "--metrics-bind-address ADDR") && strstr(buf, "--metrics-secure") &&
+		       strstr(buf, "--metrics-cert-path DIR") && strstr(buf, "--health-probe-bind-address ADDR"),
+		   "--help documents the metrics and probe flags");
+	}
 	return tap_done();
 }
