@@ -30,7 +30,7 @@ kubectl apply -f "$src/crd/" >/dev/null
 retry 60 kubectl wait --for=condition=Established crd/spinapps.core.spinkube.dev crd/spinappexecutors.core.spinkube.dev --timeout=30s >/dev/null
 kubectl apply -f "$src/crd/defaults/" >/dev/null
 
-flags=(--metrics-bind-address=0 --health-probe-bind-address=0 --leader-elect --leader-election-namespace default --leader-elect-lease-duration 3s
+flags=(--metrics-bind-address=127.0.0.1:0 --metrics-secure=false --health-probe-bind-address=127.0.0.1:0 --leader-elect --leader-election-namespace default --leader-elect-lease-duration 3s
 	--leader-elect-renew-deadline 2s --leader-elect-retry-period 500ms --resync-period 0)
 # start N: controller N in the background, its log in $work/N.log
 start() { "$ctl" "${flags[@]}" 2>"$work/$1.log" & pids[$1]=$!; }
@@ -50,6 +50,17 @@ is "$(holder)" "$(identity 1)" "... the Lease names it as holder (hostname_rando
 ok "... and it starts its informers" retry 20 grep -q 'msg="watching"' "$work/1.log"
 start 2
 ok "the second one stands by, naming the holder" retry 40 grep -q "msg=\"leader election: standing by\" lease=default/spin-controller.spinkube.dev holder=$(identity 1)" "$work/2.log"
+
+# leading N: leader_election_master_status on controller N's plain metrics
+leading() {
+	local a
+	a=$(sed -n 's/.*msg="serving metrics" addr=\([^ ]*\).*/\1/p' "$work/$1.log" | head -n1)
+	curl -s --max-time 10 "http://$a/metrics" | awk '$1 == "leader_election_master_status{name=\"spin-controller.spinkube.dev\"}" {print $2}'
+}
+is "$(leading 1),$(leading 2)" "1,0" "leader_election_master_status: 1 on the leader, 0 on the standby"
+probes2=$(sed -n 's/.*msg="serving probes" addr=\([^ ]*\).*/\1/p' "$work/2.log" | head -n1)
+is "$(curl -s --max-time 10 "http://$probes2/readyz"),$(curl -s --max-time 10 "http://$probes2/healthz")" "ok,ok" \
+	"the standby is ready and healthy (it would hold up rolling updates otherwise)"
 
 spinapp le-one
 ok "the leader reconciles: the SpinApp gets its Deployment" retry 40 kubectl get deploy le-one
