@@ -44,6 +44,26 @@ for what in "delete spinapps.core.spinkube.dev" "create spinapps.core.spinkube.d
 	is "$(kubectl auth can-i $what --as $sa 2>/dev/null)" no "the chart's account may not $what"
 done
 
+# Metrics and probes: named ports, probes on them, a Service, RBAC for the
+# reviews and a role for scrapers; a ServiceMonitor only when asked for.
+c0='{.spec.template.spec.containers[0]'
+is "$(kubectl -n $ns get deployment spin-controller -o jsonpath="$c0.ports[*].name} $c0.ports[*].containerPort} $c0.livenessProbe.httpGet.path} $c0.readinessProbe.httpGet.path} $c0.readinessProbe.httpGet.port}")" \
+	"metrics health 8443 8082 /healthz /readyz health" "the container's ports metrics (8443) and health (8082), probes on /healthz and /readyz"
+ok "... with --metrics-bind-address=:8443 and --health-probe-bind-address=:8082" bash -c \
+	"kubectl -n $ns get deployment spin-controller -o jsonpath='$c0.args}' | grep -q -- '--metrics-bind-address=:8443\".*--metrics-secure=true\".*--health-probe-bind-address=:8082'"
+is "$(kubectl -n $ns get service spin-controller-metrics -o jsonpath='{.spec.ports[0].name} {.spec.ports[0].port} {.spec.ports[0].targetPort}')" \
+	"https 8443 metrics" "a metrics Service, port https 8443 to the container's metrics port"
+is "$(kubectl auth can-i create tokenreviews.authentication.k8s.io --as $sa),$(kubectl auth can-i create subjectaccessreviews.authorization.k8s.io --as $sa),$(kubectl auth can-i get tokenreviews.authentication.k8s.io --as $sa 2>/dev/null)" \
+	"yes,yes,no" "the account may create TokenReviews and SubjectAccessReviews, nothing more on them"
+is "$(kubectl get clusterrole spinkube-metrics-reader -o jsonpath='{.rules[0].nonResourceURLs[0]} {.rules[0].verbs[0]}')" "/metrics get" \
+	"a metrics-reader ClusterRole: get /metrics"
+is "$(kubectl auth can-i get /metrics --as $sa)" no "the controller's own account may not read /metrics"
+ok "no ServiceMonitor by default" bash -c "! helm template spinkube '$chart' -n $ns | grep -q '^kind: ServiceMonitor'"
+ok "metrics.serviceMonitor.enabled renders one scraping https with the scraper's token" bash -c \
+	"helm template spinkube '$chart' -n $ns --set metrics.serviceMonitor.enabled=true | grep -A20 '^kind: ServiceMonitor' | grep -q 'scheme: https' "
+ok "metrics.secure=false: no review rights, plain http" bash -c \
+	"t=\$(helm template spinkube '$chart' -n $ns --set metrics.secure=false); ! grep -q tokenreviews <<<\"\$t\" && grep -q -- '--metrics-secure=false' <<<\"\$t\" && grep -q 'name: http\$' <<<\"\$t\""
+
 # The controller with exactly the chart's permissions.
 token=$(kubectl -n $ns create token spin-controller --duration 1h)
 server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
