@@ -95,9 +95,17 @@ static void app_changed(const char *key, const void *p, void *ud)
 	rec_enqueue(ud, key);
 }
 
+/* An update that leaves the generation alone changed only status or
+ * metadata: mostly our own status write coming back, so it waits behind
+ * apps that were created or changed. */
 static void app_updated(const char *key, const void *old, const void *p, void *ud)
 {
-	rec_enqueue(ud, key);
+	const struct obj_json *o = old, *n = p;
+
+	if (o && n && o->generation == n->generation && !n->deleting)
+		rec_enqueue_low(ud, key);
+	else
+		rec_enqueue(ud, key);
 }
 
 static void app_deleted(const char *key, const void *old, void *ud)
@@ -369,7 +377,7 @@ static void rs_deleted(const char *key, const void *old, void *ud)
 
 static void resync_app(const char *key, const void *p, void *ud)
 {
-	rec_enqueue(ud, key);
+	rec_enqueue_low(ud, key);
 }
 
 static void informer_error(const struct sk_error *err, long retry_ms, void *ud)

@@ -126,6 +126,8 @@ void rec_say(struct reconciler *r, enum log_level level, const char *msg, const 
 int rec_split_key(const char *key, char *ns, size_t nsz, char *name, size_t namesz);
 /* Queue key (an app "ns/name" or an executor EXEC_PREFIX "ns/name"). */
 void rec_enqueue(struct reconciler *r, const char *key);
+/* Queue key behind new work: for resyncs and echoes of our own writes. */
+void rec_enqueue_low(struct reconciler *r, const char *key);
 
 /* --- reconciler-informers.c ------------------------------------------------------------- */
 

@@ -11,20 +11,32 @@
  * the entry; items point back to it. */
 struct item {
 	struct strmap_entry *entry;
-	struct item *next;   /* ready FIFO */
+	struct item *next, *prev; /* its ready FIFO */
 	int64_t due_ms;      /* when delayed: due time; else 0 */
 	size_t heap_idx;     /* index in the delayed heap, or SIZE_MAX */
 	unsigned failures;
-	bool ready;          /* in the ready FIFO */
+	bool ready;          /* in a ready FIFO */
+	bool low;            /* ... the low-priority one */
 	bool processing;
 	bool dirty;          /* added while processing */
+	bool dirty_high;     /* ... and once at high priority */
 	uint64_t added_stamp, started_stamp; /* the observer's */
 };
+
+/* A FIFO of ready items, doubly linked so that a key can move up a lane. */
+struct fifo {
+	struct item *head, *tail;
+};
+
+/* High keys handed out in a row, at most, while low keys wait: resyncs are
+ * behind new work, but never starved by it. */
+#define HIGH_STREAK_MAX 8
 
 struct kube_queue {
 	struct kube_queue_opts o;
 	struct strmap items;
-	struct item *head, *tail; /* ready FIFO */
+	struct fifo lane[2];      /* ready FIFOs: [0] high, [1] low priority */
+	unsigned high_streak;     /* high keys handed out since the last low one */
 	size_t nready, nprocessing;
 	struct item **heap;       /* delayed items, min-heap on due_ms */
 	size_t nheap, capheap;
@@ -184,39 +196,78 @@ static void maybe_drop(struct kube_queue *q, struct item *it)
 	free(it);
 }
 
-/* Make it ready (or dirty while processing); counted by the observer
- * unless it was counted already (a dirty key queued at done). */
-static void push_ready(struct kube_queue *q, struct item *it, bool counted)
+static void fifo_append(struct fifo *f, struct item *it)
 {
-	if (it->ready)
+	it->next = NULL;
+	it->prev = f->tail;
+	if (f->tail)
+		f->tail->next = it;
+	else
+		f->head = it;
+	f->tail = it;
+}
+
+static void fifo_unlink(struct fifo *f, struct item *it)
+{
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		f->head = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	else
+		f->tail = it->prev;
+	it->next = it->prev = NULL;
+}
+
+/* Make it ready in the lane of its priority (or dirty while processing);
+ * counted by the observer unless it was counted already (a dirty key queued
+ * at done). A key ready at low priority that is added at high moves to the
+ * end of the high lane; one ready at high stays where it is. */
+static void push_ready(struct kube_queue *q, struct item *it, bool counted, bool low)
+{
+	if (it->ready) {
+		if (it->low && !low) {
+			fifo_unlink(&q->lane[1], it);
+			fifo_append(&q->lane[0], it);
+			it->low = false;
+		}
 		return;
+	}
 	heap_remove(q, it);
 	if (it->processing) {
 		if (!it->dirty)
 			note_added(q, it);
 		it->dirty = true;
+		it->dirty_high |= !low;
 		return;
 	}
 	if (!counted)
 		note_added(q, it);
 	it->ready = true;
-	it->next = NULL;
-	if (q->tail)
-		q->tail->next = it;
-	else
-		q->head = it;
-	q->tail = it;
+	it->low = low;
+	fifo_append(&q->lane[low], it);
 	q->nready++;
 }
 
-int kube_queue_add(struct kube_queue *q, const char *key)
+static int add(struct kube_queue *q, const char *key, bool low)
 {
 	struct item *it = get_item(q, key);
 
 	if (!it)
 		return -ENOMEM;
-	push_ready(q, it, false);
+	push_ready(q, it, false, low);
 	return 0;
+}
+
+int kube_queue_add(struct kube_queue *q, const char *key)
+{
+	return add(q, key, false);
+}
+
+int kube_queue_add_low(struct kube_queue *q, const char *key)
+{
+	return add(q, key, true);
 }
 
 int kube_queue_add_after(struct kube_queue *q, const char *key, long delay_ms, int64_t now_ms)
@@ -289,16 +340,25 @@ const char *kube_queue_get(struct kube_queue *q, int64_t now_ms)
 {
 	struct item *it;
 
+	struct fifo *f;
+
+	/* Delayed keys (retries, requeues after a time) come due at high. */
 	while (q->nheap && q->heap[0]->due_ms <= now_ms)
-		push_ready(q, q->heap[0], false);
-	it = q->head;
-	if (!it)
+		push_ready(q, q->heap[0], false, false);
+	if (q->lane[0].head && (!q->lane[1].head || q->high_streak < HIGH_STREAK_MAX)) {
+		f = &q->lane[0];
+		q->high_streak++;
+	} else if (q->lane[1].head) {
+		f = &q->lane[1];
+		q->high_streak = 0;
+	} else {
 		return NULL;
-	q->head = it->next;
-	if (!q->head)
-		q->tail = NULL;
+	}
+	it = f->head;
+	fifo_unlink(f, it);
 	q->nready--;
 	it->ready = false;
+	it->low = false;
 	it->processing = true;
 	q->nprocessing++;
 	if (q->obs.started)
@@ -317,8 +377,9 @@ void kube_queue_done(struct kube_queue *q, const char *key)
 	if (q->obs.finished)
 		q->obs.finished(q->obs.ud, key, it->started_stamp);
 	if (it->dirty) {
-		it->dirty = false;
-		push_ready(q, it, true);
+		bool low = !it->dirty_high;
+		it->dirty = it->dirty_high = false;
+		push_ready(q, it, true, low);
 		return;
 	}
 	maybe_drop(q, it);

@@ -3,6 +3,13 @@
  * - A key waiting in the queue is there once, however often it is added.
  * - A key being processed is never handed out again until kube_queue_done;
  *   if it is added meanwhile, it is queued again when done.
+ * - Two priorities: keys added with kube_queue_add (new and changed objects)
+ *   are handed out before keys added with kube_queue_add_low (resyncs, echoes
+ *   of our own writes), except that after 8 high keys in a row a waiting low
+ *   one goes next, so none starves. A key waiting low that is added high
+ *   moves up; a key added while processing is queued again at the higher of
+ *   the priorities it was added with. Keys that come due after a delay
+ *   (retries) are high.
  * - Failures back off per key: base * 2^(failures-1), capped; success
  *   (kube_queue_forget) resets the count.
  * - An overall token bucket (qps, burst) paces rate-limited adds, so that a
@@ -47,8 +54,12 @@ void kube_queue_free(struct kube_queue *q);
 /* Install (copied) or, with NULL, remove the observer. */
 void kube_queue_observe(struct kube_queue *q, const struct kube_queue_observer *o);
 
-/* Queue key now. Returns 0 or -ENOMEM. */
+/* Queue key now, at high priority. Returns 0 or -ENOMEM. */
 int kube_queue_add(struct kube_queue *q, const char *key);
+
+/* Queue key now at low priority (behind every key added with
+ * kube_queue_add). Returns 0 or -ENOMEM. */
+int kube_queue_add_low(struct kube_queue *q, const char *key);
 
 /* Queue key after delay_ms (an earlier due time wins). */
 int kube_queue_add_after(struct kube_queue *q, const char *key, long delay_ms, int64_t now_ms);

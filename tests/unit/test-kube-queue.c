@@ -83,6 +83,79 @@ int main(void)
 	is_int((int)kube_queue_len(q), 1, "still once");
 	kube_queue_free(q);
 
+	/* Two priorities: high keys first, a low key added high moves up. */
+	if (kube_queue_new(&o, now, &q) < 0)
+		return 1;
+	kube_queue_add_low(q, "low/1");
+	kube_queue_add_low(q, "low/2");
+	kube_queue_add(q, "high/1");
+	kube_queue_add_low(q, "high/1"); /* a low add keeps it high */
+	kube_queue_add(q, "low/2");      /* moves up, behind high/1 */
+	kube_queue_add(q, "high/2");
+	kube_queue_add_low(q, "low/1"); /* still once */
+	is_int((int)kube_queue_len(q), 4, "four keys, each once, whatever their priorities");
+	const char *order[] = { "high/1", "low/2", "high/2", "low/1" };
+	int order_ok = 1;
+	for (int i = 0; i < 4; i++) {
+		k = kube_queue_get(q, now);
+		if (!k || strcmp(k, order[i]) != 0)
+			order_ok = 0;
+		if (k)
+			kube_queue_done(q, k);
+	}
+	ok(order_ok, "high keys in order first, the promoted low key among them, then the low one");
+	ok(kube_queue_get(q, now) == NULL, "then the queue is empty");
+
+	/* Added while processing: queued again at the higher priority it got. */
+	kube_queue_add(q, "p/1");
+	k = kube_queue_get(q, now);
+	kube_queue_add_low(q, "p/1");
+	kube_queue_add_low(q, "other/low");
+	kube_queue_done(q, k);
+	kube_queue_add(q, "other/high");
+	k = kube_queue_get(q, now);
+	ok(k && strcmp(k, "other/high") == 0, "a key added low while processing is queued low at done");
+	kube_queue_done(q, k);
+	k = kube_queue_get(q, now);
+	ok(k && strcmp(k, "other/low") == 0, "... after the low key that came before it");
+	kube_queue_done(q, k);
+	k = kube_queue_get(q, now);
+	kube_queue_add_low(q, "p/1");
+	kube_queue_add(q, "p/1");
+	kube_queue_add_low(q, "x/low");
+	kube_queue_done(q, k);
+	k = kube_queue_get(q, now);
+	ok(k && strcmp(k, "p/1") == 0, "a key added low then high while processing is queued high at done");
+	kube_queue_done(q, k);
+	kube_queue_done(q, kube_queue_get(q, now));
+
+	/* No starvation: a low key goes out after 8 high keys in a row. */
+	char key[32];
+	kube_queue_add_low(q, "starved/1");
+	int low_at = -1;
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "busy/%d", i);
+		kube_queue_add(q, key);
+	}
+	for (int i = 0; i < 21; i++) {
+		k = kube_queue_get(q, now);
+		if (k && strcmp(k, "starved/1") == 0)
+			low_at = i;
+		if (k)
+			kube_queue_done(q, k);
+	}
+	is_int(low_at, 8, "a waiting low key goes out after 8 high keys, not after all 20");
+
+	/* A failed key comes back at high priority when its backoff is over. */
+	kube_queue_free(q);
+	if (kube_queue_new(&o, now, &q) < 0)
+		return 1;
+	kube_queue_add_low(q, "r/low");
+	kube_queue_add_rate_limited(q, "r/retry", now);
+	k = kube_queue_get(q, now + 1000);
+	ok(k && strcmp(k, "r/retry") == 0, "a retry that came due goes before a waiting low key");
+	kube_queue_free(q);
+
 	/* Watch reconnect backoff: within [d/2, d], d doubling to the cap. */
 	uint64_t rnd = 42;
 	int in_range = 1;
