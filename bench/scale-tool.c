@@ -6,7 +6,10 @@
  *                                      them, straight: a Secret, a Deployment
  *                                      and a Service each (the apiserver-only
  *                                      baseline)
- *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready
+ *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready; prints
+ *                                      ready_10_s= ready_50_s= ready_90_s=
+ *                                      ready_s=, seconds from its start until
+ *                                      10%, 50%, 90% and all were Ready
  *   scale-tool wait-deployments NS N SECS
  *                                      until N Deployments have a ready replica
  *
@@ -153,6 +156,9 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 	struct kube_informer_handlers h = { .project = apps ? app_ready : dep_ready, .free_proj = free_int };
 	double t0 = now_s(), last = 0;
 	long ready = 0;
+	/* The progressive times: when 10%, 50%, 90% and all were first ready. */
+	static const int pct[] = { 10, 50, 90, 100 };
+	double at[4] = { -1, -1, -1, -1 };
 
 	if (kube_informer_start(c, &wo, 0, &h, NULL, &inf, &err) < 0) {
 		fprintf(stderr, "scale-tool: %s\n", err.message);
@@ -162,6 +168,9 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		kube_client_run(c, 200);
 		ready = 0;
 		kube_informer_foreach(inf, count_ready, &ready);
+		for (int i = 0; i < 4; i++)
+			if (at[i] < 0 && ready * 100 >= (long)pct[i] * n)
+				at[i] = now_s() - t0;
 		if (ready >= n)
 			break;
 		if (now_s() - last > 15) {
@@ -174,6 +183,7 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		fprintf(stderr, "scale-tool: only %ld of %ld ready after %lds\n", ready, n, secs);
 		return 1;
 	}
+	printf("ready_10_s=%.1f ready_50_s=%.1f ready_90_s=%.1f ready_s=%.1f\n", at[0], at[1], at[2], at[3]);
 	return 0;
 }
 
