@@ -224,7 +224,7 @@ static void child_changed(const char *key, const void *p, void *ud)
 	struct reconciler *r = ud;
 
 	if (kube_informer_get(r->apps, key))
-		rec_enqueue(r, key);
+		rec_enqueue_first(r, key);
 }
 
 static void child_updated(const char *key, const void *old, const void *p, void *ud)

@@ -63,6 +63,12 @@ void rec_enqueue_low(struct reconciler *r, const char *key)
 		rec_say(r, LOG_ERROR, "out of memory queueing", key, NULL);
 }
 
+void rec_enqueue_first(struct reconciler *r, const char *key)
+{
+	if (kube_queue_add_first(r->q, key) < 0)
+		rec_say(r, LOG_ERROR, "out of memory queueing", key, NULL);
+}
+
 void reconciler_step(struct reconciler *r)
 {
 	const char *key;

@@ -207,6 +207,17 @@ static void fifo_append(struct fifo *f, struct item *it)
 	f->tail = it;
 }
 
+static void fifo_prepend(struct fifo *f, struct item *it)
+{
+	it->prev = NULL;
+	it->next = f->head;
+	if (f->head)
+		f->head->prev = it;
+	else
+		f->tail = it;
+	f->head = it;
+}
+
 static void fifo_unlink(struct fifo *f, struct item *it)
 {
 	if (it->prev)
@@ -223,11 +234,16 @@ static void fifo_unlink(struct fifo *f, struct item *it)
 /* Make it ready in the lane of its priority (or dirty while processing);
  * counted by the observer unless it was counted already (a dirty key queued
  * at done). A key ready at low priority that is added at high moves to the
- * end of the high lane; one ready at high stays where it is. */
-static void push_ready(struct kube_queue *q, struct item *it, bool counted, bool low)
+ * end of the high lane; one ready at high stays where it is; first puts it
+ * at the head of the high lane wherever it waited. */
+static void place(struct kube_queue *q, struct item *it, bool counted, bool low, bool first)
 {
 	if (it->ready) {
-		if (it->low && !low) {
+		if (first) {
+			fifo_unlink(&q->lane[it->low], it);
+			fifo_prepend(&q->lane[0], it);
+			it->low = false;
+		} else if (it->low && !low) {
 			fifo_unlink(&q->lane[1], it);
 			fifo_append(&q->lane[0], it);
 			it->low = false;
@@ -245,9 +261,17 @@ static void push_ready(struct kube_queue *q, struct item *it, bool counted, bool
 	if (!counted)
 		note_added(q, it);
 	it->ready = true;
-	it->low = low;
-	fifo_append(&q->lane[low], it);
+	it->low = low && !first;
+	if (first)
+		fifo_prepend(&q->lane[0], it);
+	else
+		fifo_append(&q->lane[low], it);
 	q->nready++;
+}
+
+static void push_ready(struct kube_queue *q, struct item *it, bool counted, bool low)
+{
+	place(q, it, counted, low, false);
 }
 
 static int add(struct kube_queue *q, const char *key, bool low)
@@ -268,6 +292,16 @@ int kube_queue_add(struct kube_queue *q, const char *key)
 int kube_queue_add_low(struct kube_queue *q, const char *key)
 {
 	return add(q, key, true);
+}
+
+int kube_queue_add_first(struct kube_queue *q, const char *key)
+{
+	struct item *it = get_item(q, key);
+
+	if (!it)
+		return -ENOMEM;
+	place(q, it, false, false, true);
+	return 0;
 }
 
 int kube_queue_add_after(struct kube_queue *q, const char *key, long delay_ms, int64_t now_ms)

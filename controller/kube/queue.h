@@ -61,6 +61,12 @@ int kube_queue_add(struct kube_queue *q, const char *key);
  * kube_queue_add). Returns 0 or -ENOMEM. */
 int kube_queue_add_low(struct kube_queue *q, const char *key);
 
+/* Queue key now at the head of the high lane: for work that finishes
+ * something already started (an app whose Deployment changed), so it is
+ * not held behind a burst of new keys. Added while processing, it is queued
+ * again at high priority at done. Returns 0 or -ENOMEM. */
+int kube_queue_add_first(struct kube_queue *q, const char *key);
+
 /* Queue key after delay_ms (an earlier due time wins). */
 int kube_queue_add_after(struct kube_queue *q, const char *key, long delay_ms, int64_t now_ms);
 

@@ -146,6 +146,27 @@ int main(void)
 	}
 	is_int(low_at, 8, "a waiting low key goes out after 8 high keys, not after all 20");
 
+	/* add_first: to the head of the high lane, from wherever it waited. */
+	kube_queue_free(q);
+	if (kube_queue_new(&o, now, &q) < 0)
+		return 1;
+	kube_queue_add(q, "new/1");
+	kube_queue_add(q, "new/2");
+	kube_queue_add_low(q, "echo/1");
+	kube_queue_add_first(q, "dep/1");
+	kube_queue_add_first(q, "echo/1");
+	kube_queue_add_first(q, "new/2");
+	const char *firsts[] = { "new/2", "echo/1", "dep/1", "new/1" };
+	int first_ok = kube_queue_len(q) == 4;
+	for (int i = 0; i < 4; i++) {
+		k = kube_queue_get(q, now);
+		if (!k || strcmp(k, firsts[i]) != 0)
+			first_ok = 0;
+		if (k)
+			kube_queue_done(q, k);
+	}
+	ok(first_ok, "add_first puts a key at the head of the high lane, a new one or one waiting high or low");
+
 	/* A failed key comes back at high priority when its backoff is over. */
 	kube_queue_free(q);
 	if (kube_queue_new(&o, now, &q) < 0)
