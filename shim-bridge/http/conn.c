@@ -55,8 +55,9 @@ static unsigned format_addr(const struct sockaddr_storage *ss, char *hostport, s
 
 /* Allocate the connection for an accepted socket and register it. On
  * failure returns NULL and the caller still owns fd. */
-struct conn *conn_new(struct http_server *srv, int fd)
+struct conn *conn_new(struct http_site *site, int fd)
 {
+	struct http_server *srv = site->srv;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct conn *c = calloc(1, sizeof(*c));
@@ -64,7 +65,9 @@ struct conn *conn_new(struct http_server *srv, int fd)
 
 	if (!c)
 		return NULL;
+	c->kind = EP_CONN;
 	c->srv = srv;
+	c->site = site;
 	c->fd = fd;
 	c->timer = TL_NONE;
 	http_parser_init(&c->parser, &srv->cfg.limits);
@@ -87,7 +90,10 @@ struct conn *conn_new(struct http_server *srv, int fd)
 		srv->all->aprev = c;
 	srv->all = c;
 	srv->n_conns++;
-	atomic_store(&srv->st_active, srv->n_conns);
+	srv->n_live++;
+	site->n_conns++;
+	site->n_live++;
+	COUNT(c, active, 1);
 	c->phase = CONN_IDLE;
 	timer_set(srv, c, TL_IDLE);
 	return c;
@@ -140,7 +146,8 @@ void conn_close(struct conn *c)
 	}
 	c->dead = true;
 	srv->n_conns--;
-	atomic_store(&srv->st_active, srv->n_conns);
+	c->site->n_conns--;
+	UNCOUNT(c, active, 1);
 	if (!c->at_worker) {
 		c->gnext = srv->graveyard;
 		srv->graveyard = c;
@@ -154,6 +161,8 @@ void conn_reap(struct http_server *srv)
 		struct conn *c = srv->graveyard;
 		srv->graveyard = c->gnext;
 		unlink_all(c);
+		srv->n_live--;
+		c->site->n_live--;
 		conn_free(c);
 	}
 }
@@ -275,7 +284,7 @@ static void start_write(struct conn *c)
 	struct http_server *srv = c->srv;
 	struct response_meta m = {
 		.version_minor = c->parser.parsed.method ? c->parser.parsed.version_minor : 1,
-		.keep_alive = c->keep_alive && !c->close_after && !srv->draining && !srv->closing,
+		.keep_alive = c->keep_alive && !c->close_after && !srv->draining && !srv->closing && !c->site->removing,
 		.head_method = c->head_method,
 		.date = server_date(srv),
 		.server_name = srv->cfg.server_name,
@@ -289,8 +298,8 @@ static void start_write(struct conn *c)
 		return;
 	}
 	if (c->resp.server_error)
-		atomic_fetch_add(&srv->st_herr, 1);
-	server_count_response(srv, c->resp.status);
+		COUNT(c, herr, 1);
+	count_response(c, c->resp.status);
 	c->wbody = c->resp.body_.data;
 	c->wbody_len = body;
 	c->wbody_off = 0;
@@ -335,12 +344,12 @@ static void fill_request(struct conn *c, bool streaming)
  * goes to a worker in streaming mode. */
 static bool wants_stream(struct conn *c)
 {
-	struct http_server *srv = c->srv;
+	struct http_site *site = c->site;
 
-	if (!srv->cfg.stream_request)
+	if (!site->stream_request)
 		return false;
 	fill_request(c, false);
-	return srv->cfg.stream_request(srv->user, &c->req);
+	return site->stream_request(site->user, &c->req);
 }
 
 /* Hand the request to a worker (503 when the queue is full): complete when
@@ -360,7 +369,7 @@ static void dispatch(struct conn *c, bool streaming)
 	c->at_worker = true;
 	if (server_enqueue(c->srv, c) < 0) {
 		c->at_worker = false;
-		atomic_fetch_add(&c->srv->st_busy, 1);
+		COUNT(c, busy, 1);
 		send_error(c, 503, "the server is busy; retry later", true);
 	}
 }
@@ -432,7 +441,7 @@ static bool conn_parse(struct conn *c)
 		case HTTP_PARSE_DONE:
 			if (discarding) {
 				/* The rest of a streamed body is gone; on to the next. */
-				if (srv->draining) {
+				if (srv->draining || c->site->removing) {
 					conn_close(c);
 					return false;
 				}
@@ -474,7 +483,7 @@ static void finish_response(struct conn *c)
 
 	if (body_blocks_reuse(c))
 		c->close_after = true;
-	if (c->close_after || srv->draining || srv->closing) {
+	if (c->close_after || srv->draining || srv->closing || c->site->removing) {
 		/* Readiness we have not used up may be stale (a streaming
 		 * worker read the socket): look before lingering for nothing. */
 		if (c->can_read && c->parser.state != HP_ERROR && !body_left)
@@ -580,7 +589,7 @@ void conn_job_done(struct conn *c)
 {
 	struct http_server *srv = c->srv;
 
-	atomic_fetch_sub(&srv->st_in_flight, 1);
+	UNCOUNT(c, in_flight, 1);
 	c->at_worker = false;
 	if (c->dead) {
 		/* Freed at the end of the round: events of this round may
@@ -595,7 +604,7 @@ void conn_job_done(struct conn *c)
 	}
 	if (stream_response_started(c)) {
 		if (c->resp.server_error)
-			atomic_fetch_add(&srv->st_herr, 1);
+			COUNT(c, herr, 1);
 		if (!stream_response_complete(c))
 			c->close_after = true;
 		sk_buf_reset(&c->out);

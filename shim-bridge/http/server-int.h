@@ -1,6 +1,6 @@
-/* Internals shared by server.c (lifecycle, listener, workers, event loop),
- * conn.c (one connection's state machine) and response.c (serialising
- * responses). Not installed; nothing outside shim-bridge/http includes it.
+/* Internals shared by server.c (lifecycle, workers, event loop), site.c
+ * (listeners: accepting, adding and removing sites), conn.c (one
+ * connection's state machine) and response.c (serialising responses). Not installed; nothing outside shim-bridge/http includes it.
  *
  * Threading: everything in struct conn and most of struct http_server is
  * touched only by the network thread. A connection handed to a worker
@@ -8,7 +8,9 @@
  * streaming request also the socket, the staging buffer, the parser and the
  * flags stream.c names) until it comes back through the done list; the
  * queue and done-list mutexes order those hand-overs. Counters are
- * atomics. */
+ * atomics. The site list is the network thread's too, except that
+ * http_server_add_site links a new site under site_lock and a site being
+ * removed is handed over through the removal list (site_lock, site_cond). */
 #ifndef SPINKUBE_HTTP_SERVER_INT_H
 #define SPINKUBE_HTTP_SERVER_INT_H
 
@@ -33,12 +35,55 @@ enum conn_phase {
 	CONN_LINGER, /* error sent, write side shut, discarding input */
 };
 
+/* What an epoll tag points at: a connection or a site's listener (the
+ * first member of both); the eventfd and shutdown_fd have tags of their
+ * own. */
+enum ep_kind { EP_CONN = 1, EP_SITE };
+
+/* Counters kept per server and per site (http_server_stats). */
+struct counters {
+	atomic_uint_fast64_t requests, r4xx, r5xx, herr, busy, rconns, active, in_flight;
+};
+
+/* One listener and what serves it (http_server_add_site; the server's own
+ * listener from its config is a site too). */
+struct http_site {
+	enum ep_kind kind; /* EP_SITE */
+	struct http_server *srv;
+	int lfd;
+	unsigned port;
+	http_handler_fn handler;
+	void *user;
+	bool (*stream_request)(void *user, const struct http_request *req);
+	unsigned max_conns, max_in_flight; /* 0: only the server's caps */
+	struct http_site *prev, *next;     /* srv->sites */
+
+	/* network thread only */
+	unsigned n_conns; /* open */
+	unsigned n_live;  /* allocated (open, or closed and not yet freed) */
+	bool accept_paused;
+	uint64_t accept_resume_ms;
+	bool removing;
+	uint64_t remove_deadline;
+
+	/* removal hand-over, guarded by srv->site_lock */
+	struct http_site *rm_next;
+	bool rm_queued, removed;
+	unsigned rm_ms;
+	int result;
+
+	atomic_bool abort_jobs; /* queued requests get 503 instead of the handler */
+	struct counters st;
+};
+
 /* Timer lists: each has one timeout, so appending at the tail keeps it
  * sorted by deadline and expiry only looks at heads. */
 enum timer_list { TL_IDLE, TL_HEAD, TL_BODY, TL_WRITE, TL_LINGER, TL_COUNT, TL_NONE = -1 };
 
 struct conn {
+	enum ep_kind kind; /* EP_CONN */
 	struct http_server *srv;
+	struct http_site *site;
 	int fd;
 	enum conn_phase phase;
 	struct http_parser parser;
@@ -70,10 +115,17 @@ struct timer_head {
 struct http_server {
 	struct http_server_config cfg;
 	char *listen_copy, *name_copy;
-	http_handler_fn handler;
-	void *user;
-	int lfd, epfd, evfd;
-	unsigned port;
+	int epfd, evfd;
+	struct http_site *main_site; /* from cfg.listen / cfg.listen_fd, or NULL */
+
+	/* sites: linked by add_site under site_lock, else the network thread's */
+	pthread_mutex_t site_lock;
+	pthread_cond_t site_cond;
+	struct http_site *sites;
+	struct http_site *rm_head; /* removal requests (site_lock) */
+	bool sites_closed;         /* drain began: no new sites (site_lock) */
+	bool net_done;             /* the network thread returned (site_lock) */
+	unsigned n_paused, n_removing; /* network thread */
 
 	pthread_t net;
 	pthread_t *workers;
@@ -99,12 +151,13 @@ struct http_server {
 	struct conn *graveyard;
 	char *pool[STAGING_POOL_MAX]; /* spare staging buffers */
 	unsigned pool_n;
-	unsigned n_conns;
+	unsigned n_conns; /* open */
+	unsigned n_live;  /* allocated: open, or closed and not yet freed */
 	uint64_t now_ms;
-	bool draining, accept_paused;
+	bool draining;
 	bool closing;         /* shutdown requested, drain at drain_at (shutdown_delay_ms) */
 	uint64_t drain_at;
-	uint64_t drain_deadline, accept_resume_ms;
+	uint64_t drain_deadline;
 	time_t date_sec;
 	char date[48];
 
@@ -112,12 +165,11 @@ struct http_server {
 	atomic_uint drain_ms;
 	int result;
 
-	atomic_uint_fast64_t st_requests, st_4xx, st_5xx, st_herr, st_busy, st_rconns, st_active,
-		st_in_flight;
+	struct counters st;
 };
 
 /* conn.c */
-struct conn *conn_new(struct http_server *srv, int fd);
+struct conn *conn_new(struct http_site *site, int fd);
 void conn_run(struct conn *c);
 void conn_close(struct conn *c);
 void conn_reap(struct http_server *srv);
@@ -130,8 +182,31 @@ void conn_drain(struct conn *c);
 void timer_set(struct http_server *srv, struct conn *c, int list);
 void timer_clear(struct http_server *srv, struct conn *c);
 int server_enqueue(struct http_server *srv, struct conn *c);
-void server_count_response(struct http_server *srv, int status);
 const char *server_date(struct http_server *srv);
+uint64_t server_now_ms(void);
+int server_epoll_add(struct http_server *srv, int fd, void *tag);
+
+/* Count on the connection's site and its server. */
+#define COUNT(c, field, n) do { \
+		atomic_fetch_add_explicit(&(c)->srv->st.field, (n), memory_order_relaxed); \
+		atomic_fetch_add_explicit(&(c)->site->st.field, (n), memory_order_relaxed); \
+	} while (0)
+#define UNCOUNT(c, field, n) do { \
+		atomic_fetch_sub_explicit(&(c)->srv->st.field, (n), memory_order_relaxed); \
+		atomic_fetch_sub_explicit(&(c)->site->st.field, (n), memory_order_relaxed); \
+	} while (0)
+void count_response(struct conn *c, int status);
+
+/* site.c */
+void site_accept(struct http_site *site);
+void site_resume_accepting(struct http_server *srv);
+void site_close_listener(struct http_site *site);
+void site_take_removals(struct http_server *srv);
+void site_check_removals(struct http_server *srv);
+uint64_t site_next_deadline(struct http_server *srv);
+int site_make(struct http_server *srv, int lfd, const struct http_site_config *cfg, struct http_site **out,
+	      struct sk_error *err);
+void site_free(struct http_site *site);
 
 /* response.c */
 void response_init(struct http_response *r, size_t max_body);

@@ -17,10 +17,9 @@
 #include "shim-bridge/http/server-int.h"
 
 #define MAX_EVENTS 256
-#define ACCEPT_PAUSE_MS 100
 
-/* epoll tags for the descriptors that are not connections */
-static char tag_listen, tag_wake, tag_shutdown;
+/* epoll tags for the descriptors that are neither connections nor sites */
+static char tag_wake, tag_shutdown;
 
 void http_server_config_init(struct http_server_config *cfg)
 {
@@ -54,7 +53,7 @@ const char *http_request_header(const struct http_request *req, const char *name
 	return h ? h->value : NULL;
 }
 
-static uint64_t mono_ms(void)
+uint64_t server_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,13 +76,13 @@ const char *server_date(struct http_server *srv)
 	return srv->date;
 }
 
-void server_count_response(struct http_server *srv, int status)
+void count_response(struct conn *c, int status)
 {
-	atomic_fetch_add_explicit(&srv->st_requests, 1, memory_order_relaxed);
+	COUNT(c, requests, 1);
 	if (status >= 400 && status < 500)
-		atomic_fetch_add_explicit(&srv->st_4xx, 1, memory_order_relaxed);
+		COUNT(c, r4xx, 1);
 	else if (status >= 500)
-		atomic_fetch_add_explicit(&srv->st_5xx, 1, memory_order_relaxed);
+		COUNT(c, r5xx, 1);
 }
 
 /* ---- timers ---- */
@@ -135,8 +134,9 @@ static int next_timeout(struct http_server *srv)
 		next = srv->drain_deadline;
 	if (srv->closing && !srv->draining && srv->drain_at < next)
 		next = srv->drain_at;
-	if (srv->accept_paused && srv->accept_resume_ms < next)
-		next = srv->accept_resume_ms;
+	uint64_t sites = site_next_deadline(srv);
+	if (sites < next)
+		next = sites;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= srv->now_ms)
@@ -154,101 +154,7 @@ static void run_timers(struct http_server *srv)
 	}
 }
 
-/* ---- listener ---- */
-
-/* Split "host:port" / "[v6]:port" / ":port". host is "" for any address. */
-static int split_hostport(const char *s, char *host, size_t hlen, char *port, size_t plen, struct sk_error *err)
-{
-	const char *colon, *h = s;
-	size_t n;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			return sk_err(err, -EINVAL, "listen address \"%s\": expected [ipv6]:port", s);
-		h = s + 1;
-		n = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return sk_err(err, -EINVAL, "listen address \"%s\": expected host:port, e.g. 0.0.0.0:80", s);
-		n = (size_t)(colon - s);
-	}
-	if (n >= hlen || strlen(colon + 1) >= plen || !colon[1])
-		return sk_err(err, -EINVAL, "listen address \"%s\": host or port missing or too long", s);
-	memcpy(host, h, n);
-	host[n] = '\0';
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	return 0;
-}
-
-int http_listen(const char *spec, struct sk_error *err)
-{
-	char host[256], port[32];
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *res = NULL;
-	int r = split_hostport(spec, host, sizeof(host), port, sizeof(port), err), last = 0;
-
-	if (r < 0)
-		return r;
-	r = getaddrinfo(host[0] && strcmp(host, "*") ? host : NULL, port, &hints, &res);
-	if (r != 0)
-		return sk_err(err, -EINVAL, "listen address \"%s\": %s", spec, gai_strerror(r));
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		_cleanup_close_ int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		int one = 1;
-		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
-			last = errno;
-			continue;
-		}
-		freeaddrinfo(res);
-		return TAKE_FD(fd);
-	}
-	freeaddrinfo(res);
-	return sk_err(err, -last, "listen on %s: %s (is the port in use, or below 1024 without privilege?)", spec,
-		      strerror(last));
-}
-
-static unsigned local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
-/* Accept every pending connection. Over max_conns: close at once. Out of
- * descriptors: stop listening for ACCEPT_PAUSE_MS instead of spinning. */
-static void accept_all(struct http_server *srv)
-{
-	for (;;) {
-		int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->lfd, NULL);
-				srv->accept_paused = true;
-				srv->accept_resume_ms = srv->now_ms + ACCEPT_PAUSE_MS;
-			}
-			return;
-		}
-		if (srv->n_conns >= srv->cfg.max_conns || !conn_new(srv, fd)) {
-			atomic_fetch_add(&srv->st_rconns, 1);
-			close(fd);
-		}
-	}
-}
-
-static int epoll_add(struct http_server *srv, int fd, void *tag)
+int server_epoll_add(struct http_server *srv, int fd, void *tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
 
@@ -257,9 +163,14 @@ static int epoll_add(struct http_server *srv, int fd, void *tag)
 
 /* ---- queue and workers ---- */
 
-/* Hand c to a worker. -EBUSY when the queue is full. */
+/* Hand c to a worker. -EBUSY when the queue is full, or its site has as
+ * many requests in flight as it may. */
 int server_enqueue(struct http_server *srv, struct conn *c)
 {
+	struct http_site *site = c->site;
+
+	if (site->max_in_flight && atomic_load(&site->st.in_flight) >= site->max_in_flight)
+		return -EBUSY;
 	pthread_mutex_lock(&srv->qlock);
 	if (srv->qlen == srv->qcap) {
 		pthread_mutex_unlock(&srv->qlock);
@@ -269,8 +180,8 @@ int server_enqueue(struct http_server *srv, struct conn *c)
 	srv->qlen++;
 	if (srv->idle_workers)
 		pthread_cond_signal(&srv->qcond);
+	COUNT(c, in_flight, 1); /* before a worker can take it back down */
 	pthread_mutex_unlock(&srv->qlock);
-	atomic_fetch_add(&srv->st_in_flight, 1);
 	return 0;
 }
 
@@ -313,10 +224,10 @@ static void *worker_main(void *arg)
 		srv->qhead = (srv->qhead + 1) % srv->qcap;
 		srv->qlen--;
 		pthread_mutex_unlock(&srv->qlock);
-		if (atomic_load(&srv->abort_jobs))
+		if (atomic_load(&srv->abort_jobs) || atomic_load(&c->site->abort_jobs))
 			(void)response_simple(&c->resp, 503, "the server is shutting down");
 		else
-			srv->handler(srv->user, &c->req, &c->resp);
+			c->site->handler(c->site->user, &c->req, &c->resp);
 		push_done(srv, c);
 		pthread_mutex_lock(&srv->qlock);
 	}
@@ -357,13 +268,11 @@ static void start_drain(struct http_server *srv, unsigned ms)
 		return;
 	srv->draining = true;
 	srv->drain_deadline = srv->now_ms + ms;
-	if (srv->lfd >= 0) {
-		if (!srv->accept_paused)
-			epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->lfd, NULL);
-		close(srv->lfd);
-		srv->lfd = -1;
-	}
-	srv->accept_paused = false;
+	pthread_mutex_lock(&srv->site_lock);
+	srv->sites_closed = true;
+	pthread_mutex_unlock(&srv->site_lock);
+	for (struct http_site *s = srv->sites; s; s = s->next)
+		site_close_listener(s);
 	for (struct conn *c = srv->all, *next; c; c = next) {
 		next = c->anext;
 		if (!c->dead)
@@ -375,11 +284,9 @@ static void handle_event(struct http_server *srv, const struct epoll_event *ev)
 {
 	void *tag = ev->data.ptr;
 
-	if (tag == &tag_listen) {
-		if (!srv->draining)
-			accept_all(srv);
-	} else if (tag == &tag_wake) {
+	if (tag == &tag_wake) {
 		take_done(srv);
+		site_take_removals(srv);
 		if (atomic_load(&srv->drain_requested))
 			start_drain(srv, atomic_load(&srv->drain_ms));
 	} else if (tag == &tag_shutdown) {
@@ -388,6 +295,8 @@ static void handle_event(struct http_server *srv, const struct epoll_event *ev)
 		srv->drain_at = srv->now_ms + srv->cfg.shutdown_delay_ms;
 		if (srv->cfg.shutdown_delay_ms == 0)
 			start_drain(srv, srv->cfg.drain_ms);
+	} else if (*(enum ep_kind *)tag == EP_SITE) {
+		site_accept(tag);
 	} else {
 		struct conn *c = tag;
 		if (c->dead)
@@ -415,23 +324,29 @@ static void *net_main(void *arg)
 	struct http_server *srv = arg;
 	struct epoll_event evs[MAX_EVENTS];
 
-	srv->now_ms = mono_ms();
+	srv->now_ms = server_now_ms();
 	for (;;) {
 		int n = epoll_wait(srv->epfd, evs, MAX_EVENTS, next_timeout(srv));
-		srv->now_ms = mono_ms();
+		srv->now_ms = server_now_ms();
 		for (int i = 0; i < n; i++)
 			handle_event(srv, &evs[i]);
 		run_timers(srv);
 		if (srv->closing && !srv->draining && srv->now_ms >= srv->drain_at)
 			start_drain(srv, srv->cfg.drain_ms);
-		if (srv->accept_paused && srv->now_ms >= srv->accept_resume_ms && epoll_add(srv, srv->lfd, &tag_listen) == 0)
-			srv->accept_paused = false;
+		site_resume_accepting(srv);
 		if (srv->draining && srv->n_conns > 0 && srv->now_ms >= srv->drain_deadline)
 			force_close(srv);
 		conn_reap(srv);
-		if (srv->draining && srv->n_conns == 0)
+		site_check_removals(srv);
+		/* Done when no connection is left, at a worker included: a site
+		 * removed after this has nothing of it in use. */
+		if (srv->draining && srv->n_live == 0)
 			break;
 	}
+	pthread_mutex_lock(&srv->site_lock);
+	srv->net_done = true;
+	pthread_cond_broadcast(&srv->site_cond);
+	pthread_mutex_unlock(&srv->site_lock);
 	return NULL;
 }
 
@@ -443,10 +358,9 @@ static int server_setup(struct http_server *srv, struct sk_error *err)
 	srv->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (srv->epfd < 0 || srv->evfd < 0)
 		return sk_err(err, -errno, "http server: epoll/eventfd: %s", strerror(errno));
-	if (srv->lfd >= 0 && fcntl(srv->lfd, F_SETFL, fcntl(srv->lfd, F_GETFL) | O_NONBLOCK) < 0)
-		return sk_err(err, -errno, "http server: listening descriptor: %s", strerror(errno));
-	if ((srv->lfd >= 0 && epoll_add(srv, srv->lfd, &tag_listen) < 0) || epoll_add(srv, srv->evfd, &tag_wake) < 0 ||
-	    (srv->cfg.shutdown_fd >= 0 && epoll_add(srv, srv->cfg.shutdown_fd, &tag_shutdown) < 0))
+	if ((srv->main_site && server_epoll_add(srv, srv->main_site->lfd, srv->main_site) < 0) ||
+	    server_epoll_add(srv, srv->evfd, &tag_wake) < 0 ||
+	    (srv->cfg.shutdown_fd >= 0 && server_epoll_add(srv, srv->cfg.shutdown_fd, &tag_shutdown) < 0))
 		return sk_err(err, -errno, "http server: epoll_ctl: %s", strerror(errno));
 	srv->ring = calloc(srv->qcap, sizeof(*srv->ring));
 	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
@@ -460,10 +374,10 @@ static int server_setup(struct http_server *srv, struct sk_error *err)
 	return 0;
 }
 
-static int check_config(const struct http_server_config *cfg, struct sk_error *err)
+static int check_config(const struct http_server_config *cfg, http_handler_fn handler, struct sk_error *err)
 {
-	if (!cfg->listen && cfg->listen_fd < 0)
-		return sk_err(err, -EINVAL, "http server: set listen (\"host:port\") or listen_fd");
+	if ((cfg->listen || cfg->listen_fd >= 0) && !handler)
+		return sk_err(err, -EINVAL, "http server: a listener needs a handler");
 	if (!cfg->workers || !cfg->queue_cap || !cfg->max_conns || !cfg->limits.max_head ||
 	    !cfg->limits.max_headers)
 		return sk_err(err, -EINVAL, "http server: workers, queue_cap, max_conns, max_head and "
@@ -477,7 +391,7 @@ int http_server_new(const struct http_server_config *cfg, http_handler_fn handle
 		    struct http_server **out, struct sk_error *err)
 {
 	struct http_server *srv;
-	int r = check_config(cfg, err);
+	int r = check_config(cfg, handler, err);
 
 	if (r < 0)
 		return r;
@@ -485,23 +399,29 @@ int http_server_new(const struct http_server_config *cfg, http_handler_fn handle
 	if (!srv)
 		return sk_err(err, -ENOMEM, "http server: out of memory");
 	srv->cfg = *cfg;
-	srv->lfd = cfg->listen_fd;
 	srv->epfd = srv->evfd = -1;
-	srv->handler = handler;
-	srv->user = user;
 	srv->n_workers = cfg->workers;
 	srv->qcap = cfg->queue_cap;
 	pthread_mutex_init(&srv->qlock, NULL);
 	pthread_mutex_init(&srv->dlock, NULL);
 	pthread_mutex_init(&srv->stop_lock, NULL);
 	pthread_cond_init(&srv->qcond, NULL);
+	pthread_mutex_init(&srv->site_lock, NULL);
+	pthread_cond_init(&srv->site_cond, NULL);
 	srv->listen_copy = cfg->listen ? strdup(cfg->listen) : NULL;
 	srv->name_copy = cfg->server_name ? strdup(cfg->server_name) : NULL;
 	srv->cfg.listen = srv->listen_copy;
 	srv->cfg.server_name = srv->name_copy;
-	if (srv->lfd < 0) {
-		r = http_listen(cfg->listen, err);
-		srv->lfd = r;
+	int lfd = cfg->listen_fd;
+	if (lfd < 0 && cfg->listen)
+		lfd = r = http_listen(cfg->listen, err);
+	if (r >= 0 && lfd >= 0) {
+		struct http_site_config sc = { .handler = handler, .user = user, .stream_request = cfg->stream_request };
+		r = site_make(srv, lfd, &sc, &srv->main_site, err);
+		if (r < 0)
+			close(lfd); /* taken over, as on any failure */
+		else
+			srv->sites = srv->main_site;
 	}
 	if (r >= 0)
 		r = server_setup(srv, err);
@@ -509,14 +429,13 @@ int http_server_new(const struct http_server_config *cfg, http_handler_fn handle
 		http_server_free(srv);
 		return r;
 	}
-	srv->port = local_port(srv->lfd);
 	*out = srv;
 	return 0;
 }
 
 unsigned http_server_port(const struct http_server *srv)
 {
-	return srv->port;
+	return srv->main_site ? srv->main_site->port : 0;
 }
 
 int http_server_start(struct http_server *srv, struct sk_error *err)
@@ -575,14 +494,14 @@ void http_server_stats(const struct http_server *srv, struct http_server_stats *
 {
 	struct http_server *s = (struct http_server *)(uintptr_t)srv;
 
-	o->requests = atomic_load(&s->st_requests);
-	o->responses_4xx = atomic_load(&s->st_4xx);
-	o->responses_5xx = atomic_load(&s->st_5xx);
-	o->handler_errors = atomic_load(&s->st_herr);
-	o->rejected_busy = atomic_load(&s->st_busy);
-	o->rejected_conns = atomic_load(&s->st_rconns);
-	o->active_conns = atomic_load(&s->st_active);
-	o->in_flight = atomic_load(&s->st_in_flight);
+	o->requests = atomic_load(&s->st.requests);
+	o->responses_4xx = atomic_load(&s->st.r4xx);
+	o->responses_5xx = atomic_load(&s->st.r5xx);
+	o->handler_errors = atomic_load(&s->st.herr);
+	o->rejected_busy = atomic_load(&s->st.busy);
+	o->rejected_conns = atomic_load(&s->st.rconns);
+	o->active_conns = atomic_load(&s->st.active);
+	o->in_flight = atomic_load(&s->st.in_flight);
 }
 
 void http_server_free(struct http_server *srv)
@@ -601,8 +520,11 @@ void http_server_free(struct http_server *srv)
 	}
 	while (srv->pool_n)
 		free(srv->pool[--srv->pool_n]);
-	if (srv->lfd >= 0)
-		close(srv->lfd);
+	while (srv->sites) {
+		struct http_site *s = srv->sites;
+		srv->sites = s->next;
+		site_free(s);
+	}
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->evfd >= 0)
@@ -611,6 +533,8 @@ void http_server_free(struct http_server *srv)
 	pthread_mutex_destroy(&srv->dlock);
 	pthread_mutex_destroy(&srv->stop_lock);
 	pthread_cond_destroy(&srv->qcond);
+	pthread_mutex_destroy(&srv->site_lock);
+	pthread_cond_destroy(&srv->site_cond);
 	free(srv->ring);
 	free(srv->workers);
 	free(srv->listen_copy);

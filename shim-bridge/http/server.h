@@ -172,7 +172,8 @@ typedef void (*http_handler_fn)(void *user, const struct http_request *req, stru
 
 struct http_server_config {
 	const char *listen;   /* "host:port", "[::]:80", "0.0.0.0:80"; or NULL */
-	int listen_fd;        /* an open listening socket (taken over), or -1 */
+	int listen_fd;        /* an open listening socket (taken over), or -1;
+			       * with neither, the server has sites only */
 	unsigned workers;     /* concurrent handlers; default 2 x CPUs, min 4 */
 	unsigned queue_cap;   /* requests waiting for a worker; over: 503 */
 	unsigned max_conns;   /* open connections; over: closed at accept */
@@ -244,6 +245,42 @@ void http_server_stats(const struct http_server *srv, struct http_server_stats *
 
 /* Release everything; shuts down first if still running. Accepts NULL. */
 void http_server_free(struct http_server *srv);
+
+/* Sites: several listeners on one server, each with a handler of its own,
+ * sharing the network thread, the worker pool and the server's caps (how
+ * one runtime process serves the apps of many pods). A server whose config
+ * has neither listen nor listen_fd starts without a listener; sites are
+ * added and removed while it runs, from any thread but a worker. */
+struct http_site;
+
+struct http_site_config {
+	int listen_fd;           /* an open listening socket, taken over on success */
+	http_handler_fn handler; /* runs on a worker, as the server's handler */
+	void *user;
+	bool (*stream_request)(void *user, const struct http_request *req); /* or NULL */
+	unsigned max_conns;      /* its open connections, over: closed at accept; 0: none of its own */
+	unsigned max_in_flight;  /* its requests queued or at a worker, over: 503; 0: none of its own */
+};
+
+/* Start serving cfg->listen_fd with cfg->handler. -ESHUTDOWN once the
+ * server drains, -EINVAL for a bad descriptor or no handler. *out stays
+ * valid until http_site_remove returns (or http_server_free). */
+int http_server_add_site(struct http_server *srv, const struct http_site_config *cfg, struct http_site **out,
+			 struct sk_error *err);
+
+/* The site's bound local port. */
+unsigned http_site_port(const struct http_site *site);
+
+/* The site's own counters (the server's are the sum over its sites). */
+void http_site_stats(const struct http_site *site, struct http_server_stats *out);
+
+/* Stop the site: close its listener, close its idle connections, let its
+ * requests in progress finish (their responses say Connection: close), and
+ * after deadline_ms close what is still open and answer its queued requests
+ * with 503. Returns when no request of the site is at a worker any more
+ * (its handler is never called again) and frees the site: 0, or -ETIMEDOUT
+ * when the deadline cut something off. Other sites are not disturbed. */
+int http_site_remove(struct http_site *site, unsigned deadline_ms);
 
 /* Reason phrase for a status code ("" when not known: RFC 9112 allows it). */
 const char *http_reason_phrase(int status);

@@ -339,6 +339,7 @@ int http_response_start(struct http_response *resp, int64_t content_length)
 		framing = FRAMING_CHUNKED;
 	bool close_delimited = framing == FRAMING_NONE && !no_body;
 	bool keep = c->keep_alive && !close_delimited && !atomic_load(&srv->drain_requested);
+	/* (a site being removed: its connections close when the exchange ends) */
 	format_date(date, sizeof(date));
 	struct response_meta m = {
 		.version_minor = c->req.version_minor,
@@ -360,7 +361,7 @@ int http_response_start(struct http_response *resp, int64_t content_length)
 	s->length = s->has_length ? (uint64_t)content_length : 0;
 	s->chunked = framing == FRAMING_CHUNKED && !no_body;
 	s->no_body = no_body;
-	server_count_response(srv, resp->status);
+	count_response(c, resp->status);
 	struct iovec iov = { c->out.data, c->out.len };
 	e = send_all(c, &iov, 1);
 	sk_buf_reset(&c->out);
