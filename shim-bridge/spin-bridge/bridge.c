@@ -1,57 +1,36 @@
 /* spin-bridge: serve one Spin HTTP app on wasmtime.
  *
- * bridge_main() owns the process-wide state: the loaded app, the engine, one
- * prepared handler per component, the router and the HTTP server. Requests
- * run on the server's worker threads (handle()); each gets a fresh instance.
- * SIGTERM and SIGINT start a drain: no new connections, requests in progress
- * finish, then the process exits 0. */
+ * bridge_main() owns the process-wide state: the engine, the app host on it
+ * (host.c: the loaded app, one prepared handler per component, the router)
+ * and the HTTP server whose workers run the host's handler. SIGTERM and
+ * SIGINT start a drain: no new connections, requests in progress finish,
+ * then the process exits 0. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "shim-bridge/app/app.h"
-#include "common/buf.h"
-#include "shim-bridge/http/cgi.h"
-#include "common/cleanup.h"
-#include "shim-bridge/runtime/engine.h"
-#include "shim-bridge/runtime/staging.h"
-#include "shim-bridge/runtime/handler.h"
-#include "shim-bridge/telemetry/telemetry.h"
-#include "shim-bridge/wasi/allowed-hosts.h"
-#include "shim-bridge/app/runtime-config.h"
-#include "shim-bridge/wasi/kv-sqlite.h"
+#include "common/err.h"
 #include "common/log.h"
-#include "shim-bridge/spin-bridge/bridge.h"
-#include "shim-bridge/spin-bridge/options.h"
-#include "shim-bridge/app/routes.h"
+#include "shim-bridge/app/app.h"
 #include "shim-bridge/http/server.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/spin-bridge/bridge.h"
+#include "shim-bridge/spin-bridge/host.h"
+#include "shim-bridge/spin-bridge/options.h"
+#include "shim-bridge/telemetry/telemetry.h"
 #include "spinkube-version.h"
-#include "shim-bridge/app/vars.h"
-
-
-/* Request headers passed to a component, spin-* ones included. */
-#define REQUEST_HEADERS_MAX 160
 
 struct bridge {
 	struct bridge_options opts;
-	struct app *app;
-	struct app_vars *vars;
 	struct sb_engine *engine;
-	struct sb_component **comps; /* by app component index; NULL when unused */
-	struct app_router *router;
+	struct sb_host *host;
 	struct http_server *server;
-	char *work_dir; /* staging folder we made (removed at exit), or NULL */
-	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
-	struct wh_kvdb *kvdb;           /* key-value stores (SQLite) for Spin's key-value */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -66,7 +45,6 @@ static void on_signal(int sig)
 	}
 	errno = saved;
 }
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -75,544 +53,7 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* --- answering ------------------------------------------------------------------------ */
-
-static void fail(struct http_response *resp, const char *component, const char *path, const char *reason)
-{
-	char q[1024], p[512];
-
-	log_error("request failed", "component=%s path=%s reason=%s", component, log_quote(path, p, sizeof(p)),
-		  log_quote(reason, q, sizeof(q)));
-	http_response_clear(resp);
-	resp->status = 500;
-	resp->server_error = true;
-}
-
-static void copy_headers(struct http_response *resp, const struct http_header *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		(void)http_response_add_header(resp, h[i].name, h[i].value);
-}
-
-static void run_wagi(struct bridge *b, struct sb_component *c, const struct app_trigger *t,
-		     const struct app_route_match *m, const struct http_request *req, struct http_response *resp)
-{
-	struct cgi_strv env = { 0 }, argv = { 0 };
-	struct cgi_response out = { 0 };
-	struct sk_buf stdout_buf = sk_buf_make(0); /* sb_wagi_run sets the cap */
-	struct sk_error err = { 0 };
-	_cleanup_free_ struct sk_kv *kv = NULL;
-	_cleanup_free_ struct cgi_path_match *pm = NULL;
-	size_t body_len = 0;
-	const char *body = http_request_body(req, &body_len);
-
-	pm = calloc(m->n_params + 1, sizeof(*pm));
-	if (!pm) {
-		fail(resp, c->id, req->path, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < m->n_params; i++)
-		pm[i] = (struct cgi_path_match){ m->params[i].name, m->params[i].value };
-	struct cgi_route route = {
-		.script_name = m->script_name,
-		.path_info = m->path_info,
-		.matched_route = m->matched_route,
-		.base_path = m->base_path,
-		.raw_component_route = m->raw_component_route,
-		.component_route = m->component_route,
-		.matches = pm,
-		.n_matches = m->n_params,
-	};
-	struct cgi_request creq = {
-		.method = req->method,
-		.path = req->path,
-		.query = req->query,
-		.has_query = strchr(req->target, '?') != NULL,
-		.version_minor = req->version_minor,
-		.headers = req->headers,
-		.n_headers = req->n_headers,
-		.body_len = body_len,
-		.client_addr = req->client_addr,
-		.client_ip = req->client_ip,
-	};
-	char port[16];
-	snprintf(port, sizeof(port), "%u", req->local_port);
-	creq.default_port = port;
-	if (cgi_build_env(&creq, &route, &env, &err) < 0 ||
-	    cgi_build_argv(t->wagi_argv, req->path, req->query, 64 * 1024, &argv, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
-		goto out;
-	}
-	kv = calloc(env.n + 1, sizeof(*kv));
-	if (!kv) {
-		fail(resp, c->id, req->path, "out of memory");
-		goto out;
-	}
-	/* "NAME=value" strings split in place: env is ours until freed. */
-	size_t n_kv = 0;
-	for (size_t i = 0; i < env.n; i++) {
-		char *eq = strchr(env.v[i], '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		kv[n_kv++] = (struct sk_kv){ env.v[i], eq + 1 };
-	}
-	if (sb_wagi_run(c, (const char *const *)argv.v, argv.n, kv, n_kv, (const uint8_t *)body, body_len,
-			&stdout_buf, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
-		goto out;
-	}
-	if (cgi_parse_output((const char *)stdout_buf.data, stdout_buf.len, &out, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
-		goto out;
-	}
-	resp->status = out.status;
-	copy_headers(resp, out.headers, out.n_headers);
-	if (out.body_len && http_response_append(resp, out.body, out.body_len) < 0)
-		fail(resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
-out:
-	cgi_response_free(&out);
-	cgi_strv_free(&env);
-	cgi_strv_free(&argv);
-	sk_buf_free(&stdout_buf);
-}
-
-/* The request headers a component sees: the client's (names in lower case),
- * then Spin's spin-* ones. Strings live in `store`. */
-static size_t spin_headers(const struct http_request *req, const struct app_route_match *m,
-			   struct sk_buf *store, struct sk_kv *out, size_t max, size_t *offsets)
-{
-	size_t n = 0;
-	const char *host = http_request_header(req, "host");
-#define PUT(k, v)                                                                                            \
-	do {                                                                                                 \
-		size_t at_ = store->len;                                                                     \
-		if (n < max && sk_buf_append(store, k, strlen(k) + 1) == 0 &&                                \
-		    sk_buf_append(store, v, strlen(v) + 1) == 0) {                                           \
-			offsets[2 * n] = at_;                                                                 \
-			offsets[2 * n + 1] = at_ + strlen(k) + 1;                                             \
-			n++;                                                                                 \
-		} else {                                                                                     \
-			store->len = at_;                                                                     \
-		}                                                                                            \
-	} while (0)
-	for (size_t i = 0; i < req->n_headers && n < max; i++) {
-		char name[256];
-		size_t l = req->headers[i].name_len < sizeof(name) - 1 ? req->headers[i].name_len : sizeof(name) - 1;
-		for (size_t j = 0; j < l; j++) {
-			char ch = req->headers[i].name[j];
-			name[j] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-		}
-		name[l] = '\0';
-		PUT(name, req->headers[i].value);
-	}
-	char url[8192];
-	snprintf(url, sizeof(url), "http://%s%s", host ? host : "localhost", req->target);
-	PUT("spin-full-url", url);
-	PUT("spin-path-info", m->path_info ? m->path_info : "");
-	PUT("spin-matched-route", m->matched_route ? m->matched_route : "");
-	PUT("spin-base-path", m->base_path ? m->base_path : "/");
-	PUT("spin-raw-component-route", m->raw_component_route ? m->raw_component_route : "");
-	PUT("spin-component-route", m->component_route ? m->component_route : "");
-	PUT("spin-client-addr", req->client_addr);
-	for (size_t i = 0; i < m->n_params; i++) {
-		char name[300];
-		snprintf(name, sizeof(name), "spin-path-match-%s", m->params[i].name);
-		PUT(name, m->params[i].value);
-	}
-#undef PUT
-	for (size_t i = 0; i < n; i++)
-		out[i] = (struct sk_kv){ (const char *)store->data + offsets[2 * i],
-					 (const char *)store->data + offsets[2 * i + 1] };
-	return n;
-}
-
-static void run_inbound(struct bridge *b, struct sb_component *c, const struct app_route_match *m,
-			const struct http_request *req, struct http_response *resp)
-{
-	struct sk_kv headers[REQUEST_HEADERS_MAX];
-	size_t offsets[2 * REQUEST_HEADERS_MAX];
-	struct sk_buf store = sk_buf_make(1u << 20);
-	_cleanup_free_ struct sk_kv *params = calloc(m->n_params + 1, sizeof(*params));
-	struct sb_inbound_response out;
-	size_t body_len = 0;
-	const char *body = http_request_body(req, &body_len);
-	struct sk_error err = { 0 };
-	int r;
-
-	if (!params) {
-		fail(resp, c->id, req->path, "out of memory");
-		sk_buf_free(&store);
-		return;
-	}
-	for (size_t i = 0; i < m->n_params; i++)
-		params[i] = (struct sk_kv){ m->params[i].name, m->params[i].value };
-	struct sb_inbound_request in = {
-		.method = req->method,
-		.uri = req->target,
-		.headers = headers,
-		.n_headers = spin_headers(req, m, &store, headers, REQUEST_HEADERS_MAX, offsets),
-		.params = params,
-		.n_params = m->n_params,
-		.body = (const uint8_t *)body,
-		.body_len = body_len,
-		.has_body = body_len > 0,
-	};
-	r = sb_inbound_http_call(c, &in, &out, &err);
-	sk_buf_free(&store);
-	if (r == -ENOTSUP) {
-		resp->status = 405;
-		return;
-	}
-	if (r < 0) {
-		fail(resp, c->id, req->path, err.message);
-		return;
-	}
-	resp->status = (int)out.status;
-	for (size_t i = 0; i < out.n_headers; i++)
-		(void)http_response_add_header(resp, out.header_names[i], out.header_values[i]);
-	if (out.body.len && http_response_append(resp, out.body.data, out.body.len) < 0)
-		fail(resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
-	sb_inbound_response_free(&out);
-}
-
-/* A wasi:http component: both bodies stream. Before the response started a
- * failure is a 500; after, only cutting the connection tells the client. */
-static void run_wasi_http(struct sb_component *c, const struct app_route_match *m, const struct http_request *req,
-			  struct http_response *resp)
-{
-	struct sk_kv headers[REQUEST_HEADERS_MAX];
-	size_t offsets[2 * REQUEST_HEADERS_MAX];
-	struct sk_buf store = sk_buf_make(1u << 20);
-	size_t n = spin_headers(req, m, &store, headers, REQUEST_HEADERS_MAX, offsets);
-	bool started = false;
-	struct sk_error err = { 0 };
-	const char *why = err.message;
-	int r = sb_wasi_http_call(c, req, headers, n, resp, &started, &err);
-
-	if (r < 0) {
-		if (!started)
-			fail(resp, c->id, req->path, why);
-		else if (r == -EPIPE) {
-			char p[512];
-			/* not the app's fault nor ours: no error, no 5xx count */
-			log_info("request cut short", "component=%s path=%s reason=\"%s\"", c->id,
-				 log_quote(req->path, p, sizeof(p)), why);
-		} else {
-			char q[1024], p[512];
-			log_error("request failed", "component=%s path=%s reason=%s response=cut", c->id,
-				  log_quote(req->path, p, sizeof(p)), log_quote(why, q, sizeof(q)));
-			resp->server_error = true;
-		}
-	}
-	sk_buf_free(&store);
-}
-
-/* Requests for wasi:http components go to a worker with the body still on
- * the wire; the others are read whole first (WAGI and inbound-http take the
- * body as one value). */
-static bool wants_stream(void *user, const struct http_request *req)
-{
-	struct bridge *b = user;
-	struct app_route_match m;
-	bool stream = false;
-
-	if (app_router_match(b->router, req->path, &m) == 0) {
-		stream = b->comps[m.component]->kind == SB_HANDLER_WASI_HTTP;
-		app_route_match_clear(&m);
-	}
-	return stream;
-}
-
-/* The incoming W3C traceparent, when the request carries a valid one. */
-static const struct tel_ctx *incoming_trace(const struct http_request *req, struct tel_ctx *out)
-{
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct http_header *h = &req->headers[i];
-		if (h->name_len == 11 && strncasecmp(h->name, "traceparent", 11) == 0)
-			return tel_traceparent_parse(h->value, h->value_len, out) == 0 ? out : NULL;
-	}
-	return NULL;
-}
-
-static void run_component(struct bridge *b, const struct app_route_match *m, const struct http_request *req,
-			  struct http_response *resp)
-{
-	struct sb_component *c = b->comps[m->component];
-	const struct app_trigger *t = &b->app->triggers[m->trigger];
-	struct tel_span span;
-	char name[TEL_SPAN_NAME_MAX];
-
-	(void)snprintf(name, sizeof(name), "execute_wasm_component %s", c->id);
-	tel_span_begin(&span, name, TEL_SPAN_INTERNAL, NULL);
-	tel_span_attr_str(&span, "component_id", c->id);
-	tel_span_enter(&span);
-	if (c->kind == SB_HANDLER_WAGI)
-		run_wagi(b, c, t, m, req, resp);
-	else if (c->kind == SB_HANDLER_WASI_HTTP)
-		run_wasi_http(c, m, req, resp);
-	else
-		run_inbound(b, c, m, req, resp);
-	if (resp->server_error || resp->status >= 500)
-		tel_span_fail(&span, NULL);
-	tel_span_end(&span);
-}
-
-static void handle(void *user, const struct http_request *req, struct http_response *resp)
-{
-	struct bridge *b = user;
-	struct app_route_match m;
-	struct tel_span span;
-	struct tel_ctx parent;
-	bool tel = tel_on(TEL_TRACES) || tel_on(TEL_METRICS);
-	double t0 = b->opts.log_requests || tel ? now_ms() : 0;
-	int r = app_router_match(b->router, req->path, &m);
-	const char *route = r == 0 ? b->app->triggers[m.trigger].route : "";
-	const char *component = r == 0 ? b->app->components[m.component].id : "-";
-
-	if (tel) {
-		char name[TEL_SPAN_NAME_MAX];
-		(void)snprintf(name, sizeof(name), "%s %s", req->method, r == 0 ? route : "");
-		tel_span_begin(&span, name, TEL_SPAN_SERVER, incoming_trace(req, &parent));
-		tel_span_attr_str(&span, "http.request.method", req->method);
-		tel_span_attr_str(&span, "url.path", req->path);
-		tel_span_attr_str(&span, "url.scheme", "http");
-		if (r == 0)
-			tel_span_attr_str(&span, "http.route", route);
-		tel_span_attr_str(&span, "network.protocol.version", req->version_minor ? "1.1" : "1.0");
-		tel_span_attr_str(&span, "client.address", req->client_ip);
-		tel_span_enter(&span);
-	}
-	if (r == -ENOENT)
-		resp->status = 404;
-	else if (r < 0)
-		fail(resp, "-", req->path, "out of memory matching the route");
-	else
-		run_component(b, &m, req, resp);
-	double ms = b->opts.log_requests || tel ? now_ms() - t0 : 0;
-	if (tel) {
-		tel_span_attr_int(&span, "http.response.status_code", resp->status);
-		if (resp->server_error || resp->status >= 500)
-			tel_span_fail(&span, NULL);
-		tel_span_end(&span);
-		tel_request_done(component, req->method, route, (unsigned)resp->status, ms / 1000.0);
-	}
-	if (b->opts.log_requests) {
-		char p[512];
-		log_info("request", "method=%s path=%s status=%d component=%s ms=%.3f", req->method,
-			 log_quote(req->path, p, sizeof(p)), resp->status, component, ms);
-	}
-	if (r == 0)
-		app_route_match_clear(&m);
-}
-
-/* --- start-up ------------------------------------------------------------------------- */
-
-static int read_wasm(const struct app_component *sc, unsigned char **bytes, size_t *len, struct sk_error *err)
-{
-	char *data = NULL;
-	int r;
-
-	if (!sc->source) {
-		*bytes = sc->inline_bytes;
-		*len = sc->inline_len;
-		return 0;
-	}
-	r = sk_read_file(sc->source, SB_WASM_MAX, &data, len);
-	if (r == -E2BIG)
-		return sk_err(err, r, "component \"%s\": %s is over the %zu MiB limit for a wasm binary", sc->id,
-			      sc->source, SB_WASM_MAX >> 20);
-	if (r < 0)
-		return sk_err(err, r, "component \"%s\": cannot read %s: %s (build the app first?)", sc->id,
-			      sc->source, strerror(-r));
-	*bytes = (unsigned char *)data;
-	return 1; /* caller frees */
-}
-
-static bool component_used(const struct app *app, size_t idx)
-{
-	for (size_t i = 0; i < app->n_triggers; i++)
-		if (app->triggers[i].component == idx)
-			return true;
-	return false;
-}
-
-/* Kind of each trigger's executor against what the binary is. */
-static int check_kinds(struct bridge *b, struct sk_error *err)
-{
-	for (size_t i = 0; i < b->app->n_triggers; i++) {
-		const struct app_trigger *t = &b->app->triggers[i];
-		const struct sb_component *c = b->comps[t->component];
-		const char *id = b->app->components[t->component].id;
-		if (t->kind == APP_HANDLER_WAGI && c->kind != SB_HANDLER_WAGI)
-			return sk_err(err, -EINVAL, "trigger \"%s\": executor is wagi but component \"%s\" is a "
-						    "component exporting %s (remove executor = { type = \"wagi\" })",
-				      t->id, id, sb_handler_kind_name(c->kind));
-		if (t->kind != APP_HANDLER_WAGI && c->kind == SB_HANDLER_WAGI)
-			return sk_err(err, -EINVAL, "trigger \"%s\": component \"%s\" is a core wasm module: set "
-						    "executor = { type = \"wagi\" } on the trigger, or build a component",
-				      t->id, id);
-	}
-	return 0;
-}
-
-static int prepare_component(struct bridge *b, size_t idx, struct sk_error *err)
-{
-	const struct app_component *sc = &b->app->components[idx];
-	_cleanup_free_ struct sb_file_map *maps = NULL;
-	_cleanup_free_ char *root = NULL;
-	unsigned char *bytes = NULL;
-	size_t len = 0;
-	const char *entry = NULL;
-	struct sk_kv *vars = NULL;
-	size_t n_vars = 0;
-	int r, owned;
-
-	maps = calloc(sc->n_files + 1, sizeof(*maps));
-	if (!maps)
-		return sk_err(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < sc->n_files; i++)
-		maps[i] = (struct sb_file_map){ sc->files[i].source, sc->files[i].destination };
-	r = sb_stage_files(b->work_dir, sc->id, maps, sc->n_files, &root, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->app->n_triggers; i++)
-		if (b->app->triggers[i].component == idx && b->app->triggers[i].wagi_entrypoint)
-			entry = b->app->triggers[i].wagi_entrypoint;
-	for (size_t i = 0; i < sc->n_allowed_outbound_hosts; i++) {
-		struct sk_error why = { 0 };
-		if (wh_allowed_hosts_validate(sc->allowed_outbound_hosts[i], &why) < 0)
-			return sk_err(err, -EINVAL, "component \"%s\": allowed_outbound_hosts entry \"%s\": %s",
-				      sc->id, sc->allowed_outbound_hosts[i], why.message);
-	}
-	r = app_component_vars(b->app, b->vars, sc->id, &vars, &n_vars, err);
-	if (r < 0)
-		return sk_err_prefix(err, "component \"%s\"", sc->id);
-	owned = read_wasm(sc, &bytes, &len, err);
-	if (owned < 0) {
-		sk_kv_free(vars, n_vars);
-		return owned;
-	}
-	struct sb_component_opts o = {
-		.id = sc->id,
-		.source = sc->source ? sc->source : "inline",
-		.files_dir = root,
-		.env = sc->env,
-		.n_env = sc->n_env,
-		.entrypoint = entry,
-		.max_output = (size_t)b->opts.max_response_body,
-		.vars = vars,
-		.n_vars = n_vars,
-		.kv_stores = (const char *const *)sc->key_value_stores,
-		.n_kv_stores = sc->n_key_value_stores,
-		.allowed_hosts = (const char *const *)sc->allowed_outbound_hosts,
-		.n_allowed_hosts = sc->n_allowed_outbound_hosts,
-		.kvdb = b->kvdb,
-		.log = sk_log_sink_stderr(),
-	};
-	r = sb_component_prepare(b->engine, bytes, len, &o, &b->comps[idx], err);
-	sk_kv_free(vars, n_vars);
-	if (owned)
-		free(bytes);
-	if (r < 0)
-		return r;
-	log_info("component ready", "component=%s handler=%s compiled=%s ms=%.1f", sc->id,
-		 sb_handler_kind_name(b->comps[idx]->kind), b->comps[idx]->from_cache ? "cache" : "now",
-		 b->comps[idx]->compile_ms);
-	return 0;
-}
-
-static int make_work_dir(struct bridge *b, struct sk_error *err)
-{
-	const char *tmp = getenv("TMPDIR");
-	char path[4096];
-
-	if (b->opts.work_dir) {
-		if (mkdir(b->opts.work_dir, 0700) < 0 && errno != EEXIST)
-			return sk_err(err, -errno, "--work-dir %s: %s", b->opts.work_dir, strerror(errno));
-		b->work_dir = strdup(b->opts.work_dir);
-		return b->work_dir ? 0 : sk_err(err, -ENOMEM, "out of memory");
-	}
-	snprintf(path, sizeof(path), "%s/spin-bridge-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(path))
-		return sk_err(err, -errno, "cannot create a work folder in %s: %s (set TMPDIR or --work-dir)",
-			      tmp && *tmp ? tmp : "/tmp", strerror(errno));
-	b->work_dir = strdup(path);
-	return b->work_dir ? 0 : sk_err(err, -ENOMEM, "out of memory");
-}
-
-/* Variables from the runtime config's providers come before the rest. */
-static int rc_variable(void *ud, const char *name, const char **value)
-{
-	struct bridge *b = ud;
-	return app_runtime_config_variable(b->rc, (const char *const *)environ, name, value);
-}
-
-/* runtime-config.toml (--runtime-config-file, else /runtime-config.toml when
- * present): variable providers and key-value stores; then the state folder
- * and the stores every component names, checked now. */
-static int load_runtime_config(struct bridge *b, struct sk_error *err)
-{
-	_cleanup_free_ char *state_dir = NULL;
-	int r = app_runtime_config_load(b->opts.runtime_config, b->opts.runtime_config_required, &b->rc, err);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->rc->n_warnings; i++) {
-		char q[1024];
-		log_warn("runtime config", "warning=%s", log_quote(b->rc->warnings[i], q, sizeof(q)));
-	}
-	r = app_runtime_config_state_dir(b->rc, b->opts.state_dir, b->app->dir, &state_dir, err);
-	if (r < 0)
-		return r;
-	r = wh_kvdb_new(b->rc, state_dir, &b->kvdb, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->app->n_components; i++) {
-		const struct app_component *sc = &b->app->components[i];
-		if (!component_used(b->app, i))
-			continue;
-		r = wh_kvdb_check_component(b->kvdb, sc->id, (const char *const *)sc->key_value_stores,
-					      sc->n_key_value_stores, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int load(struct bridge *b, struct sk_error *err)
-{
-	int r = app_load(b->opts.from, &b->app, err);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->app->n_warnings; i++) {
-		char q[1024];
-		log_warn("app", "warning=%s", log_quote(b->app->warnings[i], q, sizeof(q)));
-	}
-	if (b->opts.retain && (r = app_retain(b->app, b->opts.retain, err)) < 0)
-		return sk_err_prefix(err, "SPIN_COMPONENTS_TO_RETAIN");
-	if (b->app->n_triggers == 0)
-		return sk_err(err, -EINVAL, "%s: the app has no HTTP triggers to serve (add a [[trigger.http]])",
-			      b->app->origin);
-	r = load_runtime_config(b, err);
-	if (r < 0)
-		return r;
-	r = app_vars_resolve_with(b->app, environ, rc_variable, b, &b->vars, err);
-	if (r < 0)
-		return r;
-	/* Expand every component variable once so a bad template fails now. */
-	for (size_t i = 0; i < b->app->n_components; i++) {
-		struct sk_kv *kv = NULL;
-		size_t n = 0;
-		r = app_component_vars(b->app, b->vars, b->app->components[i].id, &kv, &n, err);
-		sk_kv_free(kv, n);
-		if (r < 0)
-			return sk_err_prefix(err, "component \"%s\"", b->app->components[i].id);
-	}
-	return app_router_new(b->app, &b->router, err);
-}
-
+/* The engine, the app on it, and the HTTP server with the app's handler. */
 static int start(struct bridge *b, struct sk_error *err)
 {
 	struct sb_engine_opts eo = {
@@ -627,21 +68,9 @@ static int start(struct bridge *b, struct sk_error *err)
 	r = sb_engine_new(&eo, &b->engine, err);
 	if (r < 0)
 		return r;
-	r = make_work_dir(b, err);
+	r = sb_host_load(&b->opts, b->engine, &b->host, err);
 	if (r < 0)
 		return r;
-	b->comps = calloc(b->app->n_components + 1, sizeof(*b->comps));
-	if (!b->comps)
-		return sk_err(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < b->app->n_components; i++)
-		if (component_used(b->app, i) && (r = prepare_component(b, i, err)) < 0)
-			return r;
-	r = check_kinds(b, err);
-	if (r < 0)
-		return r;
-	/* Compiling leaves megabytes free in the malloc arenas of the threads
-	 * that did it; give them back so an idle app costs what it keeps. */
-	(void)malloc_trim(0);
 
 	http_server_config_init(&cfg);
 	cfg.listen = b->opts.listen;
@@ -653,22 +82,11 @@ static int start(struct bridge *b, struct sk_error *err)
 	cfg.shutdown_fd = signal_pipe[0];
 	cfg.drain_ms = b->opts.drain_ms;
 	cfg.shutdown_delay_ms = b->opts.shutdown_delay_ms;
-	cfg.stream_request = wants_stream;
-	r = http_server_new(&cfg, handle, b, &b->server, err);
+	cfg.stream_request = sb_host_wants_stream;
+	r = http_server_new(&cfg, sb_host_handle, b->host, &b->server, err);
 	if (r < 0)
 		return sk_err_prefix(err, "--listen %s", b->opts.listen);
 	return http_server_start(b->server, err);
-}
-
-static void log_routes(const struct bridge *b)
-{
-	for (size_t i = 0; i < b->app->n_triggers; i++) {
-		const struct app_trigger *t = &b->app->triggers[i];
-		if (t->is_private)
-			continue;
-		log_info("route", "route=\"%s\" component=%s handler=%s", t->route,
-			 b->app->components[t->component].id, sb_handler_kind_name(b->comps[t->component]->kind));
-	}
 }
 
 /* OTEL_* from the environment (the pod's, in the shim's app process). A
@@ -682,7 +100,7 @@ static void start_telemetry(struct bridge *b)
 		log_warn("telemetry off", "reason=\"out of memory\"");
 		return;
 	}
-	tel_config_read((const char *const *)environ, b->app->name, sk_log_sink_stderr(), cfg);
+	tel_config_read((const char *const *)environ, sb_host_app(b->host)->name, sk_log_sink_stderr(), cfg);
 	if (tel_config_any(cfg) && tel_start(cfg, sk_log_sink_stderr(), &err) < 0) {
 		char q[1024];
 		log_warn("telemetry off", "reason=%s", log_quote(err.message, q, sizeof(q)));
@@ -692,20 +110,9 @@ static void start_telemetry(struct bridge *b)
 
 static void bridge_free(struct bridge *b)
 {
-	http_server_free(b->server);
-	if (b->comps)
-		for (size_t i = 0; i < b->app->n_components; i++)
-			sb_component_free(b->comps[i]);
-	free(b->comps);
-	app_router_free(b->router);
-	wh_kvdb_free(b->kvdb);
-	app_runtime_config_free(b->rc);
+	http_server_free(b->server); /* first: its workers use the host */
+	sb_host_free(b->host);
 	sb_engine_free(b->engine);
-	app_vars_free(b->vars);
-	app_free(b->app);
-	if (b->work_dir && !b->opts.work_dir)
-		(void)sb_remove_tree(b->work_dir);
-	free(b->work_dir);
 }
 
 static int setup_signals(void)
@@ -760,9 +167,7 @@ int bridge_run(int argc, char *argv[], struct sk_error *failure)
 		fprintf(stderr, "spin-bridge: cannot initialise libcurl\n");
 		return 1;
 	}
-	r = load(&b, &err);
-	if (r >= 0)
-		r = start(&b, &err);
+	r = start(&b, &err);
 	if (r < 0) {
 		char q[1024];
 		log_error("cannot start", "error=%s", log_quote(err.message, q, sizeof(q)));
@@ -774,9 +179,10 @@ int bridge_run(int argc, char *argv[], struct sk_error *failure)
 		return 1;
 	}
 	start_telemetry(&b);
-	log_routes(&b);
-	log_info("serving", "app=%s listen=%s port=%u components=%zu concurrency=%u start_ms=%.1f", b.app->name,
-		 b.opts.listen, http_server_port(b.server), b.app->n_components, b.opts.max_concurrent,
+	sb_host_log_routes(b.host);
+	log_info("serving", "app=%s listen=%s port=%u components=%zu concurrency=%u start_ms=%.1f",
+		 sb_host_app(b.host)->name, b.opts.listen, http_server_port(b.server), sb_host_app(b.host)->n_components,
+		 b.opts.max_concurrent,
 		 now_ms() - t0);
 	r = http_server_wait(b.server);
 	struct http_server_stats st;

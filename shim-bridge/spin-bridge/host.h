@@ -1,0 +1,39 @@
+/* An app host: one Spin app loaded from its folder (spin.toml or a locked
+ * app), its runtime config, variables and key-value stores, one prepared
+ * handler per component and the router, on an engine the caller owns and
+ * may share with other hosts. The host answers HTTP requests as an
+ * http_handler_fn; it owns no listener, threads or signals, so one process
+ * can hold several (spin-bridge holds one). */
+#ifndef SPIN_BRIDGE_HOST_H
+#define SPIN_BRIDGE_HOST_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "shim-bridge/http/server.h"
+#include "shim-bridge/runtime/engine.h"
+#include "shim-bridge/spin-bridge/options.h"
+
+struct app;
+struct sb_host;
+
+/* Load opts->from and prepare every component it routes to on engine.
+ * opts and engine are borrowed: both must outlive the host. On success
+ * *out is the caller's (sb_host_free). */
+int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, struct sb_host **out,
+		 struct sk_error *err);
+
+/* The handler and streaming choice for the HTTP server; user is the host. */
+void sb_host_handle(void *user, const struct http_request *req, struct http_response *resp);
+bool sb_host_wants_stream(void *user, const struct http_request *req);
+
+/* The loaded app (borrowed). */
+const struct app *sb_host_app(const struct sb_host *host);
+
+/* One log line per public route. */
+void sb_host_log_routes(const struct sb_host *host);
+
+/* Accepts NULL. No request may be running on it. */
+void sb_host_free(struct sb_host *host);
+
+#endif
