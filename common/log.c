@@ -35,12 +35,11 @@ const char *log_quote(const char *s, char *buf, unsigned size)
 /* The record is formatted into one buffer and written with one write(2), so
  * records from several threads never interleave; an over-long record is cut
  * at LOG_LINE_MAX and still ends with a newline. */
-void log_at(enum log_level level, const char *msg, const char *fmt, ...)
+static void vlog_fd(int fd, enum log_level level, const char *msg, const char *fmt, va_list ap)
 {
 	char ts[40], q[1024], line[LOG_LINE_MAX];
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -52,9 +51,7 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 		return;
 	if ((size_t)n < sizeof(line) - 2 && fmt && *fmt) {
 		line[n++] = ' ';
-		va_start(ap, fmt);
 		int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-		va_end(ap);
 		if (m > 0)
 			n += m;
 		else
@@ -63,15 +60,34 @@ void log_at(enum log_level level, const char *msg, const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	fflush(stderr);
+	if (fd == STDERR_FILENO)
+		fflush(stderr);
 	for (size_t off = 0; off < (size_t)n;) {
-		ssize_t w = write(STDERR_FILENO, line + off, (size_t)n - off);
+		ssize_t w = write(fd, line + off, (size_t)n - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
+}
+
+void log_at(enum log_level level, const char *msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_fd(STDERR_FILENO, level, msg, fmt, ap);
+	va_end(ap);
+}
+
+void log_at_fd(int fd, enum log_level level, const char *msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_fd(fd, level, msg, fmt, ap);
+	va_end(ap);
 }
 
 void sk_report(const struct sk_log_sink *sink, enum log_level level, const char *msg, const char *fmt, ...)

@@ -20,6 +20,9 @@ const char *log_level_name(enum log_level level);
 /* msg is a plain sentence; fmt/... add " key=value" pairs, already formatted
  * by the caller (use log_quote for values with spaces). */
 void log_at(enum log_level level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same record on descriptor fd (a container's log pipe). */
+void log_at_fd(int fd, enum log_level level, const char *msg, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define log_info(msg, ...) log_at(LOG_INFO, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_at(LOG_WARN, msg, __VA_ARGS__)

@@ -165,6 +165,12 @@ static int copy_opts(struct sb_component *c, const struct sb_component_opts *o)
 	c->files_dir = o->files_dir ? strdup(o->files_dir) : NULL;
 	c->entrypoint = strdup(o->entrypoint ? o->entrypoint : "_start");
 	c->max_output = o->max_output ? o->max_output : (size_t)64 << 20;
+	c->max_memory = c->engine->opts.max_instance_memory;
+	if (o->max_memory && o->max_memory < c->max_memory)
+		c->max_memory = o->max_memory;
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : c->engine->opts.timeout_ms;
+	c->epoch_ticks = (c->timeout_ms + SB_EPOCH_TICK_MS - 1) / SB_EPOCH_TICK_MS;
+	c->cancel = o->cancel;
 	if (!c->id || !c->entrypoint || (o->files_dir && !c->files_dir))
 		return -ENOMEM;
 	return dup_kv(o->env, o->n_env, &c->env, &c->n_env);

@@ -373,7 +373,7 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 	return 0;
 }
 
-const char *sb_describe_failure(const struct sb_engine *e, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
+const char *sb_describe_failure(uint64_t timeout_ms, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
 				size_t size)
 {
 	wasmtime_trap_code_t code;
@@ -402,6 +402,6 @@ const char *sb_describe_failure(const struct sb_engine *e, wasmtime_error_t *err
 	/* Component calls report traps as errors whose text names the code. */
 	if (interrupted || strstr(buf, "wasm trap: interrupt"))
 		snprintf(buf, size, "timed out after %llu ms of CPU time (raise --timeout)",
-			 (unsigned long long)e->opts.timeout_ms);
+			 (unsigned long long)timeout_ms);
 	return buf;
 }

@@ -69,7 +69,7 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 /* Turn a wasmtime error or trap into one line in buf ("wasm trap: ...",
  * "timed out after N ms", "exceeded memory limit"). Takes ownership of both
  * (either may be NULL) and returns buf. */
-const char *sb_describe_failure(const struct sb_engine *e, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
+const char *sb_describe_failure(uint64_t timeout_ms, wasmtime_error_t *error, wasm_trap_t *trap, char *buf,
 				size_t size);
 
 #endif

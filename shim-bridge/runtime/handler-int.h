@@ -40,4 +40,8 @@ int sb_wasm_fail(const struct sb_component *c, wasmtime_error_t *we, wasm_trap_t
  * the host context). */
 int sb_wasi_http_instantiate_once(struct sb_component *c, struct sk_error *err);
 
+/* Give store the component's request deadline: epoch ticks, and with a
+ * cancel flag a check every 100 ms that ends the guest when it is set. */
+void sb_store_deadline(const struct sb_component *c, wasmtime_store_t *store);
+
 #endif

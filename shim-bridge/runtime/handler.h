@@ -22,6 +22,8 @@
 #include "common/kv.h"
 #include "common/log.h"
 #include "shim-bridge/http/server.h"
+#include <stdatomic.h>
+
 #include "shim-bridge/runtime/engine.h"
 #include "shim-bridge/wasi/host.h"
 
@@ -36,6 +38,12 @@ struct sb_component_opts {
 	size_t n_env;
 	const char *entrypoint;   /* WAGI export to call; NULL: "_start" */
 	size_t max_output;        /* cap on a WAGI program's stdout / a response body */
+	uint64_t max_memory;      /* linear memory cap per instance, at most the
+				   * engine's (0: the engine's) */
+	uint64_t timeout_ms;      /* CPU time per request (0: the engine's) */
+	/* When set (it must outlive the component), running guests stop within
+	 * 100 ms of it turning true: a request fails with "the app was stopped". */
+	const atomic_bool *cancel;
 	/* what wasi:http components reach through Spin's interfaces */
 	const struct sk_kv *vars; /* the component's variables, resolved */
 	size_t n_vars;
@@ -58,6 +66,10 @@ struct sb_component {
 	size_t n_env;
 	char *entrypoint;
 	size_t max_output;
+	uint64_t max_memory; /* per instance: the engine's or less */
+	uint64_t timeout_ms; /* per request: its own or the engine's */
+	uint64_t epoch_ticks; /* timeout_ms in epoch ticks */
+	const atomic_bool *cancel; /* or NULL */
 	bool from_cache;
 	double compile_ms;
 	/* core module (WAGI) */

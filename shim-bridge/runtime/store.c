@@ -48,7 +48,7 @@ int sb_wasm_fail(const struct sb_component *c, wasmtime_error_t *we, wasm_trap_t
 {
 	char line[SK_ERR_MESSAGE_MAX];
 
-	sb_describe_failure(c->engine, we, trap, line, sizeof(line));
+	sb_describe_failure(c->timeout_ms, we, trap, line, sizeof(line));
 	return sk_err(err, strncmp(line, "timed out", 9) == 0 ? -ETIMEDOUT : -EIO, "%s%s", line,
 		      suffix ? suffix : "");
 }
@@ -110,6 +110,44 @@ static int new_wasi(struct sb_component *c, const char *const *argv, size_t argc
 	return 0;
 }
 
+#define CANCEL_CHECK_TICKS (100 / SB_EPOCH_TICK_MS)
+
+struct deadline {
+	const atomic_bool *cancel;
+	uint64_t left; /* ticks of the request's time limit still to run */
+};
+
+static wasmtime_error_t *deadline_cb(wasmtime_context_t *cx, void *data, uint64_t *delta,
+				     wasmtime_update_deadline_kind_t *kind)
+{
+	struct deadline *d = data;
+
+	(void)cx;
+	if (atomic_load(d->cancel))
+		return wasmtime_error_new("the app was stopped");
+	if (d->left == 0)
+		return wasmtime_error_new("wasm trap: interrupt"); /* the time limit, worded as the plain deadline */
+	*delta = d->left < CANCEL_CHECK_TICKS ? d->left : CANCEL_CHECK_TICKS;
+	d->left -= *delta;
+	*kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+	return NULL;
+}
+
+void sb_store_deadline(const struct sb_component *c, wasmtime_store_t *store)
+{
+	wasmtime_context_t *ctx = wasmtime_store_context(store);
+	struct deadline *d = c->cancel ? malloc(sizeof(*d)) : NULL;
+
+	if (!d) {
+		wasmtime_context_set_epoch_deadline(ctx, c->epoch_ticks);
+		return;
+	}
+	uint64_t first = c->epoch_ticks < CANCEL_CHECK_TICKS ? c->epoch_ticks : CANCEL_CHECK_TICKS;
+	*d = (struct deadline){ .cancel = c->cancel, .left = c->epoch_ticks - first };
+	wasmtime_context_set_epoch_deadline(ctx, first);
+	wasmtime_store_epoch_deadline_callback(store, deadline_cb, d, free);
+}
+
 int sb_store_new(struct sb_component *c, const char *const *argv, size_t argc, const struct sk_kv *extra,
 		 size_t n_extra, const uint8_t *stdin_bytes, size_t stdin_len, struct sb_stdio *io,
 		 wasmtime_store_t **out, struct sk_error *err)
@@ -123,8 +161,8 @@ int sb_store_new(struct sb_component *c, const char *const *argv, size_t argc, c
 	if (!store)
 		return sk_err(err, -ENOMEM, "cannot create a store");
 	ctx = wasmtime_store_context(store);
-	wasmtime_store_limiter(store, (int64_t)c->engine->opts.max_instance_memory, -1, -1, -1, -1);
-	wasmtime_context_set_epoch_deadline(ctx, c->engine->epoch_ticks);
+	wasmtime_store_limiter(store, (int64_t)c->max_memory, -1, -1, -1, -1);
+	sb_store_deadline(c, store);
 	r = new_wasi(c, argv, argc, extra, n_extra, stdin_bytes, stdin_len, io, &wasi, err);
 	if (r < 0) {
 		wasmtime_store_delete(store);

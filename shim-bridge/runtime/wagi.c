@@ -52,10 +52,10 @@ static int run_entry(struct sb_component *c, wasmtime_context_t *ctx, const wasm
 		uint64_t mem = memory_bytes(ctx, inst);
 		char suffix[128] = "";
 		/* Within a page or two of the cap: the guest hit its memory limit. */
-		if (mem + (128u << 10) >= c->engine->opts.max_instance_memory)
+		if (mem + (128u << 10) >= c->max_memory)
 			snprintf(suffix, sizeof(suffix),
 				 " (memory limit of %llu MiB reached: raise SPIN_MAX_INSTANCE_MEMORY)",
-				 (unsigned long long)(c->engine->opts.max_instance_memory >> 20));
+				 (unsigned long long)(c->max_memory >> 20));
 		return sb_wasm_fail(c, we, trap, suffix, err);
 	}
 	return 0;

@@ -16,12 +16,12 @@ static int wasi_http_store(struct sb_component *c, struct wh_ctx *ctx, wasmtime_
 {
 	wasmtime_store_t *store;
 
-	wh_ctx_init(ctx, &c->wenv, c->engine->opts.timeout_ms);
+	wh_ctx_init(ctx, &c->wenv, c->timeout_ms);
 	store = wasmtime_store_new(c->engine->engine, ctx, NULL);
 	if (!store)
 		return sk_err(err, -ENOMEM, "cannot create a store");
-	wasmtime_store_limiter(store, (int64_t)c->engine->opts.max_instance_memory, -1, -1, -1, -1);
-	wasmtime_context_set_epoch_deadline(wasmtime_store_context(store), c->engine->epoch_ticks);
+	wasmtime_store_limiter(store, (int64_t)c->max_memory, -1, -1, -1, -1);
+	sb_store_deadline(c, store);
 	*out = store;
 	return 0;
 }
@@ -53,7 +53,7 @@ static int exchange_fail(struct sb_component *c, const struct wh_ctx *ctx, wasmt
 	if (we && ctx->timed_out) {
 		wasmtime_error_delete(we);
 		return sk_err(err, -ETIMEDOUT, "timed out after %llu ms waiting for I/O",
-			      (unsigned long long)c->engine->opts.timeout_ms);
+			      (unsigned long long)c->timeout_ms);
 	}
 	if (we && herr->code != -EPIPE && !herr->message[0])
 		return sb_wasm_fail(c, we, NULL, NULL, err);

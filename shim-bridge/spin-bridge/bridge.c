@@ -68,7 +68,7 @@ static int start(struct bridge *b, struct sk_error *err)
 	r = sb_engine_new(&eo, &b->engine, err);
 	if (r < 0)
 		return r;
-	r = sb_host_load(&b->opts, b->engine, &b->host, err);
+	r = sb_host_load(&b->opts, b->engine, NULL, &b->host, err);
 	if (r < 0)
 		return r;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,10 @@
 struct sb_host {
 	const struct bridge_options *opts; /* borrowed */
 	struct sb_engine *engine;          /* borrowed */
+	const char *const *environ;        /* the app's environment (borrowed) */
+	const struct sk_log_sink *log;     /* guest output and the host's records */
+	atomic_bool cancel;                /* sb_host_cancel: running guests stop */
+	bool cancel_guests;                /* env->cancellable */
 	struct app *app;
 	struct app_vars *vars;
 	struct sb_component **comps; /* by app component index; NULL when unused */
@@ -54,11 +59,11 @@ static double now_ms(void)
 
 /* --- answering ------------------------------------------------------------------------ */
 
-static void fail(struct http_response *resp, const char *component, const char *path, const char *reason)
+static void fail(const struct sb_host *b, struct http_response *resp, const char *component, const char *path, const char *reason)
 {
 	char q[1024], p[512];
 
-	log_error("request failed", "component=%s path=%s reason=%s", component, log_quote(path, p, sizeof(p)),
+	sk_report(b->log, LOG_ERROR, "request failed", "component=%s path=%s reason=%s", component, log_quote(path, p, sizeof(p)),
 		  log_quote(reason, q, sizeof(q)));
 	http_response_clear(resp);
 	resp->status = 500;
@@ -85,7 +90,7 @@ static void run_wagi(struct sb_host *b, struct sb_component *c, const struct app
 
 	pm = calloc(m->n_params + 1, sizeof(*pm));
 	if (!pm) {
-		fail(resp, c->id, req->path, "out of memory");
+		fail(b, resp, c->id, req->path, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < m->n_params; i++)
@@ -117,12 +122,12 @@ static void run_wagi(struct sb_host *b, struct sb_component *c, const struct app
 	creq.default_port = port;
 	if (cgi_build_env(&creq, &route, &env, &err) < 0 ||
 	    cgi_build_argv(t->wagi_argv, req->path, req->query, 64 * 1024, &argv, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
+		fail(b, resp, c->id, req->path, err.message);
 		goto out;
 	}
 	kv = calloc(env.n + 1, sizeof(*kv));
 	if (!kv) {
-		fail(resp, c->id, req->path, "out of memory");
+		fail(b, resp, c->id, req->path, "out of memory");
 		goto out;
 	}
 	/* "NAME=value" strings split in place: env is ours until freed. */
@@ -136,17 +141,17 @@ static void run_wagi(struct sb_host *b, struct sb_component *c, const struct app
 	}
 	if (sb_wagi_run(c, (const char *const *)argv.v, argv.n, kv, n_kv, (const uint8_t *)body, body_len,
 			&stdout_buf, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
+		fail(b, resp, c->id, req->path, err.message);
 		goto out;
 	}
 	if (cgi_parse_output((const char *)stdout_buf.data, stdout_buf.len, &out, &err) < 0) {
-		fail(resp, c->id, req->path, err.message);
+		fail(b, resp, c->id, req->path, err.message);
 		goto out;
 	}
 	resp->status = out.status;
 	copy_headers(resp, out.headers, out.n_headers);
 	if (out.body_len && http_response_append(resp, out.body, out.body_len) < 0)
-		fail(resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
+		fail(b, resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
 out:
 	cgi_response_free(&out);
 	cgi_strv_free(&env);
@@ -218,7 +223,7 @@ static void run_inbound(struct sb_host *b, struct sb_component *c, const struct 
 	int r;
 
 	if (!params) {
-		fail(resp, c->id, req->path, "out of memory");
+		fail(b, resp, c->id, req->path, "out of memory");
 		sk_buf_free(&store);
 		return;
 	}
@@ -242,20 +247,20 @@ static void run_inbound(struct sb_host *b, struct sb_component *c, const struct 
 		return;
 	}
 	if (r < 0) {
-		fail(resp, c->id, req->path, err.message);
+		fail(b, resp, c->id, req->path, err.message);
 		return;
 	}
 	resp->status = (int)out.status;
 	for (size_t i = 0; i < out.n_headers; i++)
 		(void)http_response_add_header(resp, out.header_names[i], out.header_values[i]);
 	if (out.body.len && http_response_append(resp, out.body.data, out.body.len) < 0)
-		fail(resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
+		fail(b, resp, c->id, req->path, "response body is over the limit (raise --max-response-body)");
 	sb_inbound_response_free(&out);
 }
 
 /* A wasi:http component: both bodies stream. Before the response started a
  * failure is a 500; after, only cutting the connection tells the client. */
-static void run_wasi_http(struct sb_component *c, const struct app_route_match *m, const struct http_request *req,
+static void run_wasi_http(const struct sb_host *b, struct sb_component *c, const struct app_route_match *m, const struct http_request *req,
 			  struct http_response *resp)
 {
 	struct sk_kv headers[REQUEST_HEADERS_MAX];
@@ -269,15 +274,15 @@ static void run_wasi_http(struct sb_component *c, const struct app_route_match *
 
 	if (r < 0) {
 		if (!started)
-			fail(resp, c->id, req->path, why);
+			fail(b, resp, c->id, req->path, why);
 		else if (r == -EPIPE) {
 			char p[512];
 			/* not the app's fault nor ours: no error, no 5xx count */
-			log_info("request cut short", "component=%s path=%s reason=\"%s\"", c->id,
+			sk_report(b->log, LOG_INFO, "request cut short", "component=%s path=%s reason=\"%s\"", c->id,
 				 log_quote(req->path, p, sizeof(p)), why);
 		} else {
 			char q[1024], p[512];
-			log_error("request failed", "component=%s path=%s reason=%s response=cut", c->id,
+			sk_report(b->log, LOG_ERROR, "request failed", "component=%s path=%s reason=%s response=cut", c->id,
 				  log_quote(req->path, p, sizeof(p)), log_quote(why, q, sizeof(q)));
 			resp->server_error = true;
 		}
@@ -327,7 +332,7 @@ static void run_component(struct sb_host *b, const struct app_route_match *m, co
 	if (c->kind == SB_HANDLER_WAGI)
 		run_wagi(b, c, t, m, req, resp);
 	else if (c->kind == SB_HANDLER_WASI_HTTP)
-		run_wasi_http(c, m, req, resp);
+		run_wasi_http(b, c, m, req, resp);
 	else
 		run_inbound(b, c, m, req, resp);
 	if (resp->server_error || resp->status >= 500)
@@ -363,7 +368,7 @@ void sb_host_handle(void *user, const struct http_request *req, struct http_resp
 	if (r == -ENOENT)
 		resp->status = 404;
 	else if (r < 0)
-		fail(resp, "-", req->path, "out of memory matching the route");
+		fail(b, resp, "-", req->path, "out of memory matching the route");
 	else
 		run_component(b, &m, req, resp);
 	double ms = b->opts->log_requests || tel ? now_ms() - t0 : 0;
@@ -376,7 +381,7 @@ void sb_host_handle(void *user, const struct http_request *req, struct http_resp
 	}
 	if (b->opts->log_requests) {
 		char p[512];
-		log_info("request", "method=%s path=%s status=%d component=%s ms=%.3f", req->method,
+		sk_report(b->log, LOG_INFO, "request", "method=%s path=%s status=%d component=%s ms=%.3f", req->method,
 			 log_quote(req->path, p, sizeof(p)), resp->status, component, ms);
 	}
 	if (r == 0)
@@ -485,7 +490,10 @@ static int prepare_component(struct sb_host *b, size_t idx, struct sk_error *err
 		.allowed_hosts = (const char *const *)sc->allowed_outbound_hosts,
 		.n_allowed_hosts = sc->n_allowed_outbound_hosts,
 		.kvdb = b->kvdb,
-		.log = sk_log_sink_stderr(),
+		.log = b->log,
+		.max_memory = b->opts->max_instance_memory,
+		.timeout_ms = b->opts->timeout_ms,
+		.cancel = b->cancel_guests ? &b->cancel : NULL,
 	};
 	r = sb_component_prepare(b->engine, bytes, len, &o, &b->comps[idx], err);
 	sk_kv_free(vars, n_vars);
@@ -493,7 +501,7 @@ static int prepare_component(struct sb_host *b, size_t idx, struct sk_error *err
 		free(bytes);
 	if (r < 0)
 		return r;
-	log_info("component ready", "component=%s handler=%s compiled=%s ms=%.1f", sc->id,
+	sk_report(b->log, LOG_INFO, "component ready", "component=%s handler=%s compiled=%s ms=%.1f", sc->id,
 		 sb_handler_kind_name(b->comps[idx]->kind), b->comps[idx]->from_cache ? "cache" : "now",
 		 b->comps[idx]->compile_ms);
 	return 0;
@@ -522,7 +530,7 @@ static int make_work_dir(struct sb_host *b, struct sk_error *err)
 static int rc_variable(void *ud, const char *name, const char **value)
 {
 	struct sb_host *b = ud;
-	return app_runtime_config_variable(b->rc, (const char *const *)environ, name, value);
+	return app_runtime_config_variable(b->rc, b->environ, name, value);
 }
 
 /* runtime-config.toml (--runtime-config-file, else /runtime-config.toml when
@@ -537,7 +545,7 @@ static int load_runtime_config(struct sb_host *b, struct sk_error *err)
 		return r;
 	for (size_t i = 0; i < b->rc->n_warnings; i++) {
 		char q[1024];
-		log_warn("runtime config", "warning=%s", log_quote(b->rc->warnings[i], q, sizeof(q)));
+		sk_report(b->log, LOG_WARN, "runtime config", "warning=%s", log_quote(b->rc->warnings[i], q, sizeof(q)));
 	}
 	r = app_runtime_config_state_dir(b->rc, b->opts->state_dir, b->app->dir, &state_dir, err);
 	if (r < 0)
@@ -565,7 +573,7 @@ static int load(struct sb_host *b, struct sk_error *err)
 		return r;
 	for (size_t i = 0; i < b->app->n_warnings; i++) {
 		char q[1024];
-		log_warn("app", "warning=%s", log_quote(b->app->warnings[i], q, sizeof(q)));
+		sk_report(b->log, LOG_WARN, "app", "warning=%s", log_quote(b->app->warnings[i], q, sizeof(q)));
 	}
 	if (b->opts->retain && (r = app_retain(b->app, b->opts->retain, err)) < 0)
 		return sk_err_prefix(err, "SPIN_COMPONENTS_TO_RETAIN");
@@ -575,7 +583,7 @@ static int load(struct sb_host *b, struct sk_error *err)
 	r = load_runtime_config(b, err);
 	if (r < 0)
 		return r;
-	r = app_vars_resolve_with(b->app, environ, rc_variable, b, &b->vars, err);
+	r = app_vars_resolve_with(b->app, (char **)(uintptr_t)b->environ, rc_variable, b, &b->vars, err);
 	if (r < 0)
 		return r;
 	/* Expand every component variable once so a bad template fails now. */
@@ -590,8 +598,8 @@ static int load(struct sb_host *b, struct sk_error *err)
 	return app_router_new(b->app, &b->router, err);
 }
 
-int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, struct sb_host **out,
-		 struct sk_error *err)
+int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, const struct sb_host_env *env,
+		 struct sb_host **out, struct sk_error *err)
 {
 	struct sb_host *b = calloc(1, sizeof(*b));
 	int r;
@@ -600,6 +608,9 @@ int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, st
 		return sk_err(err, -ENOMEM, "out of memory");
 	b->opts = opts;
 	b->engine = engine;
+	b->environ = env && env->environ ? env->environ : (const char *const *)environ;
+	b->log = env && env->log ? env->log : sk_log_sink_stderr();
+	b->cancel_guests = env && env->cancellable;
 	r = load(b, err);
 	if (r >= 0)
 		r = make_work_dir(b, err);
@@ -624,6 +635,11 @@ int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, st
 	return 0;
 }
 
+void sb_host_cancel(struct sb_host *b)
+{
+	atomic_store(&b->cancel, true);
+}
+
 const struct app *sb_host_app(const struct sb_host *b)
 {
 	return b->app;
@@ -635,7 +651,7 @@ void sb_host_log_routes(const struct sb_host *b)
 		const struct app_trigger *t = &b->app->triggers[i];
 		if (t->is_private)
 			continue;
-		log_info("route", "route=\"%s\" component=%s handler=%s", t->route,
+		sk_report(b->log, LOG_INFO, "route", "route=\"%s\" component=%s handler=%s", t->route,
 			 b->app->components[t->component].id, sb_handler_kind_name(b->comps[t->component]->kind));
 	}
 }

@@ -17,15 +17,30 @@
 struct app;
 struct sb_host;
 
-/* Load opts->from and prepare every component it routes to on engine.
- * opts and engine are borrowed: both must outlive the host. On success
- * *out is the caller's (sb_host_free). */
-int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, struct sb_host **out,
-		 struct sk_error *err);
+/* What the app sees of its process: its environment (variables,
+ * SPIN_VARIABLE_*) and where its guests' output and the host's records go.
+ * NULL members: the process's environ, stderr. */
+struct sb_host_env {
+	const char *const *environ;
+	const struct sk_log_sink *log;
+	bool cancellable; /* sb_host_cancel may stop running guests (a check
+			   * every 100 ms of a guest's run) */
+};
+
+/* Load opts->from and prepare every component it routes to on engine, each
+ * instance capped at opts->max_instance_memory (at most the engine's).
+ * opts, engine and env's members are borrowed: they must outlive the host.
+ * env may be NULL. On success *out is the caller's (sb_host_free). */
+int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, const struct sb_host_env *env,
+		 struct sb_host **out, struct sk_error *err);
 
 /* The handler and streaming choice for the HTTP server; user is the host. */
 void sb_host_handle(void *user, const struct http_request *req, struct http_response *resp);
 bool sb_host_wants_stream(void *user, const struct http_request *req);
+
+/* Stop the guests running on the host within 100 ms (their requests fail)
+ * and every later one at once; only with env->cancellable. Thread-safe. */
+void sb_host_cancel(struct sb_host *host);
 
 /* The loaded app (borrowed). */
 const struct app *sb_host_app(const struct sb_host *host);
