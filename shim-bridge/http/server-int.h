@@ -73,6 +73,7 @@ struct http_site {
 	int result;
 
 	atomic_bool abort_jobs; /* queued requests get 503 instead of the handler */
+	atomic_bool cut_now;    /* http_site_cut: the removal's deadline is now */
 	struct counters st;
 };
 

@@ -282,6 +282,12 @@ void http_site_stats(const struct http_site *site, struct http_server_stats *out
  * when the deadline cut something off. Other sites are not disturbed. */
 int http_site_remove(struct http_site *site, unsigned deadline_ms);
 
+/* Make a removal in progress (http_site_remove on another thread, or one
+ * that follows) act as if its deadline had passed: its connections are
+ * closed and its queued requests answered 503 at once. Requests at a worker
+ * still run to their end. Thread-safe; the site must not be freed yet. */
+void http_site_cut(struct http_site *site);
+
 /* Reason phrase for a status code ("" when not known: RFC 9112 allows it). */
 const char *http_reason_phrase(int status);
 

@@ -195,6 +195,10 @@ void site_check_removals(struct http_server *srv)
 		next = s->next;
 		if (!s->removing)
 			continue;
+		if (atomic_load(&s->cut_now) && s->n_live > 0)
+			atomic_store(&s->abort_jobs, true);
+		if (atomic_load(&s->cut_now))
+			s->remove_deadline = 0;
 		if (s->n_conns > 0 && srv->now_ms >= s->remove_deadline) {
 			for (struct conn *c = srv->all; c; c = c->anext)
 				if (c->site == s && !c->dead)
@@ -353,4 +357,12 @@ int http_site_remove(struct http_site *site, unsigned deadline_ms)
 	int result = site->result;
 	site_free(site);
 	return result;
+}
+
+void http_site_cut(struct http_site *site)
+{
+	uint64_t one = 1;
+
+	atomic_store(&site->cut_now, true);
+	(void)!write(site->srv->evfd, &one, sizeof(one));
 }
