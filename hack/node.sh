@@ -398,6 +398,9 @@ EOR
 	# The shim, copied so that a rebuild leaves the running pods' binary alone.
 	install -m 0755 "$NODE_SHIM" "$nd/bin/containerd-shim-spin-v2.new"
 	mv -f "$nd/bin/containerd-shim-spin-v2.new" "$nd/bin/containerd-shim-spin-v2"
+	# Shared mode (one node runtime for every Spin pod) is the same program
+	# under another name.
+	ln -sfn containerd-shim-spin-v2 "$nd/bin/containerd-shim-spin-shared-v2"
 	cat >"$nd/containerd.toml" <<EOT
 version = 3
 root = "$nd/containerd"
@@ -442,6 +445,12 @@ disabled_plugins = [
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]
         runtime_type = "io.containerd.spin.v2"
         runtime_path = "$nd/bin/containerd-shim-spin-v2"
+
+      # The RuntimeClass wasmtime-spin-shared (handler spin-shared): the same
+      # pods served by one node runtime process (shared mode).
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin-shared]
+        runtime_type = "io.containerd.spin.v2"
+        runtime_path = "$nd/bin/containerd-shim-spin-shared-v2"
 
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = "$(runc_bin)"

@@ -37,14 +37,7 @@ static int fail(const struct shim_spec *sp, const char *fmt, ...)
 	(void)sk_vformat_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "containerd-shim-spin-v2: %s\n", line);
-	const char *tl = sp ? shim_spec_mount_source(sp, TERMINATION_LOG_PATH) : NULL;
-	if (tl) {
-		FILE *f = fopen(tl, "w");
-		if (f) {
-			fprintf(f, "%s\n", line);
-			fclose(f);
-		}
-	}
+	shim_app_fail_message(sp, line);
 	return 1;
 }
 
@@ -77,16 +70,8 @@ static int find_app(const struct shim_app_args *a, const struct shim_spec *sp, c
 	return r;
 }
 
-/* What one run of the app needs; argv points into it. */
-struct run {
-	const char *listen;
-	char from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
-	const char *argv[24];
-	int argc;
-};
-
 /* After Start: libcurl, the state folders, the app. */
-static int prepare(const struct shim_app_args *a, const struct shim_spec *sp, struct run *run, struct sk_error *err)
+static int prepare(const struct shim_app_args *a, const struct shim_spec *sp, struct shim_app_run *run, struct sk_error *err)
 {
 	/* Once per process, before the fetch's and the guests' libcurl use. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -109,7 +94,7 @@ static int prepare(const struct shim_app_args *a, const struct shim_spec *sp, st
 #define ARG(x) (run->argv[run->argc++] = (x))
 
 /* spin-bridge's command line for the container's spec. */
-static void build_argv(struct run *run, const struct shim_spec *sp)
+static void build_argv(struct shim_app_run *run, const struct shim_spec *sp, bool own_process)
 {
 	run->argc = 0;
 	ARG("spin-bridge");
@@ -134,12 +119,13 @@ static void build_argv(struct run *run, const struct shim_spec *sp)
 		ARG(rc);
 	}
 	const char *ca = shim_spec_mount_source(sp, CA_BUNDLE_PATH);
-	if (ca && is_file(ca))
+	if (own_process && ca && is_file(ca))
 		setenv("SPIN_OUTBOUND_CA_FILE", ca, 1);
 	if (sp->memory_limit > 0) {
 		uint64_t im = 128ull << 20;
 		unsigned conc = 0;
-		const char *v = getenv("SPIN_MAX_INSTANCE_MEMORY");
+		const char *v = own_process ? getenv("SPIN_MAX_INSTANCE_MEMORY")
+					    : shim_spec_env(sp, "SPIN_MAX_INSTANCE_MEMORY");
 		if (v && *v && bridge_parse_size(v, &im) < 0)
 			im = 128ull << 20; /* spin-bridge reports the bad value */
 		shim_spec_fit_memory(sp->memory_limit, &im, &conc);
@@ -154,6 +140,31 @@ static void build_argv(struct run *run, const struct shim_spec *sp)
 }
 
 #undef ARG
+
+int shim_app_plan(const struct shim_app_args *a, const struct shim_spec *sp, const char *listen, int lfd,
+		  bool own_process, struct shim_app_run *run, struct sk_error *err)
+{
+	int r = prepare(a, sp, run, err);
+
+	if (r < 0)
+		return r;
+	run->listen = listen;
+	snprintf(run->lfd_s, sizeof(run->lfd_s), "%d", lfd);
+	build_argv(run, sp, own_process);
+	return 0;
+}
+
+void shim_app_fail_message(const struct shim_spec *sp, const char *line)
+{
+	const char *tl = sp ? shim_spec_mount_source(sp, TERMINATION_LOG_PATH) : NULL;
+	if (tl) {
+		FILE *f = fopen(tl, "w");
+		if (f) {
+			fprintf(f, "%s\n", line);
+			fclose(f);
+		}
+	}
+}
 
 static int app_run(const struct shim_app_args *a);
 
@@ -234,7 +245,7 @@ static int app_run(const struct shim_app_args *a)
 {
 	struct shim_spec sp;
 	struct sk_error err = { 0 };
-	static struct run run;
+	static struct shim_app_run run;
 	char b;
 	ssize_t n;
 	int r;
@@ -255,7 +266,6 @@ static int app_run(const struct shim_app_args *a)
 		shim_spec_free(&sp);
 		return r;
 	}
-	snprintf(run.lfd_s, sizeof(run.lfd_s), "%d", lfd);
 	/* Tell Create that the port is there (fd 4, a pipe: see process.c). */
 	struct stat st4;
 	if (lfd != 4 && fstat(4, &st4) == 0 && S_ISFIFO(st4.st_mode)) {
@@ -269,12 +279,11 @@ static int app_run(const struct shim_app_args *a)
 		return 1; /* deleted before Start, or the shim is gone */
 	}
 	close(3);
-	if (prepare(a, &sp, &run, &err) < 0) {
+	if (shim_app_plan(a, &sp, run.listen, lfd, true, &run, &err) < 0) {
 		r = fail(&sp, "%s", err.message);
 		shim_spec_free(&sp);
 		return r;
 	}
-	build_argv(&run, &sp);
 	fprintf(stderr, "containerd-shim-spin-v2: container %s: serving %s\n", a->id, run.from);
 	fflush(stderr);
 	struct sk_error failure = { 0 };

@@ -11,8 +11,11 @@
 #ifndef SPINKUBE_SHIM_APP_H
 #define SPINKUBE_SHIM_APP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "common/err.h"
 
 #include "shim-bridge/shim/spec.h"
 
@@ -22,5 +25,29 @@ struct shim_app_args {
 };
 
 int shim_app_main(const struct shim_app_args *a);
+
+/* What one run of the app needs: spin-bridge's command line (argv points
+ * into it). */
+struct shim_app_run {
+	const char *listen;
+	char from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
+	const char *argv[24];
+	int argc;
+};
+
+/* Find the app of the container sp describes (fetching it from
+ * containerd's content store into the state folder), make its state
+ * folders, and fill run with spin-bridge's command line: listen names
+ * SPIN_HTTP_LISTEN_ADDR, lfd the socket already listening there, the memory
+ * limit becomes instance memory and count. own_process: the app has the
+ * process to itself (its environment is the process's; the CA bundle the
+ * spec binds in goes to SPIN_OUTBOUND_CA_FILE); else the spec's
+ * environment is read instead and the process's is left alone. */
+int shim_app_plan(const struct shim_app_args *a, const struct shim_spec *sp, const char *listen, int lfd,
+		  bool own_process, struct shim_app_run *run, struct sk_error *err);
+
+/* Write line to the container's termination message file, when the spec
+ * binds one in (kubectl describe shows it). */
+void shim_app_fail_message(const struct shim_spec *sp, const char *line);
 
 #endif

@@ -12,6 +12,7 @@ struct shim_cmd {
 	const char *state_dir;
 	bool debug;
 	bool spare;            /* app: a spare, told its container on fd 3 */
+	bool shared;           /* shared mode: one daemon for the node's pods (shim.h) */
 };
 
 int shim_cmd_start(const struct shim_cmd *cmd);  /* start.c */

@@ -1,4 +1,4 @@
-/* "serve" (see main.c): the pod's shim daemon. It serves the task service
+/* "serve" (see main.c): the pod's shim daemon, or with -shared the node's. It serves the task service
  * on the listening socket start handed it (fd 3) until Shutdown finds no
  * container left (or is told to stop now), SIGTERM, or the socket fails;
  * then it kills what is still running, removes its socket and exits. Its
@@ -33,7 +33,7 @@ static void drop_remaining(struct shim *s)
 {
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->n; i++)
-		if (!s->c[i]->sandbox && s->c[i]->pid > 0 && s->c[i]->status != SHIM_STOPPED)
+		if (!s->c[i]->sandbox && !s->c[i]->app && s->c[i]->pid > 0 && s->c[i]->status != SHIM_STOPPED)
 			kill(s->c[i]->pid, SIGKILL);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -64,8 +64,11 @@ int shim_cmd_serve(const struct shim_cmd *cmd)
 	if (strncmp(s.ttrpc_address, "unix://", 7) == 0)
 		memmove(s.ttrpc_address, s.ttrpc_address + 7, strlen(s.ttrpc_address + 7) + 1);
 
+	s.shared = cmd->shared;
 	struct sk_ttrpc_server_config cfg = { .log = *sk_log_sink_stderr() };
 	int r = shim_process_start(&s, &err);
+	if (r == 0 && s.shared)
+		r = shim_shared_start(&s, &err);
 	if (r == 0)
 		r = shim_publish_start(&s, &err);
 	if (r == 0)
@@ -82,12 +85,14 @@ int shim_cmd_serve(const struct shim_cmd *cmd)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_info("serving", "socket=%s namespace=%s pid=%d", cmd->socket, s.ns, (int)getpid());
+	log_info("serving", "socket=%s namespace=%s pid=%d mode=%s", cmd->socket, s.ns, (int)getpid(),
+		 s.shared ? "shared" : "pod");
 	r = sk_ttrpc_server_serve(s.server, &err);
 	if (r < 0)
 		log_error("serve failed", "error=\"%s\"", err.message);
 	drop_remaining(&s);
 	(void)unlink(cmd->socket);
+	shim_shared_stop(&s);
 	shim_publish_stop(&s);
 	log_info("exit", "containers=%zu", s.n);
 	return r < 0 ? 1 : 0;

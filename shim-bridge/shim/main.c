@@ -9,6 +9,7 @@
  * shim's own: "serve" is the daemon "start" launches (daemon.c), "app" is
  * one container's app process (app.c). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,14 @@ static void usage(FILE *f)
 	      "Environment (from containerd): TTRPC_ADDRESS (events), GRPC_ADDRESS (the content store),\n"
 	      "NAMESPACE. Of the shim: SPIN_SHIM_STATE_DIR, the node-wide folder for the compiled-code\n"
 	      "cache and the apps read from containerd (default /var/lib/spinkube-c/shim).\n"
+	      "\n"
+	      "Modes: per pod (a daemon per pod, an app process per container: isolation), or shared\n"
+	      "(one daemon per containerd namespace serving every Spin pod of the node on one engine:\n"
+	      "density). Shared when run as containerd-shim-spin-shared-v2 (a link to this program) or\n"
+	      "with SPIN_SHIM_MODE=shared; SPIN_SHIM_MODE=pod forces per pod. Shared mode reads\n"
+	      "SPIN_SHIM_WORKERS (requests at once, node-wide; default 2 x CPUs, at least 4),\n"
+	      "SPIN_MAX_INSTANCE_MEMORY (the largest instance memory; default 128Mi) and\n"
+	      "SPIN_SHIM_MAX_CONNS (open connections, node-wide; default 65536).\n"
 	      "\n"
 	      "  --help     this text\n"
 	      "  --version  the version\n",
@@ -97,6 +106,10 @@ static int parse(int argc, char **argv, struct shim_cmd *cmd)
 			cmd->spare = true;
 			continue;
 		}
+		if (IS("shared")) {
+			cmd->shared = true;
+			continue;
+		}
 		if (IS("debug")) {
 			cmd->debug = true;
 			continue;
@@ -126,12 +139,29 @@ static int parse(int argc, char **argv, struct shim_cmd *cmd)
 	return 0;
 }
 
+/* Shared mode when the program runs under the name
+ * containerd-shim-spin-shared-v2 (a link containerd's runtime_path names),
+ * or SPIN_SHIM_MODE=shared; SPIN_SHIM_MODE=pod forces per-pod mode. */
+static bool shared_mode(const char *argv0)
+{
+	const char *mode = getenv("SPIN_SHIM_MODE");
+	const char *base = strrchr(argv0, '/');
+
+	if (mode && strcmp(mode, "shared") == 0)
+		return true;
+	if (mode && strcmp(mode, "pod") == 0)
+		return false;
+	return strcmp(base ? base + 1 : argv0, "containerd-shim-spin-shared-v2") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_cmd cmd;
 
 	if (parse(argc, argv, &cmd) < 0)
 		return 2;
+	if (argc > 0 && shared_mode(argv[0]))
+		cmd.shared = true;
 	if (!cmd.action) {
 		usage(stderr);
 		return 2;

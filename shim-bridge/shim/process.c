@@ -43,8 +43,7 @@ struct shim_spawn {
 	int listen_fd; /* read end of the app process's fd 4 */
 };
 
-/* The log pipe (a FIFO containerd reads) or /dev/null. */
-static int open_log(const char *path, struct sk_error *err)
+int shim_open_log(const char *path, struct sk_error *err)
 {
 	const char *p = path && *path ? path : "/dev/null";
 	int fd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -302,9 +301,9 @@ static int do_spawn(struct shim *s, struct shim_container *c, int *listen_fd, st
 	}
 	if (!env)
 		return sk_err(err, -ENOMEM, "out of memory");
-	if ((out = open_log(c->stdout_path, err)) < 0)
+	if ((out = shim_open_log(c->stdout_path, err)) < 0)
 		return out;
-	if ((errfd = open_log(c->stderr_path, err)) < 0)
+	if ((errfd = shim_open_log(c->stderr_path, err)) < 0)
 		return errfd;
 	if (ns && (ns_fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
 		return sk_err(err, -errno, "cannot open the pod's network namespace %s: %s", ns, strerror(errno));
@@ -374,7 +373,7 @@ static void *proc_main(void *ud)
 		int oom[SHIM_MAX_CONTAINERS];
 		size_t n_oom = 0;
 		pthread_mutex_lock(&s->mu);
-		for (size_t i = 0; i < s->n; i++)
+		for (size_t i = 0; i < s->n && n_oom < SHIM_MAX_CONTAINERS; i++)
 			if (s->c[i]->oom_fd >= 0) {
 				oom[n_oom] = s->c[i]->oom_fd;
 				p[2 + n_oom++] = (struct pollfd){ s->c[i]->oom_fd, POLLIN, 0 };

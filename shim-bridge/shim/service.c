@@ -50,6 +50,19 @@ struct shim_container *shim_find(struct shim *s, const char *id)
 	return NULL;
 }
 
+/* Room for more containers (caller holds mu). */
+static int grow(struct shim *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 16;
+	struct shim_container **c = realloc(s->c, cap * sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	s->c = c;
+	s->cap = cap;
+	return 0;
+}
+
 static void container_free(struct shim_container *c)
 {
 	if (!c)
@@ -190,6 +203,8 @@ static int create_app(struct shim *s, struct shim_container *c, Containerd__Task
 	if (r < 0)
 		return r;
 	c->t_mount_ms = since_ms(t0);
+	if (s->shared)
+		return shim_shared_create(s, c, err);
 	/* The process and its cgroup (process.c), then its OOM kills watched. */
 	if ((r = shim_process_spawn(s, c, err)) < 0)
 		return r;
@@ -248,13 +263,18 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	}
 	c->sandbox = c->spec.sandbox;
 	pthread_mutex_lock(&s->mu);
-	if (shim_find(s, c->id) || s->n == SHIM_MAX_CONTAINERS) {
+	size_t max = s->shared ? SHIM_MAX_SHARED_CONTAINERS : SHIM_MAX_CONTAINERS;
+	if (shim_find(s, c->id) || s->n == max || (s->n == s->cap && grow(s) < 0)) {
 		bool dup = shim_find(s, c->id) != NULL;
 		pthread_mutex_unlock(&s->mu);
 		container_free(c);
-		return dup ? sk_ttrpc_fail(reply, SK_RPC_ALREADY_EXISTS, "container %s: already exists", m->id)
-			   : sk_ttrpc_fail(reply, SK_RPC_RESOURCE_EXHAUSTED, "a pod holds at most %d containers",
-					   SHIM_MAX_CONTAINERS);
+		if (dup)
+			return sk_ttrpc_fail(reply, SK_RPC_ALREADY_EXISTS, "container %s: already exists", m->id);
+		if (s->n < max)
+			return sk_ttrpc_fail(reply, SK_RPC_RESOURCE_EXHAUSTED, "out of memory");
+		return sk_ttrpc_fail(reply, SK_RPC_RESOURCE_EXHAUSTED, s->shared ?
+				     "a shared node runtime holds at most %zu containers: run more pods with the "
+				     "per-pod runtime" : "a pod holds at most %zu containers", max);
 	}
 	if (c->sandbox) {
 		free(s->pod_netns);
@@ -276,6 +296,7 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 			if (s->c[i] == c)
 				s->c[i] = s->c[--s->n];
 		pthread_mutex_unlock(&s->mu);
+		shim_shared_release(c);
 		cleanup_container(s, c);
 		container_free(c);
 		log_error("create failed", "container=%s error=\"%s\"", m->id, err.message);
@@ -283,7 +304,7 @@ static int h_create(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	}
 	if (c->oom_fd >= 0)
 		shim_process_wake(s);
-	if (c->sandbox)
+	if (c->sandbox && !s->shared)
 		shim_process_prespawn(s);
 	if (c->sandbox)
 		log_info("created", "container=%s sandbox=yes pid=%d ms=%.3f", c->id, (int)c->pid, since_ms(t0));
@@ -327,18 +348,29 @@ static int h_start(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 		pthread_mutex_unlock(&s->mu);
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "container %s: not in the created state", m->id);
 	}
-	int r = c->sandbox ? 0 : shim_process_release(c, &err);
+	bool in_process = c->app != NULL;
+	int r = c->sandbox || in_process ? 0 : shim_process_release(c, &err);
 	if (r == 0)
 		c->status = SHIM_RUNNING;
 	uint32_t pid = (uint32_t)c->pid;
 	pthread_mutex_unlock(&s->mu);
 	if (r < 0)
 		return sk_ttrpc_fail(reply, SK_RPC_FAILED_PRECONDITION, "%s", err.message);
+	/* Shared mode: the app loads now, as an app process's would after
+	 * Start; a failure is its exit with status 1, after the start event. */
+	int load = in_process ? shim_shared_run(s, c, &err) : 0;
 	log_info("started", "container=%s pid=%u ms=%.3f", m->id, pid, since_ms(t0));
 	Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
 	ev.container_id = m->id;
 	ev.pid = pid;
 	shim_publish(s, SK_TOPIC_TASK_START, &ev.base);
+	if (load < 0) {
+		log_error("app failed", "container=%s error=\"%s\"", m->id, err.message);
+		pthread_mutex_lock(&s->mu);
+		if ((c = shim_find(s, m->id)) && c->status == SHIM_RUNNING)
+			shim_service_stopped(s, c, 1);
+		pthread_mutex_unlock(&s->mu);
+	}
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	resp.pid = pid;
 	return sk_ttrpc_reply_pack(reply, &resp.base);
@@ -431,7 +463,7 @@ static int h_connect(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc
 
 /* --- Kill, Delete, exits ------------------------------------------------------ */
 
-static void mark_stopped(struct shim *s, struct shim_container *c, uint32_t status)
+void shim_service_stopped(struct shim *s, struct shim_container *c, uint32_t status)
 {
 	c->status = SHIM_STOPPED;
 	c->exit_status = status;
@@ -457,7 +489,7 @@ void shim_service_exited(struct shim *s, pid_t pid, int ws)
 		if (c->sandbox || c->pid != pid || c->status == SHIM_STOPPED)
 			continue;
 		log_info("exited", "container=%s pid=%d status=%u", c->id, (int)pid, status);
-		mark_stopped(s, c, status);
+		shim_service_stopped(s, c, status);
 	}
 	pthread_mutex_unlock(&s->mu);
 }
@@ -478,7 +510,14 @@ static int h_kill(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_re
 		if (c->sandbox) {
 			/* The pod's stand-in ends at the first signal that would end a pause process. */
 			if (m->signal == SIGKILL || m->signal == SIGTERM || m->signal == SIGINT)
-				mark_stopped(s, c, 128u + m->signal);
+				shim_service_stopped(s, c, 128u + m->signal);
+		} else if (c->app) {
+			int r = shim_shared_signal(s, c, (int)m->signal);
+			if (r < 0) {
+				pthread_mutex_unlock(&s->mu);
+				return sk_ttrpc_fail(reply, SK_RPC_INTERNAL, "container %s: kill: %s", m->id,
+						     strerror(-r));
+			}
 		} else if (kill(c->pid, (int)m->signal) < 0 && errno != ESRCH) {
 			int e = errno;
 			pthread_mutex_unlock(&s->mu);
@@ -507,7 +546,7 @@ static int h_delete(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	}
 	if (c->status == SHIM_CREATED) {
 		/* Never started: its process waits on the start pipe; closing it ends that. */
-		if (!c->sandbox && c->pid > 0)
+		if (!c->sandbox && !c->app && c->pid > 0)
 			kill(c->pid, SIGKILL);
 		c->exit_status = 137;
 		c->exited_at_ns = shim_now_ns();
@@ -518,6 +557,7 @@ static int h_delete(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 	shim_process_wake(s);
+	shim_shared_release(c);
 	cleanup_container(s, c);
 
 	Google__Protobuf__Timestamp ts = stamp(c->exited_at_ns);

@@ -1,6 +1,7 @@
 /* containerd-shim-spin-v2's daemon: the containers of one pod (its sandbox
- * and its app containers, grouped by CRI's sandbox id) and what the task
- * service, the process thread and the event publisher share.
+ * and its app containers, grouped by CRI's sandbox id), or in shared mode
+ * those of every Spin pod of the node in one containerd namespace, and what
+ * the task service, the process thread and the event publisher share.
  *
  * Threads: the ttrpc server runs each request on a thread of its own
  * (service.c); one process thread (process.c) forks every app process, so
@@ -27,7 +28,12 @@
 /* containerd.v1.types.Status */
 enum shim_status { SHIM_UNKNOWN = 0, SHIM_CREATED = 1, SHIM_RUNNING = 2, SHIM_STOPPED = 3 };
 
-#define SHIM_MAX_CONTAINERS 64
+#define SHIM_MAX_CONTAINERS 64          /* per pod */
+#define SHIM_MAX_SHARED_CONTAINERS 16384 /* per node, shared mode */
+
+struct shim_app;   /* shared.c: an app served in this process */
+struct sb_engine;
+struct http_server;
 
 struct shim_container {
 	char *id;
@@ -44,6 +50,7 @@ struct shim_container {
 	int oom_fd;           /* readable when the OOM killer acts in the cgroup, or -1 */
 	bool from_spare;      /* its process was the pod's spare (process.c) */
 	double t_mount_ms, t_cgroup_ms; /* Create's steps, logged */
+	struct shim_app *app; /* shared mode: the app this process serves for it */
 	uint32_t exit_status;
 	int64_t exited_at_ns; /* CLOCK_REALTIME */
 };
@@ -67,10 +74,14 @@ struct shim {
 	char *self;          /* this program, for the app processes */
 	struct sk_ttrpc_server *server;
 
+	bool shared;         /* shared mode: every pod of the node (shared.c) */
+	struct sb_engine *engine;  /* shared mode: the one engine */
+	struct http_server *http;  /* shared mode: the one server, a site per app */
+
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	struct shim_container *c[SHIM_MAX_CONTAINERS];
-	size_t n;
+	struct shim_container **c; /* cap: SHIM_MAX_CONTAINERS, shared SHIM_MAX_SHARED_CONTAINERS */
+	size_t n, cap;
 	char *pod_netns; /* the sandbox's network namespace path */
 	char *pod_cgroup; /* the pod's cgroup (the parent of the sandbox's), or NULL */
 	bool exiting;
@@ -125,6 +136,32 @@ void shim_process_wake(struct shim *s);
 /* Let c's process run the app. */
 int shim_process_release(struct shim_container *c, struct sk_error *err);
 
+/* Open a container's log pipe (a FIFO containerd reads; "" or NULL:
+ * /dev/null) for blocking writes. */
+int shim_open_log(const char *path, struct sk_error *err);
+
+/* --- shared.c: shared mode ----------------------------------------------------- */
+
+/* The engine and the HTTP server every app of the node shares. */
+int shim_shared_start(struct shim *s, struct sk_error *err);
+void shim_shared_stop(struct shim *s);
+
+/* Create an app container: its listening socket in its pod's network
+ * namespace, its log pipes. Sets c->app and c->pid (this process). */
+int shim_shared_create(struct shim *s, struct shim_container *c, struct sk_error *err);
+
+/* Start: load the app and serve it. On failure the line is on the
+ * container's stderr and in its termination message; the caller reports
+ * the task exited with status 1. Caller does not hold mu. */
+int shim_shared_run(struct shim *s, struct shim_container *c, struct sk_error *err);
+
+/* Kill: a signal that ends a process drains the app (SIGKILL at once);
+ * the task exits when it is done. Caller holds mu. */
+int shim_shared_signal(struct shim *s, struct shim_container *c, int sig);
+
+/* Delete: wait for the drain and free the app. Caller does not hold mu. */
+void shim_shared_release(struct shim_container *c);
+
 /* --- publish.c -------------------------------------------------------------- */
 
 int shim_publish_start(struct shim *s, struct sk_error *err);
@@ -143,5 +180,8 @@ int shim_service_register(struct shim *s, struct sk_error *err);
 
 /* Called by the process thread when pid exited with wait status ws. */
 void shim_service_exited(struct shim *s, pid_t pid, int ws);
+
+/* Mark c stopped with status and publish its exit. Caller holds mu. */
+void shim_service_stopped(struct shim *s, struct shim_container *c, uint32_t status);
 
 #endif

@@ -1,4 +1,5 @@
-/* "start" (see main.c): one shim per pod. The socket of a pod's shim is
+/* "start" (see main.c): one shim per pod, or in shared mode one per
+ * containerd namespace. The socket of a pod's shim is
  * named by a digest of the namespace and the pod's sandbox id, in the
  * folder "s" beside containerd's socket (containerd's own shim socket
  * folder when its state is the default /run/containerd). If a shim answers
@@ -93,7 +94,11 @@ static int launch(const struct shim_cmd *cmd, const char *path, int lfd)
 	if (setsid() < 0 || chdir("/") < 0)
 		_exit(126);
 	const char *argv[] = { self, "-namespace", cmd->ns, "-address", cmd->address, "-id", cmd->id,
-			       "-socket", path, "serve", NULL };
+			       "-socket", path, "serve", NULL, NULL };
+	if (cmd->shared) {
+		argv[9] = "-shared";
+		argv[10] = "serve";
+	}
 	execv(self, (char *const *)(uintptr_t)argv);
 	_exit(127);
 }
@@ -108,7 +113,9 @@ int shim_cmd_start(const struct shim_cmd *cmd)
 		fprintf(stderr, "containerd-shim-spin-v2: %s\n", err.message);
 		return 1;
 	}
-	int r = socket_path(cmd, shim_spec_group(&sp, cmd->id), path, sizeof(path));
+	/* Shared mode: one daemon per containerd namespace ("shared" is no
+	 * sandbox id: those are 64 hex digits). */
+	int r = socket_path(cmd, cmd->shared ? "shared" : shim_spec_group(&sp, cmd->id), path, sizeof(path));
 	shim_spec_free(&sp);
 	if (r < 0) {
 		fprintf(stderr, "containerd-shim-spin-v2: the shim socket path beside %s is too long (at most 107 "

@@ -32,6 +32,10 @@ is "$(kubectl get runtimeclass wasmtime-spin-v2 -o jsonpath='{.handler}')" spin 
 	"RuntimeClass wasmtime-spin-v2 has handler spin"
 is "$(kubectl get runtimeclass wasmtime-spin-v2 -o jsonpath='{.scheduling}')" "" \
 	"RuntimeClass wasmtime-spin-v2 has no scheduling constraint (kwok nodes qualify)"
+is "$(kubectl get runtimeclass wasmtime-spin-shared -o jsonpath='{.handler}')" spin-shared \
+	"RuntimeClass wasmtime-spin-shared (shared mode) has handler spin-shared"
+is "$(kubectl get spinappexecutor containerd-shim-spin-shared -n default -o jsonpath='{.spec.deploymentConfig.runtimeClassName}')" \
+	wasmtime-spin-shared "executor containerd-shim-spin-shared names it"
 is "$(kubectl get spinappexecutor containerd-shim-spin -n default -o jsonpath='{.spec}')" \
 	'{"createDeployment":true,"deploymentConfig":{"installDefaultCACerts":true,"runtimeClassName":"wasmtime-spin-v2"}}' \
 	"executor containerd-shim-spin in namespace default: shim mode, default CA certificates"

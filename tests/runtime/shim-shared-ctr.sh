@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# containerd-shim-spin-v2 in shared mode under a real containerd 2 (its own
+# root, state and sockets in a temporary folder, the CRI off), driven with
+# ctr, no kubelet: two apps (ordinary images holding spin.toml, packed by
+# hack/push-image) run by one daemon on one engine, each answering on its own
+# port of 127.0.0.1 with its own reply; SIGTERM stops one after the shutdown
+# delay (exit 0) while the other answers; SIGKILL stops one at once (exit
+# 137); an app that cannot load exits 1 and the daemon serves on; the daemon
+# exits when its last container is deleted; kill -9 of the daemon stops every
+# task. Root only; loopback traffic only.
+set -uo pipefail
+. "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
+. "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
+
+SHIM=$SPINKUBE_BUILD_DIR/shim-bridge/shim/containerd-shim-spin-v2
+CONTAINERD=$(containerd_bin containerd)
+CTRBIN=$(containerd_bin ctr)
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+[ "$(id -u)" -eq 0 ] || skip_all "containerd needs root"
+[ -x "$CONTAINERD" ] && [ -x "$CTRBIN" ] || skip_all "no containerd in the cache folder (hack/bootstrap --only containerd)"
+[ -x "$SHIM" ] || bail "missing $SHIM: run ninja -C $SPINKUBE_BUILD_DIR"
+
+T=$(mktemp -d /tmp/shim-shared.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	if [ -S "$T/c.sock" ]; then
+		for t in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
+		sleep 0.5
+		for t in $(ctr containers ls -q 2>/dev/null); do
+			ctr tasks delete -f "$t" >/dev/null 2>&1
+			ctr containers delete "$t" >/dev/null 2>&1
+		done
+	fi
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pkill -KILL -f "$T/bin/containerd-shim-spin-v2" 2>/dev/null
+	unmount_under "$T"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ctr() { "$CTRBIN" --address "$T/c.sock" -n shared-test "$@"; }
+wait_for() {
+	local n=$1 i; shift
+	for ((i = 0; i < n * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+# --- the apps: the WAGI guests, two with their own GUEST_MODE, one broken ---
+"$SPINKUBE_SOURCE_DIR/tests/guests/build" "$T/guests" >"$T/guests.log" 2>&1 || { tail -n 20 "$T/guests.log" | sed 's/^/# /'; bail "tests/guests/build failed"; }
+for a in one two; do
+	cp -r "$T/guests/wagi" "$T/app-$a"
+	sed -i "s/GUEST_MODE = \"test\"/GUEST_MODE = \"$a\"/" "$T/app-$a/spin.toml"
+	"$SPINKUBE_SOURCE_DIR/hack/push-image" --oci-tar "$T/$a.tar" "$T/app-$a" "spinkube-c/shared-$a:test" >/dev/null 2>"$T/push.err" ||
+		{ sed 's/^/# /' "$T/push.err"; bail "hack/push-image failed"; }
+done
+cp -r "$T/guests/wagi" "$T/app-bad"
+echo 'this is = not [valid' >>"$T/app-bad/spin.toml"
+"$SPINKUBE_SOURCE_DIR/hack/push-image" --oci-tar "$T/bad.tar" "$T/app-bad" spinkube-c/shared-bad:test >/dev/null 2>&1
+
+# --- containerd, with the shim on its PATH in shared mode ---
+mkdir -p "$T/bin"
+cp "$SHIM" "$T/bin/containerd-shim-spin-v2"
+cat >"$T/containerd.toml" <<EOT
+version = 3
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
+  "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+]
+[grpc]
+  address = "$T/c.sock"
+[ttrpc]
+  address = "$T/c.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins]
+  [plugins.'io.containerd.shim.v1.manager']
+    socket_dir = "$T/s"
+EOT
+PATH=$T/bin:$PATH SPIN_SHIM_MODE=shared SPIN_SHIM_STATE_DIR=$T/shim "$CONTAINERD" --config "$T/containerd.toml" >"$T/containerd.log" 2>&1 &
+pids+=($!)
+wait_for 10 ctr version || { tail -n 20 "$T/containerd.log" | sed 's/^/# /'; bail "containerd did not come up"; }
+for a in one two bad; do ctr images import "$T/$a.tar" >/dev/null 2>&1 || bail "ctr images import $a failed"; done
+
+P1=$(free_port) P2=$(free_port)
+run() { ctr run -d --runtime io.containerd.spin.v2 --net-host --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$2" "docker.io/spinkube-c/shared-$3:test" "$1"; }
+daemons() { pgrep -fc "$T/bin/containerd-shim-spin-v2 .*-shared serve" || true; }
+status_of() { ctr tasks ls 2>/dev/null | awk -v t="$1" '$1 == t {print $3}'; }
+stopped() { [ "$(status_of "$1")" = STOPPED ]; }
+# exit_of TASK: delete the stopped task; ctr warns of a non-zero exit status.
+exit_of() { ctr tasks delete "$1" 2>&1 >/dev/null | sed -n 's/.*exit with non-zero exit code \([0-9]*\).*/\1/p' | grep . || echo 0; }
+# gone TASK: not running any more (containerd deletes the tasks of a shim
+# that died, or shows them stopped).
+gone() { local s; s=$(status_of "$1"); [ -z "$s" ] || [ "$s" = STOPPED ]; }
+answers() { curl -s --noproxy '*' -m 5 "http://127.0.0.1:$1$2"; }
+
+ok "ctr runs the first app in shared mode" run a1 "$P1" one
+ok "and the second" run a2 "$P2" two
+ok "the first answers on its port" wait_for 20 bash -c "[ \"\$(curl -s --noproxy '*' -m 2 http://127.0.0.1:$P1/hello)\" = 'hello from wagi' ]"
+ok "the second on its own" wait_for 20 bash -c "[ \"\$(curl -s --noproxy '*' -m 2 http://127.0.0.1:$P2/hello)\" = 'hello from wagi' ]"
+ok "each with its own reply (one)" grep -qx "env GUEST_MODE=one" <<<"$(answers "$P1" /echo/x)"
+ok "each with its own reply (two)" grep -qx "env GUEST_MODE=two" <<<"$(answers "$P2" /echo/x)"
+is "$(daemons)" 1 "one shim daemon serves both"
+is "$(pgrep -fc "$T/bin/containerd-shim-spin-v2 app" || true)" 0 "and no app process runs"
+pid1=$(ctr tasks ls | awk '$1 == "a1" {print $2}') pid2=$(ctr tasks ls | awk '$1 == "a2" {print $2}')
+ok "both tasks have the daemon's pid" test -n "$pid1" -a "$pid1" = "$pid2"
+
+# A trap in one app and an endless loop in the other leave the rest alone.
+( curl -s --noproxy '*' -m 45 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P2/loop" >"$T/loop.code" ) &
+loop=$!
+is "$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P1/trap")" 500 "a trap is that request's 500"
+is "$(answers "$P1" /hello)" "hello from wagi" "while one app loops, the other answers"
+is "$(answers "$P2" /hello)" "hello from wagi" "and so does the looping app's next request"
+
+ok "an app that cannot load starts" run bad "$(free_port)" bad
+ok "and its task exits" wait_for 20 stopped bad
+is "$(exit_of bad)" 1 "with status 1"
+is "$(answers "$P2" /hello)" "hello from wagi" "the daemon serves on"
+
+t0=$SECONDS
+ctr tasks kill -s SIGTERM a1 >/dev/null 2>&1
+ok "SIGTERM stops the first app" wait_for 30 stopped a1
+ok "after the shutdown delay (2 s)" test $((SECONDS - t0)) -ge 2
+is "$(exit_of a1)" 0 "with status 0"
+is "$(answers "$P2" /hello)" "hello from wagi" "the second still answers"
+ok "the first's port is closed" bash -c "! curl -s --noproxy '*' -m 2 http://127.0.0.1:$P1/hello"
+t0=$SECONDS
+ctr tasks kill -s SIGKILL a2 >/dev/null 2>&1
+ok "SIGKILL stops the second, its endless request still running" wait_for 10 stopped a2
+ok "at once" test $((SECONDS - t0)) -le 5
+is "$(exit_of a2)" 137 "with status 137"
+ok "its port is closed" bash -c "! curl -s --noproxy '*' -m 2 http://127.0.0.1:$P2/hello"
+kill "$loop" 2>/dev/null
+for t in a1 a2 bad; do ctr containers delete "$t" >/dev/null 2>&1; done
+no_daemon() { [ "$(daemons)" = 0 ]; }
+ok "the daemon exits once its last container is deleted" wait_for 10 no_daemon
+
+# kill -9 of the daemon: every task it served stops.
+ok "two more apps run" run b1 "$P1" one
+ok "and the other" run b2 "$P2" two
+ok "both answer" wait_for 20 bash -c "curl -sf --noproxy '*' -m 2 http://127.0.0.1:$P1/hello && curl -sf --noproxy '*' -m 2 http://127.0.0.1:$P2/hello"
+pkill -KILL -f "$T/bin/containerd-shim-spin-v2 .*-shared serve"
+both_gone() { gone b1 && gone b2; }
+ok "after kill -9 of the daemon neither task runs" wait_for 20 both_gone
+for t in b1 b2; do ctr tasks delete -f "$t" >/dev/null 2>&1; ctr containers delete "$t" >/dev/null 2>&1; done
+ok "a new app after that gets a new daemon" run c1 "$P1" one
+ok "which answers" wait_for 20 curl -sf --noproxy '*' -m 2 "http://127.0.0.1:$P1/hello"
+ctr tasks kill -s SIGKILL c1 >/dev/null 2>&1
+wait_for 10 stopped c1
+ctr tasks delete c1 >/dev/null 2>&1
+ctr containers delete c1 >/dev/null 2>&1
+
+tap_done
