@@ -530,7 +530,8 @@ static uint32_t sql_open(struct wh_ctx *ctx, const char *label, size_t n, wasmti
 	uint32_t rep;
 
 	for (size_t i = 0; env && i < env->n_sqlite_databases && !allowed; i++)
-		allowed = strlen(env->sqlite_databases[i]) == n && memcmp(env->sqlite_databases[i], label, n) == 0;
+		allowed =
+		    strlen(env->sqlite_databases[i]) == n && memcmp(env->sqlite_databases[i], label, n) == 0;
 	if (!allowed) {
 		fail_with(res, "access-denied", NULL);
 		return 0;
@@ -610,8 +611,9 @@ static int sql_params(const wasmtime_component_val_t *list, struct wh_sql_value 
 		}
 #undef IS
 		if (r == -E2BIG || ((p[i].type == WH_SQL_TEXT) && p[i].n > WH_SQL_VALUE_MAX))
-			return sk_err(err, -E2BIG, "parameter %zu is %zu bytes, more than spin-bridge allows (%zu)",
-			              i + 1, x && x->kind == WASMTIME_COMPONENT_LIST ? x->of.list.size : p[i].n,
+			return sk_err(err, -E2BIG,
+			              "parameter %zu is %zu bytes, more than spin-bridge allows (%zu)", i + 1,
+			              x && x->kind == WASMTIME_COMPONENT_LIST ? x->of.list.size : p[i].n,
 			              WH_SQL_VALUE_MAX);
 		if (r == -ENOMEM)
 			return sk_err(err, r, "out of memory");
@@ -619,10 +621,11 @@ static int sql_params(const wasmtime_component_val_t *list, struct wh_sql_value 
 			return sk_err(err, -EINVAL, "parameter %zu is not a value", i + 1);
 		bytes += p[i].n;
 		if (bytes > WH_SQL_PARAMS_BYTES_MAX)
-			return sk_err(err, -E2BIG,
-			              "the parameters add up to more than spin-bridge allows (%zu bytes of text "
-			              "and blobs)",
-			              WH_SQL_PARAMS_BYTES_MAX);
+			return sk_err(
+			    err, -E2BIG,
+			    "the parameters add up to more than spin-bridge allows (%zu bytes of text "
+			    "and blobs)",
+			    WH_SQL_PARAMS_BYTES_MAX);
 	}
 	return 0;
 }
@@ -684,8 +687,8 @@ static void sql_result(wasmtime_component_val_t *out, const struct wh_sql_result
 
 /* execute(statement, parameters) on c, into results[0]. A guest's bad SQL
  * or a cap is an error value, never a trap. */
-static wasmtime_error_t *sql_execute(const char *fn, struct wh_sqldb_conn *c, const wasmtime_component_val_t *args,
-                                     wasmtime_component_val_t *res)
+static wasmtime_error_t *sql_execute(const char *fn, struct wh_sqldb_conn *c,
+                                     const wasmtime_component_val_t *args, wasmtime_component_val_t *res)
 {
 	struct sk_error err = {0};
 	struct wh_sql_value *params = NULL;
@@ -718,7 +721,8 @@ static wasmtime_error_t *sql_execute(const char *fn, struct wh_sqldb_conn *c, co
 }
 
 /* The connection behind a v2/v3 `self` argument. */
-static struct wh_sqldb_conn *sql_self(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
+static struct wh_sqldb_conn *sql_self(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                      const wasmtime_component_val_t *v)
 {
 	uint32_t rep;
 
@@ -751,8 +755,9 @@ static wasmtime_error_t *sql2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, w
 	return NULL;
 }
 
-static wasmtime_error_t *sql2_execute(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                      size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *sql2_execute(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                      wasmtime_component_val_t *args, size_t nargs,
+                                      wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *fn = "sqlite connection.execute";
 	struct wh_sqldb_conn *c;
@@ -781,8 +786,9 @@ static wasmtime_error_t *sql3_last_insert_rowid(struct wh_ctx *ctx, wasmtime_con
 	return NULL;
 }
 
-static wasmtime_error_t *sql3_changes(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                      size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *sql3_changes(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                      wasmtime_component_val_t *args, size_t nargs,
+                                      wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *fn = "spin:sqlite/sqlite.connection.changes";
 	struct wh_sqldb_conn *c;
@@ -819,8 +825,9 @@ static wasmtime_error_t *sql1_open(struct wh_ctx *ctx, wasmtime_context_t *cx, w
 	return NULL;
 }
 
-static wasmtime_error_t *sql1_execute(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                      size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *sql1_execute(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                      wasmtime_component_val_t *args, size_t nargs,
+                                      wasmtime_component_val_t *results, size_t nresults)
 {
 	const char *fn = "fermyon:spin/sqlite.execute";
 	struct wh_sqldb_conn *c;
@@ -838,8 +845,9 @@ static wasmtime_error_t *sql1_execute(struct wh_ctx *ctx, wasmtime_context_t *cx
 }
 
 /* close: no effect on a handle that is not an open connection. */
-static wasmtime_error_t *sql1_close(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                    size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *sql1_close(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                    wasmtime_component_val_t *args, size_t nargs,
+                                    wasmtime_component_val_t *results, size_t nresults)
 {
 	uint32_t handle;
 	wasmtime_error_t *e = arity("fermyon:spin/sqlite.close", nargs, 1, nresults, 0);

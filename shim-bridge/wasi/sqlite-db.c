@@ -19,7 +19,7 @@ struct wh_sqldb_database {
 	char *path; /* NULL: in memory */
 	pthread_mutex_t mu;
 	bool mu_ok;
-	bool prepared; /* folder made and WAL set (files), under mu */
+	bool prepared;   /* folder made and WAL set (files), under mu */
 	sqlite3 *shared; /* in memory: the one connection, under mu */
 	unsigned n_open; /* connections open now, under mu */
 };
@@ -139,7 +139,8 @@ static int code_of(int rc)
 }
 
 /* A failure of SQLite on connection s (may be NULL) of database d. */
-static int sql_fail(const struct wh_sqldb_database *d, sqlite3 *s, struct sk_error *err, int rc, const char *what)
+static int sql_fail(const struct wh_sqldb_database *d, sqlite3 *s, struct sk_error *err, int rc,
+                    const char *what)
 {
 	return sk_err(err, code_of(rc), "SQLite database \"%s\" (%s): %s: %s", d->label,
 	              d->path ? d->path : "in memory", what, s ? sqlite3_errmsg(s) : sqlite3_errstr(rc));
@@ -189,10 +190,11 @@ static int prepare_locked(struct wh_sqldb_database *d, struct sk_error *err)
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
 		if ((r = sk_mkdir_p(dir, 0777)) < 0)
-			return sk_err(err, r,
-			              "SQLite database \"%s\" (%s): cannot create folder %s: %s (set --state-dir "
-			              "or state_dir in the runtime config to a writable folder)",
-			              d->label, d->path, dir, strerror(-r));
+			return sk_err(
+			    err, r,
+			    "SQLite database \"%s\" (%s): cannot create folder %s: %s (set --state-dir "
+			    "or state_dir in the runtime config to a writable folder)",
+			    d->label, d->path, dir, strerror(-r));
 	}
 	if ((r = connect(d, &s, err)) < 0)
 		return r;
@@ -216,11 +218,12 @@ int wh_sqldb_check_component(struct wh_sqldb *db, const char *component_id, cons
 		int r;
 
 		if (!d)
-			return sk_err(err, -ENOENT,
-			              "component \"%s\": sqlite_databases names \"%s\", which is not defined: add "
-			              "[sqlite_database.%s] with type = \"spin\" to the runtime config file "
-			              "(--runtime-config-file), or use \"default\"",
-			              component_id, labels[i], labels[i]);
+			return sk_err(
+			    err, -ENOENT,
+			    "component \"%s\": sqlite_databases names \"%s\", which is not defined: add "
+			    "[sqlite_database.%s] with type = \"spin\" to the runtime config file "
+			    "(--runtime-config-file), or use \"default\"",
+			    component_id, labels[i], labels[i]);
 		pthread_mutex_lock(&d->mu);
 		r = prepare_locked(d, err);
 		pthread_mutex_unlock(&d->mu);
@@ -322,17 +325,19 @@ static int bind_all(const struct wh_sqldb_database *d, sqlite3 *s, sqlite3_stmt 
 	int want = sqlite3_bind_parameter_count(st);
 
 	if ((size_t)want != n)
-		return sk_err(err, -EINVAL, "SQLite database \"%s\": the statement takes %d parameter%s, got %zu",
-		              d->label, want, want == 1 ? "" : "s", n);
+		return sk_err(err, -EINVAL,
+		              "SQLite database \"%s\": the statement takes %d parameter%s, got %zu", d->label,
+		              want, want == 1 ? "" : "s", n);
 	for (size_t i = 0; i < n; i++) {
 		const struct wh_sql_value *v = &params[i];
 		int k = (int)i + 1, rc;
 
 		if ((v->type == WH_SQL_TEXT || v->type == WH_SQL_BLOB) && v->n > WH_SQL_VALUE_MAX)
-			return sk_err(err, -E2BIG,
-			              "SQLite database \"%s\": parameter %d is %zu bytes, more than spin-bridge "
-			              "allows (%zu)",
-			              d->label, k, v->n, WH_SQL_VALUE_MAX);
+			return sk_err(
+			    err, -E2BIG,
+			    "SQLite database \"%s\": parameter %d is %zu bytes, more than spin-bridge "
+			    "allows (%zu)",
+			    d->label, k, v->n, WH_SQL_VALUE_MAX);
 		switch (v->type) {
 		case WH_SQL_INTEGER:
 			rc = sqlite3_bind_int64(st, k, v->i);
@@ -403,8 +408,10 @@ static int collect(const struct wh_sqldb_database *d, sqlite3 *s, sqlite3_stmt *
 		struct wh_sql_value *row;
 
 		if (out->n_rows >= WH_SQL_ROWS_MAX)
-			return sk_err(err, -E2BIG, "SQLite database \"%s\": the result has more than %zu rows, "
-			              "the most spin-bridge hands over (add a LIMIT)", d->label, WH_SQL_ROWS_MAX);
+			return sk_err(err, -E2BIG,
+			              "SQLite database \"%s\": the result has more than %zu rows, "
+			              "the most spin-bridge hands over (add a LIMIT)",
+			              d->label, WH_SQL_ROWS_MAX);
 		if (add_row(out, &cap) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 		row = &out->values[(out->n_rows - 1) * nc];
@@ -439,10 +446,11 @@ static int collect(const struct wh_sqldb_database *d, sqlite3 *s, sqlite3_stmt *
 			bytes += v->n + 16;
 			if (v->n > WH_SQL_VALUE_MAX || bytes > WH_SQL_RESULT_MAX) {
 				v->n = 0;
-				return sk_err(err, -E2BIG,
-				              "SQLite database \"%s\": the result is larger than spin-bridge hands "
-				              "over (%zu bytes of text and blobs, %zu in one value)",
-				              d->label, WH_SQL_RESULT_MAX, WH_SQL_VALUE_MAX);
+				return sk_err(
+				    err, -E2BIG,
+				    "SQLite database \"%s\": the result is larger than spin-bridge hands "
+				    "over (%zu bytes of text and blobs, %zu in one value)",
+				    d->label, WH_SQL_RESULT_MAX, WH_SQL_VALUE_MAX);
 			}
 			if (v->n && !p) {
 				v->n = 0;
@@ -494,14 +502,18 @@ static int run(struct wh_sqldb_conn *c, sqlite3 *s, const char *stmt, size_t len
 		return sql_fail(d, s, err, rc, "cannot prepare the statement");
 	if (tail && more_statements(s, tail, len - (size_t)(tail - stmt))) {
 		sqlite3_finalize(st);
-		return sk_err(err, -EINVAL,
-		              "SQLite database \"%s\": execute takes one statement; run each one in a call of "
-		              "its own",
-		              d->label);
+		return sk_err(
+		    err, -EINVAL,
+		    "SQLite database \"%s\": execute takes one statement; run each one in a call of "
+		    "its own",
+		    d->label);
 	}
 	if (!st) /* blanks or comments only */
-		return n_params ? sk_err(err, -EINVAL, "SQLite database \"%s\": no statement for the %zu "
-		                         "parameters", d->label, n_params) : 0;
+		return n_params ? sk_err(err, -EINVAL,
+		                         "SQLite database \"%s\": no statement for the %zu "
+		                         "parameters",
+		                         d->label, n_params)
+		                : 0;
 	r = bind_all(d, s, st, params, n_params, err);
 	if (r == 0)
 		r = collect(d, s, st, out, err);
@@ -521,10 +533,11 @@ int wh_sqldb_execute(struct wh_sqldb_conn *c, const char *stmt, size_t len, cons
 
 	*out = (struct wh_sql_result){0};
 	if (len > WH_SQL_STATEMENT_MAX)
-		return sk_err(err, -E2BIG,
-		              "SQLite database \"%s\": the statement is %zu bytes, more than spin-bridge allows "
-		              "(%zu)",
-		              d->label, len, WH_SQL_STATEMENT_MAX);
+		return sk_err(
+		    err, -E2BIG,
+		    "SQLite database \"%s\": the statement is %zu bytes, more than spin-bridge allows "
+		    "(%zu)",
+		    d->label, len, WH_SQL_STATEMENT_MAX);
 	if (n_params > WH_SQL_PARAMS_MAX)
 		return sk_err(err, -E2BIG,
 		              "SQLite database \"%s\": %zu parameters, more than spin-bridge allows (%zu)",

@@ -31,11 +31,11 @@
 /* Caps. A blob crosses wasmtime's C API as one 32-byte value per byte, so a
  * text or blob value is capped at the host's list<u8> limit (1 MiB), and the
  * whole of a result at a few of them. */
-#define WH_SQL_STATEMENT_MAX ((size_t)1024 * 1024)     /* bytes of one statement */
-#define WH_SQL_PARAMS_MAX    ((size_t)10000)           /* parameters of one statement */
-#define WH_SQL_VALUE_MAX     ((size_t)1024 * 1024)     /* bytes of one text or blob */
-#define WH_SQL_ROWS_MAX      ((size_t)100000)          /* rows of one result */
-#define WH_SQL_RESULT_MAX    ((size_t)4 * 1024 * 1024) /* text and blob bytes + 16 per value */
+#define WH_SQL_STATEMENT_MAX    ((size_t)1024 * 1024)     /* bytes of one statement */
+#define WH_SQL_PARAMS_MAX       ((size_t)10000)           /* parameters of one statement */
+#define WH_SQL_VALUE_MAX        ((size_t)1024 * 1024)     /* bytes of one text or blob */
+#define WH_SQL_ROWS_MAX         ((size_t)100000)          /* rows of one result */
+#define WH_SQL_RESULT_MAX       ((size_t)4 * 1024 * 1024) /* text and blob bytes + 16 per value */
 #define WH_SQL_PARAMS_BYTES_MAX ((size_t)4 * 1024 * 1024) /* text and blob bytes of the parameters */
 /* Connections open at once on one database (each holds file descriptors). */
 #define WH_SQL_CONNS_MAX 256

@@ -45,7 +45,8 @@ static void exercise(const struct app_runtime_config *rc)
 		if (!wh_sqldb_find(sdb, WH_SQL_DEFAULT_LABEL, strlen(WH_SQL_DEFAULT_LABEL)))
 			__builtin_trap(); /* "default" is always defined */
 		for (size_t i = 0; i < rc->n_sqlite; i++) {
-			struct wh_sqldb_database *d = wh_sqldb_find(sdb, rc->sqlite[i].label, strlen(rc->sqlite[i].label));
+			struct wh_sqldb_database *d =
+			    wh_sqldb_find(sdb, rc->sqlite[i].label, strlen(rc->sqlite[i].label));
 			if (!d || (rc->sqlite[i].path && (!wh_sqldb_path(d) || rc->sqlite[i].path[0] != '/')))
 				__builtin_trap(); /* relative paths resolve against the config's folder */
 		}

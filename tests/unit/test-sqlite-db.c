@@ -89,7 +89,8 @@ static void test_table(void)
 	struct wh_sqldb *db = NULL;
 	struct app_runtime_config *rc;
 
-	ok(wh_sqldb_new(NULL, NULL, &db, &err) == 0 && db, "no runtime config, no state folder: %s", err.message);
+	ok(wh_sqldb_new(NULL, NULL, &db, &err) == 0 && db, "no runtime config, no state folder: %s",
+	   err.message);
 	ok(wh_sqldb_find(db, "default", 7) && !wh_sqldb_path(wh_sqldb_find(db, "default", 7)),
 	   "default is defined, in memory");
 	ok(!wh_sqldb_find(db, "other", 5) && !wh_sqldb_find(db, "defaul", 6), "nothing else is");
@@ -107,20 +108,23 @@ static void test_table(void)
 	if (db) {
 		is_str(wh_sqldb_path(wh_sqldb_find(db, "default", 7)), path_in("d.db"),
 		       "the runtime config's default wins over the state folder");
-		is_str(wh_sqldb_path(wh_sqldb_find(db, "a", 1)), path_in("sub/dir/a.db"), "a labelled database");
-		ok(wh_sqldb_find(db, "m", 1) && !wh_sqldb_path(wh_sqldb_find(db, "m", 1)), "no path: in memory");
+		is_str(wh_sqldb_path(wh_sqldb_find(db, "a", 1)), path_in("sub/dir/a.db"),
+		       "a labelled database");
+		ok(wh_sqldb_find(db, "m", 1) && !wh_sqldb_path(wh_sqldb_find(db, "m", 1)),
+		   "no path: in memory");
 		is_str(wh_sqldb_label(wh_sqldb_find(db, "a", 1)), "a", "its label");
 
 		const char *bad[] = {"default", "nosuch"}, *good[] = {"a", "m", "default"};
 		ok(!exists(path_in("sub")), "nothing is created before the check");
-		ok(wh_sqldb_check_component(db, "web", good, 3, &err) == 0, "check: every database defined: %s",
-		   err.message);
+		ok(wh_sqldb_check_component(db, "web", good, 3, &err) == 0,
+		   "check: every database defined: %s", err.message);
 		ok(exists(path_in("sub/dir/a.db")) && exists(path_in("d.db")),
 		   "the check makes the folders and files, as Spin does at start");
 		sk_err_clear(&err);
 		ok(wh_sqldb_check_component(db, "web", bad, 2, &err) == -ENOENT &&
-		       strstr(err.message, "component \"web\": sqlite_databases names \"nosuch\", which is "
-		                           "not defined: add [sqlite_database.nosuch] with type = \"spin\"") &&
+		       strstr(err.message,
+		              "component \"web\": sqlite_databases names \"nosuch\", which is "
+		              "not defined: add [sqlite_database.nosuch] with type = \"spin\"") &&
 		       sk_is_one_line(err.message),
 		   "check: a database defined nowhere: %s", err.message);
 	}
@@ -136,8 +140,9 @@ static void test_table(void)
 	if (rc && wh_sqldb_new(rc, NULL, &db, &err) == 0) {
 		const char *x[] = {"x"};
 		sk_err_clear(&err);
-		ok(wh_sqldb_check_component(db, "web", x, 1, &err) < 0 && strstr(err.message, "component \"web\"") &&
-		       strstr(err.message, "notadir/x.db") && sk_is_one_line(err.message),
+		ok(wh_sqldb_check_component(db, "web", x, 1, &err) < 0 &&
+		       strstr(err.message, "component \"web\"") && strstr(err.message, "notadir/x.db") &&
+		       sk_is_one_line(err.message),
 		   "check: a file that cannot be made (its folder is a file): %s", err.message);
 	}
 	wh_sqldb_free(db);
@@ -170,11 +175,13 @@ static void test_values(struct wh_sqldb_database *d)
 	is_int(wh_sqldb_changes(c), 1, "changes");
 	ok(exec(c, "SELECT i, r, s, b, n, typeof(s) AS ts FROM t", NULL, 0, &res, &err) == 0, "SELECT: %s",
 	   err.message);
-	ok(res.n_columns == 6 && strcmp(res.columns[0].name, "i") == 0 && strcmp(res.columns[5].name, "ts") == 0,
+	ok(res.n_columns == 6 && strcmp(res.columns[0].name, "i") == 0 &&
+	       strcmp(res.columns[5].name, "ts") == 0,
 	   "columns by name");
 	ok(res.n_rows == 1 && res.values[0].type == WH_SQL_INTEGER && res.values[0].i == INT64_MIN,
 	   "integer back as integer");
-	ok(res.n_rows == 1 && res.values[1].type == WH_SQL_REAL && res.values[1].f == 1.5, "real back as real");
+	ok(res.n_rows == 1 && res.values[1].type == WH_SQL_REAL && res.values[1].f == 1.5,
+	   "real back as real");
 	ok(res.n_rows == 1 && res.values[2].type == WH_SQL_TEXT && res.values[2].n == 8 &&
 	       memcmp(res.values[2].p, "h\xc3\xa9llo\0x", 8) == 0,
 	   "text back as text, byte for byte (a NUL inside too)");
@@ -187,10 +194,12 @@ static void test_values(struct wh_sqldb_database *d)
 	wh_sql_result_free(&res);
 
 	ok(exec(c, "SELECT CAST(x'61ff62' AS TEXT)", NULL, 0, &res, &err) == 0 && res.n_rows == 1 &&
-	       res.values[0].type == WH_SQL_TEXT && res.values[0].n == 3 && memcmp(res.values[0].p, "a?b", 3) == 0,
+	       res.values[0].type == WH_SQL_TEXT && res.values[0].n == 3 &&
+	       memcmp(res.values[0].p, "a?b", 3) == 0,
 	   "text that is not UTF-8 reaches the guest with '?' for the bad bytes");
 	wh_sql_result_free(&res);
-	ok(exec(c, "  -- nothing\n ", NULL, 0, &res, &err) == 0 && res.n_columns == 0, "a statement of comments only");
+	ok(exec(c, "  -- nothing\n ", NULL, 0, &res, &err) == 0 && res.n_columns == 0,
+	   "a statement of comments only");
 	wh_sql_result_free(&res);
 	ok(exec(c, "SELECT 1;  -- done\n;", NULL, 0, &res, &err) == 0 && res.n_rows == 1,
 	   "trailing ';' and comments are fine: %s", err.message);
@@ -206,15 +215,20 @@ static void test_values(struct wh_sqldb_database *d)
 	ok(exec(c, "SELEC 1", NULL, 0, &res, &err) == -EIO && strstr(err.message, "SQLite database \"") &&
 	       strstr(err.message, "syntax error") && sk_is_one_line(err.message),
 	   "bad SQL: -EIO: %s", err.message);
-	ok(exec(c, "SELECT * FROM nosuch", NULL, 0, &res, &err) == -EIO && strstr(err.message, "no such table"),
+	ok(exec(c, "SELECT * FROM nosuch", NULL, 0, &res, &err) == -EIO &&
+	       strstr(err.message, "no such table"),
 	   "a missing table: %s", err.message);
-	ok(exec(c, "SELECT ?1", p, 2, &res, &err) == -EINVAL && strstr(err.message, "takes 1 parameter, got 2"),
+	ok(exec(c, "SELECT ?1", p, 2, &res, &err) == -EINVAL &&
+	       strstr(err.message, "takes 1 parameter, got 2"),
 	   "too many parameters: %s", err.message);
-	ok(exec(c, "SELECT ?, ?", p, 1, &res, &err) == -EINVAL && strstr(err.message, "takes 2 parameters, got 1"),
+	ok(exec(c, "SELECT ?, ?", p, 1, &res, &err) == -EINVAL &&
+	       strstr(err.message, "takes 2 parameters, got 1"),
 	   "too few: %s", err.message);
-	ok(exec(c, "SELECT 1; SELECT 2", NULL, 0, &res, &err) == -EINVAL && strstr(err.message, "one statement"),
+	ok(exec(c, "SELECT 1; SELECT 2", NULL, 0, &res, &err) == -EINVAL &&
+	       strstr(err.message, "one statement"),
 	   "two statements: %s", err.message);
-	ok(exec(c, "SELECT 1; SELEC", NULL, 0, &res, &err) == -EINVAL, "a second statement that does not parse");
+	ok(exec(c, "SELECT 1; SELEC", NULL, 0, &res, &err) == -EINVAL,
+	   "a second statement that does not parse");
 	ok(exec(c, "ATTACH DATABASE '/tmp/x.db' AS x", NULL, 0, &res, &err) < 0,
 	   "ATTACH is refused (a guest stays in its database): %s", err.message);
 	ok(exec(c, "INSERT INTO t (i) VALUES (1) RETURNING i", NULL, 0, &res, &err) == 0 && res.n_rows == 1,
@@ -243,7 +257,8 @@ static void test_caps(struct wh_sqldb_database *d)
 	ok(wh_sqldb_execute(c, stmt, big, NULL, 0, &res, &err) == -E2BIG &&
 	       strstr(err.message, "more than spin-bridge allows (1048576)"),
 	   "a statement over the cap: %s", err.message);
-	ok(wh_sqldb_execute(c, stmt, big - 1, NULL, 0, &res, &err) == 0, "a statement at the cap: %s", err.message);
+	ok(wh_sqldb_execute(c, stmt, big - 1, NULL, 0, &res, &err) == 0, "a statement at the cap: %s",
+	   err.message);
 	wh_sql_result_free(&res);
 	for (size_t i = 0; i <= WH_SQL_PARAMS_MAX; i++)
 		many[i].type = WH_SQL_NULL;
@@ -273,14 +288,19 @@ static void test_caps(struct wh_sqldb_database *d)
 	ok(exec(c, "SELECT b FROM big", NULL, 0, &res, &err) == -E2BIG &&
 	       strstr(err.message, "(4194304 bytes of text and blobs"),
 	   "a result over the byte cap: %s", err.message);
-	ok(exec(c, "SELECT zeroblob(3000000)", NULL, 0, &res, &err) < 0, "SQL cannot make values past its limit");
-	ok(exec(c, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100000) SELECT x FROM n",
-	        NULL, 0, &res, &err) == 0 &&
+	ok(exec(c, "SELECT zeroblob(3000000)", NULL, 0, &res, &err) < 0,
+	   "SQL cannot make values past its limit");
+	ok(exec(
+	       c,
+	       "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100000) SELECT x FROM n",
+	       NULL, 0, &res, &err) == 0 &&
 	       res.n_rows == WH_SQL_ROWS_MAX && res.values[WH_SQL_ROWS_MAX - 1].i == 100000,
 	   "rows at the cap: %s", err.message);
 	wh_sql_result_free(&res);
-	ok(exec(c, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100001) SELECT x FROM n",
-	        NULL, 0, &res, &err) == -E2BIG &&
+	ok(exec(
+	       c,
+	       "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100001) SELECT x FROM n",
+	       NULL, 0, &res, &err) == -E2BIG &&
 	       strstr(err.message, "more than 100000 rows"),
 	   "rows over the cap: %s", err.message);
 	ok(exec_ok(c, "PRAGMA max_page_count = 1"), "a database capped by SQLite itself");
@@ -300,15 +320,18 @@ static void test_conns(struct wh_sqldb_database *mem, struct wh_sqldb_database *
 	struct sk_error err = {0};
 	size_t n = 0;
 
-	ok(wh_sqldb_open(mem, &a, &err) == 0 && wh_sqldb_open(mem, &b, &err) == 0, "two connections in memory");
+	ok(wh_sqldb_open(mem, &a, &err) == 0 && wh_sqldb_open(mem, &b, &err) == 0,
+	   "two connections in memory");
 	ok(a && b && exec_ok(a, "CREATE TABLE shared (x)") && exec_ok(a, "INSERT INTO shared VALUES (1)") &&
 	       count(b, "shared") == 1,
 	   "... see one database");
 	wh_sqldb_close(a);
 	wh_sqldb_close(b);
 	a = b = NULL;
-	ok(wh_sqldb_open(file, &a, &err) == 0 && wh_sqldb_open(file, &b, &err) == 0, "two connections to a file");
-	ok(a && b && exec_ok(a, "CREATE TABLE f (x)") && exec_ok(a, "INSERT INTO f VALUES (1)") && count(b, "f") == 1,
+	ok(wh_sqldb_open(file, &a, &err) == 0 && wh_sqldb_open(file, &b, &err) == 0,
+	   "two connections to a file");
+	ok(a && b && exec_ok(a, "CREATE TABLE f (x)") && exec_ok(a, "INSERT INTO f VALUES (1)") &&
+	       count(b, "f") == 1,
 	   "... see each other's rows");
 	ok(a && b && exec_ok(a, "INSERT INTO f VALUES (2)") && exec_ok(b, "SELECT 1") &&
 	       wh_sqldb_last_insert_rowid(a) == 2 && wh_sqldb_last_insert_rowid(b) == 0,
@@ -341,7 +364,8 @@ static void *write_rows(void *arg)
 	if (wh_sqldb_open(w->d, &c, &err) < 0)
 		return NULL;
 	for (int k = 0; k < 50; k++) {
-		struct wh_sql_value p[] = {{.type = WH_SQL_INTEGER, .i = w->id}, {.type = WH_SQL_INTEGER, .i = k}};
+		struct wh_sql_value p[] = {{.type = WH_SQL_INTEGER, .i = w->id},
+		                           {.type = WH_SQL_INTEGER, .i = k}};
 		struct wh_sql_result res;
 		if (wh_sqldb_execute(c, "INSERT INTO w VALUES (?, ?)", 27, p, 2, &res, &err) == 0)
 			w->ok++;
@@ -406,14 +430,16 @@ int main(void)
 		free(real);
 	}
 	test_table();
-	rc = parse("[sqlite_database.mem]\ntype = \"spin\"\n[sqlite_database.file]\ntype = \"spin\"\npath = \"f.db\"\n"
+	rc = parse("[sqlite_database.mem]\ntype = \"spin\"\n[sqlite_database.file]\ntype = \"spin\"\npath = "
+	           "\"f.db\"\n"
 	           "[sqlite_database.caps]\ntype = \"spin\"\npath = \"caps.db\"\n");
 	if (rc && wh_sqldb_new(rc, path_in("state"), &db, &err) == 0) {
 		test_values(wh_sqldb_find(db, "default", 7));
 		test_caps(wh_sqldb_find(db, "caps", 4));
 		test_conns(wh_sqldb_find(db, "mem", 3), wh_sqldb_find(db, "file", 4));
 		test_threads(wh_sqldb_find(db, "file", 4));
-		ok(exists(path_in("state/sqlite_db.db")), "the default database's file is in the state folder");
+		ok(exists(path_in("state/sqlite_db.db")),
+		   "the default database's file is in the state folder");
 	} else {
 		ok(0, "databases: %s", err.message);
 	}

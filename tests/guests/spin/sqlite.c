@@ -48,7 +48,8 @@ static void fail(own_outparam_t out, error_t *err)
 	char text[1200];
 
 	if (err->tag == FERMYON_SPIN_2_0_0_SQLITE_ERROR_IO)
-		snprintf(text, sizeof(text), "io: %.*s\n", (int)err->val.io.len, (const char *)err->val.io.ptr);
+		snprintf(text, sizeof(text), "io: %.*s\n", (int)err->val.io.len,
+		         (const char *)err->val.io.ptr);
 	else
 		snprintf(text, sizeof(text), "%s\n", err->tag < 4 ? error_cases[err->tag] : "?");
 	V2(error_free)(err);
@@ -150,7 +151,8 @@ static int params(const char *list, const char *big, const char *bigtext, list_v
 			uint8_t *b = unhex(v, vl, &bn);
 			if (!b)
 				return -1;
-			x->tag = p[0] == 't' ? FERMYON_SPIN_2_0_0_SQLITE_VALUE_TEXT : FERMYON_SPIN_2_0_0_SQLITE_VALUE_BLOB;
+			x->tag = p[0] == 't' ? FERMYON_SPIN_2_0_0_SQLITE_VALUE_TEXT
+			                     : FERMYON_SPIN_2_0_0_SQLITE_VALUE_BLOB;
 			x->val.blob = (guest_list_u8_t){.ptr = b, .len = bn};
 		} else {
 			return -1;
@@ -163,16 +165,16 @@ static int params(const char *list, const char *big, const char *bigtext, list_v
 		uint8_t *b = xmalloc(n);
 		for (size_t k = 0; k < n; k++)
 			b[k] = (uint8_t)(k % 251);
-		out->ptr[out->len++] = (value_t){.tag = FERMYON_SPIN_2_0_0_SQLITE_VALUE_BLOB,
-		                                 .val.blob = {.ptr = b, .len = n}};
+		out->ptr[out->len++] =
+		    (value_t){.tag = FERMYON_SPIN_2_0_0_SQLITE_VALUE_BLOB, .val.blob = {.ptr = b, .len = n}};
 	}
 	if (bigtext) {
 		if (parse_u64(bigtext, MAX_BIG, &n) < 0)
 			return -1;
 		uint8_t *b = xmalloc(n);
 		memset(b, 'x', n);
-		out->ptr[out->len++] = (value_t){.tag = FERMYON_SPIN_2_0_0_SQLITE_VALUE_TEXT,
-		                                 .val.text = {.ptr = b, .len = n}};
+		out->ptr[out->len++] =
+		    (value_t){.tag = FERMYON_SPIN_2_0_0_SQLITE_VALUE_TEXT, .val.text = {.ptr = b, .len = n}};
 	}
 	return 0;
 }
@@ -236,7 +238,8 @@ static void answer(own_outparam_t out, query_result_t *q, bool v3, int64_t rowid
 		body_out_printf(&b, "\n");
 	}
 	if (v3)
-		body_out_printf(&b, "rowid %lld\nchanges %llu\n", (long long)rowid, (unsigned long long)changes);
+		body_out_printf(&b, "rowid %lld\nchanges %llu\n", (long long)rowid,
+		                (unsigned long long)changes);
 	body_out_finish(&b, NULL);
 }
 
@@ -256,7 +259,8 @@ static void run(own_outparam_t out, int api, guest_string_t *db, guest_string_t 
 		}
 		if (closed)
 			V1(close)(c);
-		ok = V1(execute)(c, stmt, (V1(list_value_t) *)params, (V1(query_result_t) *)&q, (V1(error_t) *)&err);
+		ok = V1(execute)(c, stmt, (V1(list_value_t) *)params, (V1(query_result_t) *)&q,
+		                 (V1(error_t) *)&err);
 		if (ok)
 			answer(out, &q, false, 0, 0);
 		if (!closed)
@@ -268,8 +272,8 @@ static void run(own_outparam_t out, int api, guest_string_t *db, guest_string_t 
 			return;
 		}
 		V3(borrow_connection_t) bc = V3(borrow_connection)(c);
-		ok = V3(method_connection_execute)(bc, stmt, (V3(list_value_t) *)params, (V3(query_result_t) *)&q,
-		                                   (V3(error_t) *)&err);
+		ok = V3(method_connection_execute)(bc, stmt, (V3(list_value_t) *)params,
+		                                   (V3(query_result_t) *)&q, (V3(error_t) *)&err);
 		if (ok)
 			answer(out, &q, true, V3(method_connection_last_insert_rowid)(bc),
 			       V3(method_connection_changes)(bc));
@@ -295,9 +299,10 @@ void HANDLE(own_request_t request, own_outparam_t out)
 {
 	borrow_request_t req = HTTP(borrow_incoming_request)(request);
 	char *path = request_path(req), *api_s = query_param(path, "api"), *label = query_param(path, "db"),
-	     *plist = query_param(path, "p"), *big = query_param(path, "big"), *bigtext = query_param(path, "bigtext"),
-	     *closed = query_param(path, "closed");
-	guest_string_t db = {.ptr = (uint8_t *)(label ? label : "default"), .len = strlen(label ? label : "default")};
+	     *plist = query_param(path, "p"), *big = query_param(path, "big"),
+	     *bigtext = query_param(path, "bigtext"), *closed = query_param(path, "closed");
+	guest_string_t db = {.ptr = (uint8_t *)(label ? label : "default"),
+	                     .len = strlen(label ? label : "default")};
 	guest_string_t stmt = {0};
 	list_value_t ps = {0};
 	uint64_t api = 2;
@@ -307,7 +312,8 @@ void HANDLE(own_request_t request, own_outparam_t out)
 	else if (read_all(req, &stmt) < 0)
 		respond_text(out, 413, "the statement is over 2 MiB or broke off\n");
 	else if (params(plist, big, bigtext, &ps) < 0)
-		respond_text(out, 400, "usage: body = SQL; ?api=1|2|3&db=LABEL&p=i:1,r:1.5,t:HEX,b:HEX,n&big=N\n");
+		respond_text(out, 400,
+		             "usage: body = SQL; ?api=1|2|3&db=LABEL&p=i:1,r:1.5,t:HEX,b:HEX,n&big=N\n");
 	else
 		run(out, (int)api, &db, &stmt, &ps, closed != NULL);
 	params_free(&ps);
