@@ -27,7 +27,8 @@
  * wh_sqldb defines (else no-such-database). Each open is a connection the
  * handle owns (sqlite-db.h), closed when the guest drops or closes it or
  * the request ends. SQL errors and caps are io(message) to the guest, a
- * full database database-full. */
+ * full database database-full; a statement still running at the request's
+ * time limit is stopped (io too, and the request counts as timed out). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -687,7 +688,7 @@ static void sql_result(wasmtime_component_val_t *out, const struct wh_sql_result
 
 /* execute(statement, parameters) on c, into results[0]. A guest's bad SQL
  * or a cap is an error value, never a trap. */
-static wasmtime_error_t *sql_execute(const char *fn, struct wh_sqldb_conn *c,
+static wasmtime_error_t *sql_execute(struct wh_ctx *ctx, const char *fn, struct wh_sqldb_conn *c,
                                      const wasmtime_component_val_t *args, wasmtime_component_val_t *res)
 {
 	struct sk_error err = {0};
@@ -705,8 +706,10 @@ static wasmtime_error_t *sql_execute(const char *fn, struct wh_sqldb_conn *c,
 		return wh_trap("%s: %s", fn, err.message);
 	}
 	if (r == 0)
-		r = wh_sqldb_execute(c, stmt, len, params, n, &result, &err);
+		r = wh_sqldb_execute(c, stmt, len, params, n, ctx->deadline_ns, &result, &err);
 	sql_params_free(params, n);
+	if (r == -ETIMEDOUT)
+		ctx->timed_out = true; /* the request is over: say so when the guest stops */
 	if (r == -ENOSPC)
 		return fail_with(res, "database-full", NULL);
 	if (r < 0)
@@ -767,7 +770,7 @@ static wasmtime_error_t *sql2_execute(struct wh_ctx *ctx, wasmtime_context_t *cx
 		return e;
 	if (!(c = sql_self(ctx, cx, &args[0])))
 		return wh_trap("%s: not an open connection", fn);
-	return sql_execute(fn, c, args + 1, &results[0]);
+	return sql_execute(ctx, fn, c, args + 1, &results[0]);
 }
 
 static wasmtime_error_t *sql3_last_insert_rowid(struct wh_ctx *ctx, wasmtime_context_t *cx,
@@ -841,7 +844,7 @@ static wasmtime_error_t *sql1_execute(struct wh_ctx *ctx, wasmtime_context_t *cx
 		return wh_trap("%s: the connection is not a u32 handle", fn);
 	if (!(c = wh_get(ctx, handle, WH_SQL_CONN)))
 		return fail_with(&results[0], "invalid-connection", NULL);
-	return sql_execute(fn, c, args + 1, &results[0]);
+	return sql_execute(ctx, fn, c, args + 1, &results[0]);
 }
 
 /* close: no effect on a handle that is not an open connection. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -465,6 +466,17 @@ static int collect(const struct wh_sqldb_database *d, sqlite3 *s, sqlite3_stmt *
 	return rc == SQLITE_DONE ? 0 : sql_fail(d, s, err, rc, "the statement failed");
 }
 
+/* SQLite's progress callback: non-zero stops the statement once the
+ * deadline (CLOCK_MONOTONIC ns, in *arg) has passed. */
+static int past_deadline(void *arg)
+{
+	const int64_t *deadline = arg;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec > *deadline;
+}
+
 /* Whether tail[0..n) holds another statement (not just blanks, ';' or comments). */
 static int more_statements(sqlite3 *s, const char *tail, size_t n)
 {
@@ -488,35 +500,39 @@ static int more_statements(sqlite3 *s, const char *tail, size_t n)
 
 /* The statement on connection s (the caller holds what guards it). */
 static int run(struct wh_sqldb_conn *c, sqlite3 *s, const char *stmt, size_t len,
-               const struct wh_sql_value *params, size_t n_params, struct wh_sql_result *out,
-               struct sk_error *err)
+               const struct wh_sql_value *params, size_t n_params, int64_t deadline_ns,
+               struct wh_sql_result *out, struct sk_error *err)
 {
 	const struct wh_sqldb_database *d = c->d;
+	const char *sql = len ? stmt : "", *tail = NULL;
 	sqlite3_stmt *st = NULL;
-	const char *tail = NULL;
 	sqlite3_int64 before = sqlite3_last_insert_rowid(s);
 	int rc, r;
 
-	rc = sqlite3_prepare_v2(s, len ? stmt : "", (int)len, &st, &tail);
+	rc = sqlite3_prepare_v2(s, sql, (int)len, &st, &tail);
 	if (rc != SQLITE_OK)
 		return sql_fail(d, s, err, rc, "cannot prepare the statement");
-	if (tail && more_statements(s, tail, len - (size_t)(tail - stmt))) {
+	if (tail && more_statements(s, tail, len - (size_t)(tail - sql))) {
 		sqlite3_finalize(st);
-		return sk_err(
-		    err, -EINVAL,
-		    "SQLite database \"%s\": execute takes one statement; run each one in a call of "
-		    "its own",
-		    d->label);
+		return sk_err(err, -EINVAL,
+		              "SQLite database \"%s\": execute takes one statement; run each one in a "
+		              "call of its own",
+		              d->label);
 	}
 	if (!st) /* blanks or comments only */
-		return n_params ? sk_err(err, -EINVAL,
-		                         "SQLite database \"%s\": no statement for the %zu "
-		                         "parameters",
+		return n_params ? sk_err(err, -EINVAL, "SQLite database \"%s\": no statement for the %zu parameters",
 		                         d->label, n_params)
 		                : 0;
+	if (deadline_ns >= 0)
+		sqlite3_progress_handler(s, 1000, past_deadline, &deadline_ns);
 	r = bind_all(d, s, st, params, n_params, err);
 	if (r == 0)
 		r = collect(d, s, st, out, err);
+	sqlite3_progress_handler(s, 0, NULL, NULL);
+	if (r < 0 && deadline_ns >= 0 && past_deadline(&deadline_ns))
+		r = sk_err(err, -ETIMEDOUT,
+		           "SQLite database \"%s\": the statement was stopped at the request's time limit",
+		           d->label);
 	if (r == 0 && !sqlite3_stmt_readonly(st))
 		c->changes = (uint64_t)sqlite3_changes(s);
 	if (r == 0 && sqlite3_last_insert_rowid(s) != before)
@@ -526,7 +542,7 @@ static int run(struct wh_sqldb_conn *c, sqlite3 *s, const char *stmt, size_t len
 }
 
 int wh_sqldb_execute(struct wh_sqldb_conn *c, const char *stmt, size_t len, const struct wh_sql_value *params,
-                     size_t n_params, struct wh_sql_result *out, struct sk_error *err)
+                     size_t n_params, int64_t deadline_ns, struct wh_sql_result *out, struct sk_error *err)
 {
 	struct wh_sqldb_database *d = c->d;
 	int r;
@@ -543,10 +559,10 @@ int wh_sqldb_execute(struct wh_sqldb_conn *c, const char *stmt, size_t len, cons
 		              "SQLite database \"%s\": %zu parameters, more than spin-bridge allows (%zu)",
 		              d->label, n_params, WH_SQL_PARAMS_MAX);
 	if (c->own) {
-		r = run(c, c->own, stmt, len, params, n_params, out, err);
+		r = run(c, c->own, stmt, len, params, n_params, deadline_ns, out, err);
 	} else {
 		pthread_mutex_lock(&d->mu);
-		r = run(c, d->shared, stmt, len, params, n_params, out, err);
+		r = run(c, d->shared, stmt, len, params, n_params, deadline_ns, out, err);
 		pthread_mutex_unlock(&d->mu);
 	}
 	if (r < 0)

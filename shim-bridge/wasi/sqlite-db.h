@@ -97,13 +97,16 @@ int wh_sqldb_open(struct wh_sqldb_database *d, struct wh_sqldb_conn **out, struc
 void wh_sqldb_close(struct wh_sqldb_conn *c);
 
 /* Run one SQL statement (stmt[0..len), trailing blanks, ';' and comments
- * allowed) with params bound to ?1..?N in order. On success *out is filled
- * (free with wh_sql_result_free). Errors: -E2BIG over a cap, -EINVAL (not
- * one statement, wrong number of parameters), -ENOSPC (the database or disk
- * is full), -EBUSY (locked past the busy timeout), -EIO (SQLite's own
- * error), each with a one-line message naming the database. */
+ * allowed) with params bound to ?1..?N in order, stopping it once
+ * CLOCK_MONOTONIC passes deadline_ns (-1: no deadline), as a guest's own
+ * code stops at the request's time limit. On success *out is filled (free
+ * with wh_sql_result_free). Errors: -E2BIG over a cap, -EINVAL (not one
+ * statement, wrong number of parameters), -ENOSPC (the database or disk is
+ * full), -EBUSY (locked past the busy timeout), -ETIMEDOUT (past the
+ * deadline), -EIO (SQLite's own error), each with a one-line message naming
+ * the database. */
 int wh_sqldb_execute(struct wh_sqldb_conn *c, const char *stmt, size_t len, const struct wh_sql_value *params,
-                     size_t n_params, struct wh_sql_result *out, struct sk_error *err);
+                     size_t n_params, int64_t deadline_ns, struct wh_sql_result *out, struct sk_error *err);
 void wh_sql_result_free(struct wh_sql_result *r);
 
 /* The rowid of the connection's last successful INSERT (0 when none), and

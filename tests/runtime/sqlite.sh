@@ -196,11 +196,20 @@ out=$(echo "SELECT count(*) FROM m" | sql "/mem?db=mem")
 like "$out" '^500 io: .*no such table: m' "the database in memory starts empty again: $out"
 stop_bridge
 
-start_bridge nostate "$T/main" --runtime-config-file "$T/rc.toml" --state-dir ""
-is $? 0 "starts without a state folder"
+start_bridge nostate "$T/main" --runtime-config-file "$T/rc.toml" --state-dir "" --timeout 2000
+is $? 0 "starts without a state folder (and a 2 s request time limit)"
 echo "CREATE TABLE z (x)" | sql /sql >/dev/null
 is "$(echo "SELECT count(*) FROM z" | sql /sql)" "200 columns count(*) / row integer:0" \
 	"... the default database is then in memory"
+# A statement that never ends is stopped at the request's time limit, and
+# the shared connection of the database in memory is free again.
+for db in default mem; do
+	p=/sql; [ $db = mem ] && p=/mem
+	out=$(echo "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c" |
+		sql "$p?db=$db")
+	like "$out" '^500' "an endless statement on $db stops at the time limit: $out"
+	is "$(echo "SELECT 2" | sql "$p?db=$db")" "200 columns 2 / row integer:2" "... and $db serves the next request"
+done
 stop_bridge
 
 # ---- start-up errors

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/escape.h"
@@ -52,7 +53,7 @@ static int exec(struct wh_sqldb_conn *c, const char *stmt, const struct wh_sql_v
                 struct wh_sql_result *res, struct sk_error *err)
 {
 	sk_err_clear(err);
-	return wh_sqldb_execute(c, stmt, strlen(stmt), p, n, res, err);
+	return wh_sqldb_execute(c, stmt, strlen(stmt), p, n, -1, res, err);
 }
 
 /* exec_ok: exec and free the result; true on success. */
@@ -254,10 +255,10 @@ static void test_caps(struct wh_sqldb_database *d)
 	memset(stmt, ' ', big);
 	memcpy(stmt, "SELECT 1", 8);
 	stmt[big] = '\0';
-	ok(wh_sqldb_execute(c, stmt, big, NULL, 0, &res, &err) == -E2BIG &&
+	ok(wh_sqldb_execute(c, stmt, big, NULL, 0, -1, &res, &err) == -E2BIG &&
 	       strstr(err.message, "more than spin-bridge allows (1048576)"),
 	   "a statement over the cap: %s", err.message);
-	ok(wh_sqldb_execute(c, stmt, big - 1, NULL, 0, &res, &err) == 0, "a statement at the cap: %s",
+	ok(wh_sqldb_execute(c, stmt, big - 1, NULL, 0, -1, &res, &err) == 0, "a statement at the cap: %s",
 	   err.message);
 	wh_sql_result_free(&res);
 	for (size_t i = 0; i <= WH_SQL_PARAMS_MAX; i++)
@@ -311,6 +312,39 @@ out:
 	free(stmt);
 	free(val);
 	free(many);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A statement that would run forever stops at the deadline, on a file
+ * connection and on the shared one in memory (whose mutex it then frees). */
+static void test_deadline(struct wh_sqldb_database *file, struct wh_sqldb_database *mem)
+{
+	static const char forever[] =
+	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+	struct wh_sqldb_database *dbs[] = {file, mem};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct wh_sqldb_conn *c = NULL;
+		struct wh_sql_result res;
+		struct sk_error err = {0};
+		int64_t t0 = now_ns();
+		int r = -1;
+
+		if (wh_sqldb_open(dbs[i], &c, &err) == 0)
+			r = wh_sqldb_execute(c, forever, strlen(forever), NULL, 0, t0 + 200000000, &res, &err);
+		ok(r == -ETIMEDOUT && strstr(err.message, "stopped at the request's time limit"),
+		   "%s: an endless statement stops at the deadline: %s", i ? "in memory" : "a file", err.message);
+		printf("# stopped after %.0f ms (deadline 200 ms)\n", (double)(now_ns() - t0) / 1e6);
+		ok(c && exec_ok(c, "SELECT 1"), "... and the connection works on");
+		wh_sqldb_close(c);
+	}
 }
 
 /* Connections: in memory one shared database, in a file one each. */
@@ -367,7 +401,7 @@ static void *write_rows(void *arg)
 		struct wh_sql_value p[] = {{.type = WH_SQL_INTEGER, .i = w->id},
 		                           {.type = WH_SQL_INTEGER, .i = k}};
 		struct wh_sql_result res;
-		if (wh_sqldb_execute(c, "INSERT INTO w VALUES (?, ?)", 27, p, 2, &res, &err) == 0)
+		if (wh_sqldb_execute(c, "INSERT INTO w VALUES (?, ?)", 27, p, 2, -1, &res, &err) == 0)
 			w->ok++;
 		else
 			printf("# writer %d: %s\n", w->id, err.message);
@@ -438,6 +472,7 @@ int main(void)
 		test_caps(wh_sqldb_find(db, "caps", 4));
 		test_conns(wh_sqldb_find(db, "mem", 3), wh_sqldb_find(db, "file", 4));
 		test_threads(wh_sqldb_find(db, "file", 4));
+		test_deadline(wh_sqldb_find(db, "file", 4), wh_sqldb_find(db, "mem", 3));
 		ok(exists(path_in("state/sqlite_db.db")),
 		   "the default database's file is in the state folder");
 	} else {
