@@ -147,6 +147,22 @@ static int sql_fail(const struct wh_sqldb_database *d, sqlite3 *s, struct sk_err
 	              d->path ? d->path : "in memory", what, s ? sqlite3_errmsg(s) : sqlite3_errstr(rc));
 }
 
+/* What a guest's SQL may not do: reach other files (ATTACH, VACUUM INTO,
+ * which attaches) or move the process's own temporary files. */
+static int authorize(void *ud, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+	(void)ud;
+	(void)b;
+	(void)db;
+	(void)trigger;
+	if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+		return SQLITE_DENY;
+	if (action == SQLITE_PRAGMA && a &&
+	    (sqlite3_stricmp(a, "temp_store_directory") == 0 || sqlite3_stricmp(a, "data_store_directory") == 0))
+		return SQLITE_DENY;
+	return SQLITE_OK;
+}
+
 /* A new connection to d (its file, or a private in-memory database). */
 static int connect(struct wh_sqldb_database *d, sqlite3 **out, struct sk_error *err)
 {
@@ -162,6 +178,7 @@ static int connect(struct wh_sqldb_database *d, sqlite3 **out, struct sk_error *
 	sqlite3_extended_result_codes(s, 1);
 	sqlite3_busy_timeout(s, WH_SQL_BUSY_TIMEOUT_MS);
 	/* Guests' statements must not reach past the database. */
+	sqlite3_set_authorizer(s, authorize, NULL);
 	sqlite3_limit(s, SQLITE_LIMIT_ATTACHED, 0);
 	sqlite3_limit(s, SQLITE_LIMIT_LENGTH, (int)WH_SQL_VALUE_MAX * 2);
 	sqlite3_limit(s, SQLITE_LIMIT_SQL_LENGTH, (int)WH_SQL_STATEMENT_MAX);

@@ -232,6 +232,13 @@ static void test_values(struct wh_sqldb_database *d)
 	   "a second statement that does not parse");
 	ok(exec(c, "ATTACH DATABASE '/tmp/x.db' AS x", NULL, 0, &res, &err) < 0,
 	   "ATTACH is refused (a guest stays in its database): %s", err.message);
+	ok(exec(c, "VACUUM INTO '/tmp/test-sqlite-db-escape.db'", NULL, 0, &res, &err) < 0 &&
+	       !exists("/tmp/test-sqlite-db-escape.db"),
+	   "VACUUM INTO another file is refused: %s", err.message);
+	ok(exec(c, "PRAGMA temp_store_directory = '/tmp'", NULL, 0, &res, &err) < 0 &&
+	       strstr(err.message, "not authorized"),
+	   "moving the process's temporary files is refused: %s", err.message);
+	ok(exec_ok(c, "PRAGMA user_version = 7"), "other pragmas work");
 	ok(exec(c, "INSERT INTO t (i) VALUES (1) RETURNING i", NULL, 0, &res, &err) == 0 && res.n_rows == 1,
 	   "RETURNING rows come back");
 	wh_sql_result_free(&res);
