@@ -2,7 +2,10 @@
  * (shim-bridge/wasi/sqlite-db.c): the table built from a runtime config,
  * the start-up check, statements with every value type, the errors and
  * caps, connections in memory and in files, and writers on several
- * threads. Databases are real SQLite files in a temporary folder. */
+ * threads; then Spin 1's fermyon:spin/sqlite host functions
+ * (shim-bridge/wasi/spin.c), called as wasmtime calls them (they need no
+ * store context: the resource versions are left to the runtime tests).
+ * Databases are real SQLite files in a temporary folder. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -16,6 +19,7 @@
 
 #include "common/escape.h"
 #include "shim-bridge/app/runtime-config.h"
+#include "shim-bridge/wasi/host.h"
 #include "shim-bridge/wasi/sqlite-db.h"
 #include "tests/tap.h"
 
@@ -345,9 +349,11 @@ static void test_deadline(struct wh_sqldb_database *file, struct wh_sqldb_databa
 		int r = -1;
 
 		if (wh_sqldb_open(dbs[i], &c, &err) == 0)
-			r = wh_sqldb_execute(c, forever, strlen(forever), NULL, 0, t0 + 200000000, &res, &err);
+			r = wh_sqldb_execute(c, forever, strlen(forever), NULL, 0, t0 + 200000000, &res,
+			                     &err);
 		ok(r == -ETIMEDOUT && strstr(err.message, "stopped at the request's time limit"),
-		   "%s: an endless statement stops at the deadline: %s", i ? "in memory" : "a file", err.message);
+		   "%s: an endless statement stops at the deadline: %s", i ? "in memory" : "a file",
+		   err.message);
 		printf("# stopped after %.0f ms (deadline 200 ms)\n", (double)(now_ns() - t0) / 1e6);
 		ok(c && exec_ok(c, "SELECT 1"), "... and the connection works on");
 		wh_sqldb_close(c);
@@ -444,6 +450,210 @@ static void test_threads(struct wh_sqldb_database *d)
 	wh_sqldb_close(c);
 }
 
+/* --- the host functions ------------------------------------------------------------- */
+
+static const struct wh_func_def *func(const char *iface, const char *name)
+{
+	for (size_t i = 0; i < wh_n_spin_ifaces; i++)
+		if (strcmp(wh_spin_ifaces[i].name, iface) == 0)
+			for (size_t j = 0; j < wh_spin_ifaces[i].n_funcs; j++)
+				if (strcmp(wh_spin_ifaces[i].funcs[j].name, name) == 0)
+					return &wh_spin_ifaces[i].funcs[j];
+	return NULL;
+}
+
+static bool trapped;
+
+/* Call fermyon:spin/sqlite NAME with args (deleted here); results[0]. */
+static wasmtime_component_val_t call(struct wh_ctx *ctx, const char *name, wasmtime_component_val_t *args,
+                                     size_t nargs, size_t nresults)
+{
+	const struct wh_func_def *f = func("fermyon:spin/sqlite", name);
+	wasmtime_component_val_t res;
+	wasmtime_error_t *e;
+
+	wh_val_bool(&res, false);
+	trapped = false;
+	if (f && (e = f->fn(ctx, NULL, args, nargs, &res, nresults))) {
+		wasm_name_t msg;
+		wasmtime_error_message(e, &msg);
+		printf("# %s trapped: %.*s\n", name, (int)msg.size, msg.data);
+		wasm_name_delete(&msg);
+		wasmtime_error_delete(e);
+		trapped = true;
+	}
+	for (size_t i = 0; i < nargs; i++)
+		wasmtime_component_val_delete(&args[i]);
+	return res;
+}
+
+static bool name_is(const wasm_name_t *n, const char *s)
+{
+	return n->size == strlen(s) && memcmp(n->data, s, n->size) == 0;
+}
+
+/* r is err(case) (with a message containing msg when msg is not NULL). */
+static bool is_err(const wasmtime_component_val_t *r, const char *case_name, const char *msg)
+{
+	const wasmtime_component_val_t *e = r->of.result.val, *m;
+
+	if (r->kind != WASMTIME_COMPONENT_RESULT || r->of.result.is_ok || !e ||
+	    e->kind != WASMTIME_COMPONENT_VARIANT || !name_is(&e->of.variant.discriminant, case_name))
+		return false;
+	if (!msg)
+		return true;
+	m = e->of.variant.val;
+	if (m && m->kind == WASMTIME_COMPONENT_STRING)
+		printf("#   %s(%.*s)\n", case_name, (int)m->of.string.size, m->of.string.data);
+	return m && m->kind == WASMTIME_COMPONENT_STRING &&
+	       memmem(m->of.string.data, m->of.string.size, msg, strlen(msg));
+}
+
+/* The record field `name` of v, or NULL. */
+static const wasmtime_component_val_t *field(const wasmtime_component_val_t *v, const char *name)
+{
+	if (!v || v->kind != WASMTIME_COMPONENT_RECORD)
+		return NULL;
+	for (size_t i = 0; i < v->of.record.size; i++)
+		if (name_is(&v->of.record.data[i].name, name))
+			return &v->of.record.data[i].val;
+	return NULL;
+}
+
+/* execute(h, stmt, [integer 7, real 0.5, text "t", blob [1, 2], null]) or
+ * with no parameters when typed is false. */
+static wasmtime_component_val_t execute(struct wh_ctx *ctx, uint32_t h, const char *stmt, bool typed)
+{
+	wasmtime_component_val_t a[3], x, *p;
+
+	wh_val_u32(&a[0], h);
+	wh_val_cstring(&a[1], stmt);
+	p = wh_val_list(&a[2], typed ? 5 : 0);
+	if (typed) {
+		wh_val_s64(&x, 7);
+		wh_val_variant(&p[0], "integer", &x);
+		wh_val_f64(&x, 0.5);
+		wh_val_variant(&p[1], "real", &x);
+		wh_val_cstring(&x, "t");
+		wh_val_variant(&p[2], "text", &x);
+		wh_val_bytes(&x, "\x01\x02", 2);
+		wh_val_variant(&p[3], "blob", &x);
+		wh_val_variant(&p[4], "null", NULL);
+	}
+	return call(ctx, "execute", a, 3, 1);
+}
+
+static void test_host(void)
+{
+	const char *allowed[] = {"default", "ghost"};
+	struct app_runtime_config *rc = parse("[sqlite_database.full]\ntype = \"spin\"\n");
+	struct sk_error err = {0};
+	struct wh_sqldb *db = NULL;
+	struct wh_component_env env = {.id = "web", .sqlite_databases = allowed, .n_sqlite_databases = 2};
+	struct wh_ctx ctx;
+	wasmtime_component_val_t a[1], r;
+	const wasmtime_component_val_t *rows, *vals;
+	uint32_t h = 0;
+
+	if (!rc || wh_sqldb_new(rc, NULL, &db, &err) < 0) {
+		ok(0, "databases: %s", err.message);
+		app_runtime_config_free(rc);
+		return;
+	}
+	env.sqldb = db;
+	wh_ctx_init(&ctx, &env, 0);
+
+	wh_val_cstring(&a[0], "full");
+	r = call(&ctx, "open", a, 1, 1);
+	ok(is_err(&r, "access-denied", NULL),
+	   "open of a database not in sqlite_databases (defined): access-denied");
+	wasmtime_component_val_delete(&r);
+	wh_val_cstring(&a[0], "ghost");
+	r = call(&ctx, "open", a, 1, 1);
+	ok(is_err(&r, "no-such-database", NULL), "open of a listed database nothing defines: "
+	                                         "no-such-database (the start-up check keeps apps from it)");
+	wasmtime_component_val_delete(&r);
+	wh_val_cstring(&a[0], "default");
+	r = call(&ctx, "open", a, 1, 1);
+	ok(r.kind == WASMTIME_COMPONENT_RESULT && r.of.result.is_ok &&
+	       r.of.result.val->kind == WASMTIME_COMPONENT_U32 && (h = r.of.result.val->of.u32) > 0,
+	   "open default: ok(handle)");
+	wasmtime_component_val_delete(&r);
+
+	r = execute(&ctx, h, "CREATE TABLE t (i, r, s, b, n)", false);
+	ok(r.kind == WASMTIME_COMPONENT_RESULT && r.of.result.is_ok && field(r.of.result.val, "columns") &&
+	       field(r.of.result.val, "columns")->of.list.size == 0 &&
+	       field(r.of.result.val, "rows")->of.list.size == 0,
+	   "execute: ok(query-result) with no columns and no rows");
+	wasmtime_component_val_delete(&r);
+	r = execute(&ctx, h, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", true);
+	ok(r.kind == WASMTIME_COMPONENT_RESULT && r.of.result.is_ok, "execute with each value variant");
+	wasmtime_component_val_delete(&r);
+	r = execute(&ctx, h, "SELECT * FROM t", false);
+	rows = r.of.result.is_ok ? field(r.of.result.val, "rows") : NULL;
+	vals = rows && rows->of.list.size == 1 ? field(&rows->of.list.data[0], "values") : NULL;
+	ok(vals && vals->of.list.size == 5, "one row of five values: %s", vals ? "yes" : "no");
+	if (vals && vals->of.list.size == 5) {
+		const wasmtime_component_val_t *v = vals->of.list.data;
+		ok(name_is(&v[0].of.variant.discriminant, "integer") && v[0].of.variant.val->of.s64 == 7,
+		   "integer(7)");
+		ok(name_is(&v[1].of.variant.discriminant, "real") && v[1].of.variant.val->of.f64 == 0.5,
+		   "real(0.5)");
+		ok(name_is(&v[2].of.variant.discriminant, "text") &&
+		       v[2].of.variant.val->of.string.size == 1 &&
+		       v[2].of.variant.val->of.string.data[0] == 't',
+		   "text(\"t\")");
+		ok(name_is(&v[3].of.variant.discriminant, "blob") && v[3].of.variant.val->of.list.size == 2 &&
+		       v[3].of.variant.val->of.list.data[1].of.u8 == 2,
+		   "blob([1, 2])");
+		ok(name_is(&v[4].of.variant.discriminant, "null") && !v[4].of.variant.val, "null");
+	}
+	ok(r.of.result.is_ok && field(r.of.result.val, "columns")->of.list.size == 5 &&
+	       name_is(&field(r.of.result.val, "columns")->of.list.data[4].of.string, "n"),
+	   "the columns by name");
+	wasmtime_component_val_delete(&r);
+	r = execute(&ctx, h, "SELEC", false);
+	ok(!trapped && is_err(&r, "io", "syntax error"), "bad SQL: io(message), no trap");
+	wasmtime_component_val_delete(&r);
+	r = execute(&ctx, h, "PRAGMA max_page_count = 1", false);
+	wasmtime_component_val_delete(&r);
+	r = execute(&ctx, h, "INSERT INTO t (b) VALUES (zeroblob(100000))", false);
+	ok(is_err(&r, "database-full", NULL), "a full database: database-full");
+	wasmtime_component_val_delete(&r);
+	{
+		wasmtime_component_val_t b[3], *p;
+		wh_val_u32(&b[0], h);
+		wh_val_cstring(&b[1], "SELECT ?");
+		p = wh_val_list(&b[2], 1);
+		wh_val_list(&p[0], 0);
+		r = call(&ctx, "execute", b, 3, 1);
+		ok(trapped,
+		   "a parameter that is not a value variant traps (the linker would have refused it)");
+		wasmtime_component_val_delete(&r);
+	}
+	r = execute(&ctx, h + 1000, "SELECT 1", false);
+	ok(is_err(&r, "invalid-connection", NULL),
+	   "execute on a handle that was never opened: invalid-connection");
+	wasmtime_component_val_delete(&r);
+	wh_val_u32(&a[0], h);
+	r = call(&ctx, "close", a, 1, 0);
+	ok(!trapped && ctx.n_table >= 1 && !wh_get(&ctx, h, WH_SQL_CONN), "close forgets the handle");
+	r = execute(&ctx, h, "SELECT 1", false);
+	ok(is_err(&r, "invalid-connection", NULL), "execute on a closed handle: invalid-connection");
+	wasmtime_component_val_delete(&r);
+	wh_val_u32(&a[0], h);
+	r = call(&ctx, "close", a, 1, 0);
+	ok(!trapped, "closing it again is no error");
+
+	wh_val_cstring(&a[0], "default");
+	r = call(&ctx, "open", a, 1, 1);
+	wasmtime_component_val_delete(&r);
+	wh_ctx_release(&ctx);
+	ok(ctx.n_table == 0, "the end of the request closes what the guest left open");
+	wh_sqldb_free(db);
+	app_runtime_config_free(rc);
+}
+
 static void cleanup(void)
 {
 	char cmd[PATH_MAX + 16];
@@ -499,6 +709,7 @@ int main(void)
 	}
 	wh_sqldb_free(db);
 	app_runtime_config_free(rc);
+	test_host();
 	cleanup();
 	return tap_done();
 }
