@@ -129,6 +129,8 @@ static int component(struct lb *b, json_object *comps, const struct app_componen
 	lb_add(b, meta, "allowed_outbound_hosts",
 	       str_array(b, c->allowed_outbound_hosts, c->n_allowed_outbound_hosts));
 	lb_add(b, meta, "key_value_stores", str_array(b, c->key_value_stores, c->n_key_value_stores));
+	/* Spin's name for a component's sqlite_databases in a locked app */
+	lb_add(b, meta, "databases", str_array(b, c->sqlite_databases, c->n_sqlite_databases));
 	if (c->source)
 		r = layers_add_file(b->layers, c->source, MEDIA_WASM, NULL, &digest, b->err);
 	else

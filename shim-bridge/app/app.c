@@ -289,6 +289,7 @@ static void component_clear(struct app_component *c)
 	free(c->files);
 	strv_free(c->allowed_outbound_hosts, c->n_allowed_outbound_hosts);
 	strv_free(c->key_value_stores, c->n_key_value_stores);
+	strv_free(c->sqlite_databases, c->n_sqlite_databases);
 	sk_kv_free(c->variables, c->n_variables);
 }
 

@@ -51,6 +51,8 @@ struct app_component {
 	size_t n_allowed_outbound_hosts;
 	char **key_value_stores;
 	size_t n_key_value_stores;
+	char **sqlite_databases; /* databases it may open (locked apps: metadata.databases) */
+	size_t n_sqlite_databases;
 	struct sk_kv *variables; /* name -> template ("{{ var }}" allowed) */
 	size_t n_variables;
 };

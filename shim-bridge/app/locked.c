@@ -7,7 +7,7 @@
  *                   or "trigger": { "type": "http", "base": "/" } (Spin 1) },
  *     "variables": { NAME: { "default"?: "...", "secret"?: bool } },
  *     "triggers": [ { "id", "trigger_type", "trigger_config": { "component", "route", "executor" } } ],
- *     "components": [ { "id", "metadata": { "allowed_outbound_hosts", "key_value_stores" },
+ *     "components": [ { "id", "metadata": { "allowed_outbound_hosts", "key_value_stores", "databases" },
  *                       "source": { "content_type", <content> }, "env": {...},
  *                       "files": [ { <content>, "path": "/guest" } ], "config": { var: template } } ] }
  * where <content> is "source": "file:///abs" | "inline": base64 | "digest": "sha256:hex"
@@ -277,7 +277,7 @@ static int component_files(struct lctx *l, struct app_component *c, const char *
 	return r;
 }
 
-/* metadata.allowed_outbound_hosts / key_value_stores; component
+/* metadata.allowed_outbound_hosts / key_value_stores / databases; component
  * dependencies are refused (nothing here composes them). */
 static int component_meta(struct lctx *l, struct app_component *c, const char *where, json_object *comp)
 {
@@ -294,7 +294,10 @@ static int component_meta(struct lctx *l, struct app_component *c, const char *w
 	if ((r = str_list(l, meta, "allowed_outbound_hosts", where, &c->allowed_outbound_hosts,
 	                  &c->n_allowed_outbound_hosts)) < 0)
 		return r;
-	return str_list(l, meta, "key_value_stores", where, &c->key_value_stores, &c->n_key_value_stores);
+	if ((r = str_list(l, meta, "key_value_stores", where, &c->key_value_stores, &c->n_key_value_stores)) < 0)
+		return r;
+	/* Spin's locked apps name a component's SQLite databases "databases". */
+	return str_list(l, meta, "databases", where, &c->sqlite_databases, &c->n_sqlite_databases);
 }
 
 /* One components[] entry: id, source content, env, config, files, metadata. */

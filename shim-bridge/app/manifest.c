@@ -479,6 +479,7 @@ static int load_component(struct mctx *m, const char *id, json_object *t, bool g
 	    (r = str_array(m, t, "allowed_outbound_hosts", where, &c->allowed_outbound_hosts,
 	                   &c->n_allowed_outbound_hosts)) < 0 ||
 	    (r = str_array(m, t, "key_value_stores", where, &c->key_value_stores, &c->n_key_value_stores)) < 0 ||
+	    (r = str_array(m, t, "sqlite_databases", where, &c->sqlite_databases, &c->n_sqlite_databases)) < 0 ||
 	    (r = str_table(m, t, "environment", where, false, &c->env, &c->n_env)) < 0)
 		return r;
 	return str_table(m, t, "variables", where, true, &c->variables, &c->n_variables);

@@ -245,6 +245,95 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 	return path ? resolve_path(p, path, &kv->path) : 0;
 }
 
+/* [sqlite_database.<label>]: type "spin" with an optional path. A libSQL
+ * database (type "libsql", url and token) is refused at start: nothing here
+ * speaks its remote protocol, and a request failing later would hide it. */
+static int parse_sqlite_db(const struct rcp *p, const char *label, json_object *t)
+{
+	struct app_runtime_config *rc = p->rc;
+	unsigned line = find_line(p, "sqlite_database", label, 1);
+	const char *type, *path = NULL;
+	struct app_rc_sqlite_db *db;
+	json_object *v;
+
+	if (!*label)
+		return rc_fail(p, line, -EINVAL, "[sqlite_database.\"\"]: a database label cannot be empty");
+	if (!json_object_is_type(t, json_type_object))
+		return rc_fail(p, line, -EINVAL,
+		               "sqlite_database.%s is %s: write it as a table [sqlite_database.%s] "
+		               "with type = \"spin\"",
+		               label, type_name(t), label);
+	v = json_object_object_get(t, "type");
+	if (!v)
+		return rc_fail(p, line, -EINVAL,
+		               "[sqlite_database.%s]: type is missing: add type = \"spin\" (a local SQLite "
+		               "file)",
+		               label);
+	if (!(type = plain_string(v)))
+		return rc_fail(p, line, -EINVAL,
+		               "[sqlite_database.%s]: type must be a string such as \"spin\"", label);
+	if (strcmp(type, "libsql") == 0)
+		return rc_fail(p, line, -ENOTSUP,
+		               "[sqlite_database.%s]: type \"libsql\" (a remote libSQL database) is not "
+		               "supported by spin-bridge: use type = \"spin\" with path = \"file.db\" (a "
+		               "local SQLite file), or remove the table",
+		               label);
+	if (strcmp(type, "spin") != 0)
+		return rc_fail(p, line, -EINVAL,
+		               "[sqlite_database.%s]: type \"%.64s\" is not a SQLite database type: "
+		               "spin-bridge serves type = \"spin\" (a local SQLite file, with an optional "
+		               "path = \"file.db\")",
+		               label, type);
+	for (struct obj_it it_k = obj_begin(t); obj_more(&it_k); obj_next(&it_k)) {
+		const char *k = it_k.key;
+
+		if (strcmp(k, "type") == 0)
+			continue;
+		if (strcmp(k, "path") == 0) {
+			if (!(path = plain_string(it_k.val)) || !*path)
+				return rc_fail(p, line, -EINVAL,
+				               "[sqlite_database.%s]: path must be a non-empty string "
+				               "(a SQLite file)",
+				               label);
+		} else {
+			int r = rc_warn(p, line,
+			                "[sqlite_database.%s]: key \"%.64s\" is ignored (type \"spin\" reads "
+			                "only path)",
+			                label, k);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (rc->n_sqlite >= APP_RC_MAX_ITEMS)
+		return rc_fail(p, line, -E2BIG, "more than %d SQLite databases", APP_RC_MAX_ITEMS);
+	db = realloc(rc->sqlite, (rc->n_sqlite + 1) * sizeof(*db));
+	if (!db)
+		return oom(p);
+	rc->sqlite = db;
+	db = &rc->sqlite[rc->n_sqlite];
+	*db = (struct app_rc_sqlite_db){0};
+	rc->n_sqlite++;
+	if (!(db->label = strdup(label)))
+		return oom(p);
+	return path ? resolve_path(p, path, &db->path) : 0;
+}
+
+/* A table of labelled tables ([key_value_store.X], [sqlite_database.X]),
+ * each handed to parse_one. */
+static int parse_labelled(const struct rcp *p, const char *key, json_object *v,
+                          int (*parse_one)(const struct rcp *, const char *, json_object *))
+{
+	if (!json_object_is_type(v, json_type_object))
+		return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
+		               "%s is %s: write each entry as a table [%s.<label>]", key, type_name(v), key);
+	for (struct obj_it it = obj_begin(v); obj_more(&it); obj_next(&it)) {
+		int r = parse_one(p, it.key, it.val);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int push_value(const struct rcp *p, struct app_rc_provider *pv, const char *name, const char *value,
                       unsigned line)
 {
@@ -397,37 +486,19 @@ static int parse_providers(const struct rcp *p, const char *key, json_object *ar
 }
 
 /* Tables Spin knows that spin-bridge accepts without serving them. */
-static int parse_ignored(const struct rcp *p, const char *key, json_object *v)
+static int parse_ignored(const struct rcp *p, const char *key)
 {
 	unsigned line = find_line(p, key, NULL, 1);
 
 	if (strcmp(key, "log_dir") == 0)
 		return rc_warn(p, line, "log_dir is ignored: spin-bridge logs guest output to stderr");
-	if (strcmp(key, "sqlite_database") == 0 && json_object_is_type(v, json_type_object)) {
-		for (struct obj_it it_label = obj_begin(v); obj_more(&it_label); obj_next(&it_label)) {
-			const char *label = it_label.key;
-			json_object *t = it_label.val;
-
-			const char *type = json_object_is_type(t, json_type_object)
-			                       ? plain_string(json_object_object_get(t, "type"))
-			                       : NULL;
-			int r = rc_warn(
-			    p, find_line(p, key, label, 1),
-			    "[sqlite_database.%s] (type \"%.64s\") is not used: spin-bridge does not serve "
-			    "fermyon:spin/sqlite",
-			    label, type ? type : "?");
-			if (r < 0)
-				return r;
-		}
-		return 0;
-	}
 	return rc_warn(p, line, "%s is not used: spin-bridge does not serve what it configures", key);
 }
 
 static int parse_root(const struct rcp *p, json_object *root)
 {
-	static const char *const ignored[] = {"sqlite_database", "llm_compute", "client_tls",
-	                                      "outbound_http",   "blob_store",  "log_dir"};
+	static const char *const ignored[] = {"llm_compute", "client_tls", "outbound_http", "blob_store",
+	                                      "log_dir"};
 	json_object *vp = json_object_object_get(root, "variables_provider");
 	json_object *cp = json_object_object_get(root, "config_provider");
 	int r;
@@ -446,24 +517,13 @@ static int parse_root(const struct rcp *p, json_object *root)
 			if (strcmp(key, ignored[i]) == 0)
 				skip = true;
 		if (skip) {
-			r = parse_ignored(p, key, v);
+			r = parse_ignored(p, key);
 		} else if (strcmp(key, "variables_provider") == 0 || strcmp(key, "config_provider") == 0) {
 			r = parse_providers(p, key, v);
 		} else if (strcmp(key, "key_value_store") == 0) {
-			if (!json_object_is_type(v, json_type_object))
-				return rc_fail(p, find_line(p, key, NULL, 1), -EINVAL,
-				               "key_value_store is %s: write each store as a table "
-				               "[key_value_store.<label>]",
-				               type_name(v));
-			r = 0;
-			for (struct obj_it it_label = obj_begin(v); obj_more(&it_label);
-			     obj_next(&it_label)) {
-				const char *label = it_label.key;
-				json_object *t = it_label.val;
-
-				if ((r = parse_kv_store(p, label, t)) < 0)
-					break;
-			}
+			r = parse_labelled(p, key, v, parse_kv_store);
+		} else if (strcmp(key, "sqlite_database") == 0) {
+			r = parse_labelled(p, key, v, parse_sqlite_db);
 		} else if (strcmp(key, "state_dir") == 0) {
 			const char *s = plain_string(v);
 			if (!s)
@@ -497,6 +557,11 @@ void app_runtime_config_free(struct app_runtime_config *rc)
 		free(rc->kv[i].path);
 	}
 	free(rc->kv);
+	for (size_t i = 0; i < rc->n_sqlite; i++) {
+		free(rc->sqlite[i].label);
+		free(rc->sqlite[i].path);
+	}
+	free(rc->sqlite);
 	for (size_t i = 0; i < rc->n_providers; i++) {
 		struct app_rc_provider *pv = &rc->providers[i];
 		free(pv->prefix);

@@ -1,6 +1,7 @@
 /* Spin's runtime configuration file (runtime-config.toml): the app's
  * configuration beside its manifest. This module parses it into plain data;
- * the key-value stores it defines are served by shim-bridge/wasi/kv-sqlite.h.
+ * the key-value stores it defines are served by shim-bridge/wasi/kv-sqlite.h,
+ * the SQLite databases by shim-bridge/wasi/sqlite-db.h.
  *
  * The file, as Spin reads it and as SpinKube's controller renders it into the
  * app's runtime-config Secret (mounted at /runtime-config.toml):
@@ -14,14 +15,17 @@
  *   [key_value_store.<label>]
  *   type = "spin"                  # SQLite; the only type spin-bridge serves
  *   path = "data/kv.db"            # relative to the file's folder; none: in memory
- *   state_dir = "/var/lib/app"     # where the default store lives
+ *   [sqlite_database.<label>]
+ *   type = "spin"                  # local SQLite; "libsql" (remote) is refused
+ *   path = "data/app.db"           # relative to the file's folder; none: in memory
+ *   state_dir = "/var/lib/app"     # where the default store and database live
  *
- * sqlite_database, llm_compute, client_tls, outbound_http, blob_store and
- * log_dir tables are accepted and reported in warnings (spin-bridge does not
- * serve those interfaces); any other top-level key is refused, as Spin does.
- * Unsupported store or provider types (redis, azure_cosmos, aws_dynamo,
- * vault, azure_key_vault...) are start-up errors naming the table, the type
- * and what is supported. */
+ * llm_compute, client_tls, outbound_http, blob_store and log_dir tables are
+ * accepted and reported in warnings (spin-bridge does not serve those
+ * interfaces); any other top-level key is refused, as Spin does.
+ * Unsupported store, database or provider types (redis, azure_cosmos,
+ * aws_dynamo, libsql, vault, azure_key_vault...) are start-up errors naming
+ * the table, the type and what is supported. */
 #ifndef SPINKUBE_APP_RUNTIME_CONFIG_H
 #define SPINKUBE_APP_RUNTIME_CONFIG_H
 
@@ -60,6 +64,11 @@ struct app_rc_kv_store {
 	char *path; /* SQLite file (absolute when the config had a folder); NULL: in memory */
 };
 
+struct app_rc_sqlite_db {
+	char *label;
+	char *path; /* SQLite file (absolute when the config had a folder); NULL: in memory */
+};
+
 /* A parsed runtime config. Plain data, owned by the struct; free with
  * app_runtime_config_free. */
 struct app_runtime_config {
@@ -69,6 +78,8 @@ struct app_runtime_config {
 	bool has_state_dir; /* the file sets state_dir */
 	struct app_rc_kv_store *kv;
 	size_t n_kv;
+	struct app_rc_sqlite_db *sqlite; /* [sqlite_database.*], in the file's order */
+	size_t n_sqlite;
 	struct app_rc_provider *providers; /* in the file's order */
 	size_t n_providers;
 	char **warnings; /* what the file configures that spin-bridge ignores, one line each */
@@ -79,7 +90,7 @@ struct app_runtime_config {
  * must_exist is false, *out is an empty config (no stores, no providers,
  * path NULL). On success *out is new (caller frees). Errors are one line
  * naming the file and line and the fix: -ENOENT (missing and must_exist),
- * -EINVAL (bad TOML or content), -ENOTSUP (a store or provider type
+ * -EINVAL (bad TOML or content), -ENOTSUP (a store, database or provider type
  * spin-bridge does not serve), -E2BIG, -ENOMEM, or the read's errno. */
 int app_runtime_config_load(const char *path, bool must_exist, struct app_runtime_config **out,
                              struct sk_error *err);

@@ -143,6 +143,9 @@ static int copy_wasi_env(struct sb_component *c, const struct sb_component_opts 
 	if (dup_strv(o->kv_stores, o->n_kv_stores, &c->kv_stores) < 0)
 		return -ENOMEM;
 	w->n_kv_stores = o->n_kv_stores;
+	if (dup_strv(o->sqlite_databases, o->n_sqlite_databases, &c->sqlite_databases) < 0)
+		return -ENOMEM;
+	w->n_sqlite_databases = o->n_sqlite_databases;
 	if (dup_strv(o->allowed_hosts, o->n_allowed_hosts, &c->allowed_hosts) < 0)
 		return -ENOMEM;
 	w->n_allowed_outbound_hosts = o->n_allowed_hosts;
@@ -154,6 +157,8 @@ static int copy_wasi_env(struct sb_component *c, const struct sb_component_opts 
 	w->kv_stores = (const char *const *)c->kv_stores;
 	w->allowed_outbound_hosts = (const char *const *)c->allowed_hosts;
 	w->kvdb = o->kvdb;
+	w->sqlite_databases = (const char *const *)c->sqlite_databases;
+	w->sqldb = o->sqldb;
 	w->log = o->log;
 	w->max_body = c->max_output;
 	return 0;
@@ -311,6 +316,7 @@ void sb_component_free(struct sb_component *c)
 	sk_kv_free(c->env, c->n_env);
 	sk_kv_free(c->vars, c->wenv.n_vars);
 	free_strv(c->kv_stores, c->wenv.n_kv_stores);
+	free_strv(c->sqlite_databases, c->wenv.n_sqlite_databases);
 	free_strv(c->allowed_hosts, c->wenv.n_allowed_outbound_hosts);
 	free(c->id);
 	free(c->files_dir);

@@ -52,6 +52,9 @@ struct sb_component_opts {
 	const char *const *allowed_hosts; /* allowed_outbound_hosts */
 	size_t n_allowed_hosts;
 	struct wh_kvdb *kvdb; /* key-value stores (wasi/kv-sqlite.h), owned by the caller */
+	const char *const *sqlite_databases; /* sqlite_databases it may open */
+	size_t n_sqlite_databases;
+	struct wh_sqldb *sqldb; /* SQLite databases (wasi/sqlite-db.h), owned by the caller */
 	/* where guest stdout/stderr lines go (wasi/guest-log.h); must outlive
 	 * the component; NULL drops them */
 	const struct sk_log_sink *log;
@@ -83,7 +86,7 @@ struct sb_component {
 	/* what the host interfaces see (points into c and the copies below) */
 	struct wh_component_env wenv;
 	struct sk_kv *vars;
-	char **kv_stores, **allowed_hosts;
+	char **kv_stores, **allowed_hosts, **sqlite_databases;
 };
 
 /* Compile (or map from the cache), detect the handler kind, link, and check

@@ -29,6 +29,7 @@
 #include "shim-bridge/telemetry/telemetry.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
+#include "shim-bridge/wasi/sqlite-db.h"
 
 /* Request headers passed to a component, spin-* ones included. */
 #define REQUEST_HEADERS_MAX 160
@@ -47,6 +48,7 @@ struct sb_host {
 	char *work_dir; /* staging folder we made (removed at free), or NULL */
 	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
 	struct wh_kvdb *kvdb;           /* key-value stores (SQLite) for Spin's key-value */
+	struct wh_sqldb *sqldb;         /* SQLite databases for Spin's sqlite */
 };
 
 static double now_ms(void)
@@ -490,6 +492,9 @@ static int prepare_component(struct sb_host *b, size_t idx, struct sk_error *err
 		.allowed_hosts = (const char *const *)sc->allowed_outbound_hosts,
 		.n_allowed_hosts = sc->n_allowed_outbound_hosts,
 		.kvdb = b->kvdb,
+		.sqlite_databases = (const char *const *)sc->sqlite_databases,
+		.n_sqlite_databases = sc->n_sqlite_databases,
+		.sqldb = b->sqldb,
 		.log = b->log,
 		.max_memory = b->opts->max_instance_memory,
 		.timeout_ms = b->opts->timeout_ms,
@@ -534,8 +539,9 @@ static int rc_variable(void *ud, const char *name, const char **value)
 }
 
 /* runtime-config.toml (--runtime-config-file, else /runtime-config.toml when
- * present): variable providers and key-value stores; then the state folder
- * and the stores every component names, checked now. */
+ * present): variable providers, key-value stores and SQLite databases; then
+ * the state folder and the stores and databases every component names,
+ * checked now. */
 static int load_runtime_config(struct sb_host *b, struct sk_error *err)
 {
 	_cleanup_free_ char *state_dir = NULL;
@@ -553,12 +559,19 @@ static int load_runtime_config(struct sb_host *b, struct sk_error *err)
 	r = wh_kvdb_new(b->rc, state_dir, &b->kvdb, err);
 	if (r < 0)
 		return r;
+	r = wh_sqldb_new(b->rc, state_dir, &b->sqldb, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < b->app->n_components; i++) {
 		const struct app_component *sc = &b->app->components[i];
 		if (!component_used(b->app, i))
 			continue;
 		r = wh_kvdb_check_component(b->kvdb, sc->id, (const char *const *)sc->key_value_stores,
 					      sc->n_key_value_stores, err);
+		if (r < 0)
+			return r;
+		r = wh_sqldb_check_component(b->sqldb, sc->id, (const char *const *)sc->sqlite_databases,
+					     sc->n_sqlite_databases, err);
 		if (r < 0)
 			return r;
 	}
@@ -665,6 +678,7 @@ void sb_host_free(struct sb_host *b)
 	free(b->comps);
 	app_router_free(b->router);
 	wh_kvdb_free(b->kvdb);
+	wh_sqldb_free(b->sqldb);
 	app_runtime_config_free(b->rc);
 	app_vars_free(b->vars);
 	app_free(b->app);

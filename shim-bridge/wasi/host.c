@@ -152,6 +152,22 @@ int wh_arg_u64(const wasmtime_component_val_t *v, uint64_t *out)
 	return 0;
 }
 
+int wh_arg_s64(const wasmtime_component_val_t *v, int64_t *out)
+{
+	if (v->kind != WASMTIME_COMPONENT_S64)
+		return -EINVAL;
+	*out = v->of.s64;
+	return 0;
+}
+
+int wh_arg_f64(const wasmtime_component_val_t *v, double *out)
+{
+	if (v->kind != WASMTIME_COMPONENT_F64)
+		return -EINVAL;
+	*out = v->of.f64;
+	return 0;
+}
+
 int wh_arg_u32(const wasmtime_component_val_t *v, uint32_t *out)
 {
 	if (v->kind != WASMTIME_COMPONENT_U32)
@@ -251,6 +267,18 @@ void wh_val_u64(wasmtime_component_val_t *v, uint64_t x)
 {
 	v->kind = WASMTIME_COMPONENT_U64;
 	v->of.u64 = x;
+}
+
+void wh_val_s64(wasmtime_component_val_t *v, int64_t x)
+{
+	v->kind = WASMTIME_COMPONENT_S64;
+	v->of.s64 = x;
+}
+
+void wh_val_f64(wasmtime_component_val_t *v, double x)
+{
+	v->kind = WASMTIME_COMPONENT_F64;
+	v->of.f64 = x;
 }
 
 void wh_val_string(wasmtime_component_val_t *v, const char *s, size_t n)

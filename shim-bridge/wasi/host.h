@@ -57,6 +57,7 @@ enum wh_rtype {
 	WH_OUTGOING_BODY,
 	WH_FUTURE_INCOMING_RESPONSE,
 	WH_KV_STORE,
+	WH_SQL_CONN,
 	WH_RTYPE_COUNT
 };
 
@@ -86,6 +87,7 @@ struct wh_ref {
 };
 
 struct wh_kvdb;
+struct wh_sqldb;
 
 /* Per-component settings the host interfaces read, owned by the component
  * (shim-bridge/runtime/component.c fills it from the app). Everything is
@@ -104,6 +106,10 @@ struct wh_component_env {
 	const char *const *allowed_outbound_hosts;
 	size_t n_allowed_outbound_hosts;
 	struct wh_kvdb *kvdb;           /* the app's key-value stores (kv-sqlite.h) */
+	/* SQLite databases this component may open, and the app's (sqlite-db.h) */
+	const char *const *sqlite_databases;
+	size_t n_sqlite_databases;
+	struct wh_sqldb *sqldb;
 	/* where guest stdout/stderr go (guest-log.h), and what operators should
 	 * see from the host (an outbound request denied); the program's */
 	const struct sk_log_sink *log;
@@ -174,6 +180,8 @@ void *wh_deref(struct wh_ctx *ctx, struct wh_ref ref, uint32_t type);
 /* The rep of a resource argument of host type `type`; 0 or -EINVAL. */
 int wh_arg_rep(wasmtime_context_t *cx, const wasmtime_component_val_t *v, uint32_t type, uint32_t *rep);
 int wh_arg_u64(const wasmtime_component_val_t *v, uint64_t *out);
+int wh_arg_s64(const wasmtime_component_val_t *v, int64_t *out);
+int wh_arg_f64(const wasmtime_component_val_t *v, double *out);
 int wh_arg_u32(const wasmtime_component_val_t *v, uint32_t *out);
 int wh_arg_u16(const wasmtime_component_val_t *v, uint16_t *out);
 int wh_arg_bool(const wasmtime_component_val_t *v, bool *out);
@@ -189,6 +197,8 @@ void wh_val_u8(wasmtime_component_val_t *v, uint8_t x);
 void wh_val_u16(wasmtime_component_val_t *v, uint16_t x);
 void wh_val_u32(wasmtime_component_val_t *v, uint32_t x);
 void wh_val_u64(wasmtime_component_val_t *v, uint64_t x);
+void wh_val_s64(wasmtime_component_val_t *v, int64_t x);
+void wh_val_f64(wasmtime_component_val_t *v, double x);
 void wh_val_string(wasmtime_component_val_t *v, const char *s, size_t n);
 void wh_val_cstring(wasmtime_component_val_t *v, const char *s);
 void wh_val_bytes(wasmtime_component_val_t *v, const void *p, size_t n);
@@ -255,7 +265,7 @@ extern const struct wh_iface_def wh_http_ifaces[]; /* wasi:http/types */
 extern const size_t wh_n_http_ifaces;
 extern const struct wh_iface_def wh_outbound_ifaces[]; /* outgoing-handler, fermyon:spin/http */
 extern const size_t wh_n_outbound_ifaces;
-extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value */
+extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value, sqlite */
 extern const size_t wh_n_spin_ifaces;
 
 /* A linker with every interface above. *out owned by the caller. */

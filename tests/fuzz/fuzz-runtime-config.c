@@ -1,7 +1,7 @@
 /* libFuzzer target: runtime-config.toml text through our TOML parser and
- * the runtime config rules, then the variable lookups and the key-value
- * store table built from whatever came out (no store is opened: nothing
- * touches the file system). Nothing may crash, leak or hang, and every
+ * the runtime config rules, then the variable lookups, the key-value store
+ * table and the SQLite database table built from whatever came out (no
+ * store or database is opened: nothing touches the file system). Nothing may crash, leak or hang, and every
  * error message and warning must be one line. */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 #include "common/escape.h"
 #include "shim-bridge/app/runtime-config.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
+#include "shim-bridge/wasi/sqlite-db.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +21,7 @@ static void exercise(const struct app_runtime_config *rc)
 	const char *envp[] = {"SPIN_VARIABLE_A=1", "SPIN_VARIABLE__TOKEN=t", "X_X1=2", NULL};
 	struct sk_error err = {0};
 	struct wh_kvdb *db = NULL;
+	struct wh_sqldb *sdb = NULL;
 	const char *v;
 	char *dir = NULL;
 
@@ -38,6 +40,17 @@ static void exercise(const struct app_runtime_config *rc)
 			if (!wh_kvdb_find(db, rc->kv[i].label, strlen(rc->kv[i].label)))
 				__builtin_trap();
 		wh_kvdb_free(db);
+	}
+	if (wh_sqldb_new(rc, "/state", &sdb, &err) == 0) {
+		if (!wh_sqldb_find(sdb, WH_SQL_DEFAULT_LABEL, strlen(WH_SQL_DEFAULT_LABEL)))
+			__builtin_trap(); /* "default" is always defined */
+		for (size_t i = 0; i < rc->n_sqlite; i++) {
+			struct wh_sqldb_database *d =
+			    wh_sqldb_find(sdb, rc->sqlite[i].label, strlen(rc->sqlite[i].label));
+			if (!d || (rc->sqlite[i].path && (!wh_sqldb_path(d) || rc->sqlite[i].path[0] != '/')))
+				__builtin_trap(); /* relative paths resolve against the config's folder */
+		}
+		wh_sqldb_free(sdb);
 	}
 }
 

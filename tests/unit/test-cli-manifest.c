@@ -61,7 +61,8 @@ static void test_roundtrip(void)
 	(void)snprintf(path, sizeof(path), "%s/spin.toml", dir);
 	write_file(path, "spin_manifest_version = 2\n[application]\nname = \"t\"\nversion = \"1.2.3\"\n"
 	                 "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n"
-	                 "[component.c]\nsource = \"c.wasm\"\nfiles = [{ source = \"static\", destination = \"/s\" }]\n");
+	                 "[component.c]\nsource = \"c.wasm\"\nfiles = [{ source = \"static\", destination = \"/s\" }]\n"
+	                 "sqlite_databases = [\"default\", \"other\"]\n");
 	(void)snprintf(path, sizeof(path), "%s/c.wasm", dir);
 	write_file(path, "\0asm"); /* the loader does not parse wasm */
 	(void)snprintf(path, sizeof(path), "%s/static", dir);
@@ -82,6 +83,8 @@ static void test_roundtrip(void)
 	is_str(m.layers[m.locked].media_type, MEDIA_LOCKED, "... the locked app found");
 	ok(strstr(layers.v[m.locked].mem, "\"path\":\"/s/a.txt\"") && strstr(layers.v[m.locked].mem, "\"path\":\"/s/b.txt\""),
 	   "the locked app lists both files by guest path");
+	ok(strstr(layers.v[m.locked].mem, "\"databases\":[\"default\",\"other\"]") != NULL,
+	   "the locked app names the component's sqlite_databases as Spin does (metadata.databases)");
 	oci_manifest_free(&m);
 	free(manifest);
 	layers_free(&layers);

@@ -117,8 +117,11 @@ static const char good_rc[] = "state_dir = \"/var/lib/app\"\n"
                               "type = \"spin\"\n"
                               "\n"
                               "[sqlite_database.default]\n"
-                              "type = \"libsql\"\n"
-                              "url = \"https://db.example.com\"\n"
+                              "type = \"spin\"\n"
+                              "path = \"data/app.db\"\n"
+                              "\n"
+                              "[sqlite_database.mem]\n"
+                              "type = \"spin\"\n"
                               "\n"
                               "[llm_compute]\n"
                               "type = \"remote_http\"\n"
@@ -147,14 +150,18 @@ static void test_parse_good(void)
 	is_str(rc->kv[0].path, "/etc/app/data/kv.db", "relative path resolved against the config's folder");
 	is_str(rc->kv[1].path, "/srv/kv.db", "absolute path kept");
 	ok(rc->kv[2].path == NULL, "no path: in memory");
-	is_int(rc->n_warnings, 2, "two warnings: sqlite_database and llm_compute");
-	ok(rc->n_warnings == 2 && strstr(rc->warnings[0], "rc.toml:25:") &&
-	       strstr(rc->warnings[0], "sqlite_database") && strstr(rc->warnings[0], "libsql"),
-	   "sqlite_database warning names the line, table and type: %s",
-	   rc->n_warnings ? rc->warnings[0] : "");
-	ok(rc->n_warnings == 2 && strstr(rc->warnings[1], "rc.toml:29:") &&
-	       strstr(rc->warnings[1], "llm_compute"),
-	   "llm_compute warning: %s", rc->n_warnings > 1 ? rc->warnings[1] : "");
+	is_int(rc->n_sqlite, 2, "two SQLite databases");
+	if (rc->n_sqlite == 2) {
+		is_str(rc->sqlite[0].label, "default", "database label");
+		is_str(rc->sqlite[0].path, "/etc/app/data/app.db",
+		       "database path resolved against the config's folder");
+		ok(rc->sqlite[1].path == NULL && strcmp(rc->sqlite[1].label, "mem") == 0,
+		   "a database without a path: in memory");
+	}
+	is_int(rc->n_warnings, 1, "one warning: llm_compute (sqlite_database is served)");
+	ok(rc->n_warnings == 1 && strstr(rc->warnings[0], "rc.toml:32:") &&
+	       strstr(rc->warnings[0], "llm_compute"),
+	   "llm_compute warning: %s", rc->n_warnings ? rc->warnings[0] : "");
 
 	/* Provider order: env (SPIN_VARIABLE_ + '_' + NAME), static, env (SPIN_VARIABLE_NAME). */
 	const char *envp[] = {"SPIN_VARIABLE__TOKEN=from-env", "SPIN_VARIABLE_GREETING=late",
@@ -177,8 +184,16 @@ static void test_parse_good(void)
 	   "variables_provider, Spin 3's name: %s", err.message);
 	app_runtime_config_free(rc);
 
+	rc = parse("[sqlite_database.a]\ntype = \"spin\"\npath = \"/abs/a.db\"\nurl = \"x\"\n", "/etc", &err);
+	ok(rc && rc->n_sqlite == 1 && strcmp(rc->sqlite[0].path, "/abs/a.db") == 0 && rc->n_warnings == 1 &&
+	       strstr(rc->warnings[0], "rc.toml:1:") && strstr(rc->warnings[0], "[sqlite_database.a]") &&
+	       strstr(rc->warnings[0], "\"url\" is ignored"),
+	   "an absolute database path is kept; an unknown key is a warning: %s",
+	   rc && rc->n_warnings ? rc->warnings[0] : err.message);
+	app_runtime_config_free(rc);
+
 	rc = parse("", NULL, &err);
-	ok(rc && rc->n_kv == 0 && rc->n_providers == 0 && !rc->has_state_dir,
+	ok(rc && rc->n_kv == 0 && rc->n_sqlite == 0 && rc->n_providers == 0 && !rc->has_state_dir,
 	   "an empty file is an empty config");
 	app_runtime_config_free(rc);
 
@@ -263,6 +278,32 @@ static void test_parse_bad(void)
 	     {"type \"e\\tn\\rv\\x1b[2J", NULL}},
 	    {"[key_value_store.\"a\\nb\"]\ntype = \"floppy\"\n", -EINVAL, {"\"floppy\"", NULL}},
 	    {"[key_value_store.x]\ntype = \"\\u0085\\u2028\"\n", -EINVAL, {"\\u0085\\u2028", NULL}},
+	    /* [sqlite_database.*] */
+	    {"\n[sqlite_database.remote]\ntype = \"libsql\"\nurl = \"https://db.example.com\"\ntoken = "
+	     "\"t\"\n",
+	     -ENOTSUP,
+	     {"rc.toml:2:",
+	      "[sqlite_database.remote]: type \"libsql\" (a remote libSQL database) is not supported",
+	      "type = \"spin\" with path"}},
+	    {"[sqlite_database.a]\ntype = \"postgres\"\n",
+	     -EINVAL,
+	     {"rc.toml:1:", "type \"postgres\" is not a SQLite database type", "type = \"spin\""}},
+	    {"[sqlite_database.a]\npath = \"a.db\"\n",
+	     -EINVAL,
+	     {"[sqlite_database.a]: type is missing", NULL}},
+	    {"[sqlite_database.a]\ntype = 1\n", -EINVAL, {"type must be a string", NULL}},
+	    {"[sqlite_database.a]\ntype = \"spin\"\npath = \"\"\n",
+	     -EINVAL,
+	     {"[sqlite_database.a]: path must be a non-empty string", NULL}},
+	    {"[sqlite_database.a]\ntype = \"spin\"\npath = [\"a.db\"]\n",
+	     -EINVAL,
+	     {"path must be a non-empty string", NULL}},
+	    {"[sqlite_database]\na = \"x\"\n",
+	     -EINVAL,
+	     {"sqlite_database.a is a string", "[sqlite_database.a]"}},
+	    {"sqlite_database = 1\n", -EINVAL, {"rc.toml:1:", "sqlite_database is an integer", NULL}},
+	    {"[sqlite_database.\"\"]\ntype = \"spin\"\n", -EINVAL, {"database label cannot be empty", NULL}},
+	    {"[sqlite_database.\"a\\tb\"]\ntype = \"e\\u001b[2J\"\n", -EINVAL, {"\\x1b[2J", NULL}},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

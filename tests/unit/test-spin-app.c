@@ -117,6 +117,7 @@ static const char *full_manifest =
 	"files = [\"static/*.html\", \"assets/**/*.css\", { source = \"data\", destination = \"/data\" }]\n"
 	"exclude_files = [\"static/secret.html\"]\n"
 	"allowed_outbound_hosts = [\"https://example.com\"]\nkey_value_stores = [\"default\"]\n"
+	"sqlite_databases = [\"default\", \"db2\"]\n"
 	"environment = { MODE = \"prod\", EMPTY = \"\" }\n"
 	"[component.home.variables]\nmessage = \"{{ greeting }}, {{api_key}}!\"\n"
 	"[component.home.build]\ncommand = \"make\"\n";
@@ -173,6 +174,7 @@ static void test_manifest_full(void)
 	is_int(c->n_files, 4, "four mounts in all");
 	is_int(c->n_allowed_outbound_hosts, 1, "allowed_outbound_hosts");
 	is_str(c->key_value_stores[0], "default", "key_value_stores");
+	ok(c->n_sqlite_databases == 2 && strcmp(c->sqlite_databases[1], "db2") == 0, "sqlite_databases");
 	is_int(c->n_env, 2, "environment");
 	is_str(c->env[0].key, "MODE", "environment key");
 	is_str(c->variables[0].value, "{{ greeting }}, {{api_key}}!", "component variable template kept");
@@ -273,6 +275,8 @@ static void test_manifest_errors(void)
 	         "files mapping with a relative destination");
 	toml_bad(HEAD HELLO "files = [1]\n", "files[0] must be a glob string", "files entry of the wrong type");
 	toml_bad(HEAD HELLO "key_value_stores = [1]\n", "key_value_stores[0] must be a string", "kv store not a string");
+	toml_bad(HEAD HELLO "sqlite_databases = [\"a\", 2]\n", "sqlite_databases[1] must be a string",
+	         "sqlite database not a string");
 	toml_bad(HEAD HELLO "environment = { A = 1 }\n", "environment.A must be a string", "environment value not a string");
 	toml_bad(HEAD "name = \"again\"\n", "spin.toml:4:1: duplicate key \"name\"", "TOML errors carry file:line:col");
 	toml_bad(HEAD HELLO "[component.hello]\nsource = \"app.wasm\"\n", "defined twice", "component defined twice (TOML)");
@@ -350,7 +354,8 @@ static void test_load_paths(void)
 	"  {\"id\": \"t3\", \"trigger_type\": \"http\", \"trigger_config\": {\"component\": \"web\", \"route\": {\"private\": true}}},\n" \
 	"  {\"id\": \"t4\", \"trigger_type\": \"redis\", \"trigger_config\": {\"component\": \"web\", \"channel\": \"x\"}}],\n" \
 	" \"components\": [\n" \
-	"  {\"id\": \"web\", \"metadata\": {\"allowed_outbound_hosts\": [\"https://a.b\"], \"key_value_stores\": [\"default\"]},\n" \
+	"  {\"id\": \"web\", \"metadata\": {\"allowed_outbound_hosts\": [\"https://a.b\"], \"key_value_stores\": [\"default\"],\n" \
+	"   \"databases\": [\"default\"]},\n" \
 	"   \"source\": {\"content_type\": \"application/wasm\", \"source\": \"file://%s/app%%2Dx.wasm\"},\n" \
 	"   \"env\": {\"A\": \"1\"}, \"files\": [{\"source\": \"file://%s/static\", \"path\": \"/\"}],\n" \
 	"   \"config\": {\"msg\": \"{{ greeting }}\"}},\n" \
@@ -386,6 +391,9 @@ static void test_locked(void)
 		   "files entry: a directory mounted at /");
 		is_str(app->components[0].allowed_outbound_hosts[0], "https://a.b", "metadata.allowed_outbound_hosts");
 		is_str(app->components[0].key_value_stores[0], "default", "metadata.key_value_stores");
+		ok(app->components[0].n_sqlite_databases == 1 &&
+		       strcmp(app->components[0].sqlite_databases[0], "default") == 0,
+		   "metadata.databases: the component's SQLite databases");
 		is_str(app->components[0].env[0].value, "1", "env");
 		is_str(app->components[0].variables[0].value, "{{ greeting }}", "config becomes component variables");
 		ok(app->components[1].source == NULL && app->components[1].inline_len == 4 &&
