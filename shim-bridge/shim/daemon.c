@@ -65,7 +65,10 @@ int shim_cmd_serve(const struct shim_cmd *cmd)
 		memmove(s.ttrpc_address, s.ttrpc_address + 7, strlen(s.ttrpc_address + 7) + 1);
 
 	s.shared = cmd->shared;
-	struct sk_ttrpc_server_config cfg = { .log = *sk_log_sink_stderr() };
+	/* containerd keeps a connection per task: in shared mode, one per
+	 * container of the node, and a Wait in flight on each. */
+	struct sk_ttrpc_server_config cfg = { .log = *sk_log_sink_stderr(),
+					      .max_conns = s.shared ? 2 * SHIM_MAX_SHARED_CONTAINERS + 64 : 0 };
 	int r = shim_process_start(&s, &err);
 	if (r == 0 && s.shared)
 		r = shim_shared_start(&s, &err);

@@ -86,6 +86,18 @@ static void app_failed(struct shim_app *a, const struct shim_spec *sp, const cha
 	shim_app_fail_message(sp, line);
 }
 
+/* Close the container's log pipes: containerd reads them to their end
+ * before it deletes the task, as it would after an app process exits.
+ * Only once no request of the app runs (nothing writes to them). */
+static void close_logs(struct shim_app *a)
+{
+	if (a->out_fd >= 0)
+		close(a->out_fd);
+	if (a->err_fd >= 0)
+		close(a->err_fd);
+	a->out_fd = a->err_fd = -1;
+}
+
 /* --- the daemon's shared parts --------------------------------------------- */
 
 static unsigned env_unsigned(const char *name, unsigned def, unsigned max)
@@ -337,6 +349,7 @@ int shim_shared_run(struct shim *s, struct shim_container *c, struct sk_error *e
 		a->host = NULL;
 		pthread_mutex_unlock(&a->mu);
 		sb_host_free(host);
+		close_logs(a);
 		a->exit_status = 1;
 	}
 	pthread_mutex_lock(&a->mu);
@@ -386,6 +399,7 @@ static void *stopper_main(void *arg)
 	a->host = NULL;
 	pthread_mutex_unlock(&a->mu);
 	sb_host_free(host);
+	close_logs(a);
 	if (!killed) {
 		pthread_mutex_lock(&s->mu);
 		struct shim_container *c = shim_find(s, a->id);
