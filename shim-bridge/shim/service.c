@@ -642,6 +642,12 @@ static int h_stats(void *ud, const struct sk_ttrpc_call *call, struct sk_ttrpc_r
 	struct shim_container *c = lock_find(s, m->id, reply);
 	if (!c)
 		return reply->code;
+	if (c->app) {
+		struct shim_cgroup_stats st;
+		shim_shared_stats(c, &st);
+		pthread_mutex_unlock(&s->mu);
+		return shim_stats_reply(&st, reply);
+	}
 	if (c->cgroup) {
 		snprintf(path, sizeof(path), "%s", c->cgroup);
 	} else if (c->sandbox && c->spec.cgroups_path && strrchr(c->spec.cgroups_path, '/')) {

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "shim-bridge/http/server.h"
 #include "shim-bridge/runtime/engine.h"
 #include "shim-bridge/shim/app.h"
+#include "shim-bridge/shim/cgroup.h"
 #include "shim-bridge/shim/shim.h"
 #include "shim-bridge/spin-bridge/host.h"
 #include "shim-bridge/spin-bridge/options.h"
@@ -55,6 +57,7 @@ struct shim_app {
 	const char **env; /* the container's environment, NULL-terminated (borrowed strings) */
 	struct sb_host *host;
 	struct http_site *site;
+	atomic_uint_fast64_t cpu_ns; /* CPU time its requests took on the workers */
 
 	pthread_mutex_t mu; /* guards the stopper's state below */
 	pthread_cond_t cond;
@@ -289,6 +292,31 @@ int shim_shared_create(struct shim *s, struct shim_container *c, struct sk_error
 
 /* --- Start ------------------------------------------------------------------- */
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The app's handler, with the worker's CPU time counted for Stats. */
+static void app_handle(void *user, const struct http_request *req, struct http_response *resp)
+{
+	struct shim_app *a = user;
+	uint64_t t0 = thread_cpu_ns();
+
+	sb_host_handle(a->host, req, resp);
+	atomic_fetch_add_explicit(&a->cpu_ns, thread_cpu_ns() - t0, memory_order_relaxed);
+}
+
+static bool app_wants_stream(void *user, const struct http_request *req)
+{
+	struct shim_app *a = user;
+
+	return sb_host_wants_stream(a->host, req);
+}
+
 /* Load the app and serve it. Caller does not hold s->mu. */
 static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_app *a, struct sk_error *err)
 {
@@ -317,9 +345,9 @@ static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_
 	 * fits: that many requests at a time, the others answered 503. */
 	struct http_site_config sc = {
 		.listen_fd = a->lfd,
-		.handler = sb_host_handle,
-		.user = a->host,
-		.stream_request = sb_host_wants_stream,
+		.handler = app_handle,
+		.user = a,
+		.stream_request = app_wants_stream,
 		.max_in_flight = c->spec.memory_limit > 0 ? a->opts.max_concurrent : 0,
 	};
 	r = http_server_add_site(s->http, &sc, &a->site, err);
@@ -474,4 +502,17 @@ void shim_shared_release(struct shim_container *c)
 	if (a->site)
 		(void)http_site_remove(a->site, 0);
 	shared_app_free(a);
+}
+
+void shim_shared_stats(const struct shim_container *c, struct shim_cgroup_stats *st)
+{
+	const struct shim_app *a = c->app;
+
+	memset(st, 0, sizeof(*st));
+	if (!a)
+		return;
+	/* What the app's requests cost on the node runtime's workers. Its
+	 * memory is the node runtime's, shared: not counted per app. */
+	st->cpu_total_ns = atomic_load_explicit(&a->cpu_ns, memory_order_relaxed);
+	st->cpu_user_ns = st->cpu_total_ns;
 }

@@ -116,6 +116,11 @@ is "$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.
 is "$(answers "$P1" /hello)" "hello from wagi" "while one app loops, the other answers"
 is "$(answers "$P2" /hello)" "hello from wagi" "and so does the looping app's next request"
 
+cpu_of() { ctr tasks metrics "$1" 2>/dev/null | awk '$1 == "cpuacct.usage" {print $2}'; }
+c1=$(cpu_of a1)
+ok "Stats: the CPU time of the app's requests ($c1 ns)" test "${c1:-0}" -gt 0
+for _ in $(seq 1 20); do answers "$P1" /echo/x >/dev/null; done
+ok "which grows with its requests" test "$(cpu_of a1)" -gt "${c1:-0}"
 ok "an app that cannot load starts" run bad "$(free_port)" bad
 ok "and its task exits" wait_for 20 stopped bad
 is "$(exit_of bad)" 1 "with status 1"
