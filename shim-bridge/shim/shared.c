@@ -317,6 +317,17 @@ static bool app_wants_stream(void *user, const struct http_request *req)
 	return sb_host_wants_stream(a->host, req);
 }
 
+/* Requests in flight a CPU limit allows: two per core of the quota (a
+ * request waiting on I/O leaves its core to another), at least one; 0 with
+ * no limit. */
+static unsigned cpu_in_flight(const struct shim_spec *sp)
+{
+	if (sp->cpu_quota <= 0 || sp->cpu_period == 0)
+		return 0;
+	uint64_t n = (2 * (uint64_t)sp->cpu_quota + sp->cpu_period - 1) / sp->cpu_period;
+	return n < 1 ? 1 : n > 4096 ? 4096 : (unsigned)n;
+}
+
 /* Load the app and serve it. Caller does not hold s->mu. */
 static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_app *a, struct sk_error *err)
 {
@@ -343,12 +354,16 @@ static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_
 	pthread_mutex_unlock(&a->mu);
 	/* Under a memory limit, shim_app_plan set the instance count that
 	 * fits: that many requests at a time, the others answered 503. */
+	unsigned in_flight = c->spec.memory_limit > 0 ? a->opts.max_concurrent : 0;
+	unsigned cpu = cpu_in_flight(&c->spec);
+	if (cpu && (!in_flight || cpu < in_flight))
+		in_flight = cpu;
 	struct http_site_config sc = {
 		.listen_fd = a->lfd,
 		.handler = app_handle,
 		.user = a,
 		.stream_request = app_wants_stream,
-		.max_in_flight = c->spec.memory_limit > 0 ? a->opts.max_concurrent : 0,
+		.max_in_flight = in_flight,
 	};
 	r = http_server_add_site(s->http, &sc, &a->site, err);
 	if (r < 0)

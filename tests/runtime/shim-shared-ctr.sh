@@ -7,7 +7,8 @@
 # delay (exit 0) while the other answers; SIGKILL stops one at once (exit
 # 137); an app that cannot load exits 1 and the daemon serves on; the daemon
 # exits when its last container is deleted; kill -9 of the daemon stops every
-# task. Root only; loopback traffic only.
+# task; Stats counts an app's CPU time; a CPU limit of half a core lets one
+# request in at a time. Root only; loopback traffic only.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
@@ -152,8 +153,16 @@ pkill -KILL -f "$T/bin/containerd-shim-spin-v2 .*-shared serve"
 both_gone() { gone b1 && gone b2; }
 ok "after kill -9 of the daemon neither task runs" wait_for 20 both_gone
 for t in b1 b2; do ctr tasks delete -f "$t" >/dev/null 2>&1; ctr containers delete "$t" >/dev/null 2>&1; done
-ok "a new app after that gets a new daemon" run c1 "$P1" one
+# A CPU limit of half a core: one request at a time (two per core).
+ok "a new app after that gets a new daemon (half a core)" \
+	ctr run -d --runtime io.containerd.spin.v2 --net-host --cpus 0.5 --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$P1" \
+	docker.io/spinkube-c/shared-one:test c1
 ok "which answers" wait_for 20 curl -sf --noproxy '*' -m 2 "http://127.0.0.1:$P1/hello"
+( curl -s --noproxy '*' -m 45 -o /dev/null "http://127.0.0.1:$P1/loop" ) &
+loop=$!
+sleep 0.5
+is "$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P1/hello")" 503 \
+	"while its one request in flight runs, the next is answered 503"
 ctr tasks kill -s SIGKILL c1 >/dev/null 2>&1
 wait_for 10 stopped c1
 ctr tasks delete c1 >/dev/null 2>&1
