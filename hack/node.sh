@@ -107,7 +107,8 @@ node_sysctl_save() {
 
 # The sysctls the kubelet and the node's network change.
 NODE_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward
-	net.bridge.bridge-nf-call-iptables)
+	net.bridge.bridge-nf-call-iptables net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2
+	net.ipv4.neigh.default.gc_thresh3)
 
 # node_stop DIR: stop the real node of the cluster in DIR and remove what it
 # left on the machine: kubelet and kube-proxy, every container and shim,
@@ -328,6 +329,14 @@ node_start() {
 	modprobe br_netfilter 2>/dev/null || true
 	sysctl -qw net.ipv4.ip_forward=1
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
+	# The host keeps a neighbour entry per pod it talks to on the bridge;
+	# past gc_thresh3 (1024 by default) new ones are dropped ("neighbour
+	# table overflow") and pods stop answering. Room for every pod, twice.
+	local want=$((2 * max_pods_real)) k
+	for k in 1 2 3; do
+		local cur; cur=$(sysctl -n "net.ipv4.neigh.default.gc_thresh$k" 2>/dev/null || echo 0)
+		[ "$cur" -lt $((want * (1 << (k - 1)))) ] && sysctl -qw "net.ipv4.neigh.default.gc_thresh$k=$((want * (1 << (k - 1))))"
+	done
 	ip link add "$NODE_BRIDGE" type bridge 2>/dev/null || die "real node: cannot make bridge $NODE_BRIDGE: ip link add failed"
 	ip addr add "$NODE_BRIDGE_IP/${NODE_POD_CIDR#*/}" dev "$NODE_BRIDGE"
 	ip link set "$NODE_BRIDGE" up
