@@ -40,6 +40,14 @@ static int wasm_error(struct sk_error *err, wasmtime_error_t *e, const struct sb
 	return sk_err(err, -EINVAL, "component \"%s\" (%s): %s: %s", o->id, o->source, what, line);
 }
 
+/* The same for an error that is no component's (a shared linker). */
+static int take_wasm_error(struct sk_error *err, wasmtime_error_t *e, const char *what)
+{
+	static const struct sb_component_opts none = { .id = "-", .source = "the engine" };
+
+	return wasm_error(err, e, &none, what);
+}
+
 static bool has_prefix(const char *s, size_t n, const char *prefix)
 {
 	size_t p = strlen(prefix);
@@ -181,36 +189,75 @@ static int copy_opts(struct sb_component *c, const struct sb_component_opts *o)
 	return dup_kv(o->env, o->n_env, &c->env, &c->n_env);
 }
 
-static int link_component(struct sb_component *c, const struct sb_component_opts *o, struct sk_error *err)
+static int build_wasip1(wasm_engine_t *engine, void **out, struct sk_error *err)
 {
+	wasmtime_linker_t *l = wasmtime_linker_new(engine);
 	wasmtime_error_t *we;
 
+	if (!l)
+		return sk_err(err, -ENOMEM, "out of memory");
+	we = wasmtime_linker_define_wasi(l);
+	if (we) {
+		wasmtime_linker_delete(l);
+		return take_wasm_error(err, we, "cannot define WASI for WAGI programs");
+	}
+	*out = l;
+	return 0;
+}
+
+static int build_wasip2(wasm_engine_t *engine, void **out, struct sk_error *err)
+{
+	wasmtime_component_linker_t *l = wasmtime_component_linker_new(engine);
+	wasmtime_error_t *we;
+
+	if (!l)
+		return sk_err(err, -ENOMEM, "out of memory");
+	we = wasmtime_component_linker_add_wasip2(l);
+	if (we) {
+		wasmtime_component_linker_delete(l);
+		return take_wasm_error(err, we, "cannot add WASI");
+	}
+	*out = l;
+	return 0;
+}
+
+static int build_wasi_http(wasm_engine_t *engine, void **out, struct sk_error *err)
+{
+	return wh_linker_new(engine, (wasmtime_component_linker_t **)out, err);
+}
+
+/* The engine's linker for c's kind (shared: the host functions keep their
+ * state in the store), and for a WAGI program its instance_pre. */
+static int link_component(struct sb_component *c, const struct sb_component_opts *o, struct sk_error *err)
+{
+	void *l;
+	int r;
+
+	c->shared_linker = true;
 	if (c->module) {
-		c->linker = wasmtime_linker_new(c->engine->engine);
-		if (!c->linker)
-			return sk_err(err, -ENOMEM, "out of memory");
-		we = wasmtime_linker_define_wasi(c->linker);
-		if (!we)
-			we = wasmtime_linker_instantiate_pre(c->linker, c->module, &c->pre);
+		wasmtime_error_t *we;
+		if ((r = sb_engine_linker(c->engine, SB_LINKER_WASIP1, build_wasip1, &l, err)) < 0)
+			return r;
+		c->linker = l;
+		we = wasmtime_linker_instantiate_pre(c->linker, c->module, &c->pre);
 		if (we)
 			return wasm_error(err, we, o, "cannot link the WAGI program");
 		return 0;
 	}
 	if (c->kind == SB_HANDLER_WASI_HTTP) {
 		char what[300];
-		int r;
 		snprintf(what, sizeof(what), "component \"%s\" (%s)", o->id, o->source);
 		r = wh_check_imports(c->engine->engine, c->component, what, err);
 		if (r < 0)
 			return r;
-		return wh_linker_new(c->engine->engine, &c->clinker, err);
+		if ((r = sb_engine_linker(c->engine, SB_LINKER_WASI_HTTP, build_wasi_http, &l, err)) < 0)
+			return r;
+		c->clinker = l;
+		return 0;
 	}
-	c->clinker = wasmtime_component_linker_new(c->engine->engine);
-	if (!c->clinker)
-		return sk_err(err, -ENOMEM, "out of memory");
-	we = wasmtime_component_linker_add_wasip2(c->clinker);
-	if (we)
-		return wasm_error(err, we, o, "cannot add WASI");
+	if ((r = sb_engine_linker(c->engine, SB_LINKER_WASIP2, build_wasip2, &l, err)) < 0)
+		return r;
+	c->clinker = l;
 	return 0;
 }
 
@@ -280,6 +327,7 @@ int sb_component_prepare(struct sb_engine *e, const uint8_t *wasm, size_t len, c
 	c->component = comp.component;
 	c->from_cache = comp.from_cache;
 	c->compile_ms = comp.compile_ms;
+	memcpy(c->digest, comp.digest, sizeof(c->digest));
 	if (copy_wasi_env(c, o) < 0) {
 		r = sk_err(err, -ENOMEM, "out of memory");
 		goto fail;
@@ -303,16 +351,18 @@ void sb_component_free(struct sb_component *c)
 		return;
 	if (c->pre)
 		wasmtime_instance_pre_delete(c->pre);
-	if (c->linker)
+	if (c->linker && !c->shared_linker)
 		wasmtime_linker_delete(c->linker);
 	if (c->module)
 		wasmtime_module_delete(c->module);
 	if (c->export_fn)
 		wasmtime_component_export_index_delete(c->export_fn);
-	if (c->clinker)
+	if (c->clinker && !c->shared_linker)
 		wasmtime_component_linker_delete(c->clinker);
 	if (c->component)
 		wasmtime_component_delete(c->component);
+	if (c->engine)
+		sb_engine_release(c->engine, c->digest);
 	sk_kv_free(c->env, c->n_env);
 	sk_kv_free(c->vars, c->wenv.n_vars);
 	free_strv(c->kv_stores, c->wenv.n_kv_stores);

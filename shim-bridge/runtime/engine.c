@@ -178,6 +178,22 @@ static wasm_config_t *make_config(const struct sb_engine_opts *o)
 	return c;
 }
 
+/* Code loaded once per engine, by digest, and the shared linkers. */
+struct memo {
+	char digest[65];
+	enum sb_wasm_kind kind;
+	wasmtime_module_t *module;       /* the memo's own reference */
+	wasmtime_component_t *component;
+	unsigned users;
+	struct memo *next;
+};
+
+struct sb_engine_shared {
+	pthread_mutex_t mu;
+	struct memo *memo;
+	void *linkers[SB_LINKER_KINDS];
+};
+
 int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, struct sk_error *err)
 {
 	struct sb_engine *e = calloc(1, sizeof(*e));
@@ -188,6 +204,12 @@ int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, str
 	if (!e)
 		return sk_err(err, -ENOMEM, "out of memory");
 	e->opts = *opts;
+	e->shared = calloc(1, sizeof(*e->shared));
+	if (!e->shared) {
+		free(e);
+		return sk_err(err, -ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&e->shared->mu, NULL);
 	if (!e->opts.max_instance_memory)
 		e->opts.max_instance_memory = DEFAULT_MAX_MEMORY;
 	if (!e->opts.max_instances)
@@ -249,10 +271,114 @@ void sb_engine_free(struct sb_engine *e)
 		pthread_join(t->thread, NULL);
 		free(t);
 	}
+	if (e->shared) {
+		struct sb_engine_shared *sh = e->shared;
+		while (sh->memo) {
+			struct memo *m = sh->memo;
+			sh->memo = m->next;
+			if (m->module)
+				wasmtime_module_delete(m->module);
+			if (m->component)
+				wasmtime_component_delete(m->component);
+			free(m);
+		}
+		if (sh->linkers[SB_LINKER_WASIP1])
+			wasmtime_linker_delete(sh->linkers[SB_LINKER_WASIP1]);
+		for (int k = SB_LINKER_WASIP2; k < SB_LINKER_KINDS; k++)
+			if (sh->linkers[k])
+				wasmtime_component_linker_delete(sh->linkers[k]);
+		pthread_mutex_destroy(&sh->mu);
+		free(sh);
+	}
 	if (e->engine)
 		wasm_engine_delete(e->engine);
 	free(e->cache_dir);
 	free(e);
+}
+
+int sb_engine_linker(struct sb_engine *e, enum sb_linker_kind kind, sb_linker_build_fn build, void **out,
+		     struct sk_error *err)
+{
+	struct sb_engine_shared *sh = e->shared;
+	int r = 0;
+
+	pthread_mutex_lock(&sh->mu);
+	if (!sh->linkers[kind])
+		r = build(e->engine, &sh->linkers[kind], err);
+	*out = sh->linkers[kind];
+	pthread_mutex_unlock(&sh->mu);
+	return r;
+}
+
+/* A new reference to m's code in c (caller holds mu). */
+static void memo_take(struct memo *m, struct sb_compiled *c)
+{
+	m->users++;
+	c->kind = m->kind;
+	c->module = m->module ? wasmtime_module_clone(m->module) : NULL;
+	c->component = m->component ? wasmtime_component_clone(m->component) : NULL;
+	c->shared = true;
+	c->from_cache = true;
+}
+
+static struct memo *memo_find(struct sb_engine_shared *sh, const char *digest, enum sb_wasm_kind kind)
+{
+	for (struct memo *m = sh->memo; m; m = m->next)
+		if (m->kind == kind && strcmp(m->digest, digest) == 0)
+			return m;
+	return NULL;
+}
+
+/* Keep c's code for the next load of the same bytes; when another thread
+ * loaded them meanwhile, c takes that one instead. */
+static void memo_put(struct sb_engine *e, struct sb_compiled *c)
+{
+	struct sb_engine_shared *sh = e->shared;
+	struct memo *m;
+
+	pthread_mutex_lock(&sh->mu);
+	if ((m = memo_find(sh, c->digest, c->kind))) {
+		if (c->module)
+			wasmtime_module_delete(c->module);
+		if (c->component)
+			wasmtime_component_delete(c->component);
+		memo_take(m, c);
+	} else if ((m = calloc(1, sizeof(*m)))) {
+		memcpy(m->digest, c->digest, sizeof(m->digest));
+		m->kind = c->kind;
+		m->module = c->module ? wasmtime_module_clone(c->module) : NULL;
+		m->component = c->component ? wasmtime_component_clone(c->component) : NULL;
+		m->users = 1;
+		m->next = sh->memo;
+		sh->memo = m;
+	} else {
+		c->digest[0] = '\0'; /* not kept: nothing to release */
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
+void sb_engine_release(struct sb_engine *e, const char *digest)
+{
+	struct sb_engine_shared *sh = e->shared;
+
+	if (!digest || !digest[0])
+		return;
+	pthread_mutex_lock(&sh->mu);
+	for (struct memo **pm = &sh->memo; *pm; pm = &(*pm)->next) {
+		struct memo *m = *pm;
+		if (strcmp(m->digest, digest) != 0)
+			continue;
+		if (--m->users == 0) {
+			*pm = m->next;
+			if (m->module)
+				wasmtime_module_delete(m->module);
+			if (m->component)
+				wasmtime_component_delete(m->component);
+			free(m);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&sh->mu);
 }
 
 int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_wasm_kind *kind,
@@ -335,17 +461,32 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 	if (r < 0)
 		return r;
 	path[0] = '\0';
-	if (e->cache_dir) {
-		if (sk_sha256_hex(bytes, len, hex) < 0)
-			path[0] = '\0';
-		else if (snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex,
-			     c.kind == SB_WASM_MODULE ? "cwasm" : "ccomp") >= (int)sizeof(path))
-			path[0] = '\0';
+	if (sk_sha256_hex(bytes, len, hex) < 0)
+		hex[0] = '\0';
+	if (hex[0]) {
+		struct memo *m;
+		pthread_mutex_lock(&e->shared->mu);
+		if ((m = memo_find(e->shared, hex, c.kind))) {
+			memo_take(m, &c);
+			pthread_mutex_unlock(&e->shared->mu);
+			memcpy(c.digest, hex, sizeof(c.digest));
+			c.compile_ms = now_ms() - t0;
+			*out = c;
+			return 0;
+		}
+		pthread_mutex_unlock(&e->shared->mu);
+		memcpy(c.digest, hex, sizeof(c.digest));
 	}
+	if (e->cache_dir && hex[0] &&
+	    snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex, c.kind == SB_WASM_MODULE ? "cwasm" : "ccomp") >=
+		    (int)sizeof(path))
+		path[0] = '\0';
 	if (path[0] && access(path, R_OK) == 0) {
 		we = deserialize(e, path, &c);
 		if (!we) {
 			c.from_cache = true;
+			if (c.digest[0])
+				memo_put(e, &c);
 			c.compile_ms = now_ms() - t0;
 			*out = c;
 			return 0;
@@ -368,6 +509,8 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 	}
 	if (path[0])
 		store_artifact(e, path, &c);
+	if (c.digest[0])
+		memo_put(e, &c);
 	c.compile_ms = now_ms() - t0;
 	*out = c;
 	return 0;

@@ -29,12 +29,15 @@ struct sb_engine_opts {
 	const char *cache_dir;        /* compiled-code cache; NULL: no cache */
 };
 
+struct sb_engine_shared; /* engine.c: what every app on the engine shares */
+
 struct sb_engine {
 	wasm_engine_t *engine;
 	struct sb_engine_opts opts;
 	char *cache_dir;      /* owned; <cache_dir>/wasmtime-<v>/<config digest> */
 	uint64_t epoch_ticks; /* ticks per request timeout */
 	void *ticker;         /* private: the epoch ticker thread */
+	struct sb_engine_shared *shared; /* private: loaded code and linkers */
 };
 
 enum sb_wasm_kind { SB_WASM_MODULE, SB_WASM_COMPONENT };
@@ -46,7 +49,9 @@ struct sb_compiled {
 	wasmtime_module_t *module;
 	wasmtime_component_t *component;
 	bool from_cache;   /* mapped from the cache instead of compiled */
+	bool shared;       /* another component of the engine had loaded it */
 	double compile_ms; /* time spent compiling or deserializing */
+	char digest[65];   /* sha256 of the wasm: pass it to sb_engine_release */
 };
 
 /* Create the engine and start its epoch ticker. *out is owned by the caller
@@ -62,9 +67,23 @@ int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_
 /* Compile bytes (a core module or a component), going through the cache when
  * the engine has one: a cached artifact is mapped from disk; a missing or
  * unusable one is compiled and written atomically. `what` names the binary in
- * errors ("component \"hello\" (hello.wasm)"). */
+ * errors ("component \"hello\" (hello.wasm)"). The same bytes loaded again
+ * while an earlier load is in use give that one (a new reference to the
+ * same code: apps of one image share it). Thread-safe. */
 int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, const char *what,
 		      struct sb_compiled *out, struct sk_error *err);
+
+/* The caller is done with what sb_engine_compile gave for digest (after
+ * deleting its module or component): the last user's release frees it. */
+void sb_engine_release(struct sb_engine *e, const char *digest);
+
+/* The linkers components of one kind share: their host functions keep
+ * their state in the store, never in the linker. Built by build on first
+ * use, kept by the engine; *out is borrowed. Thread-safe. */
+enum sb_linker_kind { SB_LINKER_WASIP1, SB_LINKER_WASIP2, SB_LINKER_WASI_HTTP, SB_LINKER_KINDS };
+typedef int (*sb_linker_build_fn)(wasm_engine_t *engine, void **out, struct sk_error *err);
+int sb_engine_linker(struct sb_engine *e, enum sb_linker_kind kind, sb_linker_build_fn build, void **out,
+		     struct sk_error *err);
 
 /* Turn a wasmtime error or trap into one line in buf ("wasm trap: ...",
  * "timed out after N ms", "exceeded memory limit"). Takes ownership of both

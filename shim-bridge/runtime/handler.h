@@ -75,6 +75,8 @@ struct sb_component {
 	const atomic_bool *cancel; /* or NULL */
 	bool from_cache;
 	double compile_ms;
+	char digest[65]; /* its code's key in the engine (sb_engine_release) */
+	bool shared_linker; /* linker / clinker are the engine's */
 	/* core module (WAGI) */
 	wasmtime_module_t *module;
 	wasmtime_linker_t *linker;

@@ -3,6 +3,9 @@
  * compiled-code cache, the per-request CPU timeout, the memory cap, the
  * output cap, and the errors for binaries that are not wasm. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +67,16 @@ static int wat(const char *text, wasm_byte_vec_t *out)
 	return 0;
 }
 
-static struct sb_component *prepare(struct sb_engine *e, const char *text, const char *id, struct sk_error *err)
+static struct sb_component *prepare_with(struct sb_engine *e, const char *text, const char *id,
+					 struct sb_component_opts o, struct sk_error *err)
 {
 	wasm_byte_vec_t bin;
 	struct sb_component *c = NULL;
-	struct sb_component_opts o = { .id = id, .source = "test.wat", .max_output = 256 * 1024,
-				       .log = sk_log_sink_stderr() };
+
+	o.id = id;
+	o.source = "test.wat";
+	o.max_output = 256 * 1024;
+	o.log = sk_log_sink_stderr();
 
 	if (wat(text, &bin) < 0)
 		return NULL;
@@ -77,6 +84,25 @@ static struct sb_component *prepare(struct sb_engine *e, const char *text, const
 		c = NULL;
 	wasm_byte_vec_delete(&bin);
 	return c;
+}
+
+static struct sb_component *prepare(struct sb_engine *e, const char *text, const char *id, struct sk_error *err)
+{
+	return prepare_with(e, text, id, (struct sb_component_opts){ 0 }, err);
+}
+
+struct canceller {
+	atomic_bool *flag;
+	unsigned after_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *k = arg;
+
+	usleep(k->after_ms * 1000);
+	atomic_store(k->flag, true);
+	return NULL;
 }
 
 static int count_files(const char *dir)
@@ -201,6 +227,62 @@ int main(void)
 		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -EIO &&
 				   strstr(why.message, "exited with status 3"),
 			   "exit status 3 reported: %s", why.message);
+		sk_buf_free(&out);
+		sb_component_free(c);
+	}
+
+	/* Apps on one engine: the same bytes share their code while in use;
+	 * each component has caps of its own. */
+	struct sb_component *c1 = prepare(e, hello_wat, "one", &err), *c2 = prepare(e, hello_wat, "two", &err);
+	ok(c1 && c2 && strcmp(c1->digest, c2->digest) == 0 && c2->from_cache, "a second load of the same bytes takes the first's code");
+	ok(c1 && c2 && c1->linker == c2->linker, "and both WAGI programs use the engine's one linker");
+	sb_component_free(c1);
+	struct sk_buf o2 = sk_buf_make(0);
+	why.message[0] = '\0';
+	ok(c2 && sb_wagi_run(c2, NULL, 0, NULL, 0, NULL, 0, &o2, &why) == 0 && o2.len == 29,
+	   "the second still runs after the first is freed: %s", why.message);
+	sk_buf_free(&o2);
+	sb_component_free(c2);
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*.cwasm' -delete", dir);
+	ok(system(cmd) == 0, "empty the compiled-code cache");
+	c = prepare(e, hello_wat, "three", &err);
+	ok(c && !c->from_cache, "once the last user is gone the code is freed: the next load compiles again");
+	sb_component_free(c);
+
+	c = prepare_with(e, hog_wat, "hog-2", (struct sb_component_opts){ .max_memory = 2u << 20 }, &err);
+	ok(c != NULL, "a component with a memory cap under the engine's: %s", err.message);
+	if (c) {
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -EIO &&
+			   strstr(why.message, "memory limit of 2 MiB reached"), "its own cap holds: %s", why.message);
+		sk_buf_free(&out);
+		sb_component_free(c);
+	}
+	c = prepare_with(e, loop_wat, "loop-50", (struct sb_component_opts){ .timeout_ms = 50 }, &err);
+	if (c) {
+		struct sk_buf out = sk_buf_make(0);
+		ok(sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why) == -ETIMEDOUT &&
+			   strstr(why.message, "timed out after 50 ms"), "a time limit of its own: %s", why.message);
+		sk_buf_free(&out);
+		sb_component_free(c);
+	}
+	atomic_bool stop = false;
+	c = prepare_with(e, loop_wat, "loop-cancel", (struct sb_component_opts){ .timeout_ms = 10000, .cancel = &stop },
+			 &err);
+	if (c) {
+		struct sk_buf out = sk_buf_make(0);
+		struct canceller k = { &stop, 150 };
+		pthread_t t;
+		pthread_create(&t, NULL, cancel_later, &k);
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rr = sb_wagi_run(c, NULL, 0, NULL, 0, NULL, 0, &out, &why);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		pthread_join(t, NULL);
+		long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		ok(rr < 0 && strstr(why.message, "the app was stopped"), "its cancel flag stops a running guest: %s",
+		   why.message);
+		ok(ms < 2000, "long before its 10 s time limit (%ld ms)", ms);
 		sk_buf_free(&out);
 		sb_component_free(c);
 	}
