@@ -36,6 +36,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 guests_build
 cluster_up "$name" --real-node --nodes 0 --shim "$shim"
@@ -72,8 +74,13 @@ diag "image: $(jq '[.layers[].size] | add' <<<"$manifest") bytes compressed, $(w
 # --- helm install -------------------------------------------------------------------
 ok "helm install with the image from the cluster's registry (by digest)" \
 	helm install "$release" "$chart" -n $ns --create-namespace --set "image.repository=$repo" \
-	--set "image.digest=$digest" --wait --timeout 2m
-ok "the Deployment rolls out" kubectl -n $ns rollout status deploy/spin-controller --timeout=90s
+	--set "image.digest=$digest" --wait --timeout 90s
+ok "the Deployment rolls out" kubectl -n $ns rollout status deploy/spin-controller --timeout=60s
+if [ "$(kubectl -n $ns get deploy spin-controller -o jsonpath='{.status.readyReplicas}')" != 2 ]; then
+	kubectl -n $ns get pods -o wide 2>&1 | sed 's/^/# /'
+	kubectl -n $ns logs -l app.kubernetes.io/name=spin-controller --tail=5 2>&1 | sed 's/^/# /'
+	bail "the controller pods are not Ready: nothing below can pass"
+fi
 sel=app.kubernetes.io/name=spin-controller
 # ctl_pods: the controller pods that run and are not being deleted.
 ctl_pods() { kubectl -n $ns get pods -l $sel -o json | jq -r '.items[] | select(.status.phase == "Running" and .metadata.deletionTimestamp == null) | .metadata.name'; }
