@@ -70,6 +70,18 @@ ok "the layer holds the controller, the loader, libcurl and the CA bundle" bash 
 ok "no shell, no package manager, no passwd file in it" bash -c \
 	"! grep -Eq '(^|/)(sh|bash|dash|busybox|apt|apt-get|dpkg|passwd)\$' '$work/layer.list'"
 diag "image: $(jq '[.layers[].size] | add' <<<"$manifest") bytes compressed, $(wc -l <"$work/layer.list") entries"
+# closure_missing ROOT: the sonames an ELF file in ROOT needs that ROOT lacks.
+closure_missing() {
+	local f n
+	find "$1" -type f \( -name '*.so*' -o -name spin-controller \) | while read -r f; do
+		for n in $(readelf -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+			[ -e "$1/lib/x86_64-linux-gnu/$n" ] || [ -e "$1/lib64/$n" ] || echo "$n"
+		done
+	done | sort -u
+}
+is "$(closure_missing "$work/images/spin-controller")" "" "every library any file of the image needs is in it"
+ok "the controller runs from the image's root alone, as 65532 (chroot, --help)" \
+	bash -c "env -i /usr/sbin/chroot --userspec=65532:65532 '$work/images/spin-controller' /spin-controller --help | grep -q '^Usage: spin-controller'"
 
 # --- helm install -------------------------------------------------------------------
 ok "helm install with the image from the cluster's registry (by digest)" \
