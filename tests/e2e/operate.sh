@@ -53,6 +53,8 @@ ok "hack/images/build --push builds and pushes spin-controller, printing REPO@DI
 	grep -Eqx "$reg/spinkube-c/spin-controller@sha256:[0-9a-f]{64}" <<<"$ref"
 [ -n "$ref" ] || { sed 's/^/# /' "$work/image.log"; bail "no controller image"; }
 repo=${ref%@*} digest=${ref#*@}
+is "$("$src/hack/images/build" --build-dir "$build" --push "$reg" "$work/images" spin-controller 2>/dev/null)" "$ref" \
+	"building and pushing it again gives the same digest (reproducible)"
 reg_get() { curl -s --noproxy '*' --max-time 10 "http://$reg/v2/spinkube-c/spin-controller/$1" "${@:2}"; }
 manifest=$(reg_get "manifests/$digest" -H 'Accept: application/vnd.oci.image.manifest.v1+json')
 config=$(reg_get "blobs/$(jq -r .config.digest <<<"$manifest")")
