@@ -212,6 +212,17 @@ ok "a changed file gives a new layer digest" [ "$(jq -r '.layers[0].digest' "$T/
 ok "and a new manifest digest" [ "$(cat "$T/out4")" != "$d1" ]
 is "$(posts)" 4 "the changed image uploads its new layer and config"
 
+# A layer over the 1 MiB cap on error bodies: its HEAD answer's
+# Content-Length is the blob's size, and a second push must still skip it.
+mkdir "$T/big"
+head -c 2097152 /dev/urandom >"$T/big/data"
+push --registry "$R" "$T/big" spinkube-c/big:v1 >"$T/bo1" 2>/dev/null
+is "$?" 0 "a 2 MiB layer pushes"
+push --registry "$R" "$T/big" spinkube-c/big:v1 >"$T/bo2" 2>"$T/be2"
+is "$?" 0 "a second push of it succeeds"
+ok "... with the same digest, skipping both blobs" bash -c \
+	"[ -s '$T/bo1' ] && cmp -s '$T/bo1' '$T/bo2' && [ \$(grep -c 'already in the registry, skipped' '$T/be2') -eq 2 ]"
+
 # A registry that answers with relative upload Locations.
 REG_HTTP='relativeurls: true' start_registry relative
 push "${img[@]}" --registry "127.0.0.1:$PORT" "$T/img/httpd" spinkube-c/httpd:test >"$T/out6" 2>"$T/err6"
