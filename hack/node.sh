@@ -14,6 +14,10 @@ NODE_POD_CIDR=10.88.0.0/16
 NODE_BRIDGE_IP=10.88.0.1
 NODE_BRIDGE=spk0
 NODE_SERVICE_CIDR=10.96.0.0/16
+# The kubernetes Service's ClusterIP (the range's first address; the
+# apiserver's certificate names it) and the nat chain that takes pods there.
+NODE_KUBERNETES_IP=10.96.0.1
+NODE_APISERVER_CHAIN=SPINKUBE-APISERVER
 NODE_LOCK=/run/spinkube-c/real-node.lock
 
 # node_run_dir DIR: the cluster's volatile folder (sockets, containerd's
@@ -234,8 +238,9 @@ node_kill_group() {
 	sleep 0.2
 }
 
-# node_flush_chains iptables|ip6tables: delete the rules that jump to KUBE-*
-# or CNI-* chains from every chain, then flush and delete those chains.
+# node_flush_chains iptables|ip6tables: delete the rules that jump to KUBE-*,
+# CNI-* or SPINKUBE-* chains from every chain, then flush and delete those
+# chains.
 node_flush_chains() {
 	local cmd=$1 t rule chain
 	command -v "$cmd" >/dev/null || return 0
@@ -245,11 +250,11 @@ node_flush_chains() {
 			# -A CHAIN ... -j KUBE-X  ->  -D CHAIN ...
 			# shellcheck disable=SC2086
 			eval "$cmd -w -t $t -D ${rule#-A }" 2>/dev/null || true
-		done < <("$cmd" -t "$t" -S 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE|CNI)-|^-A (KUBE|CNI)-' | grep -Ev '^-A (KUBE|CNI)-')
-		for chain in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
+		done < <("$cmd" -t "$t" -S 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE|CNI|SPINKUBE)-|^-A (KUBE|CNI|SPINKUBE)-' | grep -Ev '^-A (KUBE|CNI|SPINKUBE)-')
+		for chain in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI|SPINKUBE)-/ {print $2}'); do
 			"$cmd" -w -t "$t" -F "$chain" 2>/dev/null || true
 		done
-		for chain in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}'); do
+		for chain in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI|SPINKUBE)-/ {print $2}'); do
 			"$cmd" -w -t "$t" -X "$chain" 2>/dev/null || true
 		done
 	done
@@ -278,8 +283,8 @@ node_leftovers() {
 	ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && found+=("bridge $NODE_BRIDGE")
 	n=$(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | wc -l)
 	[ "$n" -eq 0 ] || found+=("$n veth(s)")
-	n=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -cE '^:(KUBE|CNI)-')
-	[ "$n" -eq 0 ] || found+=("$n iptables chain(s) KUBE-*/CNI-*")
+	n=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -cE '^:(KUBE|CNI|SPINKUBE)-')
+	[ "$n" -eq 0 ] || found+=("$n iptables chain(s) KUBE-*/CNI-*/SPINKUBE-*")
 	if command -v nft >/dev/null; then
 		n=$(nft list tables 2>/dev/null | grep -c ' kube-proxy$')
 		[ "$n" -eq 0 ] || found+=("$n nftables table(s) kube-proxy")
@@ -564,4 +569,32 @@ EOP
 	start kube-proxy "$(node_bin kube-proxy)" --config "$nd/kube-proxy.yaml"
 	wait_for kube-proxy 60 curl -sf --max-time 2 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz"
 	log "kube-proxy: ready in $((SECONDS - t))s"
+	node_apiserver_route
+}
+
+# node_apiserver_route: let pods reach the apiserver, which listens on
+# 127.0.0.1 only, at the kubernetes Service (NODE_KUBERNETES_IP:443, what
+# KUBERNETES_SERVICE_HOST/PORT say in every pod). The apiserver advertises
+# 127.0.0.1, which it does not publish as the Service's endpoint, so
+# kube-proxy has no rule for that Service (its no-endpoints REJECT matches
+# forwarded packets, and these are delivered locally); instead a nat
+# PREROUTING rule sends TCP to NODE_KUBERNETES_IP:443 that comes in on the
+# bridge to 127.0.0.1:API_PORT, and route_localnet on the bridge (only)
+# lets the kernel route packets from a pod to the loopback address and back
+# (kube-proxy's KUBE-FIREWALL lets DNATed ones through). Traffic stays on
+# the machine: the rule matches only the bridge, and nothing new listens.
+# node_stop deletes the chain with the KUBE-* ones; the sysctl goes with the
+# bridge.
+# shellcheck disable=SC2154 # cluster-up's variables
+node_apiserver_route() {
+	sysctl -qw "net.ipv4.conf.$NODE_BRIDGE.route_localnet=1" ||
+		die "real node: cannot set net.ipv4.conf.$NODE_BRIDGE.route_localnet=1"
+	iptables -w -t nat -N "$NODE_APISERVER_CHAIN" 2>/dev/null || iptables -w -t nat -F "$NODE_APISERVER_CHAIN"
+	iptables -w -t nat -A "$NODE_APISERVER_CHAIN" -i "$NODE_BRIDGE" -d "$NODE_KUBERNETES_IP/32" -p tcp --dport 443 \
+		-m comment --comment "spinkube-c: pods to the apiserver on 127.0.0.1" \
+		-j DNAT --to-destination "127.0.0.1:$API_PORT" ||
+		die "real node: cannot add the nat rule that takes pods to the apiserver"
+	iptables -w -t nat -C PREROUTING -j "$NODE_APISERVER_CHAIN" 2>/dev/null ||
+		iptables -w -t nat -I PREROUTING 1 -j "$NODE_APISERVER_CHAIN" ||
+		die "real node: cannot insert the jump to $NODE_APISERVER_CHAIN in nat PREROUTING"
 }

@@ -58,6 +58,10 @@ is "$(kubectl auth can-i create tokenreviews.authentication.k8s.io --as $sa),$(k
 is "$(kubectl get clusterrole spinkube-metrics-reader -o jsonpath='{.rules[0].nonResourceURLs[0]} {.rules[0].verbs[0]}')" "/metrics get" \
 	"a metrics-reader ClusterRole: get /metrics"
 is "$(kubectl auth can-i get /metrics --as $sa)" no "the controller's own account may not read /metrics"
+is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c --set image.digest=sha256:0123 2>/dev/null | sed -n 's/^ *image: //p')" \
+	'"r.example/c@sha256:0123"' "image.digest pulls the image by digest (the tag is not used)"
+is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c 2>/dev/null | sed -n 's/^ *image: //p')" \
+	'"r.example/c:0.1.0"' "without it, by tag (default: the chart's appVersion)"
 ok "no ServiceMonitor by default" bash -c "! helm template spinkube '$chart' -n $ns | grep -q '^kind: ServiceMonitor'"
 ok "metrics.serviceMonitor.enabled renders one scraping https with the scraper's token" bash -c \
 	"helm template spinkube '$chart' -n $ns --set metrics.serviceMonitor.enabled=true | grep -A20 '^kind: ServiceMonitor' | grep -q 'scheme: https' "

@@ -5,7 +5,8 @@
 # head, 408 for a stalled one, SIGTERM exits 0) and pause reaps a child and
 # exits 0 on SIGTERM and SIGINT without spinning; a pushed image reads back
 # with the right media type and digests; a second push uploads nothing and
-# gives the same digest; a changed file gives a new layer; the OCI layout tar
+# gives the same digest; a changed file gives a new layer; --label fills
+# config.Labels in key order; the OCI layout tar
 # is valid, and a private containerd (when hack/bootstrap built it; root)
 # imports both tars and runs both images from their configs, each exiting 0
 # on SIGTERM; a registry that is down, one that is not loopback, one that wants
@@ -211,6 +212,17 @@ ok "a changed file gives a new layer digest" [ "$(jq -r '.layers[0].digest' "$T/
 ok "and a new manifest digest" [ "$(cat "$T/out4")" != "$d1" ]
 is "$(posts)" 4 "the changed image uploads its new layer and config"
 
+# A layer over the 1 MiB cap on error bodies: its HEAD answer's
+# Content-Length is the blob's size, and a second push must still skip it.
+mkdir "$T/big"
+head -c 2097152 /dev/urandom >"$T/big/data"
+push --registry "$R" "$T/big" spinkube-c/big:v1 >"$T/bo1" 2>/dev/null
+is "$?" 0 "a 2 MiB layer pushes"
+push --registry "$R" "$T/big" spinkube-c/big:v1 >"$T/bo2" 2>"$T/be2"
+is "$?" 0 "a second push of it succeeds"
+ok "... with the same digest, skipping both blobs" bash -c \
+	"[ -s '$T/bo1' ] && cmp -s '$T/bo1' '$T/bo2' && [ \$(grep -c 'already in the registry, skipped' '$T/be2') -eq 2 ]"
+
 # A registry that answers with relative upload Locations.
 REG_HTTP='relativeurls: true' start_registry relative
 push "${img[@]}" --registry "127.0.0.1:$PORT" "$T/img/httpd" spinkube-c/httpd:test >"$T/out6" 2>"$T/err6"
@@ -248,6 +260,19 @@ is "$(tar -xOf "$T/p.tar" index.json | jq -r '.manifests[0].annotations["org.ope
 push --oci-tar "$T/k.tar" --entrypoint /pause "$T/img/pause" registry.k8s.io/pause:3.10 >/dev/null 2>&1
 is "$(tar -xOf "$T/k.tar" index.json | jq -r '.manifests[0].annotations["io.containerd.image.name"]')" \
 	registry.k8s.io/pause:3.10 "a name that starts with a host keeps it"
+
+# --label: config.Labels, sorted by key whatever the order given.
+push "${img[@]}" --label org.example.b=2 --label 'org.example.a=x=y z' --oci-tar "$T/l1.tar" "$T/img/httpd" spinkube-c/httpd:l >"$T/lo1" 2>/dev/null
+push "${img[@]}" --label 'org.example.a=x=y z' --label org.example.b=2 --oci-tar "$T/l2.tar" "$T/img/httpd" spinkube-c/httpd:l >"$T/lo2" 2>/dev/null
+mkdir "$T/ll"
+tar -xf "$T/l1.tar" -C "$T/ll"
+lm=$(jq -r '.manifests[0].digest' "$T/ll/index.json")
+lc=$(jq -r .config.digest "$T/ll/blobs/sha256/${lm#sha256:}")
+is "$(jq -c .config.Labels "$T/ll/blobs/sha256/${lc#sha256:}")" '{"org.example.a":"x=y z","org.example.b":"2"}' \
+	"--label: config.Labels holds both, sorted by key, the value split at the first '='"
+ok "--label: the order on the command line does not change the digest" \
+	bash -c "[ -s '$T/lo1' ] && cmp -s '$T/lo1' '$T/lo2'"
+ok "--label: a label changes the digest" [ "$(cat "$T/lo1")" != "$d1" ]
 
 # --- the layout tars in a private containerd ---------------------------------
 
@@ -354,6 +379,11 @@ fails "a missing DIR" "DIR $T/none: no such folder" --registry "$R" "$T/none" sp
 fails "an entrypoint not in DIR" "--entrypoint /nope: .* is not an executable file" \
 	--entrypoint /nope "$T/img/httpd" spinkube-c/httpd:test
 fails "a reference without a tag" "has no tag" "$T/img/httpd" spinkube-c/httpd
+fails "a label with an empty key" "--label '=v': the KEY is empty" --label =v "$T/img/httpd" spinkube-c/httpd:test
+fails "a label given twice" "--label a: given twice" --label a=1 --label a=2 "$T/img/httpd" spinkube-c/httpd:test
+fails "a label value with a newline" "--label a: the VALUE has a control character" --label "a=$(printf 'x\ny')" "$T/img/httpd" spinkube-c/httpd:test
+fails "a label key over 256 characters" "the KEY has 300 characters, over the cap of 256" \
+	--label "$(head -c 300 /dev/zero | tr '\0' k)=1" "$T/img/httpd" spinkube-c/httpd:test
 start_registry ro '  maintenance:' '    readonly:' '      enabled: true'
 fails "a read-only registry" "starting the upload of layer: HTTP 405 from 127.0.0.1:$PORT: .*refuses pushes" \
 	--registry "127.0.0.1:$PORT" "$T/httpd2" spinkube-c/httpd:v3-$$-$RANDOM

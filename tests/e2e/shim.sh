@@ -23,11 +23,11 @@ build=${SPINKUBE_BUILD_DIR:-$src/build}
 
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP the real node needs root (bridge, iptables, cgroups)"; exit 0; }
 shim=$build/shim-bridge/shim/containerd-shim-spin-v2
-sk=$build/cli/spinkube
-[ -x "$shim" ] && [ -x "$sk" ] || bail "missing $shim or $sk: run ninja -C $build"
 
 name=e2e-shim-$$
 work=$(mktemp -d)
+. "$src/tests/lib/spinapps.sh"
+[ -x "$shim" ] && [ -x "$sk" ] || bail "missing $shim or $sk: run ninja -C $build"
 ctrl_pid=
 loop_pid=
 cleanup() {
@@ -40,8 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the guests, as Spin apps -------------------------------------------------
-GUESTS=$work/guests
-"$src/tests/guests/build" "$GUESTS" >"$work/guests.log" 2>&1 || { tail -n 20 "$work/guests.log" | sed 's/^/# /'; bail "tests/guests/build failed"; }
+guests_build
 jskey=$(cat "$src"/tests/guests/js/* "$src/tests/guests/build-js" "$src/hack/versions" | sha256sum | cut -c1-12)
 JS=$SPINKUBE_CACHE/test-guests-js-$jskey
 if [ ! -e "$JS/.complete" ]; then
@@ -67,7 +66,6 @@ kubectl apply -f "$src/crd/defaults/" >/dev/null
 setsid "$build/controller/spin-controller" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$KUBECONFIG" </dev/null >"$work/controller.log" 2>&1 &
 ctrl_pid=$!
 
-push() { "$sk" push -q -f "$1" "$reg/$2" 2>>"$work/push.log"; }
 ok "spinkube push: the WAGI app" push "$GUESTS/wagi" e2e/wagi:v1
 ok "spinkube push: the inbound-http app" push "$GUESTS/components" e2e/components:v1
 ok "spinkube push: the JavaScript app" push "$JS/js" e2e/js:v1
@@ -78,30 +76,7 @@ cp -r "$GUESTS/wagi" "$work/wagi2"
 sed -i 's/GUEST_MODE = "test"/GUEST_MODE = "v2"/' "$work/wagi2/spin.toml"
 ok "spinkube push: the WAGI app, v2" push "$work/wagi2" e2e/wagi:v2
 
-# spinapp NAME IMAGE [EXTRA-YAML]: apply a SpinApp (replicas 1 unless EXTRA says).
-spinapp() {
-	{
-		printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: %s\nspec:\n  image: %s\n' "$1" "$reg/$2"
-		printf '%s\n' "${3:-  replicas: 1}"
-	} | kubectl apply -f - >/dev/null
-}
-# ready APP [PATH]: the SpinApp is Ready and its Service answers PATH (/hello)
-# with 200 (after kube-proxy has a local DNAT rule for its address).
-ready() {
-	local ip
-	kubectl wait --for=condition=Ready "spinapp/$1" --timeout=90s >/dev/null 2>&1 || return 1
-	ip=$(svc_ip "$1") && retry 30 assert_local_addr "$ip" || return 1
-	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' 'http://$ip${2:-/hello}')\" = 200 ]"
-}
-svc_ip() { kubectl get svc "$1" -o jsonpath='{.spec.clusterIP}'; }
-# get APP PATH [CURL-ARGS...]: the body through the app's Service.
-get() {
-	local ip
-	ip=$(svc_ip "$1") && assert_local_addr "$ip" || return 1
-	curl -s --noproxy '*' -m 10 "${@:3}" "http://$ip$2"
-}
-code() { get "$1" "$2" -o /dev/null -w '%{http_code}' "${@:3}"; }
-pods_of() { kubectl get pods -l "core.spinkube.dev/app-name=$1" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+# push, spinapp, ready, svc_ip, get, code, pods_of: tests/lib/spinapps.sh.
 
 # --- the three kinds of HTTP component ------------------------------------------
 spinapp wagi e2e/wagi:v1 "  replicas: 1
