@@ -395,9 +395,20 @@ EOR
 	# a name from elsewhere fails here instead of leaving the machine.
 	printf 'server = "http://127.0.0.1:%s"\n' "$REGISTRY_PORT" >"$hosts/_default/hosts.toml"
 	mkdir -p "$nd/containerd" "$nd/bin" "$nd/shim"
-	# The shim, copied so that a rebuild leaves the running pods' binary alone.
-	install -m 0755 "$NODE_SHIM" "$nd/bin/containerd-shim-spin-v2.new"
-	mv -f "$nd/bin/containerd-shim-spin-v2.new" "$nd/bin/containerd-shim-spin-v2"
+	# Spin apps: the RuntimeClass wasmtime-spin-v2 (handler spin) runs their
+	# pods, sandbox included, on our containerd-shim-spin-v2. With --no-shim
+	# the runtime is left out, for the node installer to add.
+	local spin_runtime=
+	if [ -n "$NODE_SHIM" ]; then
+		# The shim, copied so that a rebuild leaves the running pods' binary alone.
+		install -m 0755 "$NODE_SHIM" "$nd/bin/containerd-shim-spin-v2.new"
+		mv -f "$nd/bin/containerd-shim-spin-v2.new" "$nd/bin/containerd-shim-spin-v2"
+		spin_runtime="
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]
+        runtime_type = \"io.containerd.spin.v2\"
+        runtime_path = \"$nd/bin/containerd-shim-spin-v2\"
+"
+	fi
 	cat >"$nd/containerd.toml" <<EOT
 version = 3
 root = "$nd/containerd"
@@ -437,17 +448,11 @@ disabled_plugins = [
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
         runtime_type = "io.containerd.runc.v2"
 
-      # Spin apps: the RuntimeClass wasmtime-spin-v2 (handler spin) runs
-      # their pods, sandbox included, on our containerd-shim-spin-v2.
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]
-        runtime_type = "io.containerd.spin.v2"
-        runtime_path = "$nd/bin/containerd-shim-spin-v2"
-
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = "$(runc_bin)"
           Root = "$run/runc"
           SystemdCgroup = false
-
+$spin_runtime
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = ["$(cni_bin_dir)"]
       conf_dir = "$nd/cni/net.d"
@@ -468,8 +473,12 @@ disabled_plugins = [
 EOT
 	# containerd hands its environment to the shims: SPIN_SHIM_STATE_DIR keeps
 	# their compiled-code cache and apps in the cluster's folder (env(1) makes
-	# it part of the command line hack/cluster-restart replays).
-	start containerd env SPIN_SHIM_STATE_DIR="$nd/shim" "$(containerd_bin containerd)" --config "$nd/containerd.toml"
+	# it part of the command line hack/cluster-restart replays). It runs under
+	# hack/supervise, which starts it again when it exits on its own: SIGTERM
+	# to containerd itself is a restart (the node installer's
+	# --restart=signal), SIGTERM to the recorded pid (the supervisor's) stops it.
+	start containerd "$HACK_DIR/supervise" env SPIN_SHIM_STATE_DIR="$nd/shim" "$(containerd_bin containerd)" \
+		--config "$nd/containerd.toml"
 	wait_for containerd 30 "$(containerd_bin ctr)" --address "$run/containerd.sock" version
 	log "containerd: ready in $((SECONDS - t))s"
 

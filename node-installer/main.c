@@ -157,6 +157,13 @@ static int do_install(struct ctx *c)
 	if ((r = ni_host_install_file(c->o->shim_source, shim_full, &changed, &c->err)) < 0)
 		return r;
 	log_path(changed ? "installed the shim" : "the shim is installed already", shim_full);
+	/* Run it where containerd will: a host without its shared libraries
+	 * is refused here, not at the first pod. */
+	const char *check[] = { shim_host, "--version", NULL };
+	if ((r = ni_run_on_host(check, 30, &c->err)) < 0)
+		return sk_err(&c->err, r,
+			      "the shim %s does not run on this host (%s): it needs libcurl 4, json-c 5, protobuf-c 1, SQLite 3 and OpenSSL 3 (Debian 12: libcurl4 libjson-c5 libprotobuf-c1 libsqlite3-0 libssl3)",
+			      shim_host, c->err.message);
 	if ((r = ni_config_install(c->o, c->distro, &changed, on_step, c, &c->err)) < 0)
 		return r;
 	if (!changed)

@@ -49,6 +49,10 @@ int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_erro
 			_exit(126);
 		/* execvpe wants writable strings: copies, in the child only. */
 		char *args[8] = { NULL };
+		/* Only the caller's stderr: stdout is for the command's answer, which nobody reads. */
+		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (devnull >= 0)
+			dup2(devnull, 1);
 		for (int i = 0; i < 7 && argv[i]; i++)
 			args[i] = strdup(argv[i]);
 		char *envp[] = { strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"), NULL };
