@@ -28,6 +28,10 @@ node_run_dir() { printf '/run/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | c
 # push past 108 bytes. DIR/node/kubelet points at it.
 node_var_dir() { printf '/var/lib/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | cut -c1-10)"; }
 
+# node_containerd_pid DIR: the pid of the real node's containerd itself
+# (DIR/pids/containerd.pid is that of hack/supervise, its parent).
+node_containerd_pid() { pgrep -P "$(cat "$1/pids/containerd.pid" 2>/dev/null)" -x containerd 2>/dev/null | head -n1; }
+
 # ip4_to_int A.B.C.D
 ip4_to_int() {
 	local IFS=. a b c d

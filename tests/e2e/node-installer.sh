@@ -55,7 +55,7 @@ label=spinkube.dev/containerd-shim-spin
 ok "--no-shim: containerd's configuration has no spin runtime" bash -c "! grep -q 'runtimes.spin' '$cfg'"
 ok "--no-shim: no shim on the node" test ! -e "$nd/bin/containerd-shim-spin-v2"
 sum_before=$(sha256sum <"$cfg")
-ctr_pid() { pgrep -f -x -- "$(containerd_bin containerd) --config $cfg" | head -n1; }
+ctr_pid() { node_containerd_pid "$dir"; }
 pid_before=$(ctr_pid)
 ok "containerd runs under hack/supervise" bash -c "[ -n '$pid_before' ] && ps -o args= -p \$(ps -o ppid= -p $pid_before) | grep -q hack/supervise"
 
