@@ -64,6 +64,18 @@ ok "metrics.serviceMonitor.enabled renders one scraping https with the scraper's
 ok "metrics.secure=false: no review rights, plain http" bash -c \
 	"t=\$(helm template spinkube '$chart' -n $ns --set metrics.secure=false); ! grep -q tokenreviews <<<\"\$t\" && grep -q -- '--metrics-secure=false' <<<\"\$t\" && grep -q 'name: http\$' <<<\"\$t\""
 
+# The node installer (tests/e2e/node-installer.sh runs it on the real node):
+# nothing by default; when enabled a privileged DaemonSet on the host's PID
+# namespace, its pre-delete hook, and the RuntimeClass selecting the label.
+ok "no node installer by default" bash -c "! helm template spinkube '$chart' -n $ns | grep -q node-installer"
+ni=$(helm template spinkube "$chart" -n $ns --set nodeInstaller.enabled=true --set runtimeClass.nodeSelector.pool=wasm 2>/dev/null)
+ok "nodeInstaller.enabled: a DaemonSet, privileged, hostPID, the host's / at /host" bash -c \
+	"grep -A60 '^kind: DaemonSet' <<<\"\$0\" | grep -q 'hostPID: true' && grep -A80 '^kind: DaemonSet' <<<\"\$0\" | grep -q 'privileged: true' && grep -q 'mountPath: /host' <<<\"\$0\"" "$ni"
+ok "... a pre-delete hook Job running request-uninstall" bash -c \
+	"grep -B2 -A30 '^kind: Job' <<<\"\$0\" | grep -q 'helm.sh/hook: pre-delete' && grep -q -- '- request-uninstall' <<<\"\$0\"" "$ni"
+ok "... and the RuntimeClass selects installed nodes besides its own selector" bash -c \
+	"grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'spinkube.dev/containerd-shim-spin: installed' && grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'pool: wasm'" "$ni"
+
 # The controller with exactly the chart's permissions.
 token=$(kubectl -n $ns create token spin-controller --duration 1h)
 server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
