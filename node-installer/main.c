@@ -197,6 +197,12 @@ static int do_uninstall(struct ctx *c)
 		return r;
 	if (removed)
 		log_path("removed the shim", shim_full);
+	/* Our folders go too when nothing else is in them. */
+	char dir[PATH_MAX];
+	(void)snprintf(dir, sizeof(dir), "%s%s", c->o->host_root, c->o->bin_dir);
+	(void)rmdir(dir);
+	(void)snprintf(dir, sizeof(dir), "%s%s", c->o->host_root, c->o->state_dir);
+	(void)rmdir(dir);
 	if ((r = ni_label_set(c->kube, c->o->node_name, c->o->label, NULL, &c->err)) < 0)
 		return r;
 	log_info("removed the node's label", "node=%s label=%s", c->o->node_name, c->o->label);

@@ -138,7 +138,8 @@ ok "helm uninstall succeeds (the pre-delete hook waits for the installer)" \
 ok "containerd's configuration is restored byte for byte" cmp <(sha256sum <"$cfg") <(echo "$sum_before")
 ok "no backup left beside it" test ! -e "$cfg.spinkube-c.orig"
 ok "the drop-in is gone" test ! -e "$dropin"
-ok "the shim is gone" test ! -e "$bin"
+ok "the shim is gone, and its folder" test ! -e "$nd/opt/bin"
+ok "the state folder is gone" test ! -e "$nd/installer-state"
 is "$(kubectl get node "$node" -o jsonpath="{.metadata.labels.spinkube\.dev/containerd-shim-spin}")" "" "the label is gone"
 pid_final=$(ctr_pid)
 ok "containerd was restarted again" bash -c "[ -n '$pid_final' ] && [ '$pid_final' != '$pid_after' ]"
