@@ -23,10 +23,10 @@
 #include "node-installer/edit.h"
 #include "node-installer/host.h"
 
-#define DROPIN_NAME "spinkube-c-spin.toml"
-#define K3S_DIR "/var/lib/rancher/k3s/agent/etc/containerd"
+#define DROPIN_NAME       "spinkube-c-spin.toml"
+#define K3S_DIR           "/var/lib/rancher/k3s/agent/etc/containerd"
 #define MICROK8S_TEMPLATE "/var/snap/microk8s/current/args/containerd-template.toml"
-#define K0S_DROPIN_DIR "/etc/k0s/containerd.d"
+#define K0S_DROPIN_DIR    "/etc/k0s/containerd.d"
 
 /* root + path into buf. */
 static int on_host(const char *root, const char *path, char *buf, size_t size)
@@ -57,7 +57,7 @@ int ni_shim_path(const struct ni_options *o, char *buf, size_t size)
 /* Write text to the file at host path `path` (full path `full`) unless it
  * holds it already; backup first when edit is true. */
 static int put(const char *full, const char *text, bool backup, bool *changed, ni_step_fn step, void *ud,
-	       const char *what, struct sk_error *err)
+               const char *what, struct sk_error *err)
 {
 	_cleanup_free_ char *cur = NULL;
 	size_t len = 0;
@@ -79,14 +79,15 @@ static int put(const char *full, const char *text, bool backup, bool *changed, n
 }
 
 /* Write a drop-in of our own (no backup: the file is ours) in dir. */
-static int put_dropin(const char *root, const char *dir, int version, const char *shim, bool *changed, ni_step_fn step,
-		      void *ud, struct sk_error *err)
+static int put_dropin(const char *root, const char *dir, int version, const char *shim, bool *changed,
+                      ni_step_fn step, void *ud, struct sk_error *err)
 {
 	char full[PATH_MAX], d[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
 	int r;
 
-	if (on_host(root, dir, d, sizeof(d)) < 0 || snprintf(full, sizeof(full), "%s/%s", d, DROPIN_NAME) >= (int)sizeof(full))
+	if (on_host(root, dir, d, sizeof(d)) < 0 ||
+	    snprintf(full, sizeof(full), "%s/%s", d, DROPIN_NAME) >= (int)sizeof(full))
 		return sk_err(err, -ENAMETOOLONG, "%s: path too long", dir);
 	if ((r = ni_dropin(version, shim, &text, err)) < 0)
 		return r;
@@ -95,8 +96,8 @@ static int put_dropin(const char *root, const char *dir, int version, const char
 	return put(full, text, false, changed, step, ud, "wrote the drop-in with the spin runtime", err);
 }
 
-static int install_containerd(const struct ni_options *o, const char *shim, bool *changed, ni_step_fn step, void *ud,
-			      struct sk_error *err)
+static int install_containerd(const struct ni_options *o, const char *shim, bool *changed, ni_step_fn step,
+                              void *ud, struct sk_error *err)
 {
 	char main_full[PATH_MAX], dropin[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
@@ -112,8 +113,9 @@ static int install_containerd(const struct ni_options *o, const char *shim, bool
 		return r;
 	if (!exists)
 		return sk_err(err, -ENOENT,
-			      "containerd's configuration %s does not exist: write one (containerd config default > %s) or name it with --containerd-config",
-			      o->containerd_config, o->containerd_config);
+		              "containerd's configuration %s does not exist: write one (containerd config "
+		              "default > %s) or name it with --containerd-config",
+		              o->containerd_config, o->containerd_config);
 	if ((r = ni_containerd_main(text, len, main_full, dropin, &version, &edited, err)) < 0)
 		return r;
 	/* The drop-in first, so the main file never imports a missing file. */
@@ -125,8 +127,8 @@ static int install_containerd(const struct ni_options *o, const char *shim, bool
 }
 
 /* A file we append our block to (k3s' and MicroK8s' templates). */
-static int install_appended(const char *full, enum ni_format fmt, int version, const char *shim, bool *changed,
-			    ni_step_fn step, void *ud, struct sk_error *err)
+static int install_appended(const char *full, enum ni_format fmt, int version, const char *shim,
+                            bool *changed, ni_step_fn step, void *ud, struct sk_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char *edited = NULL;
@@ -138,10 +140,12 @@ static int install_appended(const char *full, enum ni_format fmt, int version, c
 		return r;
 	if (!exists) {
 		if (fmt != NI_FORMAT_TEMPLATE)
-			return sk_err(err, -ENOENT, "%s does not exist: is this a MicroK8s node? (give --distro)", full);
+			return sk_err(err, -ENOENT,
+			              "%s does not exist: is this a MicroK8s node? (give --distro)", full);
 		if ((r = ni_k3s_template(version, shim, &edited, err)) < 0)
 			return r;
-		return put(full, edited, true, changed, step, ud, "wrote k3s' containerd template with the spin runtime", err);
+		return put(full, edited, true, changed, step, ud,
+		           "wrote k3s' containerd template with the spin runtime", err);
 	}
 	if ((r = ni_append_section(text, len, full, fmt, version, shim, &edited, err)) < 0)
 		return r;
@@ -164,7 +168,7 @@ static int k3s_template(const char *root, char *full, size_t size, int *version)
 }
 
 int ni_config_install(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step, void *ud,
-		      struct sk_error *err)
+                      struct sk_error *err)
 {
 	char shim[PATH_MAX], full[PATH_MAX];
 	int version = 0;
@@ -219,7 +223,7 @@ static int restore(const char *full, bool *changed, ni_step_fn step, void *ud, s
 }
 
 static int remove_dropin(const char *root, const char *dir, bool *changed, ni_step_fn step, void *ud,
-			 struct sk_error *err)
+                         struct sk_error *err)
 {
 	char full[PATH_MAX];
 	bool removed = false;
@@ -238,8 +242,8 @@ static int remove_dropin(const char *root, const char *dir, bool *changed, ni_st
 	return 0;
 }
 
-int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step, void *ud,
-			struct sk_error *err)
+int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step,
+                        void *ud, struct sk_error *err)
 {
 	char full[PATH_MAX];
 	int version = 0, r;

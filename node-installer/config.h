@@ -24,11 +24,11 @@ int ni_shim_path(const struct ni_options *o, char *buf, size_t size);
 /* Add the runtime to distro's configuration; *changed when a file changed
  * (containerd must restart then). */
 int ni_config_install(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step, void *ud,
-		      struct sk_error *err);
+                      struct sk_error *err);
 
 /* Undo ni_config_install: edited files restored from their backups byte
  * for byte, files it made removed. */
-int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step, void *ud,
-			struct sk_error *err);
+int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step,
+                        void *ud, struct sk_error *err);
 
 #endif

@@ -41,12 +41,14 @@ static int check_shim_path(const char *p, struct sk_error *err)
 	if (n == 0 || p[0] != '/')
 		return sk_err(err, -EINVAL, "shim path \"%s\": give an absolute path", p ? p : "");
 	if (n > NI_PATH_MAX)
-		return sk_err(err, -ENAMETOOLONG, "shim path is %zu bytes: give one of at most %d", n, NI_PATH_MAX);
+		return sk_err(err, -ENAMETOOLONG, "shim path is %zu bytes: give one of at most %d", n,
+		              NI_PATH_MAX);
 	if (!sk_utf8_valid(p, n))
 		return sk_err(err, -EILSEQ, "shim path \"%s\" is not valid UTF-8: give a plain path", p);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return sk_err(err, -EINVAL, "shim path \"%s\" holds a control character: give a plain path", p);
+			return sk_err(err, -EINVAL,
+			              "shim path \"%s\" holds a control character: give a plain path", p);
 	return 0;
 }
 
@@ -54,11 +56,14 @@ static int check_shim_path(const char *p, struct sk_error *err)
 static int parse(const char *text, size_t len, const char *name, json_object **tree, struct sk_error *err)
 {
 	if (len > NI_CONFIG_MAX)
-		return sk_err(err, -E2BIG, "%s is %zu bytes, more than the %d this installer reads: is it really containerd's configuration?",
-			      name, len, NI_CONFIG_MAX);
+		return sk_err(err, -E2BIG,
+		              "%s is %zu bytes, more than the %d this installer reads: is it really "
+		              "containerd's configuration?",
+		              name, len, NI_CONFIG_MAX);
 	int r = sk_toml_parse(text, len, name, tree, err);
 	if (r < 0 && err)
-		sk_err_prefix(err, "not valid TOML, so containerd would not start either; fix the file first");
+		sk_err_prefix(err,
+		              "not valid TOML, so containerd would not start either; fix the file first");
 	return r;
 }
 
@@ -79,7 +84,8 @@ static json_object *dig(json_object *o, const char *const *keys)
 static json_object *spin_runtime(json_object *tree)
 {
 	for (int v = 2; v <= 3; v++) {
-		const char *keys[] = { "plugins", cri_plugin(v), "containerd", "runtimes", NI_RUNTIME_NAME, NULL };
+		const char *keys[] = {"plugins",  cri_plugin(v),   "containerd",
+		                      "runtimes", NI_RUNTIME_NAME, NULL};
 		json_object *o = dig(tree, keys);
 		if (o)
 			return o;
@@ -95,9 +101,11 @@ static int refuse_foreign_spin(json_object *tree, const char *name, struct sk_er
 	if (!rt)
 		return 0;
 	json_object_object_get_ex(rt, "runtime_path", &path);
-	return sk_err(err, -EEXIST,
-		      "%s already defines a containerd runtime \"spin\" (runtime_path \"%s\") that this installer did not write: remove that table, or uninstall whatever installed it, and run the installer again",
-		      name, path && json_object_is_type(path, json_type_string) ? json_object_get_string(path) : "");
+	return sk_err(
+	    err, -EEXIST,
+	    "%s already defines a containerd runtime \"spin\" (runtime_path \"%s\") that this installer did "
+	    "not write: remove that table, or uninstall whatever installed it, and run the installer again",
+	    name, path && json_object_is_type(path, json_type_string) ? json_object_get_string(path) : "");
 }
 
 static int version_of(json_object *tree, const char *name, int *version, struct sk_error *err)
@@ -106,15 +114,17 @@ static int version_of(json_object *tree, const char *name, int *version, struct 
 
 	if (!json_object_object_get_ex(tree, "version", &v))
 		return sk_err(err, -EINVAL,
-			      "%s has no `version`, so it is a version 1 configuration: migrate it (containerd config migrate) to version 2 or 3",
-			      name);
+		              "%s has no `version`, so it is a version 1 configuration: migrate it "
+		              "(containerd config migrate) to version 2 or 3",
+		              name);
 	if (!json_object_is_type(v, json_type_int))
 		return sk_err(err, -EINVAL, "%s: `version` is not an integer: give version = 2 or 3", name);
 	int64_t n = json_object_get_int64(v);
 	if (n != 2 && n != 3)
 		return sk_err(err, -EINVAL,
-			      "%s: config version %lld is not one this installer edits: migrate it (containerd config migrate) to version 2 or 3",
-			      name, (long long)n);
+		              "%s: config version %lld is not one this installer edits: migrate it "
+		              "(containerd config migrate) to version 2 or 3",
+		              name, (long long)n);
 	*version = (int)n;
 	return 0;
 }
@@ -139,8 +149,10 @@ int ni_section(int version, const char *shim_path, char **out, struct sk_error *
 		return sk_err(err, -EINVAL, "config version %d: give 2 or 3", version);
 	if ((r = check_shim_path(shim_path, err)) < 0)
 		return r;
-	(void)snprintf(head, sizeof(head), "%s\n[plugins.\"%s\".containerd.runtimes.%s]\n  runtime_type = \"%s\"\n  runtime_path = ",
-		       NI_MARK_BEGIN, cri_plugin(version), NI_RUNTIME_NAME, NI_RUNTIME_TYPE);
+	(void)snprintf(
+	    head, sizeof(head),
+	    "%s\n[plugins.\"%s\".containerd.runtimes.%s]\n  runtime_type = \"%s\"\n  runtime_path = ",
+	    NI_MARK_BEGIN, cri_plugin(version), NI_RUNTIME_NAME, NI_RUNTIME_TYPE);
 	r = sk_buf_append(&b, head, strlen(head));
 	if (r >= 0)
 		r = sk_toml_append_string(&b, shim_path);
@@ -159,8 +171,9 @@ int ni_dropin(int version, const char *shim_path, char **out, struct sk_error *e
 
 	if ((r = ni_section(version, shim_path, &sec, err)) < 0)
 		return r;
-	if (asprintf(&text, "# Written by the spinkube-c node installer; uninstall removes it.\nversion = %d\n\n%s",
-		     version, sec) < 0)
+	if (asprintf(&text,
+	             "# Written by the spinkube-c node installer; uninstall removes it.\nversion = %d\n\n%s",
+	             version, sec) < 0)
 		return sk_err(err, -ENOMEM, "out of memory");
 	*out = text;
 	return 0;
@@ -220,8 +233,10 @@ int ni_remove_section(const char *text, size_t len, const char *name, char **out
 		return 0;
 	}
 	if (r < 0)
-		return sk_err(err, r, "%s has the line \"%s\" but not \"%s\" after it: restore the file from its backup or delete the partial block by hand",
-			      name, NI_MARK_BEGIN, NI_MARK_END);
+		return sk_err(err, r,
+		              "%s has the line \"%s\" but not \"%s\" after it: restore the file from its "
+		              "backup or delete the partial block by hand",
+		              name, NI_MARK_BEGIN, NI_MARK_END);
 	/* We add a blank line before the block: take it with it. */
 	if (s >= 2 && text[s - 1] == '\n' && text[s - 2] == '\n')
 		s--;
@@ -236,7 +251,7 @@ int ni_remove_section(const char *text, size_t len, const char *name, char **out
 }
 
 int ni_append_section(const char *text, size_t len, const char *name, enum ni_format fmt, int version,
-		      const char *shim_path, char **out, struct sk_error *err)
+                      const char *shim_path, char **out, struct sk_error *err)
 {
 	_cleanup_json_ json_object *tree = NULL;
 	_cleanup_json_ json_object *rest_tree = NULL;
@@ -247,15 +262,18 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 	int r;
 
 	if (len > NI_CONFIG_MAX)
-		return sk_err(err, -E2BIG, "%s is %zu bytes, more than the %d this installer reads: is it really containerd's configuration?",
-			      name, len, NI_CONFIG_MAX);
+		return sk_err(err, -E2BIG,
+		              "%s is %zu bytes, more than the %d this installer reads: is it really "
+		              "containerd's configuration?",
+		              name, len, NI_CONFIG_MAX);
 	if (fmt == NI_FORMAT_TOML) {
 		if ((r = parse(text, len, name, &tree, err)) < 0)
 			return r;
 		if (version == 0 && (r = version_of(tree, name, &version, err)) < 0)
 			return r;
 	} else if (memchr(text, '\0', len)) {
-		return sk_err(err, -EINVAL, "%s holds a NUL byte, so it is not a template: restore the file", name);
+		return sk_err(err, -EINVAL, "%s holds a NUL byte, so it is not a template: restore the file",
+		              name);
 	}
 	if ((r = ni_remove_section(text, len, name, &rest, err)) < 0)
 		return r;
@@ -267,13 +285,16 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 		if ((r = refuse_foreign_spin(rest_tree, name, err)) < 0)
 			return r;
 	} else {
-		static const char *const spellings[] = { "runtimes.spin]", "runtimes.\"spin\"]", "runtimes.'spin']",
-							 "runtimes.spin.", "runtimes.\"spin\".", NULL };
+		static const char *const spellings[] = {"runtimes.spin]",     "runtimes.\"spin\"]",
+		                                        "runtimes.'spin']",   "runtimes.spin.",
+		                                        "runtimes.\"spin\".", NULL};
 		for (const char *const *s = spellings; *s; s++)
 			if (memmem(base, blen, *s, strlen(*s)))
 				return sk_err(err, -EEXIST,
-					      "%s already defines a containerd runtime \"spin\" that this installer did not write: remove that table, or uninstall whatever installed it, and run the installer again",
-					      name);
+				              "%s already defines a containerd runtime \"spin\" that this "
+				              "installer did not write: remove that table, or uninstall "
+				              "whatever installed it, and run the installer again",
+				              name);
 	}
 	if ((r = ni_section(version, shim_path, &sec, err)) < 0)
 		return r;
@@ -291,13 +312,19 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 		return 0;
 	}
 	if (fmt == NI_FORMAT_TOML) {
-		struct sk_error perr = { 0 };
+		struct sk_error perr = {0};
 		if (sk_toml_parse(b.data, b.len, name, &new_tree, &perr) < 0)
-			return sk_err(err, -EINVAL, "%s: the spin runtime cannot be added as a table there (%s): define [plugins.\"%s\".containerd.runtimes] as a table, not inline",
-				      name, perr.message, cri_plugin(version));
+			return sk_err(err, -EINVAL,
+			              "%s: the spin runtime cannot be added as a table there (%s): define "
+			              "[plugins.\"%s\".containerd.runtimes] as a table, not inline",
+			              name, perr.message, cri_plugin(version));
 		json_object *rt = spin_runtime(new_tree), *p = NULL;
-		if (!rt || !json_object_object_get_ex(rt, "runtime_path", &p) || strcmp(json_object_get_string(p), shim_path) != 0)
-			return sk_err(err, -EINVAL, "%s: the spin runtime did not land where containerd reads it; edit the file by hand", name);
+		if (!rt || !json_object_object_get_ex(rt, "runtime_path", &p) ||
+		    strcmp(json_object_get_string(p), shim_path) != 0)
+			return sk_err(err, -EINVAL,
+			              "%s: the spin runtime did not land where containerd reads it; edit the "
+			              "file by hand",
+			              name);
 	}
 	return sk_buf_finish(&b, 0, out);
 }
@@ -380,8 +407,8 @@ struct toplevel {
 	bool has_imports;
 	size_t imports_start, imports_end; /* the value's span */
 	bool has_version;
-	size_t version_next;  /* the start of the line after `version` */
-	size_t first_header;  /* start of the first [table] line, or len */
+	size_t version_next; /* the start of the line after `version` */
+	size_t first_header; /* start of the first [table] line, or len */
 };
 
 static bool key_is(const char *k, size_t n, const char *want)
@@ -396,7 +423,7 @@ static void scan_toplevel(const char *t, size_t len, struct toplevel *tl)
 {
 	size_t i = 0;
 
-	*tl = (struct toplevel){ .first_header = len };
+	*tl = (struct toplevel){.first_header = len};
 	while (i < len) {
 		size_t line = i;
 		while (i < len && (t[i] == ' ' || t[i] == '\t'))
@@ -453,7 +480,8 @@ static int imported(json_object *imports, const char *name, const char *path, bo
 	for (size_t k = 0; k < n; k++) {
 		json_object *e = json_object_array_get_idx(imports, k);
 		if (!json_object_is_type(e, json_type_string))
-			return sk_err(err, -EINVAL, "%s: imports[%zu] is not a string: give file paths", name, k);
+			return sk_err(err, -EINVAL, "%s: imports[%zu] is not a string: give file paths", name,
+			              k);
 		const char *s = json_object_get_string(e);
 		if (strcmp(s, path) == 0 || fnmatch(s, path, FNM_PATHNAME) == 0)
 			*yes = true;
@@ -462,7 +490,7 @@ static int imported(json_object *imports, const char *name, const char *path, bo
 }
 
 int ni_containerd_main(const char *text, size_t len, const char *name, const char *dropin_path, int *version,
-		       char **out, struct sk_error *err)
+                       char **out, struct sk_error *err)
 {
 	_cleanup_json_ json_object *tree = NULL;
 	_cleanup_json_ json_object *new_tree = NULL;
@@ -490,8 +518,10 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 	}
 	scan_toplevel(text, len, &tl);
 	if (imports && !tl.has_imports)
-		return sk_err(err, -EINVAL, "%s: `imports` is not written as a plain top-level key: add \"%s\" to it by hand",
-			      name, dropin_path);
+		return sk_err(
+		    err, -EINVAL,
+		    "%s: `imports` is not written as a plain top-level key: add \"%s\" to it by hand", name,
+		    dropin_path);
 	if (tl.has_imports) {
 		/* Rewrite the array: its entries as they were, then ours. */
 		r = sk_buf_append(&b, text, tl.imports_start);
@@ -499,7 +529,8 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 			r = sk_buf_append(&b, "[", 1);
 		size_t n = json_object_array_length(imports);
 		for (size_t k = 0; r >= 0 && k < n; k++) {
-			r = sk_toml_append_string(&b, json_object_get_string(json_object_array_get_idx(imports, k)));
+			r = sk_toml_append_string(
+			    &b, json_object_get_string(json_object_array_get_idx(imports, k)));
 			if (r >= 0)
 				r = sk_buf_append(&b, ", ", 2);
 		}
@@ -527,12 +558,14 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 	}
 	if (r < 0)
 		return sk_err(err, r, "%s: building the new text: %s", name, strerror(-r));
-	struct sk_error perr = { 0 };
+	struct sk_error perr = {0};
 	json_object *ni = NULL;
-	if (sk_toml_parse(b.data, b.len, name, &new_tree, &perr) < 0 || !json_object_object_get_ex(new_tree, "imports", &ni) ||
+	if (sk_toml_parse(b.data, b.len, name, &new_tree, &perr) < 0 ||
+	    !json_object_object_get_ex(new_tree, "imports", &ni) ||
 	    imported(ni, name, dropin_path, &yes, NULL) < 0 || !yes)
-		return sk_err(err, -EINVAL, "%s: cannot add \"%s\" to `imports` safely (%s): add it by hand", name, dropin_path,
-			      perr.message[0] ? perr.message : "the result does not import it");
+		return sk_err(err, -EINVAL, "%s: cannot add \"%s\" to `imports` safely (%s): add it by hand",
+		              name, dropin_path,
+		              perr.message[0] ? perr.message : "the result does not import it");
 	*version = v;
 	return sk_buf_finish(&b, 0, out);
 }

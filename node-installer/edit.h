@@ -30,11 +30,11 @@
 
 #define NI_RUNTIME_NAME "spin"
 #define NI_RUNTIME_TYPE "io.containerd.spin.v2"
-#define NI_CONFIG_MAX (1024 * 1024)
-#define NI_PATH_MAX 1024
+#define NI_CONFIG_MAX   (1024 * 1024)
+#define NI_PATH_MAX     1024
 
 #define NI_MARK_BEGIN "# >>> spinkube-c node installer: the spin runtime (removed on uninstall)"
-#define NI_MARK_END "# <<< spinkube-c node installer"
+#define NI_MARK_END   "# <<< spinkube-c node installer"
 
 /* How a file appended to is checked: TOML is parsed before and after;
  * a Go template (k3s) is only scanned as text. */
@@ -61,7 +61,7 @@ int ni_k3s_template(int version, const char *shim_path, char **out, struct sk_er
  * none. *version gets the file's config version (for the drop-in). The file
  * must not define a runtime "spin" itself. *out NULL: already imported. */
 int ni_containerd_main(const char *text, size_t len, const char *name, const char *dropin_path, int *version,
-		       char **out, struct sk_error *err);
+                       char **out, struct sk_error *err);
 
 /* Append (or bring up to date) our block in a file that is containerd's
  * whole configuration (MicroK8s' template: NI_FORMAT_TOML, its version read
@@ -69,7 +69,7 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
  * version given). Refuses a runtime "spin" outside the block. *out NULL:
  * the block is there as it should be. */
 int ni_append_section(const char *text, size_t len, const char *name, enum ni_format fmt, int version,
-		      const char *shim_path, char **out, struct sk_error *err);
+                      const char *shim_path, char **out, struct sk_error *err);
 
 /* The text without our block (when a backup is lost, uninstall takes it out
  * this way). *out NULL: there was none. A begin marker without its end is

@@ -47,7 +47,8 @@ bool ni_host_exists_backup(const char *path)
 {
 	char orig[PATH_MAX], made[PATH_MAX];
 
-	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 || join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
+	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 ||
+	    join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
 		return false;
 	return ni_host_exists(orig) || ni_host_exists(made);
 }
@@ -64,7 +65,8 @@ int ni_host_read(const char *path, size_t max, char **out, size_t *len, bool *ex
 		return 0;
 	}
 	if (r == -E2BIG)
-		return sk_err(err, r, "%s is larger than %zu bytes: is it really containerd's configuration?", path, max);
+		return sk_err(err, r, "%s is larger than %zu bytes: is it really containerd's configuration?",
+		              path, max);
 	if (r < 0)
 		return sk_err(err, r, "reading %s: %s", path, strerror(-r));
 	return 0;
@@ -98,8 +100,10 @@ int ni_host_write_atomic(const char *path, const char *data, size_t len, mode_t 
 		mode = st.st_mode & 07777;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return sk_err(err, -errno, "writing %s: %s: is the host's folder mounted read-write?", tmp, strerror(errno));
-	if ((r = write_all(fd, data, len)) < 0 || (fchmod(fd, mode) < 0 && (r = -errno)) || (fsync(fd) < 0 && (r = -errno))) {
+		return sk_err(err, -errno, "writing %s: %s: is the host's folder mounted read-write?", tmp,
+		              strerror(errno));
+	if ((r = write_all(fd, data, len)) < 0 || (fchmod(fd, mode) < 0 && (r = -errno)) ||
+	    (fsync(fd) < 0 && (r = -errno))) {
 		(void)unlink(tmp);
 		return sk_err(err, r, "writing %s: %s", tmp, strerror(-r));
 	}
@@ -122,7 +126,8 @@ int ni_host_backup_once(const char *path, struct sk_error *err)
 	bool exists = false;
 	struct stat st;
 
-	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 || join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
+	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 ||
+	    join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
 		return sk_err(err, -ENAMETOOLONG, "%s: path too long", path);
 	if (ni_host_exists(orig) || ni_host_exists(made))
 		return 0;
@@ -142,7 +147,8 @@ int ni_host_restore(const char *path, bool *restored, struct sk_error *err)
 	char orig[PATH_MAX], made[PATH_MAX];
 
 	*restored = false;
-	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 || join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
+	if (join(orig, sizeof(orig), path, NI_BACKUP_SUFFIX) < 0 ||
+	    join(made, sizeof(made), path, NI_CREATED_SUFFIX) < 0)
 		return sk_err(err, -ENAMETOOLONG, "%s: path too long", path);
 	if (ni_host_exists(orig)) {
 		if (rename(orig, path) < 0)

@@ -15,7 +15,7 @@
 
 /* Suffixes beside an edited file: the original bytes, or a marker that the
  * file did not exist before the installer made it. */
-#define NI_BACKUP_SUFFIX ".spinkube-c.orig"
+#define NI_BACKUP_SUFFIX  ".spinkube-c.orig"
 #define NI_CREATED_SUFFIX ".spinkube-c.created"
 
 /* Read a whole file of at most max bytes (*out NUL-terminated, caller

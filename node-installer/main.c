@@ -26,7 +26,7 @@
 
 #define VALUE_INSTALLED "installed"
 #define VALUE_UNINSTALL "uninstall"
-#define MAX_NODES 4096
+#define MAX_NODES       4096
 
 static volatile sig_atomic_t stopping;
 
@@ -80,15 +80,16 @@ static void on_step(void *ud, const char *what, const char *path)
 static int restart(struct ctx *c)
 {
 	const struct ni_options *o = c->o;
-	struct ni_restart_req req = { .how = NI_RS_SYSTEMD, .config_arg = o->containerd_config,
-				      .timeout_seconds = o->timeout_seconds };
+	struct ni_restart_req req = {
+	    .how = NI_RS_SYSTEMD, .config_arg = o->containerd_config, .timeout_seconds = o->timeout_seconds};
 	const char *socket = o->socket;
 	char full[PATH_MAX], unitfile[PATH_MAX];
 	enum ni_restart how = o->restart;
 
 	switch (c->distro) {
 	case NI_DISTRO_K3S:
-		(void)snprintf(unitfile, sizeof(unitfile), "%s/etc/systemd/system/k3s-agent.service", o->host_root);
+		(void)snprintf(unitfile, sizeof(unitfile), "%s/etc/systemd/system/k3s-agent.service",
+		               o->host_root);
 		req.unit = o->systemd_unit ? o->systemd_unit : ni_host_exists(unitfile) ? "k3s-agent" : "k3s";
 		socket = socket ? socket : "/run/k3s/containerd/containerd.sock";
 		break;
@@ -111,8 +112,8 @@ static int restart(struct ctx *c)
 		break;
 	}
 	if (how == NI_RESTART_NONE) {
-		log_info("containerd not restarted (--restart=none or k0s, which restarts it itself)", "distro=%s",
-			 ni_distro_name(c->distro));
+		log_info("containerd not restarted (--restart=none or k0s, which restarts it itself)",
+		         "distro=%s", ni_distro_name(c->distro));
 		return 0;
 	}
 	if (how == NI_RESTART_SYSTEMD)
@@ -125,8 +126,10 @@ static int restart(struct ctx *c)
 	if (r < 0)
 		return r;
 	log_info("restarted containerd", "how=%s unit=%s",
-		 req.how == NI_RS_SIGNAL ? "signal" : req.how == NI_RS_SNAP ? "snap" : "systemd",
-		 req.how == NI_RS_SIGNAL ? "-" : req.unit);
+	         req.how == NI_RS_SIGNAL ? "signal"
+	         : req.how == NI_RS_SNAP ? "snap"
+	                                 : "systemd",
+	         req.how == NI_RS_SIGNAL ? "-" : req.unit);
 	return 0;
 }
 
@@ -139,7 +142,7 @@ static int restart_if_needed(struct ctx *c, bool changed)
 	int r = restart(c);
 	if (r < 0)
 		return r;
-	(void)ni_host_remove(c->pending, &(bool){ false }, NULL);
+	(void)ni_host_remove(c->pending, &(bool){false}, NULL);
 	c->marked = false;
 	return 0;
 }
@@ -159,15 +162,18 @@ static int do_install(struct ctx *c)
 	log_path(changed ? "installed the shim" : "the shim is installed already", shim_full);
 	/* Run it where containerd will: a host without its shared libraries
 	 * is refused here, not at the first pod. */
-	const char *check[] = { shim_host, "--version", NULL };
+	const char *check[] = {shim_host, "--version", NULL};
 	if ((r = ni_run_on_host(check, 30, &c->err)) < 0)
 		return sk_err(&c->err, r,
-			      "the shim %s does not run on this host (%s): it needs libcurl 4, json-c 5, protobuf-c 1, SQLite 3 and OpenSSL 3 (Debian 12: libcurl4 libjson-c5 libprotobuf-c1 libsqlite3-0 libssl3)",
-			      shim_host, c->err.message);
+		              "the shim %s does not run on this host (%s): it needs libcurl 4, json-c 5, "
+		              "protobuf-c 1, SQLite 3 and OpenSSL 3 (Debian 12: libcurl4 libjson-c5 "
+		              "libprotobuf-c1 libsqlite3-0 libssl3)",
+		              shim_host, c->err.message);
 	if ((r = ni_config_install(c->o, c->distro, &changed, on_step, c, &c->err)) < 0)
 		return r;
 	if (!changed)
-		log_info("containerd's configuration has the spin runtime already", "distro=%s", ni_distro_name(c->distro));
+		log_info("containerd's configuration has the spin runtime already", "distro=%s",
+		         ni_distro_name(c->distro));
 	if ((r = restart_if_needed(c, changed)) < 0)
 		return r;
 	if ((r = ni_label_get(c->kube, c->o->node_name, c->o->label, &value, &c->err)) < 0)
@@ -175,7 +181,8 @@ static int do_install(struct ctx *c)
 	if (!value || strcmp(value, VALUE_INSTALLED) != 0) {
 		if ((r = ni_label_set(c->kube, c->o->node_name, c->o->label, VALUE_INSTALLED, &c->err)) < 0)
 			return r;
-		log_info("labelled the node", "node=%s label=%s=%s", c->o->node_name, c->o->label, VALUE_INSTALLED);
+		log_info("labelled the node", "node=%s label=%s=%s", c->o->node_name, c->o->label,
+		         VALUE_INSTALLED);
 	}
 	return 0;
 }
@@ -213,7 +220,7 @@ static int do_uninstall(struct ctx *c)
 static void nap(long s)
 {
 	for (long i = 0; i < s * 10 && !stopping; i++) {
-		struct timespec ts = { 0, 100000000L };
+		struct timespec ts = {0, 100000000L};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -248,8 +255,9 @@ static int run_install(struct ctx *c)
 		return r;
 	}
 	(void)make_ready(c->o);
-	log_info(uninstalled ? "uninstalled; idle until the DaemonSet goes" : "installed; watching the node's label",
-		 " node=%s", c->o->node_name);
+	log_info(uninstalled ? "uninstalled; idle until the DaemonSet goes"
+	                     : "installed; watching the node's label",
+	         " node=%s", c->o->node_name);
 	while (!stopping) {
 		nap(c->o->poll_seconds);
 		if (stopping || uninstalled)
@@ -268,9 +276,11 @@ static int run_install(struct ctx *c)
 			log_info("uninstalled; idle until the DaemonSet goes", "node=%s", c->o->node_name);
 		} else if (!value) {
 			if (ni_label_set(c->kube, c->o->node_name, c->o->label, VALUE_INSTALLED, &c->err) < 0)
-				log_warn("cannot label the node; trying again", "error=%s", q(c->err.message));
+				log_warn("cannot label the node; trying again", "error=%s",
+				         q(c->err.message));
 			else
-				log_info("the node's label was gone; labelled it again", "node=%s", c->o->node_name);
+				log_info("the node's label was gone; labelled it again", "node=%s",
+				         c->o->node_name);
 		}
 	}
 	log_info("stopping on SIGTERM; the node keeps what is installed", "node=%s", c->o->node_name);
@@ -288,7 +298,8 @@ static int run_request_uninstall(struct ctx *c)
 		return r;
 	for (int i = 0; i < n; i++) {
 		if ((r = ni_label_set(c->kube, names[i], c->o->label, VALUE_UNINSTALL, &c->err)) < 0)
-			log_warn("cannot ask the node to uninstall", "node=%s error=%s", names[i], q(c->err.message));
+			log_warn("cannot ask the node to uninstall", "node=%s error=%s", names[i],
+			         q(c->err.message));
 		else
 			log_info("asked the node to uninstall", "node=%s", names[i]);
 		free(names[i]);
@@ -299,8 +310,9 @@ static int run_request_uninstall(struct ctx *c)
 			return r;
 		for (int i = 0; i < n; i++) {
 			if (waited + 2 >= c->o->timeout_seconds)
-				log_warn("the node's installer did not uninstall in time: its shim and configuration stay; run the installer's uninstall there by hand",
-					 " node=%s", names[i]);
+				log_warn("the node's installer did not uninstall in time: its shim and "
+				         "configuration stay; run the installer's uninstall there by hand",
+				         " node=%s", names[i]);
 			free(names[i]);
 		}
 	}
@@ -311,7 +323,7 @@ static int run_request_uninstall(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct ni_options o;
-	struct ctx c = { .o = &o };
+	struct ctx c = {.o = &o};
 	int r;
 
 	r = ni_options_parse(argc, argv, &o, stdout, &c.err);
@@ -323,7 +335,7 @@ int main(int argc, char **argv)
 	}
 	if (o.command == NI_CMD_READY)
 		return access(o.ready_file, F_OK) == 0 ? 0 : 1;
-	struct sigaction sa = { .sa_handler = on_term };
+	struct sigaction sa = {.sa_handler = on_term};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	c.distro = o.distro == NI_DISTRO_AUTO ? ni_detect_distro(o.host_root) : o.distro;
@@ -332,11 +344,17 @@ int main(int argc, char **argv)
 		goto fail;
 	if (o.command != NI_CMD_REQUEST_UNINSTALL)
 		log_info("starting", "node=%s distro=%s%s", o.node_name, ni_distro_name(c.distro),
-			 o.distro == NI_DISTRO_AUTO ? " detected=true" : "");
+		         o.distro == NI_DISTRO_AUTO ? " detected=true" : "");
 	switch (o.command) {
-	case NI_CMD_INSTALL: r = run_install(&c); break;
-	case NI_CMD_UNINSTALL: r = do_uninstall(&c); break;
-	default: r = run_request_uninstall(&c); break;
+	case NI_CMD_INSTALL:
+		r = run_install(&c);
+		break;
+	case NI_CMD_UNINSTALL:
+		r = do_uninstall(&c);
+		break;
+	default:
+		r = run_request_uninstall(&c);
+		break;
 	}
 	if (r < 0)
 		goto fail;

@@ -14,13 +14,16 @@ int ni_kube_open(const char *kubeconfig, struct kube_client **out, struct sk_err
 
 /* The value of label key on node, or *value NULL when it has none (caller
  * frees). */
-int ni_label_get(struct kube_client *c, const char *node, const char *key, char **value, struct sk_error *err);
+int ni_label_get(struct kube_client *c, const char *node, const char *key, char **value,
+                 struct sk_error *err);
 
 /* Set key=value on node; value NULL removes the label. */
-int ni_label_set(struct kube_client *c, const char *node, const char *key, const char *value, struct sk_error *err);
+int ni_label_set(struct kube_client *c, const char *node, const char *key, const char *value,
+                 struct sk_error *err);
 
 /* The names of the nodes that carry key (any value), at most max, into
  * names[] (each the caller's to free); *n their count. */
-int ni_labelled_nodes(struct kube_client *c, const char *key, char **names, int max, int *n, struct sk_error *err);
+int ni_labelled_nodes(struct kube_client *c, const char *key, char **names, int max, int *n,
+                      struct sk_error *err);
 
 #endif

@@ -15,17 +15,17 @@ struct ni_options {
 	enum ni_command command;
 	enum ni_distro distro;
 	enum ni_restart restart;
-	const char *host_root;          /* the host's / as mounted here; "" for none */
-	const char *shim_source;        /* the shim in the image */
-	const char *bin_dir;            /* host folder for the shim */
-	const char *containerd_config;  /* plain containerd: the main configuration */
-	const char *dropin_dir;         /* plain containerd: the folder of our drop-in */
-	const char *socket;             /* containerd's socket (host path), NULL: the distribution's */
-	const char *systemd_unit;       /* NULL: the distribution's */
-	const char *state_dir;          /* host folder for the restart-pending mark */
+	const char *host_root;         /* the host's / as mounted here; "" for none */
+	const char *shim_source;       /* the shim in the image */
+	const char *bin_dir;           /* host folder for the shim */
+	const char *containerd_config; /* plain containerd: the main configuration */
+	const char *dropin_dir;        /* plain containerd: the folder of our drop-in */
+	const char *socket;            /* containerd's socket (host path), NULL: the distribution's */
+	const char *systemd_unit;      /* NULL: the distribution's */
+	const char *state_dir;         /* host folder for the restart-pending mark */
 	const char *node_name;
-	const char *label;              /* the node label's key */
-	const char *kubeconfig;         /* NULL: in-cluster */
+	const char *label;      /* the node label's key */
+	const char *kubeconfig; /* NULL: in-cluster */
 	const char *ready_file;
 	long poll_seconds;
 	long timeout_seconds;

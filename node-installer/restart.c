@@ -26,7 +26,7 @@ static long now_ms(void)
 
 static void nap_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -41,23 +41,28 @@ int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_erro
 	if (pid == 0) {
 		int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNS) < 0) {
-			fprintf(stderr, "spinkube-node-installer: entering the host's mount namespace: %s: run the pod with hostPID and privileged\n",
-				strerror(errno));
+			fprintf(stderr,
+			        "spinkube-node-installer: entering the host's mount namespace: %s: run the "
+			        "pod with hostPID and privileged\n",
+			        strerror(errno));
 			_exit(126);
 		}
 		if (chdir("/") < 0)
 			_exit(126);
 		/* execvpe wants writable strings: copies, in the child only. */
-		char *args[8] = { NULL };
+		char *args[8] = {NULL};
 		/* Only the caller's stderr: stdout is for the command's answer, which nobody reads. */
 		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (devnull >= 0)
 			dup2(devnull, 1);
 		for (int i = 0; i < 7 && argv[i]; i++)
 			args[i] = strdup(argv[i]);
-		char *envp[] = { strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"), NULL };
+		char *envp[] = {
+		    strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"),
+		    NULL};
 		execvpe(args[0], args, envp);
-		fprintf(stderr, "spinkube-node-installer: running %s on the host: %s\n", argv[0], strerror(errno));
+		fprintf(stderr, "spinkube-node-installer: running %s on the host: %s\n", argv[0],
+		        strerror(errno));
 		_exit(127);
 	}
 	long deadline = now_ms() + timeout_seconds * 1000;
@@ -70,17 +75,21 @@ int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_erro
 		if (now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return sk_err(err, -ETIMEDOUT, "%s %s did not finish in %ld s: look at the host's journal", argv[0],
-				      argv[1] ? argv[1] : "", timeout_seconds);
+			return sk_err(err, -ETIMEDOUT,
+			              "%s %s did not finish in %ld s: look at the host's journal", argv[0],
+			              argv[1] ? argv[1] : "", timeout_seconds);
 		}
 		nap_ms(100);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return sk_err(err, -ENOENT, "%s is not on the host: give --restart for how this host runs containerd", argv[0]);
-	return sk_err(err, -EIO, "%s %s %s failed (status %d): look at the host's journal", argv[0], argv[1] ? argv[1] : "",
-		      argv[1] && argv[2] ? argv[2] : "", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return sk_err(err, -ENOENT,
+		              "%s is not on the host: give --restart for how this host runs containerd",
+		              argv[0]);
+	return sk_err(err, -EIO, "%s %s %s failed (status %d): look at the host's journal", argv[0],
+	              argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "",
+	              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 /* Does /proc/PID/cmdline belong to a containerd that names config? */
@@ -145,7 +154,7 @@ static pid_t find_containerd(const char *config)
 /* Wait until the unix socket at path accepts a connection. */
 static int wait_socket(const char *path, long deadline, struct sk_error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return sk_err(err, -ENAMETOOLONG, "socket path %s is too long for a unix socket", path);
@@ -155,8 +164,10 @@ static int wait_socket(const char *path, long deadline, struct sk_error *err)
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return 0;
 		if (now_ms() > deadline)
-			return sk_err(err, -ETIMEDOUT, "containerd's socket %s does not answer after the restart: look at containerd's log; give --socket if it listens elsewhere",
-				      path);
+			return sk_err(err, -ETIMEDOUT,
+			              "containerd's socket %s does not answer after the restart: look at "
+			              "containerd's log; give --socket if it listens elsewhere",
+			              path);
 		nap_ms(200);
 	}
 }
@@ -166,18 +177,22 @@ static int restart_by_signal(const struct ni_restart_req *req, long deadline, st
 	pid_t pid = find_containerd(req->config_arg);
 
 	if (pid == -EEXIST)
-		return sk_err(err, -EEXIST, "more than one containerd runs with --config %s: restart it by hand", req->config_arg);
+		return sk_err(err, -EEXIST,
+		              "more than one containerd runs with --config %s: restart it by hand",
+		              req->config_arg);
 	if (pid <= 0)
 		return sk_err(err, -ESRCH,
-			      "no containerd process runs with --config %s (is the pod's hostPID on? is that its configuration?): give --containerd-config or another --restart",
-			      req->config_arg);
+		              "no containerd process runs with --config %s (is the pod's hostPID on? is that "
+		              "its configuration?): give --containerd-config or another --restart",
+		              req->config_arg);
 	if (kill(pid, SIGTERM) < 0)
 		return sk_err(err, -errno, "SIGTERM to containerd (pid %d): %s", (int)pid, strerror(errno));
 	/* Gone, then a new one from the supervisor. */
 	while (kill(pid, 0) == 0 && find_containerd(req->config_arg) == pid) {
 		if (now_ms() > deadline)
-			return sk_err(err, -ETIMEDOUT, "containerd (pid %d) did not stop after SIGTERM in %ld s", (int)pid,
-				      req->timeout_seconds);
+			return sk_err(err, -ETIMEDOUT,
+			              "containerd (pid %d) did not stop after SIGTERM in %ld s", (int)pid,
+			              req->timeout_seconds);
 		nap_ms(100);
 	}
 	for (;;) {
@@ -185,8 +200,10 @@ static int restart_by_signal(const struct ni_restart_req *req, long deadline, st
 		if (np > 0 && np != pid)
 			return 0;
 		if (now_ms() > deadline)
-			return sk_err(err, -ETIMEDOUT,
-				      "containerd did not come back after SIGTERM: --restart=signal needs a supervisor that starts it again (hack/node.sh has one); start it by hand");
+			return sk_err(
+			    err, -ETIMEDOUT,
+			    "containerd did not come back after SIGTERM: --restart=signal needs a supervisor "
+			    "that starts it again (hack/node.sh has one); start it by hand");
 		nap_ms(200);
 	}
 }
@@ -198,12 +215,12 @@ int ni_restart_containerd(const struct ni_restart_req *req, struct sk_error *err
 
 	switch (req->how) {
 	case NI_RS_SYSTEMD: {
-		const char *argv[] = { "systemctl", "restart", req->unit, NULL };
+		const char *argv[] = {"systemctl", "restart", req->unit, NULL};
 		r = ni_run_on_host(argv, req->timeout_seconds, err);
 		break;
 	}
 	case NI_RS_SNAP: {
-		const char *argv[] = { "snap", "restart", req->unit, NULL };
+		const char *argv[] = {"snap", "restart", req->unit, NULL};
 		r = ni_run_on_host(argv, req->timeout_seconds, err);
 		break;
 	}

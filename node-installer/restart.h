@@ -17,9 +17,9 @@
 
 struct ni_restart_req {
 	enum { NI_RS_SYSTEMD, NI_RS_SNAP, NI_RS_SIGNAL } how;
-	const char *unit;        /* systemd: the unit; snap: the service */
-	const char *config_arg;  /* signal: the host path containerd's --config names */
-	const char *socket;      /* full path (below the host root) to wait for */
+	const char *unit;       /* systemd: the unit; snap: the service */
+	const char *config_arg; /* signal: the host path containerd's --config names */
+	const char *socket;     /* full path (below the host root) to wait for */
 	long timeout_seconds;
 };
 

@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SHIM "/opt/spinkube/bin/containerd-shim-spin-v2"
+#define SHIM   "/opt/spinkube/bin/containerd-shim-spin-v2"
 #define DROPIN "/etc/containerd/conf.d/spinkube-c-spin.toml"
 
 static void check_toml(const char *text)
@@ -37,7 +37,7 @@ static void one_line(const struct sk_error *err)
 /* remove(appended) is the input, or the input and one newline. */
 static void check_removal(const char *in, size_t size, const char *out)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	char *back = NULL;
 
 	if (ni_remove_section(out, strlen(out), "out", &back, &err) < 0 || !back)
@@ -45,7 +45,8 @@ static void check_removal(const char *in, size_t size, const char *out)
 	size_t n = strlen(back);
 	/* Only when the input had no block of its own is it a prefix. */
 	if (!memmem(in, size, NI_MARK_BEGIN, strlen(NI_MARK_BEGIN)) &&
-	    !(n >= size && memcmp(back, in, size) == 0 && (n == size || (n == size + 1 && back[size] == '\n'))))
+	    !(n >= size && memcmp(back, in, size) == 0 &&
+	      (n == size || (n == size + 1 && back[size] == '\n'))))
 		__builtin_trap();
 	free(back);
 }
@@ -53,7 +54,7 @@ static void check_removal(const char *in, size_t size, const char *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	char *out = NULL, *again = NULL;
 	int version = 0;
 
@@ -62,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (out) {
 			check_toml(out);
-			if (ni_containerd_main(out, strlen(out), "main.toml", DROPIN, &version, &again, &err) < 0 || again)
+			if (ni_containerd_main(out, strlen(out), "main.toml", DROPIN, &version, &again,
+			                       &err) < 0 ||
+			    again)
 				__builtin_trap();
 			free(out);
 			out = NULL;
@@ -72,7 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ni_append_section(in, size, "tmpl.toml", NI_FORMAT_TOML, 0, SHIM, &out, &err) == 0 && out) {
 		check_toml(out);
-		if (ni_append_section(out, strlen(out), "tmpl.toml", NI_FORMAT_TOML, 0, SHIM, &again, &err) < 0 || again)
+		if (ni_append_section(out, strlen(out), "tmpl.toml", NI_FORMAT_TOML, 0, SHIM, &again, &err) <
+		        0 ||
+		    again)
 			__builtin_trap();
 		check_removal(in, size, out);
 		free(out);
@@ -80,10 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	one_line(&err);
 
-	if (ni_append_section(in, size, "config.toml.tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err) == 0 && out) {
+	if (ni_append_section(in, size, "config.toml.tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err) == 0 &&
+	    out) {
 		if (!strstr(out, SHIM))
 			__builtin_trap();
-		if (ni_append_section(out, strlen(out), "config.toml.tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &again, &err) < 0 ||
+		if (ni_append_section(out, strlen(out), "config.toml.tmpl", NI_FORMAT_TEMPLATE, 2, SHIM,
+		                      &again, &err) < 0 ||
 		    again)
 			__builtin_trap();
 		check_removal(in, size, out);

@@ -25,7 +25,7 @@
 #include "node-installer/host.h"
 #include "tests/tap.h"
 
-#define SHIM "/opt/spinkube/bin/containerd-shim-spin-v2"
+#define SHIM   "/opt/spinkube/bin/containerd-shim-spin-v2"
 #define DROPIN "/etc/containerd/conf.d/spinkube-c-spin.toml"
 
 static const char *golden;
@@ -100,13 +100,13 @@ static void case_containerd(const char *c, int want_version)
 	_cleanup_free_ char *out = NULL;
 	_cleanup_free_ char *again = NULL;
 	_cleanup_free_ char *dropin = NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	int version = 0;
 
 	if (!ok(in != NULL, "%s: input readable", c))
 		return;
-	ok(ni_containerd_main(in, strlen(in), c, DROPIN, &version, &out, &err) == 0, "%s: the main file is edited (%s)", c,
-	   err.message);
+	ok(ni_containerd_main(in, strlen(in), c, DROPIN, &version, &out, &err) == 0,
+	   "%s: the main file is edited (%s)", c, err.message);
 	ok(version == want_version, "%s: config version %d", c, version);
 	golden_is(c, "expected", out);
 	if (out) {
@@ -127,12 +127,12 @@ static void case_appended(const char *c, enum ni_format fmt, int version)
 	_cleanup_free_ char *out = NULL;
 	_cleanup_free_ char *again = NULL;
 	_cleanup_free_ char *back = NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 
 	if (!ok(in != NULL, "%s: input readable", c))
 		return;
-	ok(ni_append_section(in, strlen(in), c, fmt, version, SHIM, &out, &err) == 0 && out, "%s: the block is appended (%s)",
-	   c, err.message);
+	ok(ni_append_section(in, strlen(in), c, fmt, version, SHIM, &out, &err) == 0 && out,
+	   "%s: the block is appended (%s)", c, err.message);
 	golden_is(c, "expected", out);
 	if (!out)
 		return;
@@ -144,8 +144,10 @@ static void case_appended(const char *c, enum ni_format fmt, int version)
 	   "%s: taking the block out gives the input back byte for byte", c);
 	/* Another shim path: the block is brought up to date, not doubled. */
 	_cleanup_free_ char *moved = NULL;
-	ok(ni_append_section(out, strlen(out), c, fmt, version, "/usr/local/bin/containerd-shim-spin-v2", &moved, &err) == 0 &&
-		   moved && strstr(moved, "/usr/local/bin/") && !strstr(moved, SHIM) && count(moved, NI_MARK_BEGIN) == 1,
+	ok(ni_append_section(out, strlen(out), c, fmt, version, "/usr/local/bin/containerd-shim-spin-v2",
+	                     &moved, &err) == 0 &&
+	       moved && strstr(moved, "/usr/local/bin/") && !strstr(moved, SHIM) &&
+	       count(moved, NI_MARK_BEGIN) == 1,
 	   "%s: a new shim path replaces the block's", c);
 }
 
@@ -161,7 +163,7 @@ static void test_goldens(void)
 
 	_cleanup_free_ char *k3s = NULL;
 	_cleanup_free_ char *k0s = NULL;
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	ok(ni_k3s_template(2, SHIM, &k3s, &err) == 0, "k3s: a new template");
 	golden_is("k3s-new", "expected", k3s);
 	ok(ni_dropin(2, SHIM, &k0s, &err) == 0, "k0s: the drop-in");
@@ -178,71 +180,84 @@ static void refused(int rc, int want, const struct sk_error *err, const char *sa
 
 static void test_errors(void)
 {
-	struct sk_error err = { 0 };
+	struct sk_error err = {0};
 	char *out = NULL;
 	int v = 0;
 
-	static const char foreign_v3[] = "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]\n"
-					 "runtime_type = 'io.containerd.spin.v2'\nruntime_path = '/usr/bin/containerd-shim-spin-v2'\n";
-	static const char foreign_v2[] = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.spin]\n"
-					 "runtime_type = \"io.containerd.spin.v2\"\n";
-	refused(ni_containerd_main(foreign_v3, strlen(foreign_v3), "/etc/containerd/config.toml", DROPIN, &v, &out, &err),
-		-EEXIST, &err, "/usr/bin/containerd-shim-spin-v2", "a spin runtime of another path (v3)");
+	static const char foreign_v3[] =
+	    "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]\n"
+	    "runtime_type = 'io.containerd.spin.v2'\nruntime_path = '/usr/bin/containerd-shim-spin-v2'\n";
+	static const char foreign_v2[] =
+	    "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.spin]\n"
+	    "runtime_type = \"io.containerd.spin.v2\"\n";
+	refused(ni_containerd_main(foreign_v3, strlen(foreign_v3), "/etc/containerd/config.toml", DROPIN, &v,
+	                           &out, &err),
+	        -EEXIST, &err, "/usr/bin/containerd-shim-spin-v2", "a spin runtime of another path (v3)");
 	ok(strstr(err.message, "remove that table") != NULL, "... and the fix");
-	refused(ni_append_section(foreign_v2, strlen(foreign_v2), "tmpl", NI_FORMAT_TOML, 0, SHIM, &out, &err), -EEXIST, &err,
-		"already defines a containerd runtime \"spin\"", "a spin runtime in MicroK8s' template");
-	refused(ni_append_section(foreign_v2, strlen(foreign_v2), "tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err), -EEXIST,
-		&err, "already defines", "a spin runtime in a k3s template");
+	refused(
+	    ni_append_section(foreign_v2, strlen(foreign_v2), "tmpl", NI_FORMAT_TOML, 0, SHIM, &out, &err),
+	    -EEXIST, &err, "already defines a containerd runtime \"spin\"",
+	    "a spin runtime in MicroK8s' template");
+	refused(ni_append_section(foreign_v2, strlen(foreign_v2), "tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &out,
+	                          &err),
+	        -EEXIST, &err, "already defines", "a spin runtime in a k3s template");
 
 	static const char v1[] = "root = \"/var/lib/containerd\"\n";
-	refused(ni_containerd_main(v1, strlen(v1), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err, "containerd config migrate",
-		"a version 1 file");
+	refused(ni_containerd_main(v1, strlen(v1), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err,
+	        "containerd config migrate", "a version 1 file");
 	static const char v4[] = "version = 4\n";
-	refused(ni_config_version(v4, strlen(v4), "c.toml", &v, &err), -EINVAL, &err, "config version 4", "version 4");
+	refused(ni_config_version(v4, strlen(v4), "c.toml", &v, &err), -EINVAL, &err, "config version 4",
+	        "version 4");
 	static const char bad[] = "version = 3\n[plugins\nx = 1\n";
-	refused(ni_containerd_main(bad, strlen(bad), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err, "c.toml:2:",
-		"malformed TOML");
+	refused(ni_containerd_main(bad, strlen(bad), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err,
+	        "c.toml:2:", "malformed TOML");
 	ok(strstr(err.message, "fix the file first") != NULL, "... says to fix the file");
-	refused(ni_append_section(bad, strlen(bad), "m.toml", NI_FORMAT_TOML, 0, SHIM, &out, &err), -EINVAL, &err, "m.toml:2:",
-		"malformed MicroK8s template");
+	refused(ni_append_section(bad, strlen(bad), "m.toml", NI_FORMAT_TOML, 0, SHIM, &out, &err), -EINVAL,
+	        &err, "m.toml:2:", "malformed MicroK8s template");
 
 	size_t big = NI_CONFIG_MAX + 1;
 	_cleanup_free_ char *huge = malloc(big + 1);
 	memset(huge, '#', big);
 	huge[big] = '\0';
-	refused(ni_containerd_main(huge, big, "c.toml", DROPIN, &v, &out, &err), -E2BIG, &err, "more than", "an oversize file");
-	refused(ni_append_section(huge, big, "t", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err), -E2BIG, &err, "more than",
-		"an oversize template");
+	refused(ni_containerd_main(huge, big, "c.toml", DROPIN, &v, &out, &err), -E2BIG, &err, "more than",
+	        "an oversize file");
+	refused(ni_append_section(huge, big, "t", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err), -E2BIG, &err,
+	        "more than", "an oversize template");
 
-	static const char inline_rt[] = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
-					"runtimes = { runc = { runtime_type = \"io.containerd.runc.v2\" } }\n";
-	refused(ni_append_section(inline_rt, strlen(inline_rt), "m.toml", NI_FORMAT_TOML, 0, SHIM, &out, &err), -EINVAL, &err,
-		"not inline", "runtimes as an inline table");
+	static const char inline_rt[] =
+	    "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+	    "runtimes = { runc = { runtime_type = \"io.containerd.runc.v2\" } }\n";
+	refused(
+	    ni_append_section(inline_rt, strlen(inline_rt), "m.toml", NI_FORMAT_TOML, 0, SHIM, &out, &err),
+	    -EINVAL, &err, "not inline", "runtimes as an inline table");
 	static const char imports_bad[] = "version = 3\nimports = 'x'\n";
-	refused(ni_containerd_main(imports_bad, strlen(imports_bad), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err,
-		"not an array", "imports that is not an array");
+	refused(ni_containerd_main(imports_bad, strlen(imports_bad), "c.toml", DROPIN, &v, &out, &err),
+	        -EINVAL, &err, "not an array", "imports that is not an array");
 	static const char nul[] = "{{ template \"base\" . }}\0x";
-	refused(ni_append_section(nul, sizeof(nul) - 1, "t", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err), -EINVAL, &err,
-		"NUL byte", "a template with a NUL byte");
-	refused(ni_section(3, "relative/shim", &out, &err), -EINVAL, &err, "absolute", "a relative shim path");
-	refused(ni_section(3, "/opt/a\nb", &out, &err), -EINVAL, &err, "control character", "a shim path with a newline");
+	refused(ni_append_section(nul, sizeof(nul) - 1, "t", NI_FORMAT_TEMPLATE, 2, SHIM, &out, &err),
+	        -EINVAL, &err, "NUL byte", "a template with a NUL byte");
+	refused(ni_section(3, "relative/shim", &out, &err), -EINVAL, &err, "absolute",
+	        "a relative shim path");
+	refused(ni_section(3, "/opt/a\nb", &out, &err), -EINVAL, &err, "control character",
+	        "a shim path with a newline");
 	static const char half[] = "version = 2\n\n" NI_MARK_BEGIN "\n[x]\n";
-	refused(ni_remove_section(half, strlen(half), "t", &out, &err), -EINVAL, &err, "backup", "a begin marker without its end");
+	refused(ni_remove_section(half, strlen(half), "t", &out, &err), -EINVAL, &err, "backup",
+	        "a begin marker without its end");
 
 	/* A path that needs quoting is quoted, and still valid TOML. */
 	_cleanup_free_ char *q = NULL;
 	ok(ni_dropin(3, "/opt/sp\"in \\kube/shim", &q, &err) == 0 && valid_toml(q) &&
-		   strstr(q, "runtime_path = \"/opt/sp\\\"in \\\\kube/shim\""),
+	       strstr(q, "runtime_path = \"/opt/sp\\\"in \\\\kube/shim\""),
 	   "a shim path with quotes and backslashes is quoted");
 	/* imports written on one line after the version, no version: before the first table. */
 	static const char nover_tables[] = "root = \"/x\"\n[grpc]\naddress = \"/s\"\n";
 	_cleanup_free_ char *noimp = NULL;
-	refused(ni_containerd_main(nover_tables, strlen(nover_tables), "c.toml", DROPIN, &v, &noimp, &err), -EINVAL, &err,
-		"version 1", "no version at all");
+	refused(ni_containerd_main(nover_tables, strlen(nover_tables), "c.toml", DROPIN, &v, &noimp, &err),
+	        -EINVAL, &err, "version 1", "no version at all");
 	static const char noend[] = "version = 3";
 	_cleanup_free_ char *ne = NULL;
 	ok(ni_containerd_main(noend, strlen(noend), "c.toml", DROPIN, &v, &ne, &err) == 0 && ne &&
-		   strcmp(ne, "version = 3\nimports = [\"" DROPIN "\"]\n") == 0,
+	       strcmp(ne, "version = 3\nimports = [\"" DROPIN "\"]\n") == 0,
 	   "a file without a final newline gets one before the imports line");
 }
 
@@ -287,34 +302,39 @@ static void count_step(void *ud, const char *what, const char *path)
 
 /* Install twice, check, uninstall, and every file in files[] is back byte for byte. */
 static void roundtrip(const char *name, enum ni_distro d, const char *const *files, const char *edited,
-		      const char *made)
+                      const char *made)
 {
 	struct ni_options o = {
-		.host_root = root, .bin_dir = "/opt/spinkube/bin", .containerd_config = "/etc/containerd/config.toml",
-		.dropin_dir = "/etc/containerd/conf.d",
+	    .host_root = root,
+	    .bin_dir = "/opt/spinkube/bin",
+	    .containerd_config = "/etc/containerd/config.toml",
+	    .dropin_dir = "/etc/containerd/conf.d",
 	};
-	struct sk_error err = { 0 };
-	char *before[8] = { NULL };
+	struct sk_error err = {0};
+	char *before[8] = {NULL};
 	bool changed = false;
 
 	for (int i = 0; files[i]; i++)
 		before[i] = host(files[i]);
 	steps = prepares = 0;
-	ok(ni_config_install(&o, d, &changed, count_step, NULL, &err) == 0 && changed, "%s: installed (%s)", name, err.message);
+	ok(ni_config_install(&o, d, &changed, count_step, NULL, &err) == 0 && changed, "%s: installed (%s)",
+	   name, err.message);
 	ok(prepares > 0 && steps > 0, "%s: each change reported, after a warning before it", name);
 	_cleanup_free_ char *text = host(edited);
-	ok(text && strstr(text, SHIM) && strstr(text, "io.containerd.spin.v2"), "%s: %s has the spin runtime", name, edited);
+	ok(text && strstr(text, SHIM) && strstr(text, "io.containerd.spin.v2"), "%s: %s has the spin runtime",
+	   name, edited);
 	if (made)
 		ok(exists(made), "%s: %s made", name, made);
-	ok(ni_config_install(&o, d, &changed, count_step, NULL, &err) == 0 && !changed, "%s: a second install changes nothing",
-	   name);
+	ok(ni_config_install(&o, d, &changed, count_step, NULL, &err) == 0 && !changed,
+	   "%s: a second install changes nothing", name);
 	/* Someone edits the file after the install: uninstall still gives back the original. */
-	ok(ni_config_uninstall(&o, d, &changed, count_step, NULL, &err) == 0 && changed, "%s: uninstalled (%s)", name,
-	   err.message);
+	ok(ni_config_uninstall(&o, d, &changed, count_step, NULL, &err) == 0 && changed,
+	   "%s: uninstalled (%s)", name, err.message);
 	for (int i = 0; files[i]; i++) {
 		_cleanup_free_ char *after = host(files[i]);
 		if (before[i])
-			ok(after && strcmp(after, before[i]) == 0, "%s: %s restored byte for byte", name, files[i]);
+			ok(after && strcmp(after, before[i]) == 0, "%s: %s restored byte for byte", name,
+			   files[i]);
 		else
 			ok(!after, "%s: %s, which the install made, is gone", name, files[i]);
 		char bk[1024];
@@ -337,33 +357,36 @@ static void test_hosts(void)
 	(void)snprintf(p, sizeof(p), "%s/containerd-v3/input", golden);
 	_cleanup_free_ char *v3 = slurp(p, NULL);
 	mk("/etc/containerd/config.toml", v3 ? v3 : "");
-	const char *const plain[] = { "/etc/containerd/config.toml", DROPIN, NULL };
+	const char *const plain[] = {"/etc/containerd/config.toml", DROPIN, NULL};
 	roundtrip("containerd", NI_DISTRO_CONTAINERD, plain, DROPIN, NULL);
 
 	(void)snprintf(p, sizeof(p), "%s/microk8s/input", golden);
 	_cleanup_free_ char *mk8s = slurp(p, NULL);
 	mk("/var/snap/microk8s/current/args/containerd-template.toml", mk8s ? mk8s : "");
-	const char *const micro[] = { "/var/snap/microk8s/current/args/containerd-template.toml", NULL };
+	const char *const micro[] = {"/var/snap/microk8s/current/args/containerd-template.toml", NULL};
 	roundtrip("microk8s", NI_DISTRO_MICROK8S, micro, micro[0], NULL);
 
 	/* k3s without a template of its own: the installer makes one and removes it. */
 	mk("/var/lib/rancher/k3s/agent/etc/containerd/config.toml", "# k3s writes this one itself\n");
-	const char *const k3s[] = { "/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
-				    "/var/lib/rancher/k3s/agent/etc/containerd/config.toml", NULL };
+	const char *const k3s[] = {"/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
+	                           "/var/lib/rancher/k3s/agent/etc/containerd/config.toml", NULL};
 	roundtrip("k3s without a template", NI_DISTRO_K3S, k3s, k3s[0], NULL);
 	ok(ni_detect_distro(root) == NI_DISTRO_K3S, "k3s detected from /var/lib/rancher/k3s");
 	/* k3s with a user's template. */
-	mk("/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl", "{{ template \"base\" . }}\n# mine\n");
+	mk("/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
+	   "{{ template \"base\" . }}\n# mine\n");
 	roundtrip("k3s with a template", NI_DISTRO_K3S, k3s, k3s[0], NULL);
 
-	const char *const k0s[] = { "/etc/k0s/containerd.d/spinkube-c-spin.toml", NULL };
+	const char *const k0s[] = {"/etc/k0s/containerd.d/spinkube-c-spin.toml", NULL};
 	roundtrip("k0s", NI_DISTRO_K0S, k0s, k0s[0], NULL);
 
 	/* Crash between the backup and the write: the next install converges,
 	 * the uninstall still restores the very first bytes. */
-	struct ni_options o = { .host_root = root, .bin_dir = "/opt/spinkube/bin",
-				.containerd_config = "/etc/containerd/config.toml", .dropin_dir = "/etc/containerd/conf.d" };
-	struct sk_error err = { 0 };
+	struct ni_options o = {.host_root = root,
+	                       .bin_dir = "/opt/spinkube/bin",
+	                       .containerd_config = "/etc/containerd/config.toml",
+	                       .dropin_dir = "/etc/containerd/conf.d"};
+	struct sk_error err = {0};
 	bool changed = false;
 	char cfg[4096];
 	(void)snprintf(cfg, sizeof(cfg), "%s/etc/containerd/config.toml", root);
@@ -372,7 +395,8 @@ static void test_hosts(void)
 	mk("/etc/containerd/config.toml.new", "half a fi");
 	ok(ni_config_install(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == 0 && changed,
 	   "the next install converges (%s)", err.message);
-	ok(ni_config_uninstall(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == 0, "and uninstall");
+	ok(ni_config_uninstall(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == 0,
+	   "and uninstall");
 	_cleanup_free_ char *now = host("/etc/containerd/config.toml");
 	ok(orig && now && strcmp(orig, now) == 0, "the file is as it was before the first install");
 
@@ -384,7 +408,8 @@ static void test_hosts(void)
 	ok(ni_host_install_file(src, dst, &changed, &err) == 0 && changed, "the shim is copied");
 	struct stat st;
 	ok(stat(dst, &st) == 0 && (st.st_mode & 0777) == 0755, "mode 0755");
-	ok(ni_host_install_file(src, dst, &changed, &err) == 0 && !changed, "an identical shim is not written again");
+	ok(ni_host_install_file(src, dst, &changed, &err) == 0 && !changed,
+	   "an identical shim is not written again");
 	spit(src, "#!/bin/false\nbinary v2\n");
 	ok(ni_host_install_file(src, dst, &changed, &err) == 0 && changed, "a different one is");
 	bool removed = false;
@@ -399,9 +424,10 @@ static void test_hosts(void)
 	sk_mkdir_p(missing, 0755);
 	o.host_root = missing;
 	ok(ni_config_install(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == -ENOENT &&
-		   strstr(err.message, "containerd config default"),
+	       strstr(err.message, "containerd config default"),
 	   "no containerd config: %s", err.message);
-	ok(ni_detect_distro(missing) == NI_DISTRO_CONTAINERD, "plain containerd detected when nothing else is there");
+	ok(ni_detect_distro(missing) == NI_DISTRO_CONTAINERD,
+	   "plain containerd detected when nothing else is there");
 
 	char cmd[400];
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
