@@ -307,12 +307,18 @@ node_start() {
 	run=$(node_run_dir "$dir")
 	var=$(node_var_dir "$dir")
 	NODE_NAME=$name-node
+	# The machine's lock first, and atomically: a cluster that loses the race
+	# to another one starting at the same moment stops here, before it has
+	# a node.env, so its clean-up (node_stop) leaves the other's bridge,
+	# chains and pods alone.
+	mkdir -p "${NODE_LOCK%/*}"
+	( set -o noclobber; printf '%s\n' "$dir" >"$NODE_LOCK" ) 2>/dev/null ||
+		die "cluster $(cat "$NODE_LOCK" 2>/dev/null | sed 's|.*/||') took the real node of this machine while $name started: stop it first, or wait for it"
 	mkdir -p "$nd" "$run" "$var/kubelet"
 	chmod 700 "$run" "$var"
 	ln -sfn "$run" "$nd/run"
 	ln -sfn "$var/kubelet" "$nd/kubelet"
 	printf 'NODE_NAME=%q\nNODE_RUN=%q\nNODE_VAR=%q\n' "$NODE_NAME" "$run" "$var" >"$nd/node.env"
-	printf '%s\n' "$dir" >"$NODE_LOCK"
 	: >"$nd/created-paths"
 	local p
 	for p in /var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /usr/libexec/kubernetes; do
