@@ -4,6 +4,7 @@
  * runs `install` in a DaemonSet and `request-uninstall` in a pre-delete
  * hook Job (see options.c's usage for the commands). One log line per
  * action, logfmt on stderr. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "controller/kube/client.h"
+#include "controller/kube/config.h"
 #include "node-installer/config.h"
 #include "node-installer/host.h"
 #include "node-installer/node.h"
@@ -39,6 +41,7 @@ static void on_term(int sig)
 struct ctx {
 	const struct ni_options *o;
 	enum ni_distro distro;
+	struct kube_config *cfg;
 	struct kube_client *kube;
 	char pending[PATH_MAX]; /* the restart-pending mark, full path */
 	bool marked;
@@ -163,12 +166,16 @@ static int do_install(struct ctx *c)
 	/* Run it where containerd will: a host without its shared libraries
 	 * is refused here, not at the first pod. */
 	const char *check[] = {shim_host, "--version", NULL};
-	if ((r = ni_run_on_host(check, 30, &c->err)) < 0)
+	if ((r = ni_run_in_root(c->o->host_root, check, 30, &c->err)) < 0) {
+		char why[SK_ERR_MESSAGE_MAX];
+		(void)snprintf(why, sizeof(why), "%s", c->err.message);
 		return sk_err(&c->err, r,
 		              "the shim %s does not run on this host (%s): it needs libcurl 4, json-c 5, "
 		              "protobuf-c 1, SQLite 3 and OpenSSL 3 (Debian 12: libcurl4 libjson-c5 "
 		              "libprotobuf-c1 libsqlite3-0 libssl3)",
-		              shim_host, c->err.message);
+		              shim_host, why);
+	}
+	log_path("the shim runs on this host", shim_full);
 	if ((r = ni_config_install(c->o, c->distro, &changed, on_step, c, &c->err)) < 0)
 		return r;
 	if (!changed)
@@ -257,7 +264,7 @@ static int run_install(struct ctx *c)
 	(void)make_ready(c->o);
 	log_info(uninstalled ? "uninstalled; idle until the DaemonSet goes"
 	                     : "installed; watching the node's label",
-	         " node=%s", c->o->node_name);
+	         "node=%s", c->o->node_name);
 	while (!stopping) {
 		nap(c->o->poll_seconds);
 		if (stopping || uninstalled)
@@ -312,7 +319,7 @@ static int run_request_uninstall(struct ctx *c)
 			if (waited + 2 >= c->o->timeout_seconds)
 				log_warn("the node's installer did not uninstall in time: its shim and "
 				         "configuration stay; run the installer's uninstall there by hand",
-				         " node=%s", names[i]);
+				         "node=%s", names[i]);
 			free(names[i]);
 		}
 	}
@@ -340,7 +347,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	c.distro = o.distro == NI_DISTRO_AUTO ? ni_detect_distro(o.host_root) : o.distro;
 	(void)snprintf(c.pending, sizeof(c.pending), "%s%s/restart-pending", o.host_root, o.state_dir);
-	if ((r = ni_kube_open(o.kubeconfig, &c.kube, &c.err)) < 0)
+	if ((r = ni_kube_open(o.kubeconfig, &c.cfg, &c.kube, &c.err)) < 0)
 		goto fail;
 	if (o.command != NI_CMD_REQUEST_UNINSTALL)
 		log_info("starting", "node=%s distro=%s%s", o.node_name, ni_distro_name(c.distro),
@@ -359,9 +366,11 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	kube_client_free(c.kube);
+	kube_config_free(c.cfg);
 	return 0;
 fail:
 	log_error("failed", "error=%s", q(c.err.message));
 	kube_client_free(c.kube);
+	kube_config_free(c.cfg);
 	return 1;
 }

@@ -11,19 +11,21 @@
 
 static const struct kube_resource NODES = {"v1", "nodes", false};
 
-int ni_kube_open(const char *kubeconfig, struct kube_client **out, struct sk_error *err)
+int ni_kube_open(const char *kubeconfig, struct kube_config **cfg, struct kube_client **out,
+                 struct sk_error *err)
 {
 	struct kube_config_opts co = {0};
-	struct kube_config *cfg = NULL;
 	struct kube_client_opts clo = {.qps = 5, .burst = 10, .user_agent = "spinkube-node-installer"};
 	int r;
 
 	kube_config_opts_from_env(&co);
 	co.explicit_path = kubeconfig;
-	if ((r = kube_config_load(&co, &cfg, err)) < 0)
+	if ((r = kube_config_load(&co, cfg, err)) < 0)
 		return r;
-	r = kube_client_new(cfg, &clo, out, err);
-	kube_config_free(cfg);
+	if ((r = kube_client_new(*cfg, &clo, out, err)) < 0) {
+		kube_config_free(*cfg);
+		*cfg = NULL;
+	}
 	return r;
 }
 

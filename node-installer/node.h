@@ -9,8 +9,11 @@
 #include "controller/kube/client.h"
 
 /* A client from --kubeconfig, else the usual lookup (in a pod: the service
- * account). *out is the caller's (kube_client_free). */
-int ni_kube_open(const char *kubeconfig, struct kube_client **out, struct sk_error *err);
+ * account). *cfg and *out are the caller's; the client borrows the config,
+ * so free the client (kube_client_free) before the config
+ * (kube_config_free). */
+int ni_kube_open(const char *kubeconfig, struct kube_config **cfg, struct kube_client **out,
+                 struct sk_error *err);
 
 /* The value of label key on node, or *value NULL when it has none (caller
  * frees). */

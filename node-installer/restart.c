@@ -31,7 +31,10 @@ static void nap_ms(long ms)
 		;
 }
 
-int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_error *err)
+/* Fork and run argv, entering the host first: its mount namespace (PID 1's,
+ * for systemctl, which refuses to work in a chroot) when root is NULL, else
+ * a chroot into root ("" runs it as it is). Waits at most timeout_seconds. */
+static int run(const char *root, const char *const *argv, long timeout_seconds, struct sk_error *err)
 {
 	pid_t pid = fork();
 	int status = 0;
@@ -39,12 +42,18 @@ int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_erro
 	if (pid < 0)
 		return sk_err(err, -errno, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNS) < 0) {
-			fprintf(stderr,
-			        "spinkube-node-installer: entering the host's mount namespace: %s: run the "
-			        "pod with hostPID and privileged\n",
-			        strerror(errno));
+		if (!root) {
+			int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNS) < 0) {
+				fprintf(stderr,
+				        "spinkube-node-installer: entering the host's mount namespace: %s: "
+				        "run the pod with hostPID and privileged\n",
+				        strerror(errno));
+				_exit(126);
+			}
+		} else if (*root && chroot(root) < 0) {
+			fprintf(stderr, "spinkube-node-installer: chroot %s: %s: run the pod privileged\n",
+			        root, strerror(errno));
 			_exit(126);
 		}
 		if (chdir("/") < 0)
@@ -84,12 +93,24 @@ int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_erro
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return sk_err(err, -ENOENT,
-		              "%s is not on the host: give --restart for how this host runs containerd",
+		return sk_err(err, -ENOENT, "%s is not on the host or cannot start there", argv[0]);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+		return sk_err(err, -EPERM,
+		              "cannot enter the host to run %s: run the pod with hostPID and privileged",
 		              argv[0]);
-	return sk_err(err, -EIO, "%s %s %s failed (status %d): look at the host's journal", argv[0],
-	              argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "",
+	return sk_err(err, -EIO, "%s %s %s failed (status %d)", argv[0], argv[1] ? argv[1] : "",
+	              argv[1] && argv[2] ? argv[2] : "",
 	              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_error *err)
+{
+	return run(NULL, argv, timeout_seconds, err);
+}
+
+int ni_run_in_root(const char *root, const char *const *argv, long timeout_seconds, struct sk_error *err)
+{
+	return run(root, argv, timeout_seconds, err);
 }
 
 /* Does /proc/PID/cmdline belong to a containerd that names config? */
@@ -217,6 +238,9 @@ int ni_restart_containerd(const struct ni_restart_req *req, struct sk_error *err
 	case NI_RS_SYSTEMD: {
 		const char *argv[] = {"systemctl", "restart", req->unit, NULL};
 		r = ni_run_on_host(argv, req->timeout_seconds, err);
+		if (r < 0)
+			sk_err_prefix(
+			    err, "restarting containerd (look at the host's journal; or give --restart)");
 		break;
 	}
 	case NI_RS_SNAP: {

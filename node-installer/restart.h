@@ -29,4 +29,8 @@ int ni_restart_containerd(const struct ni_restart_req *req, struct sk_error *err
  * exited 0. */
 int ni_run_on_host(const char *const *argv, long timeout_seconds, struct sk_error *err);
 
+/* The same in a chroot into root, the host's / as mounted here ("": run it
+ * as it is): enough to see whether a host binary finds its libraries. */
+int ni_run_in_root(const char *root, const char *const *argv, long timeout_seconds, struct sk_error *err);
+
 #endif
