@@ -77,6 +77,9 @@ static void on_step(void *ud, const char *what, const char *path)
 	(void)snprintf(dir, sizeof(dir), "%s%s", c->o->host_root, c->o->state_dir);
 	if (sk_mkdir_p(dir, 0700) == 0 && ni_host_write_atomic(c->pending, "", 0, 0600, NULL) == 0)
 		c->marked = true;
+	else
+		log_warn("cannot write the restart-pending mark: if this run is cut short, restart containerd by hand",
+		         "path=%s", q(c->pending));
 }
 
 /* The socket and the way to restart containerd on this distribution. */
