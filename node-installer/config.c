@@ -242,6 +242,32 @@ static int remove_dropin(const char *root, const char *dir, bool *changed, ni_st
 	return 0;
 }
 
+/* No backup of the main file: take our drop-in out of its imports, so that
+ * removing the drop-in cannot leave containerd importing a missing file. */
+static int unimport(const struct ni_options *o, const char *full, bool *changed, ni_step_fn step, void *ud,
+                    struct sk_error *err)
+{
+	char dropin[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *rest = NULL;
+	size_t len = 0;
+	bool exists = false;
+	int r;
+
+	if (snprintf(dropin, sizeof(dropin), "%s/%s", o->dropin_dir, DROPIN_NAME) >= (int)sizeof(dropin))
+		return sk_err(err, -ENAMETOOLONG, "%s: path too long", o->dropin_dir);
+	if ((r = ni_host_read(full, NI_CONFIG_MAX, &text, &len, &exists, err)) < 0 || !exists)
+		return r;
+	if ((r = ni_containerd_unimport(text, len, full, dropin, &rest, err)) < 0 || !rest)
+		return r;
+	step(ud, NULL, full);
+	if ((r = ni_host_write_atomic(full, rest, strlen(rest), 0644, err)) < 0)
+		return r;
+	*changed = true;
+	step(ud, "no backup: took the drop-in out of imports", full);
+	return 0;
+}
+
 int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step,
                         void *ud, struct sk_error *err)
 {
@@ -272,6 +298,8 @@ int ni_config_uninstall(const struct ni_options *o, enum ni_distro d, bool *chan
 		if (restored) {
 			*changed = true;
 			step(ud, "restored the file as it was before the install", full);
+		} else if ((r = unimport(o, full, changed, step, ud, err)) < 0) {
+			return r;
 		}
 		if ((r = remove_dropin(o->host_root, o->dropin_dir, changed, step, ud, err)) < 0)
 			return r;

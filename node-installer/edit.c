@@ -223,30 +223,44 @@ static int find_block(const char *text, size_t len, size_t *start, size_t *end)
 	}
 }
 
-int ni_remove_section(const char *text, size_t len, const char *name, char **out, struct sk_error *err)
+/* Cut one block [s, e) out of text (and the blank line we put before it)
+ * into a new string of *n bytes. */
+static char *cut(const char *text, size_t len, size_t s, size_t e, size_t *n)
 {
-	size_t s = 0, e = 0;
-	int r = find_block(text, len, &s, &e);
-
-	if (r == 1) {
-		*out = NULL;
-		return 0;
-	}
-	if (r < 0)
-		return sk_err(err, r,
-		              "%s has the line \"%s\" but not \"%s\" after it: restore the file from its "
-		              "backup or delete the partial block by hand",
-		              name, NI_MARK_BEGIN, NI_MARK_END);
-	/* We add a blank line before the block: take it with it. */
 	if (s >= 2 && text[s - 1] == '\n' && text[s - 2] == '\n')
 		s--;
 	char *res = malloc(len - (e - s) + 1);
 	if (!res)
-		return sk_err(err, -ENOMEM, "out of memory");
+		return NULL;
 	memcpy(res, text, s);
 	memcpy(res + s, text + e, len - e);
-	res[len - (e - s)] = '\0';
-	*out = res;
+	*n = len - (e - s);
+	res[*n] = '\0';
+	return res;
+}
+
+int ni_remove_section(const char *text, size_t len, const char *name, char **out, struct sk_error *err)
+{
+	char *cur = NULL;
+	size_t n = len, s = 0, e = 0;
+	int r;
+
+	/* Every block: a file edited by hand may hold two. */
+	while ((r = find_block(cur ? cur : text, n, &s, &e)) == 0) {
+		char *next = cut(cur ? cur : text, n, s, e, &n);
+		free(cur);
+		if (!next)
+			return sk_err(err, -ENOMEM, "out of memory");
+		cur = next;
+	}
+	if (r < 0) {
+		free(cur);
+		return sk_err(err, r,
+		              "%s has the line \"%s\" but not \"%s\" after it: restore the file from its "
+		              "backup or delete the partial block by hand",
+		              name, NI_MARK_BEGIN, NI_MARK_END);
+	}
+	*out = cur;
 	return 0;
 }
 
@@ -567,5 +581,63 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 		              name, dropin_path,
 		              perr.message[0] ? perr.message : "the result does not import it");
 	*version = v;
+	return sk_buf_finish(&b, 0, out);
+}
+
+int ni_containerd_unimport(const char *text, size_t len, const char *name, const char *dropin_path,
+                           char **out, struct sk_error *err)
+{
+	_cleanup_json_ json_object *tree = NULL;
+	_cleanup_json_ json_object *new_tree = NULL;
+	_cleanup_buf_ struct sk_buf b = sk_buf_make(NI_CONFIG_MAX + 16);
+	struct toplevel tl;
+	json_object *imports = NULL;
+	bool named = false;
+	int r;
+
+	if ((r = parse(text, len, name, &tree, err)) < 0)
+		return r;
+	if (json_object_object_get_ex(tree, "imports", &imports) &&
+	    json_object_is_type(imports, json_type_array))
+		for (size_t k = 0; k < json_object_array_length(imports); k++) {
+			json_object *e = json_object_array_get_idx(imports, k);
+			if (json_object_is_type(e, json_type_string) &&
+			    strcmp(json_object_get_string(e), dropin_path) == 0)
+				named = true;
+		}
+	if (!named) {
+		*out = NULL;
+		return 0;
+	}
+	scan_toplevel(text, len, &tl);
+	if (!tl.has_imports)
+		return sk_err(
+		    err, -EINVAL,
+		    "%s: `imports` is not written as a plain top-level key: take \"%s\" out of it by hand",
+		    name, dropin_path);
+	/* The array again, without our entry. */
+	bool first = true;
+	r = sk_buf_append(&b, text, tl.imports_start);
+	if (r >= 0)
+		r = sk_buf_append(&b, "[", 1);
+	for (size_t k = 0; r >= 0 && k < json_object_array_length(imports); k++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(imports, k));
+		if (strcmp(s, dropin_path) == 0)
+			continue;
+		if (!first)
+			r = sk_buf_append(&b, ", ", 2);
+		if (r >= 0)
+			r = sk_toml_append_string(&b, s);
+		first = false;
+	}
+	if (r >= 0)
+		r = sk_buf_append(&b, "]", 1);
+	if (r >= 0)
+		r = sk_buf_append(&b, text + tl.imports_end, len - tl.imports_end);
+	if (r < 0)
+		return sk_err(err, r, "%s: building the new text: %s", name, strerror(-r));
+	if (sk_toml_parse(b.data, b.len, name, &new_tree, NULL) < 0)
+		return sk_err(err, -EINVAL, "%s: cannot take \"%s\" out of `imports` safely: do it by hand",
+		              name, dropin_path);
 	return sk_buf_finish(&b, 0, out);
 }

@@ -63,6 +63,13 @@ int ni_k3s_template(int version, const char *shim_path, char **out, struct sk_er
 int ni_containerd_main(const char *text, size_t len, const char *name, const char *dropin_path, int *version,
                        char **out, struct sk_error *err);
 
+/* The way back when the backup of the main configuration is lost: the
+ * same file with dropin_path taken out of `imports` (the rest of the file
+ * as it is). *out NULL: it does not import it. Removing the drop-in while
+ * the main file still names it would stop containerd from starting. */
+int ni_containerd_unimport(const char *text, size_t len, const char *name, const char *dropin_path,
+                           char **out, struct sk_error *err);
+
 /* Append (or bring up to date) our block in a file that is containerd's
  * whole configuration (MicroK8s' template: NI_FORMAT_TOML, its version read
  * from the file when version is 0) or a k3s template (NI_FORMAT_TEMPLATE,

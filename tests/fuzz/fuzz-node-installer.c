@@ -2,7 +2,8 @@
  * MicroK8s' template and as a k3s template through the node installer's
  * edits (node-installer/edit.c). Nothing may crash, leak or hang; every
  * message is one line; every TOML result parses, names the drop-in or the
- * shim, and a second edit of it changes nothing; taking the block out of
+ * shim, and a second edit of it changes nothing; the import taken out again
+ * still parses; taking the block out of
  * an appended result gives the input back (plus at most the newline the
  * append added). */
 #include <json-c/json.h>
@@ -67,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                       &err) < 0 ||
 			    again)
 				__builtin_trap();
+			char *back = NULL;
+			if (ni_containerd_unimport(out, strlen(out), "main.toml", DROPIN, &back, &err) < 0 ||
+			    !back)
+				__builtin_trap();
+			check_toml(back);
+			free(back);
 			free(out);
 			out = NULL;
 		}

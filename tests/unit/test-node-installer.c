@@ -113,6 +113,12 @@ static void case_containerd(const char *c, int want_version)
 		ok(valid_toml(out), "%s: the result is valid TOML", c);
 		ok(ni_containerd_main(out, strlen(out), c, DROPIN, &version, &again, &err) == 0 && !again,
 		   "%s: a second install changes nothing", c);
+		_cleanup_free_ char *back = NULL;
+		_cleanup_free_ char *twice = NULL;
+		ok(ni_containerd_unimport(out, strlen(out), c, DROPIN, &back, &err) == 0 && back &&
+		       valid_toml(back) && !strstr(back, DROPIN) &&
+		       ni_containerd_unimport(back, strlen(back), c, DROPIN, &twice, &err) == 0 && !twice,
+		   "%s: without its backup the drop-in comes out of imports again (%s)", c, err.message);
 	}
 	ok(ni_dropin(version, SHIM, &dropin, &err) == 0, "%s: the drop-in", c);
 	golden_is(c, "dropin", dropin);
@@ -399,6 +405,19 @@ static void test_hosts(void)
 	   "and uninstall");
 	_cleanup_free_ char *now = host("/etc/containerd/config.toml");
 	ok(orig && now && strcmp(orig, now) == 0, "the file is as it was before the first install");
+
+	/* The backup lost: uninstall takes the import out instead, so containerd
+	 * never imports a missing drop-in. */
+	ok(ni_config_install(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == 0 && changed,
+	   "installed again");
+	char orig_path[4200];
+	(void)snprintf(orig_path, sizeof(orig_path), "%s%s", cfg, NI_BACKUP_SUFFIX);
+	unlink(orig_path);
+	ok(ni_config_uninstall(&o, NI_DISTRO_CONTAINERD, &changed, count_step, NULL, &err) == 0 && changed,
+	   "uninstalled without the backup (%s)", err.message);
+	_cleanup_free_ char *lost = host("/etc/containerd/config.toml");
+	ok(lost && !strstr(lost, "spinkube-c-spin.toml") && valid_toml(lost) && !exists(DROPIN),
+	   "the main file no longer imports the drop-in, which is gone");
 
 	/* The binary: copied once, skipped when the same. */
 	char src[4096], dst[4096];
