@@ -250,6 +250,22 @@ static void test_errors(void)
 	refused(ni_remove_section(half, strlen(half), "t", &out, &err), -EINVAL, &err, "backup",
 	        "a begin marker without its end");
 
+	/* Two blocks (a file edited by hand): both come out, and an install
+	 * leaves exactly one. */
+	_cleanup_free_ char *sec = NULL;
+	_cleanup_free_ char *two = NULL;
+	_cleanup_free_ char *none = NULL;
+	_cleanup_free_ char *one = NULL;
+	ni_section(2, SHIM, &sec, &err);
+	if (asprintf(&two, "{{ template \"base\" . }}\n\n%s\n%s", sec, sec) > 0) {
+		ok(ni_remove_section(two, strlen(two), "t", &none, &err) == 0 && none &&
+		       strcmp(none, "{{ template \"base\" . }}\n") == 0,
+		   "two blocks: both are taken out");
+		ok(ni_append_section(two, strlen(two), "t", NI_FORMAT_TEMPLATE, 2, SHIM, &one, &err) == 0 && one &&
+		       count(one, NI_MARK_BEGIN) == 1,
+		   "two blocks: an install leaves one");
+	}
+
 	/* A path that needs quoting is quoted, and still valid TOML. */
 	_cleanup_free_ char *q = NULL;
 	ok(ni_dropin(3, "/opt/sp\"in \\kube/shim", &q, &err) == 0 && valid_toml(q) &&
