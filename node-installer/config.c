@@ -54,8 +54,8 @@ int ni_shim_path(const struct ni_options *o, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Write text to the file at host path `path` (full path `full`) unless it
- * holds it already; backup first when edit is true. */
+/* Write text to the file full unless it holds it already; take the
+ * one-time backup first when backup is true. */
 static int put(const char *full, const char *text, bool backup, bool *changed, ni_step_fn step, void *ud,
                const char *what, struct sk_error *err)
 {

@@ -12,6 +12,7 @@
 #include "common/toml.h"
 #include "common/utf8.h"
 #include "node-installer/edit.h"
+#include "node-installer/scan.h"
 
 static void json_putp(json_object **o)
 {
@@ -343,145 +344,6 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 	return sk_buf_finish(&b, 0, out);
 }
 
-/* --- the top level of a TOML text, as far as ni_containerd_main needs it ---
- * The text has been parsed, so it is valid TOML: the scanner only has to
- * step over strings, arrays and comments correctly. */
-
-/* Index just past the string that starts at t[i] (a quote). */
-static size_t skip_string(const char *t, size_t len, size_t i)
-{
-	char q = t[i];
-	bool multi = i + 2 < len && t[i + 1] == q && t[i + 2] == q;
-
-	i += multi ? 3 : 1;
-	while (i < len) {
-		if (q == '"' && t[i] == '\\') {
-			i += 2;
-			continue;
-		}
-		if (t[i] == q) {
-			if (!multi)
-				return i + 1;
-			if (i + 2 < len && t[i + 1] == q && t[i + 2] == q) {
-				i += 3;
-				/* """"" : up to two more quotes belong to the content. */
-				for (int extra = 0; extra < 2 && i < len && t[i] == q; extra++)
-					i++;
-				return i;
-			}
-		}
-		i++;
-	}
-	return len;
-}
-
-static size_t skip_to_eol(const char *t, size_t len, size_t i)
-{
-	while (i < len && t[i] != '\n')
-		i++;
-	return i;
-}
-
-/* Index just past the value that starts at t[i]. */
-static size_t skip_value(const char *t, size_t len, size_t i)
-{
-	if (i < len && (t[i] == '"' || t[i] == '\''))
-		return skip_string(t, len, i);
-	if (i < len && (t[i] == '[' || t[i] == '{')) {
-		int depth = 0;
-		while (i < len) {
-			char c = t[i];
-			if (c == '"' || c == '\'') {
-				i = skip_string(t, len, i);
-				continue;
-			}
-			if (c == '#') {
-				i = skip_to_eol(t, len, i);
-				continue;
-			}
-			if (c == '[' || c == '{')
-				depth++;
-			else if (c == ']' || c == '}') {
-				if (--depth == 0)
-					return i + 1;
-			}
-			i++;
-		}
-		return len;
-	}
-	size_t e = i;
-	while (e < len && t[e] != '\n' && t[e] != '#' && t[e] != '\r')
-		e++;
-	while (e > i && (t[e - 1] == ' ' || t[e - 1] == '\t'))
-		e--;
-	return e;
-}
-
-struct toplevel {
-	bool has_imports;
-	size_t imports_start, imports_end; /* the value's span */
-	bool has_version;
-	size_t version_next; /* the start of the line after `version` */
-	size_t first_header; /* start of the first [table] line, or len */
-};
-
-static bool key_is(const char *k, size_t n, const char *want)
-{
-	size_t w = strlen(want);
-	if (n == w && memcmp(k, want, w) == 0)
-		return true;
-	return n == w + 2 && (k[0] == '"' || k[0] == '\'') && k[n - 1] == k[0] && memcmp(k + 1, want, w) == 0;
-}
-
-static void scan_toplevel(const char *t, size_t len, struct toplevel *tl)
-{
-	size_t i = 0;
-
-	*tl = (struct toplevel){.first_header = len};
-	while (i < len) {
-		size_t line = i;
-		while (i < len && (t[i] == ' ' || t[i] == '\t'))
-			i++;
-		if (i >= len)
-			break;
-		if (t[i] == '\n' || t[i] == '\r') {
-			i++;
-			continue;
-		}
-		if (t[i] == '#') {
-			i = skip_to_eol(t, len, i);
-			continue;
-		}
-		if (t[i] == '[') {
-			tl->first_header = line;
-			return;
-		}
-		size_t ks = i;
-		while (i < len && t[i] != '=') {
-			if (t[i] == '"' || t[i] == '\'')
-				i = skip_string(t, len, i);
-			else
-				i++;
-		}
-		size_t ke = i;
-		while (ke > ks && (t[ke - 1] == ' ' || t[ke - 1] == '\t'))
-			ke--;
-		i++; /* '=' */
-		while (i < len && (t[i] == ' ' || t[i] == '\t'))
-			i++;
-		size_t vs = i, ve = skip_value(t, len, i);
-		i = skip_to_eol(t, len, ve);
-		if (key_is(t + ks, ke - ks, "imports")) {
-			tl->has_imports = true;
-			tl->imports_start = vs;
-			tl->imports_end = ve;
-		} else if (key_is(t + ks, ke - ks, "version")) {
-			tl->has_version = true;
-			tl->version_next = i < len ? i + 1 : len;
-		}
-	}
-}
-
 /* Does one of the imports entries name path (exactly or as a glob)? */
 static int imported(json_object *imports, const char *name, const char *path, bool *yes, struct sk_error *err)
 {
@@ -509,7 +371,7 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 	_cleanup_json_ json_object *tree = NULL;
 	_cleanup_json_ json_object *new_tree = NULL;
 	_cleanup_buf_ struct sk_buf b = sk_buf_make(NI_CONFIG_MAX + NI_PATH_MAX * 8 + 1024);
-	struct toplevel tl;
+	struct ni_toplevel tl;
 	json_object *imports = NULL;
 	bool yes = false;
 	int v = 0, r;
@@ -530,7 +392,7 @@ int ni_containerd_main(const char *text, size_t len, const char *name, const cha
 		*out = NULL;
 		return 0;
 	}
-	scan_toplevel(text, len, &tl);
+	ni_scan_toplevel(text, len, &tl);
 	if (imports && !tl.has_imports)
 		return sk_err(
 		    err, -EINVAL,
@@ -590,7 +452,7 @@ int ni_containerd_unimport(const char *text, size_t len, const char *name, const
 	_cleanup_json_ json_object *tree = NULL;
 	_cleanup_json_ json_object *new_tree = NULL;
 	_cleanup_buf_ struct sk_buf b = sk_buf_make(NI_CONFIG_MAX + 16);
-	struct toplevel tl;
+	struct ni_toplevel tl;
 	json_object *imports = NULL;
 	bool named = false;
 	int r;
@@ -609,7 +471,7 @@ int ni_containerd_unimport(const char *text, size_t len, const char *name, const
 		*out = NULL;
 		return 0;
 	}
-	scan_toplevel(text, len, &tl);
+	ni_scan_toplevel(text, len, &tl);
 	if (!tl.has_imports)
 		return sk_err(
 		    err, -EINVAL,
