@@ -32,6 +32,10 @@ node_run_dir() { printf '/run/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | c
 # push past 108 bytes. DIR/node/kubelet points at it.
 node_var_dir() { printf '/var/lib/spinkube-c/%s' "$(printf '%s' "$1" | sha256sum | cut -c1-10)"; }
 
+# node_containerd_pid DIR: the pid of the real node's containerd itself
+# (DIR/pids/containerd.pid is that of hack/supervise, its parent).
+node_containerd_pid() { pgrep -P "$(cat "$1/pids/containerd.pid" 2>/dev/null)" -x containerd 2>/dev/null | head -n1; }
+
 # ip4_to_int A.B.C.D
 ip4_to_int() {
 	local IFS=. a b c d
@@ -309,12 +313,18 @@ node_start() {
 	run=$(node_run_dir "$dir")
 	var=$(node_var_dir "$dir")
 	NODE_NAME=$name-node
+	# The machine's lock first, and atomically: a cluster that loses the race
+	# to another one starting at the same moment stops here, before it has
+	# a node.env, so its clean-up (node_stop) leaves the other's bridge,
+	# chains and pods alone.
+	mkdir -p "${NODE_LOCK%/*}"
+	( set -o noclobber; printf '%s\n' "$dir" >"$NODE_LOCK" ) 2>/dev/null ||
+		die "cluster $(cat "$NODE_LOCK" 2>/dev/null | sed 's|.*/||') took the real node of this machine while $name started: stop it first, or wait for it"
 	mkdir -p "$nd" "$run" "$var/kubelet"
 	chmod 700 "$run" "$var"
 	ln -sfn "$run" "$nd/run"
 	ln -sfn "$var/kubelet" "$nd/kubelet"
 	printf 'NODE_NAME=%q\nNODE_RUN=%q\nNODE_VAR=%q\n' "$NODE_NAME" "$run" "$var" >"$nd/node.env"
-	printf '%s\n' "$dir" >"$NODE_LOCK"
 	: >"$nd/created-paths"
 	local p
 	for p in /var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /usr/libexec/kubernetes; do
@@ -409,12 +419,28 @@ EOR
 	# a name from elsewhere fails here instead of leaving the machine.
 	printf 'server = "http://127.0.0.1:%s"\n' "$REGISTRY_PORT" >"$hosts/_default/hosts.toml"
 	mkdir -p "$nd/containerd" "$nd/bin" "$nd/shim"
-	# The shim, copied so that a rebuild leaves the running pods' binary alone.
-	install -m 0755 "$NODE_SHIM" "$nd/bin/containerd-shim-spin-v2.new"
-	mv -f "$nd/bin/containerd-shim-spin-v2.new" "$nd/bin/containerd-shim-spin-v2"
-	# Shared mode (one node runtime for every Spin pod) is the same program
-	# under another name.
-	ln -sfn containerd-shim-spin-v2 "$nd/bin/containerd-shim-spin-shared-v2"
+	# Spin apps: the RuntimeClass wasmtime-spin-v2 (handler spin) runs their
+	# pods, sandbox included, on our containerd-shim-spin-v2, and the
+	# RuntimeClass wasmtime-spin-shared (handler spin-shared) the same pods
+	# served by one node runtime process (shared mode: the same program under
+	# another name). With --no-shim both are left out, for the node
+	# installer to add.
+	local spin_runtime=
+	if [ -n "$NODE_SHIM" ]; then
+		# The shim, copied so that a rebuild leaves the running pods' binary alone.
+		install -m 0755 "$NODE_SHIM" "$nd/bin/containerd-shim-spin-v2.new"
+		mv -f "$nd/bin/containerd-shim-spin-v2.new" "$nd/bin/containerd-shim-spin-v2"
+		ln -sfn containerd-shim-spin-v2 "$nd/bin/containerd-shim-spin-shared-v2"
+		spin_runtime="
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]
+        runtime_type = \"io.containerd.spin.v2\"
+        runtime_path = \"$nd/bin/containerd-shim-spin-v2\"
+
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin-shared]
+        runtime_type = \"io.containerd.spin.v2\"
+        runtime_path = \"$nd/bin/containerd-shim-spin-shared-v2\"
+"
+	fi
 	cat >"$nd/containerd.toml" <<EOT
 version = 3
 root = "$nd/containerd"
@@ -454,23 +480,11 @@ disabled_plugins = [
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
         runtime_type = "io.containerd.runc.v2"
 
-      # Spin apps: the RuntimeClass wasmtime-spin-v2 (handler spin) runs
-      # their pods, sandbox included, on our containerd-shim-spin-v2.
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin]
-        runtime_type = "io.containerd.spin.v2"
-        runtime_path = "$nd/bin/containerd-shim-spin-v2"
-
-      # The RuntimeClass wasmtime-spin-shared (handler spin-shared): the same
-      # pods served by one node runtime process (shared mode).
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin-shared]
-        runtime_type = "io.containerd.spin.v2"
-        runtime_path = "$nd/bin/containerd-shim-spin-shared-v2"
-
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = "$(runc_bin)"
           Root = "$run/runc"
           SystemdCgroup = false
-
+$spin_runtime
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = ["$(cni_bin_dir)"]
       conf_dir = "$nd/cni/net.d"
@@ -491,8 +505,12 @@ disabled_plugins = [
 EOT
 	# containerd hands its environment to the shims: SPIN_SHIM_STATE_DIR keeps
 	# their compiled-code cache and apps in the cluster's folder (env(1) makes
-	# it part of the command line hack/cluster-restart replays).
-	start containerd env SPIN_SHIM_STATE_DIR="$nd/shim" "$(containerd_bin containerd)" --config "$nd/containerd.toml"
+	# it part of the command line hack/cluster-restart replays). It runs under
+	# hack/supervise, which starts it again when it exits on its own: SIGTERM
+	# to containerd itself is a restart (the node installer's
+	# --restart=signal), SIGTERM to the recorded pid (the supervisor's) stops it.
+	start containerd "$HACK_DIR/supervise" env SPIN_SHIM_STATE_DIR="$nd/shim" "$(containerd_bin containerd)" \
+		--config "$nd/containerd.toml"
 	wait_for containerd 30 "$(containerd_bin ctr)" --address "$run/containerd.sock" version
 	log "containerd: ready in $((SECONDS - t))s"
 

@@ -4,7 +4,8 @@
 # kwok node), and its RBAC is enough for spin-controller and no more: the
 # controller, run with the chart's service-account token, reconciles an app
 # end to end, while the account cannot do what the controller never does.
-# Upgrades change the controller's flags; uninstall keeps the CRDs.
+# Upgrades change the controller's flags; uninstall keeps the CRDs. The node
+# installer's label handshake (install, request-uninstall) on a kwok node.
 set -u
 src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${SPINKUBE_BUILD_DIR:-$src/build}
@@ -67,6 +68,41 @@ ok "metrics.serviceMonitor.enabled renders one scraping https with the scraper's
 	"helm template spinkube '$chart' -n $ns --set metrics.serviceMonitor.enabled=true | grep -A20 '^kind: ServiceMonitor' | grep -q 'scheme: https' "
 ok "metrics.secure=false: no review rights, plain http" bash -c \
 	"t=\$(helm template spinkube '$chart' -n $ns --set metrics.secure=false); ! grep -q tokenreviews <<<\"\$t\" && grep -q -- '--metrics-secure=false' <<<\"\$t\" && grep -q 'name: http\$' <<<\"\$t\""
+
+# The node installer (tests/e2e/node-installer.sh runs it on the real node):
+# nothing by default; when enabled a privileged DaemonSet on the host's PID
+# namespace, its pre-delete hook, and the RuntimeClass selecting the label.
+ok "no node installer by default" bash -c "! helm template spinkube '$chart' -n $ns | grep -q node-installer"
+ni=$(helm template spinkube "$chart" -n $ns --set nodeInstaller.enabled=true --set runtimeClass.nodeSelector.pool=wasm 2>/dev/null)
+ok "nodeInstaller.enabled: a DaemonSet, privileged, hostPID, the host's / at /host" bash -c \
+	"grep -A60 '^kind: DaemonSet' <<<\"\$0\" | grep -q 'hostPID: true' && grep -A80 '^kind: DaemonSet' <<<\"\$0\" | grep -q 'privileged: true' && grep -q 'mountPath: /host' <<<\"\$0\"" "$ni"
+ok "... a pre-delete hook Job running request-uninstall" bash -c \
+	"grep -B2 -A30 '^kind: Job' <<<\"\$0\" | grep -q 'helm.sh/hook: pre-delete' && grep -q -- '- request-uninstall' <<<\"\$0\"" "$ni"
+ok "... and the RuntimeClass selects installed nodes besides its own selector" bash -c \
+	"grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'spinkube.dev/containerd-shim-spin: installed' && grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'pool: wasm'" "$ni"
+
+# The installer's label handshake with the real apiserver, as the chart's
+# DaemonSet and pre-delete hook run it, here as processes on a kwok node
+# with a host root in a temporary folder (no restart: no containerd there).
+host=$SPINKUBE_CLUSTER_DIR/installer-host
+mkdir -p "$host/etc/containerd"
+cp "$src/tests/golden/node-installer/containerd-v3/input" "$host/etc/containerd/config.toml"
+"$build/node-installer/spinkube-node-installer" --kubeconfig "$KUBECONFIG" --host-root "" --node-name kwok-node-0 \
+	--distro containerd --containerd-config "$host/etc/containerd/config.toml" --dropin-dir "$host/etc/containerd/conf.d" \
+	--bin-dir "$host/bin" --state-dir "$host/state" --shim-source "$build/shim-bridge/shim/containerd-shim-spin-v2" \
+	--restart none --ready-file "$host/ready" --poll-seconds 1 install 2>"$host/installer.log" &
+inst_pid=$!
+ok "the installer labels its node installed" retry 30 bash -c \
+	"[ \"\$(kubectl get node kwok-node-0 -o jsonpath='{.metadata.labels.spinkube\.dev/containerd-shim-spin}')\" = installed ]"
+ok "... and is ready" test -e "$host/ready"
+ok "request-uninstall has it uninstall and returns once the label is gone" \
+	"$build/node-installer/spinkube-node-installer" --kubeconfig "$KUBECONFIG" --timeout 30 request-uninstall
+is "$(kubectl get node kwok-node-0 -o jsonpath='{.metadata.labels.spinkube\.dev/containerd-shim-spin}')" "" "the label is gone"
+ok "containerd's configuration is as it was" cmp "$host/etc/containerd/config.toml" "$src/tests/golden/node-installer/containerd-v3/input"
+ok "request-uninstall with no labelled node is done at once" \
+	"$build/node-installer/spinkube-node-installer" --kubeconfig "$KUBECONFIG" --timeout 30 request-uninstall
+kill -TERM $inst_pid; wait $inst_pid
+ok "SIGTERM stops the installer, which says the node keeps what is installed" grep -q 'msg="stopping on SIGTERM' "$host/installer.log"
 
 # The controller with exactly the chart's permissions.
 token=$(kubectl -n $ns create token spin-controller --duration 1h)
