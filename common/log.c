@@ -36,6 +36,8 @@ const char *log_quote(const char *s, char *buf, unsigned size)
  * records from several threads never interleave; an over-long record is cut
  * at LOG_LINE_MAX and still ends with a newline. */
 static void vlog_fd(int fd, enum log_level level, const char *msg, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static void vlog_fd(int fd, enum log_level level, const char *msg, const char *fmt, va_list ap)
 {
 	char ts[40], q[1024], line[LOG_LINE_MAX];
 	struct timespec now;
