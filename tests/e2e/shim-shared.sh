@@ -67,7 +67,7 @@ svc_ip() { kubectl get svc "$1" -o jsonpath='{.spec.clusterIP}'; }
 # ready APP [PATH]: Ready, and its Service answers PATH (/hello) with 200.
 ready() {
 	local ip
-	kubectl wait --for=condition=Ready "spinapp/$1" --timeout=120s >/dev/null 2>&1 || return 1
+	kubectl wait --for=condition=Ready "spinapp/$1" --timeout=180s >/dev/null 2>&1 || return 1
 	ip=$(svc_ip "$1") && retry 30 assert_local_addr "$ip" || return 1
 	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' 'http://$ip${2:-/hello}')\" = 200 ]"
 }
