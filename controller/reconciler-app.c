@@ -2,7 +2,8 @@
  * app and its executor, check what it references, render and apply its
  * children (runtime-config Secret, Deployment, Service, CA Secret), delete
  * unused runtime-config Secrets, then write the status when it changed and
- * post an Event when the Ready reason did. */
+ * post an Event when the Ready reason did. The Service is queued for the
+ * Services' own pool (reconciler-service.c) rather than applied here. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,10 +246,10 @@ static void apply_children(struct app_pass *a)
 	apply_deployment(a, rc_name);
 	if (a->problem)
 		return;
-	if (render_service(a->app, &svc, NULL) == 0) {
-		const struct small_obj *cs = kube_informer_get(r->svcs, a->w->key);
-		rec_apply_if_changed(a->w, &KUBE_SERVICES, a->ns, a->name, svc, cs ? cs->hash : NULL);
-	}
+	/* The Service goes to its own pool (reconciler-service.c): this pass
+	 * does not wait for its ClusterIP. */
+	if (render_service(a->app, &svc, NULL) == 0)
+		rec_service_check(r, a->w->key, svc);
 	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_bundle)
 		ensure_ca_secret(a->w, a->ns, sk_json_str(a->exec, "spec.deploymentConfig.caCertSecret"));
 	cleanup_secrets(a->w, a->ns, rc_name);
@@ -344,6 +345,8 @@ void rec_reconcile_app(struct reconciler *r, struct app_work *w)
 		goto out;
 	check_refs(&a);
 	const char *failed_write = strmap_get(&r->app_errors, w->key);
+	if (!failed_write)
+		failed_write = strmap_get(&r->svc_errors, w->key);
 	if (!a.problem)
 		apply_children(&a);
 	/* Status, written only when it changed, and not while the Deployment
