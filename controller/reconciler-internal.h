@@ -103,7 +103,8 @@ struct reconciler {
 	 * references; app key -> its runtime-config Secret keys; app key -> its
 	 * ReplicaSet keys. */
 	struct strmap refs, app_refs, app_secrets, app_rss;
-	/* Last Ready reason seen per app key, for events on transitions. */
+	/* Per app key, its struct ready_memo: the last Ready reason seen, for
+	 * events on transitions, and when its status was last written. */
 	struct strmap last_reason;
 	struct strmap blocked_executors; /* executors we posted DeletionBlocked for */
 	/* CA Secrets by "ns/name": the hash of their rendered form (the same for
@@ -117,6 +118,12 @@ struct reconciler {
 	 * Service applies sent whose echo the informer has not brought yet
 	 * (struct svc_sent by app key). */
 	struct strmap svc_errors, svc_sent;
+};
+
+/* What the reconciler remembers of an app's status (last_reason). */
+struct ready_memo {
+	int64_t written_ms; /* the last status write we sent, 0: none since start */
+	char reason[];      /* the Ready reason last seen */
 };
 
 /* A Service apply on its way: its hash and when it went (echo.h). */
