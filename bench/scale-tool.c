@@ -1,12 +1,17 @@
 /* Helper of bench/scale: create many objects fast and wait for them, through
  * the client core (64 requests in flight on one HTTP/2 connection).
  *
- *   scale-tool create-apps NS N        N SpinApps app-00000... (1 replica)
+ *   scale-tool create-apps NS N        N SpinApps app-00000... (1 replica,
+ *                                      executor containerd-shim-spin named,
+ *                                      as upstream's samples do)
  *   scale-tool create-direct NS N      what the controller would make for
  *                                      them, straight: a Secret, a Deployment
  *                                      and a Service each (the apiserver-only
  *                                      baseline)
- *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready; prints
+ *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready (their
+ *                                      status.readyReplicas reaches
+ *                                      spec.replicas: what our controller and
+ *                                      upstream's both write); prints
  *                                      ready_10_s= ready_50_s= ready_90_s=
  *                                      ready_s=, seconds from its start until
  *                                      10%, 50%, 90% and all were Ready
@@ -74,7 +79,8 @@ static void create(struct kube_client *c, const char *ns, long n, int direct)
 		if (!direct) {
 			snprintf(body, sizeof(body),
 				 "{\"apiVersion\":\"core.spinkube.dev/v1alpha1\",\"kind\":\"SpinApp\",\"metadata\":"
-				 "{\"name\":\"%s\"},\"spec\":{\"image\":\"registry.invalid/app:%ld\",\"replicas\":1}}",
+				 "{\"name\":\"%s\"},\"spec\":{\"image\":\"registry.invalid/app:%ld\",\"replicas\":1,"
+				 "\"executor\":\"containerd-shim-spin\"}}",
 				 name, i);
 			post(c, &t, &SPINAPPS, ns, body);
 			expect++;
@@ -110,20 +116,18 @@ static void create(struct kube_client *c, const char *ns, long n, int direct)
 		fprintf(stderr, "scale-tool: %ld requests failed\n", t.failed);
 }
 
-/* Readiness projections: 1 when ready. */
+/* Readiness projections: 1 when ready. An app is ready when its status
+ * reports as many ready replicas as its spec asks for: upstream's operator
+ * writes no Ready condition, only status.readyReplicas, so this is the one
+ * sign both operators give. */
 static void *app_ready(json_object *obj, void *ud)
 {
 	int *p = malloc(sizeof(*p));
-	json_object *conds = sk_json_arr(obj, "status.conditions");
+	int64_t want = 1, ready = 0;
 	if (!p)
 		return NULL;
-	*p = 0;
-	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
-		json_object *cd = json_object_array_get_idx(conds, i);
-		const char *t = sk_json_str(cd, "type"), *s = sk_json_str(cd, "status");
-		if (t && s && !strcmp(t, "Ready") && !strcmp(s, "True"))
-			*p = 1;
-	}
+	(void)sk_json_int64(obj, "spec.replicas", &want);
+	*p = sk_json_int64(obj, "status.readyReplicas", &ready) == 0 && ready >= want;
 	return p;
 }
 
