@@ -18,7 +18,9 @@
  *   scale-tool wait-deployments NS N SECS
  *                                      until N Deployments have a ready replica
  *
- * Uses KUBECONFIG. Prints the seconds it took on stdout. */
+ * Uses KUBECONFIG. Prints the seconds it took on stdout. With
+ * SCALE_TOOL_TRACE=FILE, the wait modes also write "SECONDS NS/NAME" to FILE
+ * when each object is first seen ready (for profiles). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@
 #include "controller/kube/config.h"
 #include "controller/kube/informer.h"
 #include "common/json.h"
+#include "common/strmap.h"
 
 static const struct kube_resource SPINAPPS = { "core.spinkube.dev/v1alpha1", "spinapps", true };
 
@@ -147,9 +150,22 @@ static void free_int(void *p, void *ud)
 	free(p);
 }
 
+/* One pass over the store: the ready count, and with a trace file the
+ * moment each key was first seen ready. */
+struct count {
+	long ready;
+	FILE *trace;
+	struct strmap *seen;
+	double t;
+};
+
 static void count_ready(const char *key, const void *p, void *ud)
 {
-	*(long *)ud += *(const int *)p;
+	struct count *c = ud;
+
+	c->ready += *(const int *)p;
+	if (c->trace && *(const int *)p && !strmap_get(c->seen, key) && strmap_put(c->seen, key, (void *)1, NULL))
+		fprintf(c->trace, "%.2f %s\n", c->t, key);
 }
 
 static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, int apps)
@@ -168,10 +184,16 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		fprintf(stderr, "scale-tool: %s\n", err.message);
 		return 1;
 	}
+	struct strmap seen = { 0 };
+	const char *tpath = getenv("SCALE_TOOL_TRACE");
+	struct count cnt = { .trace = tpath ? fopen(tpath, "w") : NULL, .seen = &seen };
+
 	while (now_s() - t0 < (double)secs) {
 		kube_client_run(c, 200);
-		ready = 0;
-		kube_informer_foreach(inf, count_ready, &ready);
+		cnt.ready = 0;
+		cnt.t = now_s() - t0;
+		kube_informer_foreach(inf, count_ready, &cnt);
+		ready = cnt.ready;
 		for (int i = 0; i < 4; i++)
 			if (at[i] < 0 && ready * 100 >= (long)pct[i] * n)
 				at[i] = now_s() - t0;
@@ -183,6 +205,9 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		}
 	}
 	kube_informer_stop(inf);
+	if (cnt.trace)
+		fclose(cnt.trace);
+	strmap_clear(&seen);
 	if (ready < n) {
 		fprintf(stderr, "scale-tool: only %ld of %ld ready after %lds\n", ready, n, secs);
 		return 1;

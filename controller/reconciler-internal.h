@@ -35,9 +35,11 @@ extern const struct kube_resource REC_CONFIGMAPS; /* v1 configmaps, every namesp
 #define EXEC_PREFIX "x:" /* queue keys of executors; apps are plain ns/name */
 
 /* Service applies in flight at once. The apiserver allocates ClusterIPs one
- * at a time, so a Service create waits behind every other one in flight:
- * more of them only lengthen each wait. A few keep its allocator busy. */
-#define SVC_IN_PROGRESS 4
+ * at a time (one lock held across the IPAddress create), so a Service
+ * create waits behind every other one in flight: more of them only lengthen
+ * each wait. Eight keep the allocator busy while the rest of each request
+ * (admission, the apply itself) runs, even on a loaded apiserver. */
+#define SVC_IN_PROGRESS 8
 
 /* --- cached projections ---------------------------------------------------------- */
 
