@@ -158,7 +158,7 @@ int rec_split_key(const char *key, char *ns, size_t nsz, char *name, size_t name
 void rec_enqueue(struct reconciler *r, const char *key);
 /* Queue key behind new work: for resyncs and echoes of our own writes. */
 void rec_enqueue_low(struct reconciler *r, const char *key);
-/* Queue key ahead of new work: an app whose Deployment or Service changed,
+/* Queue key ahead of new work: an app whose Deployment changed,
  * so that apps turn Ready as their Deployments do, not after every new app. */
 void rec_enqueue_first(struct reconciler *r, const char *key);
 
