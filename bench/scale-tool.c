@@ -1,19 +1,26 @@
 /* Helper of bench/scale: create many objects fast and wait for them, through
  * the client core (64 requests in flight on one HTTP/2 connection).
  *
- *   scale-tool create-apps NS N        N SpinApps app-00000... (1 replica)
+ *   scale-tool create-apps NS N        N SpinApps app-00000... (1 replica,
+ *                                      executor containerd-shim-spin named,
+ *                                      as upstream's samples do)
  *   scale-tool create-direct NS N      what the controller would make for
  *                                      them, straight: a Secret, a Deployment
  *                                      and a Service each (the apiserver-only
  *                                      baseline)
- *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready; prints
+ *   scale-tool wait-apps NS N SECS     until N SpinApps are Ready (their
+ *                                      status.readyReplicas reaches
+ *                                      spec.replicas: what our controller and
+ *                                      upstream's both write); prints
  *                                      ready_10_s= ready_50_s= ready_90_s=
  *                                      ready_s=, seconds from its start until
  *                                      10%, 50%, 90% and all were Ready
  *   scale-tool wait-deployments NS N SECS
  *                                      until N Deployments have a ready replica
  *
- * Uses KUBECONFIG. Prints the seconds it took on stdout. */
+ * Uses KUBECONFIG. Prints the seconds it took on stdout. With
+ * SCALE_TOOL_TRACE=FILE, the wait modes also write "SECONDS NS/NAME" to FILE
+ * when each object is first seen ready (for profiles). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,7 @@
 #include "controller/kube/config.h"
 #include "controller/kube/informer.h"
 #include "common/json.h"
+#include "common/strmap.h"
 
 static const struct kube_resource SPINAPPS = { "core.spinkube.dev/v1alpha1", "spinapps", true };
 
@@ -74,7 +82,8 @@ static void create(struct kube_client *c, const char *ns, long n, int direct)
 		if (!direct) {
 			snprintf(body, sizeof(body),
 				 "{\"apiVersion\":\"core.spinkube.dev/v1alpha1\",\"kind\":\"SpinApp\",\"metadata\":"
-				 "{\"name\":\"%s\"},\"spec\":{\"image\":\"registry.invalid/app:%ld\",\"replicas\":1}}",
+				 "{\"name\":\"%s\"},\"spec\":{\"image\":\"registry.invalid/app:%ld\",\"replicas\":1,"
+				 "\"executor\":\"containerd-shim-spin\"}}",
 				 name, i);
 			post(c, &t, &SPINAPPS, ns, body);
 			expect++;
@@ -110,20 +119,18 @@ static void create(struct kube_client *c, const char *ns, long n, int direct)
 		fprintf(stderr, "scale-tool: %ld requests failed\n", t.failed);
 }
 
-/* Readiness projections: 1 when ready. */
+/* Readiness projections: 1 when ready. An app is ready when its status
+ * reports as many ready replicas as its spec asks for: upstream's operator
+ * writes no Ready condition, only status.readyReplicas, so this is the one
+ * sign both operators give. */
 static void *app_ready(json_object *obj, void *ud)
 {
 	int *p = malloc(sizeof(*p));
-	json_object *conds = sk_json_arr(obj, "status.conditions");
+	int64_t want = 1, ready = 0;
 	if (!p)
 		return NULL;
-	*p = 0;
-	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
-		json_object *cd = json_object_array_get_idx(conds, i);
-		const char *t = sk_json_str(cd, "type"), *s = sk_json_str(cd, "status");
-		if (t && s && !strcmp(t, "Ready") && !strcmp(s, "True"))
-			*p = 1;
-	}
+	(void)sk_json_int64(obj, "spec.replicas", &want);
+	*p = sk_json_int64(obj, "status.readyReplicas", &ready) == 0 && ready >= want;
 	return p;
 }
 
@@ -143,9 +150,22 @@ static void free_int(void *p, void *ud)
 	free(p);
 }
 
+/* One pass over the store: the ready count, and with a trace file the
+ * moment each key was first seen ready. */
+struct count {
+	long ready;
+	FILE *trace;
+	struct strmap *seen;
+	double t;
+};
+
 static void count_ready(const char *key, const void *p, void *ud)
 {
-	*(long *)ud += *(const int *)p;
+	struct count *c = ud;
+
+	c->ready += *(const int *)p;
+	if (c->trace && *(const int *)p && !strmap_get(c->seen, key) && strmap_put(c->seen, key, (void *)1, NULL))
+		fprintf(c->trace, "%.2f %s\n", c->t, key);
 }
 
 static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, int apps)
@@ -164,10 +184,16 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		fprintf(stderr, "scale-tool: %s\n", err.message);
 		return 1;
 	}
+	struct strmap seen = { 0 };
+	const char *tpath = getenv("SCALE_TOOL_TRACE");
+	struct count cnt = { .trace = tpath ? fopen(tpath, "w") : NULL, .seen = &seen };
+
 	while (now_s() - t0 < (double)secs) {
 		kube_client_run(c, 200);
-		ready = 0;
-		kube_informer_foreach(inf, count_ready, &ready);
+		cnt.ready = 0;
+		cnt.t = now_s() - t0;
+		kube_informer_foreach(inf, count_ready, &cnt);
+		ready = cnt.ready;
 		for (int i = 0; i < 4; i++)
 			if (at[i] < 0 && ready * 100 >= (long)pct[i] * n)
 				at[i] = now_s() - t0;
@@ -179,6 +205,9 @@ static int wait_ready(struct kube_client *c, const char *ns, long n, long secs, 
 		}
 	}
 	kube_informer_stop(inf);
+	if (cnt.trace)
+		fclose(cnt.trace);
+	strmap_clear(&seen);
 	if (ready < n) {
 		fprintf(stderr, "scale-tool: only %ld of %ld ready after %lds\n", ready, n, secs);
 		return 1;

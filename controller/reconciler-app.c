@@ -2,7 +2,8 @@
  * app and its executor, check what it references, render and apply its
  * children (runtime-config Secret, Deployment, Service, CA Secret), delete
  * unused runtime-config Secrets, then write the status when it changed and
- * post an Event when the Ready reason did. */
+ * post an Event when the Ready reason did. The Service is queued for the
+ * Services' own pool (reconciler-service.c) rather than applied here. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,10 +246,10 @@ static void apply_children(struct app_pass *a)
 	apply_deployment(a, rc_name);
 	if (a->problem)
 		return;
-	if (render_service(a->app, &svc, NULL) == 0) {
-		const struct small_obj *cs = kube_informer_get(r->svcs, a->w->key);
-		rec_apply_if_changed(a->w, &KUBE_SERVICES, a->ns, a->name, svc, cs ? cs->hash : NULL);
-	}
+	/* The Service goes to its own pool (reconciler-service.c): this pass
+	 * does not wait for its ClusterIP. */
+	if (render_service(a->app, &svc, NULL) == 0)
+		rec_service_check(r, a->w->key, svc);
 	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_bundle)
 		ensure_ca_secret(a->w, a->ns, sk_json_str(a->exec, "spec.deploymentConfig.caCertSecret"));
 	cleanup_secrets(a->w, a->ns, rc_name);
@@ -282,22 +283,35 @@ static json_object *render_status(struct app_pass *a)
 	return status_render(&si);
 }
 
-/* Patch the status subresource when status differs from the app's. */
-static void write_status(struct app_pass *a, json_object *status)
+/* Patch the status subresource when status differs from the app's. A
+ * change that leaves Ready as it was waits until STATUS_HOLD_MS after the
+ * app's last status write (the pass comes back then), so that a rollout's
+ * burst of Deployment updates is written once. True when sent. */
+static bool write_status(struct app_pass *a, json_object *status)
 {
 	char h_new[17], h_old[17];
 	json_object *old_status = sk_json_obj(a->app, "status");
+	const struct ready_memo *m = strmap_get(&a->r->last_reason, a->w->key);
+	int64_t now = kube_now_ms();
 
 	render_object_hash(status, h_new);
 	if (old_status)
 		render_object_hash(old_status, h_old);
 	if (old_status && strcmp(h_new, h_old) == 0)
-		return;
+		return false;
+	long hold = status_hold_ms(status_same_ready(old_status, status), m ? m->written_ms : 0, now);
+	if (hold > 0) {
+		if (kube_queue_add_after(a->r->q, a->w->key, hold, now) < 0)
+			rec_say(a->r, LOG_ERROR, "out of memory queueing", a->w->key, NULL);
+		return false;
+	}
 	_cleanup_json_ json_object *patch = json_object_new_object();
 	_cleanup_free_ char *path = NULL;
 	sk_json_set(patch, "status", json_object_get(status));
-	if (kube_path(&REC_SPINAPPS, a->ns, a->name, "status", NULL, &path, NULL) == 0)
-		rec_send_write(a->w, "PATCH", path, sk_json_to_string(patch, NULL), "application/merge-patch+json");
+	if (kube_path(&REC_SPINAPPS, a->ns, a->name, "status", NULL, &path, NULL) < 0)
+		return false;
+	rec_send_write(a->w, "PATCH", path, sk_json_to_string(patch, NULL), "application/merge-patch+json");
+	return true;
 }
 
 /* The Ready condition in a conditions array, or NULL (borrowed). */
@@ -311,26 +325,45 @@ static json_object *ready_condition(json_object *conds)
 	return ready;
 }
 
+/* Whether a Ready reason is just a rollout under way (nothing is wrong). */
+static bool rolling_out(const char *reason)
+{
+	return strcmp(reason, "DeploymentNotReady") == 0 || strcmp(reason, "DeploymentNotFound") == 0;
+}
+
 /* An Event when the Ready reason changes, but not on the first sight of an
- * app whose stored status already has that reason (a restart). */
-static void note_ready_reason(struct app_pass *a, json_object *status)
+ * app whose stored status already has that reason (a restart), nor for the
+ * first status of a new app whose rollout is under way (its Ready event
+ * follows: a Warning for every app created would be noise, and one write
+ * more per app); and the app's memo (reason, time of the last status write)
+ * kept up to date. */
+static void note_ready_reason(struct app_pass *a, json_object *status, bool sent)
 {
 	struct reconciler *r = a->r;
 	json_object *ready = ready_condition(sk_json_arr(status, "conditions"));
 	const char *reason = sk_json_str(ready, "reason");
-	const char *last = strmap_get(&r->last_reason, a->w->key);
+	struct ready_memo *last = strmap_get(&r->last_reason, a->w->key), *m, *prev = NULL;
+	int64_t written = sent ? kube_now_ms() : last ? last->written_ms : 0;
 
-	if (!reason || (last && strcmp(last, reason) == 0))
+	if (!reason)
 		return;
+	if (last && strcmp(last->reason, reason) == 0) {
+		last->written_ms = written;
+		return;
+	}
 	const char *was = sk_json_str(ready_condition(sk_json_arr(a->app, "status.conditions")), "reason");
-	if (!was || strcmp(was, reason) != 0)
+	if (was ? strcmp(was, reason) != 0 : !rolling_out(reason))
 		rec_post_event(a->w, a->app, strcmp(sk_json_str(ready, "status"), "True") == 0 ? "Normal" : "Warning",
 			       reason, sk_json_str(ready, "message") ? sk_json_str(ready, "message") : "");
-	char *copy = strdup(reason), *prev = NULL;
-	if (copy && strmap_put(&r->last_reason, a->w->key, copy, (void **)&prev))
+	size_t len = strlen(reason);
+	if (!(m = malloc(sizeof(*m) + len + 1)))
+		return;
+	m->written_ms = written;
+	memcpy(m->reason, reason, len + 1);
+	if (strmap_put(&r->last_reason, a->w->key, m, (void **)&prev))
 		free(prev);
 	else
-		free(copy);
+		free(m);
 }
 
 /* Reconcile the app of w->key: check, apply its children, then the status
@@ -344,6 +377,8 @@ void rec_reconcile_app(struct reconciler *r, struct app_work *w)
 		goto out;
 	check_refs(&a);
 	const char *failed_write = strmap_get(&r->app_errors, w->key);
+	if (!failed_write)
+		failed_write = strmap_get(&r->svc_errors, w->key);
 	if (!a.problem)
 		apply_children(&a);
 	/* Status, written only when it changed, and not while the Deployment
@@ -354,8 +389,7 @@ void rec_reconcile_app(struct reconciler *r, struct app_work *w)
 	if (!a.problem && failed_write)
 		set_problem(&a, "ApplyFailed", "%s", failed_write);
 	status = render_status(&a);
-	write_status(&a, status);
-	note_ready_reason(&a, status);
+	note_ready_reason(&a, status, write_status(&a, status));
 out:
 	json_object_put(a.app);
 	json_object_put(a.exec);

@@ -118,6 +118,8 @@ static void app_deleted(const char *key, const void *old, void *ud)
 	strlist_free(refs);
 	free(strmap_remove(&r->last_reason, key));
 	free(strmap_remove(&r->app_errors, key));
+	free(strmap_remove(&r->svc_errors, key));
+	free(strmap_remove(&r->svc_sent, key));
 	/* An executor waiting on this app may now be deletable. */
 	const struct obj_json *o = old;
 	char ns[256], name[256], xkey[600];
@@ -218,8 +220,9 @@ static void free_dep(void *p, void *ud)
 	free(d);
 }
 
-/* Deployments and Services are named like their app. */
-static void child_changed(const char *key, const void *p, void *ud)
+/* Deployments and Services are named like their app. A Deployment's
+ * change is what the app's status follows, so the app goes first. */
+static void dep_changed(const char *key, const void *p, void *ud)
 {
 	struct reconciler *r = ud;
 
@@ -227,14 +230,40 @@ static void child_changed(const char *key, const void *p, void *ud)
 		rec_enqueue_first(r, key);
 }
 
-static void child_updated(const char *key, const void *old, const void *p, void *ud)
+static void dep_updated(const char *key, const void *old, const void *p, void *ud)
 {
-	child_changed(key, p, ud);
+	dep_changed(key, p, ud);
 }
 
-static void child_deleted(const char *key, const void *old, void *ud)
+static void dep_deleted(const char *key, const void *old, void *ud)
 {
-	child_changed(key, old, ud);
+	dep_changed(key, old, ud);
+}
+
+/* Nothing in the status follows the Service: mostly the echo of our own
+ * apply, so the app waits behind new work and only checks it is in place. */
+static void svc_changed(const char *key, const void *p, void *ud)
+{
+	struct reconciler *r = ud;
+	const struct small_obj *s = p;
+
+	rec_service_seen(r, key, s->hash);
+	if (kube_informer_get(r->apps, key))
+		rec_enqueue_low(r, key);
+}
+
+static void svc_updated(const char *key, const void *old, const void *p, void *ud)
+{
+	svc_changed(key, p, ud);
+}
+
+static void svc_deleted(const char *key, const void *old, void *ud)
+{
+	struct reconciler *r = ud;
+
+	rec_service_seen(r, key, NULL);
+	if (kube_informer_get(r->apps, key))
+		rec_enqueue_low(r, key);
 }
 
 static void *project_small(json_object *obj, void *ud)
@@ -397,10 +426,10 @@ int rec_start_informers(struct reconciler *r, struct sk_error *err)
 					      resync_app, informer_error };
 	struct kube_informer_handlers hexe = { project_obj_json, free_obj_json, exec_added, exec_updated,
 					      exec_deleted, NULL, informer_error };
-	struct kube_informer_handlers hdep = { project_dep, free_dep, child_changed, child_updated, child_deleted,
+	struct kube_informer_handlers hdep = { project_dep, free_dep, dep_changed, dep_updated, dep_deleted,
 					      NULL, informer_error };
-	struct kube_informer_handlers hsvc = { project_small, free_small, child_changed, child_updated,
-					      child_deleted, NULL, informer_error };
+	struct kube_informer_handlers hsvc = { project_small, free_small, svc_changed, svc_updated, svc_deleted,
+					      NULL, informer_error };
 	struct kube_informer_handlers hsec = { project_small, free_small, secret_added, secret_updated,
 					      secret_deleted, NULL, informer_error };
 	struct kube_informer_handlers hcm = { project_small, free_small, cm_added, cm_updated, cm_deleted, NULL,

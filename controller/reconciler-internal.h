@@ -7,6 +7,7 @@
  *   reconciler-index.c     the reference index (who references which Secret/ConfigMap)
  *   reconciler-writes.c    writes and Events, and what a finished reconcile does
  *   reconciler-app.c       the per-app reconcile, step by step
+ *   reconciler-service.c   the apps' Services, applied by a small pool of their own
  *   reconciler-executor.c  the executor finalizer
  *
  * Everything here is private to controller/; reconciler.h is the API. */
@@ -32,6 +33,13 @@ extern const struct kube_resource REC_EXECUTORS;  /* core.spinkube.dev/v1alpha1 
 extern const struct kube_resource REC_CONFIGMAPS; /* v1 configmaps, every namespace */
 
 #define EXEC_PREFIX "x:" /* queue keys of executors; apps are plain ns/name */
+
+/* Service applies in flight at once. The apiserver allocates ClusterIPs one
+ * at a time (one lock held across the IPAddress create), so a Service
+ * create waits behind every other one in flight: more of them only lengthen
+ * each wait. Eight keep the allocator busy while the rest of each request
+ * (admission, the apply itself) runs, even on a loaded apiserver. */
+#define SVC_IN_PROGRESS 8
 
 /* --- cached projections ---------------------------------------------------------- */
 
@@ -85,6 +93,10 @@ struct reconciler {
 	struct kube_informer *apps, *execs, *deps, *svcs, *secrets, *cms, *rss;
 	struct kube_queue *q;
 	int in_progress;
+	/* The Services' own queue of app keys and how many of its applies are
+	 * in flight (see reconciler-service.c). */
+	struct kube_queue *svc_q;
+	int svc_in_progress;
 	struct reconciler_stats stats;
 	char *ca_bundle;
 	size_t ca_len;
@@ -93,7 +105,8 @@ struct reconciler {
 	 * references; app key -> its runtime-config Secret keys; app key -> its
 	 * ReplicaSet keys. */
 	struct strmap refs, app_refs, app_secrets, app_rss;
-	/* Last Ready reason seen per app key, for events on transitions. */
+	/* Per app key, its struct ready_memo: the last Ready reason seen, for
+	 * events on transitions, and when its status was last written. */
 	struct strmap last_reason;
 	struct strmap blocked_executors; /* executors we posted DeletionBlocked for */
 	/* CA Secrets by "ns/name": the hash of their rendered form (the same for
@@ -103,6 +116,22 @@ struct reconciler {
 	/* The last failed write of each app key (a message), until a reconcile
 	 * of it succeeds: shown in its Ready condition. */
 	struct strmap app_errors;
+	/* The same for an app's Service (its own pool's failures), and the
+	 * Service applies sent whose echo the informer has not brought yet
+	 * (struct svc_sent by app key). */
+	struct strmap svc_errors, svc_sent;
+};
+
+/* What the reconciler remembers of an app's status (last_reason). */
+struct ready_memo {
+	int64_t written_ms; /* the last status write we sent, 0: none since start */
+	char reason[];      /* the Ready reason last seen */
+};
+
+/* A Service apply on its way: its hash and when it went (echo.h). */
+struct svc_sent {
+	char hash[17];
+	int64_t at_ms;
 };
 
 /* --- writes ------------------------------------------------------------------------ */
@@ -114,6 +143,7 @@ struct app_work {
 	int pending;
 	int failed;
 	bool conflict;
+	bool service;       /* a Service apply of the Services' pool, not a reconcile */
 	int64_t started_ns; /* for the reconcile time metric */
 	char first_error[SK_ERR_MESSAGE_MAX];
 };
@@ -128,7 +158,7 @@ int rec_split_key(const char *key, char *ns, size_t nsz, char *name, size_t name
 void rec_enqueue(struct reconciler *r, const char *key);
 /* Queue key behind new work: for resyncs and echoes of our own writes. */
 void rec_enqueue_low(struct reconciler *r, const char *key);
-/* Queue key ahead of new work: an app whose Deployment or Service changed,
+/* Queue key ahead of new work: an app whose Deployment changed,
  * so that apps turn Ready as their Deployments do, not after every new app. */
 void rec_enqueue_first(struct reconciler *r, const char *key);
 
@@ -182,5 +212,19 @@ bool rec_apply_if_changed(struct app_work *w, const struct kube_resource *res, c
 
 void rec_reconcile_app(struct reconciler *r, struct app_work *w);
 void rec_reconcile_executor(struct reconciler *r, struct app_work *w);
+
+/* --- reconciler-service.c ------------------------------------------------------------------ */
+
+/* The app pass's part: queue the app's Service in the pool when svc (its
+ * rendered Service) differs from the cached copy. */
+void rec_service_check(struct reconciler *r, const char *key, json_object *svc);
+/* Apply the Service of app w->key (one item of the pool) when it is not in
+ * place and not on its way already. */
+void rec_reconcile_service(struct reconciler *r, struct app_work *w);
+/* A Service apply of w came back: remember the error, or forget it; the app
+ * is queued when that changes what its Ready condition says. */
+void rec_service_finished(struct app_work *w);
+/* The Service informer saw key's Service with hash (NULL: deleted). */
+void rec_service_seen(struct reconciler *r, const char *key, const char *hash);
 
 #endif

@@ -45,6 +45,21 @@ void rec_work_finish(struct app_work *w)
 {
 	struct reconciler *r = w->r;
 
+	if (w->service) {
+		/* The Services' pool: its own queue, backoff and errors. */
+		rec_service_finished(w);
+		if (w->failed) {
+			rec_say(r, LOG_WARN, w->conflict ? "write conflict; retrying" : "Service apply failed; retrying",
+				w->key, w->first_error);
+			kube_queue_add_rate_limited(r->svc_q, w->key, kube_now_ms());
+		} else {
+			kube_queue_forget(r->svc_q, w->key);
+		}
+		kube_queue_done(r->svc_q, w->key);
+		r->svc_in_progress--;
+		free(w);
+		return;
+	}
 	count_reconcile(w);
 	if (w->failed) {
 		rec_say(r, LOG_WARN, w->conflict ? "write conflict; retrying" : "reconcile failed; retrying", w->key,

@@ -69,28 +69,38 @@ void rec_enqueue_first(struct reconciler *r, const char *key)
 		rec_say(r, LOG_ERROR, "out of memory queueing", key, NULL);
 }
 
+/* A new app_work for key of queue q, or NULL (out of memory: key retried). */
+static struct app_work *new_work(struct reconciler *r, struct kube_queue *q, const char *key)
+{
+	struct app_work *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		kube_queue_add_rate_limited(q, key, kube_now_ms());
+		kube_queue_done(q, key);
+		return NULL;
+	}
+	w->r = r;
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	/* A guard write keeps w alive until the work has queued everything. */
+	w->pending = 1;
+	return w;
+}
+
 void reconciler_step(struct reconciler *r)
 {
+	struct app_work *w;
 	const char *key;
 
 	if (!reconciler_synced(r))
 		return;
 	while (r->in_progress < r->o.max_in_progress && (key = kube_queue_get(r->q, kube_now_ms()))) {
-		struct app_work *w = calloc(1, sizeof(*w));
-		if (!w) {
-			kube_queue_add_rate_limited(r->q, key, kube_now_ms());
-			kube_queue_done(r->q, key);
+		if (!(w = new_work(r, r->q, key)))
 			return;
-		}
-		w->r = r;
-		snprintf(w->key, sizeof(w->key), "%s", key);
 		r->in_progress++;
 		if (r->o.metrics) {
 			w->started_ns = ctrl_metrics_now_ns();
 			ctrl_metrics_reconcile_start(r->o.metrics, ctrl_metrics_controller_of(key, EXEC_PREFIX));
 		}
-		/* A guard write keeps w alive until reconcile has queued everything. */
-		w->pending = 1;
 		if (strncmp(key, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
 			rec_reconcile_executor(r, w);
 		else
@@ -98,13 +108,32 @@ void reconciler_step(struct reconciler *r)
 		if (--w->pending == 0)
 			rec_work_finish(w);
 	}
+	while (r->svc_in_progress < SVC_IN_PROGRESS && (key = kube_queue_get(r->svc_q, kube_now_ms()))) {
+		if (!(w = new_work(r, r->svc_q, key)))
+			return;
+		w->service = true;
+		r->svc_in_progress++;
+		rec_reconcile_service(r, w);
+		if (--w->pending == 0)
+			rec_work_finish(w);
+	}
+}
+
+/* When queue q has work due for a pool with room, as kube_queue_next_ms. */
+static long pool_next_ms(const struct kube_queue *q, bool room, int64_t now)
+{
+	return room ? kube_queue_next_ms(q, now) : -1;
 }
 
 long reconciler_next_ms(const struct reconciler *r)
 {
-	if (!reconciler_synced(r) || r->in_progress >= r->o.max_in_progress)
+	int64_t now = kube_now_ms();
+
+	if (!reconciler_synced(r))
 		return -1;
-	return kube_queue_next_ms(r->q, kube_now_ms());
+	long a = pool_next_ms(r->q, r->in_progress < r->o.max_in_progress, now);
+	long s = pool_next_ms(r->svc_q, r->svc_in_progress < SVC_IN_PROGRESS, now);
+	return a < 0 ? s : s < 0 ? a : a < s ? a : s;
 }
 
 bool reconciler_synced(const struct reconciler *r)
@@ -116,7 +145,8 @@ bool reconciler_synced(const struct reconciler *r)
 
 bool reconciler_idle(const struct reconciler *r)
 {
-	return r->in_progress == 0 && kube_queue_len(r->q) == 0;
+	return r->in_progress == 0 && kube_queue_len(r->q) == 0 && r->svc_in_progress == 0 &&
+	       kube_queue_len(r->svc_q) == 0;
 }
 
 void reconciler_get_stats(const struct reconciler *r, struct reconciler_stats *out)
@@ -149,7 +179,7 @@ int reconciler_new(struct kube_client *c, const struct reconciler_opts *opts, st
 		r->ca_bundle = NULL;
 	}
 	struct kube_queue_opts qo = { .base_delay_ms = 200, .max_delay_ms = 60000, .qps = 50, .burst = 500 };
-	if (kube_queue_new(&qo, kube_now_ms(), &r->q) < 0) {
+	if (kube_queue_new(&qo, kube_now_ms(), &r->q) < 0 || kube_queue_new(&qo, kube_now_ms(), &r->svc_q) < 0) {
 		reconciler_free(r);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
@@ -178,6 +208,7 @@ void reconciler_free(struct reconciler *r)
 	kube_informer_stop(r->cms);
 	kube_informer_stop(r->rss);
 	kube_queue_free(r->q);
+	kube_queue_free(r->svc_q);
 	strmap_filter(&r->refs, rec_free_list_entry, NULL);
 	strmap_filter(&r->app_refs, rec_free_list_entry, NULL);
 	strmap_filter(&r->app_secrets, rec_free_list_entry, NULL);
@@ -186,6 +217,8 @@ void reconciler_free(struct reconciler *r)
 	strmap_filter(&r->blocked_executors, rec_free_plain_entry, NULL);
 	strmap_filter(&r->ca_memo, rec_free_plain_entry, NULL);
 	strmap_filter(&r->app_errors, rec_free_plain_entry, NULL);
+	strmap_filter(&r->svc_errors, rec_free_plain_entry, NULL);
+	strmap_filter(&r->svc_sent, rec_free_plain_entry, NULL);
 	strmap_clear(&r->refs);
 	strmap_clear(&r->app_refs);
 	strmap_clear(&r->app_secrets);
@@ -194,6 +227,8 @@ void reconciler_free(struct reconciler *r)
 	strmap_clear(&r->blocked_executors);
 	strmap_clear(&r->ca_memo);
 	strmap_clear(&r->app_errors);
+	strmap_clear(&r->svc_errors);
+	strmap_clear(&r->svc_sent);
 	free(r->ca_bundle);
 	free(r);
 }

@@ -113,3 +113,31 @@ json_object *status_render(const struct status_input *in)
 	sk_json_set(st, "conditions", conds);
 	return st;
 }
+
+/* The Ready condition's status and reason in st, or NULLs. */
+static void ready_of(json_object *st, const char **status, const char **reason)
+{
+	json_object *c = find_condition(sk_json_arr(st, "conditions"), "Ready");
+
+	*status = sk_json_str(c, "status");
+	*reason = sk_json_str(c, "reason");
+}
+
+bool status_same_ready(json_object *old_status, json_object *new_status)
+{
+	const char *os, *orr, *ns, *nr;
+
+	if (!old_status || !new_status)
+		return false;
+	ready_of(old_status, &os, &orr);
+	ready_of(new_status, &ns, &nr);
+	return os && orr && ns && nr && strcmp(os, ns) == 0 && strcmp(orr, nr) == 0;
+}
+
+long status_hold_ms(bool same_ready, int64_t last_write_ms, int64_t now_ms)
+{
+	/* A clock that went back counts as long ago: never held for long. */
+	if (!same_ready || last_write_ms <= 0 || now_ms < last_write_ms || now_ms - last_write_ms >= STATUS_HOLD_MS)
+		return 0;
+	return (long)(STATUS_HOLD_MS - (now_ms - last_write_ms));
+}

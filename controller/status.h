@@ -35,6 +35,21 @@ struct status_input {
 /* The status object (a new reference the caller puts). */
 json_object *status_render(const struct status_input *in);
 
+/* How long after an app's last status write a change that leaves its Ready
+ * condition as it was (only counts, messages, Available or Progressing
+ * moved) waits, so that the burst of Deployment updates of one rollout costs
+ * one status write instead of one each. A change of Ready is never held. */
+#define STATUS_HOLD_MS 1000
+
+/* True when new_status has a Ready condition with the same status and
+ * reason as old_status's (both borrowed; old_status may be NULL). */
+bool status_same_ready(json_object *old_status, json_object *new_status);
+
+/* Milliseconds a status change should wait before it is written (0: write
+ * now): same_ready from status_same_ready, last_write_ms the time of the
+ * app's last status write (0: none known), now_ms the clock. */
+long status_hold_ms(bool same_ready, int64_t last_write_ms, int64_t now_ms);
+
 /* "core.spinkube.dev/app-name=A,core.spinkube.dev/app.A.status=ready" into buf. */
 void status_selector(const char *app_name, char *buf, size_t size);
 

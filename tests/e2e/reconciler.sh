@@ -6,6 +6,7 @@
 # objects carry what COMPAT.md section 2 says; changes roll the Deployment;
 # deletion cascades; old runtime-config Secrets go; a missing executor or
 # Secret is a False condition and an event, and the app recovers by itself;
+# a deleted Service is put back;
 # an HPA scales an app through its scale subresource; the executor finalizer
 # blocks deletion while apps use it; a steady-state resync writes nothing; and
 # killing the controller at random moments during a burst loses nothing.
@@ -118,6 +119,11 @@ for rs in $(kubectl get rs -l core.spinkube.dev/app-name=$a -o jsonpath='{range 
 done
 ok "once no ReplicaSet mounts it, it is deleted" retry 30 bash -c "! kubectl get secret $rc_secret"
 ok "the current runtime-config Secret stays" bash -c "kubectl get secret \$(kubectl get deployment $a -o jsonpath='{.spec.template.spec.volumes[?(@.name==\"spin-runtime-config\")].secret.secretName}')"
+
+# --- the Services' own pool puts a deleted Service back --------------------------------------
+uid0=$(kubectl get service hello -o jsonpath='{.metadata.uid}')
+kubectl delete service hello >/dev/null
+ok "a deleted Service is put back" retry 30 bash -c "u=\$(kubectl get service hello -o jsonpath='{.metadata.uid}') && [ -n \"\$u\" ] && [ \"\$u\" != '$uid0' ]"
 
 # --- deleting an app cascades ------------------------------------------------------------
 kubectl delete spinapp hello >/dev/null

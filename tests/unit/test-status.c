@@ -99,6 +99,31 @@ int main(void)
 	is_str(sk_json_str(cond(again, "Ready"), "message"), "2 of 5 replicas ready, 2 updated",
 	       "autoscaling: the Deployment's replicas are the target");
 	json_object_put(again);
+
+	/* Holding changes that leave Ready alone. */
+	json_object *nr1 = parse("{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":"
+				 "\"DeploymentNotReady\",\"message\":\"0 of 1 replicas ready, 0 updated\"}]}");
+	json_object *nr2 = parse("{\"readyReplicas\":0,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+				 "\"reason\":\"DeploymentNotReady\",\"message\":\"0 of 1 replicas ready, 1 updated\"}]}");
+	json_object *rd = parse("{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\"}]}");
+	json_object *other = parse("{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":"
+				   "\"ApplyFailed\"}]}");
+	json_object *none = parse("{\"conditions\":[]}");
+	ok(status_same_ready(nr1, nr2), "only the message changed: Ready is the same");
+	ok(!status_same_ready(nr1, rd), "False to True is a change of Ready");
+	ok(!status_same_ready(nr1, other), "a new reason is a change of Ready");
+	ok(!status_same_ready(NULL, nr1), "no stored status: a change");
+	ok(!status_same_ready(none, nr1), "no stored Ready condition: a change");
+	is_int(status_hold_ms(true, 10000, 10300), STATUS_HOLD_MS - 300, "written 300 ms ago: wait for the rest");
+	is_int(status_hold_ms(true, 10000, 10000 + STATUS_HOLD_MS), 0, "written a hold ago: write now");
+	is_int(status_hold_ms(false, 10000, 10300), 0, "a change of Ready is never held");
+	is_int(status_hold_ms(true, 0, 10300), 0, "no write known (a restart): write now");
+	is_int(status_hold_ms(true, 20000, 10300), 0, "a clock that went back: write now");
+	json_object_put(nr1);
+	json_object_put(nr2);
+	json_object_put(rd);
+	json_object_put(other);
+	json_object_put(none);
 	json_object_put(app);
 	json_object_put(dconds);
 	return tap_done();
