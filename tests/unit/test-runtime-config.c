@@ -116,6 +116,10 @@ static const char good_rc[] = "state_dir = \"/var/lib/app\"\n"
                               "[key_value_store.mem]\n"
                               "type = \"spin\"\n"
                               "\n"
+                              "[key_value_store.cache]\n"
+                              "type = \"redis\"\n"
+                              "url = \"redis://:pw@cache.internal:6380/2\"\n"
+                              "\n"
                               "[sqlite_database.default]\n"
                               "type = \"spin\"\n"
                               "path = \"data/app.db\"\n"
@@ -145,11 +149,14 @@ static void test_parse_good(void)
 	   "static provider");
 	ok(rc->providers[2].type == APP_RC_PROVIDER_ENV && rc->providers[2].prefix == NULL,
 	   "env provider without a prefix");
-	is_int(rc->n_kv, 3, "three key-value stores");
+	is_int(rc->n_kv, 4, "four key-value stores");
 	is_str(rc->kv[0].label, "default", "store label");
 	is_str(rc->kv[0].path, "/etc/app/data/kv.db", "relative path resolved against the config's folder");
 	is_str(rc->kv[1].path, "/srv/kv.db", "absolute path kept");
-	ok(rc->kv[2].path == NULL, "no path: in memory");
+	ok(rc->kv[2].path == NULL && rc->kv[2].url == NULL, "no path: in memory");
+	if (rc->n_kv == 4)
+		ok(rc->kv[3].path == NULL && rc->kv[3].url && strcmp(rc->kv[3].url, "redis://:pw@cache.internal:6380/2") == 0,
+		   "a redis store keeps its url as written");
 	is_int(rc->n_sqlite, 2, "two SQLite databases");
 	if (rc->n_sqlite == 2) {
 		is_str(rc->sqlite[0].label, "default", "database label");
@@ -159,7 +166,7 @@ static void test_parse_good(void)
 		   "a database without a path: in memory");
 	}
 	is_int(rc->n_warnings, 1, "one warning: llm_compute (sqlite_database is served)");
-	ok(rc->n_warnings == 1 && strstr(rc->warnings[0], "rc.toml:32:") &&
+	ok(rc->n_warnings == 1 && strstr(rc->warnings[0], "rc.toml:36:") &&
 	       strstr(rc->warnings[0], "llm_compute"),
 	   "llm_compute warning: %s", rc->n_warnings ? rc->warnings[0] : "");
 
@@ -214,9 +221,13 @@ static void test_parse_bad(void)
 		int code;
 		const char *want[3];
 	} bad[] = {
-	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://r:6379\"\n",
-	     -ENOTSUP,
-	     {"rc.toml:1:", "[key_value_store.cache]: type \"redis\" is not supported", "type = \"spin\""}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\n",
+	     -EINVAL,
+	     {"rc.toml:1:", "[key_value_store.cache]: type \"redis\" needs url = \"redis://", NULL}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = 6379\n",
+	     -EINVAL,
+	     {"[key_value_store.cache]: url must be a non-empty string", NULL}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = \"\"\n", -EINVAL, {"url must be", NULL}},
 	    {"\n[key_value_store.c]\ntype = \"azure_cosmos\"\n",
 	     -ENOTSUP,
 	     {"rc.toml:2:", "azure_cosmos", "spin"}},
@@ -360,7 +371,7 @@ static void test_load(void)
 	   "a file over 1 MiB: %s", err.message);
 	ok(app_runtime_config_load(tmp, true, &rc, &err) < 0 && strstr(err.message, tmp), "a folder: %s",
 	   err.message);
-	text = "[key_value_store.x]\ntype = \"redis\"\n";
+	text = "[key_value_store.x]\ntype = \"aws_dynamo\"\n";
 	write_file(path_in("redis.toml"), text, strlen(text));
 	ok(app_runtime_config_load(path_in("redis.toml"), true, &rc, &err) == -ENOTSUP &&
 	       strstr(err.message, "redis.toml:1:"),
