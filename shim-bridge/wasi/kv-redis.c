@@ -49,7 +49,7 @@ int wh_kvredis_new(const char *label, const char *url, struct wh_kvredis **out, 
 		wh_redis_url_clear(&u);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
-	(void)snprintf(what, sizeof(what), "key-value store \"%s\"", label);
+	(void)snprintf(what, sizeof(what), "key-value store \"%.64s\" (%.160s)", label, s->shown);
 	r = wh_redis_pool_new(&u, what, &s->pool, err);
 	wh_redis_url_clear(&u);
 	if (r < 0) {

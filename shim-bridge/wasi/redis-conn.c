@@ -268,7 +268,7 @@ static int ctx_fail(struct wh_redis_pool *p, const redisContext *c, const char *
 	int code = ctx_errno(c);
 	const char *why = !c ? "out of memory" : code == -ETIMEDOUT ? "timed out" : c->errstr;
 
-	return sk_err(err, code, "%s (redis://%s:%d): %s: %s", p->what, p->url.host, p->url.port, what, why);
+	return sk_err(err, code, "%s: %s: %s", p->what, what, why);
 }
 
 /* One command on c, checking that its reply is not an error: for AUTH and
@@ -285,8 +285,7 @@ static int setup_command(struct wh_redis_pool *p, redisContext *c, int argc, con
 		r = sk_err(err, strncmp(reply->str, "WRONGPASS", 9) == 0 || strncmp(reply->str, "NOAUTH", 6) == 0
 		                    ? -EACCES
 		                    : -EIO,
-		           "%s (redis://%s:%d): %s: %.200s", p->what, p->url.host, p->url.port, argv[0],
-		           reply->str);
+		           "%s: %s: %.200s", p->what, argv[0], reply->str);
 	freeReplyObject(reply);
 	return r;
 }
@@ -345,8 +344,8 @@ static int acquire(struct wh_redis_pool *p, redisContext **out, bool *reused, st
 		if (pthread_cond_timedwait(&p->freed, &p->mu, &deadline) == ETIMEDOUT) {
 			pthread_mutex_unlock(&p->mu);
 			return sk_err(err, -ETIMEDOUT,
-			              "%s (redis://%s:%d): all %d connections stayed busy for %d ms", p->what,
-			              p->url.host, p->url.port, WH_REDIS_POOL_MAX, WH_REDIS_WAIT_MS);
+			              "%s: all %d connections stayed busy for %d ms", p->what, WH_REDIS_POOL_MAX,
+			              WH_REDIS_WAIT_MS);
 		}
 	p->n_out++;
 	if (p->n_idle) {

@@ -46,8 +46,8 @@ void wh_redis_url_clear(struct wh_redis_url *u);
 struct wh_redis_pool;
 struct redisReply;
 
-/* A pool for u (copied). what names the pool in messages, e.g.
- * `key-value store "cache"` (copied). *out is new (free with
+/* A pool for u (copied). what names the pool and its server in messages,
+ * e.g. `key-value store "cache" (redis://127.0.0.1:6379/0)` (copied). *out is new (free with
  * wh_redis_pool_free). Nothing connects yet. */
 int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_redis_pool **out,
                       struct sk_error *err);
@@ -57,7 +57,7 @@ void wh_redis_pool_free(struct wh_redis_pool *p);
  * bytes) in one round trip on a pooled connection, and hand back their
  * replies (replies[i] new: freeReplyObject each). A server that cannot be
  * reached, a timeout or a protocol error is -ECONNREFUSED, -ETIMEDOUT or
- * -EIO with a message naming the pool and the server; an error reply
+ * -EIO with a message starting with the pool's what; an error reply
  * from Redis is not a failure here (the caller reads it). Safe from
  * several threads at once. */
 int wh_redis_pipeline(struct wh_redis_pool *p, size_t n, const int *argc, const char **const *argv,
