@@ -86,24 +86,20 @@ static long number(const char *s, size_t n, long lo, long hi)
 	return v < lo || v > hi ? -1 : v;
 }
 
-/* The URL as it may appear in a message: scheme and host part, no
- * password. */
+/* The URL as it may appear in a message: scheme and host part, and
+ * nothing before the last '@' anywhere (a password holding '/' or '@'
+ * unencoded must not show either). */
 static void url_for_message(const char *url, char *out, size_t size)
 {
-	const char *rest = strstr(url, "://"), *at, *end;
+	const char *rest = strstr(url, "://"), *at;
+	size_t scheme;
 
 	rest = rest ? rest + 3 : url;
-	end = rest + strcspn(rest, "/?#");
-	at = memchr(rest, '@', (size_t)(end - rest));
-	if (at) {
-		const char *rat;
-		while ((rat = memchr(at + 1, '@', (size_t)(end - at - 1))))
-			at = rat;
-		(void)snprintf(out, size, "%.*s***@%.*s", (int)(rest - url > 16 ? 16 : rest - url), url,
-		               (int)((end - at - 1) > 300 ? 300 : end - at - 1), at + 1);
-	} else {
-		(void)snprintf(out, size, "%.*s", (int)((end - url) > 320 ? 320 : end - url), url);
-	}
+	scheme = (size_t)(rest - url) > 16 ? 16 : (size_t)(rest - url);
+	if ((at = strrchr(rest, '@')))
+		(void)snprintf(out, size, "%.*s***@%.*s", (int)scheme, url, (int)strcspn(at + 1, "/?#") > 300 ? 300 : (int)strcspn(at + 1, "/?#"), at + 1);
+	else
+		(void)snprintf(out, size, "%.*s%.*s", (int)scheme, url, (int)strcspn(rest, "/?#") > 300 ? 300 : (int)strcspn(rest, "/?#"), rest);
 }
 
 int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_error *err)
@@ -124,9 +120,14 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 		              "libhiredis 0.14) has no TLS; use redis:// to a server on a trusted network, or "
 		              "a local TLS tunnel (stunnel) in front of the server",
 		              shown);
-	if (strncmp(url, "redis://", 8) != 0)
-		return sk_err(err, -EINVAL, "redis url %s: must start with redis://, as in redis://127.0.0.1:6379",
-		              shown);
+	if (strncmp(url, "redis://", 8) != 0) {
+		/* quote the scheme only: what follows may hold a password */
+		const char *sep = strstr(url, "://");
+		int n = sep && sep - url <= 16 && !memchr(url, '@', (size_t)(sep - url)) ? (int)(sep - url) + 3 : 0;
+		return sk_err(err, -EINVAL,
+		              "redis url \"%.*s...\": must start with redis://, as in redis://127.0.0.1:6379", n,
+		              url);
+	}
 	p = url + 8;
 	end = url + len;
 	if (strpbrk(p, "?#"))
@@ -191,7 +192,11 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 			              shown, WH_REDIS_DB_MAX);
 		u.db = (int)v;
 	} else if (*p != '\0' && !(*p == '/' && p + 1 == end)) {
-		return sk_err(err, -EINVAL, "redis url %s: unexpected \"%.32s\" after the host", shown, p);
+		/* name the character only: what follows may be a password */
+		return sk_err(err, -EINVAL,
+		              "redis url %s: unexpected character 0x%02x after the host (a host is letters, "
+		              "digits, '-', '.', '_' or [IPv6])",
+		              shown, (unsigned char)*p);
 	}
 	*out = u;
 	u = (struct wh_redis_url){0};

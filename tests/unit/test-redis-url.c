@@ -49,8 +49,9 @@ int main(void)
 
 	bad("rediss://:hunter2@h:6380", -ENOTSUP, "rediss:// (TLS) is not supported");
 	bad("rediss://:hunter2@h:6380", -ENOTSUP, "rediss://***@h:6380");
-	bad("http://h", -EINVAL, "must start with redis://");
-	bad("redis+unix:///tmp/s", -EINVAL, "must start with redis://");
+	bad("http://h", -EINVAL, "url \"http://...\": must start with redis://");
+	bad("redis:/:hunter2@h", -EINVAL, "url \"...\": must start with redis://");
+	bad("redis+unix:///tmp/s", -EINVAL, "\"redis+unix://...\": must start");
 	bad("redis://", -EINVAL, "the host is missing");
 	bad("redis://:6379", -EINVAL, "the host is missing");
 	bad("redis://h:0", -EINVAL, "port must be a number from 1 to 65535");
@@ -63,10 +64,11 @@ int main(void)
 	bad("redis://h/1/2", -EINVAL, "database after / must be a number");
 	bad("redis://h?protocol=resp3", -EINVAL, "a query or fragment is not supported");
 	bad("redis://h#x", -EINVAL, "a query or fragment");
-	bad("redis://h h", -EINVAL, "unexpected \" h\" after the host");
+	bad("redis://h h", -EINVAL, "unexpected character 0x20 after the host");
 	bad("redis://:hunter2%zz@h", -EINVAL, "bad %-escape");
 	bad("redis://:hunter2%00@h", -EINVAL, "a NUL");
 	bad("redis://:hunter2%4@h", -EINVAL, "bad %-escape");
+	bad("redis://:hun/ter2@h", -EINVAL, "redis url redis://***@h: the host is missing");
 	bad("redis://[::1", -EINVAL, "closing ]");
 	bad("redis://[::g]", -EINVAL, "bad IPv6 address");
 
