@@ -58,6 +58,8 @@ enum wh_rtype {
 	WH_FUTURE_INCOMING_RESPONSE,
 	WH_KV_STORE,
 	WH_SQL_CONN,
+	WH_KV_BUCKET, /* wasi:keyvalue bucket: the app's store, borrowed */
+	WH_KV_CAS,    /* wasi:keyvalue cas: a key and the value a read saw */
 	WH_RTYPE_COUNT
 };
 
@@ -267,6 +269,18 @@ extern const struct wh_iface_def wh_outbound_ifaces[]; /* outgoing-handler, ferm
 extern const size_t wh_n_outbound_ifaces;
 extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value, sqlite */
 extern const size_t wh_n_spin_ifaces;
+extern const struct wh_iface_def wh_keyvalue_ifaces[]; /* wasi:keyvalue (keyvalue.c) */
+extern const size_t wh_n_keyvalue_ifaces;
+
+/* Spin's rules for opening a key-value store (spin.c): the app's store
+ * label[0..n) (borrowed from env->kvdb) when the component lists it in
+ * key_value_stores and the app defines it; else NULL with *error_case
+ * "access-denied" or "no-such-store". */
+struct wh_kvdb_store *wh_kv_allowed(const struct wh_component_env *env, const char *label, size_t n,
+                                    const char **error_case);
+/* A string value of host text for a guest: valid UTF-8 as it is, else
+ * with '?' for each bad byte (spin.c). */
+void wh_val_text(wasmtime_component_val_t *v, const char *s);
 
 /* A linker with every interface above. *out owned by the caller. */
 int wh_linker_new(wasm_engine_t *engine, wasmtime_component_linker_t **out, struct sk_error *err);

@@ -312,3 +312,62 @@ int wh_kvredis_keys(struct wh_kvredis *s, struct wh_kvdb_key **out, size_t *n, s
 	*n = count;
 	return 0;
 }
+
+int wh_kvredis_increment(struct wh_kvredis *s, const char *key, size_t klen, int64_t delta, int64_t *out,
+                         struct sk_error *err)
+{
+	char d[24];
+	const char *argv[] = {"INCRBY", key, d};
+	size_t len[] = {6, klen, 0};
+	redisReply *reply = NULL;
+	int r;
+
+	if ((r = key_cap(s, klen, err)) < 0)
+		return r;
+	len[2] = (size_t)snprintf(d, sizeof(d), "%lld", (long long)delta);
+	if ((r = wh_redis_command(s->pool, 3, argv, len, &reply, err)) < 0)
+		return r;
+	if (reply->type == REDIS_REPLY_INTEGER) {
+		*out = (int64_t)reply->integer;
+		r = 0;
+	} else if (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "not an integer")) {
+		r = sk_err(err, -EINVAL, "key-value store \"%s\": increment: the value is not a decimal 64-bit integer",
+		           s->label);
+	} else if (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "overflow")) {
+		r = sk_err(err, -ERANGE, "key-value store \"%s\": increment: the sum overflows a 64-bit integer",
+		           s->label);
+	} else {
+		r = bad_reply(s, reply, "increment", err);
+	}
+	freeReplyObject(reply);
+	return r;
+}
+
+/* Compare and set in the server: ARGV[1] "1" when the key existed, ARGV[2]
+ * the value seen, ARGV[3] the new one. GET of a missing key is false in
+ * Lua. 1 swapped, 0 changed meanwhile. */
+static const char swap_lua[] = "local v = redis.call('GET', KEYS[1]) "
+                               "if ARGV[1] == '1' then if v ~= ARGV[2] then return 0 end "
+                               "elseif v then return 0 end "
+                               "redis.call('SET', KEYS[1], ARGV[3]) return 1";
+
+int wh_kvredis_swap(struct wh_kvredis *s, const char *key, size_t klen, bool had, const uint8_t *expect,
+                    size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err)
+{
+	const char *argv[] = {"EVAL", swap_lua, "1", key, had ? "1" : "0", elen ? (const char *)expect : "",
+	                      vlen ? (const char *)val : ""};
+	const size_t len[] = {4, sizeof(swap_lua) - 1, 1, klen, 1, elen, vlen};
+	redisReply *reply = NULL;
+	int r;
+
+	if ((r = key_cap(s, klen, err)) < 0)
+		return r;
+	if (vlen > WH_KV_VALUE_MAX)
+		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu", s->label,
+		              vlen, WH_KV_VALUE_MAX);
+	if ((r = command(s, "swap", 7, argv, len, REDIS_REPLY_INTEGER, &reply, err)) < 0)
+		return r;
+	r = reply->integer == 1 ? 0 : -ESTALE;
+	freeReplyObject(reply);
+	return r;
+}

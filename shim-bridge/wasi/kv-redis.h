@@ -40,5 +40,10 @@ int wh_kvredis_set(struct wh_kvredis *s, const char *key, size_t klen, const uin
 int wh_kvredis_delete(struct wh_kvredis *s, const char *key, size_t klen, struct sk_error *err);
 int wh_kvredis_exists(struct wh_kvredis *s, const char *key, size_t klen, bool *out, struct sk_error *err);
 int wh_kvredis_keys(struct wh_kvredis *s, struct wh_kvdb_key **out, size_t *n, struct sk_error *err);
+/* INCRBY; a compare-and-set in one EVAL (the script compares the value). */
+int wh_kvredis_increment(struct wh_kvredis *s, const char *key, size_t klen, int64_t delta, int64_t *out,
+                         struct sk_error *err);
+int wh_kvredis_swap(struct wh_kvredis *s, const char *key, size_t klen, bool had, const uint8_t *expect,
+                    size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err);
 
 #endif

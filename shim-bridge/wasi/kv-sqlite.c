@@ -451,3 +451,174 @@ fail:
 	wh_kvdb_keys_free(keys, count);
 	return end(s, ST_KEYS, r);
 }
+
+/* --- atomics: one IMMEDIATE transaction each ----------------------------------------------- */
+
+/* Run sql (BEGIN IMMEDIATE, COMMIT, ROLLBACK) on the open store. */
+static int exec_locked(struct wh_kvdb_store *s, const char *sql, const char *what, struct sk_error *err)
+{
+	int r = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return r == SQLITE_OK ? 0 : sqlite_fail(s, err, r, what);
+}
+
+/* Bind label and key to statement which (reset first). Caller holds mu. */
+static int bind_locked(struct wh_kvdb_store *s, int which, const char *key, size_t klen, struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[which];
+	int r;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if ((r = sqlite3_bind_text(st, 1, s->label, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (r = sqlite3_bind_text(st, 2, klen ? key : "", (int)klen, SQLITE_STATIC)) != SQLITE_OK)
+		return sqlite_fail(s, err, r, "bind");
+	return 0;
+}
+
+/* The key's value inside a transaction: *found, and the value borrowed
+ * from the statement (valid until it is reset). */
+static int read_locked(struct wh_kvdb_store *s, const char *key, size_t klen, bool *found, const void **val,
+                       size_t *vlen, struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[ST_GET];
+	int r;
+
+	if ((r = bind_locked(s, ST_GET, key, klen, err)) < 0)
+		return r;
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return sqlite_fail(s, err, r, "get");
+	*found = r == SQLITE_ROW;
+	*vlen = *found ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+	*val = *found && *vlen ? sqlite3_column_blob(st, 0) : "";
+	return 0;
+}
+
+static int write_locked(struct wh_kvdb_store *s, const char *key, size_t klen, const void *val, size_t vlen,
+                        struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[ST_SET];
+	int r;
+
+	if ((r = bind_locked(s, ST_SET, key, klen, err)) < 0)
+		return r;
+	r = vlen ? sqlite3_bind_blob(st, 3, val, (int)vlen, SQLITE_STATIC) : sqlite3_bind_zeroblob(st, 3, 0);
+	if (r != SQLITE_OK)
+		return sqlite_fail(s, err, r, "bind");
+	r = sqlite3_step(st);
+	return r == SQLITE_DONE ? 0 : sqlite_fail(s, err, r, "set");
+}
+
+/* A decimal 64-bit integer in p[0..n): optional '-', then 1 to 19 digits. */
+static int parse_counter(const void *p, size_t n, int64_t *out)
+{
+	const char *c = p;
+	bool neg = n > 0 && c[0] == '-';
+	uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+	if (n == (size_t)neg || n - neg > 19)
+		return -EINVAL;
+	for (size_t i = neg; i < n; i++) {
+		if (c[i] < '0' || c[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(c[i] - '0');
+	}
+	if (v > limit)
+		return -EINVAL;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int wh_kvdb_increment(struct wh_kvdb_store *s, const char *key, size_t klen, int64_t delta, int64_t *out,
+                      struct sk_error *err)
+{
+	const void *val;
+	size_t vlen;
+	bool found;
+	int64_t cur = 0, next;
+	char text[24];
+	int r, n;
+
+	if (s->redis)
+		return wh_kvredis_increment(s->redis, key, klen, delta, out, err);
+	if (klen > WH_KV_KEY_MAX)
+		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu", s->label,
+		              klen, WH_KV_KEY_MAX);
+	pthread_mutex_lock(&s->mu);
+	if ((r = store_open_locked(s, err)) < 0 || (r = exec_locked(s, "BEGIN IMMEDIATE", "increment", err)) < 0)
+		goto out;
+	if ((r = read_locked(s, key, klen, &found, &val, &vlen, err)) < 0)
+		goto rollback;
+	if (found && parse_counter(val, vlen, &cur) < 0) {
+		r = sk_err(err, -EINVAL, "key-value store \"%s\": increment: the value is not a decimal 64-bit integer",
+		           s->label);
+		goto rollback;
+	}
+	if (__builtin_add_overflow(cur, delta, &next)) {
+		r = sk_err(err, -ERANGE, "key-value store \"%s\": increment: %lld + %lld overflows a 64-bit integer",
+		           s->label, (long long)cur, (long long)delta);
+		goto rollback;
+	}
+	n = snprintf(text, sizeof(text), "%lld", (long long)next);
+	sqlite3_reset(s->st[ST_GET]);
+	if ((r = write_locked(s, key, klen, text, (size_t)n, err)) < 0 ||
+	    (r = exec_locked(s, "COMMIT", "increment", err)) < 0)
+		goto rollback;
+	*out = next;
+	goto out;
+rollback:
+	sqlite3_reset(s->st[ST_GET]);
+	sqlite3_reset(s->st[ST_SET]);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (s->db) {
+		sqlite3_reset(s->st[ST_GET]);
+		sqlite3_reset(s->st[ST_SET]);
+		sqlite3_clear_bindings(s->st[ST_GET]);
+		sqlite3_clear_bindings(s->st[ST_SET]);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+int wh_kvdb_swap(struct wh_kvdb_store *s, const char *key, size_t klen, bool had, const uint8_t *expect,
+                 size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err)
+{
+	const void *cur;
+	size_t clen;
+	bool found;
+	int r;
+
+	if (s->redis)
+		return wh_kvredis_swap(s->redis, key, klen, had, expect, elen, val, vlen, err);
+	if (klen > WH_KV_KEY_MAX || vlen > WH_KV_VALUE_MAX)
+		return sk_err(err, -E2BIG, "key-value store \"%s\": swap: the key or the value is over the cap",
+		              s->label);
+	pthread_mutex_lock(&s->mu);
+	if ((r = store_open_locked(s, err)) < 0 || (r = exec_locked(s, "BEGIN IMMEDIATE", "swap", err)) < 0)
+		goto out;
+	if ((r = read_locked(s, key, klen, &found, &cur, &clen, err)) < 0)
+		goto rollback;
+	if (found != had || (found && (clen != elen || (elen && memcmp(cur, expect, elen) != 0)))) {
+		r = -ESTALE;
+		goto rollback;
+	}
+	sqlite3_reset(s->st[ST_GET]);
+	if ((r = write_locked(s, key, klen, val, vlen, err)) < 0 || (r = exec_locked(s, "COMMIT", "swap", err)) < 0)
+		goto rollback;
+	goto out;
+rollback:
+	sqlite3_reset(s->st[ST_GET]);
+	sqlite3_reset(s->st[ST_SET]);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (s->db) {
+		sqlite3_reset(s->st[ST_GET]);
+		sqlite3_reset(s->st[ST_SET]);
+		sqlite3_clear_bindings(s->st[ST_GET]);
+		sqlite3_clear_bindings(s->st[ST_SET]);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}

@@ -90,4 +90,18 @@ int wh_kvdb_exists(struct wh_kvdb_store *s, const char *key, size_t klen, bool *
 int wh_kvdb_keys(struct wh_kvdb_store *s, struct wh_kvdb_key **out, size_t *n, struct sk_error *err);
 void wh_kvdb_keys_free(struct wh_kvdb_key *keys, size_t n);
 
+/* The atomics of wasi:keyvalue. A counter is the value's decimal text on
+ * both backends (Redis's INCRBY format), so it reads the same through get.
+ *
+ * increment: the key's value as a decimal 64-bit integer (0 when the key
+ * does not exist) plus delta, written back; *out the new value. -EINVAL
+ * when the value is not such an integer, -ERANGE when the sum overflows. */
+int wh_kvdb_increment(struct wh_kvdb_store *s, const char *key, size_t klen, int64_t delta, int64_t *out,
+                      struct sk_error *err);
+/* swap: set the key to val[0..vlen) only if its value is still what a
+ * read saw: had (whether the key existed) and expect[0..elen). 0 when
+ * swapped, -ESTALE (no message) when the value changed meanwhile. */
+int wh_kvdb_swap(struct wh_kvdb_store *s, const char *key, size_t klen, bool had, const uint8_t *expect,
+                 size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err);
+
 #endif
