@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # spin-bridge serving fermyon:spin/key-value@2.0.0 (tests/guests/spin/kv.c)
-# from stores of type "redis" in the runtime config, on a redis-server this
+# and wasi:keyvalue@0.2.0-draft2 (wkv.c) from stores of type "redis" in the
+# runtime config (and, for wasi:keyvalue, "spin"), on a redis-server this
 # script starts on a free port of 127.0.0.1 with its own folder, a password
 # and no persistence, and stops at the end.
 #
-# Checked: set / get / exists / delete / get-keys, read back with redis-cli
+# Checked, for fermyon:spin/key-value@2.0.0 (kv.c): set / get / exists /
+# delete / get-keys, read back with redis-cli
 # (the keys are the Redis database's own); the URL's password and database;
 # a store the component does not list (access-denied) and a store without
 # the password (Redis's NOAUTH as an other(...) value); a value at the cap
 # and one byte over it, both ways; a key holding a list (WRONGTYPE); get-keys
-# over several SCAN rounds; the server down (an other(...) value naming the
-# server, the request still answered) and back (pooled connections made
-# again, no error after a restart); start-up errors for rediss:// and a bad
-# URL.
+# over several SCAN rounds. For wasi:keyvalue, on a Redis and a SQLite
+# store alike: the store calls, increment (overflow, a value that is not a
+# number), cas and swap with a write in between, get-many / set-many /
+# delete-many and the batch cap, list-keys. Then the server down (an
+# other(...) value naming the server, the request still answered) and back
+# (pooled connections made again, no error after a restart); start-up
+# errors for rediss:// and a bad URL.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
@@ -50,7 +55,7 @@ trap cleanup EXIT
 start_redis || bail "redis-server did not start: $(tail -n 5 "$T/redis/log" 2>/dev/null)"
 
 mkdir -p "$T/app"
-cp "$GUEST_DIR/kv.wasm" "$T/app/"
+cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/wkv.wasm" "$T/app/"
 cat >"$T/app/spin.toml" <<'EOF'
 spin_manifest_version = 2
 [application]
@@ -64,6 +69,10 @@ component = "kv"
 route = "/kv-none"
 component = "kv-none"
 
+[[trigger.http]]
+route = "/wkv"
+component = "wkv"
+
 [component.kv]
 source = "kv.wasm"
 key_value_stores = ["default", "db3", "noauth"]
@@ -71,6 +80,10 @@ key_value_stores = ["default", "db3", "noauth"]
 [component.kv-none]
 source = "kv.wasm"
 key_value_stores = ["other"]
+
+[component.wkv]
+source = "wkv.wasm"
+key_value_stores = ["default", "lite"]
 EOF
 cat >"$T/rc.toml" <<EOF
 [key_value_store.default]
@@ -86,6 +99,9 @@ type = "redis"
 url = "redis://127.0.0.1:$REDIS_PORT"
 
 [key_value_store.other]
+type = "spin"
+
+[key_value_store.lite]
 type = "spin"
 EOF
 
@@ -158,6 +174,46 @@ fetch '/kv?key=alist'
 like "$(answer)" '^500 other: .*WRONGTYPE' "a key holding a list: WRONGTYPE as other(...)"
 for i in $(seq 1 2500); do printf 'SET many:%04d %d\n' "$i" "$i"; done | rcli -n 3 >/dev/null
 is "$(get '/kv?keys&store=db3' | wc -l)" "2501" "get-keys over several SCAN rounds: each key once"
+
+# ---- wasi:keyvalue (tests/guests/spin/wkv.c) on Redis (default) and SQLite (lite)
+for store in default lite; do
+	w="/wkv?store=$store"
+	name=Redis; [ "$store" = lite ] && name=SQLite
+	fetch "$w&key=w1" -X PUT --data-binary 'one'
+	is "$(answer) $(get "$w&key=w1") $(get "$w&exists=w1") $(get "$w&exists=w0")" "200 ok one true false" \
+		"wasi:keyvalue on $name: set, get, exists"
+	is "$(status "$w&key=w0")" "404" "... get of a missing key: none"
+	fetch "$w&key=w1" -X DELETE
+	is "$(answer) $(status "$w&key=w1")" "200 ok 404" "... delete"
+	is "$(get "$w&incr=n&by=5" -X POST) $(get "$w&incr=n&by=-7" -X POST) $(get "$w&key=n")" "5 -2 -2" \
+		"... increment from nothing, by a negative delta; the counter reads as decimal text"
+	[ "$store" = default ] && is "$(rcli GET n)" "-2" "... the counter is Redis's own (INCRBY format)"
+	get "$w&incr=big&by=9223372036854775807" -X POST >/dev/null
+	fetch "$w&incr=big&by=1" -X POST
+	like "$(answer)" '^500 other: .*overflow' "... an increment that overflows: other(...): $(answer)"
+	fetch "$w&key=t" -X PUT --data-binary 'text'
+	fetch "$w&incr=t" -X POST
+	like "$(answer)" '^500 other: .*not a decimal 64-bit integer' "... increment of a value that is not a number"
+	fetch "$w&cas=c" -X POST --data-binary 'first'
+	is "$(answer) $(get "$w&key=c")" "200 swapped first" "... cas of a missing key, then swap"
+	fetch "$w&cas=c&race=theirs" -X POST --data-binary 'mine'
+	is "$(answer | paste -sd'|' -) $(get "$w&key=c")" "200 cas-failed current=theirs|swapped on retry mine" \
+		"... a write between cas.new and swap: cas-failed with the new value, the retry swaps"
+	fetch "$w&set-many=b1=x,b2=,b3=zz" -X POST
+	is "$(answer)" "200 ok" "... set-many"
+	is "$(get "$w&get-many=b1,b2,b3,b4" -X POST | paste -sd'|' -)" "b1=x|b2=|b3=zz|b4 none" \
+		"... get-many: every key asked for, none for a missing one"
+	fetch "$w&delete-many=b1,b3,b4" -X POST
+	is "$(answer) $(get "$w&get-many=b1,b2,b3" -X POST | paste -sd'|' -)" "200 ok b1 none|b2=|b3 none" "... delete-many"
+	many=$(seq -f 'k%g' 1 1001 | paste -sd, -)
+	fetch "$w&get-many=$many" -X POST
+	like "$(answer)" '^500 other: a batch of 1001 keys is more than spin-bridge takes at once' "... a batch over the cap"
+	is "$(get "$w&keys" | tail -n 1)" "cursor none" "... list-keys: every key at once, no cursor"
+	is "$(get "$w&keys&cursor=x" | paste -sd'|' -)" "cursor none" "... a cursor past the end: no keys"
+done
+is "$(get '/wkv?store=lite&keys' | paste -sd, -)" "b2,big,c,n,t,cursor none" "wasi:keyvalue list-keys on SQLite: the store's keys"
+fetch '/wkv?store=other&key=x'
+is "$(answer)" "500 access-denied" "wasi:keyvalue: a store the component does not list: access-denied"
 
 # ---- server down, and back
 stop_redis
