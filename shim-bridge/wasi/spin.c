@@ -16,7 +16,8 @@
  * struct wh_kvdb (env->kvdb) defines (else no-such-store). An open store
  * is a WH_KV_STORE table entry whose object is the app's store, borrowed:
  * dropping it, or the end of the request, only forgets the handle; the
- * SQLite connection belongs to the app.
+ * store (a SQLite connection or a Redis pool, kv-sqlite.h) belongs to the
+ * app. wasi:keyvalue, on the same stores and rules, is in keyvalue.c.
  *
  *   fermyon:spin/sqlite@2.0.0           resource connection: open, execute
  *   spin:sqlite/sqlite@3.0.0            the same, plus last-insert-rowid, changes
