@@ -1054,6 +1054,59 @@ static void cleanup(void)
 		printf("# could not remove %s\n", tmp);
 }
 
+/* wasi:keyvalue's atomics on a SQLite store in a file: counters as decimal
+ * text, the integer limits, compare-and-swap against what a read saw. */
+static void test_kv_atomics(void)
+{
+	struct sk_error err = {0};
+	struct wh_kvdb *db = NULL;
+	struct wh_kvdb_store *s;
+	uint8_t *v = NULL;
+	size_t n = 0;
+	int64_t out = 0;
+
+	if (wh_kvdb_new(NULL, path_in("atomics"), &db, &err) < 0) {
+		ok(0, "backend: %s", err.message);
+		return;
+	}
+	s = wh_kvdb_find(db, "default", 7);
+	ok(wh_kvdb_increment(s, "n", 1, 5, &out, &err) == 0 && out == 5, "increment of a missing key starts at 0: %lld",
+	   (long long)out);
+	ok(wh_kvdb_increment(s, "n", 1, -12, &out, &err) == 0 && out == -7, "a negative delta: %lld", (long long)out);
+	ok(wh_kvdb_get(s, "n", 1, &v, &n, &err) == 0 && n == 2 && memcmp(v, "-7", 2) == 0,
+	   "the counter is stored as decimal text");
+	free(v);
+	v = NULL;
+	ok(wh_kvdb_set(s, "m", 1, (const uint8_t *)"9223372036854775807", 19, &err) == 0 &&
+	       wh_kvdb_increment(s, "m", 1, 1, &out, &err) == -ERANGE && strstr(err.message, "overflows"),
+	   "INT64_MAX + 1: -ERANGE: %s", err.message);
+	ok(wh_kvdb_set(s, "m", 1, (const uint8_t *)"-9223372036854775808", 20, &err) == 0 &&
+	       wh_kvdb_increment(s, "m", 1, 0, &out, &err) == 0 && out == INT64_MIN,
+	   "INT64_MIN reads back");
+	ok(wh_kvdb_get(s, "n", 1, &v, &n, &err) == 0 && n == 2 && memcmp(v, "-7", 2) == 0,
+	   "a failed increment left the other key alone");
+	free(v);
+	v = NULL;
+	ok(wh_kvdb_set(s, "t", 1, (const uint8_t *)"12x", 3, &err) == 0 &&
+	       wh_kvdb_increment(s, "t", 1, 1, &out, &err) == -EINVAL && strstr(err.message, "not a decimal"),
+	   "a value that is not a number: -EINVAL: %s", err.message);
+	ok(wh_kvdb_set(s, "e", 1, NULL, 0, &err) == 0 && wh_kvdb_increment(s, "e", 1, 1, &out, &err) == -EINVAL,
+	   "an empty value is not a number");
+	ok(wh_kvdb_swap(s, "c", 1, false, NULL, 0, (const uint8_t *)"a", 1, &err) == 0, "swap of a missing key");
+	ok(wh_kvdb_swap(s, "c", 1, false, NULL, 0, (const uint8_t *)"b", 1, &err) == -ESTALE,
+	   "swap expecting no key when there is one: -ESTALE");
+	ok(wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"x", 1, (const uint8_t *)"b", 1, &err) == -ESTALE,
+	   "swap expecting another value: -ESTALE");
+	ok(wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, &err) == 0 &&
+	       wh_kvdb_get(s, "c", 1, &v, &n, &err) == 0 && n == 1 && v[0] == 'b',
+	   "swap expecting the value there: written");
+	free(v);
+	ok(wh_kvdb_delete(s, "c", 1, &err) == 0 &&
+	       wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"b", 1, (const uint8_t *)"z", 1, &err) == -ESTALE,
+	   "swap after the key was deleted: -ESTALE");
+	wh_kvdb_free(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1074,6 +1127,7 @@ int main(void)
 	test_load();
 	test_state_dir();
 	test_kv_ops();
+	test_kv_atomics();
 	test_spin_format();
 	test_threads();
 #ifdef APP_RC_TEST_HOST
