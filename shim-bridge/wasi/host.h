@@ -60,6 +60,7 @@ enum wh_rtype {
 	WH_SQL_CONN,
 	WH_KV_BUCKET, /* wasi:keyvalue bucket: the app's store, borrowed */
 	WH_KV_CAS,    /* wasi:keyvalue cas: a key and the value a read saw */
+	WH_REDIS_CONN, /* fermyon:spin/redis connection: a one-connection pool */
 	WH_RTYPE_COUNT
 };
 
@@ -154,6 +155,7 @@ struct wh_ctx {
 	void *http;          /* private to the wasi:http host (http*.c): the exchange */
 	void *spin;          /* private to spin.c: open stores */
 	void *outbound;      /* private to outbound.c */
+	uint32_t n_redis;    /* outbound-redis.c: connections open */
 	char why[256];       /* host-side reason a request failed, or "" */
 };
 
@@ -271,6 +273,8 @@ extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-val
 extern const size_t wh_n_spin_ifaces;
 extern const struct wh_iface_def wh_keyvalue_ifaces[]; /* wasi:keyvalue (keyvalue.c) */
 extern const size_t wh_n_keyvalue_ifaces;
+extern const struct wh_iface_def wh_redis_ifaces[]; /* fermyon:spin/redis (outbound-redis.c) */
+extern const size_t wh_n_redis_ifaces;
 
 /* Spin's rules for opening a key-value store (spin.c): the app's store
  * label[0..n) (borrowed from env->kvdb) when the component lists it in

@@ -55,8 +55,8 @@ trap cleanup EXIT
 start_redis || bail "redis-server did not start: $(tail -n 5 "$T/redis/log" 2>/dev/null)"
 
 mkdir -p "$T/app"
-cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/wkv.wasm" "$T/app/"
-cat >"$T/app/spin.toml" <<'EOF'
+cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/wkv.wasm" "$GUEST_DIR/redis.wasm" "$T/app/"
+cat >"$T/app/spin.toml" <<EOF
 spin_manifest_version = 2
 [application]
 name = "kv-redis"
@@ -73,6 +73,14 @@ component = "kv-none"
 route = "/wkv"
 component = "wkv"
 
+[[trigger.http]]
+route = "/rds"
+component = "rds"
+
+[[trigger.http]]
+route = "/rds-none"
+component = "rds-none"
+
 [component.kv]
 source = "kv.wasm"
 key_value_stores = ["default", "db3", "noauth"]
@@ -84,6 +92,13 @@ key_value_stores = ["other"]
 [component.wkv]
 source = "wkv.wasm"
 key_value_stores = ["default", "lite"]
+
+[component.rds]
+source = "redis.wasm"
+allowed_outbound_hosts = ["redis://127.0.0.1:$REDIS_PORT"]
+
+[component.rds-none]
+source = "redis.wasm"
 EOF
 cat >"$T/rc.toml" <<EOF
 [key_value_store.default]
@@ -215,8 +230,51 @@ is "$(get '/wkv?store=lite&keys' | paste -sd, -)" "b2,big,c,n,t,cursor none" "wa
 fetch '/wkv?store=other&key=x'
 is "$(answer)" "500 access-denied" "wasi:keyvalue: a store the component does not list: access-denied"
 
+# ---- outbound Redis (tests/guests/spin/redis.c, fermyon:spin/redis@2.0.0)
+A="addr=redis://:$PASS@127.0.0.1:$REDIS_PORT/5"
+fetch "/rds?$A&op=set&key=o1" -X POST --data-binary 'out one'
+is "$(answer) $(rcli -n 5 GET o1)" "200 ok out one" "outbound redis: set reaches database 5 of an allowed host"
+is "$(get "/rds?$A&op=get&key=o1")" "out one" "... get"
+is "$(status "/rds?$A&op=get&key=nope")" "404" "... get of a missing key: none"
+is "$(get "/rds?$A&op=incr&key=cnt") $(get "/rds?$A&op=incr&key=cnt")" "1 2" "... incr"
+fetch "/rds?$A&op=incr&key=o1" -X POST
+is "$(answer)" "500 type-error" "... incr of a string: type-error"
+is "$(get "/rds?$A&op=sadd&key=s&members=b,a,c,a")/$(get "/rds?$A&op=srem&key=s&members=c,x")/$(get "/rds?$A&op=smembers&key=s" | paste -sd, -)" \
+	"3/1/a,b" "... sadd, srem, smembers"
+is "$(get "/rds?$A&op=del&keys=o1,cnt,nope")/$(rcli -n 5 EXISTS o1)" "2/0" "... del counts the keys removed"
+is "$(get "/rds?$A&op=publish&channel=news" -X POST --data-binary 'hi')" "ok" "... publish"
+is "$(get "/rds?$A&op=execute&cmd=SET&args=b:x,i:5" | paste -sd'|' -)/$(get "/rds?$A&op=execute&cmd=INCRBY&args=b:x,i:-8" | paste -sd'|' -)/$(get "/rds?$A&op=execute&cmd=MGET&args=b:x,b:nope" | paste -sd'|' -)" \
+	"status:OK/int64:-3/binary:-3|nil" "... execute: status, int64, binary and nil results (arrays flattened)"
+fetch "/rds?$A&op=execute&cmd=NOSUCHCMD"
+like "$(answer)" '^500 other: redis: ERR unknown command' "... an error reply: other(...): $(answer)"
+fetch "/rds?$A&op=set&key=big" -X POST --data-binary @"$T/cap"
+is "$(answer) $(rcli -n 5 STRLEN big)" "200 ok 1048576" "... a 1 MiB value (the cap) is sent"
+fetch "/rds?$A&op=get&key=big"
+cmp -s "$T/b" "$T/cap"
+is $? 0 "... and read back whole"
+fetch "/rds?$A&op=set&key=big" -X POST --data-binary @"$T/over"
+like "$(answer)" '^500 other: .*at most 1048576 bytes' "... one byte over: other(...)"
+fetch "/rds?addr=redis://127.0.0.2:$REDIS_PORT&op=get&key=o1"
+is "$(answer)" "500 invalid-address" "... a host not in allowed_outbound_hosts: invalid-address"
+fetch "/rds?addr=redis://127.0.0.1:$((REDIS_PORT + 1))&op=get&key=o1"
+is "$(answer)" "500 invalid-address" "... another port of the allowed host: invalid-address"
+fetch "/rds-none?$A&op=get&key=o1"
+is "$(answer)" "500 invalid-address" "... a component without allowed_outbound_hosts: invalid-address"
+fetch "/rds?addr=redis://127.0.0.1:99999&op=get&key=o1"
+is "$(answer)" "500 invalid-address" "... a URL that is not one: invalid-address"
+fetch "/rds?addr=rediss://127.0.0.1:$REDIS_PORT&op=get&key=o1"
+like "$(answer)" '^500 other: .*rediss:// \(TLS\) is not supported' "... rediss://: other(...) naming the fix"
+fetch "/rds?addr=redis://127.0.0.1:$REDIS_PORT&op=get&key=o1"
+like "$(answer)" '^500 other: .*NOAUTH' "... no password: Redis's NOAUTH as other(...)"
+is "$(get "/rds?$A&op=many&n=15")" "opened 15" "... 16 connections in one request"
+fetch "/rds?$A&op=many&n=16"
+is "$(answer)" "500 too-many-connections" "... the 17th: too-many-connections"
+
 # ---- server down, and back
 stop_redis
+fetch "/rds?$A&op=get&key=o1"
+like "$(answer)" '^500 other: outbound redis \(redis://127\.0\.0\.1:[0-9]+/5\): cannot connect: Connection refused' \
+	"Redis down: outbound redis answers other(...): $(answer)"
 fetch '/kv?key=cap'
 like "$(answer)" "^500 other: key-value store \"default\" \\(redis://127\\.0\\.0\\.1:$REDIS_PORT/0\\): cannot connect: Connection refused" \
 	"Redis down: a clear other(...) value: $(answer)"
