@@ -14,7 +14,11 @@
 # over several SCAN rounds. For wasi:keyvalue, on a Redis and a SQLite
 # store alike: the store calls, increment (overflow, a value that is not a
 # number), cas and swap with a write in between, get-many / set-many /
-# delete-many and the batch cap, list-keys. Then the server down (an
+# delete-many and the batch cap, list-keys. For outbound Redis
+# (tests/guests/spin/redis.c, fermyon:spin/redis@2.0.0) to the same server:
+# every call, execute's result kinds, type-error, the cap both ways, hosts,
+# ports and URLs refused as invalid-address, rediss://, NOAUTH, the
+# connection cap. Then the server down (an
 # other(...) value naming the server, the request still answered) and back
 # (pooled connections made again, no error after a restart); start-up
 # errors for rediss:// and a bad URL.
