@@ -82,7 +82,8 @@ static wasmtime_error_t *arity(const char *fn, size_t nargs, size_t want, size_t
 	               nargs, nresults, want);
 }
 
-static struct wh_kvdb_store *bucket_of(struct wh_ctx *ctx, wasmtime_context_t *cx, const wasmtime_component_val_t *v)
+static struct wh_kvdb_store *bucket_of(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                       const wasmtime_component_val_t *v)
 {
 	uint32_t rep;
 
@@ -176,8 +177,10 @@ static wasmtime_error_t *bucket_call(enum op op, struct wh_ctx *ctx, wasmtime_co
 		uint8_t *val = NULL;
 		size_t vlen = 0;
 		if ((r = wh_arg_bytes(&args[2], WH_KV_VALUE_MAX, &val, &vlen)) < 0) {
-			(void)sk_err(&err, r, "key-value store \"%s\": the value is not a list<u8> of at most %zu bytes",
-			             wh_kvdb_store_label(s), WH_KV_VALUE_MAX);
+			(void)sk_err(
+			    &err, r,
+			    "key-value store \"%s\": the value is not a list<u8> of at most %zu bytes",
+			    wh_kvdb_store_label(s), WH_KV_VALUE_MAX);
 			break;
 		}
 		r = wh_kvdb_set(s, key, klen, val, vlen, &err);
@@ -307,8 +310,9 @@ static wasmtime_error_t *cas_new(struct wh_ctx *ctx, wasmtime_context_t *cx, was
 	return NULL;
 }
 
-static wasmtime_error_t *cas_current(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                     size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *cas_current(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                     wasmtime_component_val_t *args, size_t nargs,
+                                     wasmtime_component_val_t *results, size_t nresults)
 {
 	wasmtime_component_val_t v, opt;
 	struct kv_cas *c;
@@ -373,7 +377,8 @@ static wasmtime_error_t *swap(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmti
 	if (wh_arg_rep(cx, &args[0], WH_KV_CAS, &rep) < 0 || !(c = wh_take(ctx, rep, WH_KV_CAS)))
 		return wh_trap("wasi:keyvalue swap: not a cas");
 	if ((r = wh_arg_bytes(&args[1], WH_KV_VALUE_MAX, &val, &vlen)) < 0)
-		(void)sk_err(&err, r, "key-value store \"%s\": the value is not a list<u8> of at most %zu bytes",
+		(void)sk_err(&err, r,
+		             "key-value store \"%s\": the value is not a list<u8> of at most %zu bytes",
 		             wh_kvdb_store_label(c->store), WH_KV_VALUE_MAX);
 	else
 		r = wh_kvdb_swap(c->store, c->key, c->klen, c->had, c->val, c->vlen, val, vlen, &err);
@@ -462,10 +467,11 @@ static wasmtime_error_t *get_many(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 			r = 0;
 		total += klen + got[i].vlen + 64;
 		if (r == 0 && total > WH_KV_KEYS_MAX)
-			r = sk_err(&err, -E2BIG,
-			           "key-value store \"%s\": get-many: the keys and values add up to more than "
-			           "spin-bridge hands over (%zu bytes)",
-			           wh_kvdb_store_label(s), WH_KV_KEYS_MAX);
+			r = sk_err(
+			    &err, -E2BIG,
+			    "key-value store \"%s\": get-many: the keys and values add up to more than "
+			    "spin-bridge hands over (%zu bytes)",
+			    wh_kvdb_store_label(s), WH_KV_KEYS_MAX);
 	}
 	if (r == 0) {
 		slots = wh_val_list(&v, n);
@@ -521,10 +527,11 @@ static wasmtime_error_t *set_many(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 		if ((r = key_arg(&t->of.tuple.data[0], &key, &klen, err.message, sizeof(err.message))) < 0)
 			break;
 		if ((r = wh_arg_bytes(&t->of.tuple.data[1], WH_KV_VALUE_MAX, &val, &vlen)) < 0) {
-			(void)sk_err(&err, r,
-			             "key-value store \"%s\": set-many: value %zu is not a list<u8> of at most %zu "
-			             "bytes",
-			             wh_kvdb_store_label(s), i, WH_KV_VALUE_MAX);
+			(void)sk_err(
+			    &err, r,
+			    "key-value store \"%s\": set-many: value %zu is not a list<u8> of at most %zu "
+			    "bytes",
+			    wh_kvdb_store_label(s), i, WH_KV_VALUE_MAX);
 			break;
 		}
 		r = wh_kvdb_set(s, key, klen, val, vlen, &err);
@@ -536,8 +543,9 @@ static wasmtime_error_t *set_many(struct wh_ctx *ctx, wasmtime_context_t *cx, wa
 	return NULL;
 }
 
-static wasmtime_error_t *delete_many(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
-                                     size_t nargs, wasmtime_component_val_t *results, size_t nresults)
+static wasmtime_error_t *delete_many(struct wh_ctx *ctx, wasmtime_context_t *cx,
+                                     wasmtime_component_val_t *args, size_t nargs,
+                                     wasmtime_component_val_t *results, size_t nresults)
 {
 	struct sk_error err = {0};
 	const wasmtime_component_val_t *items;

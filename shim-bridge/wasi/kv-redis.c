@@ -68,8 +68,8 @@ const char *wh_kvredis_url(const struct wh_kvredis *s)
 static int key_cap(struct wh_kvredis *s, size_t klen, struct sk_error *err)
 {
 	if (klen > WH_KV_KEY_MAX)
-		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu", s->label,
-		              klen, WH_KV_KEY_MAX);
+		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu",
+		              s->label, klen, WH_KV_KEY_MAX);
 	return 0;
 }
 
@@ -85,8 +85,8 @@ static int bad_reply(struct wh_kvredis *s, const redisReply *r, const char *op, 
 
 /* One command whose reply must be of type want (or, for want
  * REDIS_REPLY_STATUS, any non-error). On success *out is the reply. */
-static int command(struct wh_kvredis *s, const char *op, int argc, const char **argv,
-                   const size_t *len, int want, redisReply **out, struct sk_error *err)
+static int command(struct wh_kvredis *s, const char *op, int argc, const char **argv, const size_t *len,
+                   int want, redisReply **out, struct sk_error *err)
 {
 	redisReply *reply = NULL;
 	int r;
@@ -108,8 +108,8 @@ int wh_kvredis_get(struct wh_kvredis *s, const char *key, size_t klen, uint8_t *
                    struct sk_error *err)
 {
 	static const char end_s[] = "1048576"; /* WH_KV_VALUE_MAX: one byte past the cap, inclusive end */
-	const char *multi[] = {"MULTI"}, *exists[] = {"EXISTS", key}, *range[] = {"GETRANGE", key, "0", end_s},
-	           *exec[] = {"EXEC"};
+	const char *multi[] = {"MULTI"}, *exists[] = {"EXISTS", key},
+	           *range[] = {"GETRANGE", key, "0", end_s}, *exec[] = {"EXEC"};
 	const size_t multi_l[] = {5}, exists_l[] = {6, klen}, range_l[] = {8, klen, 1, sizeof(end_s) - 1},
 	             exec_l[] = {4};
 	const char **argv[] = {multi, exists, range, exec};
@@ -147,9 +147,10 @@ int wh_kvredis_get(struct wh_kvredis *s, const char *key, size_t klen, uint8_t *
 		goto out;
 	}
 	if (v->len > WH_KV_VALUE_MAX) {
-		r = sk_err(err, -E2BIG,
-		           "key-value store \"%s\": the value is more than spin-bridge hands over (%zu bytes)",
-		           s->label, WH_KV_VALUE_MAX);
+		r = sk_err(
+		    err, -E2BIG,
+		    "key-value store \"%s\": the value is more than spin-bridge hands over (%zu bytes)",
+		    s->label, WH_KV_VALUE_MAX);
 		goto out;
 	}
 	*val = NULL;
@@ -178,8 +179,8 @@ int wh_kvredis_set(struct wh_kvredis *s, const char *key, size_t klen, const uin
 	if ((r = key_cap(s, klen, err)) < 0)
 		return r;
 	if (vlen > WH_KV_VALUE_MAX)
-		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu", s->label,
-		              vlen, WH_KV_VALUE_MAX);
+		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu",
+		              s->label, vlen, WH_KV_VALUE_MAX);
 	if ((r = command(s, "set", 3, argv, len, REDIS_REPLY_STATUS, &reply, err)) < 0)
 		return r;
 	freeReplyObject(reply);
@@ -237,18 +238,20 @@ static int add_keys(struct wh_kvredis *s, const redisReply *batch, struct wh_kvd
 			return bad_reply(s, k, "get-keys", err);
 		*total += k->len + 64; /* as kv-sqlite.c counts: a host value and the guest's string */
 		if (*total > WH_KV_KEYS_MAX)
-			return sk_err(err, -E2BIG,
-			              "key-value store \"%s\": its keys add up to more than get-keys hands over "
-			              "(%zu bytes)",
-			              s->label, WH_KV_KEYS_MAX);
+			return sk_err(
+			    err, -E2BIG,
+			    "key-value store \"%s\": its keys add up to more than get-keys hands over "
+			    "(%zu bytes)",
+			    s->label, WH_KV_KEYS_MAX);
 		if (!sk_utf8_valid(k->str, k->len))
-			return sk_err(err, -EILSEQ, "key-value store \"%s\" (%s): a key is not valid UTF-8", s->label,
-			              s->shown);
+			return sk_err(err, -EILSEQ, "key-value store \"%s\" (%s): a key is not valid UTF-8",
+			              s->label, s->shown);
 		if (*count == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 16;
 			struct wh_kvdb_key *nk = realloc(*keys, ncap * sizeof(*nk));
 			if (!nk)
-				return sk_err(err, -ENOMEM, "key-value store \"%s\": out of memory", s->label);
+				return sk_err(err, -ENOMEM, "key-value store \"%s\": out of memory",
+				              s->label);
 			*keys = nk;
 			*cap = ncap;
 		}
@@ -277,14 +280,16 @@ int wh_kvredis_keys(struct wh_kvredis *s, struct wh_kvdb_key **out, size_t *n, s
 		redisReply *reply = NULL;
 
 		if (++rounds > SCAN_ROUNDS_MAX) {
-			r = sk_err(err, -E2BIG, "key-value store \"%s\" (%s): get-keys: SCAN did not end in %d rounds",
+			r = sk_err(err, -E2BIG,
+			           "key-value store \"%s\" (%s): get-keys: SCAN did not end in %d rounds",
 			           s->label, s->shown, SCAN_ROUNDS_MAX);
 			break;
 		}
 		if ((r = command(s, "get-keys", 4, argv, len, REDIS_REPLY_ARRAY, &reply, err)) < 0)
 			break;
 		if (reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
-		    reply->element[0]->len >= sizeof(cursor) || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		    reply->element[0]->len >= sizeof(cursor) ||
+		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
 			r = bad_reply(s, reply, "get-keys", err);
 		} else {
 			memcpy(cursor, reply->element[0]->str, reply->element[0]->len);
@@ -331,11 +336,12 @@ int wh_kvredis_increment(struct wh_kvredis *s, const char *key, size_t klen, int
 		*out = (int64_t)reply->integer;
 		r = 0;
 	} else if (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "not an integer")) {
-		r = sk_err(err, -EINVAL, "key-value store \"%s\": increment: the value is not a decimal 64-bit integer",
+		r = sk_err(err, -EINVAL,
+		           "key-value store \"%s\": increment: the value is not a decimal 64-bit integer",
 		           s->label);
 	} else if (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "overflow")) {
-		r = sk_err(err, -ERANGE, "key-value store \"%s\": increment: the sum overflows a 64-bit integer",
-		           s->label);
+		r = sk_err(err, -ERANGE,
+		           "key-value store \"%s\": increment: the sum overflows a 64-bit integer", s->label);
 	} else {
 		r = bad_reply(s, reply, "increment", err);
 	}
@@ -354,7 +360,12 @@ static const char swap_lua[] = "local v = redis.call('GET', KEYS[1]) "
 int wh_kvredis_swap(struct wh_kvredis *s, const char *key, size_t klen, bool had, const uint8_t *expect,
                     size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err)
 {
-	const char *argv[] = {"EVAL", swap_lua, "1", key, had ? "1" : "0", elen ? (const char *)expect : "",
+	const char *argv[] = {"EVAL",
+	                      swap_lua,
+	                      "1",
+	                      key,
+	                      had ? "1" : "0",
+	                      elen ? (const char *)expect : "",
 	                      vlen ? (const char *)val : ""};
 	const size_t len[] = {4, sizeof(swap_lua) - 1, 1, klen, 1, elen, vlen};
 	redisReply *reply = NULL;
@@ -363,8 +374,8 @@ int wh_kvredis_swap(struct wh_kvredis *s, const char *key, size_t klen, bool had
 	if ((r = key_cap(s, klen, err)) < 0)
 		return r;
 	if (vlen > WH_KV_VALUE_MAX)
-		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu", s->label,
-		              vlen, WH_KV_VALUE_MAX);
+		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu",
+		              s->label, vlen, WH_KV_VALUE_MAX);
 	if ((r = command(s, "swap", 7, argv, len, REDIS_REPLY_INTEGER, &reply, err)) < 0)
 		return r;
 	r = reply->integer == 1 ? 0 : -ESTALE;

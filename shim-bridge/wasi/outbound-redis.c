@@ -49,8 +49,8 @@ static int failed(struct ob_fail *f, const char *error_case, int code)
 
 /* A new one-connection pool to address[0..n), if the component may reach
  * it. */
-static int ob_open(const struct wh_component_env *env, const char *address, size_t n, struct wh_redis_pool **out,
-                   struct ob_fail *f)
+static int ob_open(const struct wh_component_env *env, const char *address, size_t n,
+                   struct wh_redis_pool **out, struct ob_fail *f)
 {
 	struct wh_redis_url u = {0};
 	char *url, what[320];
@@ -64,15 +64,15 @@ static int ob_open(const struct wh_component_env *env, const char *address, size
 		return failed(f, "other", r);
 	if (r < 0)
 		return failed(f, "invalid-address", r);
-	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts, "redis",
-	                                    u.host, (unsigned)u.port)) {
-		r = sk_err(&f->err, -EACCES, "redis://%s:%d is not in the component's allowed_outbound_hosts", u.host,
-		           u.port);
+	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
+	                                    "redis", u.host, (unsigned)u.port)) {
+		r = sk_err(&f->err, -EACCES, "redis://%s:%d is not in the component's allowed_outbound_hosts",
+		           u.host, u.port);
 		wh_redis_url_clear(&u);
 		return failed(f, "invalid-address", r);
 	}
-	(void)snprintf(what, sizeof(what), "outbound redis (redis://%s%s%s:%d/%d)", strchr(u.host, ':') ? "[" : "",
-	               u.host, strchr(u.host, ':') ? "]" : "", u.port, u.db);
+	(void)snprintf(what, sizeof(what), "outbound redis (redis://%s%s%s:%d/%d)",
+	               strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", u.port, u.db);
 	r = wh_redis_pool_new(&u, what, out, &f->err);
 	wh_redis_url_clear(&u);
 	return r < 0 ? failed(f, "other", r) : 0;
@@ -102,11 +102,13 @@ struct ob_cmd {
 static int add_arg(struct ob_cmd *c, const char *p, size_t n, struct ob_fail *f)
 {
 	if (c->argc >= OB_REDIS_ARGS_MAX + 2)
-		return failed(f, "other",
-		              sk_err(&f->err, -E2BIG, "more than %d arguments to one command", OB_REDIS_ARGS_MAX));
+		return failed(
+		    f, "other",
+		    sk_err(&f->err, -E2BIG, "more than %d arguments to one command", OB_REDIS_ARGS_MAX));
 	if (n > WH_CHUNK_MAX)
 		return failed(f, "other",
-		              sk_err(&f->err, -E2BIG, "an argument of %zu bytes is over spin-bridge's cap (%zu)", n,
+		              sk_err(&f->err, -E2BIG,
+		                     "an argument of %zu bytes is over spin-bridge's cap (%zu)", n,
 		                     WH_CHUNK_MAX));
 	c->argv[c->argc] = n ? p : "";
 	c->len[c->argc++] = n;
@@ -130,8 +132,9 @@ static int add_bytes(struct ob_cmd *c, const wasmtime_component_val_t *v, uint8_
 	int r = wh_arg_bytes(v, WH_CHUNK_MAX, keep, &n);
 
 	if (r < 0)
-		return failed(f, "other",
-		              sk_err(&f->err, r, "the payload is not a list<u8> of at most %zu bytes", WH_CHUNK_MAX));
+		return failed(
+		    f, "other",
+		    sk_err(&f->err, r, "the payload is not a list<u8> of at most %zu bytes", WH_CHUNK_MAX));
 	return add_arg(c, (const char *)*keep, n, f);
 }
 
@@ -154,22 +157,26 @@ static int add_params(struct ob_cmd *c, const wasmtime_component_val_t *v, uint8
 	int r = 0;
 
 	if (v->kind != WASMTIME_COMPONENT_LIST)
-		return failed(f, "other", sk_err(&f->err, -EINVAL, "the arguments are not a list<redis-parameter>"));
-	if (v->of.list.size > OB_REDIS_ARGS_MAX)
 		return failed(f, "other",
-		              sk_err(&f->err, -E2BIG, "more than %d arguments to one command", OB_REDIS_ARGS_MAX));
+		              sk_err(&f->err, -EINVAL, "the arguments are not a list<redis-parameter>"));
+	if (v->of.list.size > OB_REDIS_ARGS_MAX)
+		return failed(
+		    f, "other",
+		    sk_err(&f->err, -E2BIG, "more than %d arguments to one command", OB_REDIS_ARGS_MAX));
 	for (size_t i = 0; i < v->of.list.size && r == 0; i++) {
 		const wasmtime_component_val_t *p = &v->of.list.data[i], *x;
 		int64_t n;
 		if (p->kind != WASMTIME_COMPONENT_VARIANT || !(x = p->of.variant.val))
-			return failed(f, "other", sk_err(&f->err, -EINVAL, "an argument is not a redis-parameter"));
+			return failed(f, "other",
+			              sk_err(&f->err, -EINVAL, "an argument is not a redis-parameter"));
 		if (wh_arg_s64(x, &n) == 0) {
 			int k = snprintf(c->num[nums], sizeof(c->num[nums]), "%lld", (long long)n);
 			r = add_arg(c, c->num[nums++], (size_t)k, f);
 		} else if (bins < nkeep) {
 			r = add_bytes(c, x, &keep[bins++], f);
 		} else {
-			return failed(f, "other", sk_err(&f->err, -EINVAL, "an argument is not a redis-parameter"));
+			return failed(f, "other",
+			              sk_err(&f->err, -EINVAL, "an argument is not a redis-parameter"));
 		}
 	}
 	return r;
@@ -201,11 +208,13 @@ static int results_of(const redisReply *rep, wasmtime_component_val_t *slots, si
 	*total += (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ? rep->len : 0) + 32;
 	if (*total > OB_REDIS_REPLY_MAX)
 		return failed(f, "other",
-		              sk_err(&f->err, -E2BIG, "the reply is more than spin-bridge hands over (%zu bytes)",
+		              sk_err(&f->err, -E2BIG,
+		                     "the reply is more than spin-bridge hands over (%zu bytes)",
 		                     OB_REDIS_REPLY_MAX));
 	if (rep->type == REDIS_REPLY_STRING && rep->len > WH_CHUNK_MAX)
 		return failed(f, "other",
-		              sk_err(&f->err, -E2BIG, "a value of %zu bytes is more than spin-bridge hands over (%zu)",
+		              sk_err(&f->err, -E2BIG,
+		                     "a value of %zu bytes is more than spin-bridge hands over (%zu)",
 		                     rep->len, WH_CHUNK_MAX));
 	if (slots) {
 		wasmtime_component_val_t *s = &slots[*at];
@@ -226,7 +235,8 @@ static int results_of(const redisReply *rep, wasmtime_component_val_t *slots, si
 	return 0;
 }
 
-static const char *const op_cmd[] = {"PUBLISH", "GET", "SET", "INCR", "DEL", "SADD", "SMEMBERS", "SREM", NULL};
+static const char *const op_cmd[] = {"PUBLISH", "GET",      "SET",  "INCR", "DEL",
+                                     "SADD",    "SMEMBERS", "SREM", NULL};
 
 /* Run op on p with args (the operation's own, after self or address);
  * write the v2 ok payload to *ok (unset for a unit result). v1 and v2
@@ -275,10 +285,12 @@ static int ob_run(struct wh_redis_pool *p, enum ob_op op, bool v1, const wasmtim
 		} else if (rep->type == REDIS_REPLY_NIL) {
 			wh_val_option(ok, NULL);
 		} else if (rep->type != REDIS_REPLY_STRING) {
-			r = failed(f, "type-error", sk_err(&f->err, -EPROTO, "GET answered type %d", rep->type));
+			r = failed(f, "type-error",
+			           sk_err(&f->err, -EPROTO, "GET answered type %d", rep->type));
 		} else if (rep->len > WH_CHUNK_MAX) {
 			r = failed(f, "other",
-			           sk_err(&f->err, -E2BIG, "the value of %zu bytes is more than spin-bridge hands over (%zu)",
+			           sk_err(&f->err, -E2BIG,
+			                  "the value of %zu bytes is more than spin-bridge hands over (%zu)",
 			                  rep->len, WH_CHUNK_MAX));
 		} else {
 			wh_val_bytes(v1 ? ok : &v, rep->str, rep->len);
@@ -287,24 +299,32 @@ static int ob_run(struct wh_redis_pool *p, enum ob_op op, bool v1, const wasmtim
 		}
 	} else if (op == OB_INCR || op == OB_DEL || op == OB_SADD || op == OB_SREM) {
 		if (rep->type != REDIS_REPLY_INTEGER)
-			r = failed(f, "type-error", sk_err(&f->err, -EPROTO, "%s answered type %d", op_cmd[op], rep->type));
+			r = failed(f, "type-error",
+			           sk_err(&f->err, -EPROTO, "%s answered type %d", op_cmd[op], rep->type));
 		else if (op == OB_INCR)
 			wh_val_s64(ok, (int64_t)rep->integer);
 		else
-			wh_val_u32(ok, rep->integer < 0 ? 0 : rep->integer > UINT32_MAX ? UINT32_MAX : (uint32_t)rep->integer);
+			wh_val_u32(ok, rep->integer < 0            ? 0
+			               : rep->integer > UINT32_MAX ? UINT32_MAX
+			                                           : (uint32_t)rep->integer);
 	} else if (op == OB_SMEMBERS) {
 		size_t total = 0;
 		if (rep->type != REDIS_REPLY_ARRAY) {
-			r = failed(f, "type-error", sk_err(&f->err, -EPROTO, "SMEMBERS answered type %d", rep->type));
+			r = failed(f, "type-error",
+			           sk_err(&f->err, -EPROTO, "SMEMBERS answered type %d", rep->type));
 		} else {
 			for (size_t i = 0; i < rep->elements && r == 0; i++) {
 				const redisReply *m = rep->element[i];
 				total += m->len + 32;
 				if (m->type != REDIS_REPLY_STRING || !sk_utf8_valid(m->str, m->len))
-					r = failed(f, "type-error", sk_err(&f->err, -EILSEQ, "a member is not a UTF-8 string"));
+					r = failed(
+					    f, "type-error",
+					    sk_err(&f->err, -EILSEQ, "a member is not a UTF-8 string"));
 				else if (total > OB_REDIS_REPLY_MAX)
 					r = failed(f, "other",
-					           sk_err(&f->err, -E2BIG, "the members are more than spin-bridge hands over (%zu bytes)",
+					           sk_err(&f->err, -E2BIG,
+					                  "the members are more than spin-bridge hands over "
+					                  "(%zu bytes)",
 					                  OB_REDIS_REPLY_MAX));
 			}
 			if (r == 0) {
@@ -377,7 +397,8 @@ static wasmtime_error_t *v2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, was
 }
 
 static const size_t op_nargs[] = {2, 1, 2, 1, 1, 2, 1, 2, 2};
-static const char *const op_fn[] = {"publish", "get", "set", "incr", "del", "sadd", "smembers", "srem", "execute"};
+static const char *const op_fn[] = {"publish", "get",      "set",  "incr",   "del",
+                                    "sadd",    "smembers", "srem", "execute"};
 
 static wasmtime_error_t *v2_method(enum ob_op op, struct wh_ctx *ctx, wasmtime_context_t *cx,
                                    wasmtime_component_val_t *args, size_t nargs,
@@ -476,17 +497,17 @@ static const struct wh_resource_def v2_resources[] = {
 };
 
 static const struct wh_func_def v2_funcs[] = {
-    {"[static]connection.open", v2_open},      {"[method]connection.publish", v2_publish},
-    {"[method]connection.get", v2_get},        {"[method]connection.set", v2_set},
-    {"[method]connection.incr", v2_incr},      {"[method]connection.del", v2_del},
-    {"[method]connection.sadd", v2_sadd},      {"[method]connection.smembers", v2_smembers},
-    {"[method]connection.srem", v2_srem},      {"[method]connection.execute", v2_execute},
+    {"[static]connection.open", v2_open}, {"[method]connection.publish", v2_publish},
+    {"[method]connection.get", v2_get},   {"[method]connection.set", v2_set},
+    {"[method]connection.incr", v2_incr}, {"[method]connection.del", v2_del},
+    {"[method]connection.sadd", v2_sadd}, {"[method]connection.smembers", v2_smembers},
+    {"[method]connection.srem", v2_srem}, {"[method]connection.execute", v2_execute},
 };
 
 static const struct wh_func_def v1_funcs[] = {
-    {"publish", v1_publish}, {"get", v1_get},   {"set", v1_set},           {"incr", v1_incr},
-    {"del", v1_del},         {"sadd", v1_sadd}, {"smembers", v1_smembers}, {"srem", v1_srem},
-    {"execute", v1_execute},
+    {"publish", v1_publish},   {"get", v1_get},   {"set", v1_set},
+    {"incr", v1_incr},         {"del", v1_del},   {"sadd", v1_sadd},
+    {"smembers", v1_smembers}, {"srem", v1_srem}, {"execute", v1_execute},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -97,9 +97,11 @@ static void url_for_message(const char *url, char *out, size_t size)
 	rest = rest ? rest + 3 : url;
 	scheme = (size_t)(rest - url) > 16 ? 16 : (size_t)(rest - url);
 	if ((at = strrchr(rest, '@')))
-		(void)snprintf(out, size, "%.*s***@%.*s", (int)scheme, url, (int)strcspn(at + 1, "/?#") > 300 ? 300 : (int)strcspn(at + 1, "/?#"), at + 1);
+		(void)snprintf(out, size, "%.*s***@%.*s", (int)scheme, url,
+		               (int)strcspn(at + 1, "/?#") > 300 ? 300 : (int)strcspn(at + 1, "/?#"), at + 1);
 	else
-		(void)snprintf(out, size, "%.*s%.*s", (int)scheme, url, (int)strcspn(rest, "/?#") > 300 ? 300 : (int)strcspn(rest, "/?#"), rest);
+		(void)snprintf(out, size, "%.*s%.*s", (int)scheme, url,
+		               (int)strcspn(rest, "/?#") > 300 ? 300 : (int)strcspn(rest, "/?#"), rest);
 }
 
 int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_error *err)
@@ -115,23 +117,27 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 		return sk_err(err, -EINVAL, "redis url is longer than %d bytes", WH_REDIS_URL_MAX);
 	url_for_message(url, shown, sizeof(shown));
 	if (strncmp(url, "rediss://", 9) == 0)
-		return sk_err(err, -ENOTSUP,
-		              "redis url %s: rediss:// (TLS) is not supported: this build's hiredis (Debian's "
-		              "libhiredis 0.14) has no TLS; use redis:// to a server on a trusted network, or "
-		              "a local TLS tunnel (stunnel) in front of the server",
-		              shown);
+		return sk_err(
+		    err, -ENOTSUP,
+		    "redis url %s: rediss:// (TLS) is not supported: this build's hiredis (Debian's "
+		    "libhiredis 0.14) has no TLS; use redis:// to a server on a trusted network, or "
+		    "a local TLS tunnel (stunnel) in front of the server",
+		    shown);
 	if (strncmp(url, "redis://", 8) != 0) {
 		/* quote the scheme only: what follows may hold a password */
 		const char *sep = strstr(url, "://");
-		int n = sep && sep - url <= 16 && !memchr(url, '@', (size_t)(sep - url)) ? (int)(sep - url) + 3 : 0;
+		int n = sep && sep - url <= 16 && !memchr(url, '@', (size_t)(sep - url))
+		            ? (int)(sep - url) + 3
+		            : 0;
 		return sk_err(err, -EINVAL,
-		              "redis url \"%.*s...\": must start with redis://, as in redis://127.0.0.1:6379", n,
-		              url);
+		              "redis url \"%.*s...\": must start with redis://, as in redis://127.0.0.1:6379",
+		              n, url);
 	}
 	p = url + 8;
 	end = url + len;
 	if (strpbrk(p, "?#"))
-		return sk_err(err, -EINVAL, "redis url %s: a query or fragment is not supported: remove it", shown);
+		return sk_err(err, -EINVAL, "redis url %s: a query or fragment is not supported: remove it",
+		              shown);
 	auth_end = NULL;
 	for (const char *q = p; q < end && *q != '/'; q++)
 		if (*q == '@')
@@ -141,16 +147,19 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 		if (colon) {
 			if (colon > p && !(u.user = pct_decode(p, (size_t)(colon - p), &bad)) && !bad)
 				return sk_err(err, -ENOMEM, "out of memory");
-			if (!bad && !(u.password = pct_decode(colon + 1, (size_t)(auth_end - colon - 1), &bad)) && !bad)
+			if (!bad &&
+			    !(u.password = pct_decode(colon + 1, (size_t)(auth_end - colon - 1), &bad)) &&
+			    !bad)
 				return sk_err(err, -ENOMEM, "out of memory");
 		} else if (auth_end > p && !(u.user = pct_decode(p, (size_t)(auth_end - p), &bad)) && !bad) {
 			return sk_err(err, -ENOMEM, "out of memory");
 		}
 		if (bad)
-			return sk_err(err, -EINVAL,
-			              "redis url %s: the user or password has a bad %%-escape, a NUL or is longer "
-			              "than %d bytes",
-			              shown, WH_REDIS_SECRET_MAX);
+			return sk_err(
+			    err, -EINVAL,
+			    "redis url %s: the user or password has a bad %%-escape, a NUL or is longer "
+			    "than %d bytes",
+			    shown, WH_REDIS_SECRET_MAX);
 		/* a user with no password means a password to Redis (AUTH pass) */
 		if (u.user && !u.password) {
 			u.password = u.user;
@@ -161,7 +170,8 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 	if (*p == '[') {
 		host = p + 1;
 		if (!(host_end = memchr(host, ']', (size_t)(end - host))))
-			return sk_err(err, -EINVAL, "redis url %s: an IPv6 address needs its closing ]", shown);
+			return sk_err(err, -EINVAL, "redis url %s: an IPv6 address needs its closing ]",
+			              shown);
 		for (const char *q = host; q < host_end; q++)
 			if (!(sk_hexval(*q) >= 0 || *q == ':' || *q == '.'))
 				return sk_err(err, -EINVAL, "redis url %s: bad IPv6 address", shown);
@@ -173,8 +183,8 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 		host_end = p;
 	}
 	if (host_end == host || host_end - host > WH_REDIS_HOST_MAX)
-		return sk_err(err, -EINVAL, "redis url %s: the host is missing or longer than %d bytes", shown,
-		              WH_REDIS_HOST_MAX);
+		return sk_err(err, -EINVAL, "redis url %s: the host is missing or longer than %d bytes",
+		              shown, WH_REDIS_HOST_MAX);
 	if (!(u.host = strndup(host, (size_t)(host_end - host))))
 		return sk_err(err, -ENOMEM, "out of memory");
 	u.port = 6379;
@@ -183,12 +193,14 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 		while (p < end && *p != '/')
 			p++;
 		if ((v = number(port, (size_t)(p - port), 1, 65535)) < 0)
-			return sk_err(err, -EINVAL, "redis url %s: the port must be a number from 1 to 65535", shown);
+			return sk_err(err, -EINVAL, "redis url %s: the port must be a number from 1 to 65535",
+			              shown);
 		u.port = (int)v;
 	}
 	if (*p == '/' && p + 1 < end) {
 		if ((v = number(p + 1, (size_t)(end - p - 1), 0, WH_REDIS_DB_MAX)) < 0)
-			return sk_err(err, -EINVAL, "redis url %s: the database after / must be a number from 0 to %d",
+			return sk_err(err, -EINVAL,
+			              "redis url %s: the database after / must be a number from 0 to %d",
 			              shown, WH_REDIS_DB_MAX);
 		u.db = (int)v;
 	} else if (*p != '\0' && !(*p == '/' && p + 1 == end)) {
@@ -287,9 +299,10 @@ static int setup_command(struct wh_redis_pool *p, redisContext *c, int argc, con
 	if (!reply)
 		return ctx_fail(p, c, argv[0], err);
 	if (reply->type == REDIS_REPLY_ERROR)
-		r = sk_err(err, strncmp(reply->str, "WRONGPASS", 9) == 0 || strncmp(reply->str, "NOAUTH", 6) == 0
-		                    ? -EACCES
-		                    : -EIO,
+		r = sk_err(err,
+		           strncmp(reply->str, "WRONGPASS", 9) == 0 || strncmp(reply->str, "NOAUTH", 6) == 0
+		               ? -EACCES
+		               : -EIO,
 		           "%s: %s: %.200s", p->what, argv[0], reply->str);
 	freeReplyObject(reply);
 	return r;
@@ -348,9 +361,8 @@ static int acquire(struct wh_redis_pool *p, redisContext **out, bool *reused, st
 	while (p->n_idle == 0 && p->n_out >= WH_REDIS_POOL_MAX)
 		if (pthread_cond_timedwait(&p->freed, &p->mu, &deadline) == ETIMEDOUT) {
 			pthread_mutex_unlock(&p->mu);
-			return sk_err(err, -ETIMEDOUT,
-			              "%s: all %d connections stayed busy for %d ms", p->what, WH_REDIS_POOL_MAX,
-			              WH_REDIS_WAIT_MS);
+			return sk_err(err, -ETIMEDOUT, "%s: all %d connections stayed busy for %d ms",
+			              p->what, WH_REDIS_POOL_MAX, WH_REDIS_WAIT_MS);
 		}
 	p->n_out++;
 	if (p->n_idle) {

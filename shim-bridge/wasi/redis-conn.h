@@ -20,11 +20,11 @@
 
 #include "common/err.h"
 
-#define WH_REDIS_URL_MAX    4096 /* bytes of a URL */
-#define WH_REDIS_HOST_MAX   255  /* bytes of the host */
-#define WH_REDIS_SECRET_MAX 512  /* bytes of the user or the password, decoded */
-#define WH_REDIS_DB_MAX     1000000
-#define WH_REDIS_POOL_MAX   8    /* connections per pool */
+#define WH_REDIS_URL_MAX            4096 /* bytes of a URL */
+#define WH_REDIS_HOST_MAX           255  /* bytes of the host */
+#define WH_REDIS_SECRET_MAX         512  /* bytes of the user or the password, decoded */
+#define WH_REDIS_DB_MAX             1000000
+#define WH_REDIS_POOL_MAX           8 /* connections per pool */
 #define WH_REDIS_CONNECT_TIMEOUT_MS 2000
 #define WH_REDIS_COMMAND_TIMEOUT_MS 5000
 #define WH_REDIS_WAIT_MS            5000 /* longest wait for a free connection */

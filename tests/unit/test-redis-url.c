@@ -41,7 +41,8 @@ int main(void)
 	good("redis://cache.internal:6380/2", "cache.internal", 6380, 2, NULL, NULL);
 	good("redis://:hunter2@h:1/15", "h", 1, 15, NULL, "hunter2");
 	good("redis://alice:hunter2@h", "h", 6379, 0, "alice", "hunter2");
-	good("redis://hunter2@h", "h", 6379, 0, NULL, "hunter2"); /* one part: a password, as redis-cli -u reads it */
+	good("redis://hunter2@h", "h", 6379, 0, NULL,
+	     "hunter2"); /* one part: a password, as redis-cli -u reads it */
 	good("redis://al%40ce:p%3Aw%2f@h", "h", 6379, 0, "al@ce", "p:w/");
 	good("redis://:p@ss@h", "h", 6379, 0, NULL, "p@ss"); /* the last @ ends the password */
 	good("redis://[::1]:7000/1", "::1", 7000, 1, NULL, NULL);
