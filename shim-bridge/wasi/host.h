@@ -61,6 +61,7 @@ enum wh_rtype {
 	WH_KV_BUCKET, /* wasi:keyvalue bucket: the app's store, borrowed */
 	WH_KV_CAS,    /* wasi:keyvalue cas: a key and the value a read saw */
 	WH_REDIS_CONN, /* fermyon:spin/redis connection: a one-connection pool */
+	WH_PG_CONN,    /* fermyon:spin/postgres connection: a libpq PGconn */
 	WH_RTYPE_COUNT
 };
 
@@ -156,6 +157,7 @@ struct wh_ctx {
 	void *spin;          /* private to spin.c: open stores */
 	void *outbound;      /* private to outbound.c */
 	uint32_t n_redis;    /* outbound-redis.c: connections open */
+	uint32_t n_pg;       /* outbound-pg.c: connections open */
 	char why[256];       /* host-side reason a request failed, or "" */
 };
 
@@ -275,6 +277,8 @@ extern const struct wh_iface_def wh_keyvalue_ifaces[]; /* wasi:keyvalue (keyvalu
 extern const size_t wh_n_keyvalue_ifaces;
 extern const struct wh_iface_def wh_redis_ifaces[]; /* fermyon:spin/redis (outbound-redis.c) */
 extern const size_t wh_n_redis_ifaces;
+extern const struct wh_iface_def wh_pg_ifaces[]; /* fermyon:spin/postgres (outbound-pg.c) */
+extern const size_t wh_n_pg_ifaces;
 
 /* Spin's rules for opening a key-value store (spin.c): the app's store
  * label[0..n) (borrowed from env->kvdb) when the component lists it in

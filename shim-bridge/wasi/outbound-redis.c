@@ -514,6 +514,8 @@ static const struct wh_func_def v1_funcs[] = {
 
 const struct wh_iface_def wh_redis_ifaces[] = {
     {"fermyon:spin/redis@2.0.0", v2_resources, N(v2_resources), v2_funcs, N(v2_funcs)},
+    /* types only, but a component importing fermyon:spin/redis imports it too */
+    {"fermyon:spin/redis-types", NULL, 0, NULL, 0},
     {"fermyon:spin/redis", NULL, 0, v1_funcs, N(v1_funcs)},
 };
 const size_t wh_n_redis_ifaces = N(wh_redis_ifaces);
