@@ -18,7 +18,8 @@
 # (tests/guests/spin/redis.c, fermyon:spin/redis@2.0.0) to the same server:
 # every call, execute's result kinds, type-error, the cap both ways, hosts,
 # ports and URLs refused as invalid-address, rediss://, NOAUTH, the
-# connection cap. Then the server down (an
+# connection cap; and Spin 1.x's fermyon:spin/redis (redis1.c). Then the
+# server down (an
 # other(...) value naming the server, the request still answered) and back
 # (pooled connections made again, no error after a restart); start-up
 # errors for rediss:// and a bad URL.
@@ -59,7 +60,7 @@ trap cleanup EXIT
 start_redis || bail "redis-server did not start: $(tail -n 5 "$T/redis/log" 2>/dev/null)"
 
 mkdir -p "$T/app"
-cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/wkv.wasm" "$GUEST_DIR/redis.wasm" "$T/app/"
+cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/wkv.wasm" "$GUEST_DIR/redis.wasm" "$GUEST_DIR/redis1.wasm" "$T/app/"
 cat >"$T/app/spin.toml" <<EOF
 spin_manifest_version = 2
 [application]
@@ -85,6 +86,10 @@ component = "rds"
 route = "/rds-none"
 component = "rds-none"
 
+[[trigger.http]]
+route = "/rds1"
+component = "rds1"
+
 [component.kv]
 source = "kv.wasm"
 key_value_stores = ["default", "db3", "noauth"]
@@ -103,6 +108,10 @@ allowed_outbound_hosts = ["redis://127.0.0.1:$REDIS_PORT"]
 
 [component.rds-none]
 source = "redis.wasm"
+
+[component.rds1]
+source = "redis1.wasm"
+allowed_outbound_hosts = ["redis://127.0.0.1:$REDIS_PORT"]
 EOF
 cat >"$T/rc.toml" <<EOF
 [key_value_store.default]
@@ -273,6 +282,18 @@ like "$(answer)" '^500 other: .*NOAUTH' "... no password: Redis's NOAUTH as othe
 is "$(get "/rds?$A&op=many&n=15")" "opened 15" "... 16 connections in one request"
 fetch "/rds?$A&op=many&n=16"
 is "$(answer)" "500 too-many-connections" "... the 17th: too-many-connections"
+
+# ---- outbound Redis, Spin 1.x (tests/guests/spin/redis1.c, fermyon:spin/redis)
+fetch "/rds1?$A&op=set&key=v1" -X POST --data-binary 'from v1'
+is "$(answer) $(rcli -n 5 GET v1)" "200 ok from v1" "v1 outbound redis: set"
+is "$(get "/rds1?$A&op=get&key=v1")/$(get "/rds1?$A&op=get&key=nope" | wc -c)" "from v1/0" \
+	"... get (a missing key: an empty payload)"
+is "$(get "/rds1?$A&op=incr&key=c1") $(get "/rds1?$A&op=del&key=c1")" "1 1" "... incr and del"
+is "$(get "/rds1?$A&op=execute&cmd=GET&key=v1")" "binary:from v1" "... execute"
+fetch "/rds1?$A&op=incr&key=v1"
+is "$(answer)" "500 error" "... a failed call: error"
+fetch "/rds1?addr=redis://127.0.0.2:$REDIS_PORT&op=get&key=v1"
+is "$(answer)" "500 error" "... a host not in allowed_outbound_hosts: error"
 
 # ---- server down, and back
 stop_redis
