@@ -177,14 +177,17 @@ static int resolve_path(const struct rcp *p, const char *path, char **out)
 	return *out ? 0 : oom(p);
 }
 
-/* [key_value_store.<label>]: type "spin" with an optional path; any other
- * type is refused at start rather than failing the first request. */
+/* [key_value_store.<label>]: type "spin" with an optional path, or type
+ * "redis" with a url (its form is checked when the stores are built, see
+ * shim-bridge/wasi/kv-redis.h); any other type is refused at start rather
+ * than failing the first request. */
 static int parse_kv_store(const struct rcp *p, const char *label, json_object *t)
 {
 	struct app_runtime_config *rc = p->rc;
 	unsigned line = find_line(p, "key_value_store", label, 1);
-	const char *type, *path = NULL;
+	const char *type, *path = NULL, *url = NULL;
 	struct app_rc_kv_store *kv;
+	bool redis;
 	json_object *v;
 
 	if (!*label)
@@ -201,14 +204,15 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 	if (!(type = plain_string(v)))
 		return rc_fail(p, line, -EINVAL,
 		               "[key_value_store.%s]: type must be a string such as \"spin\"", label);
-	if (strcmp(type, "spin") != 0) {
-		bool known = strcmp(type, "redis") == 0 || strcmp(type, "azure_cosmos") == 0 ||
-		             strcmp(type, "aws_dynamo") == 0;
-		return rc_fail(
-		    p, line, known ? -ENOTSUP : -EINVAL,
-		    "[key_value_store.%s]: type \"%.64s\" is %s: spin-bridge serves only type = \"spin\" "
-		    "(SQLite, with an optional path = \"file.db\"); change the type or remove the table",
-		    label, type, known ? "not supported" : "not a key-value store type");
+	redis = strcmp(type, "redis") == 0;
+	if (strcmp(type, "spin") != 0 && !redis) {
+		bool known = strcmp(type, "azure_cosmos") == 0 || strcmp(type, "aws_dynamo") == 0;
+		return rc_fail(p, line, known ? -ENOTSUP : -EINVAL,
+		               "[key_value_store.%s]: type \"%.64s\" is %s: spin-bridge serves type = "
+		               "\"spin\" (SQLite, with an optional path = \"file.db\") and type = "
+		               "\"redis\" (with url = \"redis://host:port\"); change the type or remove "
+		               "the table",
+		               label, type, known ? "not supported" : "not a key-value store type");
 	}
 	for (struct obj_it it_k = obj_begin(t); obj_more(&it_k); obj_next(&it_k)) {
 		const char *k = it_k.key;
@@ -216,21 +220,29 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 
 		if (strcmp(k, "type") == 0)
 			continue;
-		if (strcmp(k, "path") == 0) {
+		if (!redis && strcmp(k, "path") == 0) {
 			if (!(path = plain_string(val)) || !*path)
 				return rc_fail(p, line, -EINVAL,
 				               "[key_value_store.%s]: path must be a non-empty string "
 				               "(a SQLite file)",
 				               label);
+		} else if (redis && strcmp(k, "url") == 0) {
+			if (!(url = plain_string(val)) || !*url || strlen(url) > APP_RC_URL_MAX)
+				return rc_fail(p, line, -EINVAL,
+				               "[key_value_store.%s]: url must be a non-empty string of at "
+				               "most %d bytes, such as \"redis://127.0.0.1:6379\"",
+				               label, APP_RC_URL_MAX);
 		} else {
-			int r = rc_warn(p, line,
-			                "[key_value_store.%s]: key \"%.64s\" is ignored (type \"spin\" reads "
-			                "only path)",
-			                label, k);
+			int r = rc_warn(p, line, "[key_value_store.%s]: key \"%.64s\" is ignored (type \"%s\" reads only %s)",
+			                label, k, type, redis ? "url" : "path");
 			if (r < 0)
 				return r;
 		}
 	}
+	if (redis && !url)
+		return rc_fail(p, line, -EINVAL,
+		               "[key_value_store.%s]: type \"redis\" needs url = \"redis://host:port\"",
+		               label);
 	if (rc->n_kv >= APP_RC_MAX_ITEMS)
 		return rc_fail(p, line, -E2BIG, "more than %d key-value stores", APP_RC_MAX_ITEMS);
 	kv = realloc(rc->kv, (rc->n_kv + 1) * sizeof(*kv));
@@ -242,6 +254,8 @@ static int parse_kv_store(const struct rcp *p, const char *label, json_object *t
 	rc->n_kv++;
 	if (!(kv->label = strdup(label)))
 		return oom(p);
+	if (url)
+		return (kv->url = strdup(url)) ? 0 : oom(p);
 	return path ? resolve_path(p, path, &kv->path) : 0;
 }
 
@@ -555,6 +569,7 @@ void app_runtime_config_free(struct app_runtime_config *rc)
 	for (size_t i = 0; i < rc->n_kv; i++) {
 		free(rc->kv[i].label);
 		free(rc->kv[i].path);
+		free(rc->kv[i].url);
 	}
 	free(rc->kv);
 	for (size_t i = 0; i < rc->n_sqlite; i++) {

@@ -13,8 +13,11 @@
  *   type = "static"
  *   values = { name = "value" }
  *   [key_value_store.<label>]
- *   type = "spin"                  # SQLite; the only type spin-bridge serves
+ *   type = "spin"                  # SQLite
  *   path = "data/kv.db"            # relative to the file's folder; none: in memory
+ *   [key_value_store.<label>]
+ *   type = "redis"                 # a Redis server (shim-bridge/wasi/kv-redis.h)
+ *   url = "redis://host:6379/0"
  *   [sqlite_database.<label>]
  *   type = "spin"                  # local SQLite; "libsql" (remote) is refused
  *   path = "data/app.db"           # relative to the file's folder; none: in memory
@@ -23,7 +26,7 @@
  * llm_compute, client_tls, outbound_http, blob_store and log_dir tables are
  * accepted and reported in warnings (spin-bridge does not serve those
  * interfaces); any other top-level key is refused, as Spin does.
- * Unsupported store, database or provider types (redis, azure_cosmos,
+ * Unsupported store, database or provider types (azure_cosmos,
  * aws_dynamo, libsql, vault, azure_key_vault...) are start-up errors naming
  * the table, the type and what is supported. */
 #ifndef SPINKUBE_APP_RUNTIME_CONFIG_H
@@ -59,9 +62,14 @@ struct app_rc_provider {
 	size_t n_values;
 };
 
+/* Longest url of a [key_value_store.X] of type "redis". */
+#define APP_RC_URL_MAX 4096
+
 struct app_rc_kv_store {
 	char *label;
-	char *path; /* SQLite file (absolute when the config had a folder); NULL: in memory */
+	char *path; /* type "spin": SQLite file (absolute when the config had a folder); NULL: in memory */
+	char *url;  /* type "redis": the server, redis://[user:pass@]host[:port][/db] (checked by
+	             * shim-bridge/wasi/kv-redis.h at start); NULL for type "spin" */
 };
 
 struct app_rc_sqlite_db {

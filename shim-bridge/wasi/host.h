@@ -58,6 +58,10 @@ enum wh_rtype {
 	WH_FUTURE_INCOMING_RESPONSE,
 	WH_KV_STORE,
 	WH_SQL_CONN,
+	WH_KV_BUCKET, /* wasi:keyvalue bucket: the app's store, borrowed */
+	WH_KV_CAS,    /* wasi:keyvalue cas: a key and the value a read saw */
+	WH_REDIS_CONN, /* fermyon:spin/redis connection: a one-connection pool */
+	WH_PG_CONN,    /* fermyon:spin/postgres connection: a libpq PGconn */
 	WH_RTYPE_COUNT
 };
 
@@ -152,6 +156,8 @@ struct wh_ctx {
 	void *http;          /* private to the wasi:http host (http*.c): the exchange */
 	void *spin;          /* private to spin.c: open stores */
 	void *outbound;      /* private to outbound.c */
+	uint32_t n_redis;    /* outbound-redis.c: connections open */
+	uint32_t n_pg;       /* outbound-pg.c: connections open */
 	char why[256];       /* host-side reason a request failed, or "" */
 };
 
@@ -267,6 +273,22 @@ extern const struct wh_iface_def wh_outbound_ifaces[]; /* outgoing-handler, ferm
 extern const size_t wh_n_outbound_ifaces;
 extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value, sqlite */
 extern const size_t wh_n_spin_ifaces;
+extern const struct wh_iface_def wh_keyvalue_ifaces[]; /* wasi:keyvalue (keyvalue.c) */
+extern const size_t wh_n_keyvalue_ifaces;
+extern const struct wh_iface_def wh_redis_ifaces[]; /* fermyon:spin/redis (outbound-redis.c) */
+extern const size_t wh_n_redis_ifaces;
+extern const struct wh_iface_def wh_pg_ifaces[]; /* fermyon:spin/postgres (outbound-pg.c) */
+extern const size_t wh_n_pg_ifaces;
+
+/* Spin's rules for opening a key-value store (spin.c): the app's store
+ * label[0..n) (borrowed from env->kvdb) when the component lists it in
+ * key_value_stores and the app defines it; else NULL with *error_case
+ * "access-denied" or "no-such-store". */
+struct wh_kvdb_store *wh_kv_allowed(const struct wh_component_env *env, const char *label, size_t n,
+                                    const char **error_case);
+/* A string value of host text for a guest: valid UTF-8 as it is, else
+ * with '?' for each bad byte (spin.c). */
+void wh_val_text(wasmtime_component_val_t *v, const char *s);
 
 /* A linker with every interface above. *out owned by the caller. */
 int wh_linker_new(wasm_engine_t *engine, wasmtime_component_linker_t **out, struct sk_error *err);

@@ -1,6 +1,6 @@
-/* The SQLite backend of Spin's key-value interface (see kv-sqlite.h): one
+/* The stores of Spin's key-value interface (see kv-sqlite.h): SQLite, one
  * connection per labelled store, opened on first use, in Spin's own table
- * layout. */
+ * layout; or Redis, handed to kv-redis.c. */
 #include "shim-bridge/wasi/kv-sqlite.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/utf8.h"
+#include "shim-bridge/wasi/kv-redis.h"
 
 /* How long a store operation waits for another connection's lock on the
  * same file before it fails with "database is locked". */
@@ -40,7 +41,8 @@ static const char create_sql[] = "CREATE TABLE IF NOT EXISTS spin_key_value ("
 
 struct wh_kvdb_store {
 	char *label;
-	char *path; /* NULL: in memory */
+	char *path; /* NULL: in memory (or Redis) */
+	struct wh_kvredis *redis; /* type "redis": every operation goes there */
 	pthread_mutex_t mu;
 	bool mu_ok;
 	sqlite3 *db; /* opened on first use, under mu */
@@ -70,6 +72,7 @@ void wh_kvdb_free(struct wh_kvdb *db)
 	for (size_t i = 0; i < db->n; i++) {
 		struct wh_kvdb_store *s = &db->stores[i];
 		store_close(s);
+		wh_kvredis_free(s->redis);
 		if (s->mu_ok)
 			pthread_mutex_destroy(&s->mu);
 		free(s->label);
@@ -84,17 +87,22 @@ static inline void kvdb_freep(struct wh_kvdb **db)
 	wh_kvdb_free(*db);
 }
 
-static int add_store(struct wh_kvdb *db, size_t cap, const char *label, const char *path)
+/* Add a store: SQLite at path (NULL: in memory), or Redis at url. */
+static int add_store(struct wh_kvdb *db, size_t cap, const char *label, const char *path, const char *url,
+                     struct sk_error *err)
 {
 	struct wh_kvdb_store *s = &db->stores[db->n];
+	int r;
 
 	if (db->n >= cap)
-		return -E2BIG;
+		return sk_err(err, -E2BIG, "key-value stores: too many");
 	db->n++;
 	if (!(s->label = strdup(label)) || (path && !(s->path = strdup(path))))
-		return -ENOMEM;
+		return sk_err(err, -ENOMEM, "key-value stores: out of memory");
+	if (url && (r = wh_kvredis_new(label, url, &s->redis, err)) < 0)
+		return r;
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
-		return -ENOMEM;
+		return sk_err(err, -ENOMEM, "key-value stores: out of memory");
 	s->mu_ok = true;
 	return 0;
 }
@@ -113,16 +121,16 @@ int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, stru
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (strcmp(rc->kv[i].label, WH_KV_DEFAULT_LABEL) == 0)
 			has_default = true;
-		r = add_store(db, n + 1, rc->kv[i].label, rc->kv[i].path);
+		r = add_store(db, n + 1, rc->kv[i].label, rc->kv[i].path, rc->kv[i].url, err);
 	}
 	if (r == 0 && !has_default) {
 		if (state_dir && asprintf(&dflt, "%s/%s", strcmp(state_dir, "/") == 0 ? "" : state_dir,
 		                          WH_KV_DEFAULT_FILE) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
-		r = add_store(db, n + 1, WH_KV_DEFAULT_LABEL, dflt);
+		r = add_store(db, n + 1, WH_KV_DEFAULT_LABEL, dflt, NULL, err);
 	}
 	if (r < 0)
-		return sk_err(err, r, "key-value stores: %s", strerror(-r));
+		return r;
 	*out = TAKE_PTR(db);
 	return 0;
 }
@@ -143,6 +151,11 @@ const char *wh_kvdb_store_label(const struct wh_kvdb_store *s)
 const char *wh_kvdb_store_path(const struct wh_kvdb_store *s)
 {
 	return s->path;
+}
+
+const char *wh_kvdb_store_url(const struct wh_kvdb_store *s)
+{
+	return s->redis ? wh_kvredis_url(s->redis) : NULL;
 }
 
 /* mkdir -p of path's folder, as Spin creates a store's parent folder. */
@@ -239,6 +252,8 @@ int wh_kvdb_check_component(struct wh_kvdb *db, const char *component_id, const 
 			              "defined: add [key_value_store.%s] with type = \"spin\" to the "
 			              "runtime config file (--runtime-config-file), or use \"default\"",
 			              component_id, labels[i], labels[i]);
+		if (s->redis) /* connects on first use: a server down is the request's error */
+			continue;
 		pthread_mutex_lock(&s->mu);
 		r = store_open_locked(s, err);
 		pthread_mutex_unlock(&s->mu);
@@ -292,6 +307,8 @@ int wh_kvdb_get(struct wh_kvdb_store *s, const char *key, size_t klen, uint8_t *
 	size_t n;
 	int r;
 
+	if (s->redis)
+		return wh_kvredis_get(s->redis, key, klen, val, vlen, err);
 	if ((r = begin(s, ST_GET, key, klen, err)) < 0)
 		return r;
 	st = s->st[ST_GET];
@@ -325,6 +342,8 @@ int wh_kvdb_set(struct wh_kvdb_store *s, const char *key, size_t klen, const uin
 	sqlite3_stmt *st;
 	int r;
 
+	if (s->redis)
+		return wh_kvredis_set(s->redis, key, klen, val, vlen, err);
 	if (vlen > WH_KV_VALUE_MAX)
 		return sk_err(err, -E2BIG, "key-value store \"%s\": value of %zu bytes is larger than %zu",
 		              s->label, vlen, WH_KV_VALUE_MAX);
@@ -343,6 +362,8 @@ int wh_kvdb_delete(struct wh_kvdb_store *s, const char *key, size_t klen, struct
 {
 	int r;
 
+	if (s->redis)
+		return wh_kvredis_delete(s->redis, key, klen, err);
 	if ((r = begin(s, ST_DEL, key, klen, err)) < 0)
 		return r;
 	r = sqlite3_step(s->st[ST_DEL]);
@@ -353,6 +374,8 @@ int wh_kvdb_exists(struct wh_kvdb_store *s, const char *key, size_t klen, bool *
 {
 	int r;
 
+	if (s->redis)
+		return wh_kvredis_exists(s->redis, key, klen, out, err);
 	if ((r = begin(s, ST_EXISTS, key, klen, err)) < 0)
 		return r;
 	r = sqlite3_step(s->st[ST_EXISTS]);
@@ -376,6 +399,8 @@ int wh_kvdb_keys(struct wh_kvdb_store *s, struct wh_kvdb_key **out, size_t *n, s
 	sqlite3_stmt *st;
 	int r;
 
+	if (s->redis)
+		return wh_kvredis_keys(s->redis, out, n, err);
 	if ((r = begin(s, ST_KEYS, NULL, 0, err)) < 0)
 		return r;
 	st = s->st[ST_KEYS];
@@ -425,4 +450,175 @@ nomem:
 fail:
 	wh_kvdb_keys_free(keys, count);
 	return end(s, ST_KEYS, r);
+}
+
+/* --- atomics: one IMMEDIATE transaction each ----------------------------------------------- */
+
+/* Run sql (BEGIN IMMEDIATE, COMMIT, ROLLBACK) on the open store. */
+static int exec_locked(struct wh_kvdb_store *s, const char *sql, const char *what, struct sk_error *err)
+{
+	int r = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return r == SQLITE_OK ? 0 : sqlite_fail(s, err, r, what);
+}
+
+/* Bind label and key to statement which (reset first). Caller holds mu. */
+static int bind_locked(struct wh_kvdb_store *s, int which, const char *key, size_t klen, struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[which];
+	int r;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if ((r = sqlite3_bind_text(st, 1, s->label, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (r = sqlite3_bind_text(st, 2, klen ? key : "", (int)klen, SQLITE_STATIC)) != SQLITE_OK)
+		return sqlite_fail(s, err, r, "bind");
+	return 0;
+}
+
+/* The key's value inside a transaction: *found, and the value borrowed
+ * from the statement (valid until it is reset). */
+static int read_locked(struct wh_kvdb_store *s, const char *key, size_t klen, bool *found, const void **val,
+                       size_t *vlen, struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[ST_GET];
+	int r;
+
+	if ((r = bind_locked(s, ST_GET, key, klen, err)) < 0)
+		return r;
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return sqlite_fail(s, err, r, "get");
+	*found = r == SQLITE_ROW;
+	*vlen = *found ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+	*val = *found && *vlen ? sqlite3_column_blob(st, 0) : "";
+	return 0;
+}
+
+static int write_locked(struct wh_kvdb_store *s, const char *key, size_t klen, const void *val, size_t vlen,
+                        struct sk_error *err)
+{
+	sqlite3_stmt *st = s->st[ST_SET];
+	int r;
+
+	if ((r = bind_locked(s, ST_SET, key, klen, err)) < 0)
+		return r;
+	r = vlen ? sqlite3_bind_blob(st, 3, val, (int)vlen, SQLITE_STATIC) : sqlite3_bind_zeroblob(st, 3, 0);
+	if (r != SQLITE_OK)
+		return sqlite_fail(s, err, r, "bind");
+	r = sqlite3_step(st);
+	return r == SQLITE_DONE ? 0 : sqlite_fail(s, err, r, "set");
+}
+
+/* A decimal 64-bit integer in p[0..n): optional '-', then 1 to 19 digits. */
+static int parse_counter(const void *p, size_t n, int64_t *out)
+{
+	const char *c = p;
+	bool neg = n > 0 && c[0] == '-';
+	uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+	if (n == (size_t)neg || n - neg > 19)
+		return -EINVAL;
+	for (size_t i = neg; i < n; i++) {
+		if (c[i] < '0' || c[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(c[i] - '0');
+	}
+	if (v > limit)
+		return -EINVAL;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int wh_kvdb_increment(struct wh_kvdb_store *s, const char *key, size_t klen, int64_t delta, int64_t *out,
+                      struct sk_error *err)
+{
+	const void *val;
+	size_t vlen;
+	bool found;
+	int64_t cur = 0, next;
+	char text[24];
+	int r, n;
+
+	if (s->redis)
+		return wh_kvredis_increment(s->redis, key, klen, delta, out, err);
+	if (klen > WH_KV_KEY_MAX)
+		return sk_err(err, -E2BIG, "key-value store \"%s\": key of %zu bytes is longer than %zu", s->label,
+		              klen, WH_KV_KEY_MAX);
+	pthread_mutex_lock(&s->mu);
+	if ((r = store_open_locked(s, err)) < 0 || (r = exec_locked(s, "BEGIN IMMEDIATE", "increment", err)) < 0)
+		goto out;
+	if ((r = read_locked(s, key, klen, &found, &val, &vlen, err)) < 0)
+		goto rollback;
+	if (found && parse_counter(val, vlen, &cur) < 0) {
+		r = sk_err(err, -EINVAL, "key-value store \"%s\": increment: the value is not a decimal 64-bit integer",
+		           s->label);
+		goto rollback;
+	}
+	if (__builtin_add_overflow(cur, delta, &next)) {
+		r = sk_err(err, -ERANGE, "key-value store \"%s\": increment: %lld + %lld overflows a 64-bit integer",
+		           s->label, (long long)cur, (long long)delta);
+		goto rollback;
+	}
+	n = snprintf(text, sizeof(text), "%lld", (long long)next);
+	sqlite3_reset(s->st[ST_GET]);
+	if ((r = write_locked(s, key, klen, text, (size_t)n, err)) < 0 ||
+	    (r = exec_locked(s, "COMMIT", "increment", err)) < 0)
+		goto rollback;
+	*out = next;
+	goto out;
+rollback:
+	sqlite3_reset(s->st[ST_GET]);
+	sqlite3_reset(s->st[ST_SET]);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (s->db) {
+		sqlite3_reset(s->st[ST_GET]);
+		sqlite3_reset(s->st[ST_SET]);
+		sqlite3_clear_bindings(s->st[ST_GET]);
+		sqlite3_clear_bindings(s->st[ST_SET]);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+int wh_kvdb_swap(struct wh_kvdb_store *s, const char *key, size_t klen, bool had, const uint8_t *expect,
+                 size_t elen, const uint8_t *val, size_t vlen, struct sk_error *err)
+{
+	const void *cur;
+	size_t clen;
+	bool found;
+	int r;
+
+	if (s->redis)
+		return wh_kvredis_swap(s->redis, key, klen, had, expect, elen, val, vlen, err);
+	if (klen > WH_KV_KEY_MAX || vlen > WH_KV_VALUE_MAX)
+		return sk_err(err, -E2BIG, "key-value store \"%s\": swap: the key or the value is over the cap",
+		              s->label);
+	pthread_mutex_lock(&s->mu);
+	if ((r = store_open_locked(s, err)) < 0 || (r = exec_locked(s, "BEGIN IMMEDIATE", "swap", err)) < 0)
+		goto out;
+	if ((r = read_locked(s, key, klen, &found, &cur, &clen, err)) < 0)
+		goto rollback;
+	if (found != had || (found && (clen != elen || (elen && memcmp(cur, expect, elen) != 0)))) {
+		r = -ESTALE;
+		goto rollback;
+	}
+	sqlite3_reset(s->st[ST_GET]);
+	if ((r = write_locked(s, key, klen, val, vlen, err)) < 0 || (r = exec_locked(s, "COMMIT", "swap", err)) < 0)
+		goto rollback;
+	goto out;
+rollback:
+	sqlite3_reset(s->st[ST_GET]);
+	sqlite3_reset(s->st[ST_SET]);
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (s->db) {
+		sqlite3_reset(s->st[ST_GET]);
+		sqlite3_reset(s->st[ST_SET]);
+		sqlite3_clear_bindings(s->st[ST_GET]);
+		sqlite3_clear_bindings(s->st[ST_SET]);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
 }

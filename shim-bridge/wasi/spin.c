@@ -16,7 +16,8 @@
  * struct wh_kvdb (env->kvdb) defines (else no-such-store). An open store
  * is a WH_KV_STORE table entry whose object is the app's store, borrowed:
  * dropping it, or the end of the request, only forgets the handle; the
- * SQLite connection belongs to the app.
+ * store (a SQLite connection or a Redis pool, kv-sqlite.h) belongs to the
+ * app. wasi:keyvalue, on the same stores and rules, is in keyvalue.c.
  *
  *   fermyon:spin/sqlite@2.0.0           resource connection: open, execute
  *   spin:sqlite/sqlite@3.0.0            the same, plus last-insert-rowid, changes
@@ -64,7 +65,7 @@ static int clamp(const char *s, size_t n)
 /* A string value of host text, which a guest string must be: valid UTF-8
  * is passed as it is, anything else with '?' for each bad byte (a value
  * from the environment, a truncated message). */
-static void val_text(wasmtime_component_val_t *v, const char *s)
+void wh_val_text(wasmtime_component_val_t *v, const char *s)
 {
 	size_t n = strlen(s), i = 0, k;
 	char *copy;
@@ -97,7 +98,7 @@ static wasmtime_error_t *fail_with(wasmtime_component_val_t *res, const char *ca
 	wasmtime_component_val_t payload, e;
 
 	if (msg)
-		val_text(&payload, msg);
+		wh_val_text(&payload, msg);
 	wh_val_variant(&e, case_name, msg ? &payload : NULL);
 	wh_val_result(res, false, &e);
 	return NULL;
@@ -107,7 +108,7 @@ static wasmtime_error_t *ok_string(wasmtime_component_val_t *res, const char *s)
 {
 	wasmtime_component_val_t v;
 
-	val_text(&v, s);
+	wh_val_text(&v, s);
 	wh_val_result(res, true, &v);
 	return NULL;
 }
@@ -196,7 +197,7 @@ static wasmtime_error_t *wasi_config_get(struct wh_ctx *ctx, wasmtime_context_t 
 	if (wh_arg_string(&args[0], &name, &n) < 0)
 		return wh_trap("wasi:config/store.get: the key is not a string");
 	if (find_var(ctx->env, name, n, &value, msg, sizeof(msg)) == VAR_FOUND) {
-		val_text(&v, value);
+		wh_val_text(&v, value);
 		wh_val_option(&opt, &v);
 	} else {
 		wh_val_option(&opt, NULL);
@@ -219,8 +220,8 @@ static wasmtime_error_t *wasi_config_get_all(struct wh_ctx *ctx, wasmtime_contex
 	slots = wh_val_list(&list, n);
 	for (size_t i = 0; i < n; i++) {
 		wasmtime_component_val_t *t = wh_val_tuple(&slots[i], 2);
-		val_text(&t[0], env->vars[i].key);
-		val_text(&t[1], env->vars[i].value);
+		wh_val_text(&t[0], env->vars[i].key);
+		wh_val_text(&t[1], env->vars[i].value);
 	}
 	wh_val_result(&results[0], true, &list);
 	return NULL;
@@ -235,24 +236,31 @@ static void kv_forget(struct wh_ctx *ctx, void *obj)
 	(void)obj;
 }
 
-/* Open label[0..n) for this request: the rep (>0), or the error case. */
-static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const char **error_case)
+struct wh_kvdb_store *wh_kv_allowed(const struct wh_component_env *env, const char *label, size_t n,
+                                    const char **error_case)
 {
-	const struct wh_component_env *env = ctx->env;
 	struct wh_kvdb_store *s;
 	bool allowed = false;
-	uint32_t rep;
 
 	for (size_t i = 0; env && i < env->n_kv_stores && !allowed; i++)
 		allowed = strlen(env->kv_stores[i]) == n && memcmp(env->kv_stores[i], label, n) == 0;
 	if (!allowed) {
 		*error_case = "access-denied";
-		return 0;
+		return NULL;
 	}
-	if (!(s = wh_kvdb_find(env->kvdb, label, n))) {
+	if (!(s = wh_kvdb_find(env->kvdb, label, n)))
 		*error_case = "no-such-store";
+	return s;
+}
+
+/* Open label[0..n) for this request: the rep (>0), or the error case. */
+static uint32_t kv_open(struct wh_ctx *ctx, const char *label, size_t n, const char **error_case)
+{
+	struct wh_kvdb_store *s;
+	uint32_t rep;
+
+	if (!(s = wh_kv_allowed(ctx->env, label, n, error_case)))
 		return 0;
-	}
 	if (!(rep = wh_add(ctx, WH_KV_STORE, s, kv_forget)))
 		*error_case = "store-table-full";
 	return rep;

@@ -1,7 +1,8 @@
 /* libFuzzer target: runtime-config.toml text through our TOML parser and
  * the runtime config rules, then the variable lookups, the key-value store
- * table and the SQLite database table built from whatever came out (no
- * store or database is opened: nothing touches the file system). Nothing may crash, leak or hang, and every
+ * table (Redis URLs checked, nothing connects) and the SQLite database
+ * table built from whatever came out (no store or database is opened:
+ * nothing touches the file system or the network). Nothing may crash, leak or hang, and every
  * error message and warning must be one line. */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,10 +37,14 @@ static void exercise(const struct app_runtime_config *rc)
 	if (wh_kvdb_new(rc, NULL, &db, &err) == 0) {
 		if (!wh_kvdb_find(db, WH_KV_DEFAULT_LABEL, strlen(WH_KV_DEFAULT_LABEL)))
 			__builtin_trap(); /* "default" is always defined */
-		for (size_t i = 0; i < rc->n_kv; i++)
-			if (!wh_kvdb_find(db, rc->kv[i].label, strlen(rc->kv[i].label)))
-				__builtin_trap();
+		for (size_t i = 0; i < rc->n_kv; i++) {
+			struct wh_kvdb_store *st = wh_kvdb_find(db, rc->kv[i].label, strlen(rc->kv[i].label));
+			if (!st || (rc->kv[i].url != NULL) != (wh_kvdb_store_url(st) != NULL))
+				__builtin_trap(); /* a redis store keeps its (checked) url */
+		}
 		wh_kvdb_free(db);
+	} else if (err.code >= 0 || !sk_is_one_line(err.message)) {
+		__builtin_trap();
 	}
 	if (wh_sqldb_new(rc, "/state", &sdb, &err) == 0) {
 		if (!wh_sqldb_find(sdb, WH_SQL_DEFAULT_LABEL, strlen(WH_SQL_DEFAULT_LABEL)))

@@ -15,7 +15,8 @@
 #     always there too. SpinKube's operator renders
 #     [[config_provider]] type = "env" prefix = "SPIN_VARIABLE_" into every
 #     app's file (COMPAT.md section 2).
-#   [key_value_store.LABEL] with a type ("spin": SQLite at path; "redis",
+#   [key_value_store.LABEL] with a type ("spin": SQLite at path; "redis" at
+#     url, tested in kv-redis.sh;
 #     "azure_cosmos", ...) and its options. "default" exists without one.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"

@@ -116,6 +116,10 @@ static const char good_rc[] = "state_dir = \"/var/lib/app\"\n"
                               "[key_value_store.mem]\n"
                               "type = \"spin\"\n"
                               "\n"
+                              "[key_value_store.cache]\n"
+                              "type = \"redis\"\n"
+                              "url = \"redis://:pw@cache.internal:6380/2\"\n"
+                              "\n"
                               "[sqlite_database.default]\n"
                               "type = \"spin\"\n"
                               "path = \"data/app.db\"\n"
@@ -145,11 +149,14 @@ static void test_parse_good(void)
 	   "static provider");
 	ok(rc->providers[2].type == APP_RC_PROVIDER_ENV && rc->providers[2].prefix == NULL,
 	   "env provider without a prefix");
-	is_int(rc->n_kv, 3, "three key-value stores");
+	is_int(rc->n_kv, 4, "four key-value stores");
 	is_str(rc->kv[0].label, "default", "store label");
 	is_str(rc->kv[0].path, "/etc/app/data/kv.db", "relative path resolved against the config's folder");
 	is_str(rc->kv[1].path, "/srv/kv.db", "absolute path kept");
-	ok(rc->kv[2].path == NULL, "no path: in memory");
+	ok(rc->kv[2].path == NULL && rc->kv[2].url == NULL, "no path: in memory");
+	if (rc->n_kv == 4)
+		ok(rc->kv[3].path == NULL && rc->kv[3].url && strcmp(rc->kv[3].url, "redis://:pw@cache.internal:6380/2") == 0,
+		   "a redis store keeps its url as written");
 	is_int(rc->n_sqlite, 2, "two SQLite databases");
 	if (rc->n_sqlite == 2) {
 		is_str(rc->sqlite[0].label, "default", "database label");
@@ -159,7 +166,7 @@ static void test_parse_good(void)
 		   "a database without a path: in memory");
 	}
 	is_int(rc->n_warnings, 1, "one warning: llm_compute (sqlite_database is served)");
-	ok(rc->n_warnings == 1 && strstr(rc->warnings[0], "rc.toml:32:") &&
+	ok(rc->n_warnings == 1 && strstr(rc->warnings[0], "rc.toml:36:") &&
 	       strstr(rc->warnings[0], "llm_compute"),
 	   "llm_compute warning: %s", rc->n_warnings ? rc->warnings[0] : "");
 
@@ -214,9 +221,13 @@ static void test_parse_bad(void)
 		int code;
 		const char *want[3];
 	} bad[] = {
-	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://r:6379\"\n",
-	     -ENOTSUP,
-	     {"rc.toml:1:", "[key_value_store.cache]: type \"redis\" is not supported", "type = \"spin\""}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\n",
+	     -EINVAL,
+	     {"rc.toml:1:", "[key_value_store.cache]: type \"redis\" needs url = \"redis://", NULL}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = 6379\n",
+	     -EINVAL,
+	     {"[key_value_store.cache]: url must be a non-empty string", NULL}},
+	    {"[key_value_store.cache]\ntype = \"redis\"\nurl = \"\"\n", -EINVAL, {"url must be", NULL}},
 	    {"\n[key_value_store.c]\ntype = \"azure_cosmos\"\n",
 	     -ENOTSUP,
 	     {"rc.toml:2:", "azure_cosmos", "spin"}},
@@ -360,7 +371,7 @@ static void test_load(void)
 	   "a file over 1 MiB: %s", err.message);
 	ok(app_runtime_config_load(tmp, true, &rc, &err) < 0 && strstr(err.message, tmp), "a folder: %s",
 	   err.message);
-	text = "[key_value_store.x]\ntype = \"redis\"\n";
+	text = "[key_value_store.x]\ntype = \"aws_dynamo\"\n";
 	write_file(path_in("redis.toml"), text, strlen(text));
 	ok(app_runtime_config_load(path_in("redis.toml"), true, &rc, &err) == -ENOTSUP &&
 	       strstr(err.message, "redis.toml:1:"),
@@ -1043,6 +1054,59 @@ static void cleanup(void)
 		printf("# could not remove %s\n", tmp);
 }
 
+/* wasi:keyvalue's atomics on a SQLite store in a file: counters as decimal
+ * text, the integer limits, compare-and-swap against what a read saw. */
+static void test_kv_atomics(void)
+{
+	struct sk_error err = {0};
+	struct wh_kvdb *db = NULL;
+	struct wh_kvdb_store *s;
+	uint8_t *v = NULL;
+	size_t n = 0;
+	int64_t out = 0;
+
+	if (wh_kvdb_new(NULL, path_in("atomics"), &db, &err) < 0) {
+		ok(0, "backend: %s", err.message);
+		return;
+	}
+	s = wh_kvdb_find(db, "default", 7);
+	ok(wh_kvdb_increment(s, "n", 1, 5, &out, &err) == 0 && out == 5, "increment of a missing key starts at 0: %lld",
+	   (long long)out);
+	ok(wh_kvdb_increment(s, "n", 1, -12, &out, &err) == 0 && out == -7, "a negative delta: %lld", (long long)out);
+	ok(wh_kvdb_get(s, "n", 1, &v, &n, &err) == 0 && n == 2 && memcmp(v, "-7", 2) == 0,
+	   "the counter is stored as decimal text");
+	free(v);
+	v = NULL;
+	ok(wh_kvdb_set(s, "m", 1, (const uint8_t *)"9223372036854775807", 19, &err) == 0 &&
+	       wh_kvdb_increment(s, "m", 1, 1, &out, &err) == -ERANGE && strstr(err.message, "overflows"),
+	   "INT64_MAX + 1: -ERANGE: %s", err.message);
+	ok(wh_kvdb_set(s, "m", 1, (const uint8_t *)"-9223372036854775808", 20, &err) == 0 &&
+	       wh_kvdb_increment(s, "m", 1, 0, &out, &err) == 0 && out == INT64_MIN,
+	   "INT64_MIN reads back");
+	ok(wh_kvdb_get(s, "n", 1, &v, &n, &err) == 0 && n == 2 && memcmp(v, "-7", 2) == 0,
+	   "a failed increment left the other key alone");
+	free(v);
+	v = NULL;
+	ok(wh_kvdb_set(s, "t", 1, (const uint8_t *)"12x", 3, &err) == 0 &&
+	       wh_kvdb_increment(s, "t", 1, 1, &out, &err) == -EINVAL && strstr(err.message, "not a decimal"),
+	   "a value that is not a number: -EINVAL: %s", err.message);
+	ok(wh_kvdb_set(s, "e", 1, NULL, 0, &err) == 0 && wh_kvdb_increment(s, "e", 1, 1, &out, &err) == -EINVAL,
+	   "an empty value is not a number");
+	ok(wh_kvdb_swap(s, "c", 1, false, NULL, 0, (const uint8_t *)"a", 1, &err) == 0, "swap of a missing key");
+	ok(wh_kvdb_swap(s, "c", 1, false, NULL, 0, (const uint8_t *)"b", 1, &err) == -ESTALE,
+	   "swap expecting no key when there is one: -ESTALE");
+	ok(wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"x", 1, (const uint8_t *)"b", 1, &err) == -ESTALE,
+	   "swap expecting another value: -ESTALE");
+	ok(wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, &err) == 0 &&
+	       wh_kvdb_get(s, "c", 1, &v, &n, &err) == 0 && n == 1 && v[0] == 'b',
+	   "swap expecting the value there: written");
+	free(v);
+	ok(wh_kvdb_delete(s, "c", 1, &err) == 0 &&
+	       wh_kvdb_swap(s, "c", 1, true, (const uint8_t *)"b", 1, (const uint8_t *)"z", 1, &err) == -ESTALE,
+	   "swap after the key was deleted: -ESTALE");
+	wh_kvdb_free(db);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1063,6 +1127,7 @@ int main(void)
 	test_load();
 	test_state_dir();
 	test_kv_ops();
+	test_kv_atomics();
 	test_spin_format();
 	test_threads();
 #ifdef APP_RC_TEST_HOST
