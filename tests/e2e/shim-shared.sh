@@ -19,8 +19,7 @@ build=${SPINKUBE_BUILD_DIR:-$src/build}
 
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP the real node needs root (bridge, iptables, cgroups)"; exit 0; }
 shim=$build/shim-bridge/shim/containerd-shim-spin-v2
-sk=$build/cli/spinkube
-[ -x "$shim" ] && [ -x "$sk" ] || bail "missing $shim or $sk: run ninja -C $build"
+[ -x "$shim" ] && [ -x "$build/cli/spinkube" ] || bail "missing $shim or $build/cli/spinkube: run ninja -C $build"
 N=${SHIM_SHARED_APPS:-50}
 [ "$N" -ge 3 ] 2>/dev/null || bail "SHIM_SHARED_APPS=$N: at least 3"
 
@@ -34,8 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-GUESTS=$work/guests
-"$src/tests/guests/build" "$GUESTS" >"$work/guests.log" 2>&1 || { tail -n 20 "$work/guests.log" | sed 's/^/# /'; bail "tests/guests/build failed"; }
+. "$src/tests/lib/spinapps.sh"
+guests_build
 
 out=$("$src/hack/cluster-up" --name "$name" --real-node --nodes 0 --shim "$shim" 2>"$work/up.err") || {
 	sed 's/^/# /' "$work/up.err"
@@ -55,28 +54,14 @@ kubectl apply -f "$src/crd/defaults/" >/dev/null
 setsid "$build/controller/spin-controller" --metrics-bind-address=0 --health-probe-bind-address=0 --kubeconfig "$KUBECONFIG" </dev/null >"$work/controller.log" 2>&1 &
 ctrl_pid=$!
 
+# push (quiet), and spinapp_shared NAME IMAGE [EXTRA-YAML]: a SpinApp in
+# shared mode; svc_ip, ready, get and code are tests/lib/spinapps.sh's.
 push() { "$sk" push -q -f "$1" "$reg/$2" >/dev/null 2>>"$work/push.log"; }
-# spinapp NAME IMAGE [EXTRA-YAML]: a SpinApp in shared mode.
-spinapp() {
-	{
-		printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: %s\nspec:\n  image: %s\n' "$1" "$reg/$2"
-		printf '  executor: containerd-shim-spin-shared\n  replicas: 1\n%s\n' "${3:-}"
-	} | kubectl apply -f - >/dev/null
+spinapp_shared() {
+	spinapp "$1" "$2" "  executor: containerd-shim-spin-shared
+  replicas: 1${3:+
+$3}"
 }
-svc_ip() { kubectl get svc "$1" -o jsonpath='{.spec.clusterIP}'; }
-# ready APP [PATH]: Ready, and its Service answers PATH (/hello) with 200.
-ready() {
-	local ip
-	kubectl wait --for=condition=Ready "spinapp/$1" --timeout=180s >/dev/null 2>&1 || return 1
-	ip=$(svc_ip "$1") && retry 30 assert_local_addr "$ip" || return 1
-	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 -o /dev/null -w '%{http_code}' 'http://$ip${2:-/hello}')\" = 200 ]"
-}
-get() {
-	local ip
-	ip=$(svc_ip "$1") && assert_local_addr "$ip" || return 1
-	curl -s --noproxy '*' -m 10 "${@:3}" "http://$ip$2"
-}
-code() { get "$1" "$2" -o /dev/null -w '%{http_code}' "${@:3}"; }
 pod_of() { kubectl get pods -l "core.spinkube.dev/app-name=$1" -o jsonpath='{.items[0].metadata.name}'; }
 # The node runtime: the daemon start launched, under the program's real name.
 runtimes() { pgrep -fc "$dir/node/bin/containerd-shim-spin-v2 .*-shared serve" || true; }
@@ -87,9 +72,9 @@ ok "spinkube push: the WAGI app" push "$GUESTS/wagi" e2e/wagi:v1
 ok "spinkube push: the inbound-http app" push "$GUESTS/components" e2e/components:v1
 ok "spinkube push: the Spin interfaces app" push "$GUESTS/spin" e2e/spin:v1
 ok "spinkube push: the wasi:http app" push "$GUESTS/wasi-http" e2e/wasi-http:v1
-spinapp wagi e2e/wagi:v1
-spinapp components e2e/components:v1
-spinapp wasihttp e2e/wasi-http:v1
+spinapp_shared wagi e2e/wagi:v1
+spinapp_shared components e2e/components:v1
+spinapp_shared wasihttp e2e/wasi-http:v1
 ok "the WAGI SpinApp is Ready in shared mode" ready wagi
 ok "the inbound-http SpinApp is Ready" ready components
 ok "the wasi:http SpinApp is Ready" ready wasihttp
@@ -103,11 +88,11 @@ is "$(pgrep -fc "$dir/node/bin/containerd-shim-spin.* app " || true)" 0 "and no 
 
 # Two apps of one image, each with its own variables.
 kubectl create secret generic e2e-vars --from-literal=key=from-a-secret >/dev/null
-spinapp spin1 e2e/spin:v1 "  variables:
+spinapp_shared spin1 e2e/spin:v1 "  variables:
   - {name: greeting, value: value-one}
   - name: api_key
     valueFrom: {secretKeyRef: {name: e2e-vars, key: key}}"
-spinapp spin2 e2e/spin:v1 "  variables:
+spinapp_shared spin2 e2e/spin:v1 "  variables:
   - {name: greeting, value: value-two}
   - {name: api_key, value: k2}"
 ok "a SpinApp of the Spin interfaces image is Ready" ready spin1 "/vars?all"
@@ -186,7 +171,7 @@ ok "and the runtime's serving line" bash -c "kubectl logs $(pod_of d2) | grep -q
 ok "another pod's log does not have it" bash -c "! kubectl logs $(pod_of d3) | grep -q 'about to trap'"
 
 # A memory limit of 64 MiB: each instance gets at most half of it.
-spinapp lim e2e/d3:v1 "  resources:
+spinapp_shared lim e2e/d3:v1 "  resources:
     limits: {memory: 64Mi}"
 ok "an app with a 64 MiB memory limit is Ready" ready lim
 is "$(code lim '/hog?mib=48')" 500 "its guest cannot take 48 MiB"
