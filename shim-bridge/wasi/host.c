@@ -478,7 +478,7 @@ static const struct iface_set all_sets[] = {
 	{ wh_io_ifaces, &wh_n_io_ifaces },	   { wh_base_ifaces, &wh_n_base_ifaces },
 	{ wh_fs_ifaces, &wh_n_fs_ifaces },	   { wh_http_ifaces, &wh_n_http_ifaces },
 	{ wh_outbound_ifaces, &wh_n_outbound_ifaces }, { wh_spin_ifaces, &wh_n_spin_ifaces },
-	{ wh_keyvalue_ifaces, &wh_n_keyvalue_ifaces }, { wh_redis_ifaces, &wh_n_redis_ifaces },
+	{ wh_keyvalue_ifaces, &wh_n_keyvalue_ifaces }, { wh_sqlite_ifaces, &wh_n_sqlite_ifaces }, { wh_redis_ifaces, &wh_n_redis_ifaces },
 	{ wh_pg_ifaces, &wh_n_pg_ifaces },
 };
 

@@ -271,9 +271,11 @@ extern const struct wh_iface_def wh_http_ifaces[]; /* wasi:http/types */
 extern const size_t wh_n_http_ifaces;
 extern const struct wh_iface_def wh_outbound_ifaces[]; /* outgoing-handler, fermyon:spin/http */
 extern const size_t wh_n_outbound_ifaces;
-extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value, sqlite */
+extern const struct wh_iface_def wh_spin_ifaces[]; /* variables, config, key-value */
 extern const size_t wh_n_spin_ifaces;
 extern const struct wh_iface_def wh_keyvalue_ifaces[]; /* wasi:keyvalue (keyvalue.c) */
+extern const struct wh_iface_def wh_sqlite_ifaces[];   /* fermyon:spin/sqlite, spin:sqlite (sqlite.c) */
+extern const size_t wh_n_sqlite_ifaces;
 extern const size_t wh_n_keyvalue_ifaces;
 extern const struct wh_iface_def wh_redis_ifaces[]; /* fermyon:spin/redis (outbound-redis.c) */
 extern const size_t wh_n_redis_ifaces;
@@ -289,6 +291,12 @@ struct wh_kvdb_store *wh_kv_allowed(const struct wh_component_env *env, const ch
 /* A string value of host text for a guest: valid UTF-8 as it is, else
  * with '?' for each bad byte (spin.c). */
 void wh_val_text(wasmtime_component_val_t *v, const char *s);
+
+/* Spin's host functions (spin.c): a trap naming fn unless it was called
+ * with want_args arguments and want_results results; and results[0] =
+ * err(case_name), or err(case_name(msg)) with msg set (returns NULL). */
+wasmtime_error_t *wh_arity(const char *fn, size_t nargs, size_t want_args, size_t nresults, size_t want_results);
+wasmtime_error_t *wh_fail_with(wasmtime_component_val_t *res, const char *case_name, const char *msg);
 
 /* A linker with every interface above. *out owned by the caller. */
 int wh_linker_new(wasm_engine_t *engine, wasmtime_component_linker_t **out, struct sk_error *err);

@@ -454,11 +454,11 @@ static void test_threads(struct wh_sqldb_database *d)
 
 static const struct wh_func_def *func(const char *iface, const char *name)
 {
-	for (size_t i = 0; i < wh_n_spin_ifaces; i++)
-		if (strcmp(wh_spin_ifaces[i].name, iface) == 0)
-			for (size_t j = 0; j < wh_spin_ifaces[i].n_funcs; j++)
-				if (strcmp(wh_spin_ifaces[i].funcs[j].name, name) == 0)
-					return &wh_spin_ifaces[i].funcs[j];
+	for (size_t i = 0; i < wh_n_sqlite_ifaces; i++)
+		if (strcmp(wh_sqlite_ifaces[i].name, iface) == 0)
+			for (size_t j = 0; j < wh_sqlite_ifaces[i].n_funcs; j++)
+				if (strcmp(wh_sqlite_ifaces[i].funcs[j].name, name) == 0)
+					return &wh_sqlite_ifaces[i].funcs[j];
 	return NULL;
 }
 
