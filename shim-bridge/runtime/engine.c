@@ -178,18 +178,30 @@ static wasm_config_t *make_config(const struct sb_engine_opts *o)
 	return c;
 }
 
-/* Code loaded once per engine, by digest, and the shared linkers. */
+/* Code loaded once per engine, by digest, and the shared linkers. A memo
+ * that is loading is a placeholder: the one thread that made it compiles
+ * (or maps) the code, and every other load of the same bytes waits for it
+ * instead of compiling the same code again. */
 struct memo {
 	char digest[65];
 	enum sb_wasm_kind kind;
+	bool loading;                    /* placeholder: its loader is at work */
 	wasmtime_module_t *module;       /* the memo's own reference */
 	wasmtime_component_t *component;
 	unsigned users;
 	struct memo *next;
 };
 
+/* Compiles at once per engine: a node runtime starting a thousand apps of
+ * different code compiles them a few at a time (each compile is already
+ * parallel inside wasmtime), not all at once with a compiler's memory each. */
+#define MAX_COMPILES 2
+
 struct sb_engine_shared {
 	pthread_mutex_t mu;
+	pthread_cond_t changed;          /* a memo finished loading, or a compile ended */
+	unsigned compiling;
+	unsigned long compiles;          /* compiles done, for sb_engine_compiles */
 	struct memo *memo;
 	void *linkers[SB_LINKER_KINDS];
 };
@@ -210,6 +222,7 @@ int sb_engine_new(const struct sb_engine_opts *opts, struct sb_engine **out, str
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&e->shared->mu, NULL);
+	pthread_cond_init(&e->shared->changed, NULL);
 	if (!e->opts.max_instance_memory)
 		e->opts.max_instance_memory = DEFAULT_MAX_MEMORY;
 	if (!e->opts.max_instances)
@@ -287,6 +300,7 @@ void sb_engine_free(struct sb_engine *e)
 		for (int k = SB_LINKER_WASIP2; k < SB_LINKER_KINDS; k++)
 			if (sh->linkers[k])
 				wasmtime_component_linker_delete(sh->linkers[k]);
+		pthread_cond_destroy(&sh->changed);
 		pthread_mutex_destroy(&sh->mu);
 		free(sh);
 	}
@@ -329,31 +343,84 @@ static struct memo *memo_find(struct sb_engine_shared *sh, const char *digest, e
 	return NULL;
 }
 
-/* Keep c's code for the next load of the same bytes; when another thread
- * loaded them meanwhile, c takes that one instead. */
-static void memo_put(struct sb_engine *e, struct sb_compiled *c)
+/* Fill the placeholder m (made by memo_claim) with c's code for the next
+ * loads of the same bytes, and wake the loads that wait for it. */
+static void memo_put(struct sb_engine *e, struct memo *m, struct sb_compiled *c)
+{
+	struct sb_engine_shared *sh = e->shared;
+
+	pthread_mutex_lock(&sh->mu);
+	m->module = c->module ? wasmtime_module_clone(c->module) : NULL;
+	m->component = c->component ? wasmtime_component_clone(c->component) : NULL;
+	m->users = 1;
+	m->loading = false;
+	pthread_cond_broadcast(&sh->changed);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* The load that made placeholder m failed: drop it, so that a waiting load
+ * tries again itself. */
+static void memo_drop(struct sb_engine *e, struct memo *m)
+{
+	struct sb_engine_shared *sh = e->shared;
+
+	pthread_mutex_lock(&sh->mu);
+	for (struct memo **pm = &sh->memo; *pm; pm = &(*pm)->next)
+		if (*pm == m) {
+			*pm = m->next;
+			break;
+		}
+	free(m);
+	pthread_cond_broadcast(&sh->changed);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* Code for digest: a new reference in c when it is loaded (returns 1), after
+ * waiting for another thread that is loading it; else a placeholder in *mine
+ * that this thread must fill (memo_put) or drop (memo_drop) (returns 0; *mine
+ * is NULL when out of memory: load without keeping it). */
+static int memo_claim(struct sb_engine *e, const char *digest, struct sb_compiled *c, struct memo **mine)
 {
 	struct sb_engine_shared *sh = e->shared;
 	struct memo *m;
 
+	*mine = NULL;
 	pthread_mutex_lock(&sh->mu);
-	if ((m = memo_find(sh, c->digest, c->kind))) {
-		if (c->module)
-			wasmtime_module_delete(c->module);
-		if (c->component)
-			wasmtime_component_delete(c->component);
+	while ((m = memo_find(sh, digest, c->kind)) && m->loading)
+		pthread_cond_wait(&sh->changed, &sh->mu);
+	if (m) {
 		memo_take(m, c);
-	} else if ((m = calloc(1, sizeof(*m)))) {
-		memcpy(m->digest, c->digest, sizeof(m->digest));
+		pthread_mutex_unlock(&sh->mu);
+		return 1;
+	}
+	if ((m = calloc(1, sizeof(*m)))) {
+		memcpy(m->digest, digest, sizeof(m->digest));
 		m->kind = c->kind;
-		m->module = c->module ? wasmtime_module_clone(c->module) : NULL;
-		m->component = c->component ? wasmtime_component_clone(c->component) : NULL;
-		m->users = 1;
+		m->loading = true;
 		m->next = sh->memo;
 		sh->memo = m;
-	} else {
-		c->digest[0] = '\0'; /* not kept: nothing to release */
+		*mine = m;
 	}
+	pthread_mutex_unlock(&sh->mu);
+	return 0;
+}
+
+/* Wait for one of the engine's MAX_COMPILES compile slots. */
+static void compile_slot_take(struct sb_engine_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	while (sh->compiling >= MAX_COMPILES)
+		pthread_cond_wait(&sh->changed, &sh->mu);
+	sh->compiling++;
+	sh->compiles++;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void compile_slot_give(struct sb_engine_shared *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->compiling--;
+	pthread_cond_broadcast(&sh->changed);
 	pthread_mutex_unlock(&sh->mu);
 }
 
@@ -366,7 +433,7 @@ void sb_engine_release(struct sb_engine *e, const char *digest)
 	pthread_mutex_lock(&sh->mu);
 	for (struct memo **pm = &sh->memo; *pm; pm = &(*pm)->next) {
 		struct memo *m = *pm;
-		if (strcmp(m->digest, digest) != 0)
+		if (m->loading || strcmp(m->digest, digest) != 0)
 			continue;
 		if (--m->users == 0) {
 			*pm = m->next;
@@ -445,10 +512,21 @@ out:
 	wasm_byte_vec_delete(&blob);
 }
 
+unsigned long sb_engine_compiles(struct sb_engine *e)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&e->shared->mu);
+	n = e->shared->compiles;
+	pthread_mutex_unlock(&e->shared->mu);
+	return n;
+}
+
 int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, const char *what,
 		      struct sb_compiled *out, struct sk_error *err)
 {
 	struct sb_compiled c = { 0 };
+	struct memo *mine = NULL;
 	char hex[65], path[4096];
 	wasmtime_error_t *we;
 	double t0 = now_ms();
@@ -464,18 +542,14 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 	if (sk_sha256_hex(bytes, len, hex) < 0)
 		hex[0] = '\0';
 	if (hex[0]) {
-		struct memo *m;
-		pthread_mutex_lock(&e->shared->mu);
-		if ((m = memo_find(e->shared, hex, c.kind))) {
-			memo_take(m, &c);
-			pthread_mutex_unlock(&e->shared->mu);
+		if (memo_claim(e, hex, &c, &mine) == 1) {
 			memcpy(c.digest, hex, sizeof(c.digest));
 			c.compile_ms = now_ms() - t0;
 			*out = c;
 			return 0;
 		}
-		pthread_mutex_unlock(&e->shared->mu);
-		memcpy(c.digest, hex, sizeof(c.digest));
+		if (mine)
+			memcpy(c.digest, hex, sizeof(c.digest));
 	}
 	if (e->cache_dir && hex[0] &&
 	    snprintf(path, sizeof(path), "%s/%s.%s", e->cache_dir, hex, c.kind == SB_WASM_MODULE ? "cwasm" : "ccomp") >=
@@ -485,11 +559,7 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 		we = deserialize(e, path, &c);
 		if (!we) {
 			c.from_cache = true;
-			if (c.digest[0])
-				memo_put(e, &c);
-			c.compile_ms = now_ms() - t0;
-			*out = c;
-			return 0;
+			goto loaded;
 		}
 		/* Stale or damaged: compile again and replace it. */
 		wasmtime_error_delete(we);
@@ -497,20 +567,24 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 		c.component = NULL;
 		unlink(path);
 	}
+	compile_slot_take(e->shared);
 	if (c.kind == SB_WASM_MODULE)
 		we = wasmtime_module_new(e->engine, bytes, len, &c.module);
 	else
 		we = wasmtime_component_new(e->engine, bytes, len, &c.component);
-	if (we)
-		{
+	compile_slot_give(e->shared);
+	if (we) {
 		char w[600];
+		if (mine)
+			memo_drop(e, mine);
 		snprintf(w, sizeof(w), "%s: invalid WebAssembly", what);
 		return take_error(err, -EINVAL, we, w);
 	}
 	if (path[0])
 		store_artifact(e, path, &c);
-	if (c.digest[0])
-		memo_put(e, &c);
+loaded:
+	if (mine)
+		memo_put(e, mine, &c);
 	c.compile_ms = now_ms() - t0;
 	*out = c;
 	return 0;

@@ -73,6 +73,11 @@ int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_
 int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, const char *what,
 		      struct sb_compiled *out, struct sk_error *err);
 
+/* How many times the engine has compiled wasm (loads that took code already
+ * loaded, or mapped it from the cache, are not counted). Loads of the same
+ * bytes at once compile it once: the others wait for that compile. */
+unsigned long sb_engine_compiles(struct sb_engine *e);
+
 /* The caller is done with what sb_engine_compile gave for digest (after
  * deleting its module or component): the last user's release frees it. */
 void sb_engine_release(struct sb_engine *e, const char *digest);

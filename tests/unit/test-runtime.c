@@ -113,6 +113,23 @@ static int count_files(const char *dir)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Loads of one module from several threads at once. */
+struct loader {
+	struct sb_engine *e;
+	pthread_barrier_t *go;
+	struct sb_component *c;
+};
+
+static void *load_at_once(void *arg)
+{
+	struct loader *l = arg;
+	struct sk_error err = { 0 };
+
+	pthread_barrier_wait(l->go);
+	l->c = prepare(l->e, hello_wat, "herd", &err);
+	return NULL;
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-runtime.XXXXXX";
@@ -248,6 +265,36 @@ int main(void)
 	c = prepare(e, hello_wat, "three", &err);
 	ok(c && !c->from_cache, "once the last user is gone the code is freed: the next load compiles again");
 	sb_component_free(c);
+
+	/* Eight loads of the same bytes at once (the code not in memory and the
+	 * cache emptied): one compile, the others wait and share it. */
+	ok(system(cmd) == 0, "empty the compiled-code cache again");
+	{
+		enum { HERD = 8 };
+		struct loader ls[HERD];
+		pthread_t ts[HERD];
+		pthread_barrier_t go;
+		unsigned long before = sb_engine_compiles(e);
+		int loaded = 0, compiled_here = 0;
+
+		pthread_barrier_init(&go, NULL, HERD);
+		for (int i = 0; i < HERD; i++) {
+			ls[i] = (struct loader){ e, &go, NULL };
+			pthread_create(&ts[i], NULL, load_at_once, &ls[i]);
+		}
+		for (int i = 0; i < HERD; i++) {
+			pthread_join(ts[i], NULL);
+			loaded += ls[i].c != NULL;
+			compiled_here += ls[i].c && !ls[i].c->from_cache;
+		}
+		pthread_barrier_destroy(&go);
+		ok(loaded == HERD, "eight loads at once all loaded (%d)", loaded);
+		ok(sb_engine_compiles(e) - before == 1 && compiled_here == 1,
+		   "... with one compile between them (%lu compiles, %d not shared)", sb_engine_compiles(e) - before,
+		   compiled_here);
+		for (int i = 0; i < HERD; i++)
+			sb_component_free(ls[i].c);
+	}
 
 	c = prepare_with(e, hog_wat, "hog-2", (struct sb_component_opts){ .max_memory = 2u << 20 }, &err);
 	ok(c != NULL, "a component with a memory cap under the engine's: %s", err.message);
