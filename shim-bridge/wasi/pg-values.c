@@ -96,7 +96,8 @@ void pg_params_free(struct pg_params *p)
 	*p = (struct pg_params){0};
 }
 
-#define IS(tag, tl, s) ((tl) == sizeof(s) - 1 && memcmp((tag), (s), (tl)) == 0)
+/* tag[0..tl) is the string literal s */
+#define IS(tag, tl, s) ((tl) == sizeof(s "") - 1 && memcmp((tag), (s), (tl)) == 0)
 
 /* A text parameter under construction: appends fail sticky on the cap. */
 struct ptext {
@@ -228,7 +229,8 @@ static const wasmtime_component_val_t *rec_field(const wasmtime_component_val_t 
 	if (v->kind != WASMTIME_COMPONENT_RECORD)
 		return NULL;
 	for (size_t i = 0; i < v->of.record.size; i++)
-		if (IS(v->of.record.data[i].name.data, v->of.record.data[i].name.size, name))
+		if (v->of.record.data[i].name.size == strlen(name) &&
+		    memcmp(v->of.record.data[i].name.data, name, strlen(name)) == 0)
 			return &v->of.record.data[i].val;
 	return NULL;
 }
@@ -693,7 +695,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	int r;
 
 	if (k < sizeof(width) / sizeof(width[0]) && width[k] && n != width[k])
-		return pg_failf(f, "value-conversion-failed", "a %s value of %zu bytes, not %zu", kinds[k].name, n,
+		return pg_failf(f, "value-conversion-failed", "a value of %s of %zu bytes, not %zu", kinds[k].name, n,
 		                width[k]);
 	switch (k) {
 	case PK_BOOL:
@@ -778,7 +780,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	case PK_RANGE_INT8:
 	case PK_RANGE_NUM:
 		if (range_val(k == PK_RANGE_INT4 ? PK_INT4 : k == PK_RANGE_INT8 ? PK_INT8 : PK_DECIMAL, s, n, x) < 0)
-			return pg_failf(f, "value-conversion-failed", "a %s value does not decode", kinds[k].name);
+			return pg_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
 		return 0;
 	case PK_ARRAY_INT4:
 	case PK_ARRAY_INT8:
@@ -791,10 +793,10 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 		              s, n, x);
 		if (r == -2)
 			return pg_failf(f, "value-conversion-failed",
-			                "a %s value has more than one dimension: Spin's arrays have one",
+			                "a value of %s has more than one dimension: Spin's arrays have one",
 			                kinds[k].name);
 		if (r < 0)
-			return pg_failf(f, "value-conversion-failed", "a %s value does not decode", kinds[k].name);
+			return pg_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
 		return 0;
 	case PK_INTERVAL: {
 		wasmtime_component_valrecord_entry_t *e = wh_val_record(x, iv_fields, 3);
