@@ -1,21 +1,24 @@
-/* Outbound PostgreSQL: fermyon:spin/postgres@2.0.0 (resource connection:
- * open(address), query, execute, with the rdbms-types of the spin-sdk
- * WIT) through libpq.
+/* Outbound PostgreSQL: fermyon:spin/postgres@2.0.0 (with the rdbms-types
+ * of the spin-sdk WIT), spin:postgres/postgres@3.0.0 and @4.0.0 (resource
+ * connection: open(address), query, execute) through libpq, one
+ * implementation: the version only picks the cases of values and errors
+ * (pg-values.h converts the values).
  *
  * An address is what libpq takes (a postgres:// URI or key=value pairs);
  * libpq parses it (PQconninfoParse) and the one host and port it names
  * must match the component's allowed_outbound_hosts (scheme postgres, port
  * 5432 by default), else connection-failed and nothing connects. Options
  * that would reach another host are refused: hostaddr, service, several
- * hosts, a unix socket folder. TLS is libpq's own (sslmode in the
- * address). Each open is a connection of its own with a 5 s connect timeout
+ * hosts, a unix socket folder; so are options naming a file on the node
+ * (sslrootcert, sslcert, sslkey, sslcrl, sslcrldir, passfile). TLS is
+ * libpq's (sslmode in the address); verify-ca and verify-full check the
+ * server against OpenSSL's CA file (SSL_CERT_FILE, else the system
+ * bundle). Each open is a connection of its own with a 5 s connect timeout
  * and a 30 s statement_timeout, closed when the guest drops it or the
- * request ends; at most OB_PG_CONNS_MAX per request. Parameters go as text
- * with their PostgreSQL type (binary as bytea), results come back as text
- * and are decoded by column type: boolean, int2/4/8, float4/8, text-like
- * types as str, bytea as binary, anything else unsupported. Caps: 1 MiB of
- * statement, 10000 parameters, 1 MiB per value, 100000 rows and 32 MiB per
- * result. Failures are the WIT's error variant, never traps. */
+ * request ends; at most OB_PG_CONNS_MAX per request. Caps: 1 MiB of
+ * statement (the value caps are pg-values.h's). Failures are the WIT's
+ * error variant, never traps; in @4 a server's error report is
+ * query-failed(db-error) with its fields. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <openssl/x509.h>
