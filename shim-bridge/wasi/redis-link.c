@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 struct wh_redis_tls {
 	SSL_CTX *ctx;
+	BIO_METHOD *bio; /* the socket under OpenSSL: send with MSG_NOSIGNAL */
 };
 
 struct wh_redis_link {
@@ -34,6 +36,7 @@ struct wh_redis_link {
 	redisReader *reader;
 	struct sk_buf out; /* commands not yet written */
 	size_t fed;        /* bytes fed to the reader since the last reply */
+	bool broken;       /* a read or write failed: no close_notify */
 	char *what;
 };
 
@@ -50,6 +53,43 @@ static const char *ssl_reason(char *buf, size_t size)
 	return buf;
 }
 
+/* OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE on a
+ * connection the server closed; this one sends with MSG_NOSIGNAL, so the
+ * library needs nothing of the program's signal dispositions. A timeout
+ * (SO_RCVTIMEO, SO_SNDTIMEO) is a retry, which SSL_read and SSL_write
+ * answer as SSL_ERROR_WANT_READ or _WRITE. */
+static int bio_write(BIO *b, const char *buf, int n)
+{
+	ssize_t w = send((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, MSG_NOSIGNAL);
+
+	BIO_clear_retry_flags(b);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_write(b);
+	return (int)w;
+}
+
+static int bio_read(BIO *b, char *buf, int n)
+{
+	ssize_t r = recv((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, 0);
+
+	BIO_clear_retry_flags(b);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_read(b);
+	return (int)r;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b, (void)num, (void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
 int wh_redis_tls_new(struct wh_redis_tls **out, struct sk_error *err)
 {
 	struct wh_redis_tls *t = calloc(1, sizeof(*t));
@@ -60,6 +100,12 @@ int wh_redis_tls_new(struct wh_redis_tls **out, struct sk_error *err)
 	if (!(t->ctx = SSL_CTX_new(TLS_client_method()))) {
 		free(t);
 		return sk_err(err, -ENOMEM, "TLS: %s", ssl_reason(why, sizeof(why)));
+	}
+	if (!(t->bio = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "redis-link socket")) ||
+	    !BIO_meth_set_write(t->bio, bio_write) || !BIO_meth_set_read(t->bio, bio_read) ||
+	    !BIO_meth_set_ctrl(t->bio, bio_ctrl) || !BIO_meth_set_create(t->bio, bio_create)) {
+		wh_redis_tls_free(t);
+		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	(void)SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
@@ -78,6 +124,7 @@ void wh_redis_tls_free(struct wh_redis_tls *t)
 	if (!t)
 		return;
 	SSL_CTX_free(t->ctx);
+	BIO_meth_free(t->bio);
 	free(t);
 }
 
@@ -86,7 +133,8 @@ void wh_redis_link_free(struct wh_redis_link *l)
 	if (!l)
 		return;
 	if (l->ssl) {
-		(void)SSL_shutdown(l->ssl); /* close_notify, not waiting for the peer's */
+		if (!l->broken)
+			(void)SSL_shutdown(l->ssl); /* close_notify, not waiting for the peer's */
 		SSL_free(l->ssl);
 	}
 	if (l->fd >= 0)
@@ -173,8 +221,12 @@ static int tls_handshake(struct wh_redis_link *l, struct wh_redis_tls *tls, cons
 	long v;
 	int rc, e;
 
-	if (!(l->ssl = SSL_new(tls->ctx)) || SSL_set_fd(l->ssl, l->fd) != 1)
+	BIO *bio;
+
+	if (!(l->ssl = SSL_new(tls->ctx)) || !(bio = BIO_new(tls->bio)))
 		return sk_err(err, -ENOMEM, "%s: TLS: %s", l->what, ssl_reason(why, sizeof(why)));
+	BIO_set_data(bio, (void *)(intptr_t)l->fd);
+	SSL_set_bio(l->ssl, bio, bio); /* l->ssl owns bio */
 	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(l->ssl), host) != 1
 	          : SSL_set_tlsext_host_name(l->ssl, host) != 1 || SSL_set1_host(l->ssl, host) != 1)
 		return sk_err(err, -EIO, "%s: TLS: cannot check the certificate for %s", l->what, host);
@@ -262,14 +314,20 @@ int wh_redis_link_flush(struct wh_redis_link *l, struct sk_error *err)
 		if (l->ssl) {
 			int w = SSL_write(l->ssl, l->out.data + done, (int)(l->out.len - done > INT32_MAX ? INT32_MAX : l->out.len - done));
 			if (w <= 0) {
-				int e = SSL_get_error(l->ssl, w) == SSL_ERROR_SYSCALL ? errno : EIO;
+				int se = SSL_get_error(l->ssl, w), e = errno;
 				ERR_clear_error();
-				return io_fail(l, "write", SSL_get_error(l->ssl, w) == SSL_ERROR_WANT_WRITE ? EAGAIN : e, err);
+				l->broken = true;
+				return io_fail(l, "write",
+				               se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ ? EAGAIN
+				               : se == SSL_ERROR_SYSCALL                             ? e
+				                                                                     : EIO,
+				               err);
 			}
 			n = w;
 		} else if ((n = send(l->fd, l->out.data + done, l->out.len - done, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
 				continue;
+			l->broken = true;
 			return io_fail(l, "write", errno, err);
 		}
 		done += (size_t)n;
@@ -284,19 +342,22 @@ static ssize_t read_some(struct wh_redis_link *l, char *buf, size_t cap, struct 
 	for (;;) {
 		ssize_t n;
 		if (l->ssl) {
-			int rd = SSL_read(l->ssl, buf, (int)cap), e;
+			int rd = SSL_read(l->ssl, buf, (int)cap), e, saved;
 			if (rd > 0)
 				return rd;
 			e = SSL_get_error(l->ssl, rd);
+			saved = errno;
 			ERR_clear_error();
+			l->broken = true;
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				return io_fail(l, "read", EAGAIN, err);
-			return io_fail(l, "read", e == SSL_ERROR_SYSCALL ? errno : 0, err);
+			return io_fail(l, "read", e == SSL_ERROR_SYSCALL ? saved : 0, err);
 		}
 		if ((n = recv(l->fd, buf, cap, 0)) > 0)
 			return n;
 		if (n < 0 && errno == EINTR)
 			continue;
+		l->broken = true;
 		return io_fail(l, "read", n < 0 ? errno : 0, err);
 	}
 }
