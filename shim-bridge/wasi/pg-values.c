@@ -78,9 +78,16 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+/* a = *q * b + *r with 0 <= *r < b (b > 0), without overflow anywhere in
+ * int64_t's range. */
+static void floor_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
 {
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+	*q = a / b;
+	*r = a % b;
+	if (*r < 0) {
+		*r += b;
+		(*q)--;
+	}
 }
 
 /* --- parameters ------------------------------------------------------------------------- */
@@ -316,8 +323,9 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 		if (bc)
 			pt_str(t, " BC");
 	} else if (IS(tag, tl, "timestamp") && x->kind == WASMTIME_COMPONENT_S64) {
-		int64_t days = floor_div(x->of.s64, 86400), sec = x->of.s64 - days * 86400, y;
+		int64_t days, sec, y;
 		unsigned mo, d;
+		floor_divmod(x->of.s64, 86400, &days, &sec);
 		civil_from_days(days, &y, &mo, &d);
 		*type = OID_TIMESTAMPTZ;
 		pt_fmt(t, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u+00%s", y <= 0 ? 1 - y : y, mo, d,
@@ -745,17 +753,18 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 		return 0;
 	case PK_DATETIME:
 	case PK_TIMESTAMP: {
-		int64_t us = (int64_t)be_get(s, 8), days;
+		int64_t us = (int64_t)be_get(s, 8), q, rem;
 		if (us == INT64_MAX || us == INT64_MIN)
 			return pg_failf(f, "value-conversion-failed", "the timestamp %sinfinity has no %s value",
 			                us == INT64_MIN ? "-" : "", kinds[k].name);
-		days = floor_div(us, US_PER_DAY);
 		if (k == PK_TIMESTAMP) {
-			wh_val_s64(x, floor_div(us, 1000000) + (int64_t)PG_EPOCH_DAYS * 86400);
+			floor_divmod(us, 1000000, &q, &rem);
+			wh_val_s64(x, q + (int64_t)PG_EPOCH_DAYS * 86400);
 		} else {
 			wasmtime_component_val_t *t = wh_val_tuple(x, 7);
-			date_fields(days, t);
-			time_fields(us - days * US_PER_DAY, t + 3);
+			floor_divmod(us, US_PER_DAY, &q, &rem);
+			date_fields(q, t);
+			time_fields(rem, t + 3);
 		}
 		return 0;
 	}
@@ -811,19 +820,12 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	}
 }
 
-/* One cell as a db-value of version ver: db-null, its kind's case, or
- * unsupported (in @4 with the value's bytes in binary form). */
-static int db_value(const PGresult *res, int row, int col, enum pk k, enum pg_ver ver,
-                    wasmtime_component_val_t *out, struct pg_fail *f)
+int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n, wasmtime_component_val_t *out,
+                    struct pg_fail *f)
 {
-	const unsigned char *s = (const unsigned char *)PQgetvalue(res, row, col);
-	size_t n = (size_t)PQgetlength(res, row, col);
+	enum pk k = kind_of(type, ver);
 	wasmtime_component_val_t x;
 
-	if (PQgetisnull(res, row, col)) {
-		wh_val_variant(out, "db-null", NULL);
-		return 0;
-	}
 	if (n > WH_CHUNK_MAX)
 		return pg_failf(f, "value-conversion-failed", "a %s of %zu bytes is over %zu",
 		                k == PK_TEXT ? "text" : k == PK_BYTEA ? "bytea" : "value", n, WH_CHUNK_MAX);
@@ -838,6 +840,19 @@ static int db_value(const PGresult *res, int row, int col, enum pk k, enum pg_ve
 	}
 	wh_val_variant(out, k == PK_OTHER ? "unsupported" : kinds[k].name, &x);
 	return 0;
+}
+
+/* One cell as a db-value of version ver: db-null, or what
+ * pg_value_decode makes of it. */
+static int db_value(const PGresult *res, int row, int col, enum pg_ver ver, wasmtime_component_val_t *out,
+                    struct pg_fail *f)
+{
+	if (PQgetisnull(res, row, col)) {
+		wh_val_variant(out, "db-null", NULL);
+		return 0;
+	}
+	return pg_value_decode(PQftype(res, col), ver, (const unsigned char *)PQgetvalue(res, row, col),
+	                       (size_t)PQgetlength(res, row, col), out, f);
 }
 
 /* The name of type t (pg_type.typname) as conn's server has it, for @4's
@@ -900,7 +915,7 @@ int pg_row_set(PGconn *conn, const PGresult *res, enum pg_ver ver, wasmtime_comp
 	for (int r = 0; r < nr; r++) {
 		wasmtime_component_val_t *vals = wh_val_list(&rows[r], (size_t)nf);
 		for (int c = 0; c < nf; c++)
-			if (db_value(res, r, c, k[c], ver, &vals[c], f) < 0) {
+			if (db_value(res, r, c, ver, &vals[c], f) < 0) {
 				free(k);
 				return -1; /* out is freed by the caller with the rest */
 			}

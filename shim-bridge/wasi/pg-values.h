@@ -55,6 +55,14 @@ struct pg_params {
 int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct pg_fail *f);
 void pg_params_free(struct pg_params *p);
 
+/* A non-NULL value of column type `type` in libpq's binary format, s[0..n)
+ * (from the server: outside input), as a db-value of version ver into
+ * *out: its kind's case, or unsupported. -1 with f set
+ * (value-conversion-failed) when it does not decode; *out is then untouched.
+ * Any bytes are safe here (tests/fuzz/fuzz-pg-values.c). */
+int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n, wasmtime_component_val_t *out,
+                    struct pg_fail *f);
+
 /* res (a binary-format PGresult of tuples) as the row-set of version ver
  * into *out; conn answers the names of types @4 reports as other(name).
  * -1 with f set (value-conversion-failed, query-failed) past a cap or on a
