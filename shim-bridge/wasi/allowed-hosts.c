@@ -37,7 +37,7 @@ static unsigned well_known_port(const char *scheme)
 		unsigned port;
 	} known[] = {
 	    {"http", 80},    {"https", 443},  {"postgres", 5432},
-	    {"mysql", 3306}, {"redis", 6379}, {"mqtt", 1883},
+	    {"mysql", 3306}, {"redis", 6379}, {"rediss", 6379}, {"mqtt", 1883},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcasecmp(known[i].scheme, scheme) == 0)

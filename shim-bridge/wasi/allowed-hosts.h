@@ -14,7 +14,7 @@
  *             "fd00::/8:443"): matches hosts written as an IP address in it;
  *           "self": Spin's relative "self" requests; matches no absolute URL
  *   port    omitted: the scheme's well-known port (http 80, https 443,
- *             postgres 5432, mysql 3306, redis 6379, mqtt 1883; "*://"
+ *             postgres 5432, mysql 3306, redis and rediss 6379, mqtt 1883; "*://"
  *             entries need a port);
  *           "*" (any port), a number, or "a..b": a to b-1 (a half-open
  *             range, as Spin's)

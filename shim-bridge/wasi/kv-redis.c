@@ -41,7 +41,7 @@ int wh_kvredis_new(const char *label, const char *url, struct wh_kvredis **out, 
 	if ((r = wh_redis_url_parse(url, &u, err)) < 0)
 		return sk_err_prefix(err, "[key_value_store.%s]", label);
 	if (!(s = calloc(1, sizeof(*s))) || !(s->label = strdup(label)) ||
-	    asprintf(&s->shown, "redis://%s%s%s:%d/%d", strchr(u.host, ':') ? "[" : "", u.host,
+	    asprintf(&s->shown, "%s://%s%s%s:%d/%d", u.tls ? "rediss" : "redis", strchr(u.host, ':') ? "[" : "", u.host,
 	             strchr(u.host, ':') ? "]" : "", u.port, u.db) < 0) {
 		if (s)
 			s->shown = NULL;

@@ -6,9 +6,10 @@
  *   fermyon:spin/redis         the same functions with the address as the
  *                              first argument (Spin 1.x), error enum
  *
- * An address is a redis:// URL (redis-conn.h: user, password, database; no
- * TLS) whose host and port the component's allowed_outbound_hosts allow
- * (scheme redis, port 6379 by default); a bad URL or a host not allowed is
+ * An address is a redis:// or rediss:// (TLS) URL (redis-conn.h: user,
+ * password, database) whose host and port the component's
+ * allowed_outbound_hosts allow (scheme redis or rediss as the URL has it,
+ * port 6379 by default); a bad URL or a host not allowed is
  * invalid-address and never connects. An open connection is the handle's
  * own, a one-connection pool of redis-conn.h (connect timeout, command
  * timeout, AUTH, SELECT, one reconnect), made on the first command and
@@ -54,24 +55,24 @@ static int ob_open(const struct wh_component_env *env, const char *address, size
 {
 	struct wh_redis_url u = {0};
 	char *url, what[320];
+	const char *scheme;
 	int r;
 
 	if (!(url = strndup(address, n)))
 		return failed(f, "other", sk_err(&f->err, -ENOMEM, "out of memory"));
 	r = wh_redis_url_parse(url, &u, &f->err);
 	free(url);
-	if (r == -ENOTSUP)
-		return failed(f, "other", r);
 	if (r < 0)
 		return failed(f, "invalid-address", r);
+	scheme = u.tls ? "rediss" : "redis";
 	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
-	                                    "redis", u.host, (unsigned)u.port)) {
-		r = sk_err(&f->err, -EACCES, "redis://%s:%d is not in the component's allowed_outbound_hosts",
-		           u.host, u.port);
+	                                    scheme, u.host, (unsigned)u.port)) {
+		r = sk_err(&f->err, -EACCES, "%s://%s:%d is not in the component's allowed_outbound_hosts",
+		           scheme, u.host, u.port);
 		wh_redis_url_clear(&u);
 		return failed(f, "invalid-address", r);
 	}
-	(void)snprintf(what, sizeof(what), "outbound redis (redis://%s%s%s:%d/%d)",
+	(void)snprintf(what, sizeof(what), "outbound redis (%s://%s%s%s:%d/%d)", scheme,
 	               strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", u.port, u.db);
 	r = wh_redis_pool_new(&u, what, out, &f->err);
 	wh_redis_url_clear(&u);

@@ -1,4 +1,4 @@
-/* Redis URLs and a bounded hiredis connection pool (see redis-conn.h). */
+/* Redis URLs and a bounded connection pool (see redis-conn.h). */
 #include "shim-bridge/wasi/redis-conn.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/hex.h"
+#include "shim-bridge/wasi/redis-link.h"
 
 /* --- URLs ---------------------------------------------------------------------------- */
 
@@ -116,24 +117,20 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 	if (len > WH_REDIS_URL_MAX)
 		return sk_err(err, -EINVAL, "redis url is longer than %d bytes", WH_REDIS_URL_MAX);
 	url_for_message(url, shown, sizeof(shown));
-	if (strncmp(url, "rediss://", 9) == 0)
-		return sk_err(
-		    err, -ENOTSUP,
-		    "redis url %s: rediss:// (TLS) is not supported: this build's hiredis (Debian's "
-		    "libhiredis 0.14) has no TLS; use redis:// to a server on a trusted network, or "
-		    "a local TLS tunnel (stunnel) in front of the server",
-		    shown);
-	if (strncmp(url, "redis://", 8) != 0) {
+	if (strncmp(url, "rediss://", 9) == 0) {
+		u.tls = true;
+	} else if (strncmp(url, "redis://", 8) != 0) {
 		/* quote the scheme only: what follows may hold a password */
 		const char *sep = strstr(url, "://");
 		int n = sep && sep - url <= 16 && !memchr(url, '@', (size_t)(sep - url))
 		            ? (int)(sep - url) + 3
 		            : 0;
 		return sk_err(err, -EINVAL,
-		              "redis url \"%.*s...\": must start with redis://, as in redis://127.0.0.1:6379",
+		              "redis url \"%.*s...\": must start with redis:// or rediss:// (TLS), as in "
+		              "redis://127.0.0.1:6379",
 		              n, url);
 	}
-	p = url + 8;
+	p = url + (u.tls ? 9 : 8);
 	end = url + len;
 	if (strpbrk(p, "?#"))
 		return sk_err(err, -EINVAL, "redis url %s: a query or fragment is not supported: remove it",
@@ -220,9 +217,10 @@ int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_erro
 struct wh_redis_pool {
 	struct wh_redis_url url;
 	char *what;
+	struct wh_redis_tls *tls; /* rediss:// only */
 	pthread_mutex_t mu;
 	pthread_cond_t freed;
-	redisContext *idle[WH_REDIS_POOL_MAX]; /* connected, not in use */
+	struct wh_redis_link *idle[WH_REDIS_POOL_MAX]; /* connected, not in use */
 	size_t n_idle;
 	size_t n_out; /* connections handed out (or being made) */
 };
@@ -232,7 +230,8 @@ void wh_redis_pool_free(struct wh_redis_pool *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_idle; i++)
-		redisFree(p->idle[i]);
+		wh_redis_link_free(p->idle[i]);
+	wh_redis_tls_free(p->tls);
 	pthread_cond_destroy(&p->freed);
 	pthread_mutex_destroy(&p->mu);
 	wh_redis_url_clear(&p->url);
@@ -244,6 +243,7 @@ int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_
                       struct sk_error *err)
 {
 	struct wh_redis_pool *p = calloc(1, sizeof(*p));
+	int r;
 
 	if (!p)
 		return sk_err(err, -ENOMEM, "out of memory");
@@ -258,46 +258,33 @@ int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_
 	}
 	p->url.port = u->port;
 	p->url.db = u->db;
+	p->url.tls = u->tls;
 	if (!(p->what = strdup(what)) || !(p->url.host = strdup(u->host)) ||
 	    (u->user && !(p->url.user = strdup(u->user))) ||
 	    (u->password && !(p->url.password = strdup(u->password)))) {
 		wh_redis_pool_free(p);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
+	if (u->tls && (r = wh_redis_tls_new(&p->tls, err)) < 0) {
+		sk_err_prefix(err, "%s", what);
+		wh_redis_pool_free(p);
+		return r;
+	}
 	*out = p;
 	return 0;
 }
 
-/* The errno for a context's failure. */
-static int ctx_errno(const redisContext *c)
-{
-	if (!c)
-		return -ENOMEM;
-	if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT))
-		return -ETIMEDOUT;
-	if (c->err == REDIS_ERR_IO && errno == ECONNREFUSED)
-		return -ECONNREFUSED;
-	return -EIO;
-}
-
-static int ctx_fail(struct wh_redis_pool *p, const redisContext *c, const char *what, struct sk_error *err)
-{
-	int code = ctx_errno(c);
-	const char *why = !c ? "out of memory" : code == -ETIMEDOUT ? "timed out" : c->errstr;
-
-	return sk_err(err, code, "%s: %s: %s", p->what, what, why);
-}
-
-/* One command on c, checking that its reply is not an error: for AUTH and
+/* One command on l, checking that its reply is not an error: for AUTH and
  * SELECT at connect. */
-static int setup_command(struct wh_redis_pool *p, redisContext *c, int argc, const char **argv,
+static int setup_command(struct wh_redis_pool *p, struct wh_redis_link *l, int argc, const char **argv,
                          const size_t *len, struct sk_error *err)
 {
-	redisReply *reply = redisCommandArgv(c, argc, argv, len);
-	int r = 0;
+	redisReply *reply = NULL;
+	int r;
 
-	if (!reply)
-		return ctx_fail(p, c, argv[0], err);
+	if ((r = wh_redis_link_append(l, argc, argv, len, err)) < 0 ||
+	    (r = wh_redis_link_reply(l, &reply, err)) < 0)
+		return r;
 	if (reply->type == REDIS_REPLY_ERROR)
 		r = sk_err(err,
 		           strncmp(reply->str, "WRONGPASS", 9) == 0 || strncmp(reply->str, "NOAUTH", 6) == 0
@@ -309,48 +296,38 @@ static int setup_command(struct wh_redis_pool *p, redisContext *c, int argc, con
 }
 
 /* A new connection, authenticated and on the URL's database. */
-static int connect_one(struct wh_redis_pool *p, redisContext **out, struct sk_error *err)
+static int connect_one(struct wh_redis_pool *p, struct wh_redis_link **out, struct sk_error *err)
 {
-	struct timeval ct = {WH_REDIS_CONNECT_TIMEOUT_MS / 1000, (WH_REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
-	struct timeval rt = {WH_REDIS_COMMAND_TIMEOUT_MS / 1000, (WH_REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000};
-	redisContext *c = redisConnectWithTimeout(p->url.host, p->url.port, ct);
+	struct wh_redis_link *l = NULL;
 	char db[16];
 	int r;
 
-	if (!c || c->err) {
-		r = ctx_fail(p, c, "cannot connect", err);
-		if (c)
-			redisFree(c);
+	if ((r = wh_redis_link_open(p->url.host, p->url.port, p->tls, WH_REDIS_CONNECT_TIMEOUT_MS,
+	                            WH_REDIS_COMMAND_TIMEOUT_MS, p->what, &l, err)) < 0)
 		return r;
-	}
-	if (redisSetTimeout(c, rt) != REDIS_OK) {
-		r = ctx_fail(p, c, "cannot set the timeout", err);
-		redisFree(c);
-		return r;
-	}
 	if (p->url.password) {
 		const char *argv[3] = {"AUTH", p->url.user ? p->url.user : p->url.password, p->url.password};
 		size_t len[3] = {4, strlen(argv[1]), strlen(argv[2])};
-		if ((r = setup_command(p, c, p->url.user ? 3 : 2, argv, len, err)) < 0) {
-			redisFree(c);
+		if ((r = setup_command(p, l, p->url.user ? 3 : 2, argv, len, err)) < 0) {
+			wh_redis_link_free(l);
 			return r;
 		}
 	}
 	if (p->url.db) {
 		const char *argv[2] = {"SELECT", db};
 		size_t len[2] = {6, (size_t)snprintf(db, sizeof(db), "%d", p->url.db)};
-		if ((r = setup_command(p, c, 2, argv, len, err)) < 0) {
-			redisFree(c);
+		if ((r = setup_command(p, l, 2, argv, len, err)) < 0) {
+			wh_redis_link_free(l);
 			return r;
 		}
 	}
-	*out = c;
+	*out = l;
 	return 0;
 }
 
 /* A connection from the pool: an idle one (*reused true) or a new one,
  * waiting at most WH_REDIS_WAIT_MS when all are in use. */
-static int acquire(struct wh_redis_pool *p, redisContext **out, bool *reused, struct sk_error *err)
+static int acquire(struct wh_redis_pool *p, struct wh_redis_link **out, bool *reused, struct sk_error *err)
 {
 	struct timespec deadline;
 	int r;
@@ -382,63 +359,57 @@ static int acquire(struct wh_redis_pool *p, redisContext **out, bool *reused, st
 	return r;
 }
 
-/* Give c back (NULL: it failed and was freed). */
-static void release(struct wh_redis_pool *p, redisContext *c)
+/* Give l back (NULL: it failed and was freed). */
+static void release(struct wh_redis_pool *p, struct wh_redis_link *l)
 {
 	pthread_mutex_lock(&p->mu);
 	p->n_out--;
-	if (c)
-		p->idle[p->n_idle++] = c;
+	if (l)
+		p->idle[p->n_idle++] = l;
 	pthread_cond_signal(&p->freed);
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* The pipeline on c; on failure every reply is freed and c is broken. */
-static int run(redisContext *c, size_t n, const int *argc, const char **const *argv,
-               const size_t *const *argvlen, redisReply **replies)
+/* The pipeline on l; on failure every reply is freed and l is broken. */
+static int run(struct wh_redis_link *l, size_t n, const int *argc, const char **const *argv,
+               const size_t *const *argvlen, redisReply **replies, struct sk_error *err)
 {
 	size_t got = 0;
+	int r = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (redisAppendCommandArgv(c, argc[i], argv[i], argvlen[i]) != REDIS_OK)
-			return -1;
-	for (; got < n; got++) {
-		void *reply = NULL;
-		if (redisGetReply(c, &reply) != REDIS_OK || !reply)
-			break;
-		replies[got] = reply;
-	}
-	if (got == n)
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = wh_redis_link_append(l, argc[i], argv[i], argvlen[i], err);
+	for (; r == 0 && got < n; got++)
+		r = wh_redis_link_reply(l, &replies[got], err);
+	if (r == 0)
 		return 0;
 	while (got > 0)
 		freeReplyObject(replies[--got]);
-	return -1;
+	return r;
 }
 
 int wh_redis_pipeline(struct wh_redis_pool *p, size_t n, const int *argc, const char **const *argv,
                       const size_t *const *argvlen, struct redisReply **replies, struct sk_error *err)
 {
-	redisContext *c = NULL;
+	struct wh_redis_link *l = NULL;
 	bool reused = false;
 	int r;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((r = acquire(p, &c, &reused, err)) < 0)
+		if ((r = acquire(p, &l, &reused, err)) < 0)
 			return r;
-		if (run(c, n, argc, argv, argvlen, replies) == 0) {
-			release(p, c);
+		if ((r = run(l, n, argc, argv, argvlen, replies, err)) == 0) {
+			release(p, l);
 			return 0;
 		}
-		r = ctx_fail(p, c, argv[0][0], err);
-		redisFree(c);
+		wh_redis_link_free(l);
 		release(p, NULL);
 		/* an idle connection may have been closed by the server meanwhile */
-		if (!reused || r == -ETIMEDOUT)
+		if (!reused || r == -ETIMEDOUT || r == -E2BIG)
 			break;
 	}
 	return r;
 }
-
 int wh_redis_command(struct wh_redis_pool *p, int argc, const char **argv, const size_t *argvlen,
                      struct redisReply **reply, struct sk_error *err)
 {

@@ -1,11 +1,13 @@
-/* Connections to a Redis server through hiredis, for the Redis key-value
- * store (kv-redis.h): a URL parser and a small bounded pool.
+/* Connections to a Redis server, for the Redis key-value store (kv-redis.h)
+ * and outbound Redis: a URL parser and a small bounded pool of links
+ * (redis-link.h: our socket, OpenSSL for TLS, hiredis for RESP).
  *
  * URLs: redis://[[user]:password@]host[:port][/db], host a name, an IPv4
  * address or [IPv6], port 6379 by default, db 0 by default; user and
- * password may be percent-encoded. rediss:// (TLS) is refused with a
- * message naming the fix: Debian's libhiredis 0.14 has no TLS. No query
- * part, no unix sockets.
+ * password may be percent-encoded. rediss:// is the same over TLS, the
+ * server's certificate checked against SSL_CERT_FILE or the system's CA
+ * bundle and for the host (redis-link.h). No query part (so no
+ * #insecure), no unix sockets.
  *
  * A pool holds at most WH_REDIS_POOL_MAX connections, made on demand with
  * a connect timeout, each with a command timeout, AUTH and SELECT as the
@@ -35,18 +37,19 @@ struct wh_redis_url {
 	int db;
 	char *user;     /* NULL: none */
 	char *password; /* NULL: none */
+	bool tls;       /* rediss:// */
 };
 
 /* Parse url into *out (fields new; clear with wh_redis_url_clear), or
- * -EINVAL / -ENOTSUP (rediss://) with a message that quotes the URL
- * without its password. */
+ * -EINVAL with a message that quotes the URL without its password. */
 int wh_redis_url_parse(const char *url, struct wh_redis_url *out, struct sk_error *err);
 void wh_redis_url_clear(struct wh_redis_url *u);
 
 struct wh_redis_pool;
 struct redisReply;
 
-/* A pool for u (copied). what names the pool and its server in messages,
+/* A pool for u (copied; for rediss:// with the CA certificates loaded,
+ * else -EIO). what names the pool and its server in messages,
  * e.g. `key-value store "cache" (redis://127.0.0.1:6379/0)` (copied). *out is new (free with
  * wh_redis_pool_free). Nothing connects yet. */
 int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_redis_pool **out,

@@ -17,12 +17,15 @@
 # delete-many and the batch cap, list-keys. For outbound Redis
 # (tests/guests/spin/redis.c, fermyon:spin/redis@2.0.0) to the same server:
 # every call, execute's result kinds, type-error, the cap both ways, hosts,
-# ports and URLs refused as invalid-address, rediss://, NOAUTH, the
+# ports and URLs refused as invalid-address, NOAUTH, the
 # connection cap; and Spin 1.x's fermyon:spin/redis (redis1.c). Then the
 # server down (an
 # other(...) value naming the server, the request still answered) and back
 # (pooled connections made again, no error after a restart); start-up
-# errors for rediss:// and a bad URL.
+# errors for a bad URL. Then rediss:// (tests/runtime/redis/tls.sh): a
+# key-value store and outbound Redis over TLS to a redis-server on a TLS
+# port with a certificate of a CA made here (SSL_CERT_FILE), the host name
+# checked, plain to TLS and TLS to plain, and the wrong CA refused clearly.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
@@ -54,7 +57,7 @@ stop_redis() {
 	REDIS_PID=
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$PASS" --no-auth-warning "$@"; }
-cleanup() { stop_redis; cleanup_bridge; }
+cleanup() { stop_redis; [ -z "${TLS_PID:-}" ] || kill -TERM "$TLS_PID" 2>/dev/null; cleanup_bridge; }
 trap cleanup EXIT
 
 start_redis || bail "redis-server did not start: $(tail -n 5 "$T/redis/log" 2>/dev/null)"
@@ -275,8 +278,6 @@ fetch "/rds-none?$A&op=get&key=o1"
 is "$(answer)" "500 invalid-address" "... a component without allowed_outbound_hosts: invalid-address"
 fetch "/rds?addr=redis://127.0.0.1:99999&op=get&key=o1"
 is "$(answer)" "500 invalid-address" "... a URL that is not one: invalid-address"
-fetch "/rds?addr=rediss://127.0.0.1:$REDIS_PORT&op=get&key=o1"
-like "$(answer)" '^500 other: .*rediss:// \(TLS\) is not supported' "... rediss://: other(...) naming the fix"
 fetch "/rds?addr=redis://127.0.0.1:$REDIS_PORT&op=get&key=o1"
 like "$(answer)" '^500 other: .*NOAUTH' "... no password: Redis's NOAUTH as other(...)"
 is "$(get "/rds?$A&op=many&n=15")" "opened 15" "... 16 connections in one request"
@@ -328,15 +329,15 @@ fails() {
 	local l; l=$(grep '^spin-bridge: ' "$f")
 	grep -qE -- "$pat" <<<"$l"; is $? 0 "$name: $l"
 }
-sed "s|url = \"redis://:$PASS@127.0.0.1:$REDIS_PORT/3\"|url = \"rediss://:$PASS@127.0.0.1:$REDIS_PORT/3\"|" \
-	"$T/rc.toml" >"$T/bad.toml"
-fails "a rediss:// URL" '\[key_value_store\.db3\].*rediss://.*TLS.*not supported'
-grep -q "$PASS" "$LAST_OUT"
-is $? 1 "... and the message does not show the password"
 sed "s|127.0.0.1:$REDIS_PORT/3|127.0.0.1:99999/3|" "$T/rc.toml" >"$T/bad.toml"
 fails "a port out of range" '\[key_value_store\.db3\].*port must be a number from 1 to 65535'
+grep -q "$PASS" "$LAST_OUT"
+is $? 1 "... and the message does not show the password"
 printf '[key_value_store.default]\ntype = "redis"\n' >"$T/bad.toml"
 fails "type redis without a url" 'key_value_store\.default.*needs url'
+
+# ---- rediss://
+. "$SPINKUBE_SOURCE_DIR/tests/runtime/redis/tls.sh"
 
 stop_redis
 tap_done

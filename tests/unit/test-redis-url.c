@@ -48,8 +48,15 @@ int main(void)
 	good("redis://[::1]:7000/1", "::1", 7000, 1, NULL, NULL);
 	good("redis://h:65535/1000000", "h", 65535, 1000000, NULL, NULL);
 
-	bad("rediss://:hunter2@h:6380", -ENOTSUP, "rediss:// (TLS) is not supported");
-	bad("rediss://:hunter2@h:6380", -ENOTSUP, "rediss://***@h:6380");
+	good("rediss://:hunter2@h:6380/2", "h", 6380, 2, NULL, "hunter2");
+	{
+		struct wh_redis_url u = {0};
+		ok(wh_redis_url_parse("rediss://h", &u, NULL) == 0 && u.tls && u.port == 6379, "rediss:// is TLS");
+		wh_redis_url_clear(&u);
+		ok(wh_redis_url_parse("redis://h", &u, NULL) == 0 && !u.tls, "redis:// is not");
+		wh_redis_url_clear(&u);
+	}
+	bad("rediss://:hunter2@h:6380/#insecure", -EINVAL, "rediss://***@h:6380: a query or fragment");
 	bad("http://h", -EINVAL, "url \"http://...\": must start with redis://");
 	bad("redis:/:hunter2@h", -EINVAL, "url \"...\": must start with redis://");
 	bad("redis+unix:///tmp/s", -EINVAL, "\"redis+unix://...\": must start");

@@ -1,6 +1,6 @@
 /* Spin's runtime config file (shim-bridge/app/runtime-config.c), the
  * variable name rules (shim-bridge/app/vars.c) and the SQLite key-value
- * backend (shim-bridge/wasi/kv-sqlite.c); with APP_RC_TEST_HOST, also the
+ * backend (shim-bridge/wasi/kv-sqlite.c); with SPIN_RC_TEST_HOST, also the
  * Spin host functions of shim-bridge/wasi/spin.c called the way wasmtime
  * calls them. Stores are real SQLite files in a temporary folder. */
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include "shim-bridge/wasi/kv-sqlite.h"
 #include "tests/tap.h"
 
-#ifdef APP_RC_TEST_HOST
+#ifdef SPIN_RC_TEST_HOST
 #include "shim-bridge/wasi/host.h"
 #endif
 
@@ -671,7 +671,7 @@ static void test_threads(void)
 	wh_kvdb_free(b);
 }
 
-#ifdef APP_RC_TEST_HOST
+#ifdef SPIN_RC_TEST_HOST
 /* The host functions, called as wasmtime calls them. Only functions that
  * need no store context (variables, configs, Spin 1 key-value handles) can
  * be called without an engine; resources are left to the runtime tests. */
@@ -754,13 +754,12 @@ static bool is_err(const wasmtime_component_val_t *r, const char *case_name, con
 
 static void test_host(void)
 {
-	const char *keys[] = {"greeting", "api_key", "raw"}, *vals[] = {"hello", "s3cret", "a\xff\xc3" "b"};
+	const struct sk_kv vars[] = {{"greeting", "hello"}, {"api_key", "s3cret"}, {"raw", "a\xff\xc3" "b"}};
 	const char *stores[] = {"default", "ghost"};
 	struct sk_error err = {0};
 	struct wh_kvdb *db = NULL;
 	struct wh_component_env env = {.id = "web",
-	                               .var_keys = keys,
-	                               .var_values = vals,
+	                               .vars = vars,
 	                               .n_vars = 3,
 	                               .kv_stores = stores,
 	                               .n_kv_stores = 2};
@@ -772,7 +771,7 @@ static void test_host(void)
 
 	if (wh_kvdb_new(NULL, NULL, &db, &err) < 0)
 		return;
-	env.spin = db;
+	env.kvdb = db;
 	wh_ctx_init(&ctx, &env, 0);
 
 	wh_val_cstring(&a[0], "greeting");
@@ -936,7 +935,7 @@ static void test_host_resources(void)
 		ok(0, "engine and backend");
 		return;
 	}
-	env.spin = db;
+	env.kvdb = db;
 	wh_ctx_init(&ctx, &env, 0);
 	store = wasmtime_store_new(engine, &ctx, NULL);
 	cx = wasmtime_store_context(store);
@@ -1130,7 +1129,7 @@ int main(void)
 	test_kv_atomics();
 	test_spin_format();
 	test_threads();
-#ifdef APP_RC_TEST_HOST
+#ifdef SPIN_RC_TEST_HOST
 	test_host();
 	test_host_resources();
 #endif

@@ -1,0 +1,79 @@
+# Redis over TLS (rediss://): sourced by tests/runtime/kv-redis.sh (its
+# helpers, $PASS, the guests), not a test of its own. A second redis-server
+# listens only on a TLS port, with a certificate for 127.0.0.1 signed by a CA
+# made here with openssl; spin-bridge serves a key-value store and outbound
+# Redis on it, first with SSL_CERT_FILE that CA, then another CA.
+mkca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.pem" 2>/dev/null; }
+mkca test-ca && mkca other-ca || bail "openssl could not make the CAs"
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.csr" 2>/dev/null &&
+	openssl x509 -req -in "$T/tls.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" -CAcreateserial -days 2 \
+		-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$T/tls.crt" 2>/dev/null || bail "openssl could not sign the certificate"
+TLS_PORT=$(free_port)
+mkdir -p "$T/redis-tls"
+redis-server --port 0 --tls-port "$TLS_PORT" --bind 127.0.0.1 --tls-cert-file "$T/tls.crt" --tls-key-file "$T/tls.key" \
+	--tls-auth-clients no --dir "$T/redis-tls" --save '' --appendonly no --requirepass "$PASS" --daemonize no \
+	--logfile "$T/redis-tls/log" &
+TLS_PID=$!
+tcli() { redis-cli -h 127.0.0.1 -p "$TLS_PORT" --tls --cacert "$T/test-ca.pem" -a "$PASS" --no-auth-warning "$@"; }
+for _ in $(seq 1 100); do [ "$(tcli PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+[ "$(tcli PING 2>/dev/null)" = PONG ] || bail "redis-server with TLS did not start: $(tail -n 5 "$T/redis-tls/log")"
+
+mkdir -p "$T/tls-app"
+cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/redis.wasm" "$T/tls-app/"
+cat >"$T/tls-app/spin.toml" <<EOF2
+spin_manifest_version = 2
+[application]
+name = "redis-tls"
+[[trigger.http]]
+route = "/kv"
+component = "kv"
+[[trigger.http]]
+route = "/rds"
+component = "rds"
+[component.kv]
+source = "kv.wasm"
+key_value_stores = ["default", "byname"]
+[component.rds]
+source = "redis.wasm"
+allowed_outbound_hosts = ["rediss://127.0.0.1:$TLS_PORT", "rediss://localhost:$TLS_PORT", "redis://127.0.0.1:$TLS_PORT", "rediss://127.0.0.1:$REDIS_PORT"]
+EOF2
+cat >"$T/tls-rc.toml" <<EOF2
+[key_value_store.default]
+type = "redis"
+url = "rediss://:$PASS@127.0.0.1:$TLS_PORT/2"
+[key_value_store.byname]
+type = "redis"
+url = "rediss://:$PASS@localhost:$TLS_PORT"
+EOF2
+SSL_CERT_FILE=$T/test-ca.pem start_bridge tls "$T/tls-app" --runtime-config-file "$T/tls-rc.toml"
+is $? 0 "a rediss:// key-value store: spin-bridge starts"
+fetch '/kv?key=t1' -X PUT --data-binary 'over tls'
+is "$(answer) $(tcli -n 2 GET t1)" "200 ok over tls" "... a value set through TLS is in the server's database 2"
+is "$(get '/kv?key=t1')" "over tls" "... and read back"
+TA="addr=rediss://:$PASS@127.0.0.1:$TLS_PORT/4"
+fetch "/rds?$TA&op=set&key=o1" -X POST --data-binary 'out tls'
+is "$(answer) $(tcli -n 4 GET o1)" "200 ok out tls" "outbound rediss://: set"
+is "$(get "/rds?$TA&op=execute&cmd=GET&args=b:o1")" "binary:out tls" "... execute"
+fetch "/kv?key=t1&store=byname"
+like "$(answer)" '^500 other: key-value store "byname" \(rediss://localhost:[0-9]+/0\): TLS: the server.s certificate is not trusted \(hostname mismatch\)' \
+	"a certificate for 127.0.0.1 reached as localhost: refused, hostname mismatch"
+fetch "/rds?addr=redis://:$PASS@127.0.0.1:$TLS_PORT&op=get&key=o1"
+like "$(answer)" '^500 other: outbound redis \(redis://127\.0\.0\.1:[0-9]+/0\): .*(closed|reset)' \
+	"redis:// (plain) to the TLS port: other(...), the server closes"
+fetch "/rds?addr=rediss://:$PASS@127.0.0.1:$REDIS_PORT&op=get&key=o1"
+like "$(answer)" '^500 other: outbound redis \(rediss://127\.0\.0\.1:[0-9]+/0\): TLS handshake: .*is the server speaking TLS on this port' \
+	"rediss:// to a plain port: other(...) asking whether it speaks TLS"
+stop_bridge
+
+SSL_CERT_FILE=$T/other-ca.pem start_bridge tls-other "$T/tls-app" --runtime-config-file "$T/tls-rc.toml"
+is $? 0 "spin-bridge again, SSL_CERT_FILE another CA"
+fetch '/kv?key=t1'
+like "$(answer)" '^500 other: key-value store "default" \(rediss://127\.0\.0\.1:[0-9]+/2\): TLS: the server.s certificate is not trusted \((self-signed|unable to get local issuer)[^)]*\): its CA must be in SSL_CERT_FILE' \
+	"the wrong CA: the key-value store answers other(...) naming the certificate check"
+fetch "/rds?$TA&op=get&key=o1"
+like "$(answer)" '^500 other: outbound redis \(rediss://.*TLS: the server.s certificate is not trusted' "... and outbound rediss:// too"
+grep -q "$PASS" "$T/b"
+is $? 1 "... no message shows the password"
+stop_bridge
+kill -TERM "$TLS_PID" 2>/dev/null
+wait "$TLS_PID" 2>/dev/null
