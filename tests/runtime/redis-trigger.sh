@@ -16,7 +16,8 @@
 # one byte over is refused and logged while the next one is served;
 # redis-server killed and started again: the subscriber comes back and
 # messages flow; SIGTERM with a message in flight: it finishes, then exit
-# 0; start-up errors for a component that is no Redis handler, an HTTP
+# 0; an app with HTTP and Redis triggers in one process sharing its
+# key-value store; start-up errors for a component that is no Redis handler, an HTTP
 # trigger on a Redis handler, rediss:// and a bad port.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
@@ -201,6 +202,27 @@ BRIDGE_PID=
 is "$BRIDGE_RC/$(rcli GET h:done)" "0/1" "SIGTERM: the message in flight finishes, then exit 0"
 logged 'msg="redis trigger stopped" dropped=0 drain=complete'
 is $? 0 "... the drain is logged complete"
+
+# ---- an app with HTTP and Redis triggers: one process serves both
+mkdir -p "$T/mixed"
+cp "$T/app/"*.wasm "$T/mixed/"
+{
+	printf 'spin_manifest_version = 2\n[application]\nname = "mixed"\n[variables]\nredis_pw = { default = "%s" }\n' "$PASS"
+	printf '[[trigger.http]]\nroute = "/kv"\ncomponent = "k"\n'
+	printf '[[trigger.redis]]\naddress = "redis://:%s@127.0.0.1:%s"\nchannel = "mixed"\ncomponent = "m"\n' "$PASS" "$REDIS_PORT"
+	printf '[component.k]\nsource = "kv.wasm"\nkey_value_stores = ["default"]\n\n'
+	component m m
+} >"$T/mixed/spin.toml"
+start_bridge mixed "$T/mixed" --runtime-config-file "$T/rc.toml" --max-concurrent 2
+is $? 0 "an app with HTTP and Redis triggers starts"
+logged 'msg="serving" app=mixed listen=127\.0\.0\.1:0 port=[0-9]+ redis_triggers=1'
+is $? 0 "... serving HTTP and one Redis trigger"
+wait_for subscribed 1
+pub mixed 'set from-redis written-by-redis'
+wait_for value_is m:from-redis written-by-redis
+is "$(get '/kv?key=m:from-redis')" "written-by-redis" "what the Redis handler wrote, the HTTP component reads"
+stop_bridge
+is "$BRIDGE_RC" "0" "... and SIGTERM stops both (exit 0)"
 
 # ---- start-up errors
 fails() {
