@@ -649,10 +649,11 @@ static int load_http_trigger(struct mctx *m, json_object *tbl, size_t index)
 
 /* One [[trigger.redis]]: id (generated as redis-trigger-N when absent),
  * channel, an optional address of its own, and component (an id, or an
- * inline component table). */
+ * inline component table). An executor table, which older Spin manifests
+ * may carry and Spin ignores, is accepted and ignored. */
 static int load_redis_trigger(struct mctx *m, json_object *tbl, size_t index)
 {
-	static const char *const keys[] = { "channel", "component", "address", "id", NULL };
+	static const char *const keys[] = { "channel", "component", "address", "id", "executor", NULL };
 	char where[WHERE_MAX];
 	struct app_redis_trigger *t;
 	int r;

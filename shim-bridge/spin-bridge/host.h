@@ -52,7 +52,7 @@ struct sb_redis_route {
 	const char *trigger_id;
 	const char *component_id;
 	const char *address; /* may hold a password: never log it */
-	const char *shown;   /* redis://host:port/db, for messages */
+	const char *shown;   /* redis://host:port, for messages */
 	const char *channel;
 	struct sb_component *component; /* exports fermyon:spin/inbound-redis */
 };
