@@ -1,6 +1,7 @@
 /* libFuzzer target: spin.toml text through our TOML parser, then the
  * manifest rules (without the file system: APP_LOAD_NO_FS), then the
- * router and the variable templates of whatever app came out. Nothing may
+ * router, the variable templates and the Redis triggers of whatever app
+ * came out. Nothing may
  * crash, leak or hang, and every error message must be one line. */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,18 @@
 #include "shim-bridge/app/vars.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Redis triggers: a component of the app, a channel within the cap and an
+ * address (its own or the app's). */
+static void check_redis(const struct app *app)
+{
+	for (size_t i = 0; i < app->n_redis_triggers; i++) {
+		const struct app_redis_trigger *t = &app->redis_triggers[i];
+		if (t->component >= app->n_components || !t->channel[0] || strlen(t->channel) > APP_REDIS_CHANNEL_MAX ||
+		    (!t->address && !app->redis_address))
+			__builtin_trap();
+	}
+}
 
 static void exercise(struct app *app)
 {
@@ -44,8 +57,10 @@ static void exercise(struct app *app)
 		}
 		app_vars_free(vars);
 	}
+	check_redis(app);
 	if (app->n_components > 0)
 		(void)app_retain(app, app->components[0].id, &err);
+	check_redis(app);
 	if (!sk_is_one_line(err.message))
 		__builtin_trap();
 }

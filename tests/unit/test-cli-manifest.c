@@ -60,7 +60,11 @@ static void test_roundtrip(void)
 		return;
 	(void)snprintf(path, sizeof(path), "%s/spin.toml", dir);
 	write_file(path, "spin_manifest_version = 2\n[application]\nname = \"t\"\nversion = \"1.2.3\"\n"
+	                 "[application.trigger.redis]\naddress = \"redis://{{ h }}:6379\"\n"
+	                 "[variables]\nh = { default = \"r\" }\n"
 	                 "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n"
+	                 "[[trigger.redis]]\nchannel = \"jobs\"\ncomponent = \"c\"\n"
+	                 "[[trigger.redis]]\nid = \"own\"\nchannel = \"x\"\naddress = \"redis://s:1\"\ncomponent = \"c\"\n"
 	                 "[component.c]\nsource = \"c.wasm\"\nfiles = [{ source = \"static\", destination = \"/s\" }]\n"
 	                 "sqlite_databases = [\"default\", \"other\"]\n");
 	(void)snprintf(path, sizeof(path), "%s/c.wasm", dir);
@@ -85,6 +89,16 @@ static void test_roundtrip(void)
 	   "the locked app lists both files by guest path");
 	ok(strstr(layers.v[m.locked].mem, "\"databases\":[\"default\",\"other\"]") != NULL,
 	   "the locked app names the component's sqlite_databases as Spin does (metadata.databases)");
+	struct app *back = NULL;
+	const char *lk = layers.v[m.locked].mem;
+	is_int(app_from_locked(lk, strlen(lk), "locked", dir, APP_LOAD_NO_FS, &back, &err), 0,
+	       "the locked app loads again (%s)", err.message);
+	ok(back && back->redis_address && strcmp(back->redis_address, "redis://{{ h }}:6379") == 0 &&
+	       back->n_redis_triggers == 2 && strcmp(back->redis_triggers[0].channel, "jobs") == 0 &&
+	       !back->redis_triggers[0].address && strcmp(back->redis_triggers[1].id, "own") == 0 &&
+	       strcmp(back->redis_triggers[1].address, "redis://s:1") == 0,
+	   "... with its Redis triggers, their own address and the app's, templates as written");
+	app_free(back);
 	oci_manifest_free(&m);
 	free(manifest);
 	layers_free(&layers);
