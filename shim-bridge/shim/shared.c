@@ -249,6 +249,10 @@ int shim_shared_create(struct shim *s, struct shim_container *c, struct sk_error
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->sink = (struct sk_log_sink){ sink_fn, a };
+	/* The kubelet's service-link variables mean nothing to a Spin app and
+	 * would cost the node runtime their bytes for every app: with a
+	 * thousand Services in the namespace, 7,000 variables a pod. */
+	(void)shim_spec_drop_service_links(&c->spec);
 	const char *spec = shim_spec_env(&c->spec, "SPIN_HTTP_LISTEN_ADDR");
 	snprintf(a->listen, sizeof(a->listen), "%s", spec && *spec ? spec : DEFAULT_LISTEN);
 	pthread_mutex_lock(&s->mu);

@@ -1,6 +1,7 @@
 /* config.json -> struct shim_spec (see spec.h). */
 #include "shim-bridge/shim/spec.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -24,7 +25,7 @@ static int dup_str(json_object *v, const char *field, char **out, struct sk_erro
 	return *out ? 0 : sk_err(err, -ENOMEM, "out of memory");
 }
 
-static int str_array(json_object *arr, const char *field, char ***out, size_t *n, struct sk_error *err)
+static int str_array(json_object *arr, const char *field, size_t max, char ***out, size_t *n, struct sk_error *err)
 {
 	*out = NULL;
 	*n = 0;
@@ -33,9 +34,8 @@ static int str_array(json_object *arr, const char *field, char ***out, size_t *n
 	if (!json_object_is_type(arr, json_type_array))
 		return sk_err(err, -EINVAL, "config.json: %s is not an array", field);
 	size_t len = json_object_array_length(arr);
-	if (len > SHIM_SPEC_MAX_ITEMS)
-		return sk_err(err, -EINVAL, "config.json: %s has %zu entries (at most %d)", field, len,
-			      SHIM_SPEC_MAX_ITEMS);
+	if (len > max)
+		return sk_err(err, -EINVAL, "config.json: %s has %zu entries (at most %zu)", field, len, max);
 	*out = calloc(len + 1, sizeof(**out));
 	if (!*out)
 		return sk_err(err, -ENOMEM, "out of memory");
@@ -195,9 +195,9 @@ int shim_spec_parse(const char *text, size_t len, struct shim_spec *out, struct 
 		return sk_err(err, -EINVAL, "config.json is not a JSON object");
 	}
 	json_object *proc = sk_json_obj(root, "process"), *linux_ = sk_json_obj(root, "linux");
-	r = str_array(sk_json_get(proc, "args"), "process.args", &out->args, &out->n_args, err);
+	r = str_array(sk_json_get(proc, "args"), "process.args", SHIM_SPEC_MAX_ITEMS, &out->args, &out->n_args, err);
 	if (r == 0)
-		r = str_array(sk_json_get(proc, "env"), "process.env", &out->env, &out->n_env, err);
+		r = str_array(sk_json_get(proc, "env"), "process.env", SHIM_SPEC_MAX_ENV, &out->env, &out->n_env, err);
 	if (r == 0)
 		r = dup_str(sk_json_get(proc, "cwd"), "process.cwd", &out->cwd, err);
 	if (r == 0)
@@ -267,6 +267,116 @@ const char *shim_spec_mount_source(const struct shim_spec *s, const char *dest)
 		if (strcmp(s->mounts[i].destination, dest) == 0)
 			return s->mounts[i].source;
 	return NULL;
+}
+
+/* s starts with an upper-case name part of a Service (A-Z, 0-9, _), and
+ * ends with suffix: the part before it is not empty. */
+static bool svc_name_with(const char *name, size_t len, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+
+	if (len <= sl || memcmp(name + len - sl, suffix, sl) != 0)
+		return false;
+	for (size_t i = 0; i < len - sl; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool all_digits(const char *v, size_t n)
+{
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
+}
+
+/* An IPv4 or IPv6 address as the kubelet writes a ClusterIP. */
+static bool ip_text(const char *v)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+}
+
+static bool proto_text(const char *v)
+{
+	return strcmp(v, "tcp") == 0 || strcmp(v, "udp") == 0 || strcmp(v, "sctp") == 0;
+}
+
+/* tcp://IP:PORT (udp, sctp; [IPv6]:PORT) */
+static bool link_url(const char *v)
+{
+	const char *p = strstr(v, "://"), *colon;
+	char host[64];
+
+	if (!p || (size_t)(p - v) > 4)
+		return false;
+	char proto[5];
+	memcpy(proto, v, (size_t)(p - v));
+	proto[p - v] = '\0';
+	if (!proto_text(proto))
+		return false;
+	p += 3;
+	if (!(colon = strrchr(p, ':')) || !all_digits(colon + 1, strlen(colon + 1)))
+		return false;
+	size_t hl = (size_t)(colon - p);
+	if (hl >= 2 && p[0] == '[' && p[hl - 1] == ']') {
+		p++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	return ip_text(host);
+}
+
+bool shim_env_is_service_link(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+
+	if (!eq || strncmp(entry, "SPIN_", 5) == 0 || strncmp(entry, "OTEL_", 5) == 0)
+		return false;
+	size_t n = (size_t)(eq - entry);
+	const char *v = eq + 1;
+	size_t vl = strlen(v);
+
+	if (svc_name_with(entry, n, "_SERVICE_HOST"))
+		return ip_text(v);
+	if (svc_name_with(entry, n, "_SERVICE_PORT"))
+		return all_digits(v, vl);
+	if (svc_name_with(entry, n, "_PORT"))
+		return link_url(v) || (strstr(entry, "_SERVICE_PORT_") && all_digits(v, vl)) ||
+		       (strstr(entry, "_PORT_") && all_digits(v, vl));
+	if (svc_name_with(entry, n, "_TCP") || svc_name_with(entry, n, "_UDP") || svc_name_with(entry, n, "_SCTP"))
+		return strstr(entry, "_PORT_") && link_url(v);
+	if (svc_name_with(entry, n, "_PROTO"))
+		return strstr(entry, "_PORT_") && proto_text(v);
+	if (svc_name_with(entry, n, "_ADDR"))
+		return strstr(entry, "_PORT_") && ip_text(v);
+	/* FOO_SERVICE_PORT_<PORT NAME>=80 */
+	const char *sp = strstr(entry, "_SERVICE_PORT_");
+	if (sp && sp < eq && svc_name_with(entry, n, ""))
+		return all_digits(v, vl);
+	return false;
+}
+
+size_t shim_spec_drop_service_links(struct shim_spec *s)
+{
+	size_t kept = 0, n = s->n_env;
+
+	for (size_t i = 0; i < n; i++) {
+		if (shim_env_is_service_link(s->env[i]))
+			free(s->env[i]);
+		else
+			s->env[kept++] = s->env[i];
+	}
+	for (size_t i = kept; i < n; i++)
+		s->env[i] = NULL;
+	s->n_env = kept;
+	return n - kept;
 }
 
 const char *shim_spec_env(const struct shim_spec *s, const char *name)

@@ -15,7 +15,11 @@
 #include "common/err.h"
 
 #define SHIM_SPEC_MAX (4 * 1024 * 1024) /* config.json */
-#define SHIM_SPEC_MAX_ITEMS 4096        /* env entries, args, mounts, ... */
+#define SHIM_SPEC_MAX_ITEMS 4096        /* args, mounts, ... */
+/* Env entries: the kubelet adds 7 or more per Service of the pod's
+ * namespace (service links), so a namespace of a few thousand apps gives
+ * every pod tens of thousands; the bytes stay under SHIM_SPEC_MAX. */
+#define SHIM_SPEC_MAX_ENV 65536
 
 /* CRI's annotations on the containers it creates. */
 #define SHIM_ANN_CONTAINER_TYPE "io.kubernetes.cri.container-type"
@@ -63,6 +67,17 @@ void shim_spec_free(struct shim_spec *s);
 
 /* The source of the bind mount whose destination is dest, or NULL. */
 const char *shim_spec_mount_source(const struct shim_spec *s, const char *dest);
+
+/* Whether env entry NAME=VALUE is one of the variables the kubelet makes
+ * for a Service of the pod's namespace (FOO_SERVICE_HOST=10.96.0.9,
+ * FOO_PORT_80_TCP_ADDR=..., enableServiceLinks): names and values of that
+ * form, never a SPIN_ or OTEL_ name. A Spin app's guests never see the
+ * process environment, and its host reads only its own names. */
+bool shim_env_is_service_link(const char *entry);
+
+/* Drop the service-link entries of s's env (shim_env_is_service_link),
+ * keeping the others in order. Returns how many went. */
+size_t shim_spec_drop_service_links(struct shim_spec *s);
 
 /* The value of NAME in the spec's env, or NULL. */
 const char *shim_spec_env(const struct shim_spec *s, const char *name);

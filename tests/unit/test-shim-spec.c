@@ -321,20 +321,20 @@ static void bad_inputs(void)
 	bad("image-name not a string", "{\"annotations\":{\"" SHIM_ANN_IMAGE_NAME "\":5}}", -EINVAL,
 	    "io.kubernetes.cri.image-name is not a string");
 
-	/* SHIM_SPEC_MAX_ITEMS env entries pass, one more does not. */
-	size_t cap = 64 + (size_t)(SHIM_SPEC_MAX_ITEMS + 1) * 8;
+	/* SHIM_SPEC_MAX_ENV env entries pass, one more does not. */
+	size_t cap = 64 + (size_t)(SHIM_SPEC_MAX_ENV + 1) * 8;
 	char *t = malloc(cap);
 	for (int extra = 0; extra < 2 && t; extra++) {
 		size_t n = (size_t)snprintf(t, cap, "{\"process\":{\"env\":[");
-		for (int i = 0; i < SHIM_SPEC_MAX_ITEMS + extra; i++)
+		for (int i = 0; i < SHIM_SPEC_MAX_ENV + extra; i++)
 			n += (size_t)snprintf(t + n, cap - n, "%s\"A=%d\"", i ? "," : "", i % 10);
 		n += (size_t)snprintf(t + n, cap - n, "]}}");
 		if (extra) {
-			bad_len("too many env entries", t, n, -EINVAL, "process.env has 4097 entries (at most 4096)");
+			bad_len("too many env entries", t, n, -EINVAL, "process.env has 65537 entries (at most 65536)");
 		} else {
 			struct shim_spec s;
-			is_int(shim_spec_parse(t, n, &s, NULL), 0, "%d env entries: accepted", SHIM_SPEC_MAX_ITEMS);
-			is_int(s.n_env, SHIM_SPEC_MAX_ITEMS, "%d env entries: all kept", SHIM_SPEC_MAX_ITEMS);
+			is_int(shim_spec_parse(t, n, &s, NULL), 0, "%d env entries: accepted", SHIM_SPEC_MAX_ENV);
+			is_int(s.n_env, SHIM_SPEC_MAX_ENV, "%d env entries: all kept", SHIM_SPEC_MAX_ENV);
 			shim_spec_free(&s);
 		}
 	}
@@ -400,11 +400,49 @@ static void fit_memory(void)
 	   (unsigned long long)im, n);
 }
 
+/* The kubelet's service-link variables, and names like them that are not. */
+static void test_service_links(void)
+{
+	static const char *const links[] = {
+		"WEB_APP_SERVICE_HOST=10.96.3.7",      "WEB_APP_SERVICE_PORT=80",
+		"WEB_APP_SERVICE_PORT_HTTP_APP=80",    "WEB_APP_PORT=tcp://10.96.3.7:80",
+		"WEB_APP_PORT_80_TCP=tcp://10.96.3.7:80", "WEB_APP_PORT_80_TCP_PROTO=tcp",
+		"WEB_APP_PORT_80_TCP_PORT=80",         "WEB_APP_PORT_80_TCP_ADDR=10.96.3.7",
+		"DNS_PORT_53_UDP=udp://10.96.0.10:53", "V6_SERVICE_HOST=fd00::a",
+		"V6_PORT=tcp://[fd00::a]:443",         "KUBERNETES_SERVICE_PORT_HTTPS=443",
+	};
+	static const char *const others[] = {
+		"SPIN_HTTP_LISTEN_ADDR=0.0.0.0:80", "SPIN_VARIABLE_DB_SERVICE_HOST=10.0.0.1",
+		"OTEL_SERVICE_PORT=80",             "DB_PORT=5432",
+		"WEB_SERVICE_HOST=db.example",      "WEB_PORT=http://10.96.3.7:80",
+		"WEB_PORT_80_TCP_PROTO=http",       "web_SERVICE_HOST=10.96.3.7",
+		"_SERVICE_HOST=10.96.3.7",          "WEB_SERVICE_PORT=eighty",
+		"HOME=/",                           "WEB_SERVICE_HOST",
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(*links); i++)
+		ok(shim_env_is_service_link(links[i]), "service link: %s", links[i]);
+	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++)
+		ok(!shim_env_is_service_link(others[i]), "not a service link: %s", others[i]);
+
+	const char *text = "{\"process\":{\"env\":[\"PATH=/bin\",\"A_SERVICE_HOST=10.96.0.5\","
+			   "\"SPIN_HTTP_LISTEN_ADDR=0.0.0.0:80\",\"A_PORT=tcp://10.96.0.5:80\",\"SPIN_VARIABLE_X=1\"]}}";
+	struct shim_spec s;
+	is_int(shim_spec_parse(text, strlen(text), &s, NULL), 0, "a spec with service links");
+	is_int((int)shim_spec_drop_service_links(&s), 2, "two service links dropped");
+	ok(s.n_env == 3 && strcmp(s.env[0], "PATH=/bin") == 0 && strcmp(s.env[1], "SPIN_HTTP_LISTEN_ADDR=0.0.0.0:80") == 0 &&
+		   strcmp(s.env[2], "SPIN_VARIABLE_X=1") == 0 && s.env[3] == NULL,
+	   "the rest kept in order");
+	ok(shim_spec_env(&s, "SPIN_VARIABLE_X") && strcmp(shim_spec_env(&s, "SPIN_VARIABLE_X"), "1") == 0,
+	   "and still found by name");
+	shim_spec_free(&s);
+}
+
 int main(void)
 {
 	sandbox_spec();
 	app_spec();
 	bad_inputs();
 	fit_memory();
+	test_service_links();
 	return tap_done();
 }
