@@ -13,9 +13,10 @@
  * request ends; at most OB_PG_CONNS_MAX per request. Parameters go as text
  * with their PostgreSQL type (binary as bytea), results come back as text
  * and are decoded by column type: boolean, int2/4/8, float4/8, text-like
- * types as str, bytea as binary, anything else unsupported. Caps: 1 MiB of
- * statement, 10000 parameters, 1 MiB per value, 100000 rows and 32 MiB per
- * result. Failures are the WIT's error variant, never traps. */
+ * types as str, bytea as binary, anything else unsupported. The caps are
+ * rdbms.h's, shared with MySQL: 1 MiB of statement, 10000 parameters (32
+ * MiB in all), 1 MiB per value, 100000 rows and 32 MiB per result.
+ * Failures are the WIT's error variant, never traps. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -24,15 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/utf8.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/host.h"
+#include "shim-bridge/wasi/rdbms.h"
 
-#define OB_PG_CONNS_MAX     16
-#define OB_PG_STATEMENT_MAX ((size_t)1 << 20)
-#define OB_PG_PARAMS_MAX    10000
-#define OB_PG_ROWS_MAX      100000
-#define OB_PG_RESULT_MAX    ((size_t)32 * 1024 * 1024)
+#define OB_PG_CONNS_MAX 16
 
 /* PostgreSQL type OIDs (pg_type.h), the ones mapped to db-data-type. */
 enum {
@@ -49,24 +46,6 @@ enum {
 	OID_VARCHAR = 1043,
 };
 
-struct pg_fail {
-	const char *error_case; /* rdbms-types error case */
-	char msg[512];
-};
-
-static int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->error_case = error_case;
-	va_start(ap, fmt);
-	(void)sk_vformat_line(f->msg, sizeof(f->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* libpq's message as one line: newlines and tabs to spaces, the trailing
  * ones dropped. */
 static const char *pq_line(const char *m, char *buf, size_t size)
@@ -81,18 +60,8 @@ static const char *pq_line(const char *m, char *buf, size_t size)
 	return buf;
 }
 
-static wasmtime_error_t *pg_fail_result(wasmtime_component_val_t *res, const struct pg_fail *f)
-{
-	wasmtime_component_val_t payload, e;
-
-	wh_val_text(&payload, f->msg);
-	wh_val_variant(&e, f->error_case, &payload);
-	wh_val_result(res, false, &e);
-	return NULL;
-}
-
 /* The one host and port the parsed options name, or a refusal. */
-static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned *port, struct pg_fail *f)
+static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned *port, struct wh_db_fail *f)
 {
 	const char *h = NULL, *p = NULL;
 
@@ -104,35 +73,35 @@ static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned 
 		else if (!strcmp(o->keyword, "port"))
 			p = o->val;
 		else if (!strcmp(o->keyword, "hostaddr") || !strcmp(o->keyword, "service"))
-			return pg_failf(
+			return wh_db_failf(
 			    f, "connection-failed",
 			    "the address sets %s, which spin-bridge does not allow: name the host "
 			    "and port in allowed_outbound_hosts and in the address",
 			    o->keyword);
 	}
 	if (!h || !*h)
-		return pg_failf(f, "connection-failed",
+		return wh_db_failf(f, "connection-failed",
 		                "the address names no host: write postgres://host:port/db");
 	if (strchr(h, ',') || (p && strchr(p, ',')))
-		return pg_failf(f, "connection-failed", "the address names several hosts: name one");
+		return wh_db_failf(f, "connection-failed", "the address names several hosts: name one");
 	if (h[0] == '/' || h[0] == '@')
-		return pg_failf(f, "connection-failed",
+		return wh_db_failf(f, "connection-failed",
 		                "a unix socket is not an outbound host: name a TCP host");
 	if (strlen(h) >= hsize)
-		return pg_failf(f, "connection-failed", "the host is too long");
+		return wh_db_failf(f, "connection-failed", "the host is too long");
 	(void)snprintf(host, hsize, "%s", h);
 	*port = 5432;
 	if (p) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (*end || v < 1 || v > 65535)
-			return pg_failf(f, "connection-failed", "the port must be a number from 1 to 65535");
+			return wh_db_failf(f, "connection-failed", "the port must be a number from 1 to 65535");
 		*port = (unsigned)v;
 	}
 	return 0;
 }
 
-static PGconn *pg_connect(const struct wh_component_env *env, const char *address, struct pg_fail *f)
+static PGconn *pg_connect(const struct wh_component_env *env, const char *address, struct wh_db_fail *f)
 {
 	const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
 	const char *vals[] = {address, "5", "-c statement_timeout=30000", NULL};
@@ -142,7 +111,7 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	PGconn *c;
 
 	if (!(opts = PQconninfoParse(address, &perr))) {
-		pg_failf(f, "connection-failed", "the address is not one libpq reads: %s",
+		wh_db_failf(f, "connection-failed", "the address is not one libpq reads: %s",
 		         perr ? perr : "out of memory");
 		PQfreemem(perr);
 		return NULL;
@@ -154,14 +123,14 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	PQconninfoFree(opts);
 	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
 	                                    "postgres", host, port)) {
-		pg_failf(f, "connection-failed",
+		wh_db_failf(f, "connection-failed",
 		         "postgres://%s:%u is not in the component's allowed_outbound_hosts", host, port);
 		return NULL;
 	}
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		char line[400];
-		pg_failf(f, "connection-failed", "postgres://%s:%u: %s", host, port,
+		wh_db_failf(f, "connection-failed", "postgres://%s:%u: %s", host, port,
 		         c ? pq_line(PQerrorMessage(c), line, sizeof(line)) : "out of memory");
 		PQfinish(c);
 		return NULL;
@@ -171,270 +140,211 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 
 /* --- parameters ------------------------------------------------------------------------- */
 
+/* The guest's parameters as libpq takes them: text with a type, binary as
+ * bytea. values borrow p's buffers; num holds the numbers' text. */
 struct pg_params {
 	int n;
 	Oid *types;
-	char **values; /* NULL for db-null */
+	const char **values; /* NULL for db-null */
 	int *lengths;
 	int *formats;
 	char (*num)[40];
 };
 
-static void params_free(struct pg_params *p)
+static void pg_params_free(struct pg_params *q)
 {
-	free(p->types);
-	free(p->values);
-	free(p->lengths);
-	free(p->formats);
-	free(p->num);
-	*p = (struct pg_params){0};
+	free(q->types);
+	free(q->values);
+	free(q->lengths);
+	free(q->formats);
+	free(q->num);
+	*q = (struct pg_params){0};
 }
 
-/* Read list<parameter-value>; string and binary values are borrowed from
- * the guest's arguments (binary copied into keep[i], freed by the caller). */
-static int params_read(const wasmtime_component_val_t *v, struct pg_params *p, uint8_t **keep,
-                       struct pg_fail *f)
+static int pg_params_make(const struct wh_db_params *p, struct pg_params *q, struct wh_db_fail *f)
 {
-	static char empty[1];
-	size_t n;
+	static const char empty[1];
+	size_t n = p->n;
 
-	if (v->kind != WASMTIME_COMPONENT_LIST)
-		return pg_failf(f, "bad-parameter", "the parameters are not a list");
-	n = v->of.list.size;
-	if (n > OB_PG_PARAMS_MAX)
-		return pg_failf(f, "bad-parameter", "%zu parameters: at most %d", n, OB_PG_PARAMS_MAX);
-	p->n = (int)n;
-	if (n &&
-	    (!(p->types = calloc(n, sizeof(*p->types))) || !(p->values = calloc(n, sizeof(*p->values))) ||
-	     !(p->lengths = calloc(n, sizeof(*p->lengths))) ||
-	     !(p->formats = calloc(n, sizeof(*p->formats))) || !(p->num = calloc(n, sizeof(*p->num)))))
-		return pg_failf(f, "other", "out of memory");
+	q->n = (int)n;
+	if (n == 0)
+		return 0;
+	if (!(q->types = calloc(n, sizeof(*q->types))) || !(q->values = calloc(n, sizeof(*q->values))) ||
+	    !(q->lengths = calloc(n, sizeof(*q->lengths))) || !(q->formats = calloc(n, sizeof(*q->formats))) ||
+	    !(q->num = calloc(n, sizeof(*q->num))))
+		return wh_db_failf(f, "other", "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const wasmtime_component_val_t *pv = &v->of.list.data[i], *x;
-		const char *tag;
-		size_t tl, sl;
+		const struct wh_db_value *v = &p->v[i];
+		char *num = q->num[i];
+		size_t ns = sizeof(q->num[i]);
 
-		if (pv->kind != WASMTIME_COMPONENT_VARIANT)
-			return pg_failf(f, "bad-parameter", "parameter %zu is not a parameter-value", i + 1);
-		tag = pv->of.variant.discriminant.data;
-		tl = pv->of.variant.discriminant.size;
-		x = pv->of.variant.val;
-#define IS(s) (tl == sizeof(s) - 1 && memcmp(tag, s, tl) == 0)
-		if (IS("db-null")) {
-			p->values[i] = NULL;
-			continue;
+		q->values[i] = num;
+		switch (v->kind) {
+		case WH_DB_NULL:
+			q->values[i] = NULL;
+			break;
+		case WH_DB_BOOLEAN:
+			q->types[i] = OID_BOOL;
+			(void)snprintf(num, ns, "%s", v->v.b ? "t" : "f");
+			break;
+		case WH_DB_INT8:
+		case WH_DB_INT16:
+		case WH_DB_INT32:
+		case WH_DB_INT64:
+			q->types[i] = v->kind == WH_DB_INT64 ? OID_INT8 : v->kind == WH_DB_INT32 ? OID_INT4 : OID_INT2;
+			(void)snprintf(num, ns, "%lld", (long long)v->v.i);
+			break;
+		case WH_DB_UINT8:
+		case WH_DB_UINT16:
+		case WH_DB_UINT32:
+		case WH_DB_UINT64:
+			if (v->v.u > INT64_MAX)
+				return wh_db_failf(f, "bad-parameter",
+				                   "parameter %zu: %llu does not fit PostgreSQL's int8", i + 1,
+				                   (unsigned long long)v->v.u);
+			/* the next wider signed type holds every value */
+			q->types[i] = v->kind == WH_DB_UINT8    ? OID_INT2
+			              : v->kind == WH_DB_UINT16 ? OID_INT4
+			                                        : OID_INT8;
+			(void)snprintf(num, ns, "%llu", (unsigned long long)v->v.u);
+			break;
+		case WH_DB_FLOAT32:
+			q->types[i] = OID_FLOAT4;
+			(void)snprintf(num, ns, "%.9g", (double)v->v.f32);
+			break;
+		case WH_DB_FLOAT64:
+			q->types[i] = OID_FLOAT8;
+			(void)snprintf(num, ns, "%.17g", v->v.f64);
+			break;
+		case WH_DB_STR:
+			/* libpq takes text as a C string */
+			if (memchr(v->v.bytes.p, 0, v->v.bytes.n))
+				return wh_db_failf(f, "bad-parameter", "parameter %zu: a text holding U+0000",
+				                   i + 1);
+			q->types[i] = 0; /* let the server infer text, varchar... */
+			q->values[i] = v->v.bytes.p;
+			break;
+		case WH_DB_BINARY:
+			q->types[i] = OID_BYTEA;
+			q->values[i] = v->v.bytes.n ? v->v.bytes.p : empty;
+			q->lengths[i] = (int)v->v.bytes.n;
+			q->formats[i] = 1;
+			break;
+		default:
+			return wh_db_failf(f, "bad-parameter", "parameter %zu has no PostgreSQL type", i + 1);
 		}
-		if (!x)
-			return pg_failf(f, "bad-parameter", "parameter %zu has no value", i + 1);
-		p->values[i] = p->num[i];
-		if (IS("boolean") && x->kind == WASMTIME_COMPONENT_BOOL) {
-			p->types[i] = OID_BOOL;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%s", x->of.boolean ? "t" : "f");
-		} else if (IS("int8") && x->kind == WASMTIME_COMPONENT_S8) {
-			p->types[i] = OID_INT2;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%d", x->of.s8);
-		} else if (IS("int16") && x->kind == WASMTIME_COMPONENT_S16) {
-			p->types[i] = OID_INT2;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%d", x->of.s16);
-		} else if (IS("int32") && x->kind == WASMTIME_COMPONENT_S32) {
-			p->types[i] = OID_INT4;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%d", x->of.s32);
-		} else if (IS("int64") && x->kind == WASMTIME_COMPONENT_S64) {
-			p->types[i] = OID_INT8;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%lld", (long long)x->of.s64);
-		} else if (IS("uint8") && x->kind == WASMTIME_COMPONENT_U8) {
-			p->types[i] = OID_INT2;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%u", x->of.u8);
-		} else if (IS("uint16") && x->kind == WASMTIME_COMPONENT_U16) {
-			p->types[i] = OID_INT4;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%u", x->of.u16);
-		} else if (IS("uint32") && x->kind == WASMTIME_COMPONENT_U32) {
-			p->types[i] = OID_INT8;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%u", x->of.u32);
-		} else if (IS("uint64") && x->kind == WASMTIME_COMPONENT_U64) {
-			if (x->of.u64 > INT64_MAX)
-				return pg_failf(f, "bad-parameter",
-				                "parameter %zu: %llu does not fit PostgreSQL's int8", i + 1,
-				                (unsigned long long)x->of.u64);
-			p->types[i] = OID_INT8;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%llu", (unsigned long long)x->of.u64);
-		} else if (IS("floating32") && x->kind == WASMTIME_COMPONENT_F32) {
-			p->types[i] = OID_FLOAT4;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%.9g", (double)x->of.f32);
-		} else if (IS("floating64") && x->kind == WASMTIME_COMPONENT_F64) {
-			p->types[i] = OID_FLOAT8;
-			(void)snprintf(p->num[i], sizeof(p->num[i]), "%.17g", x->of.f64);
-		} else if (IS("str") && x->kind == WASMTIME_COMPONENT_STRING) {
-			sl = x->of.string.size;
-			if (sl > WH_CHUNK_MAX)
-				return pg_failf(f, "bad-parameter",
-				                "parameter %zu: a text of %zu bytes is over %zu", i + 1, sl,
-				                WH_CHUNK_MAX);
-			/* text must be NUL-terminated for libpq: copy */
-			if (!(keep[i] = malloc(sl + 1)))
-				return pg_failf(f, "other", "out of memory");
-			memcpy(keep[i], x->of.string.data, sl);
-			keep[i][sl] = 0;
-			if (memchr(keep[i], 0, sl))
-				return pg_failf(f, "bad-parameter", "parameter %zu: a text holding U+0000",
-				                i + 1);
-			p->types[i] = 0; /* let the server infer text, varchar... */
-			p->values[i] = (char *)keep[i];
-		} else if (IS("binary") && x->kind == WASMTIME_COMPONENT_LIST) {
-			size_t bl = 0;
-			if (wh_arg_bytes(x, WH_CHUNK_MAX, &keep[i], &bl) < 0)
-				return pg_failf(f, "bad-parameter", "parameter %zu: binary over %zu bytes",
-				                i + 1, WH_CHUNK_MAX);
-			p->types[i] = OID_BYTEA;
-			p->values[i] = keep[i] ? (char *)keep[i] : empty;
-			p->lengths[i] = (int)bl;
-			p->formats[i] = 1;
-		} else {
-			return pg_failf(f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value",
-			                i + 1, (int)tl, tag);
-		}
-#undef IS
 	}
 	return 0;
 }
 
 /* --- results ---------------------------------------------------------------------------- */
 
-static const char *data_type(Oid t)
+static enum wh_db_kind data_type(Oid t)
 {
 	switch (t) {
 	case OID_BOOL:
-		return "boolean";
+		return WH_DB_BOOLEAN;
 	case OID_INT2:
-		return "int16";
+		return WH_DB_INT16;
 	case OID_INT4:
-		return "int32";
+		return WH_DB_INT32;
 	case OID_INT8:
-		return "int64";
+		return WH_DB_INT64;
 	case OID_FLOAT4:
-		return "floating32";
+		return WH_DB_FLOAT32;
 	case OID_FLOAT8:
-		return "floating64";
+		return WH_DB_FLOAT64;
 	case OID_TEXT:
 	case OID_VARCHAR:
 	case OID_BPCHAR:
 	case OID_NAME:
-		return "str";
+		return WH_DB_STR;
 	case OID_BYTEA:
-		return "binary";
+		return WH_DB_BINARY;
 	default:
-		return "other";
+		return WH_DB_OTHER;
 	}
 }
 
-/* One value of the text-format result as a db-value. */
-static int db_value(const PGresult *res, int row, int col, wasmtime_component_val_t *out, struct pg_fail *f)
+/* One value of the text-format result, decoded by its column type; a
+ * bytea is unescaped into *bytea (the caller frees it with PQfreemem). */
+static int db_value(const PGresult *res, int row, int col, enum wh_db_kind type, struct wh_db_value *v,
+                    unsigned char **bytea, struct wh_db_fail *f)
 {
-	wasmtime_component_val_t x;
 	const char *s = PQgetvalue(res, row, col);
 	size_t n = (size_t)PQgetlength(res, row, col);
-	Oid t = PQftype(res, col);
-	char *end;
 
 	if (PQgetisnull(res, row, col)) {
-		wh_val_variant(out, "db-null", NULL);
+		v->kind = WH_DB_NULL;
 		return 0;
 	}
-	switch (t) {
-	case OID_BOOL:
-		wh_val_bool(&x, s[0] == 't');
-		wh_val_variant(out, "boolean", &x);
-		return 0;
-	case OID_INT2:
-		x.kind = WASMTIME_COMPONENT_S16;
-		x.of.s16 = (int16_t)strtol(s, &end, 10);
-		wh_val_variant(out, "int16", &x);
-		return 0;
-	case OID_INT4:
-		x.kind = WASMTIME_COMPONENT_S32;
-		x.of.s32 = (int32_t)strtol(s, &end, 10);
-		wh_val_variant(out, "int32", &x);
-		return 0;
-	case OID_INT8:
-		wh_val_s64(&x, strtoll(s, &end, 10));
-		wh_val_variant(out, "int64", &x);
-		return 0;
-	case OID_FLOAT4:
-		x.kind = WASMTIME_COMPONENT_F32;
-		x.of.f32 = strtof(s, &end);
-		wh_val_variant(out, "floating32", &x);
-		return 0;
-	case OID_FLOAT8:
-		wh_val_f64(&x, strtod(s, &end));
-		wh_val_variant(out, "floating64", &x);
-		return 0;
-	case OID_TEXT:
-	case OID_VARCHAR:
-	case OID_BPCHAR:
-	case OID_NAME:
-		if (n > WH_CHUNK_MAX)
-			return pg_failf(f, "value-conversion-failed", "a text of %zu bytes is over %zu", n,
-			                WH_CHUNK_MAX);
-		if (!sk_utf8_valid(s, n))
-			return pg_failf(f, "value-conversion-failed", "a text value is not UTF-8");
-		wh_val_string(&x, s, n);
-		wh_val_variant(out, "str", &x);
-		return 0;
-	case OID_BYTEA: {
-		size_t bl = 0;
-		unsigned char *b = PQunescapeBytea((const unsigned char *)s, &bl);
-		if (!b)
-			return pg_failf(f, "value-conversion-failed", "a bytea value does not decode");
-		if (bl > WH_CHUNK_MAX) {
-			PQfreemem(b);
-			return pg_failf(f, "value-conversion-failed", "a bytea of %zu bytes is over %zu", bl,
-			                WH_CHUNK_MAX);
-		}
-		wh_val_bytes(&x, b, bl);
-		PQfreemem(b);
-		wh_val_variant(out, "binary", &x);
-		return 0;
-	}
+	v->kind = type;
+	switch (type) {
+	case WH_DB_BOOLEAN:
+		v->v.b = s[0] == 't';
+		break;
+	case WH_DB_INT16:
+	case WH_DB_INT32:
+	case WH_DB_INT64:
+		v->v.i = strtoll(s, NULL, 10);
+		break;
+	case WH_DB_FLOAT32:
+		v->v.f32 = strtof(s, NULL);
+		break;
+	case WH_DB_FLOAT64:
+		v->v.f64 = strtod(s, NULL);
+		break;
+	case WH_DB_STR:
+		v->v.bytes.p = s;
+		v->v.bytes.n = n;
+		break;
+	case WH_DB_BINARY:
+		if (!(*bytea = PQunescapeBytea((const unsigned char *)s, &v->v.bytes.n)))
+			return wh_db_failf(f, "value-conversion-failed", "a bytea value does not decode");
+		v->v.bytes.p = (const char *)*bytea;
+		break;
 	default:
-		wh_val_variant(out, "unsupported", NULL);
-		return 0;
-	}
-}
-
-static int row_set(const PGresult *res, wasmtime_component_val_t *out, struct pg_fail *f)
-{
-	static const char *const fields[] = {"columns", "rows"};
-	static const char *const col_fields[] = {"name", "data-type"};
-	int nf = PQnfields(res), nr = PQntuples(res);
-	size_t total = 0;
-	wasmtime_component_valrecord_entry_t *rec;
-	wasmtime_component_val_t *cols, *rows;
-
-	if (nr > OB_PG_ROWS_MAX)
-		return pg_failf(f, "query-failed", "%d rows: spin-bridge hands over at most %d", nr,
-		                OB_PG_ROWS_MAX);
-	for (int r = 0; r < nr; r++)
-		for (int c = 0; c < nf; c++)
-			total += (size_t)PQgetlength(res, r, c) + 16;
-	if (total > OB_PG_RESULT_MAX)
-		return pg_failf(f, "query-failed",
-		                "the result is more than spin-bridge hands over (%zu bytes)",
-		                OB_PG_RESULT_MAX);
-	rec = wh_val_record(out, fields, 2);
-	cols = wh_val_list(&rec[0].val, (size_t)nf);
-	for (int c = 0; c < nf; c++) {
-		wasmtime_component_valrecord_entry_t *cr = wh_val_record(&cols[c], col_fields, 2);
-		wh_val_text(&cr[0].val, PQfname(res, c));
-		wh_val_enum(&cr[1].val, data_type(PQftype(res, c)));
-	}
-	rows = wh_val_list(&rec[1].val, (size_t)nr);
-	for (int r = 0; r < nr; r++) {
-		wasmtime_component_val_t *vals = wh_val_list(&rows[r], (size_t)nf);
-		for (int c = 0; c < nf; c++)
-			if (db_value(res, r, c, &vals[c], f) < 0)
-				return -1; /* out is freed by the caller with the rest */
+		v->kind = WH_DB_UNSUPPORTED;
+		break;
 	}
 	return 0;
+}
+
+static int row_set(const PGresult *res, wasmtime_component_val_t *out, struct wh_db_fail *f)
+{
+	int nf = PQnfields(res), nr = PQntuples(res), r = 0;
+	struct wh_db_column *cols = calloc((size_t)nf + 1, sizeof(*cols));
+	struct wh_db_value *vals = calloc((size_t)nf + 1, sizeof(*vals));
+	unsigned char **byteas = calloc((size_t)nf + 1, sizeof(*byteas));
+	struct wh_db_rowset rs;
+
+	wh_db_rowset_init(&rs, (size_t)nf);
+	if (!cols || !vals || !byteas) {
+		r = wh_db_failf(f, "other", "out of memory");
+		goto out;
+	}
+	for (int c = 0; c < nf; c++) {
+		cols[c].name = PQfname(res, c);
+		cols[c].type = data_type(PQftype(res, c));
+	}
+	for (int row = 0; row < nr && r == 0; row++) {
+		for (int c = 0; c < nf && r == 0; c++)
+			r = db_value(res, row, c, cols[c].type, &vals[c], &byteas[c], f);
+		if (r == 0)
+			r = wh_db_rowset_add(&rs, vals, cols, f);
+		for (int c = 0; c < nf; c++) {
+			PQfreemem(byteas[c]);
+			byteas[c] = NULL;
+		}
+	}
+	if (r == 0)
+		wh_db_rowset_finish(&rs, cols, out);
+out:
+	wh_db_rowset_clear(&rs);
+	free(cols);
+	free(vals);
+	free(byteas);
+	return r;
 }
 
 /* --- the host functions ------------------------------------------------------------------ */
@@ -448,7 +358,7 @@ static void conn_drop(struct wh_ctx *ctx, void *obj)
 static wasmtime_error_t *pg_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
                                  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
 {
-	struct pg_fail f = {"other", ""};
+	struct wh_db_fail f = {"other", ""};
 	wasmtime_component_val_t v;
 	const char *addr;
 	char *copy;
@@ -459,22 +369,22 @@ static wasmtime_error_t *pg_open(struct wh_ctx *ctx, wasmtime_context_t *cx, was
 	if (nargs != 1 || nresults != 1 || wh_arg_string(&args[0], &addr, &n) < 0)
 		return wh_trap("fermyon:spin/postgres.connection.open: bad arguments");
 	if (ctx->n_pg >= OB_PG_CONNS_MAX) {
-		pg_failf(&f, "connection-failed", "more than %d connections open in one request",
+		wh_db_failf(&f, "connection-failed", "more than %d connections open in one request",
 		         OB_PG_CONNS_MAX);
-		return pg_fail_result(&results[0], &f);
+		return wh_db_fail_result(&results[0], &f, false);
 	}
 	if (n > 4096 || !(copy = strndup(addr, n)) || memchr(addr, 0, n)) {
-		pg_failf(&f, "connection-failed", "the address is longer than 4096 bytes or holds U+0000");
-		return pg_fail_result(&results[0], &f);
+		wh_db_failf(&f, "connection-failed", "the address is longer than 4096 bytes or holds U+0000");
+		return wh_db_fail_result(&results[0], &f, false);
 	}
 	c = pg_connect(ctx->env, copy, &f);
 	free(copy);
 	if (!c)
-		return pg_fail_result(&results[0], &f);
+		return wh_db_fail_result(&results[0], &f, false);
 	ctx->n_pg++; /* before wh_add: a failed add drops c, which counts it down */
 	if (!(rep = wh_add(ctx, WH_PG_CONN, c, conn_drop))) {
-		pg_failf(&f, "other", "too many open resources in this request");
-		return pg_fail_result(&results[0], &f);
+		wh_db_failf(&f, "other", "too many open resources in this request");
+		return wh_db_fail_result(&results[0], &f, false);
 	}
 	if (wh_val_resource(cx, &v, rep, WH_PG_CONN) < 0) {
 		wh_remove(ctx, rep);
@@ -488,9 +398,9 @@ static wasmtime_error_t *pg_run(bool query, struct wh_ctx *ctx, wasmtime_context
                                 wasmtime_component_val_t *args, size_t nargs,
                                 wasmtime_component_val_t *results, size_t nresults)
 {
-	struct pg_fail f = {"other", ""};
-	struct pg_params p = {0};
-	uint8_t **keep = NULL;
+	struct wh_db_fail f = {"other", ""};
+	struct wh_db_params p = {0};
+	struct pg_params q = {0};
 	wasmtime_component_val_t ok;
 	const char *stmt;
 	char *sql = NULL;
@@ -504,37 +414,32 @@ static wasmtime_error_t *pg_run(bool query, struct wh_ctx *ctx, wasmtime_context
 	    !(c = wh_get(ctx, rep, WH_PG_CONN)) || wh_arg_string(&args[1], &stmt, &sl) < 0)
 		return wh_trap("fermyon:spin/postgres.connection.%s: bad arguments",
 		               query ? "query" : "execute");
-	if (sl > OB_PG_STATEMENT_MAX || memchr(stmt, 0, sl)) {
-		pg_failf(&f, "query-failed", "the statement is over %zu bytes or holds U+0000",
-		         OB_PG_STATEMENT_MAX);
-		return pg_fail_result(&results[0], &f);
+	if (sl > WH_DB_STATEMENT_MAX || memchr(stmt, 0, sl)) {
+		wh_db_failf(&f, "query-failed", "the statement is over %zu bytes or holds U+0000",
+		            WH_DB_STATEMENT_MAX);
+		return wh_db_fail_result(&results[0], &f, false);
 	}
-	if (!(sql = strndup(stmt, sl)) ||
-	    (args[2].kind == WASMTIME_COMPONENT_LIST && args[2].of.list.size &&
-	     !(keep = calloc(args[2].of.list.size > OB_PG_PARAMS_MAX ? 1 : args[2].of.list.size,
-	                     sizeof(*keep))))) {
-		pg_failf(&f, "other", "out of memory");
+	if (!(sql = strndup(stmt, sl))) {
+		wh_db_failf(&f, "other", "out of memory");
 		goto out;
 	}
-	if (params_read(&args[2], &p, keep, &f) < 0)
+	if (wh_db_params_read(&args[2], &p, &f) < 0 || pg_params_make(&p, &q, &f) < 0)
 		goto out;
-	res = PQexecParams(c, sql, p.n, p.types, (const char *const *)p.values, p.lengths, p.formats, 0);
+	res = PQexecParams(c, sql, q.n, q.types, q.values, q.lengths, q.formats, 0);
 	if (!res) {
-		pg_failf(&f, "other", "out of memory");
+		wh_db_failf(&f, "other", "out of memory");
 		goto out;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char line[400];
-		pg_failf(&f, PQstatus(c) == CONNECTION_OK ? "query-failed" : "connection-failed", "%s",
-		         pq_line(PQresultErrorMessage(res), line, sizeof(line)));
+		wh_db_failf(&f, PQstatus(c) == CONNECTION_OK ? "query-failed" : "connection-failed", "%s",
+		            pq_line(PQresultErrorMessage(res), line, sizeof(line)));
 		goto out;
 	}
 	wh_val_bool(&ok, false);
 	if (query) {
-		if (row_set(res, &ok, &f) < 0) {
-			wasmtime_component_val_delete(&ok);
+		if (row_set(res, &ok, &f) < 0)
 			goto out;
-		}
 	} else {
 		const char *t = PQcmdTuples(res);
 		wh_val_u64(&ok, t && *t ? strtoull(t, NULL, 10) : 0);
@@ -543,12 +448,10 @@ static wasmtime_error_t *pg_run(bool query, struct wh_ctx *ctx, wasmtime_context
 	r = 0;
 out:
 	PQclear(res);
-	for (int i = 0; keep && i < p.n; i++)
-		free(keep[i]);
-	free(keep);
-	params_free(&p);
+	pg_params_free(&q);
+	wh_db_params_free(&p);
 	free(sql);
-	return r == 0 ? NULL : pg_fail_result(&results[0], &f);
+	return r == 0 ? NULL : wh_db_fail_result(&results[0], &f, false);
 }
 
 static wasmtime_error_t *pg_query(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
@@ -576,10 +479,8 @@ static const struct wh_func_def pg_funcs[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* rdbms-types holds only types, but a component importing postgres
- * imports it as an instance too. */
+/* (fermyon:spin/rdbms-types is rdbms.c's) */
 const struct wh_iface_def wh_pg_ifaces[] = {
-    {"fermyon:spin/rdbms-types@2.0.0", NULL, 0, NULL, 0},
     {"fermyon:spin/postgres@2.0.0", pg_resources, N(pg_resources), pg_funcs, N(pg_funcs)},
 };
 const size_t wh_n_pg_ifaces = N(wh_pg_ifaces);
