@@ -175,4 +175,6 @@ like "$(q "$A" "SELECT 1")" "^500 connection-failed: mysql://127.0.0.1:$MYPORT: 
 like "$(q "$A&v1" "SELECT 1")" "^500 connection-failed: mysql://127.0.0.1:$MYPORT: Can't connect" "... through v1 too"
 ok "spin-bridge kept running" kill -0 "$BRIDGE_PID"
 stop_bridge
+is "$BRIDGE_RC" 0 "SIGTERM: exits 0 (a sanitizer build: no report)"
+[ "$BRIDGE_RC" -eq 0 ] || grep -E 'ERROR: |SUMMARY' "$BRIDGE_LOG" | head -n 5 | sed 's/^/# /'
 tap_done
