@@ -75,9 +75,10 @@ static int parse_hostport(const char *a, size_t n, unsigned default_port, struct
 			return sk_err(err, -EINVAL, "an IPv6 address needs its closing ']'");
 		for (const char *q = h; q < he; q++)
 			if (sk_hexval(*q) < 0 && *q != ':' && *q != '.')
-				return sk_err(err, -EINVAL,
-				              "the IPv6 address holds 0x%02x (hex digits, ':' and '.' only; no zone)",
-				              (unsigned char)*q);
+				return sk_err(
+				    err, -EINVAL,
+				    "the IPv6 address holds 0x%02x (hex digits, ':' and '.' only; no zone)",
+				    (unsigned char)*q);
 		if (he == h || !memchr(h, ':', (size_t)(he - h)))
 			return sk_err(err, -EINVAL, "the brackets hold no IPv6 address");
 		p = he + 1;
@@ -139,9 +140,10 @@ static int parse_query(const char *q, size_t n, struct wh_db_url *u, struct sk_e
 		if (eq == q)
 			return sk_err(err, -EINVAL, "a query parameter has no name");
 		if ((r = decode(q, (size_t)((eq ? eq : pe) - q), &pp->key)) < 0)
-			return sk_err(err, r, r == -ENOMEM ? "out of memory"
-			                                   : "a query parameter's name has a bad %%-escape, a NUL "
-			                                     "or is too long");
+			return sk_err(err, r,
+			              r == -ENOMEM ? "out of memory"
+			                           : "a query parameter's name has a bad %%-escape, a NUL "
+			                             "or is too long");
 		if (eq)
 			r = decode(eq + 1, (size_t)(pe - eq - 1), &pp->value);
 		else
@@ -149,9 +151,10 @@ static int parse_query(const char *q, size_t n, struct wh_db_url *u, struct sk_e
 		if (r < 0) {
 			free(pp->key);
 			pp->key = NULL;
-			return sk_err(err, r, r == -ENOMEM ? "out of memory"
-			                                   : "the value of a query parameter has a bad %%-escape, "
-			                                     "a NUL or is too long");
+			return sk_err(err, r,
+			              r == -ENOMEM ? "out of memory"
+			                           : "the value of a query parameter has a bad %%-escape, "
+			                             "a NUL or is too long");
 		}
 		u->n_params++;
 		q = pe + (amp ? 1 : 0);
@@ -159,8 +162,8 @@ static int parse_query(const char *q, size_t n, struct wh_db_url *u, struct sk_e
 	return 0;
 }
 
-int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned default_port, struct wh_db_url *out,
-                    struct sk_error *err)
+int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned default_port,
+                    struct wh_db_url *out, struct sk_error *err)
 {
 	struct wh_db_url u = {0};
 	size_t sl = strlen(scheme);
@@ -172,8 +175,9 @@ int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned defa
 	if (memchr(url, 0, n))
 		return sk_err(err, -EINVAL, "the address holds a NUL");
 	if (n < sl + 3 || strncasecmp(url, scheme, sl) != 0 || memcmp(url + sl, "://", 3) != 0)
-		return sk_err(err, -EINVAL, "the address must start with %s://, as in %s://user:password@host/db",
-		              scheme, scheme);
+		return sk_err(err, -EINVAL,
+		              "the address must start with %s://, as in %s://user:password@host/db", scheme,
+		              scheme);
 	p = url + sl + 3;
 	end = url + n;
 	if (memchr(p, '#', (size_t)(end - p)))
@@ -186,9 +190,10 @@ int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned defa
 		if ((r = decode(p, (size_t)((colon ? colon : at) - p), &u.user)) < 0 ||
 		    (colon && (r = decode(colon + 1, (size_t)(at - colon - 1), &u.password)) < 0)) {
 			wh_db_url_clear(&u);
-			return sk_err(err, r, r == -ENOMEM ? "out of memory"
-			                                   : "the user or password has a bad %%-escape, a NUL or is "
-			                                     "longer than %d bytes",
+			return sk_err(err, r,
+			              r == -ENOMEM ? "out of memory"
+			                           : "the user or password has a bad %%-escape, a NUL or is "
+			                             "longer than %d bytes",
 			              WH_DB_URL_PART_MAX);
 		}
 		if (!*u.user) {
@@ -203,9 +208,10 @@ int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned defa
 	if (p < end && *p == '/') {
 		const char *qm = memchr(p, '?', (size_t)(end - p)), *de = qm ? qm : end;
 		if (de > p + 1 && (r = decode(p + 1, (size_t)(de - p - 1), &u.database)) < 0) {
-			(void)sk_err(err, r, r == -ENOMEM ? "out of memory"
-			                                  : "the database name has a bad %%-escape, a NUL or is "
-			                                    "longer than %d bytes",
+			(void)sk_err(err, r,
+			             r == -ENOMEM ? "out of memory"
+			                          : "the database name has a bad %%-escape, a NUL or is "
+			                            "longer than %d bytes",
 			             WH_DB_URL_PART_MAX);
 			goto fail;
 		}

@@ -46,8 +46,8 @@ struct wh_db_url {
  * *out (new; clear with wh_db_url_clear), default_port when it names none.
  * 0, -EINVAL (malformed, over a cap; err says which part and the fix,
  * without the user or password) or -ENOMEM. */
-int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned default_port, struct wh_db_url *out,
-                    struct sk_error *err);
+int wh_db_url_parse(const char *url, size_t n, const char *scheme, unsigned default_port,
+                    struct wh_db_url *out, struct sk_error *err);
 
 /* Free what u holds (the password wiped first) and leave it empty. NULL
  * is fine. */

@@ -1,8 +1,8 @@
 /* MySQL connections through libmariadb (see mysql-conn.h). */
 #include "shim-bridge/wasi/mysql-conn.h"
 
-#include <errno.h>
 #include <errmsg.h>
+#include <errno.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <pthread.h>
@@ -48,10 +48,11 @@ int wh_mysql_url_parse(const char *url, size_t n, struct wh_mysql_url *out, stru
 		if (strcasecmp(q->key, "ssl-mode") == 0 || strcasecmp(q->key, "sslmode") == 0) {
 			m.tls = strcasecmp(q->value, "disabled") != 0;
 		} else if (!ignored_param(q->key)) {
-			(void)sk_err(err, -EINVAL,
-			             "the address sets %.64s, which spin-bridge does not read: the parameters are "
-			             "ssl-mode (DISABLED, or anything else for TLS) and Spin's pool settings",
-			             q->key);
+			(void)sk_err(
+			    err, -EINVAL,
+			    "the address sets %.64s, which spin-bridge does not read: the parameters are "
+			    "ssl-mode (DISABLED, or anything else for TLS) and Spin's pool settings",
+			    q->key);
 			wh_mysql_url_clear(&m);
 			return -EINVAL;
 		}
@@ -162,7 +163,8 @@ static void set_statement_timeout(MYSQL *m)
 	(void)snprintf(q, sizeof(q), "SET SESSION max_statement_time=%d", WH_MYSQL_STATEMENT_TIMEOUT_S);
 	if (mysql_query(m, q) == 0)
 		return;
-	(void)snprintf(q, sizeof(q), "SET SESSION max_execution_time=%d", WH_MYSQL_STATEMENT_TIMEOUT_S * 1000);
+	(void)snprintf(q, sizeof(q), "SET SESSION max_execution_time=%d",
+	               WH_MYSQL_STATEMENT_TIMEOUT_S * 1000);
 	(void)mysql_query(m, q);
 }
 
@@ -207,7 +209,8 @@ static int stmt_fail(struct wh_mysql *c, MYSQL_STMT *st, struct wh_db_fail *f)
 
 	if (conn_lost(e))
 		return wh_db_failf(f, "connection-failed", "%s: %s", c->what, mysql_stmt_error(st));
-	return wh_db_failf(f, "query-failed", "%u (%s): %s", e, mysql_stmt_sqlstate(st), mysql_stmt_error(st));
+	return wh_db_failf(f, "query-failed", "%u (%s): %s", e, mysql_stmt_sqlstate(st),
+	                   mysql_stmt_error(st));
 }
 
 _Static_assert(sizeof(bool) == 1, "a bool is bound as a TINY");
@@ -346,8 +349,9 @@ static int col_value(MYSQL_STMT *st, unsigned i, struct col *c, const char *name
 	case WH_DB_UINT32:
 	case WH_DB_UINT64:
 		if (!wh_db_int_fits(c->type, c->type <= WH_DB_INT64, c->num.i, c->num.u))
-			return wh_db_failf(f, "value-conversion-failed", "column %.100s: a value out of %s's range",
-			                   name, wh_db_kind_name(c->type));
+			return wh_db_failf(f, "value-conversion-failed",
+			                   "column %.100s: a value out of %s's range", name,
+			                   wh_db_kind_name(c->type));
 		v->v.u = c->num.u; /* the same bits as num.i */
 		return 0;
 	case WH_DB_FLOAT32:
@@ -359,9 +363,9 @@ static int col_value(MYSQL_STMT *st, unsigned i, struct col *c, const char *name
 	case WH_DB_STR:
 	case WH_DB_BINARY:
 		if (c->length > WH_DB_VALUE_MAX)
-			return wh_db_failf(f, "value-conversion-failed", "a %s of %lu bytes is over %zu (column %.100s)",
-			                   c->type == WH_DB_STR ? "text" : "binary value", c->length,
-			                   WH_DB_VALUE_MAX, name);
+			return wh_db_failf(
+			    f, "value-conversion-failed", "a %s of %lu bytes is over %zu (column %.100s)",
+			    c->type == WH_DB_STR ? "text" : "binary value", c->length, WH_DB_VALUE_MAX, name);
 		v->v.bytes.p = c->small;
 		v->v.bytes.n = c->length;
 		if (c->length <= sizeof(c->small))
@@ -408,7 +412,8 @@ static int fetch_rows(struct wh_mysql *c, MYSQL_STMT *st, struct col *cols, cons
 }
 
 /* The first result set of st as a row-set value in *out. */
-static int read_result(struct wh_mysql *c, MYSQL_STMT *st, wasmtime_component_val_t *out, struct wh_db_fail *f)
+static int read_result(struct wh_mysql *c, MYSQL_STMT *st, wasmtime_component_val_t *out,
+                       struct wh_db_fail *f)
 {
 	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
 	unsigned n = meta ? mysql_num_fields(meta) : 0;
@@ -479,8 +484,9 @@ int wh_mysql_run(struct wh_mysql *c, const char *sql, size_t n, const struct wh_
 	}
 	want = mysql_stmt_param_count(st);
 	if (want != p->n) {
-		r = wh_db_failf(f, "bad-parameter", "the statement has %lu placeholders and %zu parameters were given",
-		                want, p->n);
+		r = wh_db_failf(f, "bad-parameter",
+		                "the statement has %lu placeholders and %zu parameters were given", want,
+		                p->n);
 		goto out;
 	}
 	if (p->n) {

@@ -49,8 +49,8 @@ static int my_open(struct wh_ctx *ctx, const char *address, size_t n, struct wh_
 		return wh_db_failf(f, "connection-failed", "the address: %s", err.message);
 	lb = strchr(u.u.host, ':') ? "[" : "";
 	rb = *lb ? "]" : "";
-	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts, "mysql",
-	                                    u.u.host, u.u.port)) {
+	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
+	                                    "mysql", u.u.host, u.u.port)) {
 		r = wh_db_failf(f, "connection-failed",
 		                "mysql://%s%s%s:%u is not in the component's allowed_outbound_hosts; add "
 		                "\"mysql://%s%s%s:%u\" to allow it",
@@ -79,7 +79,8 @@ static void conn_drop(struct wh_ctx *ctx, void *obj)
 /* statement and params (guest values) on c: a row-set into *rowset (query)
  * or nothing (execute, rowset NULL). */
 static int my_run(struct wh_mysql *c, const wasmtime_component_val_t *statement,
-                  const wasmtime_component_val_t *params, wasmtime_component_val_t *rowset, struct wh_db_fail *f)
+                  const wasmtime_component_val_t *params, wasmtime_component_val_t *rowset,
+                  struct wh_db_fail *f)
 {
 	struct wh_db_params p = {0};
 	const char *sql;
@@ -137,7 +138,8 @@ static wasmtime_error_t *v2_run(bool query, struct wh_ctx *ctx, wasmtime_context
 
 	if (nargs != 3 || nresults != 1 || wh_arg_rep(cx, &args[0], WH_MYSQL_CONN, &rep) < 0 ||
 	    !(c = wh_get(ctx, rep, WH_MYSQL_CONN)))
-		return wh_trap("fermyon:spin/mysql.connection.%s: bad arguments", query ? "query" : "execute");
+		return wh_trap("fermyon:spin/mysql.connection.%s: bad arguments",
+		               query ? "query" : "execute");
 	if (my_run(c, &args[1], &args[2], query ? &ok : NULL, &f) < 0)
 		return wh_db_fail_result(&results[0], &f, false);
 	wh_val_result(&results[0], true, query ? &ok : NULL);

@@ -107,12 +107,12 @@ static int kind_of(const char *tag, size_t tl)
 
 /* The wasmtime value kind each parameter-value case carries. */
 static const wasmtime_component_valkind_t payload_kind[] = {
-    [WH_DB_BOOLEAN] = WASMTIME_COMPONENT_BOOL,   [WH_DB_INT8] = WASMTIME_COMPONENT_S8,
-    [WH_DB_INT16] = WASMTIME_COMPONENT_S16,      [WH_DB_INT32] = WASMTIME_COMPONENT_S32,
-    [WH_DB_INT64] = WASMTIME_COMPONENT_S64,      [WH_DB_UINT8] = WASMTIME_COMPONENT_U8,
-    [WH_DB_UINT16] = WASMTIME_COMPONENT_U16,     [WH_DB_UINT32] = WASMTIME_COMPONENT_U32,
-    [WH_DB_UINT64] = WASMTIME_COMPONENT_U64,     [WH_DB_FLOAT32] = WASMTIME_COMPONENT_F32,
-    [WH_DB_FLOAT64] = WASMTIME_COMPONENT_F64,    [WH_DB_STR] = WASMTIME_COMPONENT_STRING,
+    [WH_DB_BOOLEAN] = WASMTIME_COMPONENT_BOOL, [WH_DB_INT8] = WASMTIME_COMPONENT_S8,
+    [WH_DB_INT16] = WASMTIME_COMPONENT_S16,    [WH_DB_INT32] = WASMTIME_COMPONENT_S32,
+    [WH_DB_INT64] = WASMTIME_COMPONENT_S64,    [WH_DB_UINT8] = WASMTIME_COMPONENT_U8,
+    [WH_DB_UINT16] = WASMTIME_COMPONENT_U16,   [WH_DB_UINT32] = WASMTIME_COMPONENT_U32,
+    [WH_DB_UINT64] = WASMTIME_COMPONENT_U64,   [WH_DB_FLOAT32] = WASMTIME_COMPONENT_F32,
+    [WH_DB_FLOAT64] = WASMTIME_COMPONENT_F64,  [WH_DB_STR] = WASMTIME_COMPONENT_STRING,
     [WH_DB_BINARY] = WASMTIME_COMPONENT_LIST,
 };
 
@@ -133,9 +133,10 @@ static int param_read(const wasmtime_component_val_t *pv, size_t i, struct wh_db
 		return 0;
 	}
 	if (k < 0 || k > WH_DB_BINARY || !x || x->kind != payload_kind[k])
-		return wh_db_failf(f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value", i + 1,
-		                   (int)(pv->of.variant.discriminant.size > 40 ? 40 : pv->of.variant.discriminant.size),
-		                   pv->of.variant.discriminant.data);
+		return wh_db_failf(
+		    f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value", i + 1,
+		    (int)(pv->of.variant.discriminant.size > 40 ? 40 : pv->of.variant.discriminant.size),
+		    pv->of.variant.discriminant.data);
 	out->kind = (enum wh_db_kind)k;
 	switch (out->kind) {
 	case WH_DB_BOOLEAN:
@@ -174,8 +175,9 @@ static int param_read(const wasmtime_component_val_t *pv, size_t i, struct wh_db
 	case WH_DB_STR: {
 		size_t n = x->of.string.size;
 		if (n > WH_DB_VALUE_MAX)
-			return wh_db_failf(f, "bad-parameter", "parameter %zu: a text of %zu bytes is over %zu",
-			                   i + 1, n, WH_DB_VALUE_MAX);
+			return wh_db_failf(f, "bad-parameter",
+			                   "parameter %zu: a text of %zu bytes is over %zu", i + 1, n,
+			                   WH_DB_VALUE_MAX);
 		if (!(p->owned[i] = malloc(n + 1)))
 			return wh_db_failf(f, "other", "out of memory");
 		if (n)
@@ -314,7 +316,8 @@ int wh_db_rowset_add(struct wh_db_rowset *rs, const struct wh_db_value *vals, co
 	wasmtime_component_val_t *slots;
 
 	if (rs->n_rows >= WH_DB_ROWS_MAX)
-		return wh_db_failf(f, "query-failed", "the result has more than %d rows: spin-bridge hands over at most %d",
+		return wh_db_failf(f, "query-failed",
+		                   "the result has more than %d rows: spin-bridge hands over at most %d",
 		                   WH_DB_ROWS_MAX, WH_DB_ROWS_MAX);
 	for (size_t c = 0; c < rs->ncols; c++) {
 		const struct wh_db_value *v = &vals[c];
@@ -323,16 +326,18 @@ int wh_db_rowset_add(struct wh_db_rowset *rs, const struct wh_db_value *vals, co
 		if (v->kind != WH_DB_STR && v->kind != WH_DB_BINARY)
 			continue;
 		if (v->v.bytes.n > WH_DB_VALUE_MAX)
-			return wh_db_failf(f, "value-conversion-failed", "a %s of %zu bytes is over %zu (column %.100s)",
+			return wh_db_failf(f, "value-conversion-failed",
+			                   "a %s of %zu bytes is over %zu (column %.100s)",
 			                   v->kind == WH_DB_STR ? "text" : "binary value", v->v.bytes.n,
 			                   WH_DB_VALUE_MAX, col);
 		if (v->kind == WH_DB_STR && !sk_utf8_valid(v->v.bytes.p, v->v.bytes.n))
-			return wh_db_failf(f, "value-conversion-failed", "a text value is not UTF-8 (column %.100s)",
-			                   col);
+			return wh_db_failf(f, "value-conversion-failed",
+			                   "a text value is not UTF-8 (column %.100s)", col);
 		bytes += v->v.bytes.n;
 	}
 	if (bytes > WH_DB_RESULT_MAX)
-		return wh_db_failf(f, "query-failed", "the result is more than spin-bridge hands over (%zu bytes)",
+		return wh_db_failf(f, "query-failed",
+		                   "the result is more than spin-bridge hands over (%zu bytes)",
 		                   WH_DB_RESULT_MAX);
 	if (rs->n_rows == rs->cap_rows) {
 		size_t cap = rs->cap_rows ? rs->cap_rows * 2 : 16;
@@ -350,7 +355,8 @@ int wh_db_rowset_add(struct wh_db_rowset *rs, const struct wh_db_value *vals, co
 	return 0;
 }
 
-void wh_db_rowset_finish(struct wh_db_rowset *rs, const struct wh_db_column *cols, wasmtime_component_val_t *out)
+void wh_db_rowset_finish(struct wh_db_rowset *rs, const struct wh_db_column *cols,
+                         wasmtime_component_val_t *out)
 {
 	static const char *const fields[] = {"columns", "rows"};
 	static const char *const col_fields[] = {"name", "data-type"};

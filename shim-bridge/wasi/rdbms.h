@@ -19,13 +19,13 @@
 
 #include "shim-bridge/wasi/host.h"
 
-#define WH_DB_STATEMENT_MAX ((size_t)1 << 20) /* bytes of one statement */
-#define WH_DB_PARAMS_MAX    10000             /* parameters of one statement */
+#define WH_DB_STATEMENT_MAX ((size_t)1 << 20)  /* bytes of one statement */
+#define WH_DB_PARAMS_MAX    10000              /* parameters of one statement */
 #define WH_DB_PARAMS_BYTES  ((size_t)32 << 20) /* their str and binary bytes in all */
-#define WH_DB_VALUE_MAX     WH_CHUNK_MAX      /* bytes of one str or binary, both ways */
-#define WH_DB_ROWS_MAX      100000            /* rows of one result */
+#define WH_DB_VALUE_MAX     WH_CHUNK_MAX       /* bytes of one str or binary, both ways */
+#define WH_DB_ROWS_MAX      100000             /* rows of one result */
 #define WH_DB_RESULT_MAX    ((size_t)32 << 20) /* bytes of one result (16 more per value) */
-#define WH_DB_ADDRESS_MAX   4096              /* bytes of an address given to open */
+#define WH_DB_ADDRESS_MAX   4096               /* bytes of an address given to open */
 
 /* The db-data-type cases in WIT order (WH_DB_BOOLEAN..WH_DB_OTHER), and
  * the two db-value cases that are no type. A value's kind is one of
@@ -113,7 +113,7 @@ void wh_db_params_free(struct wh_db_params *p);
 /* --- row sets --------------------------------------------------------------------------- */
 
 struct wh_db_column {
-	const char *name; /* NUL-terminated; shown with '?' for bytes that are not UTF-8 */
+	const char *name;     /* NUL-terminated; shown with '?' for bytes that are not UTF-8 */
 	enum wh_db_kind type; /* WH_DB_BOOLEAN..WH_DB_OTHER */
 };
 
@@ -139,7 +139,8 @@ int wh_db_rowset_add(struct wh_db_rowset *rs, const struct wh_db_value *vals, co
 
 /* out = row-set { columns, rows }: the rows move into out (rs is left
  * empty), the columns are copied. */
-void wh_db_rowset_finish(struct wh_db_rowset *rs, const struct wh_db_column *cols, wasmtime_component_val_t *out);
+void wh_db_rowset_finish(struct wh_db_rowset *rs, const struct wh_db_column *cols,
+                         wasmtime_component_val_t *out);
 
 /* Free the rows built so far. */
 void wh_db_rowset_clear(struct wh_db_rowset *rs);

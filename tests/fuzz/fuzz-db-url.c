@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (*ae == '@')
 				at = ae;
 		/* (quoting the same text from elsewhere, a query key, is fine) */
-		if (at && memmem(a, (size_t)(at - a), "s3cr3t", 6) && !memmem(at, (size_t)(end - at), "s3cr3t", 6) &&
-		    strstr(err.message, "s3cr3t"))
+		if (at && memmem(a, (size_t)(at - a), "s3cr3t", 6) &&
+		    !memmem(at, (size_t)(end - at), "s3cr3t", 6) && strstr(err.message, "s3cr3t"))
 			__builtin_trap();
 	}
 	wh_mysql_url_clear(&m);

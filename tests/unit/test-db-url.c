@@ -144,8 +144,8 @@ int main(void)
 		const char *url = "mysql://h/d?a=1&&b&c=x%26y=z";
 		int r = wh_db_url_parse(url, strlen(url), "mysql", 3306, &u, NULL);
 		ok(r == 0 && u.n_params == 3 && same(u.params[0].key, "a") && same(u.params[0].value, "1") &&
-		       same(u.params[1].key, "b") && same(u.params[1].value, "") && same(u.params[2].key, "c") &&
-		       same(u.params[2].value, "x&y=z"),
+		       same(u.params[1].key, "b") && same(u.params[1].value, "") &&
+		       same(u.params[2].key, "c") && same(u.params[2].value, "x&y=z"),
 		   "query pairs decoded, empty ones skipped, a bare key has an empty value");
 		wh_db_url_clear(&u);
 	}
@@ -160,27 +160,34 @@ int main(void)
 	tls("mysql://h/d?ssl-mode=PREFERRED", 0, true, NULL);
 	tls("mysql://h/d?pool_min=1&conn_ttl=5&tcp_keepalive=1000&prefer_socket=true", 0, false, NULL);
 	tls("mysql://h/d?socket=/run/mysqld/mysqld.sock", -EINVAL, false, "the address sets socket");
-	tls("mysql://h/d?require_ssl=true", -EINVAL, false, "sets require_ssl, which spin-bridge does not read");
+	tls("mysql://h/d?require_ssl=true", -EINVAL, false,
+	    "sets require_ssl, which spin-bridge does not read");
 	tls("redis://h", -EINVAL, false, "must start with mysql://");
 
 	/* result column types */
 	is_int(wh_mysql_column_type(MYSQL_TYPE_TINY, 0, 63), WH_DB_INT8, "TINYINT: int8");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_TINY, UNSIGNED_FLAG, 63), WH_DB_UINT8, "TINYINT UNSIGNED: uint8");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_TINY, UNSIGNED_FLAG, 63), WH_DB_UINT8,
+	       "TINYINT UNSIGNED: uint8");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_SHORT, 0, 63), WH_DB_INT16, "SMALLINT: int16");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_SHORT, UNSIGNED_FLAG, 63), WH_DB_UINT16, "... UNSIGNED: uint16");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_SHORT, UNSIGNED_FLAG, 63), WH_DB_UINT16,
+	       "... UNSIGNED: uint16");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_INT24, 0, 63), WH_DB_INT32, "MEDIUMINT: int32");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_LONG, UNSIGNED_FLAG, 63), WH_DB_UINT32, "INT UNSIGNED: uint32");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_LONG, UNSIGNED_FLAG, 63), WH_DB_UINT32,
+	       "INT UNSIGNED: uint32");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_LONGLONG, 0, 63), WH_DB_INT64, "BIGINT: int64");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_LONGLONG, UNSIGNED_FLAG, 63), WH_DB_UINT64, "... UNSIGNED: uint64");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_LONGLONG, UNSIGNED_FLAG, 63), WH_DB_UINT64,
+	       "... UNSIGNED: uint64");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_FLOAT, 0, 63), WH_DB_FLOAT32, "FLOAT: floating32");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_DOUBLE, 0, 63), WH_DB_FLOAT64, "DOUBLE: floating64");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_VAR_STRING, 0, 45), WH_DB_STR, "VARCHAR in utf8mb4: str");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_VAR_STRING, BINARY_FLAG, 46), WH_DB_STR,
 	       "VARCHAR with a _bin collation: still str");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_VAR_STRING, BINARY_FLAG, 63), WH_DB_BINARY, "VARBINARY: binary");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_VAR_STRING, BINARY_FLAG, 63), WH_DB_BINARY,
+	       "VARBINARY: binary");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_STRING, 0, 63), WH_DB_BINARY, "BINARY: binary");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_BLOB, 0, 45), WH_DB_STR, "TEXT: str");
-	is_int(wh_mysql_column_type(MYSQL_TYPE_BLOB, BLOB_FLAG | BINARY_FLAG, 63), WH_DB_BINARY, "BLOB: binary");
+	is_int(wh_mysql_column_type(MYSQL_TYPE_BLOB, BLOB_FLAG | BINARY_FLAG, 63), WH_DB_BINARY,
+	       "BLOB: binary");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_LONG_BLOB, 0, 45), WH_DB_STR, "LONGTEXT: str");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_NEWDECIMAL, 0, 63), WH_DB_OTHER, "DECIMAL: other");
 	is_int(wh_mysql_column_type(MYSQL_TYPE_DATE, 0, 63), WH_DB_OTHER, "DATE: other");

@@ -64,9 +64,11 @@ static void test_params(void)
 		       p.v[7].v.u == UINT32_MAX && p.v[8].v.u == UINT64_MAX,
 		   "uint8..uint64 at their maxima");
 		ok(p.v[9].v.f32 == 1.5f && p.v[10].v.f64 == -2.25, "floating32, floating64");
-		ok(p.v[11].kind == WH_DB_STR && p.v[11].v.bytes.n == 3 && memcmp(p.v[11].v.bytes.p, "h\0i", 4) == 0,
+		ok(p.v[11].kind == WH_DB_STR && p.v[11].v.bytes.n == 3 &&
+		       memcmp(p.v[11].v.bytes.p, "h\0i", 4) == 0,
 		   "str: the bytes, U+0000 kept, NUL-terminated");
-		ok(p.v[12].kind == WH_DB_BINARY && p.v[12].v.bytes.n == 2 && memcmp(p.v[12].v.bytes.p, "\0\xff", 3) == 0,
+		ok(p.v[12].kind == WH_DB_BINARY && p.v[12].v.bytes.n == 2 &&
+		       memcmp(p.v[12].v.bytes.p, "\0\xff", 3) == 0,
 		   "binary: the bytes, NUL-terminated");
 		ok(p.v[13].kind == WH_DB_NULL, "db-null");
 	}
@@ -153,25 +155,29 @@ static void test_rowset(void)
 	vals[1].kind = WH_DB_STR;
 	vals[1].v.bytes.p = "\xff";
 	vals[1].v.bytes.n = 1;
-	ok(wh_db_rowset_add(&rs, vals, cols, &f) < 0 && strcmp(f.error_case, "value-conversion-failed") == 0 &&
-	       strstr(f.msg, "not UTF-8 (column b)"),
+	ok(wh_db_rowset_add(&rs, vals, cols, &f) < 0 &&
+	       strcmp(f.error_case, "value-conversion-failed") == 0 && strstr(f.msg, "not UTF-8 (column b)"),
 	   "a str that is not UTF-8: %s", f.msg);
 	vals[1].v.bytes.p = big;
 	vals[1].v.bytes.n = WH_DB_VALUE_MAX;
 	ok(wh_db_rowset_add(&rs, vals, cols, &f) == 0, "a str of %zu bytes (the cap)", WH_DB_VALUE_MAX);
 	vals[1].v.bytes.n = WH_DB_VALUE_MAX + 1;
-	ok(wh_db_rowset_add(&rs, vals, cols, &f) < 0 && strstr(f.msg, "a text of 1048577 bytes is over 1048576 (column b)"),
+	ok(wh_db_rowset_add(&rs, vals, cols, &f) < 0 &&
+	       strstr(f.msg, "a text of 1048577 bytes is over 1048576 (column b)"),
 	   "one byte over: %s", f.msg);
 	is_int(rs.n_rows, 3, "failed rows are not appended");
 	wh_db_rowset_finish(&rs, cols, &out);
 	ok(out.kind == WASMTIME_COMPONENT_RECORD && out.of.record.size == 2, "a row-set record");
 	if (out.kind == WASMTIME_COMPONENT_RECORD && out.of.record.size == 2) {
-		const wasmtime_component_val_t *c = &out.of.record.data[0].val, *rl = &out.of.record.data[1].val;
+		const wasmtime_component_val_t *c = &out.of.record.data[0].val,
+		                               *rl = &out.of.record.data[1].val;
 		const wasmtime_component_val_t *r0 = &rl->of.list.data[0], *r1 = &rl->of.list.data[1];
-		ok(c->of.list.size == 2 && c->of.list.data[1].of.record.data[1].val.kind == WASMTIME_COMPONENT_ENUM,
+		ok(c->of.list.size == 2 &&
+		       c->of.list.data[1].of.record.data[1].val.kind == WASMTIME_COMPONENT_ENUM,
 		   "two columns with their data-type");
 		ok(rl->of.list.size == 3 && strcmp(case_of(&r0->of.list.data[0]), "int32") == 0 &&
-		       r0->of.list.data[0].of.variant.val->of.s32 == 7 && strcmp(case_of(&r0->of.list.data[1]), "str") == 0 &&
+		       r0->of.list.data[0].of.variant.val->of.s32 == 7 &&
+		       strcmp(case_of(&r0->of.list.data[1]), "str") == 0 &&
 		       r0->of.list.data[1].of.variant.val->of.string.size == strlen("héllo"),
 		   "row 1: int32 7, str");
 		ok(strcmp(case_of(&r1->of.list.data[0]), "unsupported") == 0 &&
@@ -189,7 +195,8 @@ static void test_rowset(void)
 		r = wh_db_rowset_add(&rs, vals, cols, &f);
 	ok(rs.n_rows == 32 && rs.bytes == WH_DB_RESULT_MAX && strcmp(f.error_case, "query-failed") == 0 &&
 	       strstr(f.msg, "more than spin-bridge hands over (33554432 bytes)"),
-	   "32 MiB of result (the cap) is built, a byte more is query-failed: %zu rows, %s", rs.n_rows, f.msg);
+	   "32 MiB of result (the cap) is built, a byte more is query-failed: %zu rows, %s", rs.n_rows,
+	   f.msg);
 	wh_db_rowset_clear(&rs);
 
 	/* rows */
@@ -225,15 +232,19 @@ static void test_errors(void)
 
 static void test_ints(void)
 {
-	ok(wh_db_int_fits(WH_DB_INT8, true, -128, 0) && !wh_db_int_fits(WH_DB_INT8, true, 128, 0), "int8 range");
+	ok(wh_db_int_fits(WH_DB_INT8, true, -128, 0) && !wh_db_int_fits(WH_DB_INT8, true, 128, 0),
+	   "int8 range");
 	ok(wh_db_int_fits(WH_DB_INT16, true, -32768, 0) && !wh_db_int_fits(WH_DB_INT16, true, -32769, 0),
 	   "int16 range");
-	ok(wh_db_int_fits(WH_DB_INT32, true, INT32_MIN, 0) && !wh_db_int_fits(WH_DB_INT32, true, (int64_t)INT32_MAX + 1, 0),
+	ok(wh_db_int_fits(WH_DB_INT32, true, INT32_MIN, 0) &&
+	       !wh_db_int_fits(WH_DB_INT32, true, (int64_t)INT32_MAX + 1, 0),
 	   "int32 range");
 	ok(wh_db_int_fits(WH_DB_INT64, true, INT64_MIN, 0) && wh_db_int_fits(WH_DB_INT64, true, INT64_MAX, 0),
 	   "int64 range");
-	ok(wh_db_int_fits(WH_DB_UINT8, false, 0, 255) && !wh_db_int_fits(WH_DB_UINT8, false, 0, 256), "uint8 range");
-	ok(wh_db_int_fits(WH_DB_UINT32, false, 0, UINT32_MAX) && !wh_db_int_fits(WH_DB_UINT32, false, 0, (uint64_t)UINT32_MAX + 1),
+	ok(wh_db_int_fits(WH_DB_UINT8, false, 0, 255) && !wh_db_int_fits(WH_DB_UINT8, false, 0, 256),
+	   "uint8 range");
+	ok(wh_db_int_fits(WH_DB_UINT32, false, 0, UINT32_MAX) &&
+	       !wh_db_int_fits(WH_DB_UINT32, false, 0, (uint64_t)UINT32_MAX + 1),
 	   "uint32 range");
 	ok(wh_db_int_fits(WH_DB_UINT64, false, 0, UINT64_MAX), "uint64 range");
 	is_str(wh_db_kind_name(WH_DB_FLOAT32), "floating32", "case names as in WIT");
