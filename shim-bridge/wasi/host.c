@@ -480,6 +480,7 @@ static const struct iface_set all_sets[] = {
 	{ wh_outbound_ifaces, &wh_n_outbound_ifaces }, { wh_spin_ifaces, &wh_n_spin_ifaces },
 	{ wh_keyvalue_ifaces, &wh_n_keyvalue_ifaces }, { wh_sqlite_ifaces, &wh_n_sqlite_ifaces }, { wh_redis_ifaces, &wh_n_redis_ifaces },
 	{ wh_pg_ifaces, &wh_n_pg_ifaces },
+	{ wh_rdbms_ifaces, &wh_n_rdbms_ifaces }, { wh_mysql_ifaces, &wh_n_mysql_ifaces },
 };
 
 int wh_linker_new(wasm_engine_t *engine, wasmtime_component_linker_t **out, struct sk_error *err)

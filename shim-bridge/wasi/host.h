@@ -62,6 +62,7 @@ enum wh_rtype {
 	WH_KV_CAS,    /* wasi:keyvalue cas: a key and the value a read saw */
 	WH_REDIS_CONN, /* fermyon:spin/redis connection: a one-connection pool */
 	WH_PG_CONN,    /* fermyon:spin/postgres connection: a libpq PGconn */
+	WH_MYSQL_CONN, /* fermyon:spin/mysql connection: a libmariadb MYSQL (mysql-conn.h) */
 	WH_RTYPE_COUNT
 };
 
@@ -158,6 +159,7 @@ struct wh_ctx {
 	void *outbound;      /* private to outbound.c */
 	uint32_t n_redis;    /* outbound-redis.c: connections open */
 	uint32_t n_pg;       /* outbound-pg.c: connections open */
+	uint32_t n_mysql;    /* outbound-mysql.c: connections open */
 	char why[256];       /* host-side reason a request failed, or "" */
 };
 
@@ -281,6 +283,10 @@ extern const struct wh_iface_def wh_redis_ifaces[]; /* fermyon:spin/redis (outbo
 extern const size_t wh_n_redis_ifaces;
 extern const struct wh_iface_def wh_pg_ifaces[]; /* fermyon:spin/postgres (outbound-pg.c) */
 extern const size_t wh_n_pg_ifaces;
+extern const struct wh_iface_def wh_rdbms_ifaces[]; /* fermyon:spin/rdbms-types, v1 and 2.0.0 (rdbms.c) */
+extern const size_t wh_n_rdbms_ifaces;
+extern const struct wh_iface_def wh_mysql_ifaces[]; /* fermyon:spin/mysql, v1 and 2.0.0 (outbound-mysql.c) */
+extern const size_t wh_n_mysql_ifaces;
 
 /* Spin's rules for opening a key-value store (spin.c): the app's store
  * label[0..n) (borrowed from env->kvdb) when the component lists it in
