@@ -276,6 +276,7 @@ static json_object *render_status(struct app_pass *a)
 			 .observed = d ? d->observed >= d->generation : false,
 			 .conditions = dconds },
 		.manages_deployment = a->manages,
+		.service_missing = kube_informer_get(a->r->svcs, a->w->key) == NULL,
 		.problem_reason = a->problem,
 		.problem_message = a->problem ? a->problem_msg : NULL,
 		.now = now,
@@ -325,18 +326,21 @@ static json_object *ready_condition(json_object *conds)
 	return ready;
 }
 
-/* Whether a Ready reason is just a rollout under way (nothing is wrong). */
+/* Whether a Ready reason is just a rollout under way (nothing is wrong):
+ * the Deployment on its way or its pods, or the Service. */
 static bool rolling_out(const char *reason)
 {
-	return strcmp(reason, "DeploymentNotReady") == 0 || strcmp(reason, "DeploymentNotFound") == 0;
+	return strcmp(reason, "DeploymentNotReady") == 0 || strcmp(reason, "DeploymentNotFound") == 0 ||
+	       strcmp(reason, "ServiceNotReady") == 0;
 }
 
 /* An Event when the Ready reason changes, but not on the first sight of an
- * app whose stored status already has that reason (a restart), nor for the
- * first status of a new app whose rollout is under way (its Ready event
- * follows: a Warning for every app created would be noise, and one write
- * more per app); and the app's memo (reason, time of the last status write)
- * kept up to date. */
+ * app whose stored status already has that reason (a restart), nor while a
+ * rollout is under way (a new app's first status, or one step of a rollout
+ * to the next, as Deployment ready to waiting for the Service: its Ready
+ * event follows, and a Warning for every app created would be noise and
+ * one write more per app); and the app's memo (reason, time of the last
+ * status write) kept up to date. */
 static void note_ready_reason(struct app_pass *a, json_object *status, bool sent)
 {
 	struct reconciler *r = a->r;
@@ -352,7 +356,7 @@ static void note_ready_reason(struct app_pass *a, json_object *status, bool sent
 		return;
 	}
 	const char *was = sk_json_str(ready_condition(sk_json_arr(a->app, "status.conditions")), "reason");
-	if (was ? strcmp(was, reason) != 0 : !rolling_out(reason))
+	if (was ? strcmp(was, reason) != 0 && !(rolling_out(was) && rolling_out(reason)) : !rolling_out(reason))
 		rec_post_event(a->w, a->app, strcmp(sk_json_str(ready, "status"), "True") == 0 ? "Normal" : "Warning",
 			       reason, sk_json_str(ready, "message") ? sk_json_str(ready, "message") : "");
 	size_t len = strlen(reason);

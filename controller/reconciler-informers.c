@@ -240,15 +240,28 @@ static void dep_deleted(const char *key, const void *old, void *ud)
 	dep_changed(key, old, ud);
 }
 
-/* Nothing in the status follows the Service: mostly the echo of our own
- * apply, so the app waits behind new work and only checks it is in place. */
+/* Whether key's Ready condition last said it waits for its Service. */
+static bool waits_for_service(struct reconciler *r, const char *key)
+{
+	const struct ready_memo *m = strmap_get(&r->last_reason, key);
+
+	return m && strcmp(m->reason, "ServiceNotReady") == 0;
+}
+
+/* Mostly the echo of our own apply, so the app waits behind new work and
+ * only checks it is in place; but an app whose Ready waits for this
+ * Service goes first, as for its Deployment. */
 static void svc_changed(const char *key, const void *p, void *ud)
 {
 	struct reconciler *r = ud;
 	const struct small_obj *s = p;
 
 	rec_service_seen(r, key, s->hash);
-	if (kube_informer_get(r->apps, key))
+	if (!kube_informer_get(r->apps, key))
+		return;
+	if (waits_for_service(r, key))
+		rec_enqueue_first(r, key);
+	else
 		rec_enqueue_low(r, key);
 }
 
@@ -261,9 +274,10 @@ static void svc_deleted(const char *key, const void *old, void *ud)
 {
 	struct reconciler *r = ud;
 
+	/* Ready now waits for it again. */
 	rec_service_seen(r, key, NULL);
 	if (kube_informer_get(r->apps, key))
-		rec_enqueue_low(r, key);
+		rec_enqueue(r, key);
 }
 
 static void *project_small(json_object *obj, void *ud)
