@@ -290,15 +290,16 @@ static json_object *render_status(struct app_pass *a)
  * burst of Deployment updates is written once. True when sent. */
 static bool write_status(struct app_pass *a, json_object *status)
 {
-	char h_new[17], h_old[17];
+	char h_new[17];
+	/* The stored status is slim (its conditions' type, status, reason and
+	 * time): enough for status_same_ready; the whole one is compared by
+	 * the hash the projection kept. */
 	json_object *old_status = sk_json_obj(a->app, "status");
 	const struct ready_memo *m = strmap_get(&a->r->last_reason, a->w->key);
 	int64_t now = kube_now_ms();
 
 	render_object_hash(status, h_new);
-	if (old_status)
-		render_object_hash(old_status, h_old);
-	if (old_status && strcmp(h_new, h_old) == 0)
+	if (old_status && strcmp(h_new, a->p->status_hash) == 0)
 		return false;
 	long hold = status_hold_ms(status_same_ready(old_status, status), m ? m->written_ms : 0, now);
 	if (hold > 0) {

@@ -44,9 +44,11 @@ extern const struct kube_resource REC_CONFIGMAPS; /* v1 configmaps, every namesp
 /* --- cached projections ---------------------------------------------------------- */
 
 /* SpinApps and executors: their compact JSON (no managedFields, no
- * last-applied annotation), and for apps the executor they name. */
+ * last-applied annotation, a slim status), the hash of their whole status
+ * ("" for none), and for apps the executor they name. */
 struct obj_json {
 	char *json;
+	char status_hash[17];
 	char executor[64];
 	long long generation;
 	bool deleting;
