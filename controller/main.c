@@ -5,7 +5,9 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "controller/options.h"
@@ -22,6 +24,32 @@ static void on_signal(int sig)
 	else
 		stop_requested = 1;
 	controller_wakeup();
+}
+
+/* libcurl links librtmp, which links GnuTLS, and GnuTLS initialises itself
+ * from a constructor in every process that loads it (its ASN.1 tables and
+ * crypto backends: about 1 MiB resident) although we never use it: our TLS
+ * is OpenSSL's. It skips that when GNUTLS_NO_IMPLICIT_INIT=1 is in the
+ * environment at start, so a start without it sets it and executes itself
+ * again, once (REEXEC_MARK says so; both are then taken out of the
+ * environment, so an exec credential plugin does not inherit them). When
+ * the user set the variable, or /proc/self/exe cannot be executed, it runs
+ * on as it is. */
+#define REEXEC_MARK "SPIN_CONTROLLER_NO_GNUTLS_INIT"
+static void without_gnutls_init(char *argv[])
+{
+	if (getenv(REEXEC_MARK)) {
+		unsetenv(REEXEC_MARK);
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
+		return;
+	}
+	if (getenv("GNUTLS_NO_IMPLICIT_INIT"))
+		return;
+	if (setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) < 0 || setenv(REEXEC_MARK, "1", 1) < 0)
+		return;
+	execv("/proc/self/exe", argv);
+	unsetenv(REEXEC_MARK);
+	unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 }
 
 int main(int argc, char *argv[])
@@ -53,6 +81,7 @@ int main(int argc, char *argv[])
 	case CONTROLLER_RUN:
 		break;
 	}
+	without_gnutls_init(argv);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
