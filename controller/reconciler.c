@@ -113,6 +113,10 @@ void reconciler_step(struct reconciler *r)
 			return;
 		w->service = true;
 		r->svc_in_progress++;
+		if (r->o.metrics) {
+			w->started_ns = ctrl_metrics_now_ns();
+			ctrl_metrics_reconcile_start(r->o.metrics, CM_SPINAPPSERVICE);
+		}
 		rec_reconcile_service(r, w);
 		if (--w->pending == 0)
 			rec_work_finish(w);
@@ -187,6 +191,9 @@ int reconciler_new(struct kube_client *c, const struct reconciler_opts *opts, st
 		struct kube_queue_observer obs;
 		ctrl_metrics_queue_observer(r->o.metrics, EXEC_PREFIX, &obs);
 		kube_queue_observe(r->q, &obs);
+		ctrl_metrics_queue_observer_of(r->o.metrics, CM_SPINAPPSERVICE, &obs);
+		kube_queue_observe(r->svc_q, &obs);
+		ctrl_metrics_set_max_concurrent(r->o.metrics, CM_SPINAPPSERVICE, SVC_IN_PROGRESS);
 	}
 	if ((rc = rec_start_informers(r, err)) < 0) {
 		reconciler_free(r);
