@@ -46,9 +46,10 @@ static json_object *slim_status(json_object *status)
 }
 
 /* The compact JSON we keep of an app or executor: no managedFields, no
- * last-applied annotation, no resourceVersion, the status slimmed (its
- * hash into status_hash, "" when it has none). Caller frees. */
-static char *slim_json(json_object *obj, char status_hash[17])
+ * last-applied annotation, the status slimmed (its hash into status_hash,
+ * "" when it has none); an app's without its resourceVersion (an
+ * executor's guards the finalizer's patch). Caller frees. */
+static char *slim_json(json_object *obj, bool keep_version, char status_hash[17])
 {
 	json_object *copy = NULL, *meta, *status;
 	char *out = NULL;
@@ -59,7 +60,8 @@ static char *slim_json(json_object *obj, char status_hash[17])
 	meta = sk_json_obj(copy, "metadata");
 	if (meta) {
 		json_object_object_del(meta, "managedFields");
-		json_object_object_del(meta, "resourceVersion");
+		if (!keep_version)
+			json_object_object_del(meta, "resourceVersion");
 		json_object *ann = sk_json_obj(meta, "annotations");
 		if (ann)
 			json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
@@ -106,14 +108,14 @@ static void copy_hash(json_object *obj, char out[17])
 
 /* --- informer handlers ---------------------------------------------------------- */
 
-static void *project_obj_json(json_object *obj, void *ud)
+static void *project_obj_json(json_object *obj, bool executor)
 {
 	struct obj_json *p = calloc(1, sizeof(*p));
 	int64_t g = 0;
 
 	if (!p)
 		return NULL;
-	p->json = slim_json(obj, p->status_hash);
+	p->json = slim_json(obj, executor, p->status_hash);
 	if (!p->json) {
 		free(p);
 		return NULL;
@@ -125,6 +127,16 @@ static void *project_obj_json(json_object *obj, void *ud)
 	p->generation = (long long)g;
 	p->deleting = sk_json_get(obj, "metadata.deletionTimestamp") != NULL;
 	return p;
+}
+
+static void *project_app(json_object *obj, void *ud)
+{
+	return project_obj_json(obj, false);
+}
+
+static void *project_exec(json_object *obj, void *ud)
+{
+	return project_obj_json(obj, true);
 }
 
 static void free_obj_json(void *p, void *ud)
@@ -497,9 +509,9 @@ int rec_start_informers(struct reconciler *r, struct sk_error *err)
 {
 	struct kube_client *c = r->c;
 	int rc;
-	struct kube_informer_handlers happ = { project_obj_json, free_obj_json, app_changed, app_updated, app_deleted,
+	struct kube_informer_handlers happ = { project_app, free_obj_json, app_changed, app_updated, app_deleted,
 					      resync_app, informer_error };
-	struct kube_informer_handlers hexe = { project_obj_json, free_obj_json, exec_added, exec_updated,
+	struct kube_informer_handlers hexe = { project_exec, free_obj_json, exec_added, exec_updated,
 					      exec_deleted, NULL, informer_error };
 	struct kube_informer_handlers hdep = { project_dep, free_dep, dep_changed, dep_updated, dep_deleted,
 					      NULL, informer_error };
