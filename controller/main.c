@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "controller/options.h"
+#include "controller/release.h"
 #include "controller/run.h"
 #include "spinkube-version.h"
 
@@ -79,6 +80,7 @@ int main(int argc, char *argv[])
 		printf("spin-controller %s\n", SPINKUBE_VERSION);
 		return 0;
 	case CONTROLLER_RUN:
+	case CONTROLLER_RELEASE_EXECUTORS:
 		break;
 	}
 	without_gnutls_init(argv);
@@ -93,7 +95,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "spin-controller: libcurl failed to initialise\n");
 		return 1;
 	}
-	status = controller_run(&opts, &stop_requested, &stats_requested);
+	if (action == CONTROLLER_RELEASE_EXECUTORS)
+		status = controller_release_executors(&opts);
+	else
+		status = controller_run(&opts, &stop_requested, &stats_requested);
 	curl_global_cleanup();
 	return status;
 }
