@@ -68,6 +68,24 @@ static void cleanup_secrets(struct app_work *w, const char *ns, const char *curr
 	}
 }
 
+/* The CA Secret ns/name rendered from the bundle file as it is now, its
+ * hash annotation set and its hash into hash. NULL when the file cannot be
+ * read or the render fails. */
+static json_object *render_ca(struct reconciler *r, const char *ns, const char *name, char hash[17])
+{
+	_cleanup_free_ char *bundle = NULL;
+	size_t len = 0;
+	json_object *ca = NULL;
+
+	if (rec_read_ca_bundle(r->ca_path, &bundle, &len) < 0 || render_ca_secret(ns, name, bundle, len, &ca, NULL) < 0)
+		return NULL;
+	render_object_hash(ca, hash);
+	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(ca, "metadata"), "annotations");
+	if (ann)
+		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, hash);
+	return ca;
+}
+
 /* The CA Secret of a namespace: rendered and hashed once, sent once, and
  * again only when the cached copy stops matching (deleted, edited). */
 static void ensure_ca_secret(struct app_work *w, const char *ns, const char *name)
@@ -86,9 +104,8 @@ static void ensure_ca_secret(struct app_work *w, const char *ns, const char *nam
 			free(m);
 			return;
 		}
-		if (render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+		if (!(ca = render_ca(r, ns, name, m->hash)))
 			return;
-		render_object_hash(ca, m->hash);
 	}
 	const struct small_obj *cs = kube_informer_get(r->secrets, key);
 	if (cs && strcmp(cs->hash, m->hash) == 0) {
@@ -99,11 +116,10 @@ static void ensure_ca_secret(struct app_work *w, const char *ns, const char *nam
 	 * (a failed write) it goes again. */
 	if (m->sent_ms && kube_now_ms() - m->sent_ms < 30000)
 		return;
-	if (!ca && render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+	/* The bundle file may have changed since the memo was made: what is
+	 * sent carries the hash of what is sent. */
+	if (!ca && !(ca = render_ca(r, ns, name, m->hash)))
 		return;
-	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(ca, "metadata"), "annotations");
-	if (ann)
-		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, m->hash);
 	rec_apply(w, &KUBE_SECRETS, ns, name, ca);
 	m->sent_ms = kube_now_ms();
 }
@@ -250,7 +266,7 @@ static void apply_children(struct app_pass *a)
 	 * does not wait for its ClusterIP. */
 	if (render_service(a->app, &svc, NULL) == 0)
 		rec_service_check(r, a->w->key, svc);
-	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_bundle)
+	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_path)
 		ensure_ca_secret(a->w, a->ns, sk_json_str(a->exec, "spec.deploymentConfig.caCertSecret"));
 	cleanup_secrets(a->w, a->ns, rc_name);
 }

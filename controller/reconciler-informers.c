@@ -46,9 +46,10 @@ static json_object *slim_status(json_object *status)
 }
 
 /* The compact JSON we keep of an app or executor: no managedFields, no
- * last-applied annotation, the status slimmed (its hash into status_hash,
- * "" when it has none); an app's without its resourceVersion (an
- * executor's guards the finalizer's patch). Caller frees. */
+ * last-applied annotation, no creationTimestamp, the status slimmed (its
+ * hash into status_hash, "" when it has none); an app's without its
+ * resourceVersion (an executor's guards the finalizer's patch). Caller
+ * frees. */
 static char *slim_json(json_object *obj, bool keep_version, char status_hash[17])
 {
 	json_object *copy = NULL, *meta, *status;
@@ -60,6 +61,7 @@ static char *slim_json(json_object *obj, bool keep_version, char status_hash[17]
 	meta = sk_json_obj(copy, "metadata");
 	if (meta) {
 		json_object_object_del(meta, "managedFields");
+		json_object_object_del(meta, "creationTimestamp");
 		if (!keep_version)
 			json_object_object_del(meta, "resourceVersion");
 		json_object *ann = sk_json_obj(meta, "annotations");
