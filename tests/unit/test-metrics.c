@@ -225,8 +225,10 @@ static void test_queue(void)
 	   "the Services' queue: its own adds and depth, the apps' untouched by the same keys");
 	k = kube_queue_get(sq, 0);
 	ok(svcs->depth == 1 && svcs->nworking == 1 && apps->nworking == 0, "... its own worker");
-	kube_queue_done(sq, k);
-	kube_queue_add_rate_limited(sq, k, 0);
+	char taken[16];
+	snprintf(taken, sizeof(taken), "%s", k ? k : "");
+	kube_queue_done(sq, taken); /* k is the queue's, gone at done */
+	kube_queue_add_rate_limited(sq, taken, 0);
 	ok(svcs->work_duration.count == 1 && svcs->retries == 1 && apps->retries == 1, "... its own work time and retries");
 	kube_queue_free(sq);
 
