@@ -5,10 +5,13 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "controller/options.h"
+#include "controller/release.h"
 #include "controller/run.h"
 #include "spinkube-version.h"
 
@@ -22,6 +25,32 @@ static void on_signal(int sig)
 	else
 		stop_requested = 1;
 	controller_wakeup();
+}
+
+/* libcurl links librtmp, which links GnuTLS, and GnuTLS initialises itself
+ * from a constructor in every process that loads it (its ASN.1 tables and
+ * crypto backends: about 1 MiB resident) although we never use it: our TLS
+ * is OpenSSL's. It skips that when GNUTLS_NO_IMPLICIT_INIT=1 is in the
+ * environment at start, so a start without it sets it and executes itself
+ * again, once (REEXEC_MARK says so; both are then taken out of the
+ * environment, so an exec credential plugin does not inherit them). When
+ * the user set the variable, or /proc/self/exe cannot be executed, it runs
+ * on as it is. */
+#define REEXEC_MARK "SPIN_CONTROLLER_NO_GNUTLS_INIT"
+static void without_gnutls_init(char *argv[])
+{
+	if (getenv(REEXEC_MARK)) {
+		unsetenv(REEXEC_MARK);
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
+		return;
+	}
+	if (getenv("GNUTLS_NO_IMPLICIT_INIT"))
+		return;
+	if (setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) < 0 || setenv(REEXEC_MARK, "1", 1) < 0)
+		return;
+	execv("/proc/self/exe", argv);
+	unsetenv(REEXEC_MARK);
+	unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 }
 
 int main(int argc, char *argv[])
@@ -51,8 +80,10 @@ int main(int argc, char *argv[])
 		printf("spin-controller %s\n", SPINKUBE_VERSION);
 		return 0;
 	case CONTROLLER_RUN:
+	case CONTROLLER_RELEASE_EXECUTORS:
 		break;
 	}
+	without_gnutls_init(argv);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -64,7 +95,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "spin-controller: libcurl failed to initialise\n");
 		return 1;
 	}
-	status = controller_run(&opts, &stop_requested, &stats_requested);
+	if (action == CONTROLLER_RELEASE_EXECUTORS)
+		status = controller_release_executors(&opts);
+	else
+		status = controller_run(&opts, &stop_requested, &stats_requested);
 	curl_global_cleanup();
 	return status;
 }

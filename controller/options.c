@@ -53,6 +53,11 @@ void controller_usage(FILE *out)
 	      "  --health-probe-bind-address ADDR\n"
 	      "                     serve /healthz and /readyz over HTTP at ADDR (default\n"
 	      "                     :8082, 0 off)\n"
+	      "  --release-executors SELECTOR\n"
+	      "                     instead of running: delete the SpinAppExecutors of every\n"
+	      "                     namespace that the label SELECTOR matches, take the\n"
+	      "                     controller's finalizer off them, and exit once they are\n"
+	      "                     gone (at most 60 s; the Helm chart's pre-delete hook)\n"
 	      "  --version          print the version and exit\n"
 	      "  -h, --help         print this help and exit\n"
 	      "\n"
@@ -225,6 +230,8 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 			r = option_value(argc, argv, &i, "--metrics-cert-path", &o.metrics_cert_dir, err);
 		if (r == 0)
 			r = option_bind(argc, argv, &i, "--health-probe-bind-address", &o.health_addr, err);
+		if (r == 0)
+			r = option_value(argc, argv, &i, "--release-executors", &o.release_selector, err);
 		if (r < 0)
 			return r;
 		if (r > 0)
@@ -233,6 +240,6 @@ int controller_options_parse(int argc, const char *const argv[], struct controll
 	}
 	o.qps = (double)qps;
 	*opts = o;
-	*action = CONTROLLER_RUN;
+	*action = o.release_selector ? CONTROLLER_RELEASE_EXECUTORS : CONTROLLER_RUN;
 	return 0;
 }

@@ -12,6 +12,7 @@ enum controller_action {
 	CONTROLLER_RUN,
 	CONTROLLER_HELP,
 	CONTROLLER_VERSION,
+	CONTROLLER_RELEASE_EXECUTORS, /* --release-executors SELECTOR */
 };
 
 struct controller_options {
@@ -31,6 +32,10 @@ struct controller_options {
 	bool metrics_secure;        /* --metrics-secure; default true */
 	const char *metrics_cert_dir; /* --metrics-cert-path; NULL: self-signed */
 	const char *health_addr;    /* --health-probe-bind-address; default ":8082", "0" off */
+	/* --release-executors: delete the executors this label selector
+	 * matches, take the finalizer off them, and exit (the chart's
+	 * pre-delete hook) */
+	const char *release_selector;
 };
 
 /* The default --leader-election-id: the Lease's name. */

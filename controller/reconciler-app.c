@@ -68,6 +68,24 @@ static void cleanup_secrets(struct app_work *w, const char *ns, const char *curr
 	}
 }
 
+/* The CA Secret ns/name rendered from the bundle file as it is now, its
+ * hash annotation set and its hash into hash. NULL when the file cannot be
+ * read or the render fails. */
+static json_object *render_ca(struct reconciler *r, const char *ns, const char *name, char hash[17])
+{
+	_cleanup_free_ char *bundle = NULL;
+	size_t len = 0;
+	json_object *ca = NULL;
+
+	if (rec_read_ca_bundle(r->ca_path, &bundle, &len) < 0 || render_ca_secret(ns, name, bundle, len, &ca, NULL) < 0)
+		return NULL;
+	render_object_hash(ca, hash);
+	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(ca, "metadata"), "annotations");
+	if (ann)
+		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, hash);
+	return ca;
+}
+
 /* The CA Secret of a namespace: rendered and hashed once, sent once, and
  * again only when the cached copy stops matching (deleted, edited). */
 static void ensure_ca_secret(struct app_work *w, const char *ns, const char *name)
@@ -86,9 +104,8 @@ static void ensure_ca_secret(struct app_work *w, const char *ns, const char *nam
 			free(m);
 			return;
 		}
-		if (render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+		if (!(ca = render_ca(r, ns, name, m->hash)))
 			return;
-		render_object_hash(ca, m->hash);
 	}
 	const struct small_obj *cs = kube_informer_get(r->secrets, key);
 	if (cs && strcmp(cs->hash, m->hash) == 0) {
@@ -99,11 +116,10 @@ static void ensure_ca_secret(struct app_work *w, const char *ns, const char *nam
 	 * (a failed write) it goes again. */
 	if (m->sent_ms && kube_now_ms() - m->sent_ms < 30000)
 		return;
-	if (!ca && render_ca_secret(ns, name, r->ca_bundle, r->ca_len, &ca, NULL) < 0)
+	/* The bundle file may have changed since the memo was made: what is
+	 * sent carries the hash of what is sent. */
+	if (!ca && !(ca = render_ca(r, ns, name, m->hash)))
 		return;
-	json_object *ann = sk_json_ensure_obj(sk_json_ensure_obj(ca, "metadata"), "annotations");
-	if (ann)
-		sk_json_set_str(ann, SPIN_ANNOTATION_DESIRED_HASH, m->hash);
 	rec_apply(w, &KUBE_SECRETS, ns, name, ca);
 	m->sent_ms = kube_now_ms();
 }
@@ -250,7 +266,7 @@ static void apply_children(struct app_pass *a)
 	 * does not wait for its ClusterIP. */
 	if (render_service(a->app, &svc, NULL) == 0)
 		rec_service_check(r, a->w->key, svc);
-	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_bundle)
+	if (a->exec && sk_json_bool(a->exec, "spec.deploymentConfig.installDefaultCACerts", false) && r->ca_path)
 		ensure_ca_secret(a->w, a->ns, sk_json_str(a->exec, "spec.deploymentConfig.caCertSecret"));
 	cleanup_secrets(a->w, a->ns, rc_name);
 }
@@ -276,6 +292,7 @@ static json_object *render_status(struct app_pass *a)
 			 .observed = d ? d->observed >= d->generation : false,
 			 .conditions = dconds },
 		.manages_deployment = a->manages,
+		.service_missing = kube_informer_get(a->r->svcs, a->w->key) == NULL,
 		.problem_reason = a->problem,
 		.problem_message = a->problem ? a->problem_msg : NULL,
 		.now = now,
@@ -289,15 +306,16 @@ static json_object *render_status(struct app_pass *a)
  * burst of Deployment updates is written once. True when sent. */
 static bool write_status(struct app_pass *a, json_object *status)
 {
-	char h_new[17], h_old[17];
+	char h_new[17];
+	/* The stored status is slim (its conditions' type, status, reason and
+	 * time): enough for status_same_ready; the whole one is compared by
+	 * the hash the projection kept. */
 	json_object *old_status = sk_json_obj(a->app, "status");
 	const struct ready_memo *m = strmap_get(&a->r->last_reason, a->w->key);
 	int64_t now = kube_now_ms();
 
 	render_object_hash(status, h_new);
-	if (old_status)
-		render_object_hash(old_status, h_old);
-	if (old_status && strcmp(h_new, h_old) == 0)
+	if (old_status && strcmp(h_new, a->p->status_hash) == 0)
 		return false;
 	long hold = status_hold_ms(status_same_ready(old_status, status), m ? m->written_ms : 0, now);
 	if (hold > 0) {
@@ -325,18 +343,21 @@ static json_object *ready_condition(json_object *conds)
 	return ready;
 }
 
-/* Whether a Ready reason is just a rollout under way (nothing is wrong). */
+/* Whether a Ready reason is just a rollout under way (nothing is wrong):
+ * the Deployment on its way or its pods, or the Service. */
 static bool rolling_out(const char *reason)
 {
-	return strcmp(reason, "DeploymentNotReady") == 0 || strcmp(reason, "DeploymentNotFound") == 0;
+	return strcmp(reason, "DeploymentNotReady") == 0 || strcmp(reason, "DeploymentNotFound") == 0 ||
+	       strcmp(reason, "ServiceNotReady") == 0;
 }
 
 /* An Event when the Ready reason changes, but not on the first sight of an
- * app whose stored status already has that reason (a restart), nor for the
- * first status of a new app whose rollout is under way (its Ready event
- * follows: a Warning for every app created would be noise, and one write
- * more per app); and the app's memo (reason, time of the last status write)
- * kept up to date. */
+ * app whose stored status already has that reason (a restart), nor while a
+ * rollout is under way (a new app's first status, or one step of a rollout
+ * to the next, as Deployment ready to waiting for the Service: its Ready
+ * event follows, and a Warning for every app created would be noise and
+ * one write more per app); and the app's memo (reason, time of the last
+ * status write) kept up to date. */
 static void note_ready_reason(struct app_pass *a, json_object *status, bool sent)
 {
 	struct reconciler *r = a->r;
@@ -352,7 +373,7 @@ static void note_ready_reason(struct app_pass *a, json_object *status, bool sent
 		return;
 	}
 	const char *was = sk_json_str(ready_condition(sk_json_arr(a->app, "status.conditions")), "reason");
-	if (was ? strcmp(was, reason) != 0 : !rolling_out(reason))
+	if (was ? strcmp(was, reason) != 0 && !(rolling_out(was) && rolling_out(reason)) : !rolling_out(reason))
 		rec_post_event(a->w, a->app, strcmp(sk_json_str(ready, "status"), "True") == 0 ? "Normal" : "Warning",
 			       reason, sk_json_str(ready, "message") ? sk_json_str(ready, "message") : "");
 	size_t len = strlen(reason);

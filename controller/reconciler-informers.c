@@ -8,25 +8,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/json.h"
 #include "common/strmap.h"
 #include "controller/reconciler-internal.h"
 #include "controller/render/render.h"
 
-/* The compact JSON we keep of an app or executor. Caller frees. */
-static char *slim_json(json_object *obj)
+/* What a reconcile reads of a stored status: each condition's type,
+ * status, reason and lastTransitionTime (Ready's reason for events, the
+ * times kept while a condition's status stays). The whole status is only
+ * compared with the one rendered, and for that its hash is kept beside.
+ * A new object, or NULL when out of memory. */
+static json_object *slim_status(json_object *status)
 {
-	json_object *copy = NULL, *meta;
+	static const char *const keep[] = { "type", "status", "reason", "lastTransitionTime" };
+	json_object *out = json_object_new_object(), *conds = sk_json_arr(status, "conditions"), *arr;
+
+	if (!out || !conds)
+		return out;
+	if (!(arr = json_object_new_array())) {
+		json_object_put(out);
+		return NULL;
+	}
+	sk_json_set(out, "conditions", arr);
+	for (size_t i = 0; i < json_object_array_length(conds); i++) {
+		json_object *c = json_object_array_get_idx(conds, i), *sc = json_object_new_object();
+		if (!sc)
+			break;
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+			const char *v = sk_json_str(c, keep[k]);
+			if (v)
+				sk_json_set_str(sc, keep[k], v);
+		}
+		json_object_array_add(arr, sc);
+	}
+	return out;
+}
+
+/* The compact JSON we keep of an app or executor: no managedFields, no
+ * last-applied annotation, no creationTimestamp, the status slimmed (its
+ * hash into status_hash, "" when it has none); an app's without its
+ * resourceVersion (an executor's guards the finalizer's patch). Caller
+ * frees. */
+static char *slim_json(json_object *obj, bool keep_version, char status_hash[17])
+{
+	json_object *copy = NULL, *meta, *status;
 	char *out = NULL;
 
+	status_hash[0] = '\0';
 	if (json_object_deep_copy(obj, &copy, NULL) < 0)
 		return NULL;
 	meta = sk_json_obj(copy, "metadata");
 	if (meta) {
 		json_object_object_del(meta, "managedFields");
+		json_object_object_del(meta, "creationTimestamp");
+		if (!keep_version)
+			json_object_object_del(meta, "resourceVersion");
 		json_object *ann = sk_json_obj(meta, "annotations");
 		if (ann)
 			json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+	}
+	status = sk_json_obj(copy, "status");
+	if (status) {
+		json_object *slim = slim_status(status);
+		render_object_hash(status, status_hash);
+		if (!slim) {
+			json_object_put(copy);
+			return NULL;
+		}
+		sk_json_set(copy, "status", slim);
 	}
 	const char *s = sk_json_to_string(copy, NULL);
 	out = s ? strdup(s) : NULL;
@@ -60,14 +110,14 @@ static void copy_hash(json_object *obj, char out[17])
 
 /* --- informer handlers ---------------------------------------------------------- */
 
-static void *project_obj_json(json_object *obj, void *ud)
+static void *project_obj_json(json_object *obj, bool executor)
 {
 	struct obj_json *p = calloc(1, sizeof(*p));
 	int64_t g = 0;
 
 	if (!p)
 		return NULL;
-	p->json = slim_json(obj);
+	p->json = slim_json(obj, executor, p->status_hash);
 	if (!p->json) {
 		free(p);
 		return NULL;
@@ -79,6 +129,16 @@ static void *project_obj_json(json_object *obj, void *ud)
 	p->generation = (long long)g;
 	p->deleting = sk_json_get(obj, "metadata.deletionTimestamp") != NULL;
 	return p;
+}
+
+static void *project_app(json_object *obj, void *ud)
+{
+	return project_obj_json(obj, false);
+}
+
+static void *project_exec(json_object *obj, void *ud)
+{
+	return project_obj_json(obj, true);
 }
 
 static void free_obj_json(void *p, void *ud)
@@ -203,9 +263,24 @@ static void *project_dep(json_object *obj, void *ud)
 	(void)sk_json_int64(obj, "status.availableReplicas", &d->available);
 	(void)sk_json_int64(obj, "metadata.generation", &d->generation);
 	(void)sk_json_int64(obj, "status.observedGeneration", &d->observed);
+	/* Of the conditions, what the app's status copies: Available's and
+	 * Progressing's status, reason and message. */
 	conds = sk_json_arr(obj, "status.conditions");
 	if (conds) {
-		const char *s = sk_json_to_string(conds, NULL);
+		_cleanup_json_ json_object *keep = json_object_new_array();
+		for (size_t i = 0; keep && i < json_object_array_length(conds); i++) {
+			json_object *c = json_object_array_get_idx(conds, i), *kc;
+			const char *t = sk_json_str(c, "type");
+			if (!t || (strcmp(t, "Available") != 0 && strcmp(t, "Progressing") != 0) ||
+			    !(kc = json_object_new_object()))
+				continue;
+			static const char *const fields[] = { "type", "status", "reason", "message" };
+			for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+				if (sk_json_str(c, fields[k]))
+					sk_json_set_str(kc, fields[k], sk_json_str(c, fields[k]));
+			json_object_array_add(keep, kc);
+		}
+		const char *s = keep ? sk_json_to_string(keep, NULL) : NULL;
 		d->conditions = s ? strdup(s) : NULL;
 	}
 	return d;
@@ -240,15 +315,28 @@ static void dep_deleted(const char *key, const void *old, void *ud)
 	dep_changed(key, old, ud);
 }
 
-/* Nothing in the status follows the Service: mostly the echo of our own
- * apply, so the app waits behind new work and only checks it is in place. */
+/* Whether key's Ready condition last said it waits for its Service. */
+static bool waits_for_service(struct reconciler *r, const char *key)
+{
+	const struct ready_memo *m = strmap_get(&r->last_reason, key);
+
+	return m && strcmp(m->reason, "ServiceNotReady") == 0;
+}
+
+/* Mostly the echo of our own apply, so the app waits behind new work and
+ * only checks it is in place; but an app whose Ready waits for this
+ * Service goes first, as for its Deployment. */
 static void svc_changed(const char *key, const void *p, void *ud)
 {
 	struct reconciler *r = ud;
 	const struct small_obj *s = p;
 
 	rec_service_seen(r, key, s->hash);
-	if (kube_informer_get(r->apps, key))
+	if (!kube_informer_get(r->apps, key))
+		return;
+	if (waits_for_service(r, key))
+		rec_enqueue_first(r, key);
+	else
 		rec_enqueue_low(r, key);
 }
 
@@ -261,9 +349,10 @@ static void svc_deleted(const char *key, const void *old, void *ud)
 {
 	struct reconciler *r = ud;
 
+	/* Ready now waits for it again. */
 	rec_service_seen(r, key, NULL);
 	if (kube_informer_get(r->apps, key))
-		rec_enqueue_low(r, key);
+		rec_enqueue(r, key);
 }
 
 static void *project_small(json_object *obj, void *ud)
@@ -422,9 +511,9 @@ int rec_start_informers(struct reconciler *r, struct sk_error *err)
 {
 	struct kube_client *c = r->c;
 	int rc;
-	struct kube_informer_handlers happ = { project_obj_json, free_obj_json, app_changed, app_updated, app_deleted,
+	struct kube_informer_handlers happ = { project_app, free_obj_json, app_changed, app_updated, app_deleted,
 					      resync_app, informer_error };
-	struct kube_informer_handlers hexe = { project_obj_json, free_obj_json, exec_added, exec_updated,
+	struct kube_informer_handlers hexe = { project_exec, free_obj_json, exec_added, exec_updated,
 					      exec_deleted, NULL, informer_error };
 	struct kube_informer_handlers hdep = { project_dep, free_dep, dep_changed, dep_updated, dep_deleted,
 					      NULL, informer_error };

@@ -44,9 +44,11 @@ extern const struct kube_resource REC_CONFIGMAPS; /* v1 configmaps, every namesp
 /* --- cached projections ---------------------------------------------------------- */
 
 /* SpinApps and executors: their compact JSON (no managedFields, no
- * last-applied annotation), and for apps the executor they name. */
+ * last-applied annotation, a slim status), the hash of their whole status
+ * ("" for none), and for apps the executor they name. */
 struct obj_json {
 	char *json;
+	char status_hash[17];
 	char executor[64];
 	long long generation;
 	bool deleting;
@@ -98,9 +100,10 @@ struct reconciler {
 	struct kube_queue *svc_q;
 	int svc_in_progress;
 	struct reconciler_stats stats;
-	char *ca_bundle;
-	size_t ca_len;
-	char ca_hash[17];
+	/* The system CA bundle's path, when it could be read at start; read
+	 * again for each CA Secret rendered (once per namespace), not kept:
+	 * it is a few hundred KiB. */
+	const char *ca_path;
 	/* Indexes: "Secret/ns/name" -> app keys that reference it; app key -> its
 	 * references; app key -> its runtime-config Secret keys; app key -> its
 	 * ReplicaSet keys. */
@@ -150,6 +153,8 @@ struct app_work {
 
 /* --- reconciler.c: the loop --------------------------------------------------------- */
 
+/* Read the CA bundle at path (capped); *out is the caller's. */
+int rec_read_ca_bundle(const char *path, char **out, size_t *len);
 /* Hand a record to the program's log sink (if any). key and detail may be NULL. */
 void rec_say(struct reconciler *r, enum log_level level, const char *msg, const char *key, const char *detail);
 /* The namespace and name of "ns/name" into buffers; -EINVAL when it does not fit. */

@@ -37,7 +37,8 @@ static void count_reconcile(struct app_work *w)
 		return;
 	if (w->failed)
 		res = w->conflict ? CM_REQUEUE : CM_ERROR;
-	ctrl_metrics_reconcile_end(r->o.metrics, ctrl_metrics_controller_of(w->key, EXEC_PREFIX), res,
+	ctrl_metrics_reconcile_end(r->o.metrics,
+				   w->service ? CM_SPINAPPSERVICE : ctrl_metrics_controller_of(w->key, EXEC_PREFIX), res,
 				   (double)(ctrl_metrics_now_ns() - w->started_ns) / 1e9);
 }
 
@@ -46,7 +47,9 @@ void rec_work_finish(struct app_work *w)
 	struct reconciler *r = w->r;
 
 	if (w->service) {
-		/* The Services' pool: its own queue, backoff and errors. */
+		/* The Services' pool: its own queue, backoff, errors and
+		 * metrics (controller spinapp-service). */
+		count_reconcile(w);
 		rec_service_finished(w);
 		if (w->failed) {
 			rec_say(r, LOG_WARN, w->conflict ? "write conflict; retrying" : "Service apply failed; retrying",

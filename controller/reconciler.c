@@ -39,6 +39,11 @@ void rec_say(struct reconciler *r, enum log_level level, const char *msg, const 
 		sk_report(r->o.log, level, msg, "%s", "");
 }
 
+int rec_read_ca_bundle(const char *path, char **out, size_t *len)
+{
+	return sk_read_file(path, CA_BUNDLE_MAX, out, len);
+}
+
 int rec_split_key(const char *key, char *ns, size_t nsz, char *name, size_t namesz)
 {
 	const char *slash = strchr(key, '/');
@@ -113,6 +118,10 @@ void reconciler_step(struct reconciler *r)
 			return;
 		w->service = true;
 		r->svc_in_progress++;
+		if (r->o.metrics) {
+			w->started_ns = ctrl_metrics_now_ns();
+			ctrl_metrics_reconcile_start(r->o.metrics, CM_SPINAPPSERVICE);
+		}
 		rec_reconcile_service(r, w);
 		if (--w->pending == 0)
 			rec_work_finish(w);
@@ -171,13 +180,15 @@ int reconciler_new(struct kube_client *c, const struct reconciler_opts *opts, st
 		r->o.resync_ms = 600000;
 	if (r->o.resync_ms < 0)
 		r->o.resync_ms = 0;
-	rc = sk_read_file(r->o.ca_bundle_path ? r->o.ca_bundle_path : CA_BUNDLE_DEFAULT, CA_BUNDLE_MAX, &r->ca_bundle,
-			  &r->ca_len);
-	if (rc < 0) {
+	char *bundle = NULL;
+	size_t blen = 0;
+	rc = rec_read_ca_bundle(r->o.ca_bundle_path ? r->o.ca_bundle_path : CA_BUNDLE_DEFAULT, &bundle, &blen);
+	free(bundle);
+	if (rc < 0)
 		rec_say(r, LOG_WARN, "no system CA bundle; executors with installDefaultCACerts get no CA Secret", NULL,
 			strerror(-rc));
-		r->ca_bundle = NULL;
-	}
+	else
+		r->ca_path = r->o.ca_bundle_path ? r->o.ca_bundle_path : CA_BUNDLE_DEFAULT;
 	struct kube_queue_opts qo = { .base_delay_ms = 200, .max_delay_ms = 60000, .qps = 50, .burst = 500 };
 	if (kube_queue_new(&qo, kube_now_ms(), &r->q) < 0 || kube_queue_new(&qo, kube_now_ms(), &r->svc_q) < 0) {
 		reconciler_free(r);
@@ -187,6 +198,9 @@ int reconciler_new(struct kube_client *c, const struct reconciler_opts *opts, st
 		struct kube_queue_observer obs;
 		ctrl_metrics_queue_observer(r->o.metrics, EXEC_PREFIX, &obs);
 		kube_queue_observe(r->q, &obs);
+		ctrl_metrics_queue_observer_of(r->o.metrics, CM_SPINAPPSERVICE, &obs);
+		kube_queue_observe(r->svc_q, &obs);
+		ctrl_metrics_set_max_concurrent(r->o.metrics, CM_SPINAPPSERVICE, SVC_IN_PROGRESS);
 	}
 	if ((rc = rec_start_informers(r, err)) < 0) {
 		reconciler_free(r);
@@ -229,6 +243,5 @@ void reconciler_free(struct reconciler *r)
 	strmap_clear(&r->app_errors);
 	strmap_clear(&r->svc_errors);
 	strmap_clear(&r->svc_sent);
-	free(r->ca_bundle);
 	free(r);
 }

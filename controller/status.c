@@ -93,6 +93,10 @@ json_object *status_render(const struct status_input *in)
 	if (in->problem_reason) {
 		add_condition(conds, old_conds, "Ready", "False", in->problem_reason,
 			      in->problem_message ? in->problem_message : "", gen, in->now);
+	} else if (!in->manages_deployment && in->service_missing) {
+		add_condition(conds, old_conds, "Ready", "False", "ServiceNotReady",
+			      "the executor does not create a Deployment; waiting for the Service to be created", gen,
+			      in->now);
 	} else if (!in->manages_deployment) {
 		add_condition(conds, old_conds, "Ready", "True", "ServiceReady",
 			      "the executor does not create a Deployment; the Service is in place", gen, in->now);
@@ -101,8 +105,15 @@ json_object *status_render(const struct status_input *in)
 			      "waiting for the Deployment to be created", gen, in->now);
 	} else if (in->dep.observed && in->dep.ready >= want && in->dep.updated >= want &&
 		   in->dep.replicas == in->dep.updated) {
-		snprintf(msg, sizeof(msg), "%lld of %lld replicas ready", (long long)in->dep.ready, (long long)want);
-		add_condition(conds, old_conds, "Ready", "True", "Ready", msg, gen, in->now);
+		if (in->service_missing) {
+			snprintf(msg, sizeof(msg), "%lld of %lld replicas ready; waiting for the Service to be created",
+				 (long long)in->dep.ready, (long long)want);
+			add_condition(conds, old_conds, "Ready", "False", "ServiceNotReady", msg, gen, in->now);
+		} else {
+			snprintf(msg, sizeof(msg), "%lld of %lld replicas ready", (long long)in->dep.ready,
+				 (long long)want);
+			add_condition(conds, old_conds, "Ready", "True", "Ready", msg, gen, in->now);
+		}
 	} else {
 		snprintf(msg, sizeof(msg), "%lld of %lld replicas ready, %lld updated", (long long)in->dep.ready,
 			 (long long)want, (long long)in->dep.updated);

@@ -27,6 +27,10 @@ struct status_input {
 	json_object *app;            /* the SpinApp (borrowed) */
 	struct deployment_state dep;
 	bool manages_deployment;     /* false when the executor's createDeployment is false */
+	/* The app's Service is not there yet: Ready waits for it (an app is
+	 * reached through its Service), readyReplicas does not (it counts
+	 * the Deployment's ready pods, as upstream's does). */
+	bool service_missing;
 	const char *problem_reason;  /* e.g. ExecutorNotFound; NULL when none */
 	const char *problem_message;
 	const char *now;             /* RFC 3339, for conditions that change now */

@@ -21,6 +21,8 @@
 /* Bytes a stream may hold between two turns of the loop before curl is asked
  * to pause it; keeps a fast watch from filling memory. */
 #define STREAM_PENDING_MAX (1u << 20)
+/* libcurl's receive buffer for a request that is not a watch. */
+#define REQ_RECV_BUFFER 4096
 /* Body of an error response to a stream, kept to decode the Status. */
 #define STREAM_ERROR_BODY_MAX (1u << 20)
 
@@ -238,6 +240,11 @@ static int req_start(struct kube_client *c, struct kube_req *q, struct sk_error 
 	 * (16 KiB, default 64 KiB) keeps a burst of requests in flight from
 	 * costing 48 KiB more each. */
 	curl_easy_setopt(q->easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	/* Likewise the receive buffer of a request (16 KiB by default): its
+	 * answer is a few KiB, read in a few calls. Watches keep the default:
+	 * they carry every event. */
+	if (!q->stream)
+		curl_easy_setopt(q->easy, CURLOPT_BUFFERSIZE, (long)REQ_RECV_BUFFER);
 	curl_slist_free_all(q->headers);
 	q->headers = NULL;
 	q->errbuf[0] = '\0';

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+/* The most a framer keeps allocated between lines. */
+#define FRAMER_KEEP (64u << 10)
+
 static int emit(const char *line, size_t len, kube_line_fn fn, void *ud)
 {
 	if (len && line[len - 1] == '\r')
@@ -32,7 +35,12 @@ int kube_framer_feed(struct kube_framer *f, const char *data, size_t len, kube_l
 				return r;
 			}
 			r = emit(f->partial.data, f->partial.len, fn, userdata);
-			kube_framer_reset(f);
+			/* A long line (a CA bundle Secret: hundreds of KiB) must
+			 * not keep its buffer for the life of the watch. */
+			if (f->partial.cap > FRAMER_KEEP)
+				sk_buf_free(&f->partial);
+			else
+				kube_framer_reset(f);
 		} else {
 			if ((size_t)(nl - p) > f->partial.max)
 				return -E2BIG;

@@ -3,8 +3,8 @@
  * Bytes arrive in arbitrary chunks; each complete line (one JSON watch event)
  * is handed to the callback exactly once. Lines that lie whole inside a chunk
  * are handed over in place, without a copy; only a line cut by a chunk border
- * is buffered, and a line longer than max is an error (-E2BIG), never an
- * allocation without end. Empty lines are skipped; a trailing '\r' is dropped. */
+ * is buffered (its buffer given back after a line over 64 KiB), and a line
+ * longer than max is an error (-E2BIG), never an allocation without end. Empty lines are skipped; a trailing '\r' is dropped. */
 #ifndef SPINKUBE_KUBE_FRAME_H
 #define SPINKUBE_KUBE_FRAME_H
 

@@ -17,7 +17,7 @@ static const double QUEUE_BUCKETS[] = { 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const CONTROLLER_NAMES[CM_NCONTROLLERS] = { "spinapp", "spinappexecutor" };
+static const char *const CONTROLLER_NAMES[CM_NCONTROLLERS] = { "spinapp", "spinapp-service", "spinappexecutor" };
 /* In the order the page lists them (by label value). */
 static const char *const RESULT_NAMES[CM_NRESULTS] = { "error", "requeue", "requeue_after", "success" };
 
@@ -121,23 +121,22 @@ static struct cm_workqueue *queue_of(struct ctrl_metrics *m, const char *key)
 	return &m->ctl[ctrl_metrics_controller_of(key, m->exec_prefix)].wq;
 }
 
-static uint64_t on_added(void *ud, const char *key)
+/* The queue's series move the same way whichever observer feeds them:
+ * by key (ud the registry) or for one controller (ud its queue). */
+static uint64_t added(struct cm_workqueue *q)
 {
-	struct cm_workqueue *q = queue_of(ud, key);
-
 	q->adds++;
 	q->depth++;
 	return (uint64_t)ctrl_metrics_now_ns();
 }
 
-static uint64_t on_started(void *ud, const char *key, uint64_t added)
+static uint64_t started(struct cm_workqueue *q, uint64_t stamp)
 {
-	struct cm_workqueue *q = queue_of(ud, key);
 	int64_t now = ctrl_metrics_now_ns();
 
 	q->depth--;
-	if (added)
-		expo_hist_observe(&q->queue_duration, (double)(now - (int64_t)added) / 1e9);
+	if (stamp)
+		expo_hist_observe(&q->queue_duration, (double)(now - (int64_t)stamp) / 1e9);
 	q->nworking++;
 	for (size_t i = 0; i < CM_MAX_WORKERS; i++)
 		if (q->started_ns[i] == 0) {
@@ -147,9 +146,8 @@ static uint64_t on_started(void *ud, const char *key, uint64_t added)
 	return 0; /* more at once than followed: counted, not followed */
 }
 
-static void on_finished(void *ud, const char *key, uint64_t slot)
+static void finished(struct cm_workqueue *q, uint64_t slot)
 {
-	struct cm_workqueue *q = queue_of(ud, key);
 	int64_t now = ctrl_metrics_now_ns();
 
 	if (q->nworking)
@@ -160,9 +158,44 @@ static void on_finished(void *ud, const char *key, uint64_t slot)
 	q->started_ns[slot - 1] = 0;
 }
 
+static uint64_t on_added(void *ud, const char *key)
+{
+	return added(queue_of(ud, key));
+}
+
+static uint64_t on_started(void *ud, const char *key, uint64_t stamp)
+{
+	return started(queue_of(ud, key), stamp);
+}
+
+static void on_finished(void *ud, const char *key, uint64_t slot)
+{
+	finished(queue_of(ud, key), slot);
+}
+
 static void on_retried(void *ud, const char *key)
 {
 	queue_of(ud, key)->retries++;
+}
+
+static uint64_t one_added(void *ud, const char *key)
+{
+	return added(ud);
+}
+
+static uint64_t one_started(void *ud, const char *key, uint64_t stamp)
+{
+	return started(ud, stamp);
+}
+
+static void one_finished(void *ud, const char *key, uint64_t slot)
+{
+	finished(ud, slot);
+}
+
+static void one_retried(void *ud, const char *key)
+{
+	((struct cm_workqueue *)ud)->retries++;
 }
 
 void ctrl_metrics_queue_observer(struct ctrl_metrics *m, const char *exec_prefix, struct kube_queue_observer *o)
@@ -173,6 +206,20 @@ void ctrl_metrics_queue_observer(struct ctrl_metrics *m, const char *exec_prefix
 					   .finished = on_finished,
 					   .retried = on_retried,
 					   .ud = m };
+}
+
+void ctrl_metrics_queue_observer_of(struct ctrl_metrics *m, enum cm_controller c, struct kube_queue_observer *o)
+{
+	*o = (struct kube_queue_observer){ .added = one_added,
+					   .started = one_started,
+					   .finished = one_finished,
+					   .retried = one_retried,
+					   .ud = &m->ctl[c].wq };
+}
+
+void ctrl_metrics_set_max_concurrent(struct ctrl_metrics *m, enum cm_controller c, long n)
+{
+	m->ctl[c].max_concurrent = n;
 }
 
 /* --- the page ---------------------------------------------------------------------- */

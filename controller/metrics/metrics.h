@@ -24,9 +24,12 @@
 #include "controller/metrics/expo.h"
 
 /* The controllers, named as controller-runtime names them (the kind, lower
- * case); their work queues carry the same name. */
+ * case; the SpinApps' Services pool, a second controller of SpinApps with a
+ * queue of its own, "spinapp-service", as a second controller would be
+ * Named()); their work queues carry the same name. In label order. */
 enum cm_controller {
 	CM_SPINAPP,
+	CM_SPINAPPSERVICE,
 	CM_SPINAPPEXECUTOR,
 	CM_NCONTROLLERS,
 };
@@ -105,6 +108,13 @@ void ctrl_metrics_rest(struct ctrl_metrics *m, const char *method, long status);
 /* The work queue observer that feeds workqueue_* (see queue.h), keys split
  * by exec_prefix (a static string). Filled into *o. */
 void ctrl_metrics_queue_observer(struct ctrl_metrics *m, const char *exec_prefix, struct kube_queue_observer *o);
+
+/* The observer of a queue whose every key belongs to controller c. */
+void ctrl_metrics_queue_observer_of(struct ctrl_metrics *m, enum cm_controller c, struct kube_queue_observer *o);
+
+/* Set controller c's controller_runtime_max_concurrent_reconciles (all
+ * start at ctrl_metrics_new's max_concurrent). */
+void ctrl_metrics_set_max_concurrent(struct ctrl_metrics *m, enum cm_controller c, long n);
 
 /* The page: controller_runtime_*, leader_election_*, process_*,
  * rest_client_* and workqueue_* families in name order, into b. now_ns for

@@ -4,7 +4,9 @@
 # kwok node), and its RBAC is enough for spin-controller and no more: the
 # controller, run with the chart's service-account token, reconciles an app
 # end to end, while the account cannot do what the controller never does.
-# Upgrades change the controller's flags; uninstall keeps the CRDs. The node
+# Upgrades change the controller's flags; uninstall with an app and the
+# chart's executor present runs the pre-delete hook that releases the
+# executor, and leaves nothing of the release but the CRDs. The node
 # installer's label handshake (install, request-uninstall) on a kwok node.
 set -u
 src=${SPINKUBE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -59,10 +61,12 @@ is "$(kubectl auth can-i create tokenreviews.authentication.k8s.io --as $sa),$(k
 is "$(kubectl get clusterrole spinkube-metrics-reader -o jsonpath='{.rules[0].nonResourceURLs[0]} {.rules[0].verbs[0]}')" "/metrics get" \
 	"a metrics-reader ClusterRole: get /metrics"
 is "$(kubectl auth can-i get /metrics --as $sa)" no "the controller's own account may not read /metrics"
-is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c --set image.digest=sha256:0123 2>/dev/null | sed -n 's/^ *image: //p')" \
-	'"r.example/c@sha256:0123"' "image.digest pulls the image by digest (the tag is not used)"
-is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c 2>/dev/null | sed -n 's/^ *image: //p')" \
+is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c --set image.digest=sha256:0123 2>/dev/null | sed -n 's/^ *image: //p' | sort -u)" \
+	'"r.example/c@sha256:0123"' "image.digest pulls the image by digest (the tag is not used), the uninstall hook's too"
+is "$(helm template spinkube "$chart" -n $ns --set image.repository=r.example/c 2>/dev/null | sed -n 's/^ *image: //p' | sort -u)" \
 	'"r.example/c:0.1.0"' "without it, by tag (default: the chart's appVersion)"
+ok "no uninstall hook when the chart makes no executor" bash -c \
+	"! helm template spinkube '$chart' -n $ns --set defaultExecutor.create=false | grep -q release-executors"
 ok "no ServiceMonitor by default" bash -c "! helm template spinkube '$chart' -n $ns | grep -q '^kind: ServiceMonitor'"
 ok "metrics.serviceMonitor.enabled renders one scraping https with the scraper's token" bash -c \
 	"helm template spinkube '$chart' -n $ns --set metrics.serviceMonitor.enabled=true | grep -A20 '^kind: ServiceMonitor' | grep -q 'scheme: https' "
@@ -132,13 +136,40 @@ ok "without a single forbidden request" bash -c "! grep -q 'Forbidden\|forbidden
 ok "helm upgrade with other values succeeds" \
 	helm upgrade spinkube "$chart" -n $ns --set controller.concurrentReconciles=8 --wait --timeout 2m
 ok "and changes the controller's flags" bash -c "kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- '--concurrent-reconciles=8'"
-# Before uninstalling: apps go, then executors (their finalizer is released by
-# the running controller once no app uses them).
-kubectl delete spinapp hello >/dev/null
-kubectl delete spinappexecutor containerd-shim-spin --wait=false >/dev/null
-ok "the controller releases the executor once no app uses it" retry 30 bash -c "! kubectl get spinappexecutor containerd-shim-spin"
+# Uninstall with an app and the chart's executor still there: the
+# pre-delete hook (a Job with the controller's image) deletes the release's
+# executors and takes the finalizer off them while the controller and its
+# RBAC are still in place. Here the hook's pod sits on a kwok node, so the
+# test runs its command as a process with the hook's own account, as the pod
+# would, and then reports the pod Succeeded as its kubelet would.
+uninstall_log=$SPINKUBE_CLUSTER_DIR/uninstall.log
+helm uninstall spinkube -n $ns --wait --timeout 2m >"$uninstall_log" 2>&1 &
+un_pid=$!
+ok "helm uninstall starts the pre-delete hook's Job" retry 60 bash -c \
+	"kubectl -n $ns get pod -l app.kubernetes.io/name=spinkube-release-executors -o name | grep -q pod/"
+hook_pod=$(kubectl -n $ns get pod -l app.kubernetes.io/name=spinkube-release-executors -o jsonpath='{.items[0].metadata.name}')
+hook_args=$(kubectl -n $ns get job spinkube-release-executors -o jsonpath='{.spec.template.spec.containers[0].args[*]}')
+is "$hook_args" "--release-executors=app.kubernetes.io/instance=spinkube,app.kubernetes.io/part-of=spinkube-c" \
+	"... running spin-controller --release-executors for the release's executors"
+hook_kc=$SPINKUBE_CLUSTER_DIR/hook.kubeconfig
+sed "s|token: \".*\"|token: \"$(kubectl -n $ns create token spinkube-release-executors --duration 10m)\"|" "$kc" >"$hook_kc"
+# shellcheck disable=SC2086
+ok "the hook's command, with the hook's account, deletes the executor an app still uses and releases it" \
+	"$build/controller/spin-controller" --kubeconfig "$hook_kc" $hook_args
+ok "the executor is gone, not left Terminating" bash -c "[ -z \"\$(kubectl get spinappexecutors -A -o name)\" ]"
+ok "the running controller had said the app still used it (DeletionBlocked)" retry 10 bash -c \
+	"kubectl get events -n default --field-selector reason=DeletionBlocked -o name | grep -q ."
+kubectl -n $ns patch pod "$hook_pod" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{\"name\":\"release-executors\",\"image\":\"x\",\"imageID\":\"\",\"ready\":false,\"restartCount\":0,\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}}]}}" >/dev/null
+un_rc=0
+wait $un_pid || un_rc=$?
+is "$un_rc" 0 "helm uninstall succeeds once the hook is done"
 kill -TERM $ctl_pid; wait $ctl_pid; ctl_pid=
-ok "helm uninstall succeeds" helm uninstall spinkube -n $ns --wait --timeout 2m
 ok "the controller is gone" retry 30 bash -c "! kubectl -n $ns get deployment spin-controller"
-ok "the CRDs stay (Helm never deletes CRDs)" kubectl get crd spinapps.core.spinkube.dev
+kinds=$(kubectl api-resources --verbs=list -o name 2>/dev/null | grep -v '^events' | paste -sd, -)
+left=$(kubectl get "$kinds" -A -l app.kubernetes.io/instance=spinkube -o name 2>/dev/null)
+is "$left" "" "nothing of the release is left (every kind that lists, by its instance label)"
+is "$(kubectl get spinappexecutors -A -o name)" "" "no executor anywhere"
+ok "the CRDs stay (Helm never deletes CRDs)" kubectl get crd spinapps.core.spinkube.dev spinappexecutors.core.spinkube.dev
+ok "and the user's SpinApp with them (the chart never made it)" kubectl get spinapp hello
+kubectl delete spinapp hello --wait=false >/dev/null 2>&1
 tap_done

@@ -6,7 +6,7 @@
 # objects carry what COMPAT.md section 2 says; changes roll the Deployment;
 # deletion cascades; old runtime-config Secrets go; a missing executor or
 # Secret is a False condition and an event, and the app recovers by itself;
-# a deleted Service is put back;
+# a deleted Service is put back, Ready waiting for it (ServiceNotReady);
 # an HPA scales an app through its scale subresource; the executor finalizer
 # blocks deletion while apps use it; a steady-state resync writes nothing; and
 # killing the controller at random moments during a burst loses nothing.
@@ -121,9 +121,19 @@ ok "once no ReplicaSet mounts it, it is deleted" retry 30 bash -c "! kubectl get
 ok "the current runtime-config Secret stays" bash -c "kubectl get secret \$(kubectl get deployment $a -o jsonpath='{.spec.template.spec.volumes[?(@.name==\"spin-runtime-config\")].secret.secretName}')"
 
 # --- the Services' own pool puts a deleted Service back --------------------------------------
+# Ready waits for the Service: while it is gone, Ready is False with
+# ServiceNotReady (each status the apiserver stores is watched), and
+# readyReplicas stays as the Deployment has it.
+reasons=$logf.reasons
+kubectl get spinapp hello -w -o jsonpath='{.status.readyReplicas} {.status.conditions[?(@.type=="Ready")].reason}{"\n"}' >"$reasons" 2>/dev/null &
+watch_pid=$!
+retry 10 test -s "$reasons"
 uid0=$(kubectl get service hello -o jsonpath='{.metadata.uid}')
 kubectl delete service hello >/dev/null
 ok "a deleted Service is put back" retry 30 bash -c "u=\$(kubectl get service hello -o jsonpath='{.metadata.uid}') && [ -n \"\$u\" ] && [ \"\$u\" != '$uid0' ]"
+ok "meanwhile the app was not Ready (ServiceNotReady), its readyReplicas still 1" retry 10 grep -qx '1 ServiceNotReady' "$reasons"
+ok "and is Ready again with its Service" retry 30 bash -c "kubectl get spinapp hello -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}' | grep -qx Ready"
+kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -f "$reasons"
 
 # --- deleting an app cascades ------------------------------------------------------------
 kubectl delete spinapp hello >/dev/null

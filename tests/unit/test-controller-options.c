@@ -146,6 +146,18 @@ int main(void)
 		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL, "--metrics-secure=no is refused");
 	}
 	{
+		const char *argv[] = { "spin-controller", "--kubeconfig", "/k", "--release-executors",
+				       "app.kubernetes.io/instance=spinkube" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), 0, "--release-executors SELECTOR parses");
+		is_int(act, CONTROLLER_RELEASE_EXECUTORS, "... and releases executors instead of running");
+		is_str(o.release_selector, "app.kubernetes.io/instance=spinkube", "... with that selector");
+	}
+	{
+		const char *argv[] = { "spin-controller", "--release-executors=" };
+		is_int(controller_options_parse(ARGC(argv), argv, &o, &act, &err), -EINVAL,
+		       "--release-executors with an empty selector is refused");
+	}
+	{
 		char buf[8192] = "";
 		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 		controller_usage(f);
@@ -153,6 +165,7 @@ int main(void)
 		ok(strstr(buf, "--metrics-bind-address ADDR") && strstr(buf, "--metrics-secure") &&
 		       strstr(buf, "--metrics-cert-path DIR") && strstr(buf, "--health-probe-bind-address ADDR"),
 		   "--help documents the metrics and probe flags");
+		ok(strstr(buf, "--release-executors SELECTOR") != NULL, "... and --release-executors");
 	}
 	return tap_done();
 }

@@ -210,6 +210,52 @@ static void test_queue(void)
 	while ((k = kube_queue_get(q, 1000000)))
 		kube_queue_done(q, k);
 	ok(apps->depth == 0 && execs->depth == 0 && apps->adds == 4, "all taken: depth 0");
+
+	/* The Services' pool: a queue of app keys of its own, counted as
+	 * controller spinapp-service, apart from the apps' queue. */
+	struct kube_queue *sq = NULL;
+	struct kube_queue_observer sobs;
+	struct cm_workqueue *svcs = &m->ctl[CM_SPINAPPSERVICE].wq;
+	kube_queue_new(NULL, 0, &sq);
+	ctrl_metrics_queue_observer_of(m, CM_SPINAPPSERVICE, &sobs);
+	kube_queue_observe(sq, &sobs);
+	kube_queue_add(sq, "ns/a");
+	kube_queue_add(sq, "ns/b");
+	ok(svcs->depth == 2 && svcs->adds == 2 && apps->adds == 4 && apps->depth == 0,
+	   "the Services' queue: its own adds and depth, the apps' untouched by the same keys");
+	k = kube_queue_get(sq, 0);
+	ok(svcs->depth == 1 && svcs->nworking == 1 && apps->nworking == 0, "... its own worker");
+	char taken[16];
+	snprintf(taken, sizeof(taken), "%s", k ? k : "");
+	kube_queue_done(sq, taken); /* k is the queue's, gone at done */
+	kube_queue_add_rate_limited(sq, taken, 0);
+	ok(svcs->work_duration.count == 1 && svcs->retries == 1 && apps->retries == 1, "... its own work time and retries");
+	kube_queue_free(sq);
+
+	ctrl_metrics_set_max_concurrent(m, CM_SPINAPPSERVICE, 8);
+	ctrl_metrics_reconcile_start(m, CM_SPINAPPSERVICE);
+	ctrl_metrics_reconcile_end(m, CM_SPINAPPSERVICE, CM_ERROR, 0.5);
+	struct sk_buf b = sk_buf_make(1 << 20);
+	is_int(ctrl_metrics_render(m, ctrl_metrics_now_ns(), &b), 0, "page rendered");
+	const char *p = b.data;
+	is_int((int)sample(p, "workqueue_depth{controller=\"spinapp-service\",name=\"spinapp-service\"}"), 1,
+	       "workqueue_depth{controller=spinapp-service,name=spinapp-service}");
+	is_int((int)sample(p, "workqueue_retries_total{controller=\"spinapp-service\",name=\"spinapp-service\"}"), 1,
+	       "workqueue_retries_total of the Services' queue");
+	is_int((int)sample(p, "controller_runtime_reconcile_errors_total{controller=\"spinapp-service\"}"), 1,
+	       "a failed Service apply is its controller's reconcile error");
+	is_int((int)sample(p, "controller_runtime_reconcile_errors_total{controller=\"spinapp\"}"), 0,
+	       "... not the apps'");
+	is_int((int)sample(p, "controller_runtime_max_concurrent_reconciles{controller=\"spinapp-service\"}"), 8,
+	       "max_concurrent_reconciles of the pool: 8");
+	is_int((int)sample(p, "controller_runtime_max_concurrent_reconciles{controller=\"spinapp\"}"), 4,
+	       "... the apps' unchanged");
+	ok(strstr(p, "controller_runtime_reconcile_total{controller=\"spinapp\",result=\"success\"}") <
+		   strstr(p, "controller_runtime_reconcile_total{controller=\"spinapp-service\",result=\"error\"}") &&
+	       strstr(p, "controller_runtime_reconcile_total{controller=\"spinapp-service\",result=\"success\"}") <
+		   strstr(p, "controller_runtime_reconcile_total{controller=\"spinappexecutor\",result=\"error\"}"),
+	   "controllers in label order: spinapp, spinapp-service, spinappexecutor");
+	sk_buf_free(&b);
 	kube_queue_free(q);
 	ctrl_metrics_free(m);
 }

@@ -85,7 +85,27 @@ int main(void)
 	json_object_put(again);
 	in.problem_reason = NULL;
 
+	/* Ready waits for the Service; readyReplicas does not. */
+	in.service_missing = true;
+	again = status_render(&in);
+	is_str(sk_json_str(cond(again, "Ready"), "status"), "False", "all replicas ready, no Service yet: not Ready");
+	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ServiceNotReady", "reason ServiceNotReady");
+	is_str(sk_json_str(cond(again, "Ready"), "message"), "2 of 2 replicas ready; waiting for the Service to be created",
+	       "and says what it waits for");
+	sk_json_int64(again, "readyReplicas", &v);
+	is_int(v, 2, "readyReplicas still counts the ready pods");
+	json_object_put(again);
+	in.problem_reason = "ExecutorNotFound";
+	again = status_render(&in);
+	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ExecutorNotFound", "a problem wins over the missing Service");
+	json_object_put(again);
+	in.problem_reason = NULL;
 	in.manages_deployment = false;
+	again = status_render(&in);
+	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ServiceNotReady", "createDeployment false, no Service: not Ready");
+	json_object_put(again);
+	in.service_missing = false;
+
 	again = status_render(&in);
 	is_str(sk_json_str(cond(again, "Ready"), "reason"), "ServiceReady", "createDeployment false: Ready on the Service");
 	ok(sk_json_str(again, "deploymentName") == NULL, "and no deploymentName");
