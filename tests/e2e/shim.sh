@@ -55,7 +55,7 @@ ctrl_pid=
 bg_pids=()
 cleanup() {
 	local p
-	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${bg_pids[@]}" $distinct_pid; do kill "$p" 2>/dev/null; done
 	[ -n "$ctrl_pid" ] && kill "$ctrl_pid" 2>/dev/null
 	declare -F otelcol_stop >/dev/null && otelcol_stop >/dev/null 2>&1
 	"$src/hack/cluster-down" --name "$name" >/dev/null 2>&1
@@ -159,35 +159,38 @@ done
 
 # Shared mode's many distinct apps: the WAGI app with its own echo.wasm (a
 # custom section makes the bytes differ; the code is the same) and its own
-# GUEST_MODE each; pushed four at a time, applied at once, and coming up
-# while the first checks run.
+# GUEST_MODE each; made, pushed four at a time and applied at once by a
+# background job, so that they come up while the first checks run.
+distinct_pid=
 if has shared; then
-	for i in $(seq 1 "$N"); do
-		d=$work/d$i
-		cp -r "$GUESTS/wagi" "$d"
-		python3 - "$d/echo.wasm" "app-$i" <<'PY'
+	(
+		for i in $(seq 1 "$N"); do
+			d=$work/d$i
+			cp -r "$GUESTS/wagi" "$d"
+			python3 - "$d/echo.wasm" "app-$i" <<'PY'
 import sys
 name, payload = b"spinkube-test", sys.argv[2].encode()
 body = bytes([len(name)]) + name + payload
 with open(sys.argv[1], "ab") as f:
     f.write(bytes([0, len(body)]) + body)
 PY
-		sed -i "s/GUEST_MODE = \"test\"/GUEST_MODE = \"app-$i\"/" "$d/spin.toml"
-	done
-	# (waits name the pushes: the controller is a background job of this shell too)
-	batch=()
-	for i in $(seq 1 "$N"); do
-		push "$work/d$i" "e2e/d$i:v1" >/dev/null &
-		batch+=($!)
-		[ ${#batch[@]} -lt 4 ] && [ "$i" -lt "$N" ] && continue
-		wait "${batch[@]}"
+			sed -i "s/GUEST_MODE = \"test\"/GUEST_MODE = \"app-$i\"/" "$d/spin.toml"
+		done
 		batch=()
-	done
-	for i in $(seq 1 "$N"); do
-		printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: d%s\nspec:\n  image: %s\n' "$i" "$reg/e2e/d$i:v1"
-		printf '  executor: containerd-shim-spin-shared\n  replicas: 1\n---\n'
-	done >"$work/distinct.yaml"
-	ok "$N distinct SpinApps applied in shared mode" kubectl apply -f "$work/distinct.yaml"
+		for i in $(seq 1 "$N"); do
+			push "$work/d$i" "e2e/d$i:v1" >/dev/null &
+			batch+=($!)
+			[ ${#batch[@]} -lt 4 ] && [ "$i" -lt "$N" ] && continue
+			wait "${batch[@]}" || exit 1
+			batch=()
+		done
+		for i in $(seq 1 "$N"); do
+			printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: d%s\nspec:\n  image: %s\n' "$i" "$reg/e2e/d$i:v1"
+			printf '  executor: containerd-shim-spin-shared\n  replicas: 1\n---\n'
+		done >"$work/distinct.yaml"
+		kubectl apply -f "$work/distinct.yaml" >/dev/null
+	) >"$work/distinct.log" 2>&1 &
+	distinct_pid=$!
 	t_distinct=$SECONDS
 fi
 
@@ -283,8 +286,13 @@ done
 
 # --- shared mode's many distinct apps -------------------------------------------
 if has shared; then
+	wait "$distinct_pid"
+	rc=$?
+	distinct_pid=
+	[ $rc = 0 ] || sed 's/^/# /' "$work/distinct.log"
+	ok "$N distinct SpinApps made, pushed and applied in shared mode" test $rc = 0
 	for i in $(seq 1 "$N"); do kubectl wait --for=condition=Ready "spinapp/d$i" --timeout=180s >/dev/null 2>&1; done
-	diag "$N distinct SpinApps Ready $((SECONDS - t_distinct)) s after they were applied"
+	diag "$N distinct SpinApps Ready $((SECONDS - t_distinct)) s after the first of them was made"
 	answered=0
 	for i in $(seq 1 "$N"); do
 		ip=$(svc_ip "d$i") && retry 30 assert_local_addr "$ip" || continue
@@ -363,14 +371,14 @@ mkdir -p "$work/unknown"
 unknown=
 if clang --target=wasm32-wasi -O2 -o "$work/unknown/app.wasm" "$work/unknown.c" 2>"$work/unknown.err"; then
 	printf 'spin_manifest_version = 2\n[application]\nname = "unknown"\n[[trigger.http]]\nroute = "/..."\ncomponent = "app"\nexecutor = { type = "wagi" }\n[component.app]\nsource = "app.wasm"\n' >"$work/unknown/spin.toml"
-	push "$work/unknown" e2e/unknown:v1 && unknown=yes
+	push "$work/unknown" e2e/unknown:v1 >/dev/null && unknown=yes
 else
 	sed 's/^/# /' "$work/unknown.err"; ok "clang builds the unknown-import guest" false
 fi
 # A missing layer: a new tag whose manifest names a blob the registry lost.
 cp -r "$GUESTS/components" "$work/missing"
 sed -i 's/hello from a variable/missing-layer/' "$work/missing/spin.toml"
-push "$work/missing" e2e/missing:v1
+push "$work/missing" e2e/missing:v1 >/dev/null
 lock=$(curl -s --noproxy '*' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$reg/v2/e2e/missing/manifests/v1" |
 	python3 -c 'import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"] if "spin.application" in l["mediaType"]][0])')
 rm -rf "$dir/node/registry/docker/registry/v2/blobs/sha256/${lock:7:2}/${lock:7}"
