@@ -54,6 +54,12 @@ int ni_shim_path(const struct ni_options *o, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int ni_shared_link_path(const struct ni_options *o, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", o->bin_dir, NI_SHARED_LINK_NAME);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* Write text to the file full unless it holds it already; take the
  * one-time backup first when backup is true. */
 static int put(const char *full, const char *text, bool backup, bool *changed, ni_step_fn step, void *ud,

@@ -21,6 +21,10 @@ enum ni_distro ni_detect_distro(const char *root);
 /* The host path of the installed shim (bin_dir/containerd-shim-spin-v2). */
 int ni_shim_path(const struct ni_options *o, char *buf, size_t size);
 
+/* The host path of its shared-mode link (bin_dir/containerd-shim-spin-shared-v2,
+ * the runtime "spin-shared"'s runtime_path). */
+int ni_shared_link_path(const struct ni_options *o, char *buf, size_t size);
+
 /* Add the runtime to distro's configuration; *changed when a file changed
  * (containerd must restart then). */
 int ni_config_install(const struct ni_options *o, enum ni_distro d, bool *changed, ni_step_fn step, void *ud,

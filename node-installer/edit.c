@@ -80,13 +80,12 @@ static json_object *dig(json_object *o, const char *const *keys)
 	return o;
 }
 
-/* The runtime "spin" the tree defines under either version's plugin name,
- * or NULL. Borrowed. */
-static json_object *spin_runtime(json_object *tree)
+/* The runtime `runtime` the tree defines under either version's plugin
+ * name, or NULL. Borrowed. */
+static json_object *find_runtime(json_object *tree, const char *runtime)
 {
 	for (int v = 2; v <= 3; v++) {
-		const char *keys[] = {"plugins",  cri_plugin(v),   "containerd",
-		                      "runtimes", NI_RUNTIME_NAME, NULL};
+		const char *keys[] = {"plugins", cri_plugin(v), "containerd", "runtimes", runtime, NULL};
 		json_object *o = dig(tree, keys);
 		if (o)
 			return o;
@@ -94,19 +93,35 @@ static json_object *spin_runtime(json_object *tree)
 	return NULL;
 }
 
-/* -EEXIST with the fix when tree already has a runtime "spin". */
+/* -EEXIST with the fix when tree already has a runtime "spin" or
+ * "spin-shared". */
 static int refuse_foreign_spin(json_object *tree, const char *name, struct sk_error *err)
 {
-	json_object *rt = spin_runtime(tree), *path = NULL;
+	static const char *const names[] = {NI_RUNTIME_NAME, NI_SHARED_RUNTIME_NAME};
 
-	if (!rt)
-		return 0;
-	json_object_object_get_ex(rt, "runtime_path", &path);
-	return sk_err(
-	    err, -EEXIST,
-	    "%s already defines a containerd runtime \"spin\" (runtime_path \"%s\") that this installer did "
-	    "not write: remove that table, or uninstall whatever installed it, and run the installer again",
-	    name, path && json_object_is_type(path, json_type_string) ? json_object_get_string(path) : "");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		json_object *rt = find_runtime(tree, names[i]), *path = NULL;
+		if (!rt)
+			continue;
+		json_object_object_get_ex(rt, "runtime_path", &path);
+		return sk_err(err, -EEXIST,
+		              "%s already defines a containerd runtime \"%s\" (runtime_path \"%s\") that this "
+		              "installer did not write: remove that table, or uninstall whatever installed it, "
+		              "and run the installer again",
+		              name, names[i],
+		              path && json_object_is_type(path, json_type_string) ? json_object_get_string(path)
+		                                                                  : "");
+	}
+	return 0;
+}
+
+/* The shared-mode link next to the shim at shim_path, into buf. */
+static int shared_link_path(const char *shim_path, char *buf, size_t size)
+{
+	const char *slash = strrchr(shim_path, '/');
+	int n = snprintf(buf, size, "%.*s/%s", (int)(slash - shim_path), shim_path, NI_SHARED_LINK_NAME);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 static int version_of(json_object *tree, const char *name, int *version, struct sk_error *err)
@@ -140,25 +155,44 @@ int ni_config_version(const char *text, size_t len, const char *name, int *versi
 	return version_of(tree, name, version, err);
 }
 
+/* One runtime's table: its header and runtime_type, runtime_path as a
+ * TOML string. */
+static int runtime_table(struct sk_buf *b, int version, const char *runtime, const char *path)
+{
+	char head[256];
+
+	(void)snprintf(head, sizeof(head),
+	               "[plugins.\"%s\".containerd.runtimes.%s]\n  runtime_type = \"%s\"\n  runtime_path = ",
+	               cri_plugin(version), runtime, NI_RUNTIME_TYPE);
+	int r = sk_buf_append(b, head, strlen(head));
+	if (r >= 0)
+		r = sk_toml_append_string(b, path);
+	if (r >= 0)
+		r = sk_buf_append(b, "\n", 1);
+	return r;
+}
+
 int ni_section(int version, const char *shim_path, char **out, struct sk_error *err)
 {
 	_cleanup_buf_ struct sk_buf b = sk_buf_make(NI_PATH_MAX * 8 + 1024);
-	char head[256];
+	char link[NI_PATH_MAX + 64];
 	int r;
 
 	if (version != 2 && version != 3)
 		return sk_err(err, -EINVAL, "config version %d: give 2 or 3", version);
 	if ((r = check_shim_path(shim_path, err)) < 0)
 		return r;
-	(void)snprintf(
-	    head, sizeof(head),
-	    "%s\n[plugins.\"%s\".containerd.runtimes.%s]\n  runtime_type = \"%s\"\n  runtime_path = ",
-	    NI_MARK_BEGIN, cri_plugin(version), NI_RUNTIME_NAME, NI_RUNTIME_TYPE);
-	r = sk_buf_append(&b, head, strlen(head));
+	if (shared_link_path(shim_path, link, sizeof(link)) < 0)
+		return sk_err(err, -ENAMETOOLONG, "shim path \"%s\": too long", shim_path);
+	r = sk_buf_append(&b, NI_MARK_BEGIN "\n", strlen(NI_MARK_BEGIN) + 1);
 	if (r >= 0)
-		r = sk_toml_append_string(&b, shim_path);
+		r = runtime_table(&b, version, NI_RUNTIME_NAME, shim_path);
 	if (r >= 0)
-		r = sk_buf_append(&b, "\n" NI_MARK_END "\n", strlen(NI_MARK_END) + 2);
+		r = sk_buf_append(&b, "\n", 1);
+	if (r >= 0)
+		r = runtime_table(&b, version, NI_SHARED_RUNTIME_NAME, link);
+	if (r >= 0)
+		r = sk_buf_append(&b, NI_MARK_END "\n", strlen(NI_MARK_END) + 1);
 	if (r < 0)
 		return sk_err(err, r, "building the spin runtime section: %s", strerror(-r));
 	return sk_buf_finish(&b, 0, out);
@@ -300,13 +334,15 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 		if ((r = refuse_foreign_spin(rest_tree, name, err)) < 0)
 			return r;
 	} else {
-		static const char *const spellings[] = {"runtimes.spin]",     "runtimes.\"spin\"]",
-		                                        "runtimes.'spin']",   "runtimes.spin.",
-		                                        "runtimes.\"spin\".", NULL};
+		static const char *const spellings[] = {
+		    "runtimes.spin]",          "runtimes.\"spin\"]",          "runtimes.'spin']",
+		    "runtimes.spin.",          "runtimes.\"spin\".",          "runtimes.spin-shared]",
+		    "runtimes.\"spin-shared\"]", "runtimes.'spin-shared']",   "runtimes.spin-shared.",
+		    "runtimes.\"spin-shared\".", NULL};
 		for (const char *const *s = spellings; *s; s++)
 			if (memmem(base, blen, *s, strlen(*s)))
 				return sk_err(err, -EEXIST,
-				              "%s already defines a containerd runtime \"spin\" that this "
+				              "%s already defines a containerd runtime \"spin\" or \"spin-shared\" that this "
 				              "installer did not write: remove that table, or uninstall "
 				              "whatever installed it, and run the installer again",
 				              name);
@@ -333,7 +369,7 @@ int ni_append_section(const char *text, size_t len, const char *name, enum ni_fo
 			              "%s: the spin runtime cannot be added as a table there (%s): define "
 			              "[plugins.\"%s\".containerd.runtimes] as a table, not inline",
 			              name, perr.message, cri_plugin(version));
-		json_object *rt = spin_runtime(new_tree), *p = NULL;
+		json_object *rt = find_runtime(new_tree, NI_RUNTIME_NAME), *p = NULL;
 		if (!rt || !json_object_object_get_ex(rt, "runtime_path", &p) ||
 		    strcmp(json_object_get_string(p), shim_path) != 0)
 			return sk_err(err, -EINVAL,

@@ -1,13 +1,17 @@
 /* The node installer's edits of containerd's configuration: pure functions
  * from the text of a file to its new text, no I/O, no clock.
  *
- * What is added is always the same TOML table, the runtime "spin" of
- * containerd's CRI plugin:
+ * What is added is always the same two TOML tables, the runtimes "spin"
+ * (per-pod mode) and "spin-shared" (shared mode: the shim run under the
+ * name of its link next to it) of containerd's CRI plugin:
  *
  *     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.spin]   (config version 2)
  *     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.spin] (config version 3)
  *       runtime_type = "io.containerd.spin.v2"
  *       runtime_path = "<the installed shim>"
+ *     [plugins."...".containerd.runtimes.spin-shared]
+ *       runtime_type = "io.containerd.spin.v2"
+ *       runtime_path = "<its folder>/containerd-shim-spin-shared-v2"
  *
  * either as a drop-in file of its own (plain containerd, k0s) or appended to
  * a file between two marker comments (MicroK8s' template, k3s' template).
@@ -16,8 +20,8 @@
  * and every TOML result is parsed again before it is handed out, so an edit
  * can never produce a file containerd would refuse.
  *
- * A runtime "spin" that the file defines outside our markers is refused
- * (-EEXIST): two installers owning one runtime name would undo each other.
+ * A runtime "spin" or "spin-shared" that the file defines outside our
+ * markers is refused (-EEXIST): two installers owning one runtime name would undo each other.
  *
  * Ownership: every char **out is the caller's to free; on error it is left
  * untouched. "Unchanged" is *out == NULL with a return of 0. */
@@ -30,6 +34,8 @@
 
 #define NI_RUNTIME_NAME "spin"
 #define NI_RUNTIME_TYPE "io.containerd.spin.v2"
+#define NI_SHARED_RUNTIME_NAME "spin-shared"
+#define NI_SHARED_LINK_NAME    "containerd-shim-spin-shared-v2"
 #define NI_CONFIG_MAX   (1024 * 1024)
 #define NI_PATH_MAX     1024
 
@@ -46,7 +52,8 @@ enum ni_format { NI_FORMAT_TOML, NI_FORMAT_TEMPLATE };
 int ni_config_version(const char *text, size_t len, const char *name, int *version, struct sk_error *err);
 
 /* Our marked block for config version 2 or 3 and the shim's path (absolute,
- * at most NI_PATH_MAX bytes, no control characters). */
+ * at most NI_PATH_MAX bytes, no control characters): both runtimes, the
+ * shared one naming NI_SHARED_LINK_NAME in the shim's folder. */
 int ni_section(int version, const char *shim_path, char **out, struct sk_error *err);
 
 /* A whole drop-in file: `version = V` and the block. */

@@ -220,6 +220,33 @@ int ni_host_install_file(const char *src, const char *dst, bool *changed, struct
 	return 0;
 }
 
+int ni_host_install_link(const char *target, const char *link, bool *changed, struct sk_error *err)
+{
+	char cur[PATH_MAX], tmp[PATH_MAX];
+	ssize_t n;
+
+	*changed = false;
+	n = readlink(link, cur, sizeof(cur) - 1);
+	if (n >= 0) {
+		cur[n] = '\0';
+		if (strcmp(cur, target) == 0)
+			return 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.new", link) >= (int)sizeof(tmp))
+		return sk_err(err, -ENAMETOOLONG, "%s: path too long", link);
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return sk_err(err, -errno, "making the link %s: %s", tmp, strerror(errno));
+	if (rename(tmp, link) < 0) {
+		int e = errno;
+		(void)unlink(tmp);
+		return sk_err(err, -e, "renaming %s to %s: %s", tmp, link, strerror(e));
+	}
+	*changed = true;
+	int r = sync_dir_of(link);
+	return r < 0 ? sk_err(err, r, "syncing the folder of %s: %s", link, strerror(-r)) : 0;
+}
+
 int ni_host_remove(const char *path, bool *removed, struct sk_error *err)
 {
 	*removed = false;

@@ -41,6 +41,11 @@ int ni_host_restore(const char *path, bool *restored, struct sk_error *err);
  * bytes; *changed says whether it wrote. The folder is made if missing. */
 int ni_host_install_file(const char *src, const char *dst, bool *changed, struct sk_error *err);
 
+/* Make link a symbolic link to target (a name in link's folder), atomically
+ * (LINK.new, renamed over link), unless it is one already; *changed says
+ * whether it wrote. Whatever link was before is replaced. */
+int ni_host_install_link(const char *target, const char *link, bool *changed, struct sk_error *err);
+
 /* Remove path; *removed false when it was not there. The folder is fsynced. */
 int ni_host_remove(const char *path, bool *removed, struct sk_error *err);
 

@@ -1,5 +1,6 @@
-/* spinkube-node-installer: puts containerd-shim-spin-v2 on the node it runs
- * on, adds the runtime "spin" to containerd's configuration, restarts
+/* spinkube-node-installer: puts containerd-shim-spin-v2 (and its shared-mode
+ * link) on the node it runs on, adds the runtimes "spin" and "spin-shared"
+ * to containerd's configuration, restarts
  * containerd and labels the node; uninstall takes it all back. The chart
  * runs `install` in a DaemonSet and `request-uninstall` in a pre-delete
  * hook Job (see options.c's usage for the commands). One log line per
@@ -155,7 +156,7 @@ static int restart_if_needed(struct ctx *c, bool changed)
 
 static int do_install(struct ctx *c)
 {
-	char shim_host[PATH_MAX], shim_full[PATH_MAX];
+	char shim_host[PATH_MAX], shim_full[PATH_MAX], link_host[PATH_MAX], link_full[PATH_MAX];
 	_cleanup_free_ char *value = NULL;
 	bool changed = false;
 	int r;
@@ -179,6 +180,13 @@ static int do_install(struct ctx *c)
 		              shim_host, why);
 	}
 	log_path("the shim runs on this host", shim_full);
+	/* Shared mode: the same program under its link's name. */
+	if (ni_shared_link_path(c->o, link_host, sizeof(link_host)) < 0)
+		return sk_err(&c->err, -ENAMETOOLONG, "--bin-dir: path too long");
+	(void)snprintf(link_full, sizeof(link_full), "%s%s", c->o->host_root, link_host);
+	if ((r = ni_host_install_link("containerd-shim-spin-v2", link_full, &changed, &c->err)) < 0)
+		return r;
+	log_path(changed ? "linked the shim for shared mode" : "the shared-mode link is there already", link_full);
 	if ((r = ni_config_install(c->o, c->distro, &changed, on_step, c, &c->err)) < 0)
 		return r;
 	if (!changed)
@@ -214,6 +222,13 @@ static int do_uninstall(struct ctx *c)
 		return r;
 	if (removed)
 		log_path("removed the shim", shim_full);
+	if (ni_shared_link_path(c->o, shim_host, sizeof(shim_host)) < 0)
+		return sk_err(&c->err, -ENAMETOOLONG, "--bin-dir: path too long");
+	(void)snprintf(shim_full, sizeof(shim_full), "%s%s", c->o->host_root, shim_host);
+	if ((r = ni_host_remove(shim_full, &removed, &c->err)) < 0)
+		return r;
+	if (removed)
+		log_path("removed the shared-mode link", shim_full);
 	/* Our folders go too when nothing else is in them. */
 	char dir[PATH_MAX];
 	(void)snprintf(dir, sizeof(dir), "%s%s", c->o->host_root, c->o->bin_dir);

@@ -192,6 +192,9 @@ static int copy_wasi_env(struct sb_component *c, const struct sb_component_opts 
 	w->sqldb = o->sqldb;
 	w->log = o->log;
 	w->max_body = c->max_output;
+	if (o->ca_file && !(c->ca_file = strdup(o->ca_file)))
+		return -ENOMEM;
+	w->ca_file = c->ca_file;
 	return 0;
 }
 
@@ -350,6 +353,7 @@ int sb_component_prepare(struct sb_engine *e, const uint8_t *wasm, size_t len, c
 	c->component = comp.component;
 	c->from_cache = comp.from_cache;
 	c->compile_ms = comp.compile_ms;
+	c->code_bytes = comp.code_bytes;
 	memcpy(c->digest, comp.digest, sizeof(c->digest));
 	if (copy_wasi_env(c, o) < 0) {
 		r = sk_err(err, -ENOMEM, "out of memory");
@@ -395,6 +399,7 @@ void sb_component_free(struct sb_component *c)
 	free_strv(c->allowed_hosts, c->wenv.n_allowed_outbound_hosts);
 	free(c->id);
 	free(c->files_dir);
+	free(c->ca_file);
 	free(c->entrypoint);
 	free(c);
 }

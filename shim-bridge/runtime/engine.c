@@ -188,6 +188,7 @@ struct memo {
 	bool loading;                    /* placeholder: its loader is at work */
 	wasmtime_module_t *module;       /* the memo's own reference */
 	wasmtime_component_t *component;
+	uint64_t code_bytes;
 	unsigned users;
 	struct memo *next;
 };
@@ -331,6 +332,7 @@ static void memo_take(struct memo *m, struct sb_compiled *c)
 	c->kind = m->kind;
 	c->module = m->module ? wasmtime_module_clone(m->module) : NULL;
 	c->component = m->component ? wasmtime_component_clone(m->component) : NULL;
+	c->code_bytes = m->code_bytes;
 	c->shared = true;
 	c->from_cache = true;
 }
@@ -352,6 +354,7 @@ static void memo_put(struct sb_engine *e, struct memo *m, struct sb_compiled *c)
 	pthread_mutex_lock(&sh->mu);
 	m->module = c->module ? wasmtime_module_clone(c->module) : NULL;
 	m->component = c->component ? wasmtime_component_clone(c->component) : NULL;
+	m->code_bytes = c->code_bytes;
 	m->users = 1;
 	m->loading = false;
 	pthread_cond_broadcast(&sh->changed);
@@ -446,6 +449,40 @@ void sb_engine_release(struct sb_engine *e, const char *digest)
 		break;
 	}
 	pthread_mutex_unlock(&sh->mu);
+}
+
+uint64_t sb_engine_code_share(struct sb_engine *e, const char *digest, uint64_t own)
+{
+	struct sb_engine_shared *sh = e->shared;
+	uint64_t n = own;
+
+	if (!digest || !digest[0])
+		return own;
+	pthread_mutex_lock(&sh->mu);
+	for (struct memo *m = sh->memo; m; m = m->next)
+		if (strcmp(m->digest, digest) == 0 && m->users) {
+			n = m->code_bytes / m->users;
+			break;
+		}
+	pthread_mutex_unlock(&sh->mu);
+	return n;
+}
+
+/* The size of c's compiled code: a module's image in memory, else the
+ * artifact at path (what was mapped), else 0. */
+static uint64_t code_size(const struct sb_compiled *c, const char *path)
+{
+	struct stat st;
+
+	if (c->module) {
+		void *start = NULL, *end = NULL;
+		wasmtime_module_image_range(c->module, &start, &end);
+		if (start && end > start)
+			return (uint64_t)((uintptr_t)end - (uintptr_t)start);
+	}
+	if (path && path[0] && stat(path, &st) == 0 && st.st_size > 0)
+		return (uint64_t)st.st_size;
+	return 0;
 }
 
 int sb_wasm_kind_of(const uint8_t *bytes, size_t len, const char *what, enum sb_wasm_kind *kind,
@@ -583,6 +620,7 @@ int sb_engine_compile(struct sb_engine *e, const uint8_t *bytes, size_t len, con
 	if (path[0])
 		store_artifact(e, path, &c);
 loaded:
+	c.code_bytes = code_size(&c, path);
 	if (mine)
 		memo_put(e, mine, &c);
 	c.compile_ms = now_ms() - t0;

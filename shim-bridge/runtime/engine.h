@@ -51,6 +51,7 @@ struct sb_compiled {
 	bool from_cache;   /* mapped from the cache instead of compiled */
 	bool shared;       /* another component of the engine had loaded it */
 	double compile_ms; /* time spent compiling or deserializing */
+	uint64_t code_bytes; /* size of the compiled code in memory (see sb_engine_code_share) */
 	char digest[65];   /* sha256 of the wasm: pass it to sb_engine_release */
 };
 
@@ -81,6 +82,13 @@ unsigned long sb_engine_compiles(struct sb_engine *e);
 /* The caller is done with what sb_engine_compile gave for digest (after
  * deleting its module or component): the last user's release frees it. */
 void sb_engine_release(struct sb_engine *e, const char *digest);
+
+/* One user's share of the compiled code loaded for digest: its size (a
+ * module's image in memory, else the serialized artifact's size, which is
+ * what is mapped) divided by the components using it now. `own` (the size
+ * sb_engine_compile gave) when the engine does not keep that code.
+ * Thread-safe. */
+uint64_t sb_engine_code_share(struct sb_engine *e, const char *digest, uint64_t own);
 
 /* The linkers components of one kind share: their host functions keep
  * their state in the store, never in the linker. Built by build on first

@@ -60,6 +60,7 @@ struct sb_component_opts {
 	const char *const *sqlite_databases; /* sqlite_databases it may open */
 	size_t n_sqlite_databases;
 	struct wh_sqldb *sqldb; /* SQLite databases (wasi/sqlite-db.h), owned by the caller */
+	const char *ca_file;    /* CA bundle for outbound HTTPS, or NULL (see wasi/outbound.h) */
 	/* where guest stdout/stderr lines go (wasi/guest-log.h); must outlive
 	 * the component; NULL drops them */
 	const struct sk_log_sink *log;
@@ -80,6 +81,7 @@ struct sb_component {
 	const atomic_bool *cancel; /* or NULL */
 	bool from_cache;
 	double compile_ms;
+	uint64_t code_bytes; /* its compiled code's size (sb_engine_code_share) */
 	char digest[65]; /* its code's key in the engine (sb_engine_release) */
 	bool shared_linker; /* linker / clinker are the engine's */
 	/* core module (WAGI) */
@@ -95,6 +97,7 @@ struct sb_component {
 	struct wh_component_env wenv;
 	struct sk_kv *vars;
 	char **kv_stores, **allowed_hosts, **sqlite_databases;
+	char *ca_file;
 };
 
 /* Compile (or map from the cache), detect the handler kind, link, and check

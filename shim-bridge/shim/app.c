@@ -118,9 +118,14 @@ static void build_argv(struct shim_app_run *run, const struct shim_spec *sp, boo
 		ARG("--runtime-config-file");
 		ARG(rc);
 	}
+	/* The pod's CA bundle (the kubelet binds it at the usual place) for
+	 * its guests' outbound TLS. */
 	const char *ca = shim_spec_mount_source(sp, CA_BUNDLE_PATH);
-	if (own_process && ca && is_file(ca))
-		setenv("SPIN_OUTBOUND_CA_FILE", ca, 1);
+	run->ca[0] = '\0';
+	if (ca && is_file(ca))
+		snprintf(run->ca, sizeof(run->ca), "%s", ca);
+	if (own_process && run->ca[0])
+		setenv("SPIN_OUTBOUND_CA_FILE", run->ca, 1);
 	if (sp->memory_limit > 0) {
 		uint64_t im = 128ull << 20;
 		unsigned conc = 0;

@@ -27,9 +27,10 @@ struct shim_app_args {
 int shim_app_main(const struct shim_app_args *a);
 
 /* What one run of the app needs: spin-bridge's command line (argv points
- * into it). */
+ * into it), and the CA bundle the spec binds in ("" when none). */
 struct shim_app_run {
 	const char *listen;
+	char ca[PATH_MAX];
 	char from[PATH_MAX], cache[PATH_MAX], state[PATH_MAX], mem_s[32], conc_s[16], lfd_s[16];
 	const char *argv[24];
 	int argc;
@@ -42,7 +43,8 @@ struct shim_app_run {
  * limit becomes instance memory and count. own_process: the app has the
  * process to itself (its environment is the process's; the CA bundle the
  * spec binds in goes to SPIN_OUTBOUND_CA_FILE); else the spec's
- * environment is read instead and the process's is left alone. */
+ * environment is read instead and the process's is left alone (the
+ * caller hands run->ca to the app's host). */
 int shim_app_plan(const struct shim_app_args *a, const struct shim_spec *sp, const char *listen, int lfd,
 		  bool own_process, struct shim_app_run *run, struct sk_error *err);
 

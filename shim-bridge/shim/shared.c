@@ -332,7 +332,9 @@ static bool app_wants_stream(void *user, const struct http_request *req)
 
 /* Requests in flight a CPU limit allows: two per core of the quota (a
  * request waiting on I/O leaves its core to another), at least one; 0 with
- * no limit. */
+ * no limit. The request time limit stays the engine's, as in per-pod mode:
+ * there the cgroup's quota slows an app process down but leaves its limit
+ * (wall-clock time, the epoch ticker's) as it is. */
 static unsigned cpu_in_flight(const struct shim_spec *sp)
 {
 	if (sp->cpu_quota <= 0 || sp->cpu_period == 0)
@@ -355,7 +357,10 @@ static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_
 				 sizeof(a->opt_cache), err);
 	if (r < 0)
 		return r;
-	struct sb_host_env henv = { .environ = a->env, .log = &a->sink, .cancellable = true };
+	/* The pod's CA bundle for its guests' outbound TLS, as an app process
+	 * gets it in SPIN_OUTBOUND_CA_FILE. */
+	struct sb_host_env henv = { .environ = a->env, .log = &a->sink, .ca_file = a->run.ca[0] ? a->run.ca : NULL,
+				    .cancellable = true };
 	struct sb_host *host;
 	r = sb_host_load(&a->opts, s->engine, &henv, &host, err);
 	if (r < 0)
@@ -562,13 +567,26 @@ void shim_shared_release(struct shim_container *c)
 
 void shim_shared_stats(const struct shim_container *c, struct shim_cgroup_stats *st)
 {
-	const struct shim_app *a = c->app;
+	struct shim_app *a = c->app;
 
 	memset(st, 0, sizeof(*st));
 	if (!a)
 		return;
-	/* What the app's requests cost on the node runtime's workers. Its
-	 * memory is the node runtime's, shared: not counted per app. */
+	/* CPU: what the app's requests took on the node runtime's workers.
+	 * Memory: what the app keeps while it is loaded, its share of the
+	 * compiled code of its components (apps of one image share one copy
+	 * and split it). Its instances are not counted: each is made for one
+	 * request on one of the node's pooled slots and given back when the
+	 * request ends, so an idle app holds none, and a running one holds at
+	 * most its instance memory per request in flight. The pod's limit is
+	 * the limit reported. a->mu keeps the host from going meanwhile. */
 	st->cpu_total_ns = atomic_load_explicit(&a->cpu_ns, memory_order_relaxed);
 	st->cpu_user_ns = st->cpu_total_ns;
+	pthread_mutex_lock(&a->mu);
+	if (a->host)
+		st->memory_usage = sb_host_code_bytes(a->host);
+	pthread_mutex_unlock(&a->mu);
+	st->memory_max_usage = st->memory_usage;
+	st->rss = st->memory_usage;
+	st->memory_limit = c->spec.memory_limit > 0 ? (uint64_t)c->spec.memory_limit : 0;
 }

@@ -162,7 +162,8 @@ int shim_shared_signal(struct shim *s, struct shim_container *c, int sig);
 /* Delete: wait for the drain and free the app. Caller does not hold mu. */
 void shim_shared_release(struct shim_container *c);
 
-/* Stats of an app container: the CPU time its requests took. Caller holds
+/* Stats of an app container: the CPU time its requests took, its share of
+ * the compiled code as its memory, the pod's memory limit. Caller holds
  * mu. */
 struct shim_cgroup_stats;
 void shim_shared_stats(const struct shim_container *c, struct shim_cgroup_stats *st);

@@ -41,6 +41,7 @@ struct sb_host {
 	struct sb_engine *engine;          /* borrowed */
 	const char *const *environ;        /* the app's environment (borrowed) */
 	const struct sk_log_sink *log;     /* guest output and the host's records */
+	const char *ca_file;               /* borrowed, or NULL */
 	atomic_bool cancel;                /* sb_host_cancel: running guests stop */
 	bool cancel_guests;                /* env->cancellable */
 	struct app *app;
@@ -524,6 +525,7 @@ static int prepare_component(struct sb_host *b, size_t idx, struct sk_error *err
 		.sqlite_databases = (const char *const *)sc->sqlite_databases,
 		.n_sqlite_databases = sc->n_sqlite_databases,
 		.sqldb = b->sqldb,
+		.ca_file = b->ca_file,
 		.log = b->log,
 		.max_memory = b->opts->max_instance_memory,
 		.timeout_ms = b->opts->timeout_ms,
@@ -706,6 +708,7 @@ int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, co
 	b->engine = engine;
 	b->environ = env && env->environ ? env->environ : (const char *const *)environ;
 	b->log = env && env->log ? env->log : sk_log_sink_stderr();
+	b->ca_file = env && env->ca_file && env->ca_file[0] ? env->ca_file : NULL;
 	b->cancel_guests = env && env->cancellable;
 	pthread_mutex_init(&b->slot_mu, NULL);
 	pthread_cond_init(&b->slot_cond, NULL);
@@ -777,6 +780,16 @@ void sb_host_cancel(struct sb_host *b)
 const struct app *sb_host_app(const struct sb_host *b)
 {
 	return b->app;
+}
+
+uint64_t sb_host_code_bytes(const struct sb_host *b)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; b->comps && i < b->app->n_components; i++)
+		if (b->comps[i])
+			n += sb_engine_code_share(b->engine, b->comps[i]->digest, b->comps[i]->code_bytes);
+	return n;
 }
 
 void sb_host_log_routes(const struct sb_host *b)

@@ -8,6 +8,7 @@
 #define SPIN_BRIDGE_HOST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "shim-bridge/http/server.h"
@@ -23,6 +24,8 @@ struct sb_host;
 struct sb_host_env {
 	const char *const *environ;
 	const struct sk_log_sink *log;
+	const char *ca_file; /* CA bundle for its guests' outbound HTTPS; NULL:
+			      * $SPIN_OUTBOUND_CA_FILE, else the system's */
 	bool cancellable; /* sb_host_cancel may stop running guests (a check
 			   * every 100 ms of a guest's run) */
 };
@@ -69,6 +72,11 @@ bool sb_host_serves_http(const struct sb_host *host);
  * slot is busy, and HTTP requests take them too. A no-op in other apps. */
 void sb_host_slot_take(struct sb_host *host);
 void sb_host_slot_give(struct sb_host *host);
+
+/* What the app's code costs: the sum of its components' shares of their
+ * compiled code (sb_engine_code_share: code that apps of one image share
+ * is divided among them). Thread-safe. */
+uint64_t sb_host_code_bytes(const struct sb_host *host);
 
 /* One log line per public route. */
 void sb_host_log_routes(const struct sb_host *host);

@@ -119,6 +119,7 @@ struct wh_component_env {
 	 * see from the host (an outbound request denied); the program's */
 	const struct sk_log_sink *log;
 	size_t max_body;                /* cap on bodies the host buffers (outbound) */
+	const char *ca_file;            /* CA bundle for outbound HTTPS; NULL: $SPIN_OUTBOUND_CA_FILE */
 };
 
 /* An input or output stream's backend. Unused operations are NULL. */

@@ -86,9 +86,10 @@ bool wh_out_has_body(const struct wh_out_request *rq);
 /* Send rq, already checked, to the URL u (borrowed) with the header list
  * headers (borrowed), and buffer the response into *rs (filled only on
  * WH_OUT_OK; the caller frees it). what names the request in messages
- * ("GET https://host"). Blocks until done or deadline_ns (< 0: none). */
+ * ("GET https://host"); ca_file, when set, the PEM bundle TLS is verified
+ * against. Blocks until done or deadline_ns (< 0: none). */
 enum wh_out_error wh_out_transfer(const struct wh_out_request *rq, CURLU *u, struct curl_slist *headers,
-                                  int64_t deadline_ns, size_t max_body, const char *what,
+                                  const char *ca_file, int64_t deadline_ns, size_t max_body, const char *what,
                                   struct wh_out_response *rs, struct sk_error *err);
 
 #endif

@@ -299,9 +299,8 @@ static enum wh_out_error map_result(CURLcode rc, CURL *e, const struct xfer *x, 
 
 /* Set the options of one guest request on e. */
 static void set_options(CURL *e, const struct wh_out_request *rq, CURLU *u, struct curl_slist *headers,
-                        struct xfer *x, size_t max_body, int64_t deadline_ns, char *errbuf)
+                        const char *ca, struct xfer *x, size_t max_body, int64_t deadline_ns, char *errbuf)
 {
-	const char *ca = getenv("SPIN_OUTBOUND_CA_FILE");
 	int64_t connect_ns = timeout_ns(rq->connect_timeout_ms);
 
 	if (deadline_ns >= 0)
@@ -339,7 +338,7 @@ static void set_options(CURL *e, const struct wh_out_request *rq, CURLU *u, stru
 }
 
 enum wh_out_error wh_out_transfer(const struct wh_out_request *rq, CURLU *u, struct curl_slist *headers,
-                                  int64_t deadline_ns, size_t max_body, const char *what,
+                                  const char *ca_file, int64_t deadline_ns, size_t max_body, const char *what,
                                   struct wh_out_response *rs, struct sk_error *err)
 {
 	_cleanup_(curl_easy_cleanupp) CURL *e = NULL;
@@ -352,7 +351,7 @@ enum wh_out_error wh_out_transfer(const struct wh_out_request *rq, CURLU *u, str
 
 	if (!(e = curl_easy_init()) || !(m = curl_multi_init()))
 		return out_fail(WH_OUT_INTERNAL, err, "%s: cannot make a curl handle (out of memory?)", what);
-	set_options(e, rq, u, headers, &x, max_body, deadline_ns, errbuf);
+	set_options(e, rq, u, headers, ca_file, &x, max_body, deadline_ns, errbuf);
 	rc = drive(m, e, &x, deadline_ns, timeout_ns(rq->first_byte_timeout_ms),
 	           timeout_ns(rq->between_bytes_timeout_ms));
 	r = map_result(rc, e, &x, max_body, errbuf, what, err);

@@ -301,7 +301,14 @@ static enum wh_out_error send_request(const struct wh_component_env *env, const 
 	if (deadline_ns >= 0 && wh_now_ns() >= deadline_ns)
 		return out_fail(WH_OUT_CONNECT_TIMEOUT, err,
 		                "%s: the request's deadline passed before it was sent", what);
-	return wh_out_transfer(rq, u, headers, deadline_ns, max_body, what, rs, err);
+	return wh_out_transfer(rq, u, headers, wh_outbound_ca_file(env), deadline_ns, max_body, what, rs, err);
+}
+
+const char *wh_outbound_ca_file(const struct wh_component_env *env)
+{
+	const char *ca = env && env->ca_file && env->ca_file[0] ? env->ca_file : getenv("SPIN_OUTBOUND_CA_FILE");
+
+	return ca && ca[0] ? ca : NULL;
 }
 
 int wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq, int64_t deadline_ns,

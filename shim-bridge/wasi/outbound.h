@@ -5,9 +5,10 @@
  *
  * Every call makes its own curl handles, so any number of threads may send
  * at once; curl_global_init must have run (spin-bridge's main does it).
- * TLS is verified against the system CA bundle, or against the PEM file
- * named by the environment variable SPIN_OUTBOUND_CA_FILE instead when that
- * is set (for private CAs and tests). Redirects are returned to the guest,
+ * TLS is verified against the system CA bundle, or against a PEM file
+ * instead: the component's own (env->ca_file: its pod's bundle in the
+ * shim's shared mode), else the one the environment variable
+ * SPIN_OUTBOUND_CA_FILE names (for private CAs and tests). Redirects are returned to the guest,
  * never followed; proxies from the environment are not used. */
 #ifndef SPIN_BRIDGE_WASI_OUTBOUND_H
 #define SPIN_BRIDGE_WASI_OUTBOUND_H
@@ -89,6 +90,11 @@ const char *wh_out_error_case(enum wh_out_error e);
 /* Is scheme://authority allowed by env->allowed_outbound_hosts? authority
  * as in struct wh_out_request; a malformed one is not allowed. */
 bool wh_outbound_allowed(const struct wh_component_env *env, const char *scheme, const char *authority);
+
+/* The PEM bundle outbound TLS of env's component is verified against:
+ * env->ca_file, else $SPIN_OUTBOUND_CA_FILE, else NULL (the system's).
+ * Borrowed. */
+const char *wh_outbound_ca_file(const struct wh_component_env *env);
 
 /* Perform rq: validate it (WH_OUT_URI, WH_OUT_INTERNAL), check the
  * allow-list before any connection or name lookup (WH_OUT_DENIED), then

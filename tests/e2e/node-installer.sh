@@ -7,10 +7,12 @@
 # installs the shim, adds the runtime through a drop-in that containerd's
 # configuration now imports, restarts containerd (--restart=signal: the
 # node's containerd runs under hack/supervise) and labels the node; a
-# SpinApp is then served end to end through its Service. A new installer
+# SpinApp is then served end to end through its Service, in per-pod mode and
+# in shared mode (the runtime spin-shared, through the shim's link the
+# installer made beside it). A new installer
 # pod changes nothing. helm uninstall: the pre-delete hook has the installer
 # restore containerd's configuration byte for byte, restart containerd,
-# remove the shim and the label; the kubelet stays Ready.
+# remove the shim, its link and the label; the kubelet stays Ready.
 # Network safety: every request goes to loopback or to an address that
 # assert_local_addr (hack/node.sh) has checked to be this cluster's.
 set -u
@@ -50,6 +52,7 @@ nd=$dir/node
 . "$dir/ports.env"
 cfg=$nd/containerd.toml
 bin=$nd/opt/bin/containerd-shim-spin-v2
+link=$nd/opt/bin/containerd-shim-spin-shared-v2
 dropin=$nd/containerd.d/spinkube-c-spin.toml
 label=spinkube.dev/containerd-shim-spin
 ok "--no-shim: containerd's configuration has no spin runtime" bash -c "! grep -q 'runtimes.spin' '$cfg'"
@@ -85,6 +88,9 @@ ok "the shim is on the node, byte for byte the one built" cmp "$bin" "$shim"
 ok "containerd's configuration imports the drop-in" grep -qF "imports = [\"$dropin\"]" "$cfg"
 ok "the drop-in has the spin runtime with the installed shim" \
 	bash -c "grep -qF 'runtime_type = \"io.containerd.spin.v2\"' '$dropin' && grep -qF 'runtime_path = \"$bin\"' '$dropin'"
+ok "and the spin-shared runtime with the shim's shared-mode link" \
+	bash -c "grep -qF 'runtimes.spin-shared]' '$dropin' && grep -qF 'runtime_path = \"$link\"' '$dropin'"
+is "$(readlink "$link")" containerd-shim-spin-v2 "the link names the installed shim"
 ok "a backup of the configuration as it was" cmp <(sha256sum <"$cfg.spinkube-c.orig") <(echo "$sum_before")
 pid_after=$(ctr_pid)
 ok "containerd was restarted (SIGTERM, and hack/supervise started it again)" \
@@ -92,7 +98,7 @@ ok "containerd was restarted (SIGTERM, and hack/supervise started it again)" \
 ok "no restart left pending" test ! -e "$nd/installer-state/restart-pending"
 is "$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" True "the kubelet is Ready"
 kubectl -n $ns logs ds/spinkube-node-installer >"$work/installer1.log" 2>&1
-for m in "installed the shim" "wrote the drop-in with the spin runtime" "added the drop-in to imports" \
+for m in "installed the shim" "linked the shim for shared mode" "wrote the drop-in with the spin runtime" "added the drop-in to imports" \
 	"restarted containerd" "labelled the node" "installed; watching the node's label"; do
 	ok "the installer logs: $m" grep -qF "msg=\"$m\"" "$work/installer1.log"
 done
@@ -116,6 +122,16 @@ ok "the app answers through its Service" \
 	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 'http://$ip/hello')\" = 'hello from wagi' ]"
 ok "... from a pod run by the shim the installer put there" \
 	bash -c "ls -l /proc/[0-9]*/exe 2>/dev/null | grep -qF -- '-> $bin'"
+kubectl apply -f "$src/crd/defaults/runtimeclass-wasmtime-spin-shared.yaml" \
+	-f "$src/crd/defaults/executor-containerd-shim-spin-shared.yaml" >/dev/null
+printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: wagis\nspec:\n  image: %s\n  replicas: 1\n  executor: containerd-shim-spin-shared\n' \
+	"$reg/e2e/wagi:v1" | kubectl apply -f - >/dev/null
+ok "a SpinApp in shared mode is Ready on the installed node" kubectl wait --for=condition=Ready spinapp/wagis --timeout=120s
+ips=$(kubectl get svc wagis -o jsonpath='{.spec.clusterIP}')
+ok "its Service address is this cluster's" retry 30 assert_local_addr "$ips"
+ok "it answers through its Service" \
+	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 'http://$ips/hello')\" = 'hello from wagi' ]"
+ok "... served by the node runtime the installed shim started" pgrep -f "$bin .*-shared serve"
 
 # --- a new installer pod: nothing to do ---------------------------------------------
 kubectl -n $ns delete pod -l app.kubernetes.io/name=spinkube-node-installer --wait=true >/dev/null
@@ -129,16 +145,16 @@ is "$(ctr_pid)" "$pid_after" "containerd kept running"
 ok "the app still answers" bash -c "[ \"\$(curl -s --noproxy '*' -m 5 'http://$ip/hello')\" = 'hello from wagi' ]"
 
 # --- helm uninstall -------------------------------------------------------------------
-kubectl delete spinapp wagi >/dev/null
-kubectl -n default delete spinappexecutor containerd-shim-spin --wait=false >/dev/null
-ok "the controller releases the executor" retry 30 bash -c "! kubectl -n default get spinappexecutor containerd-shim-spin 2>/dev/null"
+kubectl delete spinapp wagi wagis >/dev/null
+kubectl -n default delete spinappexecutor containerd-shim-spin containerd-shim-spin-shared --wait=false >/dev/null
+ok "the controller releases the executors" retry 30 bash -c "! kubectl -n default get spinappexecutor containerd-shim-spin 2>/dev/null && ! kubectl -n default get spinappexecutor containerd-shim-spin-shared 2>/dev/null"
 kill "$ctrl_pid"; wait "$ctrl_pid" 2>/dev/null; ctrl_pid=
 ok "helm uninstall succeeds (the pre-delete hook waits for the installer)" \
 	bash -c "helm uninstall spinkube -n $ns --wait --timeout 3m >>'$work/helm.log' 2>&1"
 ok "containerd's configuration is restored byte for byte" cmp <(sha256sum <"$cfg") <(echo "$sum_before")
 ok "no backup left beside it" test ! -e "$cfg.spinkube-c.orig"
 ok "the drop-in is gone" test ! -e "$dropin"
-ok "the shim is gone, and its folder" test ! -e "$nd/opt/bin"
+ok "the shim and its link are gone, and their folder" bash -c "[ ! -e '$bin' ] && [ ! -L '$link' ] && [ ! -e '$nd/opt/bin' ]"
 ok "the state folder is gone" test ! -e "$nd/installer-state"
 is "$(kubectl get node "$node" -o jsonpath="{.metadata.labels.spinkube\.dev/containerd-shim-spin}")" "" "the label is gone"
 pid_final=$(ctr_pid)

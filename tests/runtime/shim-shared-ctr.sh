@@ -7,8 +7,13 @@
 # delay (exit 0) while the other answers; SIGKILL stops one at once (exit
 # 137); an app that cannot load exits 1 and the daemon serves on; the daemon
 # exits when its last container is deleted; kill -9 of the daemon stops every
-# task; Stats counts an app's CPU time; a CPU limit of half a core lets one
-# request in at a time. Root only; loopback traffic only.
+# task; Stats counts an app's CPU time and its share of the compiled code
+# (two apps of one image split it; one alone holds it all), and reports the
+# pod's memory limit; a CPU limit of half a core lets one request in at a
+# time; the CA bundle a container binds in at
+# /etc/ssl/certs/ca-certificates.crt verifies its guests' outbound TLS (a
+# local server with a certificate of a private CA), and an app without it
+# cannot reach that server. Root only; loopback traffic only.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
@@ -122,6 +127,10 @@ c1=$(cpu_of a1)
 ok "Stats: the CPU time of the app's requests ($c1 ns)" test "${c1:-0}" -gt 0
 for _ in $(seq 1 20); do answers "$P1" /echo/x >/dev/null; done
 ok "which grows with its requests" test "$(cpu_of a1)" -gt "${c1:-0}"
+mem_of() { ctr tasks metrics "$1" 2>/dev/null | awk '$1 == "memory.usage_in_bytes" {print $2}'; }
+m1=$(mem_of a1) m2=$(mem_of a2)
+ok "Stats: an app's memory is its share of the compiled code ($m1 bytes)" test "${m1:-0}" -gt 0
+is "$m2" "$m1" "two apps of the same wasm have the same share"
 ok "an app that cannot load starts" run bad "$(free_port)" bad
 ok "and its task exits" wait_for 20 stopped bad
 is "$(exit_of bad)" 1 "with status 1"
@@ -133,6 +142,9 @@ ok "SIGTERM stops the first app" wait_for 30 stopped a1
 ok "after the shutdown delay (2 s)" test $((SECONDS - t0)) -ge 2
 is "$(exit_of a1)" 0 "with status 0"
 is "$(answers "$P2" /hello)" "hello from wagi" "the second still answers"
+m2=$(mem_of a2)
+ok "the code it shared is the second's alone now: its share doubled ($m1 -> $m2 bytes)" \
+	test "${m2:-0}" -ge $((2 * ${m1:-0})) -a "${m2:-0}" -le $((2 * ${m1:-0} + 16))
 ok "the first's port is closed" bash -c "! curl -s --noproxy '*' -m 2 http://127.0.0.1:$P1/hello"
 t0=$SECONDS
 ctr tasks kill -s SIGKILL a2 >/dev/null 2>&1
@@ -155,9 +167,11 @@ ok "after kill -9 of the daemon neither task runs" wait_for 20 both_gone
 for t in b1 b2; do ctr tasks delete -f "$t" >/dev/null 2>&1; ctr containers delete "$t" >/dev/null 2>&1; done
 # A CPU limit of half a core: one request at a time (two per core).
 ok "a new app after that gets a new daemon (half a core)" \
-	ctr run -d --runtime io.containerd.spin.v2 --net-host --cpus 0.5 --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$P1" \
-	docker.io/spinkube-c/shared-one:test c1
+	ctr run -d --runtime io.containerd.spin.v2 --net-host --cpus 0.5 --memory-limit 268435456 \
+	--env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$P1" docker.io/spinkube-c/shared-one:test c1
 ok "which answers" wait_for 20 curl -sf --noproxy '*' -m 2 "http://127.0.0.1:$P1/hello"
+is "$(ctr tasks metrics c1 2>/dev/null | awk '$1 == "memory.limit_in_bytes" {print $2}')" 268435456 \
+	"Stats reports the container's memory limit"
 ( curl -s --noproxy '*' -m 45 -o /dev/null "http://127.0.0.1:$P1/loop" ) &
 loop=$!
 sleep 0.5
@@ -167,5 +181,42 @@ ctr tasks kill -s SIGKILL c1 >/dev/null 2>&1
 wait_for 10 stopped c1
 ctr tasks delete c1 >/dev/null 2>&1
 ctr containers delete c1 >/dev/null 2>&1
+
+# --- the container's CA bundle for its guests' outbound TLS ---
+# A private CA, a certificate for 127.0.0.1 it signed, and openssl s_server
+# with it on a free port of 127.0.0.1.
+PT=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=shim-test-ca -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$T/srv.ext" &&
+	openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 1 \
+		-extfile "$T/srv.ext" -out "$T/srv.pem" 2>/dev/null || bail "openssl could not make the test certificates"
+openssl s_server -accept "127.0.0.1:$PT" -cert "$T/srv.pem" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 </dev/null &
+pids+=($!)
+wait_for 10 bash -c "curl -s --noproxy '*' --cacert $T/ca.pem -m 2 -o /dev/null https://127.0.0.1:$PT/" ||
+	bail "openssl s_server did not come up on 127.0.0.1:$PT"
+# The outbound guest alone, allowed to reach that server.
+mkdir -p "$T/app-tls"
+cp "$T/guests/spin/outbound.wasm" "$T/app-tls/"
+printf 'spin_manifest_version = 2\n[application]\nname = "tls"\n[[trigger.http]]\nroute = "/outbound"\ncomponent = "outbound"\n[component.outbound]\nsource = "outbound.wasm"\nallowed_outbound_hosts = ["https://127.0.0.1:%s"]\n' \
+	"$PT" >"$T/app-tls/spin.toml"
+"$SPINKUBE_SOURCE_DIR/hack/push-image" --oci-tar "$T/tls.tar" "$T/app-tls" spinkube-c/shared-tls:test >/dev/null 2>&1 &&
+	ctr images import "$T/tls.tar" >/dev/null 2>&1 || bail "the TLS app's image"
+PC=$(free_port) PN=$(free_port)
+ok "an app whose container binds a CA bundle in runs" \
+	ctr run -d --runtime io.containerd.spin.v2 --net-host --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$PC" \
+	--mount "type=bind,src=$T/ca.pem,dst=/etc/ssl/certs/ca-certificates.crt,options=rbind:ro" \
+	docker.io/spinkube-c/shared-tls:test t1
+ok "and one without" ctr run -d --runtime io.containerd.spin.v2 --net-host --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$PN" \
+	docker.io/spinkube-c/shared-tls:test t2
+wait_for 20 curl -s --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$PC/outbound"
+wait_for 20 curl -s --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$PN/outbound"
+url="https://127.0.0.1:$PT/"
+is "$(curl -s --noproxy '*' -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PC/outbound?url=$url")" 200 \
+	"its guest reaches the server whose certificate that CA signed"
+is "$(curl -s --noproxy '*' -m 10 "http://127.0.0.1:$PN/outbound?url=$url")" "TLS-certificate-error" \
+	"the other app's guest, in the same daemon, gets a TLS certificate error"
+for t in t1 t2; do ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
+for t in t1 t2; do wait_for 10 stopped "$t"; ctr tasks delete "$t" >/dev/null 2>&1; ctr containers delete "$t" >/dev/null 2>&1; done
 
 tap_done

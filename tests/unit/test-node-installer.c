@@ -207,6 +207,17 @@ static void test_errors(void)
 	refused(ni_append_section(foreign_v2, strlen(foreign_v2), "tmpl", NI_FORMAT_TEMPLATE, 2, SHIM, &out,
 	                          &err),
 	        -EEXIST, &err, "already defines", "a spin runtime in a k3s template");
+	static const char foreign_shared[] =
+	    "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.spin-shared]\n"
+	    "runtime_type = 'io.containerd.spin.v2'\nruntime_path = '/usr/bin/containerd-shim-spin-shared-v2'\n";
+	refused(ni_containerd_main(foreign_shared, strlen(foreign_shared), "c.toml", DROPIN, &v, &out, &err),
+	        -EEXIST, &err, "runtime \"spin-shared\"", "a spin-shared runtime of another path");
+	refused(ni_append_section(foreign_shared, strlen(foreign_shared), "tmpl", NI_FORMAT_TOML, 0, SHIM, &out,
+	                          &err),
+	        -EEXIST, &err, "/usr/bin/containerd-shim-spin-shared-v2", "a spin-shared runtime in MicroK8s' template");
+	refused(ni_append_section(foreign_shared, strlen(foreign_shared), "tmpl", NI_FORMAT_TEMPLATE, 3, SHIM,
+	                          &out, &err),
+	        -EEXIST, &err, "spin-shared", "a spin-shared runtime in a k3s template");
 
 	static const char v1[] = "root = \"/var/lib/containerd\"\n";
 	refused(ni_containerd_main(v1, strlen(v1), "c.toml", DROPIN, &v, &out, &err), -EINVAL, &err,
@@ -452,6 +463,21 @@ static void test_hosts(void)
 	ok(ni_host_remove(dst, &removed, &err) == 0 && !removed, "removing it again is fine");
 	ok(ni_host_install_file("/nonexistent/shim", dst, &changed, &err) < 0 && strstr(err.message, "image"),
 	   "a missing source: %s", err.message);
+
+	/* The shared-mode link: made once, put right when it points elsewhere. */
+	char link[4096], to[4096];
+	(void)snprintf(link, sizeof(link), "%s/opt/spinkube/bin/containerd-shim-spin-shared-v2", root);
+	ok(ni_host_install_link("containerd-shim-spin-v2", link, &changed, &err) == 0 && changed,
+	   "the shared-mode link is made");
+	ssize_t n = readlink(link, to, sizeof(to) - 1);
+	ok(n > 0 && (to[n] = '\0', strcmp(to, "containerd-shim-spin-v2") == 0), "naming the shim next to it");
+	ok(ni_host_install_link("containerd-shim-spin-v2", link, &changed, &err) == 0 && !changed,
+	   "an existing one is left alone");
+	ok(symlink("elsewhere", dst) == 0 && rename(dst, link) == 0, "a link to something else");
+	ok(ni_host_install_link("containerd-shim-spin-v2", link, &changed, &err) == 0 && changed &&
+	       (n = readlink(link, to, sizeof(to) - 1)) > 0 && (to[n] = '\0', strcmp(to, "containerd-shim-spin-v2") == 0),
+	   "is replaced");
+	ok(ni_host_remove(link, &removed, &err) == 0 && removed && !ni_host_exists(link), "the link is removed");
 
 	/* A main config that is missing. */
 	char missing[300];
