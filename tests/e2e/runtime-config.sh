@@ -188,8 +188,14 @@ else
 	ok "its pod stops at start: the libSQL database is not served" retry 90 bash -c \
 		"$(declare -f term_msg); term_msg $sapp | grep -q 'sqlite_database.default.*libsql'"
 	diag "termination message: $(term_msg "$sapp")"
-	is "$(kubectl get spinapp "$sapp" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" False \
-		"the SpinApp is not Ready"
+	# restarted APP: the app's newest pod has restarted at least once.
+	restarted() {
+		kubectl get pods -l "core.spinkube.dev/app-name=$1" --sort-by=.metadata.creationTimestamp -o json |
+			jq -e '.items[-1].status.containerStatuses[0].restartCount >= 1' >/dev/null
+	}
+	ok "its pod restarts and the SpinApp is not Ready" retry 60 bash -c \
+		"$(declare -f restarted); restarted $sapp && [ \"\$(kubectl get spinapp $sapp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = False ]"
+	diag "its Ready condition: $(kubectl get spinapp "$sapp" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
 	kubectl patch spinapp "$sapp" --type json -p '[{"op": "remove", "path": "/spec/runtimeConfig/sqliteDatabases"}]' >/dev/null
 	ok "without the libSQL database the sample's app is Ready" ready "$sapp" "/kv?keys"
 	rcli redis SET sample-key "seen by the sample" >/dev/null
