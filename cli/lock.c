@@ -174,6 +174,21 @@ static void trigger(struct lb *b, json_object *trigs, const struct app *app, con
 	}
 }
 
+/* A Redis trigger as Spin locks it: its channel and its own address (the
+ * app's default goes in metadata.triggers.redis), templates as written. */
+static void redis_trigger(struct lb *b, json_object *trigs, const struct app *app, const struct app_redis_trigger *t)
+{
+	json_object *o = lb_push(b, trigs, json_object_new_object()), *cfg;
+
+	lb_add(b, o, "id", lb_str(t->id));
+	lb_add(b, o, "trigger_type", lb_str("redis"));
+	cfg = lb_add(b, o, "trigger_config", json_object_new_object());
+	lb_add(b, cfg, "component", lb_str(app->components[t->component].id));
+	lb_add(b, cfg, "channel", lb_str(t->channel));
+	if (t->address)
+		lb_add(b, cfg, "address", lb_str(t->address));
+}
+
 int lock_build(const struct app *app, struct layer_set *layers, json_object **out, struct sk_error *err)
 {
 	struct lb b = { .layers = layers, .err = err };
@@ -190,6 +205,8 @@ int lock_build(const struct app *app, struct layer_set *layers, json_object **ou
 	trig = lb_add(&b, meta, "triggers", json_object_new_object());
 	http = lb_add(&b, trig, "http", json_object_new_object());
 	lb_add(&b, http, "base", lb_str(app->base ? app->base : "/"));
+	if (app->redis_address)
+		lb_add(&b, lb_add(&b, trig, "redis", json_object_new_object()), "address", lb_str(app->redis_address));
 	vars = lb_add(&b, root, "variables", json_object_new_object());
 	for (size_t i = 0; i < app->n_variables; i++) {
 		const struct app_variable *v = &app->variables[i];
@@ -201,6 +218,8 @@ int lock_build(const struct app *app, struct layer_set *layers, json_object **ou
 	trigs = lb_add(&b, root, "triggers", json_object_new_array());
 	for (size_t i = 0; i < app->n_triggers; i++)
 		trigger(&b, trigs, app, &app->triggers[i]);
+	for (size_t i = 0; i < app->n_redis_triggers; i++)
+		redis_trigger(&b, trigs, app, &app->redis_triggers[i]);
 	comps = lb_add(&b, root, "components", json_object_new_array());
 	for (size_t i = 0; r == 0 && i < app->n_components; i++)
 		r = component(&b, comps, &app->components[i]);

@@ -237,11 +237,66 @@ static int validate_triggers(const struct app *app, const char *name, struct sk_
 	return r;
 }
 
+/* A Redis trigger's channel or address: its templates name app variables. */
+static int check_redis_template(const struct app *app, const char *name, const char *id, const char *what,
+                                const char *tmpl, struct sk_error *err)
+{
+	struct var_check vc = { app };
+	_cleanup_free_ char *ignored = NULL;
+	int r = app_template_expand(tmpl, var_exists, &vc, &ignored, err);
+
+	if (r == -ENOENT)
+		return sk_err_prefix(err, "%s: trigger \"%s\": %s (declare the variable under [variables])", name, id, what);
+	if (r < 0)
+		return sk_err_prefix(err, "%s: trigger \"%s\": %s", name, id, what);
+	return 0;
+}
+
+/* Redis trigger ids unique (among the HTTP ones too); each has a channel
+ * and an address (its own or the app's), within their caps, whose
+ * templates name app variables. */
+static int validate_redis_triggers(const struct app *app, const char *name, struct sk_error *err)
+{
+	struct strmap ids = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < app->n_triggers && r == 0; i++)
+		if (!strmap_put(&ids, app->triggers[i].id, (void *)app->triggers[i].id, NULL))
+			r = sk_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < app->n_redis_triggers && r == 0; i++) {
+		const struct app_redis_trigger *t = &app->redis_triggers[i];
+		const char *address = t->address ? t->address : app->redis_address;
+
+		if (strmap_find(&ids, t->id))
+			r = sk_err(err, -EINVAL, "%s: trigger id \"%s\" is used twice; give each trigger its own id", name, t->id);
+		else if (!strmap_put(&ids, t->id, (void *)t->id, NULL))
+			r = sk_err(err, -ENOMEM, "out of memory");
+		else if (!t->channel[0])
+			r = sk_err(err, -EINVAL, "%s: trigger \"%s\": channel is empty; name the Redis channel", name, t->id);
+		else if (strlen(t->channel) > APP_REDIS_CHANNEL_MAX)
+			r = sk_err(err, -E2BIG, "%s: trigger \"%s\": channel is longer than %d bytes", name, t->id,
+			           APP_REDIS_CHANNEL_MAX);
+		else if (!address)
+			r = sk_err(err, -EINVAL,
+			           "%s: trigger \"%s\": no Redis address; set address = \"redis://host:6379\" on the trigger or under [application.trigger.redis]",
+			           name, t->id);
+		else if (strlen(address) > APP_REDIS_ADDRESS_MAX)
+			r = sk_err(err, -E2BIG, "%s: trigger \"%s\": address is longer than %d bytes", name, t->id,
+			           APP_REDIS_ADDRESS_MAX);
+		else if ((r = check_redis_template(app, name, t->id, "channel", t->channel, err)) == 0)
+			r = check_redis_template(app, name, t->id, "address", address, err);
+	}
+	strmap_clear(&ids);
+	return r;
+}
+
 int app_validate(const struct app *app, const char *name, struct sk_error *err)
 {
 	struct var_check vc = { app };
 	int r = validate_triggers(app, name, err);
 
+	if (r == 0)
+		r = validate_redis_triggers(app, name, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < app->n_components; i++) {
@@ -301,6 +356,13 @@ static void trigger_clear(struct app_trigger *t)
 	free(t->wagi_entrypoint);
 }
 
+static void redis_trigger_clear(struct app_redis_trigger *t)
+{
+	free(t->id);
+	free(t->channel);
+	free(t->address);
+}
+
 void app_free(struct app *app)
 {
 	if (!app)
@@ -322,6 +384,10 @@ void app_free(struct app *app)
 	for (size_t i = 0; app->triggers && i < app->n_triggers; i++)
 		trigger_clear(&app->triggers[i]);
 	free(app->triggers);
+	for (size_t i = 0; app->redis_triggers && i < app->n_redis_triggers; i++)
+		redis_trigger_clear(&app->redis_triggers[i]);
+	free(app->redis_triggers);
+	free(app->redis_address);
 	strv_free(app->warnings, app->n_warnings);
 	free(app);
 }
@@ -363,7 +429,7 @@ int app_retain(struct app *app, const char *list, struct sk_error *err)
 {
 	_cleanup_free_ bool *keep = calloc(app->n_components + 1, sizeof(bool));
 	_cleanup_free_ size_t *newidx = calloc(app->n_components + 1, sizeof(size_t));
-	size_t nc = 0, nt = 0;
+	size_t nc = 0, nt = 0, nr = 0;
 	int r;
 
 	if (!keep || !newidx)
@@ -388,8 +454,18 @@ int app_retain(struct app *app, const char *list, struct sk_error *err)
 		t->component = newidx[t->component];
 		app->triggers[nt++] = *t;
 	}
+	for (size_t i = 0; i < app->n_redis_triggers; i++) {
+		struct app_redis_trigger *t = &app->redis_triggers[i];
+		if (!keep[t->component]) {
+			redis_trigger_clear(t);
+			continue;
+		}
+		t->component = newidx[t->component];
+		app->redis_triggers[nr++] = *t;
+	}
 	app->n_components = nc;
 	app->n_triggers = nt;
+	app->n_redis_triggers = nr;
 	return 0;
 }
 

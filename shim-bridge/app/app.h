@@ -22,6 +22,8 @@
 #define APP_MANIFEST_MAX (1024 * 1024)     /* spin.toml */
 #define APP_LOCKED_MAX (64 * 1024 * 1024)  /* locked-app JSON (inline content counts) */
 #define APP_MAX_ITEMS 10000                /* components, triggers, files, ... per list */
+#define APP_REDIS_ADDRESS_MAX 4096         /* bytes of a Redis trigger's address, as written */
+#define APP_REDIS_CHANNEL_MAX 1024         /* bytes of a Redis trigger's channel, as written */
 
 enum app_handler_kind {
 	APP_HANDLER_HTTP, /* wasi:http or fermyon:spin/inbound-http: the runtime tells which */
@@ -67,6 +69,16 @@ struct app_trigger {
 	char *wagi_entrypoint; /* WAGI only: default "_start" */
 };
 
+/* A [[trigger.redis]]: each message published on channel at the address
+ * goes to the component. channel and address are as written: "{{ var }}"
+ * templates naming app variables are expanded at start (vars.h). */
+struct app_redis_trigger {
+	char *id;
+	char *channel;
+	char *address;    /* its own address, or NULL: the app's redis_address */
+	size_t component; /* index into app->components */
+};
+
 struct app_variable {
 	char *name;
 	char *default_value; /* NULL when there is none */
@@ -87,7 +99,10 @@ struct app {
 	size_t n_components;
 	struct app_trigger *triggers; /* HTTP triggers only */
 	size_t n_triggers;
-	char **warnings; /* things ignored while loading (other trigger types), one line each */
+	char *redis_address; /* [application.trigger.redis] address, NULL when not given */
+	struct app_redis_trigger *redis_triggers;
+	size_t n_redis_triggers;
+	char **warnings; /* things ignored while loading (trigger types other than http and redis), one line each */
 	size_t n_warnings;
 };
 
@@ -120,7 +135,7 @@ int app_from_locked(const char *json, size_t len, const char *name, const char *
                          struct app **out, struct sk_error *err);
 
 /* Keep only the components listed in list (comma-separated ids, as in
- * SPIN_COMPONENTS_TO_RETAIN) and the triggers that use them. An id the app
+ * SPIN_COMPONENTS_TO_RETAIN) and the triggers (HTTP and Redis) that use them. An id the app
  * does not have is -ENOENT naming it; the app is unchanged on failure. */
 int app_retain(struct app *app, const char *list, struct sk_error *err);
 

@@ -7,6 +7,8 @@
  *                   or "trigger": { "type": "http", "base": "/" } (Spin 1) },
  *     "variables": { NAME: { "default"?: "...", "secret"?: bool } },
  *     "triggers": [ { "id", "trigger_type", "trigger_config": { "component", "route", "executor" } } ],
+ *                 (trigger_type "redis": trigger_config { "component", "channel", "address"? }, and
+ *                  the default address in metadata.triggers.redis.address),
  *     "components": [ { "id", "metadata": { "allowed_outbound_hosts", "key_value_stores", "databases" },
  *                       "source": { "content_type", <content> }, "env": {...},
  *                       "files": [ { <content>, "path": "/guest" } ], "config": { var: template } } ] }
@@ -378,7 +380,38 @@ static int trigger_route(struct lctx *l, struct app_trigger *t, const char *wher
 	return sk_err(l->err, -EINVAL, "%s: %s: route must be a string or { \"private\": true }", l->name, where);
 }
 
-/* One triggers[] entry; non-HTTP types become warnings. */
+/* A "redis" triggers[] entry: trigger_config { component, channel,
+ * address? }. */
+static int load_redis_trigger(struct lctx *l, const char *id, json_object *trig)
+{
+	char where[160];
+	struct app_redis_trigger *t;
+	json_object *cfg;
+	const char *comp, *channel, *address;
+	bool bad = false;
+	long idx;
+	int r;
+
+	snprintf(where, sizeof(where), "trigger \"%.64s\"", id);
+	if ((r = get_typed(l, trig, "trigger_config", json_type_object, where, &cfg)) < 0)
+		return r;
+	if (!cfg || !(comp = get_str(cfg, "component", &bad)))
+		return sk_err(l->err, -EINVAL, "%s: %s: trigger_config.component is missing", l->name, where);
+	channel = get_str(cfg, "channel", &bad), address = get_str(cfg, "address", &bad);
+	if (bad || !channel)
+		return sk_err(l->err, -EINVAL, "%s: %s: trigger_config.channel must be a string (and address, when given)",
+		              l->name, where);
+	if ((idx = app_find_component(l->app, comp)) < 0)
+		return sk_err(l->err, -ENOENT, "%s: %s: component \"%.64s\" is not in the app", l->name, where, comp);
+	if (!(t = app_push(&l->app->redis_triggers, &l->app->n_redis_triggers, sizeof(*t))))
+		return errno == E2BIG ? sk_err(l->err, -E2BIG, "%s: too many triggers", l->name) : oom(l);
+	t->component = (size_t)idx;
+	if (!(t->id = strdup(id)) || !(t->channel = strdup(channel)) || (address && !(t->address = strdup(address))))
+		return oom(l);
+	return 0;
+}
+
+/* One triggers[] entry; types other than http and redis become warnings. */
 static int load_trigger(struct lctx *l, json_object *trig, size_t i)
 {
 	char where[160];
@@ -395,8 +428,10 @@ static int load_trigger(struct lctx *l, json_object *trig, size_t i)
 	id = get_str(trig, "id", &bad), type = get_str(trig, "trigger_type", &bad);
 	if (bad || !id || !type)
 		return sk_err(l->err, -EINVAL, "%s: %s needs string \"id\" and \"trigger_type\"", l->name, where);
+	if (strcmp(type, "redis") == 0)
+		return load_redis_trigger(l, id, trig);
 	if (strcmp(type, "http") != 0)
-		return app_warn(l->app, "%s: trigger \"%.64s\" of type \"%.32s\" ignored: this runtime serves HTTP only",
+		return app_warn(l->app, "%s: trigger \"%.64s\" of type \"%.32s\" ignored: this runtime serves HTTP and Redis only",
 		                l->name, id, type) < 0 ? oom(l) : 0;
 	snprintf(where, sizeof(where), "trigger \"%.64s\"", id);
 	if ((r = get_typed(l, trig, "trigger_config", json_type_object, where, &cfg)) < 0)
@@ -444,8 +479,29 @@ static int check_must_understand(struct lctx *l, json_object *root)
 	return 0;
 }
 
-/* metadata: name (required), version, description and the HTTP base, from
- * metadata.triggers.http (Spin 2) or metadata.trigger (Spin 1). */
+/* The Redis trigger's default address: metadata.triggers.redis.address
+ * (Spin 2 and 3) or metadata.trigger.address with type "redis" (Spin 1). */
+static int load_redis_address(struct lctx *l, json_object *meta)
+{
+	json_object *trigs, *redis = NULL;
+	const char *address = NULL, *type;
+	bool bad = false;
+
+	if (json_object_object_get_ex(meta, "triggers", &trigs) && json_object_is_type(trigs, json_type_object))
+		json_object_object_get_ex(trigs, "redis", &redis);
+	else if (json_object_object_get_ex(meta, "trigger", &trigs) && json_object_is_type(trigs, json_type_object) &&
+	         (type = get_str(trigs, "type", &bad)) && strcmp(type, "redis") == 0)
+		redis = trigs;
+	if (redis && json_object_is_type(redis, json_type_object))
+		address = get_str(redis, "address", &bad);
+	if (bad)
+		return sk_err(l->err, -EINVAL, "%s: metadata: the Redis trigger's address must be a string", l->name);
+	return address && !(l->app->redis_address = strdup(address)) ? oom(l) : 0;
+}
+
+/* metadata: name (required), version, description, the HTTP base, from
+ * metadata.triggers.http (Spin 2) or metadata.trigger (Spin 1), and the
+ * Redis address. */
 static int load_metadata(struct lctx *l, json_object *root)
 {
 	json_object *meta, *http = NULL, *old;
@@ -472,7 +528,9 @@ static int load_metadata(struct lctx *l, json_object *root)
 	if (bad || (base && base[0] != '/'))
 		return sk_err(l->err, -EINVAL, "%s: metadata: name, version, description and base must be strings (base starting with '/')",
 		              l->name);
-	return (base && !(l->app->base = strdup(base))) || (!base && !(l->app->base = strdup("/"))) ? oom(l) : 0;
+	if ((base && !(l->app->base = strdup(base))) || (!base && !(l->app->base = strdup("/"))))
+		return oom(l);
+	return load_redis_address(l, meta);
 }
 
 /* variables: { NAME: { default?, secret? } }; no default means required. */

@@ -172,15 +172,13 @@ static int check_version(struct mctx *m, json_object *root)
 }
 
 /* [application.trigger.http] base = "/..." */
-static int load_base(struct mctx *m, json_object *a)
+static int load_base(struct mctx *m, json_object *trig)
 {
 	static const char *const http_keys[] = { "base", NULL };
 	const char *where = "[application.trigger.http]";
-	json_object *trig, *http;
+	json_object *http;
 	int r;
 
-	if ((r = get_typed(m, a, "trigger", json_type_object, "[application]", &trig)) < 0 || !trig)
-		return r;
 	if ((r = get_typed(m, trig, "http", json_type_object, "[application.trigger]", &http)) < 0 || !http)
 		return r;
 	if ((r = check_keys(m, http, where, http_keys)) < 0)
@@ -192,6 +190,38 @@ static int load_base(struct mctx *m, json_object *a)
 	if (m->app->base && m->app->base[0] != '/')
 		return sk_err(m->err, -EINVAL, "%s: %s: base \"%.100s\" must start with '/'", m->name, where, m->app->base);
 	return 0;
+}
+
+/* [application.trigger.redis] address = "redis://..." (templates allowed):
+ * the server of every Redis trigger without an address of its own. */
+static int load_redis_address(struct mctx *m, json_object *trig)
+{
+	static const char *const redis_keys[] = { "address", NULL };
+	const char *where = "[application.trigger.redis]";
+	json_object *redis;
+	int r;
+
+	if ((r = get_typed(m, trig, "redis", json_type_object, "[application.trigger]", &redis)) < 0 || !redis)
+		return r;
+	if ((r = check_keys(m, redis, where, redis_keys)) < 0 ||
+	    (r = dup_str(m, redis, "address", where, &m->app->redis_address)) < 0)
+		return r;
+	if (m->app->redis_address && strlen(m->app->redis_address) > APP_REDIS_ADDRESS_MAX)
+		return sk_err(m->err, -E2BIG, "%s: %s: address is longer than %d bytes", m->name, where, APP_REDIS_ADDRESS_MAX);
+	return 0;
+}
+
+/* [application.trigger]: the HTTP base and the Redis address. */
+static int load_app_triggers(struct mctx *m, json_object *a)
+{
+	json_object *trig;
+	int r;
+
+	if ((r = get_typed(m, a, "trigger", json_type_object, "[application]", &trig)) < 0 || !trig)
+		return r;
+	if ((r = load_base(m, trig)) < 0)
+		return r;
+	return load_redis_address(m, trig);
 }
 
 /* [application]: name (required), version, description; authors and
@@ -221,7 +251,7 @@ static int load_application(struct mctx *m, json_object *root)
 	for (size_t i = 0; i < n_authors; i++)
 		free(authors[i]);
 	free(authors);
-	return r < 0 ? r : load_base(m, a);
+	return r < 0 ? r : load_app_triggers(m, a);
 }
 
 /* One [variables] entry: { default = "..." } or { required = true }, with
@@ -553,9 +583,11 @@ static int trigger_executor(struct mctx *m, struct app_trigger *t, const char *w
 	return 0;
 }
 
-/* component = "id" | { inline component } */
-static int trigger_component(struct mctx *m, struct app_trigger *t, const char *where, json_object *tbl,
-                             bool id_given, size_t index)
+/* component = "id" | { inline component }: *component is its index. An
+ * inline component takes the trigger's id when one was given, else
+ * "<app>-<gen_kind><index>". */
+static int trigger_component(struct mctx *m, const char *trigger_id, const char *where, json_object *tbl,
+                             bool id_given, const char *gen_kind, size_t index, size_t *component)
 {
 	_cleanup_free_ char *gen = NULL;
 	json_object *comp;
@@ -569,20 +601,20 @@ static int trigger_component(struct mctx *m, struct app_trigger *t, const char *
 		if (idx < 0)
 			return sk_err(m->err, -ENOENT, "%s: %s: component \"%.64s\" is not defined; add [component.%.64s]",
 			              m->name, where, json_object_get_string(comp), json_object_get_string(comp));
-		t->component = (size_t)idx;
+		*component = (size_t)idx;
 		return 0;
 	}
 	if (!json_object_is_type(comp, json_type_object))
 		return sk_err(m->err, -EINVAL, "%s: %s: component must be an id or an inline component table", m->name, where);
 	if (id_given)
-		gen = strdup(t->id);
-	else if (asprintf(&gen, "%s-%zu", m->app->name, index) < 0)
+		gen = strdup(trigger_id);
+	else if (asprintf(&gen, "%s-%s%zu", m->app->name, gen_kind, index) < 0)
 		gen = NULL;
 	if (!gen)
 		return oom(m);
 	if ((r = load_component(m, gen, comp, !id_given)) < 0)
 		return r;
-	t->component = m->app->n_components - 1;
+	*component = m->app->n_components - 1;
 	return 0;
 }
 
@@ -612,11 +644,41 @@ static int load_http_trigger(struct mctx *m, json_object *tbl, size_t index)
 	if ((r = trigger_route(m, t, where, tbl)) < 0 || (r = trigger_executor(m, t, where, tbl)) < 0)
 		return r;
 	/* May add an inline component (and so move m->app->components, not triggers). */
-	return trigger_component(m, t, where, tbl, id_given, index);
+	return trigger_component(m, t->id, where, tbl, id_given, "", index, &t->component);
 }
 
-/* [[trigger.TYPE]]: HTTP triggers are loaded; other types are recorded as
- * warnings on the app and skipped. */
+/* One [[trigger.redis]]: id (generated as redis-trigger-N when absent),
+ * channel, an optional address of its own, and component (an id, or an
+ * inline component table). */
+static int load_redis_trigger(struct mctx *m, json_object *tbl, size_t index)
+{
+	static const char *const keys[] = { "channel", "component", "address", "id", NULL };
+	char where[WHERE_MAX];
+	struct app_redis_trigger *t;
+	int r;
+
+	snprintf(where, sizeof(where), "[[trigger.redis]] #%zu", index + 1);
+	if (!json_object_is_type(tbl, json_type_object))
+		return sk_err(m->err, -EINVAL, "%s: %s must be a table", m->name, where);
+	if ((r = check_keys(m, tbl, where, keys)) < 0)
+		return r;
+	if (!(t = app_push(&m->app->redis_triggers, &m->app->n_redis_triggers, sizeof(*t))))
+		return push_failed(m, "manifest", "Redis triggers");
+	if ((r = dup_str(m, tbl, "id", where, &t->id)) < 0 || (r = dup_str(m, tbl, "channel", where, &t->channel)) < 0 ||
+	    (r = dup_str(m, tbl, "address", where, &t->address)) < 0)
+		return r;
+	bool id_given = t->id != NULL;
+	if (!t->id && asprintf(&t->id, "redis-trigger-%zu", index + 1) < 0) {
+		t->id = NULL;
+		return oom(m);
+	}
+	if (!t->channel)
+		return sk_err(m->err, -EINVAL, "%s: %s: channel is missing; set channel = \"name\"", m->name, where);
+	return trigger_component(m, t->id, where, tbl, id_given, "redis-", index, &t->component);
+}
+
+/* [[trigger.TYPE]]: HTTP and Redis triggers are loaded; other types are
+ * recorded as warnings on the app and skipped. */
 static int load_triggers(struct mctx *m, json_object *root)
 {
 	json_object *trig;
@@ -627,18 +689,21 @@ static int load_triggers(struct mctx *m, json_object *root)
 	APP_OBJ_FOREACH(it, trig) {
 		const char *type = json_object_iter_peek_name(&it);
 		json_object *list = json_object_iter_peek_value(&it);
+		bool http = strcmp(type, "http") == 0, redis = strcmp(type, "redis") == 0;
 		if (!json_object_is_type(list, json_type_array))
 			return sk_err(m->err, -EINVAL, "%s: trigger.%.32s must be an array of tables ([[trigger.%.32s]])", m->name,
 			              type, type);
-		if (strcmp(type, "http") != 0) {
-			if (app_warn(m->app, "%s: %zu trigger(s) of type \"%.32s\" ignored: this runtime serves HTTP only", m->name,
-			             json_object_array_length(list), type) < 0)
+		if (!http && !redis) {
+			if (app_warn(m->app, "%s: %zu trigger(s) of type \"%.32s\" ignored: this runtime serves HTTP and Redis only",
+			             m->name, json_object_array_length(list), type) < 0)
 				return oom(m);
 			continue;
 		}
-		for (size_t i = 0; i < json_object_array_length(list); i++)
-			if ((r = load_http_trigger(m, json_object_array_get_idx(list, i), i)) < 0)
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			json_object *t = json_object_array_get_idx(list, i);
+			if ((r = http ? load_http_trigger(m, t, i) : load_redis_trigger(m, t, i)) < 0)
 				return r;
+		}
 	}
 	return 0;
 }

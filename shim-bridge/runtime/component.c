@@ -17,6 +17,8 @@ const char *sb_handler_kind_name(enum sb_handler_kind k)
 		return "fermyon:spin/inbound-http";
 	case SB_HANDLER_WASI_HTTP:
 		return "wasi:http/incoming-handler";
+	case SB_HANDLER_INBOUND_REDIS:
+		return "fermyon:spin/inbound-redis";
 	}
 	return "?";
 }
@@ -54,12 +56,27 @@ static bool has_prefix(const char *s, size_t n, const char *prefix)
 	return n >= p && memcmp(s, prefix, p) == 0 && (n == p || s[p] == '@');
 }
 
-/* Find which handler interface the component exports, and where. */
+/* The index of function fn of exported interface iface (NULL when absent). */
+static wasmtime_component_export_index_t *export_func(const struct sb_component *c, const char *iface, const char *fn)
+{
+	wasmtime_component_export_index_t *i = wasmtime_component_get_export_index(c->component, NULL, iface, strlen(iface));
+	wasmtime_component_export_index_t *f;
+
+	if (!i)
+		return NULL;
+	f = wasmtime_component_get_export_index(c->component, i, fn, strlen(fn));
+	wasmtime_component_export_index_delete(i);
+	return f;
+}
+
+/* Find which handler interfaces the component exports, and where: one HTTP
+ * handler, and/or fermyon:spin/inbound-redis (alone, or beside wasi:http,
+ * whose host interfaces it shares). */
 static int component_kind(struct sb_component *c, const struct sb_component_opts *o, struct sk_error *err)
 {
 	wasmtime_component_type_t *ty = wasmtime_component_type(c->component);
 	size_t count = wasmtime_component_type_export_count(ty, c->engine->engine);
-	char found[256] = "";
+	char found[256] = "", redis[256] = "";
 	int kinds = 0;
 
 	for (size_t i = 0; i < count; i++) {
@@ -77,25 +94,31 @@ static int component_kind(struct sb_component *c, const struct sb_component_opts
 			c->kind = SB_HANDLER_WASI_HTTP;
 			snprintf(found, sizeof(found), "%.*s", (int)len, name);
 			kinds++;
+		} else if (has_prefix(name, len, "fermyon:spin/inbound-redis")) {
+			snprintf(redis, sizeof(redis), "%.*s", (int)len, name);
 		}
 	}
 	wasmtime_component_type_delete(ty);
-	if (kinds == 0)
+	if (kinds == 0 && !redis[0])
 		return sk_err(err, -EINVAL,
-			      "component \"%s\" (%s): exports no HTTP handler (export wasi:http/incoming-handler or "
-			      "fermyon:spin/inbound-http, or build a WASI command for WAGI)",
+			      "component \"%s\" (%s): exports no handler (export wasi:http/incoming-handler, "
+			      "fermyon:spin/inbound-http or fermyon:spin/inbound-redis, or build a WASI command for WAGI)",
 			      o->id, o->source);
 	if (kinds > 1)
 		return sk_err(err, -EINVAL, "component \"%s\" (%s): exports more than one HTTP handler interface",
 			      o->id, o->source);
+	if (redis[0] && kinds && c->kind == SB_HANDLER_INBOUND_HTTP)
+		return sk_err(err, -EINVAL, "component \"%s\" (%s): exports fermyon:spin/inbound-http and inbound-redis; "
+					    "build the Redis handler as a component of its own", o->id, o->source);
+	if (redis[0] && !(c->redis_fn = export_func(c, redis, "handle-message")))
+		return sk_err(err, -EINVAL, "component \"%s\" (%s): %s has no handle-message function", o->id,
+			      o->source, redis);
+	if (!kinds) {
+		c->kind = SB_HANDLER_INBOUND_REDIS;
+		return 0;
+	}
 	const char *fn = c->kind == SB_HANDLER_WASI_HTTP ? "handle" : "handle-request";
-	wasmtime_component_export_index_t *iface =
-		wasmtime_component_get_export_index(c->component, NULL, found, strlen(found));
-	if (!iface)
-		return sk_err(err, -EINVAL, "component \"%s\": cannot look up export %s", o->id, found);
-	c->export_fn = wasmtime_component_get_export_index(c->component, iface, fn, strlen(fn));
-	wasmtime_component_export_index_delete(iface);
-	if (!c->export_fn)
+	if (!(c->export_fn = export_func(c, found, fn)))
 		return sk_err(err, -EINVAL, "component \"%s\" (%s): %s has no %s function", o->id, o->source,
 			      found, fn);
 	return 0;
@@ -244,7 +267,7 @@ static int link_component(struct sb_component *c, const struct sb_component_opts
 			return wasm_error(err, we, o, "cannot link the WAGI program");
 		return 0;
 	}
-	if (c->kind == SB_HANDLER_WASI_HTTP) {
+	if (c->kind == SB_HANDLER_WASI_HTTP || c->kind == SB_HANDLER_INBOUND_REDIS) {
 		char what[300];
 		snprintf(what, sizeof(what), "component \"%s\" (%s)", o->id, o->source);
 		r = wh_check_imports(c->engine->engine, c->component, what, err);
@@ -269,7 +292,7 @@ int sb_component_instantiate_once(struct sb_component *c, struct sk_error *err)
 	wasm_trap_t *trap = NULL;
 	int r;
 
-	if (c->kind == SB_HANDLER_WASI_HTTP)
+	if (c->kind == SB_HANDLER_WASI_HTTP || c->kind == SB_HANDLER_INBOUND_REDIS)
 		return sb_wasi_http_instantiate_once(c, err);
 	sb_stdio_init(&io, c, NULL);
 	r = sb_store_new(c, NULL, 0, NULL, 0, NULL, 0, &io, &store, err);
@@ -357,6 +380,8 @@ void sb_component_free(struct sb_component *c)
 		wasmtime_module_delete(c->module);
 	if (c->export_fn)
 		wasmtime_component_export_index_delete(c->export_fn);
+	if (c->redis_fn)
+		wasmtime_component_export_index_delete(c->redis_fn);
 	if (c->clinker && !c->shared_linker)
 		wasmtime_component_linker_delete(c->clinker);
 	if (c->component)

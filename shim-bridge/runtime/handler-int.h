@@ -36,9 +36,14 @@ int sb_store_new(struct sb_component *c, const char *const *argv, size_t argc, c
 int sb_wasm_fail(const struct sb_component *c, wasmtime_error_t *we, wasm_trap_t *trap, const char *suffix,
 		 struct sk_error *err);
 
-/* The start-up instance of a wasi:http component (a store whose data is
- * the host context). */
+/* The start-up instance of a wasi:http or inbound-redis component (a store
+ * whose data is the host context). */
 int sb_wasi_http_instantiate_once(struct sb_component *c, struct sk_error *err);
+
+/* A store for one call of such a component: its data ctx (initialised
+ * here; release it after wasmtime_store_delete with wh_ctx_release and
+ * wh_http_release). */
+int sb_wh_store(struct sb_component *c, struct wh_ctx *ctx, wasmtime_store_t **out, struct sk_error *err);
 
 /* Give store the component's request deadline: epoch ticks, and with a
  * cancel flag a check every 100 ms that ends the guest when it is set. */

@@ -9,7 +9,9 @@
  * WASI preview 1 command); a component exporting fermyon:spin/inbound-http is
  * called with plain request/response records; a component exporting
  * wasi:http/incoming-handler gets the incoming request as host resources
- * (shim-bridge/wasi/) with both bodies streamed. */
+ * (shim-bridge/wasi/) with both bodies streamed; a component exporting
+ * fermyon:spin/inbound-redis gets each Redis message as its payload
+ * (inbound-redis.c), with the same host interfaces as a wasi:http one. */
 #ifndef SPIN_BRIDGE_HANDLER_H
 #define SPIN_BRIDGE_HANDLER_H
 
@@ -27,7 +29,10 @@
 #include "shim-bridge/runtime/engine.h"
 #include "shim-bridge/wasi/host.h"
 
-enum sb_handler_kind { SB_HANDLER_WAGI, SB_HANDLER_INBOUND_HTTP, SB_HANDLER_WASI_HTTP };
+/* SB_HANDLER_INBOUND_REDIS: a component exporting fermyon:spin/inbound-redis
+ * and no HTTP handler; a wasi:http component may export it too (then
+ * redis_fn is set on a SB_HANDLER_WASI_HTTP component). */
+enum sb_handler_kind { SB_HANDLER_WAGI, SB_HANDLER_INBOUND_HTTP, SB_HANDLER_WASI_HTTP, SB_HANDLER_INBOUND_REDIS };
 
 /* How one component runs. All strings are borrowed for the call only. */
 struct sb_component_opts {
@@ -84,7 +89,8 @@ struct sb_component {
 	/* component */
 	wasmtime_component_t *component;
 	wasmtime_component_linker_t *clinker;
-	wasmtime_component_export_index_t *export_fn;
+	wasmtime_component_export_index_t *export_fn; /* the HTTP handler's function */
+	wasmtime_component_export_index_t *redis_fn;  /* inbound-redis handle-message, or NULL */
 	/* what the host interfaces see (points into c and the copies below) */
 	struct wh_component_env wenv;
 	struct sk_kv *vars;
@@ -158,5 +164,11 @@ int sb_inbound_http_call(struct sb_component *c, const struct sb_inbound_request
  * cut it). */
 int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, const struct sk_kv *headers,
 		      size_t n_headers, struct http_response *resp, bool *started, struct sk_error *err);
+
+/* Call fermyon:spin/inbound-redis handle-message(payload) on a fresh
+ * instance (c->redis_fn must be set). 0 when the guest returned ok; an
+ * error above (trap, timeout), or -EIO naming the error case the guest
+ * returned. */
+int sb_inbound_redis_call(struct sb_component *c, const uint8_t *payload, size_t len, struct sk_error *err);
 
 #endif

@@ -10,8 +10,7 @@
 
 #include "shim-bridge/wasi/http.h"
 
-/* A store for a wasi:http request, its data ctx (initialised here). */
-static int wasi_http_store(struct sb_component *c, struct wh_ctx *ctx, wasmtime_store_t **out,
+int sb_wh_store(struct sb_component *c, struct wh_ctx *ctx, wasmtime_store_t **out,
 			   struct sk_error *err)
 {
 	wasmtime_store_t *store;
@@ -32,7 +31,7 @@ int sb_wasi_http_instantiate_once(struct sb_component *c, struct sk_error *err)
 	wasmtime_store_t *store;
 	wasmtime_component_instance_t inst;
 	wasmtime_error_t *we;
-	int r = wasi_http_store(c, &ctx, &store, err);
+	int r = sb_wh_store(c, &ctx, &store, err);
 
 	if (r < 0)
 		return r;
@@ -75,7 +74,7 @@ int sb_wasi_http_call(struct sb_component *c, const struct http_request *req, co
 	int r;
 
 	*started = false;
-	r = wasi_http_store(c, &ctx, &store, err);
+	r = sb_wh_store(c, &ctx, &store, err);
 	if (r < 0)
 		return r;
 	cx = wasmtime_store_context(store);

@@ -41,8 +41,14 @@
 #include "shim-bridge/shim/shim.h"
 #include "shim-bridge/spin-bridge/host.h"
 #include "shim-bridge/spin-bridge/options.h"
+#include "shim-bridge/spin-bridge/redis-trigger.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:80"
+/* Redis messages one app handles at once without a memory or CPU limit,
+ * and the instances the engine keeps for all apps' Redis messages beyond
+ * the HTTP workers' (past them a message fails to instantiate, logged). */
+#define REDIS_IN_FLIGHT  4
+#define REDIS_INSTANCES  16
 
 struct shim_app {
 	struct shim *s;
@@ -56,7 +62,8 @@ struct shim_app {
 	char opt_cache[PATH_MAX];
 	const char **env; /* the container's environment, NULL-terminated (borrowed strings) */
 	struct sb_host *host;
-	struct http_site *site;
+	struct http_site *site;  /* NULL for an app without HTTP triggers */
+	struct sb_redis *redis;  /* its Redis trigger, or NULL */
 	atomic_uint_fast64_t cpu_ns; /* CPU time its requests took on the workers */
 
 	pthread_mutex_t mu; /* guards the stopper's state below */
@@ -135,7 +142,8 @@ int shim_shared_start(struct shim *s, struct sk_error *err)
 	}
 	snprintf(cache, sizeof(cache), "%s/cache", s->state_dir);
 	/* Every worker may hold an instance, and loading an app checks one. */
-	struct sb_engine_opts eo = { .max_instance_memory = mem, .max_instances = workers + 8, .cache_dir = cache };
+	struct sb_engine_opts eo = { .max_instance_memory = mem, .max_instances = workers + 8 + REDIS_INSTANCES,
+				     .cache_dir = cache };
 	int r = sb_engine_new(&eo, &s->engine, err);
 	if (r < 0)
 		return r;
@@ -218,6 +226,7 @@ static void shared_app_free(struct shim_app *a)
 		close(a->out_fd);
 	if (a->err_fd >= 0)
 		close(a->err_fd);
+	(void)sb_redis_stop(a->redis, 0); /* before the host it uses */
 	sb_host_free(a->host);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cond);
@@ -358,6 +367,23 @@ static int load_and_serve(struct shim *s, struct shim_container *c, struct shim_
 	unsigned cpu = cpu_in_flight(&c->spec);
 	if (cpu && (!in_flight || cpu < in_flight))
 		in_flight = cpu;
+	struct sb_redis_opts ro = { .max_in_flight = in_flight ? in_flight : REDIS_IN_FLIGHT, .log = &a->sink };
+	struct sb_redis *redis;
+	if (ro.max_in_flight > SB_REDIS_IN_FLIGHT_MAX)
+		ro.max_in_flight = SB_REDIS_IN_FLIGHT_MAX;
+	r = sb_redis_start(a->host, &ro, &redis, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&a->mu);
+	a->redis = redis;
+	pthread_mutex_unlock(&a->mu);
+	if (!sb_host_serves_http(a->host)) {
+		/* A Redis-only app: no site, no listener. */
+		close(a->lfd);
+		a->lfd = -1;
+		sk_report(&a->sink, LOG_INFO, "serving", "app=%s listen=none shared=yes", sb_host_app(a->host)->name);
+		return 0;
+	}
 	struct http_site_config sc = {
 		.listen_fd = a->lfd,
 		.handler = app_handle,
@@ -389,8 +415,11 @@ int shim_shared_run(struct shim *s, struct shim_container *c, struct sk_error *e
 		app_failed(a, &c->spec, err->message);
 		pthread_mutex_lock(&a->mu);
 		struct sb_host *host = a->host;
+		struct sb_redis *redis = a->redis;
 		a->host = NULL;
+		a->redis = NULL;
 		pthread_mutex_unlock(&a->mu);
+		(void)sb_redis_stop(redis, 0);
 		sb_host_free(host);
 		close_logs(a);
 		a->exit_status = 1;
@@ -434,7 +463,13 @@ static void *stopper_main(void *arg)
 			http_site_cut(site);
 		(void)http_site_remove(site, killed ? 0 : a->opts.drain_ms);
 	}
-	/* No request of the app runs any more: its host can go now. */
+	pthread_mutex_lock(&a->mu);
+	struct sb_redis *redis = a->redis;
+	a->redis = NULL;
+	killed = a->kill_now;
+	pthread_mutex_unlock(&a->mu);
+	(void)sb_redis_stop(redis, killed ? 0 : a->opts.drain_ms);
+	/* No request or message of the app runs any more: its host can go now. */
 	pthread_mutex_lock(&a->mu);
 	a->site = NULL;
 	killed = a->kill_now;
@@ -516,6 +551,8 @@ void shim_shared_release(struct shim_container *c)
 	pthread_mutex_unlock(&a->mu);
 	if (a->site)
 		(void)http_site_remove(a->site, 0);
+	(void)sb_redis_stop(a->redis, 0);
+	a->redis = NULL;
 	shared_app_free(a);
 }
 

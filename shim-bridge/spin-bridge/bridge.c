@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "shim-bridge/spin-bridge/bridge.h"
 #include "shim-bridge/spin-bridge/host.h"
 #include "shim-bridge/spin-bridge/options.h"
+#include "shim-bridge/spin-bridge/redis-trigger.h"
 #include "shim-bridge/telemetry/telemetry.h"
 #include "spinkube-version.h"
 
@@ -30,7 +32,8 @@ struct bridge {
 	struct bridge_options opts;
 	struct sb_engine *engine;
 	struct sb_host *host;
-	struct http_server *server;
+	struct http_server *server; /* NULL when the app has no HTTP triggers */
+	struct sb_redis *redis;     /* NULL when it has no Redis triggers */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -53,7 +56,8 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The engine, the app on it, and the HTTP server with the app's handler. */
+/* The engine, the app on it, the HTTP server with the app's handler when
+ * it has HTTP triggers, and its Redis trigger when it has Redis ones. */
 static int start(struct bridge *b, struct sk_error *err)
 {
 	struct sb_engine_opts eo = {
@@ -71,6 +75,21 @@ static int start(struct bridge *b, struct sk_error *err)
 	r = sb_host_load(&b->opts, b->engine, NULL, &b->host, err);
 	if (r < 0)
 		return r;
+	/* Redis messages and HTTP requests share the instances (host.h). */
+	struct sb_redis_opts ro = {
+		.max_in_flight = b->opts.max_concurrent > SB_REDIS_IN_FLIGHT_MAX ? SB_REDIS_IN_FLIGHT_MAX
+										 : b->opts.max_concurrent,
+		.log = sk_log_sink_stderr(),
+	};
+	r = sb_redis_start(b->host, &ro, &b->redis, err);
+	if (r < 0)
+		return r;
+	if (!sb_host_serves_http(b->host)) {
+		/* No HTTP listener at all: a socket handed over is closed. */
+		if (b->opts.listen_fd >= 0)
+			close(b->opts.listen_fd);
+		return 0;
+	}
 
 	http_server_config_init(&cfg);
 	cfg.listen = b->opts.listen;
@@ -108,8 +127,19 @@ static void start_telemetry(struct bridge *b)
 	free(cfg);
 }
 
+/* A Redis-only app: wait for SIGTERM or SIGINT. */
+static void wait_signal(void)
+{
+	struct pollfd p = { .fd = signal_pipe[0], .events = POLLIN };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+	}
+}
+
 static void bridge_free(struct bridge *b)
 {
+	(void)sb_redis_stop(b->redis, 0); /* first, with the server: both use the host */
+	b->redis = NULL;
 	http_server_free(b->server); /* first: its workers use the host */
 	sb_host_free(b->host);
 	sb_engine_free(b->engine);
@@ -180,15 +210,28 @@ int bridge_run(int argc, char *argv[], struct sk_error *failure)
 	}
 	start_telemetry(&b);
 	sb_host_log_routes(b.host);
-	log_info("serving", "app=%s listen=%s port=%u components=%zu concurrency=%u start_ms=%.1f",
-		 sb_host_app(b.host)->name, b.opts.listen, http_server_port(b.server), sb_host_app(b.host)->n_components,
-		 b.opts.max_concurrent,
-		 now_ms() - t0);
-	r = http_server_wait(b.server);
-	struct http_server_stats st;
-	http_server_stats(b.server, &st);
-	log_info("stopped", "requests=%llu errors=%llu drain=%s", (unsigned long long)st.requests,
-		 (unsigned long long)st.handler_errors, r == 0 ? "complete" : "cut off at the deadline");
+	const struct sb_redis_route *routes;
+	size_t n_redis = sb_host_redis_routes(b.host, &routes);
+	if (!b.server) {
+		log_info("serving", "app=%s listen=none redis_triggers=%zu components=%zu concurrency=%u start_ms=%.1f",
+			 sb_host_app(b.host)->name, n_redis, sb_host_app(b.host)->n_components, b.opts.max_concurrent,
+			 now_ms() - t0);
+		wait_signal();
+	} else {
+		log_info("serving", "app=%s listen=%s port=%u redis_triggers=%zu components=%zu concurrency=%u start_ms=%.1f",
+			 sb_host_app(b.host)->name, b.opts.listen, http_server_port(b.server), n_redis,
+			 sb_host_app(b.host)->n_components, b.opts.max_concurrent, now_ms() - t0);
+		r = http_server_wait(b.server);
+		struct http_server_stats st;
+		http_server_stats(b.server, &st);
+		log_info("stopped", "requests=%llu errors=%llu drain=%s", (unsigned long long)st.requests,
+			 (unsigned long long)st.handler_errors, r == 0 ? "complete" : "cut off at the deadline");
+	}
+	if (b.redis) {
+		unsigned dropped = sb_redis_stop(b.redis, b.opts.drain_ms);
+		b.redis = NULL;
+		log_info("redis trigger stopped", "dropped=%u drain=%s", dropped, dropped ? "cut off at the deadline" : "complete");
+	}
 	tel_stop(); /* sends what is queued: the server's threads are done */
 	bridge_free(&b);
 	curl_global_cleanup();

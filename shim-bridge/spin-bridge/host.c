@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "shim-bridge/telemetry/telemetry.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
+#include "shim-bridge/wasi/redis-conn.h"
 #include "shim-bridge/wasi/sqlite-db.h"
 
 /* Request headers passed to a component, spin-* ones included. */
@@ -49,6 +51,12 @@ struct sb_host {
 	struct app_runtime_config *rc; /* runtime-config.toml, or an empty one */
 	struct wh_kvdb *kvdb;           /* key-value stores (SQLite) for Spin's key-value */
 	struct wh_sqldb *sqldb;         /* SQLite databases for Spin's sqlite */
+	struct sb_redis_route *redis;   /* the Redis triggers, expanded (n_redis_triggers) */
+	/* the instance budget HTTP and Redis share in an app with both */
+	bool slots_on;
+	unsigned slots_free;
+	pthread_mutex_t slot_mu;
+	pthread_cond_t slot_cond;
 };
 
 static double now_ms(void)
@@ -367,12 +375,15 @@ void sb_host_handle(void *user, const struct http_request *req, struct http_resp
 		tel_span_attr_str(&span, "client.address", req->client_ip);
 		tel_span_enter(&span);
 	}
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
 		resp->status = 404;
-	else if (r < 0)
+	} else if (r < 0) {
 		fail(b, resp, "-", req->path, "out of memory matching the route");
-	else
+	} else {
+		sb_host_slot_take(b);
 		run_component(b, &m, req, resp);
+		sb_host_slot_give(b);
+	}
 	double ms = b->opts->log_requests || tel ? now_ms() - t0 : 0;
 	if (tel) {
 		tel_span_attr_int(&span, "http.response.status_code", resp->status);
@@ -418,6 +429,9 @@ static bool component_used(const struct app *app, size_t idx)
 	for (size_t i = 0; i < app->n_triggers; i++)
 		if (app->triggers[i].component == idx)
 			return true;
+	for (size_t i = 0; i < app->n_redis_triggers; i++)
+		if (app->redis_triggers[i].component == idx)
+			return true;
 	return false;
 }
 
@@ -436,6 +450,21 @@ static int check_kinds(struct sb_host *b, struct sk_error *err)
 			return sk_err(err, -EINVAL, "trigger \"%s\": component \"%s\" is a core wasm module: set "
 						    "executor = { type = \"wagi\" } on the trigger, or build a component",
 				      t->id, id);
+		if (c->kind == SB_HANDLER_INBOUND_REDIS)
+			return sk_err(err, -EINVAL, "trigger \"%s\": component \"%s\" exports fermyon:spin/inbound-redis "
+						    "and no HTTP handler: use it from a [[trigger.redis]]",
+				      t->id, id);
+	}
+	for (size_t i = 0; i < b->app->n_redis_triggers; i++) {
+		const struct app_redis_trigger *t = &b->app->redis_triggers[i];
+		const struct sb_component *c = b->comps[t->component];
+		if (!c->redis_fn)
+			return sk_err(err, -EINVAL, "trigger \"%s\": component \"%s\" is a %s %s, not a Redis handler "
+						    "(export fermyon:spin/inbound-redis, e.g. with the SDK's redis component)",
+				      t->id, b->app->components[t->component].id,
+				      c->kind == SB_HANDLER_WAGI ? "WAGI" : "component exporting",
+				      c->kind == SB_HANDLER_WAGI ? "module" : sb_handler_kind_name(c->kind));
+		b->redis[i].component = b->comps[t->component];
 	}
 	return 0;
 }
@@ -578,6 +607,56 @@ static int load_runtime_config(struct sb_host *b, struct sk_error *err)
 	return 0;
 }
 
+static int var_lookup(const char *name, const char **value, void *ud)
+{
+	const struct sb_host *b = ud;
+
+	*value = app_vars_get(b->vars, name);
+	return *value ? 0 : -ENOENT;
+}
+
+/* Each Redis trigger's address (its own or the app's) and channel with the
+ * app's variables put in, the address parsed so a bad one fails now. */
+static int expand_redis(struct sb_host *b, struct sk_error *err)
+{
+	const struct app *app = b->app;
+
+	if (!app->n_redis_triggers)
+		return 0;
+	if (!(b->redis = calloc(app->n_redis_triggers, sizeof(*b->redis))))
+		return sk_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < app->n_redis_triggers; i++) {
+		const struct app_redis_trigger *t = &app->redis_triggers[i];
+		struct sb_redis_route *rr = &b->redis[i];
+		_cleanup_(wh_redis_url_clear) struct wh_redis_url u = { 0 };
+		char *address = NULL, *channel = NULL, *shown = NULL;
+		int r;
+
+		rr->trigger_id = t->id;
+		rr->component_id = app->components[t->component].id;
+		r = app_template_expand(t->address ? t->address : app->redis_address, var_lookup, b, &address, err);
+		if (r < 0)
+			return sk_err_prefix(err, "trigger \"%s\": address", t->id);
+		rr->address = address;
+		r = app_template_expand(t->channel, var_lookup, b, &channel, err);
+		if (r < 0)
+			return sk_err_prefix(err, "trigger \"%s\": channel", t->id);
+		rr->channel = channel;
+		if (strncmp(address, "rediss://", 9) == 0)
+			return sk_err(err, -ENOTSUP, "trigger \"%s\": the Redis trigger does not speak TLS (rediss://); "
+						     "subscribe over redis:// on a trusted network or through a local TLS tunnel",
+				      t->id);
+		if (!channel[0])
+			return sk_err(err, -EINVAL, "trigger \"%s\": the channel is empty once its variables are put in", t->id);
+		if ((r = wh_redis_url_parse(address, &u, err)) < 0)
+			return sk_err_prefix(err, "trigger \"%s\"", t->id);
+		if (asprintf(&shown, strchr(u.host, ':') ? "redis://[%s]:%d" : "redis://%s:%d", u.host, u.port) < 0)
+			return sk_err(err, -ENOMEM, "out of memory");
+		rr->shown = shown;
+	}
+	return 0;
+}
+
 static int load(struct sb_host *b, struct sk_error *err)
 {
 	int r = app_load(b->opts->from, &b->app, err);
@@ -590,8 +669,9 @@ static int load(struct sb_host *b, struct sk_error *err)
 	}
 	if (b->opts->retain && (r = app_retain(b->app, b->opts->retain, err)) < 0)
 		return sk_err_prefix(err, "SPIN_COMPONENTS_TO_RETAIN");
-	if (b->app->n_triggers == 0)
-		return sk_err(err, -EINVAL, "%s: the app has no HTTP triggers to serve (add a [[trigger.http]])",
+	if (b->app->n_triggers == 0 && b->app->n_redis_triggers == 0)
+		return sk_err(err, -EINVAL, "%s: the app has no HTTP or Redis triggers to serve (add a [[trigger.http]] "
+					    "or a [[trigger.redis]])",
 			      b->app->origin);
 	r = load_runtime_config(b, err);
 	if (r < 0)
@@ -608,6 +688,9 @@ static int load(struct sb_host *b, struct sk_error *err)
 		if (r < 0)
 			return sk_err_prefix(err, "component \"%s\"", b->app->components[i].id);
 	}
+	r = expand_redis(b, err);
+	if (r < 0)
+		return r;
 	return app_router_new(b->app, &b->router, err);
 }
 
@@ -624,7 +707,13 @@ int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, co
 	b->environ = env && env->environ ? env->environ : (const char *const *)environ;
 	b->log = env && env->log ? env->log : sk_log_sink_stderr();
 	b->cancel_guests = env && env->cancellable;
+	pthread_mutex_init(&b->slot_mu, NULL);
+	pthread_cond_init(&b->slot_cond, NULL);
 	r = load(b, err);
+	if (r >= 0 && b->app->n_triggers && b->app->n_redis_triggers && opts->max_concurrent) {
+		b->slots_on = true;
+		b->slots_free = opts->max_concurrent;
+	}
 	if (r >= 0)
 		r = make_work_dir(b, err);
 	if (r >= 0) {
@@ -646,6 +735,38 @@ int sb_host_load(const struct bridge_options *opts, struct sb_engine *engine, co
 	(void)malloc_trim(0);
 	*out = b;
 	return 0;
+}
+
+size_t sb_host_redis_routes(const struct sb_host *b, const struct sb_redis_route **out)
+{
+	*out = b->redis;
+	return b->redis ? b->app->n_redis_triggers : 0;
+}
+
+bool sb_host_serves_http(const struct sb_host *b)
+{
+	return b->app->n_triggers > 0;
+}
+
+void sb_host_slot_take(struct sb_host *b)
+{
+	if (!b->slots_on)
+		return;
+	pthread_mutex_lock(&b->slot_mu);
+	while (b->slots_free == 0)
+		pthread_cond_wait(&b->slot_cond, &b->slot_mu);
+	b->slots_free--;
+	pthread_mutex_unlock(&b->slot_mu);
+}
+
+void sb_host_slot_give(struct sb_host *b)
+{
+	if (!b->slots_on)
+		return;
+	pthread_mutex_lock(&b->slot_mu);
+	b->slots_free++;
+	pthread_cond_signal(&b->slot_cond);
+	pthread_mutex_unlock(&b->slot_mu);
 }
 
 void sb_host_cancel(struct sb_host *b)
@@ -677,6 +798,14 @@ void sb_host_free(struct sb_host *b)
 			sb_component_free(b->comps[i]);
 	free(b->comps);
 	app_router_free(b->router);
+	for (size_t i = 0; b->redis && i < b->app->n_redis_triggers; i++) {
+		free((void *)(uintptr_t)b->redis[i].address);
+		free((void *)(uintptr_t)b->redis[i].shown);
+		free((void *)(uintptr_t)b->redis[i].channel);
+	}
+	free(b->redis);
+	pthread_mutex_destroy(&b->slot_mu);
+	pthread_cond_destroy(&b->slot_cond);
 	wh_kvdb_free(b->kvdb);
 	wh_sqldb_free(b->sqldb);
 	app_runtime_config_free(b->rc);

@@ -45,6 +45,31 @@ void sb_host_cancel(struct sb_host *host);
 /* The loaded app (borrowed). */
 const struct app *sb_host_app(const struct sb_host *host);
 
+/* One Redis trigger of the app, its templates expanded with the app's
+ * variables at load and its address checked (wasi/redis-conn.h). Strings
+ * are the host's. */
+struct sb_redis_route {
+	const char *trigger_id;
+	const char *component_id;
+	const char *address; /* may hold a password: never log it */
+	const char *shown;   /* redis://host:port/db, for messages */
+	const char *channel;
+	struct sb_component *component; /* exports fermyon:spin/inbound-redis */
+};
+
+/* The app's Redis triggers (*out borrowed from the host), their count. */
+size_t sb_host_redis_routes(const struct sb_host *host, const struct sb_redis_route **out);
+
+/* True when the app has HTTP triggers to serve. */
+bool sb_host_serves_http(const struct sb_host *host);
+
+/* In an app with both HTTP and Redis triggers the two share the instance
+ * budget (opts->max_concurrent, which under a memory limit is what fits):
+ * a Redis message takes a slot while it runs, waiting for one when every
+ * slot is busy, and HTTP requests take them too. A no-op in other apps. */
+void sb_host_slot_take(struct sb_host *host);
+void sb_host_slot_give(struct sb_host *host);
+
 /* One log line per public route. */
 void sb_host_log_routes(const struct sb_host *host);
 

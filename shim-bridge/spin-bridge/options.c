@@ -56,7 +56,8 @@ void bridge_usage(FILE *f)
 	fputs("Usage: spin-bridge up --from PATH [OPTIONS]\n"
 	      "       spin-bridge --help | --version\n"
 	      "\n"
-	      "Serve a Spin HTTP app on wasmtime: a fresh WebAssembly instance per request.\n"
+	      "Serve a Spin app on wasmtime: a fresh WebAssembly instance per HTTP request or\n"
+	      "Redis message.\n"
 	      "\n"
 	      "PATH is a folder holding spin.toml (or, without one, spin.lock or locked-app.json),\n"
 	      "a spin.toml file (manifest version 2), or a locked-app JSON file.\n"
@@ -124,6 +125,20 @@ void bridge_usage(FILE *f)
 	      "Logs: logfmt records on stderr; guest stdout and stderr are forwarded line by line\n"
 	      "with the component id. A trap, a timeout or a malformed response answers 500 and\n"
 	      "logs one line with the component id and the reason.\n",
+	      f);
+	fputs("\n"
+	      "Redis trigger: each [[trigger.redis]] channel is subscribed to at its address (the\n"
+	      "trigger's, else [application.trigger.redis] address; {{ variable }} templates\n"
+	      "allowed), one connection per address, and each message calls the component's\n"
+	      "fermyon:spin/inbound-redis handle-message on a fresh instance. At most\n"
+	      "--max-concurrent messages are in flight (in an app with HTTP triggers too, HTTP\n"
+	      "requests and Redis messages share that many instances); past that the socket is not\n"
+	      "read until one ends. A message over 1 MiB is refused and logged; a failed handler is\n"
+	      "logged with its component and channel. A lost connection is made again after 100 ms,\n"
+	      "doubling to 5 s. On SIGTERM or SIGINT the subscribers stop at once and messages in\n"
+	      "flight get --drain-timeout (after the HTTP drain). An app with Redis triggers only\n"
+	      "opens no HTTP listener (--listen and --listen-fd are then unused; a socket passed\n"
+	      "with --listen-fd is closed). rediss:// is not supported.\n",
 	      f);
 }
 

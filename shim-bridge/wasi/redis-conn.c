@@ -415,6 +415,16 @@ static int run(redisContext *c, size_t n, const int *argc, const char **const *a
 	return -1;
 }
 
+/* Close every idle connection: after one failed, the others were most
+ * likely cut by the same server restart, and a retry must not take one. */
+static void drop_idle(struct wh_redis_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->n_idle)
+		redisFree(p->idle[--p->n_idle]);
+	pthread_mutex_unlock(&p->mu);
+}
+
 int wh_redis_pipeline(struct wh_redis_pool *p, size_t n, const int *argc, const char **const *argv,
                       const size_t *const *argvlen, struct redisReply **replies, struct sk_error *err)
 {
@@ -435,6 +445,7 @@ int wh_redis_pipeline(struct wh_redis_pool *p, size_t n, const int *argc, const 
 		/* an idle connection may have been closed by the server meanwhile */
 		if (!reused || r == -ETIMEDOUT)
 			break;
+		drop_idle(p);
 	}
 	return r;
 }

@@ -32,28 +32,7 @@ build_guests
 GUEST_DIR=$GUESTS/spin
 
 REDIS_PORT=$(free_port)
-REDIS_PID=
 PASS=s3cret-pw
-# start_redis: redis-server on $REDIS_PORT; waits (bounded) for PONG.
-start_redis() {
-	mkdir -p "$T/redis"
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
-		--requirepass "$PASS" --daemonize no --logfile "$T/redis/log" &
-	REDIS_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_redis() {
-	[ -n "$REDIS_PID" ] || return 0
-	kill -TERM "$REDIS_PID" 2>/dev/null
-	wait "$REDIS_PID" 2>/dev/null
-	REDIS_PID=
-}
-rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$PASS" --no-auth-warning "$@"; }
 cleanup() { stop_redis; cleanup_bridge; }
 trap cleanup EXIT
 

@@ -118,3 +118,28 @@ memory_ok() {
 # stream_mib N: the body size, in MiB, of the streaming checks: N, or 8 in a
 # sanitizer build (peak RSS is not checked there and every byte costs more).
 stream_mib() { if [ -n "${ASAN_OPTIONS:-}" ]; then echo 8; else echo "$1"; fi; }
+
+# A redis-server of the test's own (kv-redis.sh, redis-trigger.sh): on
+# 127.0.0.1:$REDIS_PORT, in $T/redis, no persistence, with --requirepass
+# $PASS when PASS is set. start_redis waits (bounded) for PONG; stop_redis
+# ends it; rcli is redis-cli to it.
+REDIS_PID=
+start_redis() {
+	mkdir -p "$T/redis"
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
+		${PASS:+--requirepass "$PASS"} --daemonize no --logfile "$T/redis/log" &
+	REDIS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill -TERM "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ${PASS:+-a "$PASS" --no-auth-warning} "$@"; }

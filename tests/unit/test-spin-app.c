@@ -105,6 +105,7 @@ static const char *full_manifest =
 	"spin_manifest_version = 2\n"
 	"[application]\nname = \"shop\"\nversion = \"1.2.3\"\ndescription = \"a shop\"\nauthors = [\"me\"]\n"
 	"[application.trigger.http]\nbase = \"/base\"\n"
+	"[application.trigger.redis]\naddress = \"redis://{{ greeting }}:6379\"\n"
 	"[variables]\ngreeting = { default = \"hi\" }\napi_key = { required = true, secret = true }\n"
 	"[[trigger.http]]\nid = \"t-home\"\nroute = \"/\"\ncomponent = \"home\"\n"
 	"[[trigger.http]]\nroute = \"/static/...\"\ncomponent = \"home\"\n"
@@ -113,6 +114,10 @@ static const char *full_manifest =
 	"[[trigger.http]]\nid = \"named\"\nroute = \"/cgi2\"\ncomponent = { source = \"app.wasm\" }\n"
 	"executor = { type = \"wagi\", argv = \"${SCRIPT_NAME} -x ${ARGS}\", entrypoint = \"main\" }\n"
 	"[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"home\"\n"
+	"[[trigger.redis]]\nid = \"r2\"\nchannel = \"{{ greeting }}-news\"\naddress = \"redis://other:7000\"\n"
+	"component = { source = \"app.wasm\" }\n"
+	"[[trigger.redis]]\nchannel = \"d\"\ncomponent = { source = \"app.wasm\" }\n"
+	"[[trigger.cron]]\ncron_expression = \"* * * * *\"\ncomponent = \"home\"\n"
 	"[component.home]\nsource = \"app.wasm\"\ndescription = \"ignored\"\n"
 	"files = [\"static/*.html\", \"assets/**/*.css\", { source = \"data\", destination = \"/data\" }]\n"
 	"exclude_files = [\"static/secret.html\"]\n"
@@ -161,7 +166,7 @@ static void test_manifest_full(void)
 	ok(!app->variables[0].required && strcmp(app->variables[0].default_value, "hi") == 0, "greeting has a default");
 	ok(app->variables[1].required && app->variables[1].secret && !app->variables[1].default_value,
 	   "api_key is required and secret");
-	is_int(app->n_components, 3, "one named and two inline components");
+	is_int(app->n_components, 5, "one named and four inline components");
 	c = &app->components[0];
 	is_str(c->id, "home", "component id");
 	snprintf(path, sizeof(path), "%s/app.wasm", d);
@@ -178,9 +183,22 @@ static void test_manifest_full(void)
 	is_int(c->n_env, 2, "environment");
 	is_str(c->env[0].key, "MODE", "environment key");
 	is_str(c->variables[0].value, "{{ greeting }}, {{api_key}}!", "component variable template kept");
-	is_int(app->n_triggers, 5, "five HTTP triggers (redis ignored)");
-	is_int(app->n_warnings, 1, "one warning for the redis trigger");
-	ok(app->n_warnings && strstr(app->warnings[0], "redis"), "the warning names the trigger type");
+	is_int(app->n_triggers, 5, "five HTTP triggers");
+	is_int(app->n_redis_triggers, 3, "three Redis triggers");
+	is_str(app->redis_address, "redis://{{ greeting }}:6379", "[application.trigger.redis] address, template kept");
+	ok(app->n_redis_triggers == 3 && strcmp(app->redis_triggers[0].id, "redis-trigger-1") == 0 &&
+	       strcmp(app->redis_triggers[0].channel, "c") == 0 && !app->redis_triggers[0].address &&
+	       app->redis_triggers[0].component == 0,
+	   "a Redis trigger: generated id, channel, the app's address, a named component");
+	ok(app->n_redis_triggers == 3 && strcmp(app->redis_triggers[1].id, "r2") == 0 &&
+	       strcmp(app->redis_triggers[1].channel, "{{ greeting }}-news") == 0 &&
+	       strcmp(app->redis_triggers[1].address, "redis://other:7000") == 0 &&
+	       strcmp(app->components[app->redis_triggers[1].component].id, "r2") == 0,
+	   "a Redis trigger with its own address and an inline component named after it");
+	ok(app->n_redis_triggers == 3 && strcmp(app->components[app->redis_triggers[2].component].id, "shop-redis-2") == 0,
+	   "an unnamed inline Redis component: <app>-redis-<index>");
+	is_int(app->n_warnings, 1, "one warning, for the cron trigger");
+	ok(app->n_warnings && strstr(app->warnings[0], "cron"), "the warning names the trigger type");
 	is_str(app->triggers[0].id, "t-home", "trigger id as given");
 	is_str(app->triggers[1].id, "trigger-2", "generated trigger id");
 	ok(app->triggers[2].is_private && app->triggers[2].route == NULL, "private route");
@@ -278,6 +296,35 @@ static void test_manifest_errors(void)
 	toml_bad(HEAD HELLO "sqlite_databases = [\"a\", 2]\n", "sqlite_databases[1] must be a string",
 	         "sqlite database not a string");
 	toml_bad(HEAD HELLO "environment = { A = 1 }\n", "environment.A must be a string", "environment value not a string");
+	/* [[trigger.redis]] and [application.trigger.redis] */
+#define RADDR "[application.trigger.redis]\naddress = \"redis://127.0.0.1:6379\"\n"
+	toml_bad(HEAD HELLO "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"hello\"\n",
+	         "trigger \"redis-trigger-1\": no Redis address; set address", "a Redis trigger without an address");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\ncomponent = \"hello\"\n", "channel is missing",
+	         "a Redis trigger without a channel");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\nchannel = \"\"\ncomponent = \"hello\"\n", "channel is empty",
+	         "an empty channel");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"hello\"\nroute = \"/x\"\n",
+	         "unknown key \"route\"", "an unknown key in a Redis trigger");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\nchannel = 5\ncomponent = \"hello\"\n", "channel must be a string",
+	         "a channel that is not a string");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\nchannel = \"{{ nope }}\"\ncomponent = \"hello\"\n",
+	         "trigger \"redis-trigger-1\": channel", "a channel template naming an undeclared variable");
+	toml_bad(HEAD "[application.trigger.redis]\naddress = \"redis://{{ host\"\n" HELLO
+	         "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"hello\"\n",
+	         "trigger \"redis-trigger-1\": address", "an address template without its }}");
+	toml_bad(HEAD "[application.trigger.redis]\nadress = \"redis://x\"\n" HELLO ROUTE, "unknown key \"adress\"",
+	         "a misspelt key under [application.trigger.redis]");
+	toml_bad(HEAD RADDR HELLO ROUTE "[[trigger.redis]]\nid = \"trigger-1\"\nchannel = \"c\"\ncomponent = \"hello\"\n",
+	         "trigger id \"trigger-1\" is used twice", "a Redis trigger id an HTTP trigger has");
+	toml_bad(HEAD RADDR HELLO "[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"nope\"\n",
+	         "component \"nope\" is not defined", "a Redis trigger naming no component");
+	{
+		char big[2 * APP_REDIS_CHANNEL_MAX + 256];
+		snprintf(big, sizeof(big), "%s%s%s[[trigger.redis]]\ncomponent = \"hello\"\nchannel = \"%0*d\"\n", HEAD, RADDR,
+		         HELLO, APP_REDIS_CHANNEL_MAX + 1, 0);
+		toml_bad(big, "channel is longer than 1024 bytes", "a channel over the cap");
+	}
 	toml_bad(HEAD "name = \"again\"\n", "spin.toml:4:1: duplicate key \"name\"", "TOML errors carry file:line:col");
 	toml_bad(HEAD HELLO "[component.hello]\nsource = \"app.wasm\"\n", "defined twice", "component defined twice (TOML)");
 	toml_bad(HEAD HELLO "[[trigger.http]]\nid = \"hello\"\nroute = \"/x\"\ncomponent = { source = \"app.wasm\" }\n",
@@ -345,14 +392,17 @@ static void test_load_paths(void)
 #define LOCKED_FMT \
 	"{\"spin_lock_version\": 1, \"must_understand\": [\"host_requirements\"], \"host_requirements\": {},\n" \
 	" \"metadata\": {\"name\": \"locked\", \"version\": \"0.1.0\", \"origin\": \"file:///x/spin.toml\",\n" \
-	"              \"triggers\": {\"http\": {\"base\": \"/api\"}}},\n" \
+	"              \"triggers\": {\"http\": {\"base\": \"/api\"}, \"redis\": {\"address\": \"redis://r:6379\"}}},\n" \
 	" \"variables\": {\"token\": {\"secret\": true}, \"greeting\": {\"default\": \"hey\"}},\n" \
 	" \"triggers\": [\n" \
 	"  {\"id\": \"t1\", \"trigger_type\": \"http\", \"trigger_config\": {\"component\": \"web\", \"route\": \"/...\"}},\n" \
 	"  {\"id\": \"t2\", \"trigger_type\": \"http\", \"trigger_config\": {\"component\": \"cgi\", \"route\": \"/cgi\", " \
 	"\"executor\": {\"type\": \"wagi\"}}},\n" \
 	"  {\"id\": \"t3\", \"trigger_type\": \"http\", \"trigger_config\": {\"component\": \"web\", \"route\": {\"private\": true}}},\n" \
-	"  {\"id\": \"t4\", \"trigger_type\": \"redis\", \"trigger_config\": {\"component\": \"web\", \"channel\": \"x\"}}],\n" \
+	"  {\"id\": \"t4\", \"trigger_type\": \"redis\", \"trigger_config\": {\"component\": \"web\", \"channel\": \"x\"}},\n" \
+	"  {\"id\": \"t5\", \"trigger_type\": \"redis\", \"trigger_config\": {\"component\": \"web\", \"channel\": \"y\", " \
+	"\"address\": \"redis://s:1\"}},\n" \
+	"  {\"id\": \"t6\", \"trigger_type\": \"cron\", \"trigger_config\": {\"component\": \"web\"}}],\n" \
 	" \"components\": [\n" \
 	"  {\"id\": \"web\", \"metadata\": {\"allowed_outbound_hosts\": [\"https://a.b\"], \"key_value_stores\": [\"default\"],\n" \
 	"   \"databases\": [\"default\"]},\n" \
@@ -405,7 +455,11 @@ static void test_locked(void)
 		is_int(app->triggers[1].kind, APP_HANDLER_WAGI, "wagi executor");
 		is_str(app->triggers[1].wagi_argv, "${SCRIPT_NAME} ${ARGS}", "WAGI defaults");
 		is_int(app->triggers[1].component, 1, "trigger component index");
-		ok(app->n_warnings == 1 && strstr(app->warnings[0], "redis"), "redis trigger ignored with a warning");
+		ok(app->n_warnings == 1 && strstr(app->warnings[0], "cron"), "a cron trigger ignored with a warning");
+		is_str(app->redis_address, "redis://r:6379", "metadata.triggers.redis.address");
+		ok(app->n_redis_triggers == 2 && strcmp(app->redis_triggers[0].channel, "x") == 0 &&
+		       !app->redis_triggers[0].address && strcmp(app->redis_triggers[1].address, "redis://s:1") == 0,
+		   "Redis triggers: channel, and an address of its own");
 	}
 	app_free(app);
 	app = NULL;
