@@ -217,9 +217,66 @@ else
 	diag "termination message: $(term_msg llm)"
 fi
 
+# --- upstream's redis.yaml: an app of one Redis trigger ---------------------------------
+rsample=${ref:+$ref/samples/redis.yaml}
+if [ -z "$rsample" ] || [ ! -f "$rsample" ]; then
+	skip "upstream's redis.yaml sample" "$REFERENCE_MISSING"
+else
+	# Our Redis handler (tests/guests/spin/redis-handler.c) as the sample's
+	# image: subscribed to the channel jobs of the Redis pod, its outbound
+	# Redis to the same server.
+	mkdir -p "$work/trig"
+	cp "$GUESTS/spin/redis-handler.wasm" "$work/trig/"
+	cat >"$work/trig/spin.toml" <<EOF
+spin_manifest_version = 2
+[application]
+name = "redis-sample"
+[application.trigger.redis]
+address = "redis://$rip:6379"
+
+[[trigger.redis]]
+channel = "jobs"
+component = "handler"
+
+[component.handler]
+source = "redis-handler.wasm"
+key_value_stores = ["default"]
+allowed_outbound_hosts = ["redis://$rip:6379"]
+[component.handler.variables]
+tag = "h"
+redis_url = "redis://$rip:6379"
+EOF
+	rimg=$(sed -n 's/^ *image: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$rsample")
+	rapp=$(sed -n '0,/^  name: */s/^  name: *//p' "$rsample")
+	ok "spinkube push: a Redis-trigger app as ${rimg}" push "$work/trig" "${rimg#*/}"
+	ok "kubectl apply -f redis.yaml (upstream's sample, unchanged)" kubectl apply -f "$rsample"
+	ok "the Redis-only SpinApp is Ready" kubectl wait --for=condition=Ready "spinapp/$rapp" --timeout=120s
+	ok "its pod subscribes, serving no HTTP listener" retry 30 bash -c \
+		"kubectl logs deploy/$rapp | grep -q 'msg=\"redis subscribed\"' && kubectl logs deploy/$rapp | grep -q 'listen=none redis_triggers=1'"
+	ok "the controller gives it a Service as for any SpinApp" kubectl get svc "$rapp"
+	assert_local_addr "$rip" || bail "the Redis ClusterIP $rip is not this cluster's"
+	timeout 30 redis-cli -h "$rip" -p 6379 --raw SUBSCRIBE out >"$work/out" 2>&1 &
+	sub_pid=$!
+	retry 10 grep -qx out "$work/out"
+	is "$(rcli redis PUBLISH jobs 'pub out hello')" 1 "redis-cli PUBLISH from the host reaches one subscriber, the app's"
+	ok "the app handles the message: it publishes h:hello, seen by redis-cli SUBSCRIBE" retry 20 grep -qx 'h:hello' "$work/out"
+	kill "$sub_pid" 2>/dev/null; wait "$sub_pid" 2>/dev/null
+	# With a Redis key-value store from the runtime config, "set K V"
+	# writes h:K into Redis.
+	kubectl patch spinapp "$rapp" --type merge -p "{\"spec\":{\"runtimeConfig\":{\"keyValueStores\":[{\"name\":\"default\",\"type\":\"redis\",\"options\":[{\"name\":\"url\",\"value\":\"redis://$rip:6379\"}]}]}}}" >/dev/null
+	ok "with a Redis key-value store in its runtimeConfig the app rolls out" kubectl rollout status "deploy/$rapp" --timeout=120s
+	ok "... one subscriber again (the old pod gone)" retry 60 bash -c \
+		"[ \"\$(kubectl get pods -l core.spinkube.dev/app-name=$rapp -o name | wc -l)\" = 1 ] && [ \"\$(timeout 5 redis-cli -h $rip PUBSUB NUMSUB jobs | tail -n 1)\" = 1 ]"
+	rcli redis PUBLISH jobs 'set k1 from the trigger' >/dev/null
+	ok "a message 'set k1 ...' makes the app write h:k1 into Redis" retry 20 bash -c \
+		"[ \"\$(timeout 5 redis-cli -h $rip GET h:k1)\" = 'from the trigger' ]"
+fi
+
 # --- Redis down ----------------------------------------------------------------------------
 apod=$(pods_of app | head -1)
 restarts0=$(kubectl get pod "$apod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+tpod=
+[ -n "${rapp:-}" ] && tpod=$(pods_of "$rapp" | head -1)
 kubectl scale deploy/redis --replicas=0 >/dev/null
 ok "the Redis pod is gone" retry 60 bash -c "[ -z \"\$(kubectl get pods -l e2e-redis=redis -o name)\" ]"
 # With no endpoint kube-proxy REJECTs the ClusterIP: the app's connection
@@ -231,6 +288,11 @@ is "$(get app '/kv?key=k2' -w '\n%{http_code}')" \
 	"with Redis down the app answers 500 naming the store, the server and the error"
 is "$(get app /sqlite --data-binary 'SELECT s FROM t' | tail -n 1)" "row text:one" "... and goes on serving SQLite"
 is "$(kubectl get pod "$apod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" "$restarts0" "... without a restart"
+if [ -n "$tpod" ]; then
+	ok "the Redis-trigger app logs the lost connection and retries" retry 20 bash -c \
+		"kubectl logs $tpod | grep -q 'msg=\"redis connection lost\" address=redis://$rip:6379'"
+	is "$(kubectl get pod "$tpod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" 0 "... and does not restart either"
+fi
 
 diag "done in ${SECONDS}s"
 tap_done
