@@ -215,6 +215,35 @@ func (s *eventsServer) Forward(ctx context.Context, r *eventsvc.ForwardRequest) 
 	return &emptypb.Empty{}, nil
 }
 
+// gone is a listener whose connections report, on the channel, when the
+// peer has closed them (a read at EOF or an error).
+type gone struct {
+	net.Listener
+	closed chan struct{}
+}
+
+type goneConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l gone) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &goneConn{Conn: c, closed: l.closed}, nil
+}
+
+func (c *goneConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.once.Do(func() { c.closed <- struct{}{} })
+	}
+	return n, err
+}
+
 func events(sock string, n int) error {
 	srv, err := ttrpc.NewServer()
 	if err != nil {
@@ -222,10 +251,11 @@ func events(sock string, n int) error {
 	}
 	es := &eventsServer{want: n, done: make(chan struct{})}
 	eventsvc.RegisterTTRPCEventsService(srv, es)
-	l, err := net.Listen("unix", sock)
+	ul, err := net.Listen("unix", sock)
 	if err != nil {
 		return err
 	}
+	l := gone{Listener: ul, closed: make(chan struct{}, 16)}
 	fmt.Println("listening")
 	go srv.Serve(context.Background(), l)
 	select {
@@ -233,7 +263,13 @@ func events(sock string, n int) error {
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("%d of %d events after 30 s", es.seen, n)
 	}
-	// Let the last answer go out before closing.
+	// The last event is counted inside its handler, before its answer is
+	// written: close only once the client has read it and hung up (at
+	// most 5 s), else the answer can be cut off.
+	select {
+	case <-l.closed:
+	case <-time.After(5 * time.Second):
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	srv.Shutdown(ctx)
