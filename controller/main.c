@@ -34,7 +34,7 @@ static void on_signal(int sig)
  * environment at start, so a start without it sets it and executes itself
  * again, once (REEXEC_MARK says so; both are then taken out of the
  * environment, so an exec credential plugin does not inherit them). When
- * the user set the variable, or /proc/self/exe cannot be executed, it runs
+ * the user set the variable, or its own path cannot be executed, it runs
  * on as it is. */
 #define REEXEC_MARK "SPIN_CONTROLLER_NO_GNUTLS_INIT"
 static void without_gnutls_init(char *argv[])
@@ -48,7 +48,14 @@ static void without_gnutls_init(char *argv[])
 		return;
 	if (setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) < 0 || setenv(REEXEC_MARK, "1", 1) < 0)
 		return;
-	execv("/proc/self/exe", argv);
+	/* By its own path, not /proc/self/exe: the process's name (comm, what
+	 * ps and pgrep show) comes from the path executed. */
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		execv(self, argv);
+	}
 	unsetenv(REEXEC_MARK);
 	unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 }
