@@ -11,42 +11,8 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/utf8.h"
+#include "shim-bridge/wasi/pg-internal.h"
 
-/* PostgreSQL type OIDs (pg_type.dat). */
-enum {
-	OID_BOOL = 16,
-	OID_BYTEA = 17,
-	OID_NAME = 19,
-	OID_INT8 = 20,
-	OID_INT2 = 21,
-	OID_INT4 = 23,
-	OID_TEXT = 25,
-	OID_JSON = 114,
-	OID_FLOAT4 = 700,
-	OID_FLOAT8 = 701,
-	OID_INT4_ARRAY = 1007,
-	OID_TEXT_ARRAY = 1009,
-	OID_VARCHAR_ARRAY = 1015,
-	OID_INT8_ARRAY = 1016,
-	OID_BPCHAR = 1042,
-	OID_VARCHAR = 1043,
-	OID_DATE = 1082,
-	OID_TIME = 1083,
-	OID_TIMESTAMP = 1114,
-	OID_TIMESTAMPTZ = 1184,
-	OID_INTERVAL = 1186,
-	OID_NUMERIC_ARRAY = 1231,
-	OID_NUMERIC = 1700,
-	OID_UUID = 2950,
-	OID_JSONB = 3802,
-	OID_INT4RANGE = 3904,
-	OID_NUMRANGE = 3906,
-	OID_INT8RANGE = 3926,
-};
-
-/* Days from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
-#define PG_EPOCH_DAYS 10957
-#define US_PER_DAY    INT64_C(86400000000)
 
 int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
 {
@@ -63,7 +29,7 @@ int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
 
 /* The proleptic Gregorian date of day z counted from 1970-01-01 (the
  * era arithmetic of the civil calendar: 400-year eras of 146097 days). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void pgv_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era, yoe, doy, mp;
 
@@ -80,7 +46,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 /* a = *q * b + *r with 0 <= *r < b (b > 0), without overflow anywhere in
  * int64_t's range. */
-static void floor_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
+void pgv_floor_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
 {
 	*q = a / b;
 	*r = a % b;
@@ -90,41 +56,20 @@ static void floor_divmod(int64_t a, int64_t b, int64_t *q, int64_t *r)
 	}
 }
 
-/* --- parameters ------------------------------------------------------------------------- */
+/* --- text ------------------------------------------------------------------------------- */
 
-void pg_params_free(struct pg_params *p)
-{
-	for (int i = 0; p->values && i < p->n; i++)
-		free(p->values[i]);
-	free(p->types);
-	free(p->values);
-	free(p->lengths);
-	free(p->formats);
-	*p = (struct pg_params){0};
-}
-
-/* tag[0..tl) is the string literal s */
-#define IS(tag, tl, s) ((tl) == sizeof(s "") - 1 && memcmp((tag), (s), (tl)) == 0)
-
-/* A text parameter under construction: appends fail sticky on the cap. */
-struct ptext {
-	struct sk_buf b;
-	int r;
-};
-
-static void pt_add(struct ptext *t, const char *s, size_t n)
+void pgv_pt_add(struct ptext *t, const char *s, size_t n)
 {
 	if (t->r == 0)
 		t->r = sk_buf_append(&t->b, n ? s : "", n);
 }
 
-static void pt_str(struct ptext *t, const char *s)
+void pgv_pt_str(struct ptext *t, const char *s)
 {
-	pt_add(t, s, strlen(s));
+	pgv_pt_add(t, s, strlen(s));
 }
 
-static void pt_fmt(struct ptext *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pt_fmt(struct ptext *t, const char *fmt, ...)
+void pgv_pt_fmt(struct ptext *t, const char *fmt, ...)
 {
 	char tmp[96];
 	va_list ap;
@@ -133,285 +78,9 @@ static void pt_fmt(struct ptext *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
-	pt_add(t, tmp, n < 0 ? 0 : (size_t)n >= sizeof(tmp) ? sizeof(tmp) - 1 : (size_t)n);
+	pgv_pt_add(t, tmp, n < 0 ? 0 : (size_t)n >= sizeof(tmp) ? sizeof(tmp) - 1 : (size_t)n);
 }
 
-/* A double-quoted element of an array or range literal: " and \ escaped. */
-static void pt_quoted(struct ptext *t, const char *s, size_t n)
-{
-	pt_add(t, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			pt_add(t, "\\", 1);
-		pt_add(t, &s[i], 1);
-	}
-	pt_add(t, "\"", 1);
-}
-
-/* The tuple field i of v, or NULL when v is not a tuple of n. */
-static const wasmtime_component_val_t *field(const wasmtime_component_val_t *v, size_t n, size_t i)
-{
-	if (v->kind != WASMTIME_COMPONENT_TUPLE || v->of.tuple.size != n)
-		return NULL;
-	return &v->of.tuple.data[i];
-}
-
-static unsigned u8_of(const wasmtime_component_val_t *v)
-{
-	return v && v->kind == WASMTIME_COMPONENT_U8 ? v->of.u8 : 0;
-}
-
-/* Date (year, month, day) as ISO text, years before 1 as BC. */
-static void pt_date(struct ptext *t, const wasmtime_component_val_t *x, size_t n, size_t at, bool *bc)
-{
-	const wasmtime_component_val_t *y = field(x, n, at);
-	int64_t year = y && y->kind == WASMTIME_COMPONENT_S32 ? y->of.s32 : 0;
-
-	*bc = year <= 0;
-	pt_fmt(t, "%04" PRId64 "-%02u-%02u", *bc ? 1 - year : year, u8_of(field(x, n, at + 1)),
-	       u8_of(field(x, n, at + 2)));
-}
-
-/* Time (hour, minute, second, nanosecond) as text, to the microsecond. */
-static void pt_time(struct ptext *t, const wasmtime_component_val_t *x, size_t n, size_t at)
-{
-	const wasmtime_component_val_t *ns = field(x, n, at + 3);
-
-	pt_fmt(t, "%02u:%02u:%02u.%06u", u8_of(field(x, n, at)), u8_of(field(x, n, at + 1)),
-	       u8_of(field(x, n, at + 2)), ns && ns->kind == WASMTIME_COMPONENT_U32 ? ns->of.u32 / 1000 : 0);
-}
-
-/* One bound of a range literal: tuple<T, range-bound-kind> or none. */
-static void pt_bound(struct ptext *t, const wasmtime_component_val_t *opt, bool lower)
-{
-	const wasmtime_component_val_t *b = NULL, *v, *k;
-	bool inclusive;
-
-	(void)wh_arg_option(opt, &b);
-	if (!b || !(v = field(b, 2, 0)) || !(k = field(b, 2, 1))) {
-		if (lower)
-			pt_str(t, "(");
-		else
-			pt_str(t, ")");
-		return;
-	}
-	inclusive = k->kind == WASMTIME_COMPONENT_ENUM &&
-	            IS(k->of.enumeration.data, k->of.enumeration.size, "inclusive");
-	if (lower)
-		pt_str(t, inclusive ? "[" : "(");
-	if (v->kind == WASMTIME_COMPONENT_S32)
-		pt_fmt(t, "%" PRId32, v->of.s32);
-	else if (v->kind == WASMTIME_COMPONENT_S64)
-		pt_fmt(t, "%" PRId64, v->of.s64);
-	else if (v->kind == WASMTIME_COMPONENT_STRING)
-		pt_quoted(t, v->of.string.data, v->of.string.size);
-	if (!lower)
-		pt_str(t, inclusive ? "]" : ")");
-}
-
-/* An array literal of list<option<T>>. */
-static void pt_array(struct ptext *t, const wasmtime_component_val_t *x)
-{
-	pt_str(t, "{");
-	for (size_t i = 0; x->kind == WASMTIME_COMPONENT_LIST && i < x->of.list.size; i++) {
-		const wasmtime_component_val_t *e = NULL;
-		if (i)
-			pt_str(t, ",");
-		(void)wh_arg_option(&x->of.list.data[i], &e);
-		if (!e)
-			pt_str(t, "NULL");
-		else if (e->kind == WASMTIME_COMPONENT_S32)
-			pt_fmt(t, "%" PRId32, e->of.s32);
-		else if (e->kind == WASMTIME_COMPONENT_S64)
-			pt_fmt(t, "%" PRId64, e->of.s64);
-		else if (e->kind == WASMTIME_COMPONENT_STRING)
-			pt_quoted(t, e->of.string.data, e->of.string.size);
-	}
-	pt_str(t, "}");
-}
-
-/* The record field named name of v, or NULL. */
-static const wasmtime_component_val_t *rec_field(const wasmtime_component_val_t *v, const char *name)
-{
-	if (v->kind != WASMTIME_COMPONENT_RECORD)
-		return NULL;
-	for (size_t i = 0; i < v->of.record.size; i++)
-		if (v->of.record.data[i].name.size == strlen(name) &&
-		    memcmp(v->of.record.data[i].name.data, name, strlen(name)) == 0)
-			return &v->of.record.data[i].val;
-	return NULL;
-}
-
-static void be_put(unsigned char *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-/* Parameter i (a non-null parameter-value tag with payload x) as text of
- * type *type into t, or, for binary and interval, as binary (*binary). */
-static int param_encode(const char *tag, size_t tl, const wasmtime_component_val_t *x, size_t i,
-                        struct ptext *t, Oid *type, bool *binary, struct pg_fail *f)
-{
-	bool bc = false;
-
-	*binary = false;
-	if (IS(tag, tl, "boolean") && x->kind == WASMTIME_COMPONENT_BOOL) {
-		*type = OID_BOOL;
-		pt_str(t, x->of.boolean ? "t" : "f");
-	} else if (IS(tag, tl, "int8") && x->kind == WASMTIME_COMPONENT_S8) {
-		*type = OID_INT2;
-		pt_fmt(t, "%d", x->of.s8);
-	} else if (IS(tag, tl, "int16") && x->kind == WASMTIME_COMPONENT_S16) {
-		*type = OID_INT2;
-		pt_fmt(t, "%d", x->of.s16);
-	} else if (IS(tag, tl, "int32") && x->kind == WASMTIME_COMPONENT_S32) {
-		*type = OID_INT4;
-		pt_fmt(t, "%" PRId32, x->of.s32);
-	} else if (IS(tag, tl, "int64") && x->kind == WASMTIME_COMPONENT_S64) {
-		*type = OID_INT8;
-		pt_fmt(t, "%" PRId64, x->of.s64);
-	} else if (IS(tag, tl, "uint8") && x->kind == WASMTIME_COMPONENT_U8) {
-		*type = OID_INT2;
-		pt_fmt(t, "%u", x->of.u8);
-	} else if (IS(tag, tl, "uint16") && x->kind == WASMTIME_COMPONENT_U16) {
-		*type = OID_INT4;
-		pt_fmt(t, "%u", x->of.u16);
-	} else if (IS(tag, tl, "uint32") && x->kind == WASMTIME_COMPONENT_U32) {
-		*type = OID_INT8;
-		pt_fmt(t, "%" PRIu32, x->of.u32);
-	} else if (IS(tag, tl, "uint64") && x->kind == WASMTIME_COMPONENT_U64) {
-		if (x->of.u64 > INT64_MAX)
-			return pg_failf(f, "bad-parameter", "parameter %zu: %" PRIu64 " does not fit PostgreSQL's int8",
-			                i + 1, x->of.u64);
-		*type = OID_INT8;
-		pt_fmt(t, "%" PRIu64, x->of.u64);
-	} else if (IS(tag, tl, "floating32") && x->kind == WASMTIME_COMPONENT_F32) {
-		*type = OID_FLOAT4;
-		pt_fmt(t, "%.9g", (double)x->of.f32);
-	} else if (IS(tag, tl, "floating64") && x->kind == WASMTIME_COMPONENT_F64) {
-		*type = OID_FLOAT8;
-		pt_fmt(t, "%.17g", x->of.f64);
-	} else if ((IS(tag, tl, "str") || IS(tag, tl, "uuid") || IS(tag, tl, "decimal")) &&
-	           x->kind == WASMTIME_COMPONENT_STRING) {
-		/* str: no type, so the server infers text, varchar, ... */
-		*type = tag[0] == 'u' ? OID_UUID : tag[0] == 'd' ? OID_NUMERIC : 0;
-		pt_add(t, x->of.string.data, x->of.string.size);
-	} else if ((IS(tag, tl, "binary") || IS(tag, tl, "jsonb")) && x->kind == WASMTIME_COMPONENT_LIST) {
-		uint8_t *bytes = NULL;
-		size_t n = 0;
-		if (wh_arg_bytes(x, WH_CHUNK_MAX, &bytes, &n) < 0)
-			return pg_failf(f, "bad-parameter", "parameter %zu: %.*s over %zu bytes", i + 1, (int)tl,
-			                tag, WH_CHUNK_MAX);
-		pt_add(t, (const char *)bytes, n);
-		free(bytes);
-		*type = tag[0] == 'b' ? OID_BYTEA : OID_JSONB;
-		*binary = tag[0] == 'b';
-	} else if (IS(tag, tl, "date")) {
-		*type = OID_DATE;
-		pt_date(t, x, 3, 0, &bc);
-		if (bc)
-			pt_str(t, " BC");
-	} else if (IS(tag, tl, "time")) {
-		*type = OID_TIME;
-		pt_time(t, x, 4, 0);
-	} else if (IS(tag, tl, "datetime")) {
-		*type = OID_TIMESTAMP;
-		pt_date(t, x, 7, 0, &bc);
-		pt_str(t, " ");
-		pt_time(t, x, 7, 3);
-		if (bc)
-			pt_str(t, " BC");
-	} else if (IS(tag, tl, "timestamp") && x->kind == WASMTIME_COMPONENT_S64) {
-		int64_t days, sec, y;
-		unsigned mo, d;
-		floor_divmod(x->of.s64, 86400, &days, &sec);
-		civil_from_days(days, &y, &mo, &d);
-		*type = OID_TIMESTAMPTZ;
-		pt_fmt(t, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u+00%s", y <= 0 ? 1 - y : y, mo, d,
-		       (unsigned)(sec / 3600), (unsigned)(sec / 60 % 60), (unsigned)(sec % 60), y <= 0 ? " BC" : "");
-	} else if (IS(tag, tl, "range-int32") || IS(tag, tl, "range-int64") || IS(tag, tl, "range-decimal")) {
-		const wasmtime_component_val_t *lo = field(x, 2, 0), *hi = field(x, 2, 1);
-		*type = tag[6] == 'i' ? (tag[9] == '3' ? OID_INT4RANGE : OID_INT8RANGE) : OID_NUMRANGE;
-		if (!lo || !hi)
-			return pg_failf(f, "bad-parameter", "parameter %zu: a range is a pair of bounds", i + 1);
-		pt_bound(t, lo, true);
-		pt_str(t, ",");
-		pt_bound(t, hi, false);
-	} else if (IS(tag, tl, "array-int32") || IS(tag, tl, "array-int64") || IS(tag, tl, "array-decimal") ||
-	           IS(tag, tl, "array-str")) {
-		*type = tag[6] == 'i' ? (tag[9] == '3' ? OID_INT4_ARRAY : OID_INT8_ARRAY)
-		        : tag[6] == 'd' ? OID_NUMERIC_ARRAY
-		                        : OID_TEXT_ARRAY;
-		pt_array(t, x);
-	} else if (IS(tag, tl, "interval")) {
-		const wasmtime_component_val_t *us = rec_field(x, "micros"), *days = rec_field(x, "days"),
-		                               *months = rec_field(x, "months");
-		unsigned char b[16];
-		if (!us || us->kind != WASMTIME_COMPONENT_S64 || !days || days->kind != WASMTIME_COMPONENT_S32 ||
-		    !months || months->kind != WASMTIME_COMPONENT_S32)
-			return pg_failf(f, "bad-parameter", "parameter %zu: not an interval record", i + 1);
-		be_put(b, (uint64_t)us->of.s64, 8);
-		be_put(b + 8, (uint32_t)days->of.s32, 4);
-		be_put(b + 12, (uint32_t)months->of.s32, 4);
-		*type = OID_INTERVAL;
-		*binary = true;
-		pt_add(t, (const char *)b, sizeof(b));
-	} else {
-		return pg_failf(f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value", i + 1, (int)tl,
-		                tag);
-	}
-	if (t->r == -E2BIG)
-		return pg_failf(f, "bad-parameter", "parameter %zu: the %.*s is over %zu bytes", i + 1, (int)tl, tag,
-		                WH_CHUNK_MAX);
-	if (t->r < 0)
-		return pg_failf(f, "other", "out of memory");
-	if (!*binary && memchr(t->b.data ? t->b.data : "", 0, t->b.len))
-		return pg_failf(f, "bad-parameter", "parameter %zu: a %.*s holding U+0000", i + 1, (int)tl, tag);
-	return 0;
-}
-
-int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct pg_fail *f)
-{
-	size_t n;
-
-	if (v->kind != WASMTIME_COMPONENT_LIST)
-		return pg_failf(f, "bad-parameter", "the parameters are not a list");
-	n = v->of.list.size;
-	if (n > OB_PG_PARAMS_MAX)
-		return pg_failf(f, "bad-parameter", "%zu parameters: at most %d", n, OB_PG_PARAMS_MAX);
-	if (n && (!(p->types = calloc(n, sizeof(*p->types))) || !(p->values = calloc(n, sizeof(*p->values))) ||
-	          !(p->lengths = calloc(n, sizeof(*p->lengths))) || !(p->formats = calloc(n, sizeof(*p->formats)))))
-		return pg_failf(f, "other", "out of memory");
-	p->n = (int)n;
-	for (size_t i = 0; i < n; i++) {
-		const wasmtime_component_val_t *pv = &v->of.list.data[i];
-		struct ptext t = {sk_buf_make(WH_CHUNK_MAX), 0};
-		const char *tag;
-		size_t tl, len;
-		bool binary;
-
-		if (pv->kind != WASMTIME_COMPONENT_VARIANT)
-			return pg_failf(f, "bad-parameter", "parameter %zu is not a parameter-value", i + 1);
-		tag = pv->of.variant.discriminant.data;
-		tl = pv->of.variant.discriminant.size;
-		if (IS(tag, tl, "db-null"))
-			continue; /* values[i] NULL */
-		if (!pv->of.variant.val)
-			return pg_failf(f, "bad-parameter", "parameter %zu has no value", i + 1);
-		if (param_encode(tag, tl, pv->of.variant.val, i, &t, &p->types[i], &binary, f) < 0) {
-			sk_buf_free(&t.b);
-			return -1;
-		}
-		if (!(p->values[i] = sk_buf_steal(&t.b, &len))) {
-			sk_buf_free(&t.b);
-			return pg_failf(f, "other", "out of memory");
-		}
-		p->lengths[i] = (int)len;
-		p->formats[i] = binary;
-	}
-	return 0;
-}
 
 /* --- results ---------------------------------------------------------------------------- */
 
@@ -536,22 +205,22 @@ static int numeric_text(const unsigned char *p, size_t n, struct ptext *t)
 	if (ndigits < 0 || n != 8 + 2 * (size_t)ndigits || dscale > 0x3fff)
 		return -1;
 	if (sign == 0xC000 || sign == 0xD000 || sign == 0xF000) {
-		pt_str(t, sign == 0xC000 ? "NaN" : sign == 0xD000 ? "Infinity" : "-Infinity");
+		pgv_pt_str(t, sign == 0xC000 ? "NaN" : sign == 0xD000 ? "Infinity" : "-Infinity");
 		return t->r;
 	}
 	if (sign == 0x4000)
-		pt_str(t, "-");
+		pgv_pt_str(t, "-");
 #define DIGIT(j) ((j) >= 0 && (j) < ndigits ? (unsigned)be_get(p + 8 + 2 * (size_t)(j), 2) : 0u)
 	if (weight < 0)
-		pt_str(t, "0");
+		pgv_pt_str(t, "0");
 	for (int j = 0; j <= weight; j++)
-		pt_fmt(t, j ? "%04u" : "%u", DIGIT(j));
+		pgv_pt_fmt(t, j ? "%04u" : "%u", DIGIT(j));
 	if (dscale > 0) {
-		pt_str(t, ".");
+		pgv_pt_str(t, ".");
 		for (int k = 1, left = dscale; left > 0; k++, left -= 4) {
 			char g[8];
 			(void)snprintf(g, sizeof(g), "%04u", DIGIT(weight + k) % 10000);
-			pt_add(t, g, left < 4 ? (size_t)left : 4);
+			pgv_pt_add(t, g, left < 4 ? (size_t)left : 4);
 		}
 	}
 #undef DIGIT
@@ -675,7 +344,7 @@ static void date_fields(int64_t days, wasmtime_component_val_t *t)
 	int64_t y;
 	unsigned m, d;
 
-	civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
+	pgv_civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
 	val_s32(&t[0], (int32_t)y);
 	wh_val_u8(&t[1], (uint8_t)m);
 	wh_val_u8(&t[2], (uint8_t)d);
@@ -758,11 +427,11 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 			return pg_failf(f, "value-conversion-failed", "the timestamp %sinfinity has no %s value",
 			                us == INT64_MIN ? "-" : "", kinds[k].name);
 		if (k == PK_TIMESTAMP) {
-			floor_divmod(us, 1000000, &q, &rem);
+			pgv_floor_divmod(us, 1000000, &q, &rem);
 			wh_val_s64(x, q + (int64_t)PG_EPOCH_DAYS * 86400);
 		} else {
 			wasmtime_component_val_t *t = wh_val_tuple(x, 7);
-			floor_divmod(us, US_PER_DAY, &q, &rem);
+			pgv_floor_divmod(us, US_PER_DAY, &q, &rem);
 			date_fields(q, t);
 			time_fields(rem, t + 3);
 		}
