@@ -30,6 +30,9 @@ ok "the CRDs came with it" kubectl get crd spinapps.core.spinkube.dev spinappexe
 is "$(kubectl get runtimeclass wasmtime-spin-v2 -o jsonpath='{.handler}')" spin "the RuntimeClass wasmtime-spin-v2 with handler spin"
 is "$(kubectl -n default get spinappexecutor containerd-shim-spin -o jsonpath='{.spec.deploymentConfig.runtimeClassName}')" \
 	wasmtime-spin-v2 "the default executor in namespace default"
+is "$(kubectl get runtimeclass wasmtime-spin-shared -o jsonpath='{.handler}')" spin-shared "the RuntimeClass wasmtime-spin-shared with handler spin-shared"
+is "$(kubectl -n default get spinappexecutor containerd-shim-spin-shared -o jsonpath='{.spec.deploymentConfig.runtimeClassName}')" \
+	wasmtime-spin-shared "the shared-mode executor in namespace default"
 is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.status.readyReplicas}')" 2 "the controller's Deployment is Ready (two replicas)"
 ok "... both with --leader-elect and the pod's namespace" bash -c "kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.containers[0].args} {.spec.template.spec.containers[0].env}' | grep -q -- '--leader-elect\".*POD_NAMESPACE'"
 is "$(kubectl -n $ns get deployment spin-controller -o jsonpath='{.spec.template.spec.securityContext.runAsNonRoot}')" true \
@@ -84,6 +87,11 @@ ok "... a pre-delete hook Job running request-uninstall" bash -c \
 	"grep -B2 -A30 '^kind: Job' <<<\"\$0\" | grep -q 'helm.sh/hook: pre-delete' && grep -q -- '- request-uninstall' <<<\"\$0\"" "$ni"
 ok "... and the RuntimeClass selects installed nodes besides its own selector" bash -c \
 	"grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'spinkube.dev/containerd-shim-spin: installed' && grep -A14 '^kind: RuntimeClass' <<<\"\$0\" | grep -q 'pool: wasm'" "$ni"
+is "$(helm template spinkube "$chart" -n $ns -s templates/defaults.yaml --set nodeInstaller.enabled=true --set runtimeClass.nodeSelector.pool=wasm 2>/dev/null |
+	awk '/^kind: RuntimeClass/ { rc = 1 } /^---/ { rc = 0 } rc && /spinkube.dev\/containerd-shim-spin: installed|pool: wasm/ { n++ } END { print n + 0 }')" 4 \
+	"... both RuntimeClasses (wasmtime-spin-v2 and wasmtime-spin-shared) select them"
+ok "sharedRuntimeClass.create=false: no shared RuntimeClass and no shared executor" bash -c \
+	"! helm template spinkube '$chart' -n $ns --set sharedRuntimeClass.create=false 2>/dev/null | grep -q 'wasmtime-spin-shared\|containerd-shim-spin-shared'"
 
 # The installer's label handshake with the real apiserver, as the chart's
 # DaemonSet and pre-delete hook run it, here as processes on a kwok node
