@@ -122,8 +122,10 @@ ok "the app answers through its Service" \
 	retry 30 bash -c "[ \"\$(curl -s --noproxy '*' -m 5 'http://$ip/hello')\" = 'hello from wagi' ]"
 ok "... from a pod run by the shim the installer put there" \
 	bash -c "ls -l /proc/[0-9]*/exe 2>/dev/null | grep -qF -- '-> $bin'"
-kubectl apply -f "$src/crd/defaults/runtimeclass-wasmtime-spin-shared.yaml" \
-	-f "$src/crd/defaults/executor-containerd-shim-spin-shared.yaml" >/dev/null
+# The chart made shared mode's RuntimeClass (selecting installed nodes) and
+# its executor.
+ok "the chart's RuntimeClass wasmtime-spin-shared selects installed nodes" bash -c \
+	"kubectl get runtimeclass wasmtime-spin-shared -o jsonpath='{.handler} {.scheduling.nodeSelector}' | grep -q '^spin-shared .*containerd-shim-spin.*installed'"
 printf 'apiVersion: core.spinkube.dev/v1alpha1\nkind: SpinApp\nmetadata:\n  name: wagis\nspec:\n  image: %s\n  replicas: 1\n  executor: containerd-shim-spin-shared\n' \
 	"$reg/e2e/wagi:v1" | kubectl apply -f - >/dev/null
 ok "a SpinApp in shared mode is Ready on the installed node" kubectl wait --for=condition=Ready spinapp/wagis --timeout=120s
