@@ -88,13 +88,18 @@ assert_local_addr() {
 	fi
 	if cidr_overlap "$ip/32" "$NODE_SERVICE_CIDR"; then
 		# A listing taken while kube-proxy rewrites its rules can come back
-		# empty: look three times before saying no.
-		local try
+		# empty: look three times before saying no. Each listing is read
+		# whole before it is searched: with a thousand Services, grep -q
+		# would stop reading early, and the lister's SIGPIPE would fail the
+		# pipeline under pipefail.
+		local try rules
 		for try in 1 2 3; do
-			if iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32 .* -j KUBE-SVC-"; then return 0; fi
+			rules=$(iptables -t nat -S KUBE-SERVICES 2>/dev/null) || true
+			if grep -q -- "-d $ip/32 .* -j KUBE-SVC-" <<<"$rules"; then return 0; fi
 			# kube-proxy's nftables mode: the ClusterIP is a key of its service-ips map.
-			if command -v nft >/dev/null && nft list map ip kube-proxy service-ips 2>/dev/null | grep -qF "$ip . "; then
-				return 0
+			if command -v nft >/dev/null; then
+				rules=$(nft list map ip kube-proxy service-ips 2>/dev/null) || true
+				if grep -qF "$ip . " <<<"$rules"; then return 0; fi
 			fi
 			[ $try -eq 3 ] || sleep 0.2
 		done
