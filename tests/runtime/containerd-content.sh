@@ -21,21 +21,17 @@ set -uo pipefail
 
 FETCH=$1
 SK=$SPINKUBE_BUILD_DIR/cli/spinkube
-CONTAINERD=$(containerd_bin containerd)
-CTR=$(containerd_bin ctr)
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-[ "$(id -u)" -eq 0 ] || skip_all "containerd needs root"
-[ -x "$CONTAINERD" ] && [ -x "$CTR" ] || skip_all "no containerd in the cache folder (hack/bootstrap --only containerd)"
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (hack/bootstrap --only debs)"
-
 # Short: containerd's socket path must fit a sockaddr_un.
+. "$SPINKUBE_SOURCE_DIR/tests/runtime/containerd.sh"
+ctrd_require
+command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (hack/bootstrap --only debs)"
 T=$(mktemp -d /tmp/ctrd-content.XXXXXX)
 pids=()
 cleanup() {
 	local p
+	ctrd_stop
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	unmount_under "$T"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -55,37 +51,9 @@ for i in $(seq 1 100); do curl -s -o /dev/null --noproxy '*' "http://127.0.0.1:$
 curl -s -o /dev/null --noproxy '*' "http://127.0.0.1:$RPORT/v2/" || { sed 's/^/# /' "$T/registry.log"; bail "docker-registry did not come up"; }
 
 # --- containerd: everything in $T, no CRI, no TCP listener ---
-SOCK=$T/c.sock
-cat >"$T/containerd.toml" <<EOT
-version = 3
-root = "$T/root"
-state = "$T/state"
-temp = "$T/tmp"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
-  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile",
-  "io.containerd.snapshotter.v1.erofs", "io.containerd.nri.v1.nri",
-  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
-]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins.'io.containerd.shim.v1.manager']
-    socket_dir = "$T/s"
-EOT
-"$CONTAINERD" --config "$T/containerd.toml" >"$T/containerd.log" 2>&1 &
-pids+=($!)
-for i in $(seq 1 100); do "$CTR" --address "$SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
-"$CTR" --address "$SOCK" version >/dev/null 2>&1 || { tail -n 20 "$T/containerd.log" | sed 's/^/# /'; bail "containerd did not come up"; }
-NS=spinkube-test
-ctr_pull() { "$CTR" --address "$SOCK" -n "$NS" images pull --plain-http "$@" >"$T/pull.log" 2>&1; }
+ctrd_start "$T/containerd.log"
+SOCK=$T/c.sock NS=$CTRD_NS
+ctr_pull() { ctr images pull --plain-http "$@" >"$T/pull.log" 2>&1; }
 
 # --- a Spin app: one component, a folder of files ---
 mkdir -p "$T/app/static/docs"

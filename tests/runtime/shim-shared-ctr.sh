@@ -18,39 +18,19 @@ set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
 
-SHIM=$SPINKUBE_BUILD_DIR/shim-bridge/shim/containerd-shim-spin-v2
-CONTAINERD=$(containerd_bin containerd)
-CTRBIN=$(containerd_bin ctr)
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-[ "$(id -u)" -eq 0 ] || skip_all "containerd needs root"
-[ -x "$CONTAINERD" ] && [ -x "$CTRBIN" ] || skip_all "no containerd in the cache folder (hack/bootstrap --only containerd)"
-[ -x "$SHIM" ] || bail "missing $SHIM: run ninja -C $SPINKUBE_BUILD_DIR"
-
+CTRD_NS=shared-test
+. "$SPINKUBE_SOURCE_DIR/tests/runtime/containerd.sh"
+ctrd_require shim
 T=$(mktemp -d /tmp/shim-shared.XXXXXX)
 pids=()
 cleanup() {
 	local p
-	if [ -S "$T/c.sock" ]; then
-		for t in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
-		sleep 0.5
-		for t in $(ctr containers ls -q 2>/dev/null); do
-			ctr tasks delete -f "$t" >/dev/null 2>&1
-			ctr containers delete "$t" >/dev/null 2>&1
-		done
-	fi
+	ctrd_stop
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	pkill -KILL -f "$T/bin/containerd-shim-spin-v2" 2>/dev/null
-	unmount_under "$T"
 	rm -rf "$T"
 }
 trap cleanup EXIT
-ctr() { "$CTRBIN" --address "$T/c.sock" -n shared-test "$@"; }
-wait_for() {
-	local n=$1 i; shift
-	for ((i = 0; i < n * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
 
 # --- the apps: the WAGI guests, two with their own GUEST_MODE, one broken ---
 "$SPINKUBE_SOURCE_DIR/tests/guests/build" "$T/guests" >"$T/guests.log" 2>&1 || { tail -n 20 "$T/guests.log" | sed 's/^/# /'; bail "tests/guests/build failed"; }
@@ -65,40 +45,12 @@ echo 'this is = not [valid' >>"$T/app-bad/spin.toml"
 "$SPINKUBE_SOURCE_DIR/hack/push-image" --oci-tar "$T/bad.tar" "$T/app-bad" spinkube-c/shared-bad:test >/dev/null 2>&1
 
 # --- containerd, with the shim on its PATH in shared mode ---
-mkdir -p "$T/bin"
-cp "$SHIM" "$T/bin/containerd-shim-spin-v2"
-cat >"$T/containerd.toml" <<EOT
-version = 3
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
-  "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
-]
-[grpc]
-  address = "$T/c.sock"
-[ttrpc]
-  address = "$T/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins.'io.containerd.shim.v1.manager']
-    socket_dir = "$T/s"
-EOT
-PATH=$T/bin:$PATH SPIN_SHIM_MODE=shared SPIN_SHIM_STATE_DIR=$T/shim "$CONTAINERD" --config "$T/containerd.toml" >"$T/containerd.log" 2>&1 &
-pids+=($!)
-wait_for 10 ctr version || { tail -n 20 "$T/containerd.log" | sed 's/^/# /'; bail "containerd did not come up"; }
+ctrd_start "$T/containerd.log" SPIN_SHIM_MODE=shared SPIN_SHIM_STATE_DIR="$T/shim"
 for a in one two bad; do ctr images import "$T/$a.tar" >/dev/null 2>&1 || bail "ctr images import $a failed"; done
 
 P1=$(free_port) P2=$(free_port)
 run() { ctr run -d --runtime io.containerd.spin.v2 --net-host --env "SPIN_HTTP_LISTEN_ADDR=127.0.0.1:$2" "docker.io/spinkube-c/shared-$3:test" "$1"; }
 daemons() { pgrep -fc "$T/bin/containerd-shim-spin-v2 .*-shared serve" || true; }
-status_of() { ctr tasks ls 2>/dev/null | awk -v t="$1" '$1 == t {print $3}'; }
-stopped() { [ "$(status_of "$1")" = STOPPED ]; }
-# exit_of TASK: delete the stopped task; ctr warns of a non-zero exit status.
-exit_of() { ctr tasks delete "$1" 2>&1 >/dev/null | sed -n 's/.*exit with non-zero exit code \([0-9]*\).*/\1/p' | grep . || echo 0; }
 # gone TASK: not running any more (containerd deletes the tasks of a shim
 # that died, or shows them stopped).
 gone() { local s; s=$(status_of "$1"); [ -z "$s" ] || [ "$s" = STOPPED ]; }
