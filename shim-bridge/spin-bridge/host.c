@@ -644,15 +644,12 @@ static int expand_redis(struct sb_host *b, struct sk_error *err)
 		if (r < 0)
 			return sk_err_prefix(err, "trigger \"%s\": channel", t->id);
 		rr->channel = channel;
-		if (strncmp(address, "rediss://", 9) == 0)
-			return sk_err(err, -ENOTSUP, "trigger \"%s\": the Redis trigger does not speak TLS (rediss://); "
-						     "subscribe over redis:// on a trusted network or through a local TLS tunnel",
-				      t->id);
 		if (!channel[0])
 			return sk_err(err, -EINVAL, "trigger \"%s\": the channel is empty once its variables are put in", t->id);
 		if ((r = wh_redis_url_parse(address, &u, err)) < 0)
 			return sk_err_prefix(err, "trigger \"%s\"", t->id);
-		if (asprintf(&shown, strchr(u.host, ':') ? "redis://[%s]:%d" : "redis://%s:%d", u.host, u.port) < 0)
+		if (asprintf(&shown, strchr(u.host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", u.tls ? "rediss" : "redis", u.host,
+			     u.port) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
 		rr->shown = shown;
 	}

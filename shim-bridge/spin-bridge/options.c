@@ -138,7 +138,8 @@ void bridge_usage(FILE *f)
 	      "doubling to 5 s. On SIGTERM or SIGINT the subscribers stop at once and messages in\n"
 	      "flight get --drain-timeout (after the HTTP drain). An app with Redis triggers only\n"
 	      "opens no HTTP listener (--listen and --listen-fd are then unused; a socket passed\n"
-	      "with --listen-fd is closed). rediss:// is not supported.\n",
+	      "with --listen-fd is closed). A rediss:// address subscribes over TLS, the server's\n"
+	      "certificate checked against SSL_CERT_FILE or the system's CA bundle.\n",
 	      f);
 }
 

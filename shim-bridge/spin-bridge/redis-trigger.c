@@ -16,6 +16,7 @@
 #include "shim-bridge/runtime/handler.h"
 #include "shim-bridge/spin-bridge/host.h"
 #include "shim-bridge/wasi/redis-conn.h"
+#include "shim-bridge/wasi/redis-link.h"
 #include "shim-bridge/wasi/redis-sub.h"
 
 /* One message for one trigger. */
@@ -183,6 +184,8 @@ static void *sub_main(void *arg)
 	unsigned backoff = 0;
 	char what[400];
 
+	struct wh_redis_tls *tls = NULL; /* made at the first rediss:// connect, kept for the reconnects */
+
 	snprintf(what, sizeof(what), "redis trigger (%s)", s->shown);
 	while (!rt->stopping) {
 		_cleanup_(wh_redis_url_clear) struct wh_redis_url u = { 0 };
@@ -196,9 +199,11 @@ static void *sub_main(void *arg)
 		backoff = !backoff ? SB_REDIS_BACKOFF_MIN_MS
 				   : backoff * 2 > SB_REDIS_BACKOFF_MAX_MS ? SB_REDIS_BACKOFF_MAX_MS : backoff * 2;
 		r = wh_redis_url_parse(s->address, &u, &err);
+		if (r == 0 && u.tls && !tls)
+			r = wh_redis_tls_new(&tls, &err);
 		if (r == 0)
-			r = wh_redis_sub_open(&u, what, s->channels, s->n_channels, rt->max_message, rt->stop_pipe[0], &conn,
-					      &err);
+			r = wh_redis_sub_open(&u, tls, what, s->channels, s->n_channels, rt->max_message, rt->stop_pipe[0],
+					      &conn, &err);
 		if (r == -ECANCELED || rt->stopping)
 			break;
 		if (r < 0) {
@@ -223,6 +228,7 @@ static void *sub_main(void *arg)
 			     log_quote(err.message, q, sizeof(q)));
 		}
 	}
+	wh_redis_tls_free(tls);
 	return NULL;
 }
 

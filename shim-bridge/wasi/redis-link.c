@@ -336,20 +336,27 @@ int wh_redis_link_flush(struct wh_redis_link *l, struct sk_error *err)
 	return 0;
 }
 
-/* Read what the server sent into buf: > 0 bytes, or -errno with err set. */
-static ssize_t read_some(struct wh_redis_link *l, char *buf, size_t cap, struct sk_error *err)
+/* Read what the server sent into buf: > 0 bytes, or -errno with err set.
+ * With again, nothing within the link's timeout is -EAGAIN and leaves the
+ * link as it was (OpenSSL keeps a partial record for the next read);
+ * without, it is -ETIMEDOUT and the link is broken. */
+static ssize_t read_some(struct wh_redis_link *l, char *buf, size_t cap, bool again, struct sk_error *err)
 {
 	for (;;) {
 		ssize_t n;
 		if (l->ssl) {
-			int rd = SSL_read(l->ssl, buf, (int)cap), e, saved;
+			int rd = SSL_read(l->ssl, buf, (int)(cap > INT32_MAX ? INT32_MAX : cap)), e, saved;
 			if (rd > 0)
 				return rd;
 			e = SSL_get_error(l->ssl, rd);
 			saved = errno;
 			ERR_clear_error();
+			bool timed_out = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+			                 (e == SSL_ERROR_SYSCALL && (saved == EAGAIN || saved == EWOULDBLOCK));
+			if (timed_out && again)
+				return -EAGAIN;
 			l->broken = true;
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			if (timed_out)
 				return io_fail(l, "read", EAGAIN, err);
 			return io_fail(l, "read", e == SSL_ERROR_SYSCALL ? saved : 0, err);
 		}
@@ -357,9 +364,31 @@ static ssize_t read_some(struct wh_redis_link *l, char *buf, size_t cap, struct 
 			return n;
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && again && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
 		l->broken = true;
 		return io_fail(l, "read", n < 0 ? errno : 0, err);
 	}
+}
+
+int wh_redis_link_fd(const struct wh_redis_link *l)
+{
+	return l->fd;
+}
+
+bool wh_redis_link_pending(const struct wh_redis_link *l)
+{
+	return l->ssl && SSL_pending(l->ssl) > 0;
+}
+
+void wh_redis_link_set_timeout(struct wh_redis_link *l, int io_ms)
+{
+	set_timeouts(l->fd, io_ms);
+}
+
+ssize_t wh_redis_link_read(struct wh_redis_link *l, char *buf, size_t cap, struct sk_error *err)
+{
+	return read_some(l, buf, cap, true, err);
 }
 
 int wh_redis_link_reply(struct wh_redis_link *l, struct redisReply **out, struct sk_error *err)
@@ -379,7 +408,7 @@ int wh_redis_link_reply(struct wh_redis_link *l, struct redisReply **out, struct
 			*out = reply;
 			return 0;
 		}
-		if ((n = read_some(l, buf, sizeof(buf), err)) < 0)
+		if ((n = read_some(l, buf, sizeof(buf), false, err)) < 0)
 			return (int)n;
 		if ((l->fed += (size_t)n) > WH_REDIS_REPLY_BYTES_MAX)
 			return sk_err(err, -EIO, "%s: a reply of more than %zu bytes", l->what, WH_REDIS_REPLY_BYTES_MAX);

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -49,5 +50,17 @@ int wh_redis_link_flush(struct wh_redis_link *l, struct sk_error *err);
  * (closed, a protocol error, over WH_REDIS_REPLY_BYTES_MAX), -ENOMEM: the
  * link is then broken and only good for wh_redis_link_free. */
 int wh_redis_link_reply(struct wh_redis_link *l, struct redisReply **out, struct sk_error *err);
+
+/* For a reader of its own (the Redis trigger's subscriber, which screens
+ * what comes before hiredis parses it): the socket to poll, whether
+ * OpenSSL holds bytes already (poll would not see them), the read and
+ * write timeout from now on, and one read of raw bytes past the link's
+ * own reply reader: > 0 bytes; -EAGAIN when nothing came within the
+ * timeout (the link stays good); -ETIMEDOUT never; -EIO when closed or
+ * failed (then only good for wh_redis_link_free). */
+int wh_redis_link_fd(const struct wh_redis_link *l);
+bool wh_redis_link_pending(const struct wh_redis_link *l);
+void wh_redis_link_set_timeout(struct wh_redis_link *l, int io_ms);
+ssize_t wh_redis_link_read(struct wh_redis_link *l, char *buf, size_t cap, struct sk_error *err);
 
 #endif

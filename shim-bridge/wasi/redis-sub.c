@@ -9,13 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include "shim-bridge/wasi/redis-link.h"
 
 /* Arrays a subscribed connection is sent have 2 or 3 elements: anything
  * much larger is not Redis speaking pub/sub. */
 #define GATE_ARRAY_MAX 64
 #define READ_CHUNK     16384
+/* Once subscribed, a read waits this long at most before the subscriber
+ * polls its socket and stop_fd again: over TLS, a readable socket may hold
+ * only a record that is no message (a session ticket). */
+#define SUB_READ_WAIT_MS 200
 
 enum { G_LINE, G_PASS, G_DROP };
 
@@ -82,7 +89,7 @@ int wh_redis_gate_feed(struct wh_redis_gate *g, const char *in, size_t n, char *
 }
 
 struct wh_redis_sub {
-	redisContext *c;
+	struct wh_redis_link *l;
 	redisReader *rd;
 	struct wh_redis_gate gate;
 	char *what;
@@ -103,37 +110,22 @@ void wh_redis_sub_free(struct wh_redis_sub *s)
 {
 	if (!s)
 		return;
-	if (s->c)
-		redisFree(s->c);
+	wh_redis_link_free(s->l);
 	if (s->rd)
 		redisReaderFree(s->rd);
 	free(s->what);
 	free(s);
 }
 
-/* Write all of buf to the connection (its send timeout bounds a stall). */
-static int send_all(struct wh_redis_sub *s, const char *buf, size_t n, struct sk_error *err)
-{
-	while (n) {
-		ssize_t k = write(s->c->fd, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return sk_err(err, errno == EAGAIN ? -ETIMEDOUT : -ECONNRESET, "%s: cannot send: %s", s->what,
-			              errno == EAGAIN ? "timed out" : strerror(errno));
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* The next reply (1, *out new: freeReplyObject), 0 when stop_fd became
  * readable, or an error; timeout_ms -1 waits for ever. */
 static int next_reply(struct wh_redis_sub *s, int stop_fd, int timeout_ms, redisReply **out, struct sk_error *err)
 {
+	int fd = wh_redis_link_fd(s->l);
+
 	for (;;) {
 		void *rep = NULL;
-		struct pollfd p[2] = { { .fd = s->c->fd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
 		size_t gn;
 		ssize_t k;
 		int pr;
@@ -144,22 +136,24 @@ static int next_reply(struct wh_redis_sub *s, int stop_fd, int timeout_ms, redis
 			*out = rep;
 			return 1;
 		}
-		pr = poll(p, stop_fd >= 0 ? 2 : 1, timeout_ms);
-		if (pr < 0 && errno == EINTR)
+		if (!wh_redis_link_pending(s->l)) {
+			pr = poll(p, stop_fd >= 0 ? 2 : 1, timeout_ms);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr < 0)
+				return sk_err(err, -errno, "%s: poll: %s", s->what, strerror(errno));
+			if (pr == 0)
+				return sk_err(err, -ETIMEDOUT, "%s: no reply within %d ms", s->what, timeout_ms);
+			if (stop_fd >= 0 && (p[1].revents & POLLIN))
+				return 0;
+		}
+		k = wh_redis_link_read(s->l, s->in, sizeof(s->in), err);
+		if (k == -EAGAIN)
 			continue;
-		if (pr < 0)
-			return sk_err(err, -errno, "%s: poll: %s", s->what, strerror(errno));
-		if (pr == 0)
-			return sk_err(err, -ETIMEDOUT, "%s: no reply within %d ms", s->what, timeout_ms);
-		if (stop_fd >= 0 && (p[1].revents & POLLIN))
-			return 0;
-		k = read(s->c->fd, s->in, sizeof(s->in));
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k == 0)
-			return sk_err(err, -ECONNRESET, "%s: the server closed the connection", s->what);
-		if (k < 0)
-			return sk_err(err, -ECONNRESET, "%s: the connection failed: %s", s->what, strerror(errno));
+		if (k < 0) {
+			err->code = -ECONNRESET; /* the link's message says why */
+			return -ECONNRESET;
+		}
 		if (wh_redis_gate_feed(&s->gate, s->in, (size_t)k, s->out, &gn) < 0)
 			return sk_err(err, -EPROTO, "%s: the server sent something that is not a pub/sub reply", s->what);
 		if (gn && redisReaderFeed(s->rd, s->out, gn) != REDIS_OK)
@@ -173,16 +167,18 @@ static bool is_str(const redisReply *r, const char *s)
 	       strncasecmp(r->str, s, r->len) == 0;
 }
 
-/* AUTH through hiredis itself (nothing else is on the wire yet). */
+/* AUTH through the link's own reply reader (nothing else is on the wire yet). */
 static int auth(struct wh_redis_sub *s, const struct wh_redis_url *u, struct sk_error *err)
 {
 	const char *argv[3] = { "AUTH", u->user ? u->user : u->password, u->password };
 	size_t len[3] = { 4, strlen(argv[1]), strlen(argv[2]) };
-	redisReply *rep = redisCommandArgv(s->c, u->user ? 3 : 2, argv, len);
-	int r = 0;
+	redisReply *rep = NULL;
+	int r = wh_redis_link_append(s->l, u->user ? 3 : 2, argv, len, err);
 
-	if (!rep)
-		return sk_err(err, -ECONNRESET, "%s: AUTH: %s", s->what, s->c->errstr);
+	if (r == 0)
+		r = wh_redis_link_reply(s->l, &rep, err);
+	if (r < 0)
+		return sk_err(err, r == -ENOMEM ? -ENOMEM : -ECONNRESET, "%s: AUTH: %s", s->what, err->message);
 	if (rep->type == REDIS_REPLY_ERROR)
 		r = sk_err(err, -EACCES, "%s: AUTH: %.200s", s->what, rep->str);
 	freeReplyObject(rep);
@@ -194,8 +190,7 @@ static int subscribe(struct wh_redis_sub *s, const char *const *channels, size_t
 {
 	const char **argv = calloc(n + 1, sizeof(*argv));
 	size_t *len = calloc(n + 1, sizeof(*len));
-	char *cmd = NULL;
-	int r = 0, cl;
+	int r = 0;
 
 	if (!argv || !len) {
 		r = sk_err(err, -ENOMEM, "out of memory");
@@ -204,12 +199,12 @@ static int subscribe(struct wh_redis_sub *s, const char *const *channels, size_t
 	argv[0] = "SUBSCRIBE", len[0] = 9;
 	for (size_t i = 0; i < n; i++)
 		argv[i + 1] = channels[i], len[i + 1] = strlen(channels[i]);
-	if ((cl = redisFormatCommandArgv(&cmd, (int)n + 1, argv, len)) < 0) {
-		r = sk_err(err, -ENOMEM, "out of memory");
+	if ((r = wh_redis_link_append(s->l, (int)n + 1, argv, len, err)) < 0 ||
+	    (r = wh_redis_link_flush(s->l, err)) < 0) {
+		if (r != -ENOMEM)
+			r = sk_err(err, -ECONNRESET, "%s: cannot send SUBSCRIBE: %s", s->what, err->message);
 		goto out;
 	}
-	if ((r = send_all(s, cmd, (size_t)cl, err)) < 0)
-		goto out;
 	for (size_t got = 0; got < n;) {
 		redisReply *rep = NULL;
 		r = next_reply(s, stop_fd, WH_REDIS_COMMAND_TIMEOUT_MS, &rep, err);
@@ -227,43 +222,41 @@ static int subscribe(struct wh_redis_sub *s, const char *const *channels, size_t
 			goto out;
 	}
 out:
-	if (cmd)
-		redisFreeCommand(cmd);
 	free(argv);
 	free(len);
 	return r;
 }
 
-int wh_redis_sub_open(const struct wh_redis_url *u, const char *what, const char *const *channels, size_t n,
-                      size_t max_message, int stop_fd, struct wh_redis_sub **out, struct sk_error *err)
+int wh_redis_sub_open(const struct wh_redis_url *u, struct wh_redis_tls *tls, const char *what,
+                      const char *const *channels, size_t n, size_t max_message, int stop_fd,
+                      struct wh_redis_sub **out, struct sk_error *err)
 {
-	struct timeval ct = { WH_REDIS_CONNECT_TIMEOUT_MS / 1000, (WH_REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000 };
-	struct timeval rt = { WH_REDIS_COMMAND_TIMEOUT_MS / 1000, (WH_REDIS_COMMAND_TIMEOUT_MS % 1000) * 1000 };
 	struct wh_redis_sub *s;
 	int r;
 
 	if (n == 0 || n > WH_REDIS_SUB_CHANNELS_MAX)
 		return sk_err(err, -EINVAL, "%s: %zu channels (1 to %d on one connection)", what, n, WH_REDIS_SUB_CHANNELS_MAX);
+	if (u->tls && !tls)
+		return sk_err(err, -EINVAL, "%s: a rediss:// address needs TLS settings", what);
 	if (!(s = calloc(1, sizeof(*s))) || !(s->what = strdup(what)) || !(s->rd = redisReaderCreate())) {
 		wh_redis_sub_free(s);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	s->gate.cap = max_message;
-	s->c = redisConnectWithTimeout(u->host, u->port, ct);
-	if (!s->c || s->c->err) {
-		r = sk_err(err, s->c ? -ECONNREFUSED : -ENOMEM, "%s: cannot connect: %s", what,
-		           s->c ? s->c->errstr : "out of memory");
+	r = wh_redis_link_open(u->host, u->port, u->tls ? tls : NULL, WH_REDIS_CONNECT_TIMEOUT_MS,
+	                       WH_REDIS_COMMAND_TIMEOUT_MS, what, &s->l, err);
+	if (r < 0) {
 		wh_redis_sub_free(s);
-		return r;
+		err->code = r == -ENOMEM ? r : r == -EIO && u->tls ? -EIO : -ECONNREFUSED;
+		return err->code;
 	}
-	/* The send timeout bounds a write; reads wait in poll(2). Keepalive
-	 * finds a server that vanished without closing the connection. */
-	(void)redisSetTimeout(s->c, rt);
-	(void)redisEnableKeepAlive(s->c);
+	/* Keepalive finds a server that vanished without closing the connection. */
+	(void)setsockopt(wh_redis_link_fd(s->l), SOL_SOCKET, SO_KEEPALIVE, &(int){ 1 }, sizeof(int));
 	if ((u->password && (r = auth(s, u, err)) < 0) || (r = subscribe(s, channels, n, stop_fd, err)) < 0) {
 		wh_redis_sub_free(s);
 		return r;
 	}
+	wh_redis_link_set_timeout(s->l, SUB_READ_WAIT_MS);
 	*out = s;
 	return 0;
 }

@@ -55,15 +55,21 @@ struct wh_redis_msg {
 };
 void wh_redis_msg_clear(struct wh_redis_msg *m);
 
-/* Connect to u (connect timeout WH_REDIS_CONNECT_TIMEOUT_MS), AUTH when it
- * has a password, SUBSCRIBE to channels[0..n) and wait for every
- * confirmation (each wait bounded by WH_REDIS_COMMAND_TIMEOUT_MS, or ended
- * early with -ECANCELED by stop_fd becoming readable). Messages larger than
- * max_message bytes will be refused. what names the server in messages.
- * *out is new (wh_redis_sub_free). Errors: -ECONNREFUSED (cannot connect),
- * -EACCES (AUTH refused), -EPROTO, -ETIMEDOUT, -ECONNRESET, with one line. */
-int wh_redis_sub_open(const struct wh_redis_url *u, const char *what, const char *const *channels, size_t n,
-                      size_t max_message, int stop_fd, struct wh_redis_sub **out, struct sk_error *err);
+struct wh_redis_tls;
+
+/* Connect to u (connect timeout WH_REDIS_CONNECT_TIMEOUT_MS) through
+ * redis-link.h, with TLS over tls for a rediss:// address (tls may be NULL
+ * for redis://), AUTH when it has a password, SUBSCRIBE to channels[0..n)
+ * and wait for every confirmation (each wait bounded by
+ * WH_REDIS_COMMAND_TIMEOUT_MS, or ended early with -ECANCELED by stop_fd
+ * becoming readable). Messages larger than max_message bytes will be
+ * refused. what names the server in messages. *out is new
+ * (wh_redis_sub_free). Errors: -ECONNREFUSED (cannot connect), -EIO (TLS
+ * failed: the certificate check names itself), -EACCES (AUTH refused),
+ * -EPROTO, -ETIMEDOUT, -ECONNRESET, with one line. */
+int wh_redis_sub_open(const struct wh_redis_url *u, struct wh_redis_tls *tls, const char *what,
+                      const char *const *channels, size_t n, size_t max_message, int stop_fd,
+                      struct wh_redis_sub **out, struct sk_error *err);
 
 /* Wait for the next message until stop_fd becomes readable. 1 with *msg
  * filled, 0 when stopped, or a negative errno when the connection is gone

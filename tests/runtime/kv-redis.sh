@@ -36,7 +36,7 @@ GUEST_DIR=$GUESTS/spin
 
 REDIS_PORT=$(free_port)
 PASS=s3cret-pw
-cleanup() { stop_redis; [ -z "${TLS_PID:-}" ] || kill -TERM "$TLS_PID" 2>/dev/null; cleanup_bridge; }
+cleanup() { stop_redis; stop_redis_tls; cleanup_bridge; }
 trap cleanup EXIT
 
 start_redis || bail "redis-server did not start: $(tail -n 5 "$T/redis/log" 2>/dev/null)"

@@ -143,3 +143,41 @@ stop_redis() {
 	REDIS_PID=
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ${PASS:+-a "$PASS" --no-auth-warning} "$@"; }
+
+# A second redis-server that speaks TLS only (kv-redis's tests/runtime/redis/tls.sh,
+# redis-trigger.sh): on 127.0.0.1:$TLS_PORT (a free port, kept across
+# restarts), in $T/redis-tls, no persistence, --requirepass $PASS when set,
+# with a certificate for 127.0.0.1 signed by the CA $T/test-ca.pem that
+# make_tls_certs makes with openssl (and a second CA, $T/other-ca.pem, that
+# signed nothing). start_redis_tls waits (bounded) for PONG; stop_redis_tls
+# ends it; tcli is redis-cli to it over TLS.
+TLS_PID=
+make_tls_certs() {
+	mkca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.pem" 2>/dev/null; }
+	mkca test-ca && mkca other-ca || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.csr" 2>/dev/null &&
+		openssl x509 -req -in "$T/tls.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" -CAcreateserial -days 2 \
+			-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$T/tls.crt" 2>/dev/null
+}
+start_redis_tls() {
+	[ -f "$T/tls.crt" ] || make_tls_certs || return 1
+	TLS_PORT=${TLS_PORT:-$(free_port)}
+	mkdir -p "$T/redis-tls"
+	redis-server --port 0 --tls-port "$TLS_PORT" --bind 127.0.0.1 --tls-cert-file "$T/tls.crt" --tls-key-file "$T/tls.key" \
+		--tls-auth-clients no --dir "$T/redis-tls" --save '' --appendonly no ${PASS:+--requirepass "$PASS"} \
+		--daemonize no --logfile "$T/redis-tls/log" &
+	TLS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ "$(tcli PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_redis_tls() {
+	[ -n "$TLS_PID" ] || return 0
+	kill -TERM "$TLS_PID" 2>/dev/null
+	wait "$TLS_PID" 2>/dev/null
+	TLS_PID=
+}
+tcli() { redis-cli -h 127.0.0.1 -p "$TLS_PORT" --tls --cacert "$T/test-ca.pem" ${PASS:+-a "$PASS" --no-auth-warning} "$@"; }

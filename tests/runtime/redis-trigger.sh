@@ -17,8 +17,11 @@
 # redis-server killed and started again: the subscriber comes back and
 # messages flow; SIGTERM with a message in flight: it finishes, then exit
 # 0; an app with HTTP and Redis triggers in one process sharing its
-# key-value store; start-up errors for a component that is no Redis handler, an HTTP
-# trigger on a Redis handler, rediss:// and a bad port.
+# key-value store; rediss:// (a TLS-only redis-server with a certificate of
+# a CA made here): messages over TLS, after an idle second, and after the
+# server restarts, the wrong CA refused naming the certificate check;
+# start-up errors for a component that is no Redis handler, an HTTP
+# trigger on a Redis handler and a bad port.
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
@@ -33,6 +36,7 @@ SUB_PID=
 cleanup() {
 	[ -z "$SUB_PID" ] || kill "$SUB_PID" 2>/dev/null
 	stop_redis
+	stop_redis_tls
 	cleanup_bridge
 }
 trap cleanup EXIT
@@ -224,6 +228,53 @@ is "$(get '/kv?key=m:from-redis')" "written-by-redis" "what the Redis handler wr
 stop_bridge
 is "$BRIDGE_RC" "0" "... and SIGTERM stops both (exit 0)"
 
+# ---- rediss://: the subscriber over TLS (a second redis-server on a TLS
+# port only, its certificate from a CA made here)
+start_redis_tls || bail "redis-server with TLS did not start: $(tail -n 5 "$T/redis-tls/log" 2>/dev/null)"
+mkdir -p "$T/tls"
+cp "$T/app/"*.wasm "$T/tls/"
+{
+	printf 'spin_manifest_version = 2\n[application]\nname = "tls"\n[application.trigger.redis]\n'
+	printf 'address = "rediss://:{{ redis_pw }}@127.0.0.1:%s"\n' "$TLS_PORT"
+	printf '[variables]\nredis_pw = { default = "%s", secret = true }\n' "$PASS"
+	printf '[[trigger.redis]]\nchannel = "jobs"\ncomponent = "t"\n'
+	component t t
+} >"$T/tls/spin.toml"
+SSL_CERT_FILE=$T/test-ca.pem start_bridge tls "$T/tls" --runtime-config-file "$T/rc.toml"
+is $? 0 "a rediss:// trigger address: spin-bridge starts"
+wait_for subscribed 1
+is $? 0 "... the subscriber is up over TLS (AUTH inside it)"
+logged 'msg="redis trigger" trigger=redis-trigger-1 address=rediss://127\.0\.0\.1:[0-9]+ channel="jobs" component=t'
+is $? 0 "... logged with its rediss:// address"
+is "$(tcli PUBLISH jobs 'set k1 tls1')" 1 "one subscriber on the TLS server"
+wait_for value_is t:k1 tls1
+is $? 0 "a message over TLS is handled"
+sleep 1
+tcli PUBLISH jobs 'set k2 tls2' >/dev/null
+wait_for value_is t:k2 tls2
+is $? 0 "... and one after a second idle (reads that time out over TLS keep the link)"
+stop_redis_tls
+wait_for logged 'msg="redis connection lost" address=rediss://'
+is $? 0 "the TLS server stopped: the loss is logged"
+start_redis_tls || bail "redis-server with TLS did not start again"
+wait_for subscribed 2
+is $? 0 "... started again: the subscriber reconnects over TLS"
+tcli PUBLISH jobs 'set k3 tls3' >/dev/null
+wait_for value_is t:k3 tls3
+is $? 0 "... and messages flow again"
+grep -q "$PASS" "$BRIDGE_LOG"
+is $? 1 "the log never shows the password"
+stop_bridge
+is "$BRIDGE_RC" "0" "SIGTERM stops it (exit 0)"
+SSL_CERT_FILE=$T/other-ca.pem start_bridge tls-other "$T/tls" --runtime-config-file "$T/rc.toml"
+is $? 0 "SSL_CERT_FILE another CA: spin-bridge starts"
+wait_for logged 'msg="redis trigger cannot subscribe" address=rediss://127\.0\.0\.1:[0-9]+ retry_ms=[0-9]+ reason=".*TLS: the server.s certificate is not trusted'
+is $? 0 "... the subscriber is refused, naming the certificate check, and retries"
+subscribed 1
+is $? 1 "... and never subscribes"
+stop_bridge
+stop_redis_tls
+
 # ---- start-up errors
 fails() {
 	local name=$1 pat=$2 rc=0 f=$T/out.$TAP_N
@@ -250,11 +301,6 @@ bad '[[trigger.http]]
 route = "/"
 component = "r"'
 fails "an HTTP trigger on a Redis handler" 'component "r" exports fermyon:spin/inbound-redis and no HTTP handler'
-bad "[[trigger.redis]]
-address = \"rediss://127.0.0.1:$REDIS_PORT\"
-channel = \"x\"
-component = \"r\""
-fails "a rediss:// address" 'trigger "redis-trigger-1": the Redis trigger does not speak TLS \(rediss://\)'
 bad '[[trigger.redis]]
 address = "redis://127.0.0.1:99999"
 channel = "x"

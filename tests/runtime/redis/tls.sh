@@ -3,20 +3,7 @@
 # listens only on a TLS port, with a certificate for 127.0.0.1 signed by a CA
 # made here with openssl; spin-bridge serves a key-value store and outbound
 # Redis on it, first with SSL_CERT_FILE that CA, then another CA.
-mkca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.pem" 2>/dev/null; }
-mkca test-ca && mkca other-ca || bail "openssl could not make the CAs"
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.csr" 2>/dev/null &&
-	openssl x509 -req -in "$T/tls.csr" -CA "$T/test-ca.pem" -CAkey "$T/test-ca.key" -CAcreateserial -days 2 \
-		-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$T/tls.crt" 2>/dev/null || bail "openssl could not sign the certificate"
-TLS_PORT=$(free_port)
-mkdir -p "$T/redis-tls"
-redis-server --port 0 --tls-port "$TLS_PORT" --bind 127.0.0.1 --tls-cert-file "$T/tls.crt" --tls-key-file "$T/tls.key" \
-	--tls-auth-clients no --dir "$T/redis-tls" --save '' --appendonly no --requirepass "$PASS" --daemonize no \
-	--logfile "$T/redis-tls/log" &
-TLS_PID=$!
-tcli() { redis-cli -h 127.0.0.1 -p "$TLS_PORT" --tls --cacert "$T/test-ca.pem" -a "$PASS" --no-auth-warning "$@"; }
-for _ in $(seq 1 100); do [ "$(tcli PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
-[ "$(tcli PING 2>/dev/null)" = PONG ] || bail "redis-server with TLS did not start: $(tail -n 5 "$T/redis-tls/log")"
+start_redis_tls || bail "redis-server with TLS did not start: $(tail -n 5 "$T/redis-tls/log" 2>/dev/null)"
 
 mkdir -p "$T/tls-app"
 cp "$GUEST_DIR/kv.wasm" "$GUEST_DIR/redis.wasm" "$T/tls-app/"
@@ -75,5 +62,4 @@ like "$(answer)" '^500 other: outbound redis \(rediss://.*TLS: the server.s cert
 grep -q "$PASS" "$T/b"
 is $? 1 "... no message shows the password"
 stop_bridge
-kill -TERM "$TLS_PID" 2>/dev/null
-wait "$TLS_PID" 2>/dev/null
+stop_redis_tls
