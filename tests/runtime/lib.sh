@@ -119,6 +119,25 @@ memory_ok() {
 # sanitizer build (peak RSS is not checked there and every byte costs more).
 stream_mib() { if [ -n "${ASAN_OPTIONS:-}" ]; then echo 8; else echo "$1"; fi; }
 
+# pong_within CLI: CLI PING answers PONG within 10 s.
+pong_within() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$("$1" PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# stop_pid VAR: end the process whose pid the variable VAR holds (if any)
+# and empty VAR.
+stop_pid() {
+	local p=${!1}
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	printf -v "$1" '%s' ''
+}
+
 # A redis-server of the test's own (kv-redis.sh, redis-trigger.sh): on
 # 127.0.0.1:$REDIS_PORT, in $T/redis, no persistence, with --requirepass
 # $PASS when PASS is set. start_redis waits (bounded) for PONG; stop_redis
@@ -129,19 +148,9 @@ start_redis() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
 		${PASS:+--requirepass "$PASS"} --daemonize no --logfile "$T/redis/log" &
 	REDIS_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	return 1
+	pong_within rcli
 }
-stop_redis() {
-	[ -n "$REDIS_PID" ] || return 0
-	kill -TERM "$REDIS_PID" 2>/dev/null
-	wait "$REDIS_PID" 2>/dev/null
-	REDIS_PID=
-}
+stop_redis() { stop_pid REDIS_PID; }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ${PASS:+-a "$PASS" --no-auth-warning} "$@"; }
 
 # A second redis-server that speaks TLS only (kv-redis's tests/runtime/redis/tls.sh,
@@ -167,17 +176,7 @@ start_redis_tls() {
 		--tls-auth-clients no --dir "$T/redis-tls" --save '' --appendonly no ${PASS:+--requirepass "$PASS"} \
 		--daemonize no --logfile "$T/redis-tls/log" &
 	TLS_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ "$(tcli PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	return 1
+	pong_within tcli
 }
-stop_redis_tls() {
-	[ -n "$TLS_PID" ] || return 0
-	kill -TERM "$TLS_PID" 2>/dev/null
-	wait "$TLS_PID" 2>/dev/null
-	TLS_PID=
-}
+stop_redis_tls() { stop_pid TLS_PID; }
 tcli() { redis-cli -h 127.0.0.1 -p "$TLS_PORT" --tls --cacert "$T/test-ca.pem" ${PASS:+-a "$PASS" --no-auth-warning} "$@"; }
