@@ -30,6 +30,7 @@
 #include "shim-bridge/telemetry/telemetry.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/kv-sqlite.h"
+#include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/redis-conn.h"
 #include "shim-bridge/wasi/sqlite-db.h"
 
@@ -587,7 +588,7 @@ static int load_runtime_config(struct sb_host *b, struct sk_error *err)
 	r = app_runtime_config_state_dir(b->rc, b->opts->state_dir, b->app->dir, &state_dir, err);
 	if (r < 0)
 		return r;
-	r = wh_kvdb_new(b->rc, state_dir, &b->kvdb, err);
+	r = wh_kvdb_new(b->rc, state_dir, sb_host_ca_file(b), &b->kvdb, err);
 	if (r < 0)
 		return r;
 	r = wh_sqldb_new(b->rc, state_dir, &b->sqldb, err);
@@ -777,6 +778,11 @@ void sb_host_cancel(struct sb_host *b)
 const struct app *sb_host_app(const struct sb_host *b)
 {
 	return b->app;
+}
+
+const char *sb_host_ca_file(const struct sb_host *b)
+{
+	return wh_ca_file(b->ca_file);
 }
 
 uint64_t sb_host_code_bytes(const struct sb_host *b)

@@ -73,6 +73,11 @@ bool sb_host_serves_http(const struct sb_host *host);
 void sb_host_slot_take(struct sb_host *host);
 void sb_host_slot_give(struct sb_host *host);
 
+/* The CA bundle the app's TLS clients verify servers against (its own,
+ * env->ca_file, else $SPIN_OUTBOUND_CA_FILE), or NULL: OpenSSL's defaults.
+ * Borrowed. */
+const char *sb_host_ca_file(const struct sb_host *host);
+
 /* What the app's code costs: the sum of its components' shares of their
  * compiled code (sb_engine_code_share: code that apps of one image share
  * is divided among them). Thread-safe. */

@@ -112,8 +112,10 @@ void bridge_usage(FILE *f)
 	      "                               <NAME> variable); else the manifest's default\n"
 	      "  SPIN_BRIDGE_CACHE_DIR        default for --cache-dir\n"
 	      "  SPIN_RUNTIME_CONFIG_FILE     default for --runtime-config-file\n"
-	      "  SPIN_OUTBOUND_CA_FILE        CA bundle for guests' outbound HTTPS and MySQL TLS\n"
-	      "                               instead of the system's (a private CA)\n"
+	      "  SPIN_OUTBOUND_CA_FILE        CA bundle for guests' outbound TLS (HTTPS, MySQL,\n"
+	      "                               PostgreSQL, Redis) and for rediss:// key-value stores\n"
+	      "                               and Redis triggers, instead of SSL_CERT_FILE or the\n"
+	      "                               system's (a private CA)\n"
 	      "  OTEL_EXPORTER_OTLP_ENDPOINT  export traces, metrics and logs over OTLP/HTTP to\n"
 	      "                               this base URL (+ /v1/traces ...); also the per-signal\n"
 	      "                               OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT and\n"
@@ -139,7 +141,8 @@ void bridge_usage(FILE *f)
 	      "flight get --drain-timeout (after the HTTP drain). An app with Redis triggers only\n"
 	      "opens no HTTP listener (--listen and --listen-fd are then unused; a socket passed\n"
 	      "with --listen-fd is closed). A rediss:// address subscribes over TLS, the server's\n"
-	      "certificate checked against SSL_CERT_FILE or the system's CA bundle.\n",
+	      "certificate checked against SPIN_OUTBOUND_CA_FILE, else SSL_CERT_FILE, else the\n"
+	      "system's CA bundle.\n",
 	      f);
 }
 

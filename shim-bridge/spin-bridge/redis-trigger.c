@@ -200,7 +200,7 @@ static void *sub_main(void *arg)
 				   : backoff * 2 > SB_REDIS_BACKOFF_MAX_MS ? SB_REDIS_BACKOFF_MAX_MS : backoff * 2;
 		r = wh_redis_url_parse(s->address, &u, &err);
 		if (r == 0 && u.tls && !tls)
-			r = wh_redis_tls_new(&tls, &err);
+			r = wh_redis_tls_new(sb_host_ca_file(rt->host), &tls, &err);
 		if (r == 0)
 			r = wh_redis_sub_open(&u, tls, what, s->channels, s->n_channels, rt->max_message, rt->stop_pipe[0],
 					      &conn, &err);

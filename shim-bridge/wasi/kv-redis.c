@@ -31,7 +31,8 @@ void wh_kvredis_free(struct wh_kvredis *s)
 	free(s);
 }
 
-int wh_kvredis_new(const char *label, const char *url, struct wh_kvredis **out, struct sk_error *err)
+int wh_kvredis_new(const char *label, const char *url, const char *ca_file, struct wh_kvredis **out,
+                   struct sk_error *err)
 {
 	struct wh_redis_url u = {0};
 	struct wh_kvredis *s;
@@ -50,7 +51,7 @@ int wh_kvredis_new(const char *label, const char *url, struct wh_kvredis **out, 
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
 	(void)snprintf(what, sizeof(what), "key-value store \"%.64s\" (%.160s)", label, s->shown);
-	r = wh_redis_pool_new(&u, what, &s->pool, err);
+	r = wh_redis_pool_new(&u, what, ca_file, &s->pool, err);
 	wh_redis_url_clear(&u);
 	if (r < 0) {
 		wh_kvredis_free(s);

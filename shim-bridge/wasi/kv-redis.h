@@ -20,10 +20,12 @@
 
 struct wh_kvredis;
 
-/* A store named label on url: the URL is checked here (a bad or rediss://
- * URL is an error naming the store and the fix); nothing connects yet.
+/* A store named label on url: the URL is checked here (a bad URL is an
+ * error naming the store and the fix); rediss:// verifies the server
+ * against ca_file (NULL: OpenSSL's defaults). Nothing connects yet.
  * *out is new (free with wh_kvredis_free). */
-int wh_kvredis_new(const char *label, const char *url, struct wh_kvredis **out, struct sk_error *err);
+int wh_kvredis_new(const char *label, const char *url, const char *ca_file, struct wh_kvredis **out,
+                   struct sk_error *err);
 void wh_kvredis_free(struct wh_kvredis *s);
 
 /* The URL without its password, for messages; borrowed. */

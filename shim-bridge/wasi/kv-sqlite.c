@@ -89,7 +89,7 @@ static inline void kvdb_freep(struct wh_kvdb **db)
 
 /* Add a store: SQLite at path (NULL: in memory), or Redis at url. */
 static int add_store(struct wh_kvdb *db, size_t cap, const char *label, const char *path, const char *url,
-                     struct sk_error *err)
+                     const char *ca_file, struct sk_error *err)
 {
 	struct wh_kvdb_store *s = &db->stores[db->n];
 	int r;
@@ -99,7 +99,7 @@ static int add_store(struct wh_kvdb *db, size_t cap, const char *label, const ch
 	db->n++;
 	if (!(s->label = strdup(label)) || (path && !(s->path = strdup(path))))
 		return sk_err(err, -ENOMEM, "key-value stores: out of memory");
-	if (url && (r = wh_kvredis_new(label, url, &s->redis, err)) < 0)
+	if (url && (r = wh_kvredis_new(label, url, ca_file, &s->redis, err)) < 0)
 		return r;
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
 		return sk_err(err, -ENOMEM, "key-value stores: out of memory");
@@ -107,8 +107,8 @@ static int add_store(struct wh_kvdb *db, size_t cap, const char *label, const ch
 	return 0;
 }
 
-int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, struct wh_kvdb **out,
-                  struct sk_error *err)
+int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, const char *ca_file,
+                struct wh_kvdb **out, struct sk_error *err)
 {
 	_cleanup_(kvdb_freep) struct wh_kvdb *db = calloc(1, sizeof(*db));
 	_cleanup_free_ char *dflt = NULL;
@@ -121,13 +121,13 @@ int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, stru
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (strcmp(rc->kv[i].label, WH_KV_DEFAULT_LABEL) == 0)
 			has_default = true;
-		r = add_store(db, n + 1, rc->kv[i].label, rc->kv[i].path, rc->kv[i].url, err);
+		r = add_store(db, n + 1, rc->kv[i].label, rc->kv[i].path, rc->kv[i].url, ca_file, err);
 	}
 	if (r == 0 && !has_default) {
 		if (state_dir && asprintf(&dflt, "%s/%s", strcmp(state_dir, "/") == 0 ? "" : state_dir,
 		                          WH_KV_DEFAULT_FILE) < 0)
 			return sk_err(err, -ENOMEM, "out of memory");
-		r = add_store(db, n + 1, WH_KV_DEFAULT_LABEL, dflt, NULL, err);
+		r = add_store(db, n + 1, WH_KV_DEFAULT_LABEL, dflt, NULL, NULL, err);
 	}
 	if (r < 0)
 		return r;

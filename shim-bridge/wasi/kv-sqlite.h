@@ -42,10 +42,11 @@ struct wh_kvdb_key {
 /* The app's stores: every [key_value_store.*] of rc (may be NULL) plus the
  * default store at <state_dir>/sqlite_key_value.db (in memory when
  * state_dir is NULL) unless rc defines "default". Nothing is opened yet;
- * a Redis store's URL is checked (-EINVAL or -ENOTSUP naming the store).
+ * a Redis store's URL is checked (-EINVAL or -ENOTSUP naming the store),
+ * and rediss:// verifies against ca_file (NULL: OpenSSL's defaults).
  * On success *out is new (free with wh_kvdb_free once no request uses it). */
-int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, struct wh_kvdb **out,
-                  struct sk_error *err);
+int wh_kvdb_new(const struct app_runtime_config *rc, const char *state_dir, const char *ca_file,
+                struct wh_kvdb **out, struct sk_error *err);
 
 /* Close every connection. NULL is fine. */
 void wh_kvdb_free(struct wh_kvdb *db);

@@ -126,7 +126,7 @@ static bool conn_lost(unsigned e)
 }
 
 /* The options every connection gets (see mysql-conn.h). */
-static int set_options(MYSQL *m, const struct wh_mysql_url *u)
+static int set_options(MYSQL *m, const struct wh_mysql_url *u, const char *ca_file)
 {
 	unsigned connect_s = WH_MYSQL_CONNECT_TIMEOUT_S, io_s = WH_MYSQL_IO_TIMEOUT_S;
 	unsigned proto = MYSQL_PROTOCOL_TCP, no = 0;
@@ -144,11 +144,10 @@ static int set_options(MYSQL *m, const struct wh_mysql_url *u)
 	r |= mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH,
 	                    "mysql_native_password,client_ed25519,caching_sha2_password,sha256_password");
 	if (u->tls) {
-		const char *ca = getenv("SPIN_OUTBOUND_CA_FILE");
 		r |= mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
 		r |= mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-		if (ca && *ca)
-			r |= mysql_optionsv(m, MYSQL_OPT_SSL_CA, ca);
+		if (ca_file)
+			r |= mysql_optionsv(m, MYSQL_OPT_SSL_CA, ca_file);
 	}
 	return r ? -EINVAL : 0;
 }
@@ -168,7 +167,8 @@ static void set_statement_timeout(MYSQL *m)
 	(void)mysql_query(m, q);
 }
 
-int wh_mysql_connect(const struct wh_mysql_url *u, struct wh_mysql **out, struct wh_db_fail *f)
+int wh_mysql_connect(const struct wh_mysql_url *u, const char *ca_file, struct wh_mysql **out,
+                     struct wh_db_fail *f)
 {
 	struct wh_mysql *c;
 	const bool v6 = strchr(u->u.host, ':') != NULL;
@@ -184,7 +184,7 @@ int wh_mysql_connect(const struct wh_mysql_url *u, struct wh_mysql **out, struct
 		free(c);
 		return wh_db_failf(f, "other", "out of memory");
 	}
-	if (set_options(c->m, u) < 0) {
+	if (set_options(c->m, u, ca_file) < 0) {
 		wh_db_failf(f, "connection-failed", "%s: libmariadb refused an option", c->what);
 		wh_mysql_close(c);
 		return -1;

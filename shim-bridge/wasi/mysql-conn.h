@@ -6,8 +6,9 @@
  * (port 3306), with Spin's way of asking for TLS: a query parameter
  * ssl-mode (or sslmode; the name without case) whose value is anything but
  * DISABLED turns TLS on, with the server's certificate verified against the
- * system's CA bundle (or the PEM file in SPIN_OUTBOUND_CA_FILE, as for
- * outbound HTTPS) and its name checked against the host. Spin's mysql
+ * component's CA bundle (wh_outbound_ca_file: its pod's in the shim's
+ * shared mode, else the PEM file in SPIN_OUTBOUND_CA_FILE, else the
+ * system's, as for outbound HTTPS) and its name checked against the host. Spin's mysql
  * client takes every other value as "TLS on, verified", so REQUIRED and
  * VERIFY_CA do so here too. The pool and keep-alive settings Spin's client
  * reads are accepted and ignored (each open here is one connection); any
@@ -62,10 +63,11 @@ enum wh_db_kind wh_mysql_column_type(int type, unsigned flags, unsigned charsetn
 struct wh_mysql;
 
 /* Connect to u (nothing checks u against an allow-list here: the caller
- * does), and set the statement timeout. *out new (close with
- * wh_mysql_close); on failure connection-failed, the message starting
- * with mysql://host:port. */
-int wh_mysql_connect(const struct wh_mysql_url *u, struct wh_mysql **out, struct wh_db_fail *f);
+ * does), TLS verified against ca_file (NULL: the system's bundle), and set
+ * the statement timeout. *out new (close with wh_mysql_close); on failure
+ * connection-failed, the message starting with mysql://host:port. */
+int wh_mysql_connect(const struct wh_mysql_url *u, const char *ca_file, struct wh_mysql **out,
+                     struct wh_db_fail *f);
 void wh_mysql_close(struct wh_mysql *c);
 
 /* Run sql[0..n) as a prepared statement with the parameters p. With

@@ -23,6 +23,7 @@
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/host.h"
 #include "shim-bridge/wasi/mysql-conn.h"
+#include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/rdbms.h"
 
 #define OB_MYSQL_CONNS_MAX 16
@@ -58,7 +59,7 @@ static int my_open(struct wh_ctx *ctx, const char *address, size_t n, struct wh_
 		wh_mysql_url_clear(&u);
 		return r;
 	}
-	r = wh_mysql_connect(&u, out, f);
+	r = wh_mysql_connect(&u, wh_outbound_ca_file(env), out, f);
 	wh_mysql_url_clear(&u);
 	if (r == 0)
 		ctx->n_mysql++;

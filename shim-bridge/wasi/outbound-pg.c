@@ -12,8 +12,9 @@
  * hosts, a unix socket folder; so are options naming a file on the node
  * (sslrootcert, sslcert, sslkey, sslcrl, sslcrldir, passfile). TLS is
  * libpq's (sslmode in the address); verify-ca and verify-full check the
- * server against OpenSSL's CA file (SSL_CERT_FILE, else the system
- * bundle). Each open is a connection of its own with a 5 s connect timeout
+ * server against the component's CA bundle (wh_outbound_ca_file: its pod's
+ * in the shim's shared mode, else SPIN_OUTBOUND_CA_FILE), else OpenSSL's
+ * CA file (SSL_CERT_FILE, else the system bundle). Each open is a connection of its own with a 5 s connect timeout
  * and a 30 s statement_timeout, closed when the guest drops it or the
  * request ends; at most OB_PG_CONNS_MAX per request. Caps: 1 MiB of
  * statement (the value caps are pg-values.h's). Failures are the WIT's
@@ -31,6 +32,7 @@
 #include "common/utf8.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/host.h"
+#include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/pg-values.h"
 
 #define OB_PG_CONNS_MAX     16
@@ -163,8 +165,8 @@ static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned 
 		else if (pg_file_option(o->keyword))
 			return pg_failf(f, "connection-failed",
 			                "the address sets %s, a file on the node, which spin-bridge does not "
-			                "allow: sslmode=verify-full checks the server against the node's CA "
-			                "bundle (SSL_CERT_FILE of spin-bridge when set)",
+			                "allow: sslmode=verify-full checks the server against the app's CA "
+			                "bundle (SPIN_OUTBOUND_CA_FILE, else SSL_CERT_FILE of spin-bridge)",
 			                o->keyword);
 	}
 	if (!h || !*h)
@@ -191,7 +193,8 @@ static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned 
 
 /* A connection to address, if the component may reach its host; with
  * sslmode verify-ca or verify-full the server's certificate is checked
- * against OpenSSL's CA file (SSL_CERT_FILE, else the system bundle). */
+ * against the component's CA bundle, else OpenSSL's CA file
+ * (SSL_CERT_FILE, else the system bundle). */
 static PGconn *pg_connect(const struct wh_component_env *env, const char *address, struct pg_fail *f)
 {
 	const char *keys[] = {"dbname", "connect_timeout", "options", "client_encoding", "sslrootcert", NULL};
@@ -221,8 +224,8 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	}
 	if (verify) {
 		/* else libpq would look in ~/.postgresql/root.crt of spin-bridge's user */
-		const char *file = getenv(X509_get_default_cert_file_env());
-		vals[4] = file && *file ? file : X509_get_default_cert_file();
+		const char *own = wh_outbound_ca_file(env), *file = getenv(X509_get_default_cert_file_env());
+		vals[4] = own ? own : file && *file ? file : X509_get_default_cert_file();
 	} else {
 		keys[4] = NULL; /* require and prefer: encrypted, unverified, as libpq has them */
 	}

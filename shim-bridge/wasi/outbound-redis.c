@@ -30,6 +30,7 @@
 #include "common/utf8.h"
 #include "shim-bridge/wasi/allowed-hosts.h"
 #include "shim-bridge/wasi/host.h"
+#include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/redis-conn.h"
 
 #define OB_REDIS_CONNS_MAX 16
@@ -74,7 +75,7 @@ static int ob_open(const struct wh_component_env *env, const char *address, size
 	}
 	(void)snprintf(what, sizeof(what), "outbound redis (%s://%s%s%s:%d/%d)", scheme,
 	               strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", u.port, u.db);
-	r = wh_redis_pool_new(&u, what, out, &f->err);
+	r = wh_redis_pool_new(&u, what, wh_outbound_ca_file(env), out, &f->err);
 	wh_redis_url_clear(&u);
 	return r < 0 ? failed(f, "other", r) : 0;
 }

@@ -304,11 +304,16 @@ static enum wh_out_error send_request(const struct wh_component_env *env, const 
 	return wh_out_transfer(rq, u, headers, wh_outbound_ca_file(env), deadline_ns, max_body, what, rs, err);
 }
 
-const char *wh_outbound_ca_file(const struct wh_component_env *env)
+const char *wh_ca_file(const char *own)
 {
-	const char *ca = env && env->ca_file && env->ca_file[0] ? env->ca_file : getenv("SPIN_OUTBOUND_CA_FILE");
+	const char *ca = own && own[0] ? own : getenv("SPIN_OUTBOUND_CA_FILE");
 
 	return ca && ca[0] ? ca : NULL;
+}
+
+const char *wh_outbound_ca_file(const struct wh_component_env *env)
+{
+	return wh_ca_file(env ? env->ca_file : NULL);
 }
 
 int wh_outbound_send(const struct wh_component_env *env, const struct wh_out_request *rq, int64_t deadline_ns,

@@ -93,8 +93,12 @@ bool wh_outbound_allowed(const struct wh_component_env *env, const char *scheme,
 
 /* The PEM bundle outbound TLS of env's component is verified against:
  * env->ca_file, else $SPIN_OUTBOUND_CA_FILE, else NULL (the system's).
- * Borrowed. */
+ * Borrowed. Every client that verifies a server (HTTPS, MySQL, PostgreSQL,
+ * Redis) takes its bundle from here or from wh_ca_file. */
 const char *wh_outbound_ca_file(const struct wh_component_env *env);
+/* The same for a caller that holds the app's own bundle (own, its pod's in
+ * the shim's shared mode; NULL or "" for none) rather than a component env. */
+const char *wh_ca_file(const char *own);
 
 /* Perform rq: validate it (WH_OUT_URI, WH_OUT_INTERNAL), check the
  * allow-list before any connection or name lookup (WH_OUT_DENIED), then

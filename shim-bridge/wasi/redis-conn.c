@@ -239,7 +239,7 @@ void wh_redis_pool_free(struct wh_redis_pool *p)
 	free(p);
 }
 
-int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_redis_pool **out,
+int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, const char *ca_file, struct wh_redis_pool **out,
                       struct sk_error *err)
 {
 	struct wh_redis_pool *p = calloc(1, sizeof(*p));
@@ -265,7 +265,7 @@ int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_
 		wh_redis_pool_free(p);
 		return sk_err(err, -ENOMEM, "out of memory");
 	}
-	if (u->tls && (r = wh_redis_tls_new(&p->tls, err)) < 0) {
+	if (u->tls && (r = wh_redis_tls_new(ca_file, &p->tls, err)) < 0) {
 		sk_err_prefix(err, "%s", what);
 		wh_redis_pool_free(p);
 		return r;

@@ -48,11 +48,12 @@ void wh_redis_url_clear(struct wh_redis_url *u);
 struct wh_redis_pool;
 struct redisReply;
 
-/* A pool for u (copied; for rediss:// with the CA certificates loaded,
- * else -EIO). what names the pool and its server in messages,
- * e.g. `key-value store "cache" (redis://127.0.0.1:6379/0)` (copied). *out is new (free with
+/* A pool for u (copied; for rediss:// with the CA certificates loaded from
+ * ca_file, NULL: OpenSSL's defaults, else -EIO). what names the pool and
+ * its server in messages, e.g. `key-value store "cache"
+ * (redis://127.0.0.1:6379/0)` (copied). *out is new (free with
  * wh_redis_pool_free). Nothing connects yet. */
-int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, struct wh_redis_pool **out,
+int wh_redis_pool_new(const struct wh_redis_url *u, const char *what, const char *ca_file, struct wh_redis_pool **out,
                       struct sk_error *err);
 void wh_redis_pool_free(struct wh_redis_pool *p);
 

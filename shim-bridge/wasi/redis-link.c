@@ -28,6 +28,7 @@
 struct wh_redis_tls {
 	SSL_CTX *ctx;
 	BIO_METHOD *bio; /* the socket under OpenSSL: send with MSG_NOSIGNAL */
+	char *ca_file;   /* the bundle verified against, or NULL: OpenSSL's defaults */
 };
 
 struct wh_redis_link {
@@ -90,7 +91,7 @@ static int bio_create(BIO *b)
 	return 1;
 }
 
-int wh_redis_tls_new(struct wh_redis_tls **out, struct sk_error *err)
+int wh_redis_tls_new(const char *ca_file, struct wh_redis_tls **out, struct sk_error *err)
 {
 	struct wh_redis_tls *t = calloc(1, sizeof(*t));
 	char why[256];
@@ -109,8 +110,19 @@ int wh_redis_tls_new(struct wh_redis_tls **out, struct sk_error *err)
 	}
 	(void)SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
-	/* SSL_CERT_FILE / SSL_CERT_DIR when set, else the system's CA bundle */
-	if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+	if (ca_file) {
+		if (!(t->ca_file = strdup(ca_file))) {
+			wh_redis_tls_free(t);
+			return sk_err(err, -ENOMEM, "out of memory");
+		}
+		if (SSL_CTX_load_verify_locations(t->ctx, ca_file, NULL) != 1) {
+			int r = sk_err(err, -EIO, "TLS: cannot load the CA bundle %s: %s", ca_file,
+			               ssl_reason(why, sizeof(why)));
+			wh_redis_tls_free(t);
+			return r;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+		/* SSL_CERT_FILE / SSL_CERT_DIR when set, else the system's CA bundle */
 		int r = sk_err(err, -EIO, "TLS: cannot load the CA certificates: %s", ssl_reason(why, sizeof(why)));
 		wh_redis_tls_free(t);
 		return r;
@@ -125,6 +137,7 @@ void wh_redis_tls_free(struct wh_redis_tls *t)
 		return;
 	SSL_CTX_free(t->ctx);
 	BIO_meth_free(t->bio);
+	free(t->ca_file);
 	free(t);
 }
 
@@ -237,9 +250,9 @@ static int tls_handshake(struct wh_redis_link *l, struct wh_redis_tls *tls, cons
 	e = SSL_get_error(l->ssl, rc);
 	if ((v = SSL_get_verify_result(l->ssl)) != X509_V_OK)
 		return sk_err(err, -EIO,
-		              "%s: TLS: the server's certificate is not trusted (%s): its CA must be in "
-		              "SSL_CERT_FILE or the system's CA bundle",
-		              l->what, X509_verify_cert_error_string(v));
+		              "%s: TLS: the server's certificate is not trusted (%s): its CA must be in %s",
+		              l->what, X509_verify_cert_error_string(v),
+		              tls->ca_file ? tls->ca_file : "SSL_CERT_FILE or the system's CA bundle");
 	if ((e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) || e == SSL_ERROR_WANT_READ ||
 	    e == SSL_ERROR_WANT_WRITE)
 		return sk_err(err, -ETIMEDOUT, "%s: TLS handshake: timed out (is the server speaking TLS on this port?)", l->what);

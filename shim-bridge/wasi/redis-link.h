@@ -5,9 +5,10 @@
  * no TLS of its own; this is the one place the transport lives, for the
  * pool of redis-conn.h and anything else that talks to Redis.
  *
- * TLS (TLS 1.2 or newer) checks the server's certificate against OpenSSL's
- * default CA locations: the files SSL_CERT_FILE and SSL_CERT_DIR name when
- * set, else the system bundle; and its name (or IP address) against the
+ * TLS (TLS 1.2 or newer) checks the server's certificate against the CA
+ * bundle its settings name (the app's: wh_ca_file), else OpenSSL's default
+ * CA locations: the files SSL_CERT_FILE and SSL_CERT_DIR name when set, else
+ * the system bundle; and its name (or IP address) against the
  * URL's host, which also goes as SNI. Each read or write waits at most the
  * link's timeout. */
 #ifndef SPINKUBE_WASI_REDIS_LINK_H
@@ -26,8 +27,10 @@ struct wh_redis_tls; /* the TLS settings links share (an SSL_CTX) */
 struct redisReply;
 
 /* TLS settings for links to servers (new; free with wh_redis_tls_free,
- * after every link made with it). -ENOMEM or -EIO with the reason. */
-int wh_redis_tls_new(struct wh_redis_tls **out, struct sk_error *err);
+ * after every link made with it), verifying against the PEM bundle ca_file
+ * (NULL: OpenSSL's defaults). -ENOMEM, or -EIO when the bundle cannot be
+ * read, naming it. */
+int wh_redis_tls_new(const char *ca_file, struct wh_redis_tls **out, struct sk_error *err);
 void wh_redis_tls_free(struct wh_redis_tls *t);
 
 /* Connect to host:port within connect_ms (each address the name resolves

@@ -273,6 +273,14 @@ is $? 0 "... the subscriber is refused, naming the certificate check, and retrie
 subscribed 1
 is $? 1 "... and never subscribes"
 stop_bridge
+SSL_CERT_FILE=$T/other-ca.pem SPIN_OUTBOUND_CA_FILE=$T/test-ca.pem start_bridge tls-own "$T/tls" --runtime-config-file "$T/rc.toml"
+is $? 0 "SPIN_OUTBOUND_CA_FILE the CA, SSL_CERT_FILE another: spin-bridge starts"
+wait_for subscribed 1
+is $? 0 "... the subscriber verifies against the app's bundle and subscribes"
+tcli PUBLISH jobs 'set k4 tls4' >/dev/null
+wait_for value_is t:k4 tls4
+is $? 0 "... and handles a message"
+stop_bridge
 stop_redis_tls
 
 # ---- start-up errors

@@ -465,7 +465,7 @@ static void test_kv_ops(void)
 
 	write_file(path_in("kv.toml"), text, strlen(text));
 	ok(app_runtime_config_load(path_in("kv.toml"), true, &rc, &err) == 0, "runtime config with a store");
-	ok(wh_kvdb_new(rc, path_in("state"), &db, &err) == 0, "backend: %s", err.message);
+	ok(wh_kvdb_new(rc, path_in("state"), NULL, &db, &err) == 0, "backend: %s", err.message);
 	if (!db) {
 		app_runtime_config_free(rc);
 		return;
@@ -540,7 +540,7 @@ out:
 	db = NULL;
 
 	/* Persistence: a new backend on the same files sees the data. */
-	ok(wh_kvdb_new(rc, path_in("state"), &db, &err) == 0, "reopen");
+	ok(wh_kvdb_new(rc, path_in("state"), NULL, &db, &err) == 0, "reopen");
 	s = wh_kvdb_find(db, "default", 7);
 	other = wh_kvdb_find(db, "other", 5);
 	ok(s && get_is(s, "bin", 3, bin, sizeof(bin)) && other && get_is(other, "a", 1, "o", 1),
@@ -560,7 +560,7 @@ static void test_spin_format(void)
 	sqlite3_stmt *st = NULL;
 	bool row = false;
 
-	if (wh_kvdb_new(NULL, path_in("fmt"), &db, &err) < 0 || !(s = wh_kvdb_find(db, "default", 7))) {
+	if (wh_kvdb_new(NULL, path_in("fmt"), NULL, &db, &err) < 0 || !(s = wh_kvdb_find(db, "default", 7))) {
 		ok(0, "backend: %s", err.message);
 		return;
 	}
@@ -590,7 +590,7 @@ static void test_spin_format(void)
 	sqlite3_close(h);
 	const char *labels[] = {"default"};
 	db = NULL;
-	ok(wh_kvdb_new(NULL, path_in("foreign"), &db, &err) == 0 &&
+	ok(wh_kvdb_new(NULL, path_in("foreign"), NULL, &db, &err) == 0 &&
 	       wh_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
 	       strstr(err.message, "not Spin's key-value table") && strstr(err.message, "component \"c\""),
 	   "a foreign table: %s", err.message);
@@ -599,7 +599,7 @@ static void test_spin_format(void)
 	/* An unwritable state folder is a start-up error naming the fix. */
 	write_file(path_in("plainfile"), "x", 1);
 	db = NULL;
-	ok(wh_kvdb_new(NULL, path_in("plainfile/state"), &db, &err) == 0 &&
+	ok(wh_kvdb_new(NULL, path_in("plainfile/state"), NULL, &db, &err) == 0 &&
 	       wh_kvdb_check_component(db, "c", labels, 1, &err) < 0 &&
 	       strstr(err.message, "cannot create folder") && strstr(err.message, "--state-dir"),
 	   "a state folder that cannot be made: %s", err.message);
@@ -607,7 +607,7 @@ static void test_spin_format(void)
 
 	/* No state folder: the default store lives in memory. */
 	db = NULL;
-	ok(wh_kvdb_new(NULL, NULL, &db, &err) == 0 && (s = wh_kvdb_find(db, "default", 7)) &&
+	ok(wh_kvdb_new(NULL, NULL, NULL, &db, &err) == 0 && (s = wh_kvdb_find(db, "default", 7)) &&
 	       wh_kvdb_store_path(s) == NULL &&
 	       wh_kvdb_set(s, "m", 1, (const uint8_t *)"1", 1, &err) == 0 && get_is(s, "m", 1, "1", 1),
 	   "an in-memory default store");
@@ -653,8 +653,8 @@ static void test_threads(void)
 	struct worker w[4];
 	pthread_t t[4];
 
-	if (wh_kvdb_new(NULL, path_in("threads"), &a, &err) < 0 ||
-	    wh_kvdb_new(NULL, path_in("threads"), &b, &err) < 0) {
+	if (wh_kvdb_new(NULL, path_in("threads"), NULL, &a, &err) < 0 ||
+	    wh_kvdb_new(NULL, path_in("threads"), NULL, &b, &err) < 0) {
 		ok(0, "backends: %s", err.message);
 		return;
 	}
@@ -769,7 +769,7 @@ static void test_host(void)
 	           *V1 = "fermyon:spin/config", *KV1 = "fermyon:spin/key-value";
 	uint32_t h = 0;
 
-	if (wh_kvdb_new(NULL, NULL, &db, &err) < 0)
+	if (wh_kvdb_new(NULL, NULL, NULL, &db, &err) < 0)
 		return;
 	env.kvdb = db;
 	wh_ctx_init(&ctx, &env, 0);
@@ -931,7 +931,7 @@ static void test_host_resources(void)
 	const wasmtime_component_val_t *p;
 	uint32_t rep = 0;
 
-	if (!engine || wh_kvdb_new(NULL, NULL, &db, &err) < 0) {
+	if (!engine || wh_kvdb_new(NULL, NULL, NULL, &db, &err) < 0) {
 		ok(0, "engine and backend");
 		return;
 	}
@@ -1064,7 +1064,7 @@ static void test_kv_atomics(void)
 	size_t n = 0;
 	int64_t out = 0;
 
-	if (wh_kvdb_new(NULL, path_in("atomics"), &db, &err) < 0) {
+	if (wh_kvdb_new(NULL, path_in("atomics"), NULL, &db, &err) < 0) {
 		ok(0, "backend: %s", err.message);
 		return;
 	}

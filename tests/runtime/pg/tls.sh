@@ -16,3 +16,8 @@ like "$(q "$S?sslmode=verify-full" "$SSLQ" /pg4)" \
 	'^500 connection-failed: postgres://127.0.0.1:[0-9]+: .*certificate verify failed' \
 	"verify-full with the wrong CA: connection-failed naming the certificate check"
 is "$(q "$S?sslmode=require" "$SSLQ" /pg4)" "200 columns ssl:boolean / row bool:1" "... while require still connects, unverified"
+stop_bridge
+SSL_CERT_FILE=$T/other-ca.pem SPIN_OUTBOUND_CA_FILE=$T/test-ca.pem start_bridge pg-own-ca "$T/app"
+is $? 0 "spin-bridge again, SPIN_OUTBOUND_CA_FILE the CA and SSL_CERT_FILE another"
+is "$(q "$S?sslmode=verify-full" "$SSLQ" /pg4)" "200 columns ssl:boolean / row bool:1" \
+	"... verify-full checks against the app's bundle first"

@@ -62,4 +62,17 @@ like "$(answer)" '^500 other: outbound redis \(rediss://.*TLS: the server.s cert
 grep -q "$PASS" "$T/b"
 is $? 1 "... no message shows the password"
 stop_bridge
+
+# The app's own CA bundle (SPIN_OUTBOUND_CA_FILE; the pod's in the shim's
+# shared mode) comes before OpenSSL's SSL_CERT_FILE.
+SSL_CERT_FILE=$T/other-ca.pem SPIN_OUTBOUND_CA_FILE=$T/test-ca.pem start_bridge tls-own "$T/tls-app" --runtime-config-file "$T/tls-rc.toml"
+is $? 0 "spin-bridge again, SPIN_OUTBOUND_CA_FILE the CA and SSL_CERT_FILE another"
+is "$(get '/kv?key=t1')" "over tls" "... the key-value store verifies against the app's bundle"
+is "$(get "/rds?$TA&op=get&key=o1")" "out tls" "... and outbound rediss:// too"
+stop_bridge
+SPIN_OUTBOUND_CA_FILE=$T/other-ca.pem start_bridge tls-own-other "$T/tls-app" --runtime-config-file "$T/tls-rc.toml"
+fetch '/kv?key=t1'
+like "$(answer)" "^500 other: key-value store \"default\" .*not trusted \\(.*\\): its CA must be in $T/other-ca.pem" \
+	"SPIN_OUTBOUND_CA_FILE another CA: refused, naming that bundle"
+stop_bridge
 stop_redis_tls
