@@ -41,6 +41,7 @@ WASMTOOLS_DIR=$SPINKUBE_CACHE/wasmtools-$WASM_TOOLS_VERSION-wb$WIT_BINDGEN_VERSI
 # j2w and its npm dependencies for the JavaScript test guests (a package.json
 # and node_modules), keyed by the three npm versions.
 JSTOOLS_DIR=$SPINKUBE_CACHE/jstools-bt$SPIN_JS_BUILD_TOOLS_VERSION-proxy$SPIN_JS_WASI_HTTP_PROXY_VERSION-cjs$COMPONENTIZE_JS_VERSION
+JSSDK_DIR=$SPINKUBE_CACHE/jssdk-mysql$SPIN_JS_MYSQL_VERSION-esbuild$ESBUILD_VERSION-proxy$SPIN_JS_WASI_HTTP_PROXY_VERSION
 export CARGO_HOME=${CARGO_HOME:-$SPINKUBE_CACHE/cargo/home}
 # Go's module and build caches are shared by every Go component.
 export GOMODCACHE=$SPINKUBE_CACHE/go/mod

@@ -35,8 +35,9 @@ build_guests() {
 build_js_guests() {
 	. "$SPINKUBE_SOURCE_DIR/hack/lib.sh"
 	local key
-	key=$(cat "$SPINKUBE_SOURCE_DIR"/tests/guests/js/* "$SPINKUBE_SOURCE_DIR/tests/guests/build-js" \
-		"$SPINKUBE_SOURCE_DIR/hack/versions" | sha256sum | cut -c1-12)
+	key=$({ find "$SPINKUBE_SOURCE_DIR/tests/guests/js" -type f | LC_ALL=C sort | xargs cat
+		cat "$SPINKUBE_SOURCE_DIR/tests/guests/build-js" "$SPINKUBE_SOURCE_DIR/hack/versions"; } |
+		sha256sum | cut -c1-12)
 	JS_OUT=$SPINKUBE_CACHE/test-guests-js-$key
 	if [ ! -e "$JS_OUT/.complete" ]; then
 		"$SPINKUBE_SOURCE_DIR/tests/guests/build-js" "$JS_OUT" >"$T/build-js.log" 2>&1 \

@@ -12,7 +12,10 @@
 # before connecting, TLS when ssl-mode asks for it (verified against
 # SPIN_OUTBOUND_CA_FILE; a name the certificate does not hold refused), the
 # connection cap, the connect timeout against a listener that never greets,
-# and the server down (connection-failed, the request answered).
+# a JavaScript app on the JS SDK's MySQL package (tests/guests/js/sdk: query,
+# execute with parameters, a SQL error and a host not allowed thrown as the
+# SDK's error values), and the server down (connection-failed, the request
+# answered).
 set -uo pipefail
 . "$SPINKUBE_SOURCE_DIR/tests/lib/tap.sh"
 . "$SPINKUBE_SOURCE_DIR/tests/runtime/lib.sh"
@@ -170,6 +173,51 @@ is "$(q "$A&many=15" "SELECT 1 AS x")" "200 columns x:3 / row int32:1" "16 conne
 like "$(q "$A&many=16" "SELECT 1")" '^500 connection-failed: more than 16 connections' "the 17th is refused"
 like "$(q "addr=mysql://spin:pw@127.0.0.1:$SILENT/spin" "SELECT 1")" "^500 connection-failed: mysql://127.0.0.1:$SILENT: .*(timeout|Lost connection|handshake)" \
 	"a server that never greets: connection-failed after the connect timeout"
+
+# A JavaScript app on the JS SDK's MySQL package (tests/guests/js/sdk/mysql.js,
+# @spinframework/spin-mysql bundled by esbuild): its own spin-bridge.
+stop_bridge
+build_js_guests
+mkdir -p "$T/jsapp"
+cp "$JS_OUT/js/mysql.wasm" "$T/jsapp/"
+cat >"$T/jsapp/spin.toml" <<EOF2
+spin_manifest_version = 2
+[application]
+name = "mysql-js"
+[[trigger.http]]
+route = "/myjs"
+component = "myjs"
+[component.myjs]
+source = "mysql.wasm"
+allowed_outbound_hosts = ["mysql://127.0.0.1:$MYPORT"]
+EOF2
+START_TRIES=3000 start_bridge mysql-js "$T/jsapp" --cache-dir "$JS_OUT/compiled"
+is $? 0 "a JavaScript app importing fermyon:spin/mysql@2.0.0 through the JS SDK starts"
+# jsq [-X POST] SQL [PARAM...]: "STATUS BODY" of the JS app's answer.
+jsq() {
+	local m=() a p; [ "$1" = -X ] && { m=(-X "$2"); shift 2; }
+	a=(--data-urlencode "addr=${JSADDR:-mysql://spin:pw@127.0.0.1:$MYPORT/spin}" --data-urlencode "sql=$1"); shift
+	for p; do a+=(--data-urlencode "p=$p"); done
+	curl -sS --max-time 60 -G "${m[@]}" -o "$T/jb" -w '%{http_code}' "${a[@]}" "http://127.0.0.1:$PORT/myjs" >"$T/js"
+	printf '%s %s' "$(cat "$T/js")" "$(cat "$T/jb")"
+}
+is "$(jsq "SELECT 2 AS x, 'a' AS s")" '200 {"columns":["x","s"],"rows":[{"x":2,"s":"a"}]}' \
+	"JS: a query's columns and rows as the SDK gives them (objects by column name)"
+is "$(jsq -X POST "CREATE TABLE js (s VARCHAR(20), n BIGINT)")" "200 executed" "JS: execute"
+is "$(jsq -X POST "INSERT INTO js VALUES (?, ?)" "héllo" 42)" "200 executed" "JS: execute with text parameters"
+is "$(mariadb --no-defaults -S "$D/sock" -u root -N -B -e "SELECT s, n FROM spin.js")" "héllo	42" \
+	"... the row is in the server, read with the mariadb client"
+is "$(jsq "SELECT s, n FROM js WHERE s = ?" "héllo")" '200 {"columns":["s","n"],"rows":[{"s":"héllo","n":"42"}]}' \
+	"JS: a query with a parameter (a BIGINT column comes back as a BigInt)"
+like "$(jsq "SELEC bad")" '^500 \{"error":\{"tag":"query-failed","val":"1064 \(42000\): You have an error' \
+	"JS: bad SQL throws the query-failed error value"
+JSADDR="mysql://spin:pw@127.0.0.2:$MYPORT/spin" R=$(jsq "SELECT 1")
+like "$R" '^500 \{"error":\{"tag":"connection-failed","val":"mysql://127.0.0.2:[0-9]+ is not in the component.s allowed_outbound_hosts' \
+	"JS: a host not allowed throws connection-failed"
+stop_bridge
+is "$BRIDGE_RC" 0 "the JS app's spin-bridge: SIGTERM exits 0"
+SPIN_OUTBOUND_CA_FILE=$D/cert.pem start_bridge mysql-again "$T/app"
+
 stop_my
 like "$(q "$A" "SELECT 1")" "^500 connection-failed: mysql://127.0.0.1:$MYPORT: Can't connect" "the server down: connection-failed"
 like "$(q "$A&v1" "SELECT 1")" "^500 connection-failed: mysql://127.0.0.1:$MYPORT: Can't connect" "... through v1 too"
