@@ -11,7 +11,7 @@
  * URL or a host not allowed is connection-failed and nothing connects. Each
  * open is a connection of its own through libmariadb, closed when the guest
  * drops it or the request ends (a v1 call opens one and closes it when
- * done); at most OB_MYSQL_CONNS_MAX at once per request. Statements run as
+ * done); at most WH_DB_CONNS_MAX at once per request. Statements run as
  * prepared statements with rdbms.h's caps; failures are the WIT's error
  * variant (v1: other is other-error), never traps. */
 #include <errno.h>
@@ -26,7 +26,6 @@
 #include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/rdbms.h"
 
-#define OB_MYSQL_CONNS_MAX 16
 
 /* A new connection to address[0..n), if the component may reach it and
  * the request has room for one more; counted in ctx->n_mysql (the caller
@@ -40,9 +39,9 @@ static int my_open(struct wh_ctx *ctx, const char *address, size_t n, struct wh_
 	const char *lb, *rb;
 	int r;
 
-	if (ctx->n_mysql >= OB_MYSQL_CONNS_MAX)
+	if (ctx->n_mysql >= WH_DB_CONNS_MAX)
 		return wh_db_failf(f, "connection-failed", "more than %d connections open in one request",
-		                   OB_MYSQL_CONNS_MAX);
+		                   WH_DB_CONNS_MAX);
 	if (n > WH_DB_ADDRESS_MAX)
 		return wh_db_failf(f, "connection-failed", "the address is longer than %d bytes",
 		                   WH_DB_ADDRESS_MAX);
@@ -104,7 +103,7 @@ static int my_run(struct wh_mysql *c, const wasmtime_component_val_t *statement,
 static wasmtime_error_t *v2_open(struct wh_ctx *ctx, wasmtime_context_t *cx, wasmtime_component_val_t *args,
                                  size_t nargs, wasmtime_component_val_t *results, size_t nresults)
 {
-	struct wh_db_fail f = {"other", ""};
+	struct wh_db_fail f = {.error_case = "other"};
 	wasmtime_component_val_t v;
 	struct wh_mysql *c = NULL;
 	const char *addr;
@@ -132,7 +131,7 @@ static wasmtime_error_t *v2_run(bool query, struct wh_ctx *ctx, wasmtime_context
                                 wasmtime_component_val_t *args, size_t nargs,
                                 wasmtime_component_val_t *results, size_t nresults)
 {
-	struct wh_db_fail f = {"other", ""};
+	struct wh_db_fail f = {.error_case = "other"};
 	wasmtime_component_val_t ok;
 	struct wh_mysql *c;
 	uint32_t rep;
@@ -165,7 +164,7 @@ static wasmtime_error_t *v2_execute(struct wh_ctx *ctx, wasmtime_context_t *cx,
 static wasmtime_error_t *v1_run(bool query, struct wh_ctx *ctx, wasmtime_component_val_t *args, size_t nargs,
                                 wasmtime_component_val_t *results, size_t nresults)
 {
-	struct wh_db_fail f = {"other", ""};
+	struct wh_db_fail f = {.error_case = "other"};
 	wasmtime_component_val_t ok;
 	struct wh_mysql *c = NULL;
 	const char *addr;

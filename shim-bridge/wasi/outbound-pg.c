@@ -16,7 +16,7 @@
  * in the shim's shared mode, else SPIN_OUTBOUND_CA_FILE), else OpenSSL's
  * CA file (SSL_CERT_FILE, else the system bundle). Each open is a connection of its own with a 5 s connect timeout
  * and a 30 s statement_timeout, closed when the guest drops it or the
- * request ends; at most OB_PG_CONNS_MAX per request. Caps: 1 MiB of
+ * request ends; at most WH_DB_CONNS_MAX per request. Caps: 1 MiB of
  * statement (the value caps are pg-values.h's). Failures are the WIT's
  * error variant, never traps; in @4 a server's error report is
  * query-failed(db-error) with its fields. */
@@ -35,8 +35,6 @@
 #include "shim-bridge/wasi/outbound.h"
 #include "shim-bridge/wasi/pg-values.h"
 
-#define OB_PG_CONNS_MAX     16
-#define OB_PG_STATEMENT_MAX ((size_t)1 << 20)
 
 /* libpq's message as one line: newlines and tabs to spaces, the trailing
  * ones dropped. */
@@ -75,10 +73,11 @@ static const struct {
 
 /* @4's query-error: db-error from the server's report in res (severity,
  * SQLSTATE, message, detail, the rest as extras), else text. */
-static void pg_query_error(wasmtime_component_val_t *out, const struct pg_fail *f)
+static void pg_query_error(wasmtime_component_val_t *out, const struct wh_db_fail *f)
 {
 	static const char *const names[] = {"as-text", "severity", "code", "message", "detail", "extras"};
-	const char *code = f->res ? PQresultErrorField(f->res, PG_DIAG_SQLSTATE) : NULL;
+	const PGresult *pgres = f->res;
+	const char *code = pgres ? PQresultErrorField(pgres, PG_DIAG_SQLSTATE) : NULL;
 	wasmtime_component_valrecord_entry_t *e;
 	wasmtime_component_val_t rec, x, *list;
 	const char *v;
@@ -91,22 +90,22 @@ static void pg_query_error(wasmtime_component_val_t *out, const struct pg_fail *
 	}
 	e = wh_val_record(&rec, names, 6);
 	wh_val_text(&e[0].val, f->msg);
-	v = PQresultErrorField(f->res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	v = PQresultErrorField(pgres, PG_DIAG_SEVERITY_NONLOCALIZED);
 	wh_val_text(&e[1].val, v ? v : "ERROR");
 	wh_val_text(&e[2].val, code);
-	v = PQresultErrorField(f->res, PG_DIAG_MESSAGE_PRIMARY);
+	v = PQresultErrorField(pgres, PG_DIAG_MESSAGE_PRIMARY);
 	wh_val_text(&e[3].val, v ? v : f->msg);
-	if ((v = PQresultErrorField(f->res, PG_DIAG_MESSAGE_DETAIL))) {
+	if ((v = PQresultErrorField(pgres, PG_DIAG_MESSAGE_DETAIL))) {
 		wh_val_text(&x, v);
 		wh_val_option(&e[4].val, &x);
 	} else {
 		wh_val_option(&e[4].val, NULL);
 	}
 	for (size_t i = 0; i < sizeof(pg_extra_fields) / sizeof(pg_extra_fields[0]); i++)
-		n += PQresultErrorField(f->res, pg_extra_fields[i].code) != NULL;
+		n += PQresultErrorField(pgres, pg_extra_fields[i].code) != NULL;
 	list = wh_val_list(&e[5].val, n);
 	for (size_t i = 0, j = 0; i < sizeof(pg_extra_fields) / sizeof(pg_extra_fields[0]); i++)
-		if ((v = PQresultErrorField(f->res, pg_extra_fields[i].code))) {
+		if ((v = PQresultErrorField(pgres, pg_extra_fields[i].code))) {
 			wasmtime_component_val_t *t = wh_val_tuple(&list[j++], 2);
 			wh_val_text(&t[0], pg_extra_fields[i].name);
 			wh_val_text(&t[1], v);
@@ -115,14 +114,13 @@ static void pg_query_error(wasmtime_component_val_t *out, const struct pg_fail *
 }
 
 /* results[0] = err(f) as version ver has its error variant. */
-static wasmtime_error_t *pg_fail_result(wasmtime_component_val_t *res, enum pg_ver ver, const struct pg_fail *f)
+static wasmtime_error_t *pg_fail_result(wasmtime_component_val_t *res, enum pg_ver ver, const struct wh_db_fail *f)
 {
 	wasmtime_component_val_t payload, e;
 
-	if (ver >= PG_V4 && strcmp(f->error_case, "query-failed") == 0)
-		pg_query_error(&payload, f);
-	else
-		wh_val_text(&payload, f->msg);
+	if (ver < PG_V4 || strcmp(f->error_case, "query-failed") != 0)
+		return wh_db_fail_result(res, f, false);
+	pg_query_error(&payload, f);
 	wh_val_variant(&e, f->error_case, &payload);
 	wh_val_result(res, false, &e);
 	return NULL;
@@ -142,7 +140,7 @@ static bool pg_file_option(const char *k)
 /* The one host and port the parsed options name, and whether sslmode asks
  * for the server's certificate to be verified, or a refusal. */
 static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned *port, bool *verify,
-                     struct pg_fail *f)
+                     struct wh_db_fail *f)
 {
 	const char *h = NULL, *p = NULL;
 
@@ -157,35 +155,35 @@ static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned 
 		else if (!strcmp(o->keyword, "sslmode"))
 			*verify = !strcmp(o->val, "verify-ca") || !strcmp(o->val, "verify-full");
 		else if (!strcmp(o->keyword, "hostaddr") || !strcmp(o->keyword, "service"))
-			return pg_failf(
+			return wh_db_failf(
 			    f, "connection-failed",
 			    "the address sets %s, which spin-bridge does not allow: name the host "
 			    "and port in allowed_outbound_hosts and in the address",
 			    o->keyword);
 		else if (pg_file_option(o->keyword))
-			return pg_failf(f, "connection-failed",
+			return wh_db_failf(f, "connection-failed",
 			                "the address sets %s, a file on the node, which spin-bridge does not "
 			                "allow: sslmode=verify-full checks the server against the app's CA "
 			                "bundle (SPIN_OUTBOUND_CA_FILE, else SSL_CERT_FILE of spin-bridge)",
 			                o->keyword);
 	}
 	if (!h || !*h)
-		return pg_failf(f, "connection-failed",
+		return wh_db_failf(f, "connection-failed",
 		                "the address names no host: write postgres://host:port/db");
 	if (strchr(h, ',') || (p && strchr(p, ',')))
-		return pg_failf(f, "connection-failed", "the address names several hosts: name one");
+		return wh_db_failf(f, "connection-failed", "the address names several hosts: name one");
 	if (h[0] == '/' || h[0] == '@')
-		return pg_failf(f, "connection-failed",
+		return wh_db_failf(f, "connection-failed",
 		                "a unix socket is not an outbound host: name a TCP host");
 	if (strlen(h) >= hsize)
-		return pg_failf(f, "connection-failed", "the host is too long");
+		return wh_db_failf(f, "connection-failed", "the host is too long");
 	(void)snprintf(host, hsize, "%s", h);
 	*port = 5432;
 	if (p) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (*end || v < 1 || v > 65535)
-			return pg_failf(f, "connection-failed", "the port must be a number from 1 to 65535");
+			return wh_db_failf(f, "connection-failed", "the port must be a number from 1 to 65535");
 		*port = (unsigned)v;
 	}
 	return 0;
@@ -195,7 +193,7 @@ static int pg_target(PQconninfoOption *opts, char *host, size_t hsize, unsigned 
  * sslmode verify-ca or verify-full the server's certificate is checked
  * against the component's CA bundle, else OpenSSL's CA file
  * (SSL_CERT_FILE, else the system bundle). */
-static PGconn *pg_connect(const struct wh_component_env *env, const char *address, struct pg_fail *f)
+static PGconn *pg_connect(const struct wh_component_env *env, const char *address, struct wh_db_fail *f)
 {
 	const char *keys[] = {"dbname", "connect_timeout", "options", "client_encoding", "sslrootcert", NULL};
 	const char *vals[] = {address, "5", "-c statement_timeout=30000", "UTF8", NULL, NULL};
@@ -206,7 +204,7 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	PGconn *c;
 
 	if (!(opts = PQconninfoParse(address, &perr))) {
-		pg_failf(f, "connection-failed", "the address is not one libpq reads: %s",
+		wh_db_failf(f, "connection-failed", "the address is not one libpq reads: %s",
 		         perr ? perr : "out of memory");
 		PQfreemem(perr);
 		return NULL;
@@ -218,7 +216,7 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	PQconninfoFree(opts);
 	if (!env || !wh_allowed_hosts_match(env->allowed_outbound_hosts, env->n_allowed_outbound_hosts,
 	                                    "postgres", host, port)) {
-		pg_failf(f, "connection-failed",
+		wh_db_failf(f, "connection-failed",
 		         "postgres://%s:%u is not in the component's allowed_outbound_hosts", host, port);
 		return NULL;
 	}
@@ -232,7 +230,7 @@ static PGconn *pg_connect(const struct wh_component_env *env, const char *addres
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		char line[400];
-		pg_failf(f, "connection-failed", "postgres://%s:%u: %s", host, port,
+		wh_db_failf(f, "connection-failed", "postgres://%s:%u: %s", host, port,
 		         c ? pq_line(PQerrorMessage(c), line, sizeof(line)) : "out of memory");
 		PQfinish(c);
 		return NULL;
@@ -253,7 +251,7 @@ static wasmtime_error_t *pg_open(enum pg_ver ver, struct wh_ctx *ctx, wasmtime_c
                                  wasmtime_component_val_t *args, size_t nargs,
                                  wasmtime_component_val_t *results, size_t nresults)
 {
-	struct pg_fail f = {"other", "", NULL};
+	struct wh_db_fail f = {.error_case = "other"};
 	wasmtime_component_val_t v;
 	const char *addr;
 	char *copy;
@@ -263,13 +261,14 @@ static wasmtime_error_t *pg_open(enum pg_ver ver, struct wh_ctx *ctx, wasmtime_c
 
 	if (nargs != 1 || nresults != 1 || wh_arg_string(&args[0], &addr, &n) < 0)
 		return wh_trap("postgres connection.open: bad arguments");
-	if (ctx->n_pg >= OB_PG_CONNS_MAX) {
-		pg_failf(&f, "connection-failed", "more than %d connections open in one request",
-		         OB_PG_CONNS_MAX);
+	if (ctx->n_pg >= WH_DB_CONNS_MAX) {
+		wh_db_failf(&f, "connection-failed", "more than %d connections open in one request",
+		         WH_DB_CONNS_MAX);
 		return pg_fail_result(&results[0], ver, &f);
 	}
-	if (n > 4096 || !(copy = strndup(addr, n)) || memchr(addr, 0, n)) {
-		pg_failf(&f, "connection-failed", "the address is longer than 4096 bytes or holds U+0000");
+	if (n > WH_DB_ADDRESS_MAX || !(copy = strndup(addr, n)) || memchr(addr, 0, n)) {
+		wh_db_failf(&f, "connection-failed", "the address is longer than %d bytes or holds U+0000",
+		            WH_DB_ADDRESS_MAX);
 		return pg_fail_result(&results[0], ver, &f);
 	}
 	c = pg_connect(ctx->env, copy, &f);
@@ -278,7 +277,7 @@ static wasmtime_error_t *pg_open(enum pg_ver ver, struct wh_ctx *ctx, wasmtime_c
 		return pg_fail_result(&results[0], ver, &f);
 	ctx->n_pg++; /* before wh_add: a failed add drops c, which counts it down */
 	if (!(rep = wh_add(ctx, WH_PG_CONN, c, conn_drop))) {
-		pg_failf(&f, "other", "too many open resources in this request");
+		wh_db_failf(&f, "other", "too many open resources in this request");
 		return pg_fail_result(&results[0], ver, &f);
 	}
 	if (wh_val_resource(cx, &v, rep, WH_PG_CONN) < 0) {
@@ -295,7 +294,7 @@ static wasmtime_error_t *pg_run(enum pg_ver ver, bool query, struct wh_ctx *ctx,
                                 wasmtime_component_val_t *args, size_t nargs,
                                 wasmtime_component_val_t *results, size_t nresults)
 {
-	struct pg_fail f = {"other", "", NULL};
+	struct wh_db_fail f = {.error_case = "other"};
 	struct pg_params p = {0};
 	wasmtime_component_val_t ok;
 	wasmtime_error_t *e = NULL;
@@ -309,25 +308,25 @@ static wasmtime_error_t *pg_run(enum pg_ver ver, bool query, struct wh_ctx *ctx,
 	if (nargs != 3 || nresults != 1 || wh_arg_rep(cx, &args[0], WH_PG_CONN, &rep) < 0 ||
 	    !(c = wh_get(ctx, rep, WH_PG_CONN)) || wh_arg_string(&args[1], &stmt, &sl) < 0)
 		return wh_trap("postgres connection.%s: bad arguments", query ? "query" : "execute");
-	if (sl > OB_PG_STATEMENT_MAX || memchr(stmt, 0, sl)) {
-		pg_failf(&f, "query-failed", "the statement is over %zu bytes or holds U+0000",
-		         OB_PG_STATEMENT_MAX);
+	if (sl > WH_DB_STATEMENT_MAX || memchr(stmt, 0, sl)) {
+		wh_db_failf(&f, "query-failed", "the statement is over %zu bytes or holds U+0000",
+		         WH_DB_STATEMENT_MAX);
 		return pg_fail_result(&results[0], ver, &f);
 	}
 	if (!(sql = strndup(stmt, sl))) {
-		pg_failf(&f, "other", "out of memory");
+		wh_db_failf(&f, "other", "out of memory");
 		goto fail;
 	}
 	if (pg_params_read(&args[2], &p, &f) < 0)
 		goto fail;
 	res = PQexecParams(c, sql, p.n, p.types, (const char *const *)p.values, p.lengths, p.formats, 1);
 	if (!res) {
-		pg_failf(&f, "other", "out of memory");
+		wh_db_failf(&f, "other", "out of memory");
 		goto fail;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char line[400];
-		pg_failf(&f, PQstatus(c) == CONNECTION_OK ? "query-failed" : "connection-failed", "%s",
+		wh_db_failf(&f, PQstatus(c) == CONNECTION_OK ? "query-failed" : "connection-failed", "%s",
 		         pq_line(PQresultErrorMessage(res), line, sizeof(line)));
 		f.res = res;
 		goto fail;

@@ -146,7 +146,7 @@ static void be_put(unsigned char *p, uint64_t v, int bytes)
 /* Parameter i (a non-null parameter-value tag with payload x) as text of
  * type *type into t, or, for binary and interval, as binary (*binary). */
 static int param_encode(const char *tag, size_t tl, const wasmtime_component_val_t *x, size_t i,
-                        struct ptext *t, Oid *type, bool *binary, struct pg_fail *f)
+                        struct ptext *t, Oid *type, bool *binary, struct wh_db_fail *f)
 {
 	bool bc = false;
 
@@ -177,7 +177,7 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 		pgv_pt_fmt(t, "%" PRIu32, x->of.u32);
 	} else if (IS(tag, tl, "uint64") && x->kind == WASMTIME_COMPONENT_U64) {
 		if (x->of.u64 > INT64_MAX)
-			return pg_failf(f, "bad-parameter", "parameter %zu: %" PRIu64 " does not fit PostgreSQL's int8",
+			return wh_db_failf(f, "bad-parameter", "parameter %zu: %" PRIu64 " does not fit PostgreSQL's int8",
 			                i + 1, x->of.u64);
 		*type = OID_INT8;
 		pgv_pt_fmt(t, "%" PRIu64, x->of.u64);
@@ -195,9 +195,9 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 	} else if ((IS(tag, tl, "binary") || IS(tag, tl, "jsonb")) && x->kind == WASMTIME_COMPONENT_LIST) {
 		uint8_t *bytes = NULL;
 		size_t n = 0;
-		if (wh_arg_bytes(x, WH_CHUNK_MAX, &bytes, &n) < 0)
-			return pg_failf(f, "bad-parameter", "parameter %zu: %.*s over %zu bytes", i + 1, (int)tl,
-			                tag, WH_CHUNK_MAX);
+		if (wh_arg_bytes(x, WH_DB_VALUE_MAX, &bytes, &n) < 0)
+			return wh_db_failf(f, "bad-parameter", "parameter %zu: %.*s over %zu bytes", i + 1, (int)tl,
+			                tag, WH_DB_VALUE_MAX);
 		pgv_pt_add(t, (const char *)bytes, n);
 		free(bytes);
 		*type = tag[0] == 'b' ? OID_BYTEA : OID_JSONB;
@@ -229,7 +229,7 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 		const wasmtime_component_val_t *lo = field(x, 2, 0), *hi = field(x, 2, 1);
 		*type = tag[6] == 'i' ? (tag[9] == '3' ? OID_INT4RANGE : OID_INT8RANGE) : OID_NUMRANGE;
 		if (!lo || !hi)
-			return pg_failf(f, "bad-parameter", "parameter %zu: a range is a pair of bounds", i + 1);
+			return wh_db_failf(f, "bad-parameter", "parameter %zu: a range is a pair of bounds", i + 1);
 		pt_bound(t, lo, true);
 		pgv_pt_str(t, ",");
 		pt_bound(t, hi, false);
@@ -245,7 +245,7 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 		unsigned char b[16];
 		if (!us || us->kind != WASMTIME_COMPONENT_S64 || !days || days->kind != WASMTIME_COMPONENT_S32 ||
 		    !months || months->kind != WASMTIME_COMPONENT_S32)
-			return pg_failf(f, "bad-parameter", "parameter %zu: not an interval record", i + 1);
+			return wh_db_failf(f, "bad-parameter", "parameter %zu: not an interval record", i + 1);
 		be_put(b, (uint64_t)us->of.s64, 8);
 		be_put(b + 8, (uint32_t)days->of.s32, 4);
 		be_put(b + 12, (uint32_t)months->of.s32, 4);
@@ -253,54 +253,54 @@ static int param_encode(const char *tag, size_t tl, const wasmtime_component_val
 		*binary = true;
 		pgv_pt_add(t, (const char *)b, sizeof(b));
 	} else {
-		return pg_failf(f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value", i + 1, (int)tl,
+		return wh_db_failf(f, "bad-parameter", "parameter %zu: %.*s is not a parameter-value", i + 1, (int)tl,
 		                tag);
 	}
 	if (t->r == -E2BIG)
-		return pg_failf(f, "bad-parameter", "parameter %zu: the %.*s is over %zu bytes", i + 1, (int)tl, tag,
-		                WH_CHUNK_MAX);
+		return wh_db_failf(f, "bad-parameter", "parameter %zu: the %.*s is over %zu bytes", i + 1, (int)tl, tag,
+		                WH_DB_VALUE_MAX);
 	if (t->r < 0)
-		return pg_failf(f, "other", "out of memory");
+		return wh_db_failf(f, "other", "out of memory");
 	if (!*binary && memchr(t->b.data ? t->b.data : "", 0, t->b.len))
-		return pg_failf(f, "bad-parameter", "parameter %zu: a %.*s holding U+0000", i + 1, (int)tl, tag);
+		return wh_db_failf(f, "bad-parameter", "parameter %zu: a %.*s holding U+0000", i + 1, (int)tl, tag);
 	return 0;
 }
 
-int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct pg_fail *f)
+int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct wh_db_fail *f)
 {
 	size_t n;
 
 	if (v->kind != WASMTIME_COMPONENT_LIST)
-		return pg_failf(f, "bad-parameter", "the parameters are not a list");
+		return wh_db_failf(f, "bad-parameter", "the parameters are not a list");
 	n = v->of.list.size;
-	if (n > OB_PG_PARAMS_MAX)
-		return pg_failf(f, "bad-parameter", "%zu parameters: at most %d", n, OB_PG_PARAMS_MAX);
+	if (n > WH_DB_PARAMS_MAX)
+		return wh_db_failf(f, "bad-parameter", "%zu parameters: at most %d", n, WH_DB_PARAMS_MAX);
 	if (n && (!(p->types = calloc(n, sizeof(*p->types))) || !(p->values = calloc(n, sizeof(*p->values))) ||
 	          !(p->lengths = calloc(n, sizeof(*p->lengths))) || !(p->formats = calloc(n, sizeof(*p->formats)))))
-		return pg_failf(f, "other", "out of memory");
+		return wh_db_failf(f, "other", "out of memory");
 	p->n = (int)n;
 	for (size_t i = 0; i < n; i++) {
 		const wasmtime_component_val_t *pv = &v->of.list.data[i];
-		struct ptext t = {sk_buf_make(WH_CHUNK_MAX), 0};
+		struct ptext t = {sk_buf_make(WH_DB_VALUE_MAX), 0};
 		const char *tag;
 		size_t tl, len;
 		bool binary;
 
 		if (pv->kind != WASMTIME_COMPONENT_VARIANT)
-			return pg_failf(f, "bad-parameter", "parameter %zu is not a parameter-value", i + 1);
+			return wh_db_failf(f, "bad-parameter", "parameter %zu is not a parameter-value", i + 1);
 		tag = pv->of.variant.discriminant.data;
 		tl = pv->of.variant.discriminant.size;
 		if (IS(tag, tl, "db-null"))
 			continue; /* values[i] NULL */
 		if (!pv->of.variant.val)
-			return pg_failf(f, "bad-parameter", "parameter %zu has no value", i + 1);
+			return wh_db_failf(f, "bad-parameter", "parameter %zu has no value", i + 1);
 		if (param_encode(tag, tl, pv->of.variant.val, i, &t, &p->types[i], &binary, f) < 0) {
 			sk_buf_free(&t.b);
 			return -1;
 		}
 		if (!(p->values[i] = sk_buf_steal(&t.b, &len))) {
 			sk_buf_free(&t.b);
-			return pg_failf(f, "other", "out of memory");
+			return wh_db_failf(f, "other", "out of memory");
 		}
 		p->lengths[i] = (int)len;
 		p->formats[i] = binary;

@@ -14,17 +14,6 @@
 #include "shim-bridge/wasi/pg-internal.h"
 
 
-int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->error_case = error_case;
-	va_start(ap, fmt);
-	(void)sk_vformat_line(f->msg, sizeof(f->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* --- calendar ---------------------------------------------------------------------------- */
 
 /* The proleptic Gregorian date of day z counted from 1970-01-01 (the
@@ -230,7 +219,7 @@ static int numeric_text(const unsigned char *p, size_t n, struct ptext *t)
 /* A decimal value (numeric's binary form) as a string value. */
 static int decimal_val(const unsigned char *p, size_t n, wasmtime_component_val_t *v)
 {
-	struct ptext t = {sk_buf_make(WH_CHUNK_MAX), 0};
+	struct ptext t = {sk_buf_make(WH_DB_VALUE_MAX), 0};
 	int r = numeric_text(p, n, &t);
 
 	if (r == 0)
@@ -362,7 +351,7 @@ static void time_fields(int64_t us, wasmtime_component_val_t *t)
 /* The value of a binary-format cell of kind k as its db-value case's
  * payload into x; -1 when it does not decode (f set). */
 static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_component_val_t *x,
-                        struct pg_fail *f)
+                        struct wh_db_fail *f)
 {
 	static const char *const iv_fields[] = {"micros", "days", "months"};
 	static const size_t width[] = {[PK_BOOL] = 1, [PK_INT2] = 2, [PK_INT4] = 4, [PK_INT8] = 8,
@@ -372,7 +361,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	int r;
 
 	if (k < sizeof(width) / sizeof(width[0]) && width[k] && n != width[k])
-		return pg_failf(f, "value-conversion-failed", "a value of %s of %zu bytes, not %zu", kinds[k].name, n,
+		return wh_db_failf(f, "value-conversion-failed", "a value of %s of %zu bytes, not %zu", kinds[k].name, n,
 		                width[k]);
 	switch (k) {
 	case PK_BOOL:
@@ -403,7 +392,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	}
 	case PK_TEXT:
 		if (!sk_utf8_valid((const char *)s, n))
-			return pg_failf(f, "value-conversion-failed", "a text value is not UTF-8");
+			return wh_db_failf(f, "value-conversion-failed", "a text value is not UTF-8");
 		wh_val_string(x, (const char *)s, n);
 		return 0;
 	case PK_BYTEA:
@@ -412,7 +401,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	case PK_DATE: {
 		int32_t days = (int32_t)be_get(s, 4);
 		if (days == INT32_MAX || days == INT32_MIN)
-			return pg_failf(f, "value-conversion-failed", "the date %sinfinity has no (year, month, day)",
+			return wh_db_failf(f, "value-conversion-failed", "the date %sinfinity has no (year, month, day)",
 			                days == INT32_MIN ? "-" : "");
 		date_fields(days, wh_val_tuple(x, 3));
 		return 0;
@@ -424,7 +413,7 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 	case PK_TIMESTAMP: {
 		int64_t us = (int64_t)be_get(s, 8), q, rem;
 		if (us == INT64_MAX || us == INT64_MIN)
-			return pg_failf(f, "value-conversion-failed", "the timestamp %sinfinity has no %s value",
+			return wh_db_failf(f, "value-conversion-failed", "the timestamp %sinfinity has no %s value",
 			                us == INT64_MIN ? "-" : "", kinds[k].name);
 		if (k == PK_TIMESTAMP) {
 			pgv_floor_divmod(us, 1000000, &q, &rem);
@@ -452,13 +441,13 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 		return 0;
 	case PK_DECIMAL:
 		if (decimal_val(s, n, x) < 0)
-			return pg_failf(f, "value-conversion-failed", "a numeric value does not decode");
+			return wh_db_failf(f, "value-conversion-failed", "a numeric value does not decode");
 		return 0;
 	case PK_RANGE_INT4:
 	case PK_RANGE_INT8:
 	case PK_RANGE_NUM:
 		if (range_val(k == PK_RANGE_INT4 ? PK_INT4 : k == PK_RANGE_INT8 ? PK_INT8 : PK_DECIMAL, s, n, x) < 0)
-			return pg_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
+			return wh_db_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
 		return 0;
 	case PK_ARRAY_INT4:
 	case PK_ARRAY_INT8:
@@ -470,11 +459,11 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 		                                   : PK_TEXT,
 		              s, n, x);
 		if (r == -2)
-			return pg_failf(f, "value-conversion-failed",
+			return wh_db_failf(f, "value-conversion-failed",
 			                "a value of %s has more than one dimension: Spin's arrays have one",
 			                kinds[k].name);
 		if (r < 0)
-			return pg_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
+			return wh_db_failf(f, "value-conversion-failed", "a value of %s does not decode", kinds[k].name);
 		return 0;
 	case PK_INTERVAL: {
 		wasmtime_component_valrecord_entry_t *e = wh_val_record(x, iv_fields, 3);
@@ -490,14 +479,14 @@ static int cell_payload(enum pk k, const unsigned char *s, size_t n, wasmtime_co
 }
 
 int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n, wasmtime_component_val_t *out,
-                    struct pg_fail *f)
+                    struct wh_db_fail *f)
 {
 	enum pk k = kind_of(type, ver);
 	wasmtime_component_val_t x;
 
-	if (n > WH_CHUNK_MAX)
-		return pg_failf(f, "value-conversion-failed", "a %s of %zu bytes is over %zu",
-		                k == PK_TEXT ? "text" : k == PK_BYTEA ? "bytea" : "value", n, WH_CHUNK_MAX);
+	if (n > WH_DB_VALUE_MAX)
+		return wh_db_failf(f, "value-conversion-failed", "a %s of %zu bytes is over %zu",
+		                k == PK_TEXT ? "text" : k == PK_BYTEA ? "bytea" : "value", n, WH_DB_VALUE_MAX);
 	if (k == PK_OTHER && ver < PG_V4) {
 		wh_val_variant(out, "unsupported", NULL);
 		return 0;
@@ -514,7 +503,7 @@ int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n,
 /* One cell as a db-value of version ver: db-null, or what
  * pg_value_decode makes of it. */
 static int db_value(const PGresult *res, int row, int col, enum pg_ver ver, wasmtime_component_val_t *out,
-                    struct pg_fail *f)
+                    struct wh_db_fail *f)
 {
 	if (PQgetisnull(res, row, col)) {
 		wh_val_variant(out, "db-null", NULL);
@@ -542,7 +531,7 @@ static void type_name(PGconn *conn, Oid t, char *buf, size_t size)
 }
 
 int pg_row_set(PGconn *conn, const PGresult *res, enum pg_ver ver, wasmtime_component_val_t *out,
-               struct pg_fail *f)
+               struct wh_db_fail *f)
 {
 	static const char *const fields[] = {"columns", "rows"};
 	static const char *const col_fields[] = {"name", "data-type"};
@@ -552,16 +541,16 @@ int pg_row_set(PGconn *conn, const PGresult *res, enum pg_ver ver, wasmtime_comp
 	wasmtime_component_val_t *cols, *rows;
 	enum pk *k;
 
-	if (nr > OB_PG_ROWS_MAX)
-		return pg_failf(f, "query-failed", "%d rows: spin-bridge hands over at most %d", nr, OB_PG_ROWS_MAX);
+	if (nr > WH_DB_ROWS_MAX)
+		return wh_db_failf(f, "query-failed", "%d rows: spin-bridge hands over at most %d", nr, WH_DB_ROWS_MAX);
 	for (int r = 0; r < nr; r++)
 		for (int c = 0; c < nf; c++)
 			total += (size_t)PQgetlength(res, r, c) + 16;
-	if (total > OB_PG_RESULT_MAX)
-		return pg_failf(f, "query-failed", "the result is more than spin-bridge hands over (%zu bytes)",
-		                OB_PG_RESULT_MAX);
+	if (total > WH_DB_RESULT_MAX)
+		return wh_db_failf(f, "query-failed", "the result is more than spin-bridge hands over (%zu bytes)",
+		                WH_DB_RESULT_MAX);
 	if (!(k = calloc(nf ? (size_t)nf : 1, sizeof(*k))))
-		return pg_failf(f, "other", "out of memory");
+		return wh_db_failf(f, "other", "out of memory");
 	rec = wh_val_record(out, fields, 2);
 	cols = wh_val_list(&rec[0].val, (size_t)nf);
 	for (int c = 0; c < nf; c++) {

@@ -8,7 +8,9 @@
  * against the guest's WIT, and no case name means two things). Results are
  * asked of libpq in binary, so nothing depends on the session's DateStyle,
  * IntervalStyle, TimeZone or extra_float_digits; a column type the version
- * has no case for is other (and its values unsupported). */
+ * has no case for is other (and its values unsupported). Failures are
+ * rdbms.h's (struct wh_db_fail; its res the failed PGresult), and so are
+ * the caps. */
 #ifndef SPINKUBE_WASI_PG_VALUES_H
 #define SPINKUBE_WASI_PG_VALUES_H
 
@@ -16,29 +18,14 @@
 #include <stdint.h>
 
 #include "shim-bridge/wasi/host.h"
+#include "shim-bridge/wasi/rdbms.h"
 
-#define OB_PG_PARAMS_MAX 10000
-#define OB_PG_ROWS_MAX   100000
-#define OB_PG_RESULT_MAX ((size_t)32 * 1024 * 1024)
 
 /* The interface versions: fermyon:spin/postgres@2.0.0 (with rdbms-types),
  * spin:postgres/postgres@3.0.0 (dates and times), @4.0.0 (uuid, jsonb,
  * decimal, ranges, arrays, interval; other(name), unsupported(bytes) and a
  * structured query error). */
 enum pg_ver { PG_V2 = 2, PG_V3 = 3, PG_V4 = 4 };
-
-/* How a call failed: the error case of the WIT and a one-line message;
- * res, when set, the failed statement's result (borrowed) whose fields
- * make @4's db-error. */
-struct pg_fail {
-	const char *error_case;
-	char msg[512];
-	const PGresult *res;
-};
-
-/* Set f to error_case and the message; returns -1. */
-int pg_failf(struct pg_fail *f, const char *error_case, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* The parameters of one statement, for PQexecParams. values[i] is NULL for
  * db-null, else owned (freed by pg_params_free). */
@@ -52,7 +39,7 @@ struct pg_params {
 
 /* Read list<parameter-value> v into *p (zeroed by the caller). -1 with f
  * set (bad-parameter, other) on a value libpq cannot take or over a cap. */
-int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct pg_fail *f);
+int pg_params_read(const wasmtime_component_val_t *v, struct pg_params *p, struct wh_db_fail *f);
 void pg_params_free(struct pg_params *p);
 
 /* A non-NULL value of column type `type` in libpq's binary format, s[0..n)
@@ -61,7 +48,7 @@ void pg_params_free(struct pg_params *p);
  * (value-conversion-failed) when it does not decode; *out is then untouched.
  * Any bytes are safe here (tests/fuzz/fuzz-pg-values.c). */
 int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n, wasmtime_component_val_t *out,
-                    struct pg_fail *f);
+                    struct wh_db_fail *f);
 
 /* res (a binary-format PGresult of tuples) as the row-set of version ver
  * into *out; conn answers the names of types @4 reports as other(name).
@@ -69,6 +56,6 @@ int pg_value_decode(Oid type, enum pg_ver ver, const unsigned char *s, size_t n,
  * value that does not decode; *out is then whatever was built (the caller
  * deletes it). */
 int pg_row_set(PGconn *conn, const PGresult *res, enum pg_ver ver, wasmtime_component_val_t *out,
-               struct pg_fail *f);
+               struct wh_db_fail *f);
 
 #endif

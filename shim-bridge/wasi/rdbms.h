@@ -1,6 +1,8 @@
 /* fermyon:spin/rdbms-types, shared by the outbound database interfaces
  * (outbound-pg.c, outbound-mysql.c): the parameter values a guest sends,
  * the row set it gets back, the error variant, and the caps both apply.
+ * PostgreSQL's @3 and @4 have value cases rdbms-types lacks, so its
+ * values are pg-values.h's; its failures and caps are these.
  *
  * A database client decodes its own wire values into struct wh_db_value
  * (borrowing the bytes) and adds them row by row to a struct wh_db_rowset,
@@ -26,6 +28,7 @@
 #define WH_DB_ROWS_MAX      100000             /* rows of one result */
 #define WH_DB_RESULT_MAX    ((size_t)32 << 20) /* bytes of one result (16 more per value) */
 #define WH_DB_ADDRESS_MAX   4096               /* bytes of an address given to open */
+#define WH_DB_CONNS_MAX     16                 /* connections one request holds open */
 
 /* The db-data-type cases in WIT order (WH_DB_BOOLEAN..WH_DB_OTHER), and
  * the two db-value cases that are no type. A value's kind is one of
@@ -82,6 +85,8 @@ struct wh_db_fail {
 	const char *error_case; /* "connection-failed", "bad-parameter", "query-failed",
 	                         * "value-conversion-failed", "other" (static) */
 	char msg[512];          /* one line */
+	const void *res;        /* the client's result of the failed statement when it has one
+	                         * (borrowed; PostgreSQL @4 makes its db-error of it), or NULL */
 };
 
 /* Set f and return -1, so a failure site is one line. */

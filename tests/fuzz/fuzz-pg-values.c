@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                            1007, 1009, 1015, 1016, 1042, 1043, 1082, 1083, 1114, 1184,
 	                            1186, 1231, 1700, 2950, 3802, 3904, 3906, 3926, 869};
 	static const enum pg_ver vers[] = {PG_V2, PG_V3, PG_V4};
-	struct pg_fail f = {"other", "", NULL};
+	struct wh_db_fail f = {.error_case = "other"};
 	wasmtime_component_val_t v;
 
 	if (size < 2 || size > (size_t)1 << 20)
