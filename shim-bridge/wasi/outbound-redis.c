@@ -243,34 +243,34 @@ static const char *const op_cmd[] = {"PUBLISH", "GET",      "SET",  "INCR", "DEL
 /* Run op on p with args (the operation's own, after self or address);
  * write the v2 ok payload to *ok (unset for a unit result). v1 and v2
  * differ only in how they report it. */
-static int ob_run(struct wh_redis_pool *p, enum ob_op op, bool v1, const wasmtime_component_val_t *args,
-                  wasmtime_component_val_t *ok, bool *unit, struct ob_fail *f)
+static int ob_run_cmd(struct ob_cmd *c, struct wh_redis_pool *p, enum ob_op op, bool v1,
+                      const wasmtime_component_val_t *args, wasmtime_component_val_t *ok, bool *unit,
+                      struct ob_fail *f)
 {
-	static __thread struct ob_cmd c; /* 50 KiB: not on a wasm host call's stack */
 	uint8_t *keep[OB_REDIS_ARGS_MAX] = {0};
 	size_t nkeep = 0;
 	redisReply *rep = NULL;
 	int r = 0;
 
-	c.argc = 0;
+	c->argc = 0;
 	*unit = false;
 	if (op == OB_EXECUTE) {
-		r = add_string(&c, &args[0], f);
+		r = add_string(c, &args[0], f);
 		if (r == 0)
-			r = add_params(&c, &args[1], keep, OB_REDIS_ARGS_MAX, f);
+			r = add_params(c, &args[1], keep, OB_REDIS_ARGS_MAX, f);
 		nkeep = OB_REDIS_ARGS_MAX;
 	} else {
-		(void)add_arg(&c, op_cmd[op], strlen(op_cmd[op]), f);
+		(void)add_arg(c, op_cmd[op], strlen(op_cmd[op]), f);
 		if (op == OB_DEL)
-			r = add_strings(&c, &args[0], f);
+			r = add_strings(c, &args[0], f);
 		else
-			r = add_string(&c, &args[0], f);
+			r = add_string(c, &args[0], f);
 		if (r == 0 && (op == OB_PUBLISH || op == OB_SET))
-			r = add_bytes(&c, &args[1], &keep[nkeep++], f);
+			r = add_bytes(c, &args[1], &keep[nkeep++], f);
 		else if (r == 0 && (op == OB_SADD || op == OB_SREM))
-			r = add_strings(&c, &args[1], f);
+			r = add_strings(c, &args[1], f);
 	}
-	if (r == 0 && (r = wh_redis_command(p, c.argc, c.argv, c.len, &rep, &f->err)) < 0)
+	if (r == 0 && (r = wh_redis_command(p, c->argc, c->argv, c->len, &rep, &f->err)) < 0)
 		f->error_case = "other";
 	for (size_t i = 0; i < nkeep; i++)
 		free(keep[i]);
@@ -344,6 +344,23 @@ static int ob_run(struct wh_redis_pool *p, enum ob_op op, bool v1, const wasmtim
 		}
 	}
 	freeReplyObject(rep);
+	return r;
+}
+
+
+/* ob_run_cmd with its command on the heap: 50 KiB, too much for a wasm
+ * host call's stack, and as a thread-local every thread of the process
+ * would hold it (glibc zeroes each thread's TLS block as it starts). */
+static int ob_run(struct wh_redis_pool *p, enum ob_op op, bool v1, const wasmtime_component_val_t *args,
+                  wasmtime_component_val_t *ok, bool *unit, struct ob_fail *f)
+{
+	struct ob_cmd *c = malloc(sizeof(*c));
+	int r;
+
+	if (!c)
+		return failed(f, "other", sk_err(&f->err, -ENOMEM, "out of memory"));
+	r = ob_run_cmd(c, p, op, v1, args, ok, unit, f);
+	free(c);
 	return r;
 }
 
