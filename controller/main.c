@@ -2,6 +2,7 @@
  * state (libcurl's global init, signal handling); everything it calls takes
  * what it needs as arguments. */
 #include <curl/curl.h>
+#include <link.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,18 +28,28 @@ static void on_signal(int sig)
 	controller_wakeup();
 }
 
-/* libcurl links librtmp, which links GnuTLS, and GnuTLS initialises itself
- * from a constructor in every process that loads it (its ASN.1 tables and
- * crypto backends: about 1 MiB resident) although we never use it: our TLS
- * is OpenSSL's. It skips that when GNUTLS_NO_IMPLICIT_INIT=1 is in the
- * environment at start, so a start without it sets it and executes itself
- * again, once (REEXEC_MARK says so; both are then taken out of the
- * environment, so an exec credential plugin does not inherit them). When
- * the user set the variable, or its own path cannot be executed, it runs
- * on as it is. */
+/* A system libcurl (Debian's) links librtmp, which links GnuTLS, and GnuTLS
+ * initialises itself from a constructor in every process that loads it (its
+ * ASN.1 tables and crypto backends: about 1 MiB resident) although we never
+ * use it: our TLS is OpenSSL's. It skips that when GNUTLS_NO_IMPLICIT_INIT=1
+ * is in the environment at start, so a start without it, with GnuTLS loaded,
+ * sets it and executes itself again, once (REEXEC_MARK says so; both are
+ * then taken out of the environment, so an exec credential plugin does not
+ * inherit them). When the user set the variable, or its own path cannot be
+ * executed, it runs on as it is. With the static HTTP-only libcurl of
+ * hack/bootstrap --only curl GnuTLS is not loaded and nothing happens. */
 #define REEXEC_MARK "SPIN_CONTROLLER_NO_GNUTLS_INIT"
+static int gnutls_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	return info->dlpi_name && strstr(info->dlpi_name, "libgnutls") != NULL;
+}
+
 static void without_gnutls_init(char *argv[])
 {
+	if (!getenv(REEXEC_MARK) && !dl_iterate_phdr(gnutls_object, NULL))
+		return;
 	if (getenv(REEXEC_MARK)) {
 		unsetenv(REEXEC_MARK);
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT");

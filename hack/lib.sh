@@ -41,6 +41,7 @@ WASMTOOLS_DIR=$SPINKUBE_CACHE/wasmtools-$WASM_TOOLS_VERSION-wb$WIT_BINDGEN_VERSI
 # j2w and its npm dependencies for the JavaScript test guests (a package.json
 # and node_modules), keyed by the three npm versions.
 JSTOOLS_DIR=$SPINKUBE_CACHE/jstools-bt$SPIN_JS_BUILD_TOOLS_VERSION-proxy$SPIN_JS_WASI_HTTP_PROXY_VERSION-cjs$COMPONENTIZE_JS_VERSION
+CURL_DIR=$SPINKUBE_CACHE/curl-$CURL_VERSION-http-static
 JSSDK_DIR=$SPINKUBE_CACHE/jssdk-mysql$SPIN_JS_MYSQL_VERSION-esbuild$ESBUILD_VERSION-proxy$SPIN_JS_WASI_HTTP_PROXY_VERSION
 export CARGO_HOME=${CARGO_HOME:-$SPINKUBE_CACHE/cargo/home}
 # Go's module and build caches are shared by every Go component.
@@ -156,14 +157,17 @@ unmount_under() {
 # existing one up to date with where the wasmtime C API and the .proto
 # files are now (the folder keeps the paths it was set up with).
 meson_setup() {
-	local dir=$1; shift
+	local dir=$1 kube_curl=; shift
+	# The Kubernetes client's static libcurl, once hack/bootstrap built it.
+	[ -f "$CURL_DIR/lib/libcurl.a" ] && kube_curl=$CURL_DIR
 	if [ -f "$dir/build.ninja" ]; then
 		# --reconfigure, not meson configure: it also takes options that were
 		# added to meson_options.txt since the folder was set up.
 		meson setup --reconfigure "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" \
-			-Dprotos_dir="$PROTOS_DIR" "$@" >/dev/null
+			-Dprotos_dir="$PROTOS_DIR" -Dkube_curl_dir="$kube_curl" "$@" >/dev/null
 	else
-		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR" "$@"
+		meson setup "$dir" -Dpkg_config_path="$WASMTIME_DIR/lib/pkgconfig" -Dprotos_dir="$PROTOS_DIR" \
+			-Dkube_curl_dir="$kube_curl" "$@"
 	fi
 }
 
