@@ -67,8 +67,12 @@ is "$(jq -r '.config.Labels["org.opencontainers.image.revision"]' <<<"$config" |
 	"$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)" "the revision label is the source's commit"
 reg_get "blobs/$(jq -r '.layers[0].digest' <<<"$manifest")" -o "$work/layer.tgz"
 tar -tzf "$work/layer.tgz" >"$work/layer.list"
-ok "the layer holds the controller, the loader, libcurl and the CA bundle" bash -c \
-	"grep -qx spin-controller '$work/layer.list' && grep -qx lib64/ld-linux-x86-64.so.2 '$work/layer.list' && grep -q '^lib/.*/libcurl.so.4\$' '$work/layer.list' && grep -qx etc/ssl/certs/ca-certificates.crt '$work/layer.list'"
+ok "the layer holds the controller, the loader, OpenSSL and the CA bundle" bash -c \
+	"grep -qx spin-controller '$work/layer.list' && grep -qx lib64/ld-linux-x86-64.so.2 '$work/layer.list' && grep -q '^lib/.*/libssl.so.3\$' '$work/layer.list' && grep -qx etc/ssl/certs/ca-certificates.crt '$work/layer.list'"
+if [ -f "$CURL_DIR/lib/libcurl.a" ]; then
+	ok "with the static HTTP-only libcurl: no libcurl, GnuTLS, Kerberos, LDAP or libssh2 in it" bash -c \
+		"! grep -Eq '/lib(curl|gnutls|krb5|gssapi_krb5|ldap|ssh2|rtmp)[.-]' '$work/layer.list'"
+fi
 ok "no shell, no package manager, no passwd file in it" bash -c \
 	"! grep -Eq '(^|/)(sh|bash|dash|busybox|apt|apt-get|dpkg|passwd)\$' '$work/layer.list'"
 diag "image: $(jq '[.layers[].size] | add' <<<"$manifest") bytes compressed, $(wc -l <"$work/layer.list") entries"
