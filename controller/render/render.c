@@ -450,6 +450,7 @@ struct app_opts {
 	int64_t replicas; /* -1: left to an autoscaler */
 	const char *pull_policy;
 	const char *service_account;
+	int service_links; /* spec.enableServiceLinks: 1, 0, or -1 unset */
 };
 
 static int app_opts(json_object *spec, struct app_opts *o, struct sk_error *err)
@@ -496,6 +497,14 @@ static int app_opts(json_object *spec, struct app_opts *o, struct sk_error *err)
 	o->service_account = sk_json_str(spec, "serviceAccountName");
 	if (!o->service_account || !*o->service_account)
 		o->service_account = "default";
+
+	json_object *links = NULL;
+	o->service_links = -1;
+	if (json_object_object_get_ex(spec, "enableServiceLinks", &links) && links) {
+		if (!json_object_is_type(links, json_type_boolean))
+			return sk_err(err, -EINVAL, "spec.enableServiceLinks must be true or false");
+		o->service_links = json_object_get_boolean(links) ? 1 : 0;
+	}
 	return 0;
 }
 
@@ -697,6 +706,8 @@ int render_deployment(const struct render_deployment_input *in, json_object **ou
 	if (x.runtime_class)
 		put_str(&b, pod, "runtimeClassName", x.runtime_class);
 	put_str(&b, pod, "serviceAccountName", o.service_account);
+	if (o.service_links >= 0)
+		put(&b, pod, "enableServiceLinks", json_object_new_boolean(o.service_links));
 	if (p.pull_secrets)
 		put(&b, pod, "imagePullSecrets", copy(&b, p.pull_secrets));
 	if (p.node_selector)
