@@ -34,7 +34,7 @@ static void exercise(const struct app_runtime_config *rc)
 			__builtin_trap();
 	if (app_runtime_config_state_dir(rc, NULL, "/app", &dir, &err) == 0)
 		free(dir);
-	if (wh_kvdb_new(rc, NULL, &db, &err) == 0) {
+	if (wh_kvdb_new(rc, NULL, NULL, &db, &err) == 0) {
 		if (!wh_kvdb_find(db, WH_KV_DEFAULT_LABEL, strlen(WH_KV_DEFAULT_LABEL)))
 			__builtin_trap(); /* "default" is always defined */
 		for (size_t i = 0; i < rc->n_kv; i++) {
