@@ -424,6 +424,13 @@ EOR
 	# a name from elsewhere fails here instead of leaving the machine.
 	printf 'server = "http://127.0.0.1:%s"\n' "$REGISTRY_PORT" >"$hosts/_default/hosts.toml"
 	mkdir -p "$nd/containerd" "$nd/bin" "$nd/shim"
+	# --code-cache: the compiled-code cache in a folder that outlives the
+	# cluster (hack/cluster-down removes only this link).
+	if [ -n "${code_cache:-}" ]; then
+		mkdir -p "$code_cache"
+		[ -L "$nd/shim/cache" ] || rm -rf "$nd/shim/cache"
+		ln -sfn "$(realpath "$code_cache")" "$nd/shim/cache"
+	fi
 	# Spin apps: the RuntimeClass wasmtime-spin-v2 (handler spin) runs their
 	# pods, sandbox included, on our containerd-shim-spin-v2, and the
 	# RuntimeClass wasmtime-spin-shared (handler spin-shared) the same pods
