@@ -157,7 +157,7 @@ static int load_app(struct app_pass *a)
 	a->p = kube_informer_get(r->apps, a->w->key);
 	if (!a->p || a->p->deleting || rec_split_key(a->w->key, a->ns, sizeof(a->ns), a->name, sizeof(a->name)) < 0)
 		return -1;
-	if (sk_json_parse(a->p->json, strlen(a->p->json), &a->app, NULL) < 0)
+	if (packed_parse(a->p->json, &a->app) < 0)
 		return -1;
 	r->stats.reconciles++;
 	return 0;
@@ -176,7 +176,7 @@ static int load_executor(struct app_pass *a)
 		set_problem(a, "ExecutorNotFound",
 			    "SpinAppExecutor \"%s\" does not exist in namespace %s: create it or change spec.executor",
 			    a->p->executor, a->ns);
-	else if (sk_json_parse(xp->json, strlen(xp->json), &a->exec, NULL) < 0)
+	else if (packed_parse(xp->json, &a->exec) < 0)
 		return -1;
 	a->manages = !a->exec || sk_json_bool(a->exec, "spec.createDeployment", true);
 	if (a->exec && !a->manages &&
@@ -279,7 +279,7 @@ static json_object *render_status(struct app_pass *a)
 	char now[32];
 
 	if (d && d->conditions)
-		sk_json_parse(d->conditions, strlen(d->conditions), &dconds, NULL);
+		(void)packed_parse(d->conditions, &dconds);
 	rec_now_rfc3339(now);
 	struct status_input si = {
 		.app = a->app,

@@ -25,7 +25,7 @@ void rec_reconcile_executor(struct reconciler *r, struct app_work *w)
 	bool has = false;
 
 	if (!p || rec_split_key(key, ns, sizeof(ns), name, sizeof(name)) < 0 ||
-	    sk_json_parse(p->json, strlen(p->json), &exec, NULL) < 0)
+	    packed_parse(p->json, &exec) < 0)
 		return;
 	fins = sk_json_arr(exec, "metadata.finalizers");
 	for (size_t i = 0; fins && i < json_object_array_length(fins); i++)

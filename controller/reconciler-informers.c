@@ -50,10 +50,10 @@ static json_object *slim_status(json_object *status)
  * hash into status_hash, "" when it has none); an app's without its
  * resourceVersion (an executor's guards the finalizer's patch). Caller
  * frees. */
-static char *slim_json(json_object *obj, bool keep_version, char status_hash[17])
+static struct packed *slim_json(json_object *obj, bool keep_version, char status_hash[17])
 {
 	json_object *copy = NULL, *meta, *status;
-	char *out = NULL;
+	struct packed *out = NULL;
 
 	status_hash[0] = '\0';
 	if (json_object_deep_copy(obj, &copy, NULL) < 0)
@@ -78,8 +78,9 @@ static char *slim_json(json_object *obj, bool keep_version, char status_hash[17]
 		}
 		sk_json_set(copy, "status", slim);
 	}
-	const char *s = sk_json_to_string(copy, NULL);
-	out = s ? strdup(s) : NULL;
+	size_t len = 0;
+	const char *s = sk_json_to_string(copy, &len);
+	out = s ? packed_new(s, len) : NULL;
 	json_object_put(copy);
 	return out;
 }
@@ -239,7 +240,7 @@ static void exec_updated(const char *key, const void *old, const void *p, void *
 {
 	const struct obj_json *a = old, *b = p;
 
-	if (strcmp(a->json, b->json) != 0)
+	if (!packed_equal(a->json, b->json))
 		exec_touched(ud, key);
 }
 
@@ -280,8 +281,9 @@ static void *project_dep(json_object *obj, void *ud)
 					sk_json_set_str(kc, fields[k], sk_json_str(c, fields[k]));
 			json_object_array_add(keep, kc);
 		}
-		const char *s = keep ? sk_json_to_string(keep, NULL) : NULL;
-		d->conditions = s ? strdup(s) : NULL;
+		size_t len = 0;
+		const char *s = keep ? sk_json_to_string(keep, &len) : NULL;
+		d->conditions = s ? packed_new(s, len) : NULL;
 	}
 	return d;
 }

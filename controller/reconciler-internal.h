@@ -26,6 +26,7 @@
 #include "controller/kube/api.h"
 #include "controller/kube/informer.h"
 #include "controller/kube/queue.h"
+#include "controller/packed.h"
 #include "controller/reconciler.h"
 
 extern const struct kube_resource REC_SPINAPPS;   /* core.spinkube.dev/v1alpha1 spinapps */
@@ -44,10 +45,10 @@ extern const struct kube_resource REC_CONFIGMAPS; /* v1 configmaps, every namesp
 /* --- cached projections ---------------------------------------------------------- */
 
 /* SpinApps and executors: their compact JSON (no managedFields, no
- * last-applied annotation, a slim status), the hash of their whole status
- * ("" for none), and for apps the executor they name. */
+ * last-applied annotation, a slim status), packed (packed.h), the hash of
+ * their whole status ("" for none), and for apps the executor they name. */
 struct obj_json {
-	char *json;
+	struct packed *json;
 	char status_hash[17];
 	char executor[64];
 	long long generation;
@@ -58,7 +59,7 @@ struct obj_json {
 struct dep_obj {
 	char hash[17];
 	int64_t spec_replicas, replicas, ready, updated, available, generation, observed;
-	char *conditions; /* compact JSON array, or NULL */
+	struct packed *conditions; /* compact JSON array, packed, or NULL */
 };
 
 /* A Service, Secret or ConfigMap: our desired-hash annotation, a hash of the

@@ -67,7 +67,7 @@ void rec_reconcile_service(struct reconciler *r, struct app_work *w)
 
 	/* Gone or going: its Service goes with it (owner reference). */
 	if (!p || p->deleting || rec_split_key(w->key, ns, sizeof(ns), name, sizeof(name)) < 0 ||
-	    sk_json_parse(p->json, strlen(p->json), &app, NULL) < 0 || render_service(app, &svc, NULL) < 0)
+	    packed_parse(p->json, &app) < 0 || render_service(app, &svc, NULL) < 0)
 		return;
 	render_object_hash(svc, hash);
 	switch (echo_decide(hash, cs ? cs->hash : NULL, sent ? sent->hash : NULL, sent ? sent->at_ms : 0, now,

@@ -221,6 +221,7 @@ void reconciler_free(struct reconciler *r)
 	kube_informer_stop(r->secrets);
 	kube_informer_stop(r->cms);
 	kube_informer_stop(r->rss);
+	packed_codec_free();
 	kube_queue_free(r->q);
 	kube_queue_free(r->svc_q);
 	strmap_filter(&r->refs, rec_free_list_entry, NULL);
