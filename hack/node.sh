@@ -349,15 +349,10 @@ node_start() {
 	modprobe br_netfilter 2>/dev/null || true
 	sysctl -qw net.ipv4.ip_forward=1
 	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
-	# The kernel keeps one neighbour table for every network namespace, with
-	# an entry per pod on each side of its veth (the host's for the pod, the
-	# pod's for the bridge). Past gc_thresh3 (1024 by default) new ones are
-	# dropped ("neighbour table overflow") and pods stop answering; past
-	# gc_thresh1 the periodic collection drops every entry unused for a
-	# minute, and a first request to an idle pod then waits for ARP, a
-	# broadcast to every pod on the bridge. gc_thresh1 at 4 per pod keeps
-	# the table below it.
-	local want=$((4 * max_pods_real)) k
+	# The host keeps a neighbour entry per pod it talks to on the bridge;
+	# past gc_thresh3 (1024 by default) new ones are dropped ("neighbour
+	# table overflow") and pods stop answering. Room for every pod, twice.
+	local want=$((2 * max_pods_real)) k
 	for k in 1 2 3; do
 		local cur; cur=$(sysctl -n "net.ipv4.neigh.default.gc_thresh$k" 2>/dev/null || echo 0)
 		[ "$cur" -lt $((want * (1 << (k - 1)))) ] && sysctl -qw "net.ipv4.neigh.default.gc_thresh$k=$((want * (1 << (k - 1))))"
@@ -365,6 +360,14 @@ node_start() {
 	ip link add "$NODE_BRIDGE" type bridge 2>/dev/null || die "real node: cannot make bridge $NODE_BRIDGE: ip link add failed"
 	ip addr add "$NODE_BRIDGE_IP/${NODE_POD_CIDR#*/}" dev "$NODE_BRIDGE"
 	ip link set "$NODE_BRIDGE" up
+	# An idle pod's neighbour entry is not dropped after a minute unused:
+	# the kernel's one table holds an entry per pod on each side of its veth,
+	# so at a thousand pods it passes gc_thresh1 and the periodic collection
+	# removes every stale entry older than gc_stale_time (60 s). The first
+	# request to such a pod must then resolve its address again, an ARP
+	# broadcast that reaches every pod on the bridge (about 6 ms at 1,000).
+	# An hour, for this bridge only (it goes with the bridge).
+	sysctl -qw "net.ipv4.neigh.$NODE_BRIDGE.gc_stale_time=3600"
 	mkdir -p "$nd/cni/net.d" "$nd/cni/ipam"
 	cat >"$nd/cni/net.d/10-spinkube.conflist" <<EOC
 {
