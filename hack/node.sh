@@ -360,14 +360,6 @@ node_start() {
 	ip link add "$NODE_BRIDGE" type bridge 2>/dev/null || die "real node: cannot make bridge $NODE_BRIDGE: ip link add failed"
 	ip addr add "$NODE_BRIDGE_IP/${NODE_POD_CIDR#*/}" dev "$NODE_BRIDGE"
 	ip link set "$NODE_BRIDGE" up
-	# An idle pod's neighbour entry is not dropped after a minute unused:
-	# the kernel's one table holds an entry per pod on each side of its veth,
-	# so at a thousand pods it passes gc_thresh1 and the periodic collection
-	# removes every stale entry older than gc_stale_time (60 s). The first
-	# request to such a pod must then resolve its address again, an ARP
-	# broadcast that reaches every pod on the bridge (about 6 ms at 1,000).
-	# An hour, for this bridge only (it goes with the bridge).
-	sysctl -qw "net.ipv4.neigh.$NODE_BRIDGE.gc_stale_time=3600"
 	mkdir -p "$nd/cni/net.d" "$nd/cni/ipam"
 	cat >"$nd/cni/net.d/10-spinkube.conflist" <<EOC
 {
